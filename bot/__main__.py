@@ -1,0 +1,51 @@
+"""`python -m bot`: parse the command line and hand over to bot.cli."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from dotenv import load_dotenv
+
+from bot import cli
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="Find and remove idle AWS console passwords."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    scan = commands.add_parser("scan", help="scan AWS now and print the findings")
+    scan.add_argument("--demo", action="store_true", help="scan an embedded simulated account")
+    formats = scan.add_mutually_exclusive_group()
+    formats.add_argument("--json", dest="output", action="store_const", const="json")
+    formats.add_argument("--csv", dest="output", action="store_const", const="csv")
+    scan.add_argument(
+        "--source",
+        choices=("report", "api"),
+        help="credential report (default) or per-user API calls",
+    )
+    scan.set_defaults(output="table")
+
+    commands.add_parser("migrate", help="create or upgrade the database schema")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    load_dotenv(override=False)
+    if args.command == "scan":
+        return cli.scan(os.environ, demo=args.demo, output=args.output, source=args.source)
+    return cli.migrate_only(os.environ)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

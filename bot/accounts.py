@@ -1,0 +1,77 @@
+"""Which AWS accounts to scan, and a boto3 session for each.
+
+Default: the account of the current credentials. `AWS_ROLE_ARNS`: one role per account.
+`AWS_ORG_ROLE_NAME`: every active member of the Organization, through that role (the management
+account itself is scanned with the current credentials).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import boto3
+
+from bot.aws import CLIENT_CONFIG, GLOBAL_REGION
+from bot.settings import ROLE_ARN_PATTERN, Settings
+
+ROLE_SESSION_NAME = "iam-inactive"
+
+
+@dataclass(frozen=True)
+class AccountTarget:
+    account_id: str
+    role_arn: str | None = None  # None: the current credentials already act in this account
+    name: str | None = None
+
+
+def resolve_targets(settings: Settings, base: boto3.Session) -> list[AccountTarget]:
+    """The accounts this scan covers. Raises botocore errors when discovery itself fails."""
+    if settings.org_role_name:
+        return _organization_targets(base, settings.org_role_name)
+    if settings.role_arns:
+        return [
+            AccountTarget(account_id=ROLE_ARN_PATTERN.match(arn).group(1), role_arn=arn)
+            for arn in settings.role_arns
+        ]
+    return [AccountTarget(account_id=_current_account(base))]
+
+
+def session_for(target: AccountTarget, base: boto3.Session, external_id: str | None) -> boto3.Session:
+    """A session acting in the target account (assuming its role when there is one)."""
+    if target.role_arn is None:
+        return base
+    sts = base.client("sts", region_name=base.region_name or GLOBAL_REGION, config=CLIENT_CONFIG)
+    extra = {"ExternalId": external_id} if external_id else {}
+    credentials = sts.assume_role(
+        RoleArn=target.role_arn, RoleSessionName=ROLE_SESSION_NAME, **extra
+    )["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=base.region_name,
+    )
+
+
+def _current_account(base: boto3.Session) -> str:
+    sts = base.client("sts", region_name=base.region_name or GLOBAL_REGION, config=CLIENT_CONFIG)
+    return sts.get_caller_identity()["Account"]
+
+
+def _organization_targets(base: boto3.Session, role_name: str) -> list[AccountTarget]:
+    organizations = base.client(
+        "organizations", region_name=base.region_name or GLOBAL_REGION, config=CLIENT_CONFIG
+    )
+    current = _current_account(base)
+    targets = []
+    for page in organizations.get_paginator("list_accounts").paginate():
+        for account in page["Accounts"]:
+            if account.get("State", account.get("Status")) != "ACTIVE":
+                continue
+            account_id = account["Id"]
+            partition = account["Arn"].split(":")[1]
+            role_arn = None if account_id == current else (
+                f"arn:{partition}:iam::{account_id}:role/{role_name}"
+            )
+            targets.append(AccountTarget(account_id, role_arn, account.get("Name")))
+    return targets

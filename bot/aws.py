@@ -1,0 +1,240 @@
+"""Everything the bot asks IAM, in one place: the credential report, tags, live per-user facts,
+and removing a console password. boto3 stays in this module and in bot/accounts.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from bot.report import parse_credential_report
+from bot.rule import AccessKeyUse, Cleared, Thresholds, UserCredentials, evaluate
+
+log = logging.getLogger(__name__)
+
+# botocore's standard mode retries throttling and transient errors with jittered backoff.
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 8},
+    connect_timeout=5,
+    read_timeout=30,
+    max_pool_connections=32,
+)
+REPORT_NOT_READY = frozenset({"ReportInProgress", "ReportNotPresent", "ReportExpired"})
+GLOBAL_REGION = "us-east-1"
+
+
+class ReportTimeout(RuntimeError):
+    """The credential report did not become ready in time."""
+
+
+@dataclass(frozen=True)
+class CredentialReport:
+    users: list[UserCredentials]
+    generated_at: datetime | None
+
+
+def describe_error(error: BaseException) -> str:
+    """One readable line for an AWS failure, for people and for the scan record."""
+    if isinstance(error, NoCredentialsError):
+        return (
+            "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
+            "(or run `python -m bot scan --demo` to try it without AWS)"
+        )
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        operation = error.operation_name or "AWS call"
+        return f"{operation} failed: {details.get('Code', 'Error')}: {details.get('Message', '')}"
+    if isinstance(error, BotoCoreError | ReportTimeout):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def error_code(error: BaseException) -> str | None:
+    if isinstance(error, ClientError):
+        return error.response.get("Error", {}).get("Code")
+    return None
+
+
+def iam_client(session: boto3.Session) -> Any:
+    return session.client("iam", region_name=session.region_name or GLOBAL_REGION, config=CLIENT_CONFIG)
+
+
+def fetch_credential_report(
+    iam: Any,
+    *,
+    timeout: float = 300.0,
+    first_delay: float = 0.25,
+    max_delay: float = 8.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> CredentialReport:
+    """Generate (or reuse) the account's credential report, wait for it, and parse it.
+
+    AWS reuses a report for up to 4 hours, so its facts may be that old: act only after a live
+    re-check (see `live_credentials`).
+    """
+    deadline = time.monotonic() + timeout
+    delay = first_delay
+    while True:
+        if _generate_report(iam) == "COMPLETE":
+            try:
+                response = iam.get_credential_report()
+            except ClientError as error:
+                if error_code(error) not in REPORT_NOT_READY:
+                    raise
+                log.info("credential report not ready: %s", error_code(error))
+            else:
+                generated = response.get("GeneratedTime")
+                return CredentialReport(parse_credential_report(response["Content"]), generated)
+        if time.monotonic() + delay > deadline:
+            raise ReportTimeout(f"credential report not ready after {timeout:.0f} s")
+        sleep(delay)
+        delay = min(delay * 2, max_delay)
+
+
+def _generate_report(iam: Any) -> str:
+    try:
+        return iam.generate_credential_report()["State"]
+    except ClientError as error:
+        if error_code(error) != "LimitExceeded":
+            raise
+        log.info("credential report generation limited, waiting")
+        return "LIMITED"
+
+
+def tags_of_all_users(iam: Any) -> dict[str, dict[str, str]]:
+    """Every user's tags, 1,000 users a call (GetAccountAuthorizationDetails, Filter=User)."""
+    paginator = iam.get_paginator("get_account_authorization_details")
+    tags = {}
+    for page in paginator.paginate(Filter=["User"], PaginationConfig={"PageSize": 1000}):
+        for user in page.get("UserDetailList", []):
+            tags[user["UserName"]] = _tag_dict(user.get("Tags", []))
+    return tags
+
+
+def tags_of_user(iam: Any, user_name: str) -> dict[str, str]:
+    """One user's tags (ListUserTags), for teams that do not grant the bulk call."""
+    paginator = iam.get_paginator("list_user_tags")
+    return {
+        key: value
+        for page in paginator.paginate(UserName=user_name)
+        for key, value in _tag_dict(page.get("Tags", [])).items()
+    }
+
+
+def list_users(iam: Any) -> Iterator[dict[str, Any]]:
+    for page in iam.get_paginator("list_users").paginate(PaginationConfig={"PageSize": 1000}):
+        yield from page.get("Users", [])
+
+
+def credentials_from_api(
+    iam: Any,
+    account_id: str,
+    user: dict[str, Any],
+    *,
+    prefilter: tuple[datetime, Thresholds] | None = None,
+) -> UserCredentials:
+    """A user's facts from live calls, starting from a ListUsers/GetUser item.
+
+    With `prefilter` (now, thresholds), users the rule clears on the ListUsers facts alone (too
+    new, or signed in recently) skip the per-user calls; their facts then assume a password.
+    """
+    name = user["UserName"]
+    facts = UserCredentials(
+        account_id=account_id,
+        user_name=name,
+        arn=user["Arn"],
+        created=_aware(user["CreateDate"]),
+        has_password=True,
+        password_last_used=_aware(user.get("PasswordLastUsed")),
+        password_last_changed=None,
+    )
+    if prefilter is not None and isinstance(evaluate(facts, *prefilter), Cleared):
+        return facts
+    profile = login_profile(iam, name)
+    return replace(
+        facts,
+        has_password=profile is not None,
+        password_last_changed=_aware(profile["CreateDate"]) if profile else None,
+        keys=access_keys(iam, name) if profile else (),
+    )
+
+
+def login_profile(iam: Any, user_name: str) -> dict[str, Any] | None:
+    try:
+        return iam.get_login_profile(UserName=user_name)["LoginProfile"]
+    except ClientError as error:
+        if error_code(error) == "NoSuchEntity":
+            return None
+        raise
+
+
+def access_keys(iam: Any, user_name: str) -> tuple[AccessKeyUse, ...]:
+    keys = []
+    for page in iam.get_paginator("list_access_keys").paginate(UserName=user_name):
+        for key in page.get("AccessKeyMetadata", []):
+            key_id = key["AccessKeyId"]
+            last_used = iam.get_access_key_last_used(AccessKeyId=key_id)["AccessKeyLastUsed"]
+            keys.append(
+                AccessKeyUse(
+                    active=key["Status"] == "Active",
+                    last_used=_aware(last_used.get("LastUsedDate")),
+                    key_id=key_id,
+                )
+            )
+    return tuple(keys)
+
+
+def live_credentials(iam: Any, account_id: str, user_name: str) -> UserCredentials | None:
+    """The user's facts right now (GetUser, GetLoginProfile, keys); None if the user is gone."""
+    try:
+        user = iam.get_user(UserName=user_name)["User"]
+    except ClientError as error:
+        if error_code(error) == "NoSuchEntity":
+            return None
+        raise
+    return credentials_from_api(iam, account_id, user)
+
+
+def scan_users_via_api(
+    iam: Any, account_id: str, now: datetime, thresholds: Thresholds, concurrency: int
+) -> list[UserCredentials]:
+    """The per-user path: paginated ListUsers, then per-user calls with bounded concurrency."""
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="iam-user") as pool:
+        return list(
+            pool.map(
+                lambda user: credentials_from_api(
+                    iam, account_id, user, prefilter=(now, thresholds)
+                ),
+                list_users(iam),
+            )
+        )
+
+
+def delete_login_profile(iam: Any, user_name: str) -> bool:
+    """Remove the console password; False if there was none to remove."""
+    try:
+        iam.delete_login_profile(UserName=user_name)
+    except ClientError as error:
+        if error_code(error) == "NoSuchEntity":
+            return False
+        raise
+    return True
+
+
+def _tag_dict(tags: list[dict[str, str]]) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in tags}
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)

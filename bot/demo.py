@@ -1,0 +1,95 @@
+"""An embedded, simulated AWS account (moto) with a realistic mix of IAM users.
+
+`python -m bot scan --demo` scans it, so a new user sees real output without an AWS account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import boto3
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.iam.models import AccessKeyLastUsed, iam_backends
+
+DEMO_ACCOUNT_ID = DEFAULT_ACCOUNT_ID
+DEMO_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class DemoKey:
+    used_days_ago: int | None
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    """One IAM user, described by ages in days relative to now."""
+
+    name: str
+    created_days_ago: int
+    password: bool = True
+    password_used_days_ago: int | None = None
+    keys: tuple[DemoKey, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+DEMO_USERS = (
+    DemoUser("alice@example.com", 800, password_used_days_ago=210),
+    DemoUser("bob", 600, password_used_days_ago=120, keys=(DemoKey(2),),
+             tags={"owner": "bob@example.com"}),
+    DemoUser("carol", 500, password_used_days_ago=3, tags={"owner": "carol@example.com"}),
+    DemoUser("ci-deploy", 900, password=False, keys=(DemoKey(0),), tags={"owner": "U0PLATFORM"}),
+    DemoUser("dave", 300, tags={"owner": "dave@example.com"}),
+    DemoUser("erin", 30, tags={"owner": "erin@example.com"}),
+    DemoUser("frank", 400, password_used_days_ago=95, keys=(DemoKey(10, active=False),),
+             tags={"owner": "frank@example.com"}),
+    DemoUser("grace", 700, password_used_days_ago=100, keys=(DemoKey(60),),
+             tags={"owner": "U0GRACE01"}),
+    DemoUser("heidi", 700, password_used_days_ago=365,
+             tags={"owner": "heidi@example.com", "iam-inactive:exempt": "break-glass"}),
+    DemoUser("ivan", 1200, password_used_days_ago=400, keys=(DemoKey(None), DemoKey(300))),
+    DemoUser("judy", 200, password_used_days_ago=89, tags={"owner": "judy@example.com"}),
+    DemoUser("svc-reporting", 1000, password_used_days_ago=700, keys=(DemoKey(1), DemoKey(None)),
+             tags={"owner": "data-team@example.com"}),
+    DemoUser("mallory", 365, password=False, password_used_days_ago=200),
+    DemoUser("trent", 150, password_used_days_ago=91, tags={"owner": "trent@example.com"}),
+)
+
+
+@contextmanager
+def demo_aws(users: tuple[DemoUser, ...] = DEMO_USERS) -> Iterator[boto3.Session]:
+    """A simulated account seeded with `users`; yields a session that talks to it."""
+    with mock_aws():
+        session = boto3.Session(
+            aws_access_key_id="demo", aws_secret_access_key="demo", region_name=DEMO_REGION
+        )
+        seed_users(session, users, datetime.now(UTC))
+        yield session
+
+
+def seed_users(session: boto3.Session, users: tuple[DemoUser, ...], now: datetime) -> None:
+    iam = session.client("iam")
+    backend = iam_backends[DEMO_ACCOUNT_ID]["global"]
+    for user in users:
+        tags = [{"Key": key, "Value": value} for key, value in user.tags.items()]
+        iam.create_user(UserName=user.name, Tags=tags)
+        if user.password:
+            iam.create_login_profile(UserName=user.name, Password="Demo-password-1!")
+        record = backend.users[user.name]
+        record.create_date = now - timedelta(days=user.created_days_ago)
+        if user.password_used_days_ago is not None:
+            record.password_last_used = now - timedelta(days=user.password_used_days_ago)
+        for key in user.keys:
+            key_id = iam.create_access_key(UserName=user.name)["AccessKey"]["AccessKeyId"]
+            if not key.active:
+                iam.update_access_key(UserName=user.name, AccessKeyId=key_id, Status="Inactive")
+            if key.used_days_ago is not None:
+                backend.access_keys[key_id].last_used = AccessKeyLastUsed(
+                    timestamp=now - timedelta(days=key.used_days_ago),
+                    service="s3",
+                    region=DEMO_REGION,
+                )

@@ -1,0 +1,107 @@
+"""Parse the IAM credential report (CSV) into UserCredentials, and nothing else.
+
+Strict on purpose: a value this parser does not understand raises ReportFormatError naming the
+line and column, because a misread date could make the bot remove a password that is in use.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+from bot.rule import AccessKeyUse, UserCredentials
+
+ROOT_ROW = "<root_account>"
+# Placeholders AWS writes where a date has no value (no password, key never used, root row).
+NO_DATE = frozenset({"N/A", "no_information", "not_supported", ""})
+REQUIRED_COLUMNS = (
+    "user",
+    "arn",
+    "user_creation_time",
+    "password_enabled",
+    "password_last_used",
+    "password_last_changed",
+    "access_key_1_active",
+    "access_key_1_last_used_date",
+    "access_key_2_active",
+    "access_key_2_last_used_date",
+)
+KEY_SLOTS = (1, 2)
+
+
+class ReportFormatError(ValueError):
+    """The credential report is not in the format AWS documents."""
+
+
+def parse_credential_report(content: bytes | str) -> list[UserCredentials]:
+    text = content.decode("utf-8") if isinstance(content, bytes) else content
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = [column for column in REQUIRED_COLUMNS if column not in (reader.fieldnames or ())]
+    if missing:
+        raise ReportFormatError(f"credential report lacks columns: {', '.join(missing)}")
+    users = []
+    for row in reader:
+        if row["user"] == ROOT_ROW:
+            continue  # the root user has no login profile the bot could remove
+        users.append(_parse_row(row, reader.line_num))
+    return users
+
+
+def _parse_row(row: dict[str, str | None], line: int) -> UserCredentials:
+    def value(column: str) -> str:
+        raw = row.get(column)
+        if raw is None:
+            raise ReportFormatError(f"line {line}: row is missing column {column}")
+        return raw.strip()
+
+    def date(column: str) -> datetime | None:
+        raw = value(column)
+        if raw in NO_DATE:
+            return None
+        try:
+            moment = datetime.fromisoformat(raw)
+        except ValueError:
+            raise ReportFormatError(f"line {line}: {column} is not a date: {raw!r}") from None
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    def flag(column: str) -> bool:
+        raw = value(column).lower()
+        if raw == "true":
+            return True
+        if raw in ("false", "not_supported"):
+            return False
+        raise ReportFormatError(f"line {line}: {column} is not true/false: {raw!r}")
+
+    arn = value("arn")
+    account_id = _account_of(arn)
+    if account_id is None:
+        raise ReportFormatError(f"line {line}: arn is not an IAM user ARN: {arn!r}")
+    created = date("user_creation_time")
+    if created is None:
+        raise ReportFormatError(f"line {line}: user_creation_time is empty")
+    slots = (
+        AccessKeyUse(
+            active=flag(f"access_key_{slot}_active"),
+            last_used=date(f"access_key_{slot}_last_used_date"),
+        )
+        for slot in KEY_SLOTS
+    )
+    return UserCredentials(
+        account_id=account_id,
+        user_name=value("user"),
+        arn=arn,
+        created=created,
+        has_password=flag("password_enabled"),
+        password_last_used=date("password_last_used"),
+        password_last_changed=date("password_last_changed"),
+        # An empty slot reads as inactive and never used, the same as no key at all.
+        keys=tuple(key for key in slots if key.active or key.last_used),
+    )
+
+
+def _account_of(arn: str) -> str | None:
+    parts = arn.split(":")
+    if len(parts) < 6 or parts[0] != "arn" or parts[2] != "iam" or not parts[4].isdigit():
+        return None
+    return parts[4]

@@ -1,0 +1,145 @@
+"""The detection rule (shared/spec/detection-rule.md) as pure functions over one user's facts.
+
+Nothing here does I/O: the credential report parser and the live IAM calls both produce
+`UserCredentials`, and `evaluate` decides whether that user is a finding.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+DORMANT = "dormant"
+KEYS_ONLY = "keys_only"
+CATEGORIES = (DORMANT, KEYS_ONLY)
+
+# Why a user is not (or no longer) a finding; stored as the resolution of a closed finding.
+NO_PASSWORD = "console password removed"
+SIGNED_IN_AGAIN = "password used in the last {days} days"
+PASSWORD_SET_RECENTLY = "password set in the last {days} days"
+USER_TOO_NEW = "user created in the last {days} days"
+USER_DELETED = "user deleted"
+EXEMPTED = "exempt: {why}"
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SLACK_USER_ID_PATTERN = re.compile(r"^[UW][A-Z0-9]{2,}$")
+FALSE_TAG_VALUES = ("false", "no", "0")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    idle_days: int = 90  # N: a console password unused this long is idle
+    key_recent_days: int = 45  # M: an Active key used this recently makes the user keys-only
+
+
+@dataclass(frozen=True)
+class AccessKeyUse:
+    active: bool
+    last_used: datetime | None
+    key_id: str | None = None  # only the live API knows key ids; the report does not
+
+
+@dataclass(frozen=True)
+class UserCredentials:
+    """What one IAM user's credentials say, from the credential report or from live calls."""
+
+    account_id: str
+    user_name: str
+    arn: str
+    created: datetime
+    has_password: bool
+    password_last_used: datetime | None
+    password_last_changed: datetime | None
+    keys: tuple[AccessKeyUse, ...] = ()
+
+    @property
+    def newest_key_use(self) -> datetime | None:
+        return _newest(key.last_used for key in self.keys)
+
+    @property
+    def newest_active_key_use(self) -> datetime | None:
+        return _newest(key.last_used for key in self.keys if key.active)
+
+    @property
+    def password_idle_since(self) -> datetime:
+        """When the password was last used, or, never used, when it was set."""
+        return self.password_last_used or self.password_last_changed or self.created
+
+
+@dataclass(frozen=True)
+class Finding:
+    credentials: UserCredentials
+    category: str
+    fully_inactive: bool
+    days_idle: int
+    owner: str | None = None
+
+    @property
+    def account_id(self) -> str:
+        return self.credentials.account_id
+
+    @property
+    def user_name(self) -> str:
+        return self.credentials.user_name
+
+    def with_owner(self, owner: str | None) -> Finding:
+        return replace(self, owner=owner)
+
+
+@dataclass(frozen=True)
+class Cleared:
+    """A user that is not a finding, and why."""
+
+    reason: str
+
+
+def evaluate(user: UserCredentials, now: datetime, thresholds: Thresholds) -> Finding | Cleared:
+    """Apply the rule; exemptions are decided separately (they need tags and stored keeps)."""
+    idle_cutoff = now - timedelta(days=thresholds.idle_days)
+    days = thresholds.idle_days
+    if not user.has_password:
+        return Cleared(NO_PASSWORD)
+    if user.created > idle_cutoff:
+        return Cleared(USER_TOO_NEW.format(days=days))
+    if user.password_last_used is not None and user.password_last_used > idle_cutoff:
+        return Cleared(SIGNED_IN_AGAIN.format(days=days))
+    if user.password_idle_since > idle_cutoff:
+        return Cleared(PASSWORD_SET_RECENTLY.format(days=days))
+
+    recent_cutoff = now - timedelta(days=thresholds.key_recent_days)
+    active_key_use = user.newest_active_key_use
+    uses_keys = active_key_use is not None and active_key_use >= recent_cutoff
+    any_key_use = user.newest_key_use
+    return Finding(
+        credentials=user,
+        category=KEYS_ONLY if uses_keys else DORMANT,
+        fully_inactive=not uses_keys and (any_key_use is None or any_key_use <= idle_cutoff),
+        days_idle=(now - user.password_idle_since).days,
+    )
+
+
+def exemption(
+    user_name: str, tags: Mapping[str, str], exempt_tag: str, ignore_users: Iterable[str]
+) -> str | None:
+    """Why this user is exempt (an exemption tag or the ignore list), or None."""
+    if user_name in ignore_users:
+        return EXEMPTED.format(why="in IGNORE_USERS")
+    value = tags.get(exempt_tag)
+    if value is not None and value.strip().lower() not in FALSE_TAG_VALUES:
+        return EXEMPTED.format(why=f"tag {exempt_tag}")
+    return None
+
+
+def owner_of(user_name: str, tags: Mapping[str, str], owner_tag_keys: Iterable[str]) -> str | None:
+    """The owner from the first owner tag holding an email or Slack user id, else an email name."""
+    for key in owner_tag_keys:
+        value = tags.get(key, "").strip()
+        if EMAIL_PATTERN.match(value) or SLACK_USER_ID_PATTERN.match(value):
+            return value
+    return user_name if EMAIL_PATTERN.match(user_name) else None
+
+
+def _newest(moments: Iterable[datetime | None]) -> datetime | None:
+    return max((moment for moment in moments if moment is not None), default=None)

@@ -1,0 +1,184 @@
+"""Settings from the environment, validated once at start-up.
+
+Every problem raises SettingsError with one line that names the variable and what it expects,
+so `python -m bot` can stop with that line instead of a stack trace.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.rule import CATEGORIES, Thresholds
+
+DEFAULT_DATABASE_URL = "sqlite:///iam-inactive.db"
+ROLE_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]+$")
+ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
+SLACK_USER_ID_PATTERN = re.compile(r"^[UW][A-Z0-9]{2,}$")
+SLACK_GROUP_ID_PATTERN = re.compile(r"^S[A-Z0-9]{2,}$")
+SLACK_CHANNEL_PATTERN = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+TAG_SOURCES = ("bulk", "per-user")
+SOURCES = ("report", "api")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    categories: frozenset[str] = frozenset(CATEGORIES)
+    owner_tag_keys: tuple[str, ...] = ("owner",)
+    exempt_tag: str = "iam-inactive:exempt"
+    ignore_users: frozenset[str] = frozenset()
+    tag_source: str = "bulk"
+    scan_source: str = "report"
+    role_arns: tuple[str, ...] = ()
+    org_role_name: str | None = None
+    external_id: str | None = None
+    account_concurrency: int = 8
+    user_concurrency: int = 8
+    database_url: str = DEFAULT_DATABASE_URL
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    dry_run: bool = False
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_channel: str | None = None
+    slack_api_url: str | None = None
+    slack_approvers: frozenset[str] = frozenset()
+    slack_approver_group: str | None = None
+    scan_cron: str = "0 6 * * *"
+    digest_cron: str = "0 9 * * mon"
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Build Settings from an environment mapping (os.environ, or a dict in tests)."""
+    reader = _Reader(env)
+    idle_days = reader.positive_int("CONSOLE_IDLE_DAYS", 90)
+    recent_days = reader.positive_int("KEY_RECENT_DAYS", 45)
+    if recent_days > idle_days:
+        raise SettingsError(
+            f"KEY_RECENT_DAYS ({recent_days}) must not exceed CONSOLE_IDLE_DAYS ({idle_days})"
+        )
+    return Settings(
+        thresholds=Thresholds(idle_days=idle_days, key_recent_days=recent_days),
+        categories=frozenset(reader.choices("CATEGORIES", CATEGORIES, default=CATEGORIES)),
+        owner_tag_keys=tuple(reader.csv("OWNER_TAG_KEYS") or ("owner",)),
+        exempt_tag=reader.text("EXEMPT_TAG") or "iam-inactive:exempt",
+        ignore_users=frozenset(reader.csv("IGNORE_USERS")),
+        tag_source=reader.one_of("TAG_SOURCE", TAG_SOURCES, "bulk"),
+        scan_source=reader.one_of("SCAN_SOURCE", SOURCES, "report"),
+        role_arns=tuple(reader.matching_csv("AWS_ROLE_ARNS", ROLE_ARN_PATTERN, "an IAM role ARN")),
+        org_role_name=reader.matching("AWS_ORG_ROLE_NAME", ROLE_NAME_PATTERN, "an IAM role name"),
+        external_id=reader.text("AWS_EXTERNAL_ID"),
+        account_concurrency=reader.positive_int("ACCOUNT_CONCURRENCY", 8),
+        user_concurrency=reader.positive_int("USER_CONCURRENCY", 8),
+        database_url=reader.text("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        timezone=reader.timezone("TZ"),
+        dry_run=reader.boolean("DRY_RUN", False),
+        slack_bot_token=reader.prefixed("SLACK_BOT_TOKEN", "xoxb-"),
+        slack_signing_secret=reader.text("SLACK_SIGNING_SECRET"),
+        slack_app_token=reader.prefixed("SLACK_APP_TOKEN", "xapp-"),
+        slack_channel=reader.matching("SLACK_CHANNEL", SLACK_CHANNEL_PATTERN, "a channel id"),
+        slack_api_url=reader.url("SLACK_API_URL"),
+        slack_approvers=frozenset(
+            reader.matching_csv("SLACK_APPROVERS", SLACK_USER_ID_PATTERN, "a Slack user id")
+        ),
+        slack_approver_group=reader.matching(
+            "SLACK_APPROVER_GROUP", SLACK_GROUP_ID_PATTERN, "a Slack user group id"
+        ),
+        scan_cron=reader.text("SCAN_CRON") or Settings.scan_cron,
+        digest_cron=reader.text("DIGEST_CRON") or Settings.digest_cron,
+    )
+
+
+class _Reader:
+    """Typed access to environment variables; each method raises SettingsError naming the variable."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def text(self, name: str) -> str | None:
+        value = self._env.get(name, "").strip()
+        return value or None
+
+    def csv(self, name: str) -> list[str]:
+        return [item.strip() for item in (self.text(name) or "").split(",") if item.strip()]
+
+    def positive_int(self, name: str, default: int) -> int:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a whole number of days or items (got {raw!r})")
+        if value < 1:
+            raise SettingsError(f"{name} must be 1 or more (got {value})")
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        lowered = raw.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{name} must be true or false (got {raw!r})")
+
+    def one_of(self, name: str, allowed: tuple[str, ...], default: str) -> str:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        if raw.lower() not in allowed:
+            raise SettingsError(f"{name} must be one of {', '.join(allowed)} (got {raw!r})")
+        return raw.lower()
+
+    def choices(self, name: str, allowed: tuple[str, ...], default: tuple[str, ...]) -> list[str]:
+        values = [value.lower() for value in self.csv(name)] or list(default)
+        unknown = [value for value in values if value not in allowed]
+        if unknown:
+            raise SettingsError(
+                f"{name} accepts {', '.join(allowed)} (unknown: {', '.join(unknown)})"
+            )
+        return values
+
+    def matching(self, name: str, pattern: re.Pattern[str], what: str) -> str | None:
+        raw = self.text(name)
+        if raw is not None and not pattern.match(raw):
+            raise SettingsError(f"{name} must be {what} (got {raw!r})")
+        return raw
+
+    def matching_csv(self, name: str, pattern: re.Pattern[str], what: str) -> list[str]:
+        values = self.csv(name)
+        bad = [value for value in values if not pattern.match(value)]
+        if bad:
+            raise SettingsError(f"{name} must be a comma-separated list of {what}s (bad: {bad[0]!r})")
+        return values
+
+    def prefixed(self, name: str, prefix: str) -> str | None:
+        raw = self.text(name)
+        if raw is not None and not raw.startswith(prefix):
+            raise SettingsError(f"{name} must start with {prefix}")
+        return raw
+
+    def url(self, name: str) -> str | None:
+        raw = self.text(name)
+        if raw is not None and not raw.startswith(("http://", "https://")):
+            raise SettingsError(f"{name} must be an http(s) URL (got {raw!r})")
+        if raw is not None and not raw.endswith("/"):
+            raw += "/"
+        return raw
+
+    def timezone(self, name: str) -> ZoneInfo:
+        raw = self.text(name) or "UTC"
+        try:
+            return ZoneInfo(raw)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(f"{name} must be an IANA time zone such as Europe/Berlin (got {raw!r})")

@@ -1,0 +1,100 @@
+"""Findings for the terminal: a readable table, JSON and CSV. Pure functions over stored rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import datetime, tzinfo
+from typing import Any
+
+from tabulate import tabulate
+
+from storage.models import Finding
+
+TABLE_HEADERS = (
+    "account",
+    "user",
+    "category",
+    "state",
+    "idle days",
+    "last password use",
+    "newest key use",
+    "owner",
+)
+RECORD_FIELDS = (
+    "finding_id",
+    "account_id",
+    "user_name",
+    "category",
+    "fully_inactive",
+    "state",
+    "days_idle",
+    "password_last_used",
+    "password_last_changed",
+    "newest_key_used",
+    "user_created",
+    "owner",
+    "first_seen",
+    "kept_until",
+)
+
+
+def finding_record(row: Finding) -> dict[str, Any]:
+    """The stable, machine-readable shape of one finding (JSON and CSV): RECORD_FIELDS."""
+    return {
+        "finding_id": row.id,
+        "account_id": row.account_id,
+        "user_name": row.user_name,
+        "category": row.category,
+        "fully_inactive": row.fully_inactive,
+        "state": row.state,
+        "days_idle": row.days_idle,
+        "password_last_used": _iso(row.password_last_used),
+        "password_last_changed": _iso(row.password_last_changed),
+        "newest_key_used": _iso(row.newest_key_used),
+        "user_created": _iso(row.user_created),
+        "owner": row.owner,
+        "first_seen": _iso(row.first_seen),
+        "kept_until": _iso(row.kept_until),
+    }
+
+
+def render_json(rows: Sequence[Finding]) -> str:
+    return json.dumps([finding_record(row) for row in rows], indent=2)
+
+
+def render_csv(rows: Sequence[Finding]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=RECORD_FIELDS)
+    writer.writeheader()
+    writer.writerows(finding_record(row) for row in rows)
+    return out.getvalue()
+
+
+def render_table(rows: Sequence[Finding], zone: tzinfo) -> str:
+    if not rows:
+        return "No idle console passwords found."
+    table = [
+        (
+            row.account_id,
+            row.user_name,
+            row.category + (" (fully inactive)" if row.fully_inactive else ""),
+            row.state,
+            row.days_idle,
+            _day(row.password_last_used, zone) or "never",
+            _day(row.newest_key_used, zone) or "never",
+            row.owner or "unknown",
+        )
+        for row in rows
+    ]
+    return tabulate(table, headers=TABLE_HEADERS, tablefmt="simple")
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _day(moment: datetime | None, zone: tzinfo) -> str | None:
+    return moment.astimezone(zone).strftime("%Y-%m-%d") if moment else None

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, a small repository API, and Alembic migrations."""

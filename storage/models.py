@@ -1,0 +1,132 @@
+"""SQLAlchemy models: scans, findings and the append-only audit log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the offset on its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use UTC-aware datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Scan(Base):
+    __tablename__ = "scans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(16))
+    trigger: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # ok, partial (some accounts failed), failed
+    accounts: Mapped[list[ScanAccount]] = relationship(
+        back_populates="scan", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class ScanAccount(Base):
+    __tablename__ = "scan_accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[str] = mapped_column(String(12))
+    account_name: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))  # ok, failed
+    error: Mapped[str | None] = mapped_column(Text)
+    users_seen: Mapped[int] = mapped_column(Integer, default=0)
+    findings: Mapped[int] = mapped_column(Integer, default=0)
+    report_generated_at: Mapped[datetime | None]
+    scan: Mapped[Scan] = relationship(back_populates="accounts")
+
+
+class Finding(Base):
+    """One idle console password. At most one open row per (account, user)."""
+
+    __tablename__ = "findings"
+
+    # Opaque, unguessable: this id travels in Slack button values.
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: uuid4().hex)
+    account_id: Mapped[str] = mapped_column(String(12))
+    user_name: Mapped[str] = mapped_column(String(64))
+    user_arn: Mapped[str] = mapped_column(String(2048))
+    category: Mapped[str] = mapped_column(String(16))
+    fully_inactive: Mapped[bool]
+    state: Mapped[str] = mapped_column(String(24))
+    days_idle: Mapped[int] = mapped_column(Integer)
+    user_created: Mapped[datetime]
+    password_last_used: Mapped[datetime | None]
+    password_last_changed: Mapped[datetime | None]
+    newest_key_used: Mapped[datetime | None]
+    owner: Mapped[str | None] = mapped_column(String(320))
+    facts: Mapped[dict[str, Any]]
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    kept_until: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        Index(
+            "uq_findings_open_user",
+            "account_id",
+            "user_name",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+        Index("ix_findings_state", "state"),
+    )
+
+
+class AuditEvent(Base):
+    """Append-only: who did what to which finding, when, from where, and why."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    finding_id: Mapped[str | None] = mapped_column(ForeignKey("findings.id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))  # a Slack user id, or "scanner", "system"
+    surface: Mapped[str] = mapped_column(String(32))  # scan, slack-channel, slack-dm, cli, ...
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(24))
+    to_state: Mapped[str | None] = mapped_column(String(24))
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None]
