@@ -17,6 +17,10 @@ from bot.settings import ROLE_ARN_PATTERN, Settings
 ROLE_SESSION_NAME = "iam-inactive"
 
 
+class DiscoveryError(RuntimeError):
+    """Organizations answered, but there is nothing to scan."""
+
+
 @dataclass(frozen=True)
 class AccountTarget:
     account_id: str
@@ -36,7 +40,9 @@ def resolve_targets(settings: Settings, base: boto3.Session) -> list[AccountTarg
     return [AccountTarget(account_id=_current_account(base))]
 
 
-def session_for(target: AccountTarget, base: boto3.Session, external_id: str | None) -> boto3.Session:
+def session_for(
+    target: AccountTarget, base: boto3.Session, external_id: str | None
+) -> boto3.Session:
     """A session acting in the target account (assuming its role when there is one)."""
     if target.role_arn is None:
         return base
@@ -70,8 +76,12 @@ def _organization_targets(base: boto3.Session, role_name: str) -> list[AccountTa
                 continue
             account_id = account["Id"]
             partition = account["Arn"].split(":")[1]
-            role_arn = None if account_id == current else (
-                f"arn:{partition}:iam::{account_id}:role/{role_name}"
+            role_arn = (
+                None
+                if account_id == current
+                else (f"arn:{partition}:iam::{account_id}:role/{role_name}")
             )
             targets.append(AccountTarget(account_id, role_arn, account.get("Name")))
+    if not targets:
+        raise DiscoveryError("AWS Organizations listed no active accounts")
     return targets

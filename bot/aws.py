@@ -22,8 +22,9 @@ from bot.rule import AccessKeyUse, Cleared, Thresholds, UserCredentials, evaluat
 log = logging.getLogger(__name__)
 
 # botocore's standard mode retries throttling and transient errors with jittered backoff.
+MAX_ATTEMPTS = 8
 CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 8},
+    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
     connect_timeout=5,
     read_timeout=30,
     max_pool_connections=32,
@@ -65,7 +66,9 @@ def error_code(error: BaseException) -> str | None:
 
 
 def iam_client(session: boto3.Session) -> Any:
-    return session.client("iam", region_name=session.region_name or GLOBAL_REGION, config=CLIENT_CONFIG)
+    return session.client(
+        "iam", region_name=session.region_name or GLOBAL_REGION, config=CLIENT_CONFIG
+    )
 
 
 def fetch_credential_report(

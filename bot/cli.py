@@ -75,7 +75,8 @@ def scan(
             settings, repository, session, trigger="demo" if demo else "cli", progress=progress
         )
     rows = sorted(
-        record.new + record.reopened + record.updated, key=lambda row: (row.account_id, row.user_name)
+        record.new + record.reopened + record.updated,
+        key=lambda row: (row.account_id, row.user_name),
     )
     if output == "json":
         print(render_json(rows), file=stdout)

@@ -39,22 +39,42 @@ class DemoUser:
 
 DEMO_USERS = (
     DemoUser("alice@example.com", 800, password_used_days_ago=210),
-    DemoUser("bob", 600, password_used_days_ago=120, keys=(DemoKey(2),),
-             tags={"owner": "bob@example.com"}),
+    DemoUser(
+        "bob",
+        600,
+        password_used_days_ago=120,
+        keys=(DemoKey(2),),
+        tags={"owner": "bob@example.com"},
+    ),
     DemoUser("carol", 500, password_used_days_ago=3, tags={"owner": "carol@example.com"}),
     DemoUser("ci-deploy", 900, password=False, keys=(DemoKey(0),), tags={"owner": "U0PLATFORM"}),
     DemoUser("dave", 300, tags={"owner": "dave@example.com"}),
     DemoUser("erin", 30, tags={"owner": "erin@example.com"}),
-    DemoUser("frank", 400, password_used_days_ago=95, keys=(DemoKey(10, active=False),),
-             tags={"owner": "frank@example.com"}),
-    DemoUser("grace", 700, password_used_days_ago=100, keys=(DemoKey(60),),
-             tags={"owner": "U0GRACE01"}),
-    DemoUser("heidi", 700, password_used_days_ago=365,
-             tags={"owner": "heidi@example.com", "iam-inactive:exempt": "break-glass"}),
+    DemoUser(
+        "frank",
+        400,
+        password_used_days_ago=95,
+        keys=(DemoKey(10, active=False),),
+        tags={"owner": "frank@example.com"},
+    ),
+    DemoUser(
+        "grace", 700, password_used_days_ago=100, keys=(DemoKey(60),), tags={"owner": "U0GRACE01"}
+    ),
+    DemoUser(
+        "heidi",
+        700,
+        password_used_days_ago=365,
+        tags={"owner": "heidi@example.com", "iam-inactive:exempt": "break-glass"},
+    ),
     DemoUser("ivan", 1200, password_used_days_ago=400, keys=(DemoKey(None), DemoKey(300))),
     DemoUser("judy", 200, password_used_days_ago=89, tags={"owner": "judy@example.com"}),
-    DemoUser("svc-reporting", 1000, password_used_days_ago=700, keys=(DemoKey(1), DemoKey(None)),
-             tags={"owner": "data-team@example.com"}),
+    DemoUser(
+        "svc-reporting",
+        1000,
+        password_used_days_ago=700,
+        keys=(DemoKey(1), DemoKey(None)),
+        tags={"owner": "data-team@example.com"},
+    ),
     DemoUser("mallory", 365, password=False, password_used_days_ago=200),
     DemoUser("trent", 150, password_used_days_ago=91, tags={"owner": "trent@example.com"}),
 )
@@ -71,9 +91,15 @@ def demo_aws(users: tuple[DemoUser, ...] = DEMO_USERS) -> Iterator[boto3.Session
         yield session
 
 
-def seed_users(session: boto3.Session, users: tuple[DemoUser, ...], now: datetime) -> None:
+def seed_users(
+    session: boto3.Session,
+    users: tuple[DemoUser, ...],
+    now: datetime,
+    account_id: str = DEMO_ACCOUNT_ID,
+) -> None:
+    """Create `users` through the IAM API, then set the dates no API can set (moto's backend)."""
     iam = session.client("iam")
-    backend = iam_backends[DEMO_ACCOUNT_ID]["global"]
+    backend = iam_backends[account_id]["global"]
     for user in users:
         tags = [{"Key": key, "Value": value} for key, value in user.tags.items()]
         iam.create_user(UserName=user.name, Tags=tags)

@@ -160,6 +160,4 @@ def _label(target: AccountTarget) -> str:
 def _account_summary(result: AccountScan) -> str:
     if result.error:
         return f"{_label(result.target)}: FAILED: {result.error}"
-    return (
-        f"{_label(result.target)}: {result.users_seen} users, {len(result.findings)} findings"
-    )
+    return f"{_label(result.target)}: {result.users_seen} users, {len(result.findings)} findings"

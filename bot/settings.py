@@ -72,7 +72,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ignore_users=frozenset(reader.csv("IGNORE_USERS")),
         tag_source=reader.one_of("TAG_SOURCE", TAG_SOURCES, "bulk"),
         scan_source=reader.one_of("SCAN_SOURCE", SOURCES, "report"),
-        role_arns=tuple(reader.matching_csv("AWS_ROLE_ARNS", ROLE_ARN_PATTERN, "an IAM role ARN")),
+        role_arns=tuple(reader.matching_csv("AWS_ROLE_ARNS", ROLE_ARN_PATTERN, "IAM role ARNs")),
         org_role_name=reader.matching("AWS_ORG_ROLE_NAME", ROLE_NAME_PATTERN, "an IAM role name"),
         external_id=reader.text("AWS_EXTERNAL_ID"),
         account_concurrency=reader.positive_int("ACCOUNT_CONCURRENCY", 8),
@@ -86,7 +86,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         slack_channel=reader.matching("SLACK_CHANNEL", SLACK_CHANNEL_PATTERN, "a channel id"),
         slack_api_url=reader.url("SLACK_API_URL"),
         slack_approvers=frozenset(
-            reader.matching_csv("SLACK_APPROVERS", SLACK_USER_ID_PATTERN, "a Slack user id")
+            reader.matching_csv("SLACK_APPROVERS", SLACK_USER_ID_PATTERN, "Slack user ids")
         ),
         slack_approver_group=reader.matching(
             "SLACK_APPROVER_GROUP", SLACK_GROUP_ID_PATTERN, "a Slack user group id"
@@ -97,7 +97,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
 
 
 class _Reader:
-    """Typed access to environment variables; each method raises SettingsError naming the variable."""
+    """Typed reads of environment variables; errors name the variable."""
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self._env = env
@@ -116,7 +116,7 @@ class _Reader:
         try:
             value = int(raw)
         except ValueError:
-            raise SettingsError(f"{name} must be a whole number of days or items (got {raw!r})")
+            raise SettingsError(f"{name} must be a whole number (got {raw!r})") from None
         if value < 1:
             raise SettingsError(f"{name} must be 1 or more (got {value})")
         return value
@@ -159,7 +159,9 @@ class _Reader:
         values = self.csv(name)
         bad = [value for value in values if not pattern.match(value)]
         if bad:
-            raise SettingsError(f"{name} must be a comma-separated list of {what}s (bad: {bad[0]!r})")
+            raise SettingsError(
+                f"{name} must be a comma-separated list of {what} (bad: {bad[0]!r})"
+            )
         return values
 
     def prefixed(self, name: str, prefix: str) -> str | None:
@@ -181,4 +183,6 @@ class _Reader:
         try:
             return ZoneInfo(raw)
         except (ZoneInfoNotFoundError, ValueError):
-            raise SettingsError(f"{name} must be an IANA time zone such as Europe/Berlin (got {raw!r})")
+            raise SettingsError(
+                f"{name} must be an IANA time zone such as Europe/Berlin (got {raw!r})"
+            ) from None

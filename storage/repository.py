@@ -109,7 +109,9 @@ def _scan_account_row(account: AccountScan) -> models.ScanAccount:
     )
 
 
-def _sync_account(session: Session, account: AccountScan, now: datetime, record: ScanRecord) -> None:
+def _sync_account(
+    session: Session, account: AccountScan, now: datetime, record: ScanRecord
+) -> None:
     open_rows = {
         row.user_name: row
         for row in session.scalars(

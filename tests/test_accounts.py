@@ -1,0 +1,121 @@
+"""Several accounts: Organizations discovery, role lists, and one account failing alone."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from bot.accounts import AccountTarget, resolve_targets, session_for
+from bot.demo import seed_users
+from bot.scanner import scan_accounts
+from bot.settings import Settings, load_settings
+from tests.conftest import IDLE_DORMANT, KEYS_ONLY, OWNED, RECENT_LOGIN, body_of, iam_error
+
+ORG_ROLE = "OrganizationAccountAccessRole"
+
+
+@pytest.fixture
+def organization(aws_session, now):
+    """A management account (1 finding) and two members (2 and 1 findings)."""
+    org = aws_session.client("organizations")
+    org.create_organization(FeatureSet="ALL")
+    members = []
+    for name in ("prod", "dev"):
+        status = org.create_account(AccountName=name, Email=f"{name}@example.com")
+        members.append(status["CreateAccountStatus"]["AccountId"])
+    seed_users(aws_session, (IDLE_DORMANT, RECENT_LOGIN), now)
+    for account_id, users in zip(members, [(IDLE_DORMANT, KEYS_ONLY), (OWNED,)], strict=True):
+        target = AccountTarget(account_id, f"arn:aws:iam::{account_id}:role/{ORG_ROLE}")
+        seed_users(session_for(target, aws_session, None), users, now, account_id=account_id)
+    return members
+
+
+def findings_by_account(result):
+    found = {}
+    for finding in result.findings:
+        found.setdefault(finding.account_id, set()).add(finding.user_name)
+    return found
+
+
+def test_organization_discovery_scans_every_active_member(aws_session, organization, now):
+    progress = []
+    result = scan_accounts(
+        Settings(org_role_name=ORG_ROLE), aws_session, now=now, progress=progress.append
+    )
+    prod, dev = organization
+    assert result.status == "ok"
+    assert findings_by_account(result) == {
+        "123456789012": {"idle-dormant"},
+        prod: {"idle-dormant", "keys-only"},
+        dev: {"owned"},
+    }
+    assert {account.target.name for account in result.accounts} >= {"prod", "dev"}
+    assert any(line.startswith(f"{prod} (prod): 2 users, 2 findings") for line in progress)
+
+
+def test_management_account_uses_current_credentials(aws_session, organization):
+    targets = resolve_targets(Settings(org_role_name=ORG_ROLE), aws_session)
+    management = [t for t in targets if t.account_id == "123456789012"]
+    assert management and management[0].role_arn is None
+    assert all(t.role_arn.endswith(f":role/{ORG_ROLE}") for t in targets if t not in management)
+
+
+def test_role_arn_list_scans_those_accounts_with_external_id(aws_session, organization, now):
+    prod, dev = organization
+    env = {
+        "AWS_ROLE_ARNS": f"arn:aws:iam::{prod}:role/{ORG_ROLE}, arn:aws:iam::{dev}:role/{ORG_ROLE}",
+        "AWS_EXTERNAL_ID": "shared-secret",
+    }
+    assumed = []
+
+    def record(params, **_kwargs):
+        assumed.append((params["RoleArn"], params.get("ExternalId")))
+
+    aws_session.events.register("provide-client-params.sts.AssumeRole", record)
+    result = scan_accounts(load_settings(env), aws_session, now=now)
+    assert set(findings_by_account(result)) == {prod, dev}
+    assert {external_id for _arn, external_id in assumed} == {"shared-secret"}
+
+
+def test_one_account_that_cannot_be_assumed_fails_alone(aws_session, organization, now):
+    prod, dev = organization
+
+    def deny_prod(request, **_kwargs):
+        if prod in body_of(request):
+            return iam_error("AccessDenied", 403)
+        return None
+
+    aws_session.events.register_first("before-send.sts.AssumeRole", deny_prod)
+    result = scan_accounts(Settings(org_role_name=ORG_ROLE), aws_session, now=now)
+    assert result.status == "partial"
+    failed = {account.target.account_id: account.error for account in result.failed_accounts}
+    assert list(failed) == [prod]
+    assert "AssumeRole failed: AccessDenied" in failed[prod]
+    assert set(findings_by_account(result)) == {"123456789012", dev}
+
+
+def test_failed_discovery_is_a_failed_scan_not_an_empty_one(aws_session, organization, now):
+    # Not the management account: Organizations refuses ListAccounts.
+    aws_session.events.register_first(
+        "before-send.organizations.ListAccounts",
+        lambda **_: iam_error("AccessDeniedException", 400),
+    )
+    result = scan_accounts(Settings(org_role_name=ORG_ROLE), aws_session, now=now)
+    assert result.status == "failed"
+    assert result.findings == []
+    assert "ListAccounts failed" in result.accounts[0].error
+
+
+def test_an_organization_without_active_accounts_is_a_failed_scan(aws_session, now):
+    result = scan_accounts(Settings(org_role_name=ORG_ROLE), aws_session, now=now)
+    assert result.status == "failed"
+    assert "no active accounts" in result.accounts[0].error
+
+
+def test_default_is_the_account_of_the_current_credentials(aws_session):
+    assert resolve_targets(Settings(), aws_session) == [AccountTarget("123456789012")]
+
+
+def test_session_for_current_account_is_the_base_session(aws_session):
+    assert session_for(AccountTarget("123456789012"), aws_session, None) is aws_session
+    assert isinstance(aws_session, boto3.Session)

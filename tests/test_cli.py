@@ -1,0 +1,123 @@
+"""`python -m bot scan` as a person runs it: a real process, its output and its exit code."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_FINDINGS = {
+    "alice@example.com",
+    "bob",
+    "dave",
+    "frank",
+    "grace",
+    "ivan",
+    "svc-reporting",
+    "trent",
+}
+
+
+def run_bot(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SLACK_"))}
+    clean.update(PYTHONPATH=str(ROOT), AWS_EC2_METADATA_DISABLED="true", **env)
+    clean.pop("DATABASE_URL", None)
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_demo_scan_prints_a_table_and_records_it(tmp_path):
+    first = run_bot("scan", "--demo", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    header = first.stdout.splitlines()[0].split()
+    assert header[:4] == ["account", "user", "category", "state"]
+    for user in DEMO_FINDINGS:
+        assert user in first.stdout
+    assert "carol" not in first.stdout and "heidi" not in first.stdout
+    assert "8 findings (8 new, 0 resolved)" in first.stdout
+    assert "scanning 123456789012" in first.stderr
+    assert (tmp_path / "iam-inactive-demo.db").exists()
+
+    again = run_bot("scan", "--demo", cwd=tmp_path)
+    assert "8 findings (0 new, 0 resolved)" in again.stdout
+    assert "recorded as scan #2" in again.stdout
+
+
+def test_demo_scan_as_json(tmp_path):
+    result = run_bot("scan", "--demo", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    findings = json.loads(result.stdout)
+    assert {f["user_name"] for f in findings} == DEMO_FINDINGS
+    dave = next(f for f in findings if f["user_name"] == "dave")
+    assert dave["password_last_used"] is None and dave["days_idle"] == 300
+    assert dave["category"] == "dormant" and dave["fully_inactive"] is True
+    bob = next(f for f in findings if f["user_name"] == "bob")
+    assert bob["category"] == "keys_only" and bob["owner"] == "bob@example.com"
+    assert bob["password_last_used"].endswith("+00:00")
+    required = {"account_id", "user_name", "category", "fully_inactive", "password_last_used"}
+    assert all(required | {"days_idle", "owner"} <= set(f) for f in findings)
+
+
+def test_demo_scan_as_csv_through_the_api_path(tmp_path):
+    result = run_bot("scan", "--demo", "--csv", "--source", "api", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert {row["user_name"] for row in rows} == DEMO_FINDINGS
+    assert rows[0]["account_id"] == "123456789012"
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        ({"CONSOLE_IDLE_DAYS": "abc"}, "CONSOLE_IDLE_DAYS must be a whole number"),
+        ({"AWS_ROLE_ARNS": "not-an-arn"}, "AWS_ROLE_ARNS must be a comma-separated list"),
+        ({"CATEGORIES": "stale"}, "CATEGORIES accepts dormant, keys_only (unknown: stale)"),
+    ],
+)
+def test_bad_settings_stop_with_one_line(tmp_path, env, line):
+    result = run_bot("scan", "--demo", cwd=tmp_path, **env)
+    assert result.returncode == 2
+    (only_line,) = result.stderr.strip().splitlines()
+    assert only_line.startswith(f"iam-inactive: configuration error: {line}")
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_aws_credentials_is_a_clear_failure(tmp_path):
+    result = run_bot(
+        "scan",
+        cwd=tmp_path,
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+    )
+    assert result.returncode == 1
+    assert "no AWS credentials found" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_database_is_a_clear_failure(tmp_path):
+    result = run_bot(
+        "scan", "--demo", cwd=tmp_path, DATABASE_URL="postgresql://nobody@127.0.0.1:1/none"
+    )
+    assert result.returncode == 2
+    assert "cannot open the database (DATABASE_URL)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_migrate_command(tmp_path):
+    result = run_bot("migrate", cwd=tmp_path)
+    assert result.returncode == 0
+    assert (tmp_path / "iam-inactive.db").exists()

@@ -1,0 +1,201 @@
+"""Scanning one account through moto: the report path, the API path, and AWS errors."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import pytest
+from botocore.exceptions import ClientError
+
+from bot import aws
+from bot.demo import seed_users
+from bot.rule import DORMANT, KEYS_ONLY
+from bot.scanner import scan_accounts
+from bot.settings import Settings
+from tests.conftest import SCENARIO, SCENARIO_FINDINGS, fail_first
+
+
+@pytest.fixture
+def scenario(aws_session, now):
+    seed_users(aws_session, SCENARIO, now)
+    return aws_session
+
+
+def by_name(result):
+    return {finding.user_name: finding for finding in result.findings}
+
+
+def test_report_path_finds_the_idle_passwords(scenario, now):
+    result = scan_accounts(Settings(), scenario, now=now)
+    assert result.status == "ok"
+    findings = by_name(result)
+    assert set(findings) == SCENARIO_FINDINGS
+    assert findings["keys-only"].category == KEYS_ONLY
+    assert findings["idle-dormant"].category == DORMANT
+    assert findings["idle-dormant"].fully_inactive
+    assert findings["owned"].owner == "owner@example.com"
+    assert findings["never-used-old"].days_idle == 300
+    cleared = result.accounts[0].cleared
+    assert cleared["exempt"] == "exempt: tag iam-inactive:exempt"
+    assert cleared["no-password"] == "console password removed"
+    assert cleared["recent-login"] == "password used in the last 90 days"
+
+
+def test_report_path_uses_a_constant_number_of_iam_calls(scenario, iam_calls, now):
+    scan_accounts(Settings(), scenario, now=now)
+    assert iam_calls.count("GetAccountAuthorizationDetails") == 1
+    assert iam_calls.count("GetCredentialReport") == 1
+    assert len(iam_calls.operations) <= 5
+    assert not {"GetLoginProfile", "ListAccessKeys", "ListUserTags"} & set(iam_calls.operations)
+
+
+def test_per_user_tag_lookup_asks_only_for_findings(scenario, iam_calls, now):
+    result = scan_accounts(Settings(tag_source="per-user"), scenario, now=now)
+    assert by_name(result)["owned"].owner == "owner@example.com"
+    assert "GetAccountAuthorizationDetails" not in iam_calls.operations
+    # the exempt user is a finding candidate too: its tag is what exempts it
+    assert iam_calls.count("ListUserTags") == len(SCENARIO_FINDINGS) + 1
+
+
+def test_categories_setting_limits_what_is_reported(scenario, now):
+    result = scan_accounts(Settings(categories=frozenset({KEYS_ONLY})), scenario, now=now)
+    assert set(by_name(result)) == {"keys-only"}
+    assert result.accounts[0].cleared["idle-dormant"] == "category dormant is not reported"
+
+
+def test_ignore_list_exempts_a_user(scenario, now):
+    result = scan_accounts(Settings(ignore_users=frozenset({"owned"})), scenario, now=now)
+    assert "owned" not in by_name(result)
+
+
+def test_api_path_gives_the_same_findings_as_the_report(scenario, paged_list_users, now):
+    from_report = scan_accounts(Settings(), scenario, now=now)
+    from_api = scan_accounts(Settings(scan_source="api"), scenario, now=now)
+
+    def comparable(result):
+        return {
+            (f.user_name, f.category, f.fully_inactive, f.days_idle, f.owner)
+            for f in result.findings
+        }
+
+    assert comparable(from_api) == comparable(from_report)
+
+
+def test_api_path_follows_list_users_pages(scenario, paged_list_users, iam_calls, now):
+    result = scan_accounts(Settings(scan_source="api"), scenario, now=now)
+    pages = -(-len(SCENARIO) // paged_list_users)
+    assert iam_calls.count("ListUsers") == pages > 1
+    assert result.accounts[0].users_seen == len(SCENARIO)
+    # users the ListUsers facts already clear cost no per-user calls
+    assert iam_calls.count("GetLoginProfile") < len(SCENARIO)
+
+
+def test_api_path_with_latency_and_concurrency_gives_the_same_findings(scenario, now):
+    scenario.events.register_first("before-send.iam.*", lambda **_: time.sleep(0.02))
+    result = scan_accounts(Settings(scan_source="api", user_concurrency=4), scenario, now=now)
+    assert set(by_name(result)) == SCENARIO_FINDINGS
+
+
+def test_report_generation_limit_and_not_ready_are_waited_out(scenario):
+    scenario.events.register_first(
+        "before-send.iam.GenerateCredentialReport",
+        fail_first("GenerateCredentialReport", "LimitExceeded", 2, status=409),
+    )
+    scenario.events.register_first(
+        "before-send.iam.GetCredentialReport",
+        fail_first("GetCredentialReport", "ReportInProgress", 1, status=404),
+    )
+    waits = []
+    report = aws.fetch_credential_report(aws.iam_client(scenario), sleep=waits.append)
+    assert {user.user_name for user in report.users} == {user.name for user in SCENARIO}
+    assert waits == [0.25, 0.5, 1.0]  # two limited, one not ready: backoff doubles
+
+
+@pytest.mark.parametrize("code", ["ReportNotPresent", "ReportExpired"])
+def test_missing_or_expired_report_is_generated_again(scenario, code):
+    scenario.events.register_first(
+        "before-send.iam.GetCredentialReport", fail_first("GetCredentialReport", code, 1, 410)
+    )
+    report = aws.fetch_credential_report(aws.iam_client(scenario), sleep=lambda _s: None)
+    assert len(report.users) == len(SCENARIO)
+
+
+def test_report_that_never_becomes_ready_times_out(scenario):
+    scenario.events.register_first(
+        "before-send.iam.GetCredentialReport",
+        fail_first("GetCredentialReport", "ReportInProgress", 10_000, 404),
+    )
+    with pytest.raises(aws.ReportTimeout, match="not ready"):
+        aws.fetch_credential_report(aws.iam_client(scenario), timeout=0.05, first_delay=0.01)
+
+
+def test_throttling_is_retried_by_botocore(scenario, iam_calls, now, monkeypatch):
+    monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda *_: 0)
+    scenario.events.register_first(
+        "before-send.iam.GetAccountAuthorizationDetails",
+        fail_first("GetAccountAuthorizationDetails", "Throttling", 3),
+    )
+    result = scan_accounts(Settings(), scenario, now=now)
+    assert result.status == "ok"
+    assert set(by_name(result)) == SCENARIO_FINDINGS
+
+
+def test_endless_throttling_fails_the_account_after_bounded_retries(scenario, now, monkeypatch):
+    monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda *_: 0)
+    sent = []
+
+    def always_throttle(request, **_kwargs):
+        sent.append(request)
+        return fail_first("GenerateCredentialReport", "Throttling", 1)(request)
+
+    scenario.events.register_first("before-send.iam.GenerateCredentialReport", always_throttle)
+    result = scan_accounts(Settings(), scenario, now=now)
+    assert result.status == "failed"
+    assert "Throttling" in result.accounts[0].error
+    assert len(sent) == aws.MAX_ATTEMPTS
+
+
+def test_access_denied_fails_the_account_with_a_clear_reason(scenario, now):
+    scenario.events.register_first(
+        "before-send.iam.GenerateCredentialReport",
+        fail_first("GenerateCredentialReport", "AccessDenied", 1, status=403),
+    )
+    result = scan_accounts(Settings(), scenario, now=now)
+    assert result.status == "failed"
+    assert result.findings == []
+    assert result.accounts[0].error.startswith("GenerateCredentialReport failed: AccessDenied")
+
+
+def test_live_credentials_see_the_user_now(scenario, now):
+    iam = aws.iam_client(scenario)
+    facts = aws.live_credentials(iam, "123456789012", "keys-only")
+    assert facts.has_password and len(facts.keys) == 1 and facts.keys[0].key_id
+    assert aws.delete_login_profile(iam, "keys-only") is True
+    assert aws.delete_login_profile(iam, "keys-only") is False
+    after = aws.live_credentials(iam, "123456789012", "keys-only")
+    assert after.has_password is False
+    assert after.password_last_used == facts.password_last_used  # survives removal, as in AWS
+    assert aws.live_credentials(iam, "123456789012", "nobody") is None
+
+
+def test_other_client_errors_are_not_swallowed(scenario):
+    scenario.events.register_first(
+        "before-send.iam.GetLoginProfile", fail_first("GetLoginProfile", "AccessDenied", 1, 403)
+    )
+    with pytest.raises(ClientError):
+        aws.login_profile(aws.iam_client(scenario), "owned")
+
+
+def test_missing_credentials_are_reported_plainly(monkeypatch, tmp_path):
+    import boto3
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    session = boto3.Session(region_name="us-east-1")
+    result = scan_accounts(replace(Settings()), session)
+    assert result.status == "failed"
+    assert result.accounts[0].error.startswith("no AWS credentials found")

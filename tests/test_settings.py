@@ -1,0 +1,71 @@
+"""Settings: defaults, and one clear line for every bad value."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.settings import SettingsError, load_settings
+
+
+def test_defaults_match_the_product_spec():
+    settings = load_settings({})
+    assert (settings.thresholds.idle_days, settings.thresholds.key_recent_days) == (90, 45)
+    assert settings.categories == {"dormant", "keys_only"}
+    assert settings.owner_tag_keys == ("owner",)
+    assert settings.exempt_tag == "iam-inactive:exempt"
+    assert settings.database_url == "sqlite:///iam-inactive.db"
+    assert settings.dry_run is False
+    assert str(settings.timezone) == "UTC"
+
+
+def test_values_are_read_and_normalized():
+    settings = load_settings(
+        {
+            "CONSOLE_IDLE_DAYS": "120",
+            "KEY_RECENT_DAYS": "30",
+            "CATEGORIES": "Dormant",
+            "OWNER_TAG_KEYS": "owner, contact",
+            "AWS_ROLE_ARNS": "arn:aws:iam::111122223333:role/audit",
+            "SLACK_APPROVERS": "U01,U02",
+            "SLACK_API_URL": "http://127.0.0.1:9000/api",
+            "DRY_RUN": "yes",
+            "TZ": "Europe/Berlin",
+        }
+    )
+    assert settings.thresholds.idle_days == 120
+    assert settings.categories == {"dormant"}
+    assert settings.owner_tag_keys == ("owner", "contact")
+    assert settings.role_arns == ("arn:aws:iam::111122223333:role/audit",)
+    assert settings.slack_approvers == {"U01", "U02"}
+    assert settings.slack_api_url == "http://127.0.0.1:9000/api/"
+    assert settings.dry_run is True
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"CONSOLE_IDLE_DAYS": "abc"}, "CONSOLE_IDLE_DAYS must be a whole number"),
+        ({"KEY_RECENT_DAYS": "0"}, "KEY_RECENT_DAYS must be 1 or more"),
+        ({"KEY_RECENT_DAYS": "100"}, "KEY_RECENT_DAYS (100) must not exceed CONSOLE_IDLE_DAYS"),
+        ({"CATEGORIES": "dormant,stale"}, "CATEGORIES accepts dormant, keys_only (unknown: stale)"),
+        ({"AWS_ROLE_ARNS": "arn:aws:iam::12:role/x"}, "AWS_ROLE_ARNS must be a comma-separated"),
+        ({"AWS_ORG_ROLE_NAME": "bad role"}, "AWS_ORG_ROLE_NAME must be an IAM role name"),
+        ({"DRY_RUN": "maybe"}, "DRY_RUN must be true or false"),
+        ({"TZ": "Mars/Olympus"}, "TZ must be an IANA time zone"),
+        ({"SLACK_BOT_TOKEN": "xoxp-123"}, "SLACK_BOT_TOKEN must start with xoxb-"),
+        ({"SLACK_APPROVERS": "alice"}, "SLACK_APPROVERS must be a comma-separated list of Slack"),
+        ({"SLACK_CHANNEL": "#general"}, "SLACK_CHANNEL must be a channel id"),
+        ({"SCAN_SOURCE": "magic"}, "SCAN_SOURCE must be one of report, api"),
+    ],
+)
+def test_bad_values_stop_with_one_line_naming_the_variable(env, message):
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_token_values_never_appear_in_errors():
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"SLACK_BOT_TOKEN": "xoxp-very-secret"})
+    assert "very-secret" not in str(caught.value)

@@ -1,0 +1,195 @@
+"""Recording scans: findings open, update in place and close with a reason (SQLite, PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
+
+from bot.accounts import AccountTarget
+from bot.rule import (
+    KEYS_ONLY,
+    AccessKeyUse,
+    Cleared,
+    Finding,
+    Thresholds,
+    UserCredentials,
+    evaluate,
+)
+from bot.scanner import AccountScan, ScanResult
+from bot.workflow import State
+from storage import models
+from storage.db import make_engine, migrate, normalize_url
+
+T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+ACCOUNT = AccountTarget("111122223333")
+OTHER = AccountTarget("444455556666")
+
+
+def facts(
+    name: str, *, used_days_before: int = 200, at: datetime = T0, **changes
+) -> UserCredentials:
+    base = dict(
+        account_id=changes.pop("account_id", ACCOUNT.account_id),
+        user_name=name,
+        arn=f"arn:aws:iam::111122223333:user/{name}",
+        created=at - timedelta(days=1000),
+        has_password=True,
+        password_last_used=at - timedelta(days=used_days_before),
+        password_last_changed=at - timedelta(days=1000),
+    )
+    base.update(changes)
+    return UserCredentials(**base)
+
+
+def account_scan(target: AccountTarget, users: list[UserCredentials], at: datetime) -> AccountScan:
+    verdicts = {u.user_name: evaluate(u, at, Thresholds()) for u in users}
+    return AccountScan(
+        target,
+        findings=[v for v in verdicts.values() if isinstance(v, Finding)],
+        cleared={name: v.reason for name, v in verdicts.items() if isinstance(v, Cleared)},
+        users_seen=len(users),
+    )
+
+
+def scan(*accounts: AccountScan, at: datetime = T0) -> ScanResult:
+    return ScanResult(at, at + timedelta(seconds=3), "report", list(accounts))
+
+
+def test_first_scan_opens_findings_with_an_audit_entry(repository):
+    record = repository.record_scan(
+        scan(account_scan(ACCOUNT, [facts("ann"), facts("ben", used_days_before=5)], T0)), "cli"
+    )
+    assert [row.user_name for row in record.new] == ["ann"]
+    (row,) = repository.open_findings()
+    assert (row.state, row.days_idle, row.first_seen) == (State.OPEN, 200, T0)
+    assert row.password_last_used == T0 - timedelta(days=200)  # timezone-aware round trip
+    assert row.facts["has_password"] is True
+    (event,) = repository.history(row.id)
+    assert (event.action, event.actor, event.to_state) == ("opened", "scanner", "open")
+
+
+def test_rescan_updates_in_place_and_does_not_announce_again(repository):
+    repository.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli")
+    later = T0 + timedelta(days=7)
+    keys_now = facts(
+        "ann", at=later, used_days_before=207, keys=(AccessKeyUse(True, later - timedelta(days=1)),)
+    )
+    record = repository.record_scan(scan(account_scan(ACCOUNT, [keys_now], later), at=later), "cli")
+    assert record.new == [] and [r.user_name for r in record.updated] == ["ann"]
+    (row,) = repository.open_findings()
+    assert (row.days_idle, row.category, row.first_seen, row.last_seen) == (
+        207,
+        KEYS_ONLY,
+        T0,
+        later,
+    )
+    assert len(repository.history(row.id)) == 1
+
+
+@pytest.mark.parametrize(
+    ("user_now", "reason"),
+    [
+        (facts("ann", at=T0, used_days_before=1), "password used in the last 90 days"),
+        (facts("ann", has_password=False), "console password removed"),
+        (None, "user deleted"),
+    ],
+    ids=["signed-in-again", "password-removed", "user-deleted"],
+)
+def test_finding_no_longer_idle_is_resolved_with_the_reason(repository, user_now, reason):
+    first = repository.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli")
+    later = T0 + timedelta(days=1)
+    users = [user_now] if user_now else []
+    record = repository.record_scan(scan(account_scan(ACCOUNT, users, later), at=later), "cli")
+    assert [row.user_name for row in record.resolved] == ["ann"]
+    assert repository.open_findings() == []
+    (closed,) = repository.findings_for_user("ann")
+    assert (closed.state, closed.resolution, closed.closed_at) == (State.RESOLVED, reason, later)
+    history = repository.history(first.new[0].id)
+    assert [(e.action, e.reason) for e in history][-1] == ("resolved", reason)
+
+
+def test_failed_account_leaves_its_findings_alone(repository):
+    repository.record_scan(
+        scan(account_scan(ACCOUNT, [facts("ann")], T0), account_scan(OTHER, [], T0)), "cli"
+    )
+    failed = AccountScan(ACCOUNT, error="AccessDenied")
+    record = repository.record_scan(scan(failed, account_scan(OTHER, [], T0)), "cli")
+    assert record.resolved == []
+    assert [row.user_name for row in repository.open_findings()] == ["ann"]
+    (latest, _first) = repository.scans()
+    assert latest.status == "partial"
+    assert {(a.account_id, a.status, a.error) for a in latest.accounts} == {
+        (ACCOUNT.account_id, "failed", "AccessDenied"),
+        (OTHER.account_id, "ok", None),
+    }
+
+
+def test_expired_keep_reopens_and_is_announced_again(repository):
+    record = repository.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli")
+    with repository.session() as session, session.begin():
+        row = session.get(models.Finding, record.new[0].id)
+        row.state, row.kept_until = State.KEPT, T0 + timedelta(days=30)
+    still_kept = T0 + timedelta(days=29)
+    record = repository.record_scan(
+        scan(account_scan(ACCOUNT, [facts("ann", at=still_kept)], still_kept), at=still_kept), "cli"
+    )
+    assert record.to_announce == [] and record.updated[0].state == State.KEPT
+    expired = T0 + timedelta(days=30)
+    record = repository.record_scan(
+        scan(account_scan(ACCOUNT, [facts("ann", at=expired)], expired), at=expired), "cli"
+    )
+    assert [(r.user_name, r.state) for r in record.to_announce] == [("ann", State.OPEN)]
+    assert repository.history(record.reopened[0].id)[-1].reason == "keep expired"
+
+
+def test_in_flight_removal_is_not_resolved_by_a_scan(repository):
+    record = repository.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli")
+    with repository.session() as session, session.begin():
+        session.get(models.Finding, record.new[0].id).state = State.DISABLING
+    gone = repository.record_scan(scan(account_scan(ACCOUNT, [], T0)), "cli")
+    assert gone.resolved == []
+
+
+def test_a_closed_finding_can_be_found_again_as_a_new_one(repository):
+    repository.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli")
+    repository.record_scan(scan(account_scan(ACCOUNT, [], T0)), "cli")
+    record = repository.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli")
+    assert len(record.new) == 1
+    assert len(repository.findings_for_user("ann")) == 2
+
+
+def test_only_one_open_finding_per_account_and_user(repository):
+    row = dict(
+        account_id="111122223333",
+        user_name="ann",
+        user_arn="arn",
+        category="dormant",
+        fully_inactive=True,
+        state="open",
+        days_idle=100,
+        user_created=T0,
+        facts={},
+        first_seen=T0,
+        last_seen=T0,
+    )
+    with pytest.raises(IntegrityError), repository.session() as session, session.begin():
+        session.add_all([models.Finding(**row), models.Finding(**row)])
+
+
+def test_migrations_create_the_schema_the_models_describe(database_url):
+    engine = make_engine(database_url)
+    migrate(engine)
+    migrate(engine)  # running again is harmless
+    tables = set(inspect(engine).get_table_names())
+    assert {"scans", "scan_accounts", "findings", "audit_events", "alembic_version"} <= tables
+    with engine.connect() as connection:
+        assert connection.scalar(select(models.Finding.id).limit(1)) is None
+    engine.dispose()
+
+
+def test_platform_postgres_urls_use_psycopg():
+    assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
