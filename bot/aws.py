@@ -75,7 +75,7 @@ def fetch_credential_report(
     iam: Any,
     *,
     timeout: float = 300.0,
-    first_delay: float = 0.25,
+    first_delay: float = 0.05,
     max_delay: float = 8.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> CredentialReport:

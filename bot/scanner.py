@@ -17,7 +17,7 @@ import boto3
 
 from bot import aws
 from bot.accounts import AccountTarget, resolve_targets, session_for
-from bot.rule import Cleared, Finding, evaluate, exemption, owner_of
+from bot.rule import Cleared, Finding, UserCredentials, evaluate, exemption, owner_of
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -116,18 +116,21 @@ def _scan_account(
     settings: Settings, base: boto3.Session, target: AccountTarget, now: datetime
 ) -> AccountScan:
     iam = aws.iam_client(session_for(target, base, settings.external_id))
-    generated_at = None
-    if settings.scan_source == "api":
-        users = aws.scan_users_via_api(
-            iam, target.account_id, now, settings.thresholds, settings.user_concurrency
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tags") as side:
+        # Bulk tags cost a call per 1,000 users whatever the findings: fetch them meanwhile.
+        bulk_tags = (
+            side.submit(aws.tags_of_all_users, iam) if settings.tag_source == "bulk" else None
         )
-    else:
-        report = aws.fetch_credential_report(iam)
-        users, generated_at = report.users, report.generated_at
-
-    verdicts = {user.user_name: evaluate(user, now, settings.thresholds) for user in users}
-    candidates = [verdict for verdict in verdicts.values() if isinstance(verdict, Finding)]
-    tags = _tags_for(iam, settings, [finding.user_name for finding in candidates])
+        users, generated_at = _users_of(iam, settings, target, now)
+        verdicts = {user.user_name: evaluate(user, now, settings.thresholds) for user in users}
+        candidates = [verdict for verdict in verdicts.values() if isinstance(verdict, Finding)]
+        if bulk_tags is not None:
+            tags = bulk_tags.result()
+        else:
+            tags = {
+                finding.user_name: aws.tags_of_user(iam, finding.user_name)
+                for finding in candidates
+            }
 
     cleared = {name: v.reason for name, v in verdicts.items() if isinstance(v, Cleared)}
     findings = []
@@ -145,12 +148,16 @@ def _scan_account(
     return AccountScan(target, findings, cleared, len(users), generated_at)
 
 
-def _tags_for(iam: Any, settings: Settings, user_names: list[str]) -> dict[str, dict[str, str]]:
-    if not user_names:
-        return {}
-    if settings.tag_source == "per-user":
-        return {name: aws.tags_of_user(iam, name) for name in user_names}
-    return aws.tags_of_all_users(iam)
+def _users_of(
+    iam: Any, settings: Settings, target: AccountTarget, now: datetime
+) -> tuple[list[UserCredentials], datetime | None]:
+    if settings.scan_source == "api":
+        users = aws.scan_users_via_api(
+            iam, target.account_id, now, settings.thresholds, settings.user_concurrency
+        )
+        return users, None
+    report = aws.fetch_credential_report(iam)
+    return report.users, report.generated_at
 
 
 def _label(target: AccountTarget) -> str:

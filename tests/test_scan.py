@@ -109,7 +109,7 @@ def test_report_generation_limit_and_not_ready_are_waited_out(scenario):
     waits = []
     report = aws.fetch_credential_report(aws.iam_client(scenario), sleep=waits.append)
     assert {user.user_name for user in report.users} == {user.name for user in SCENARIO}
-    assert waits == [0.25, 0.5, 1.0]  # two limited, one not ready: backoff doubles
+    assert waits == [0.05, 0.1, 0.2]  # two limited, one not ready: backoff doubles
 
 
 @pytest.mark.parametrize("code", ["ReportNotPresent", "ReportExpired"])
