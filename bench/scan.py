@@ -6,13 +6,18 @@ time (after one warm-up run), IAM calls and the bot's peak memory (tracemalloc, 
 run), with ratios.
 
     python -m bench.scan            # 1,000 and 10,000 users
-    python -m bench.scan --sizes 1000 --skip-original
+    python -m bench.scan --sizes 1000 --skip-original --script-users 0
+
+When the aws CLI is installed, it also runs the original script itself
+(../shared/baseline/seed-procedure.sh, from ../shared) on a smaller account and scales its time
+per user to 1,000 users: the CLI starts one process per call, which the pattern run leaves out.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -21,6 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import boto3
 
@@ -28,6 +34,8 @@ from bot import aws
 from bot.scanner import scan_accounts
 from bot.settings import Settings
 
+BASELINE_DIR = Path(__file__).resolve().parents[2] / "shared"
+BASELINE_SCRIPT = "baseline/seed-procedure.sh"
 LATENCY = 0.020
 CLI_PROCESS_SECONDS = 0.45  # one aws CLI process per call in the original (detection-rule.md)
 TARGET_SECONDS_10K = 5.0
@@ -136,10 +144,31 @@ def run_size(users: int, with_original: bool) -> list[Run]:
     return runs
 
 
+def run_baseline_script(users: int) -> tuple[float, int]:
+    """Seconds and targets of the original script itself against a seeded moto server."""
+    now = datetime.now(UTC)
+    with moto_server(users, now):
+        env = dict(
+            os.environ,
+            AWS_ACCESS_KEY_ID="bench",
+            AWS_SECRET_ACCESS_KEY="bench",
+            AWS_DEFAULT_REGION="us-east-1",
+        )
+        started = time.perf_counter()
+        done = subprocess.run(
+            ["bash", BASELINE_SCRIPT], cwd=BASELINE_DIR, env=env, capture_output=True, text=True
+        )
+        seconds = time.perf_counter() - started
+    return seconds, len(done.stdout.split())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000])
     parser.add_argument("--skip-original", action="store_true")
+    parser.add_argument(
+        "--script-users", type=int, default=100, help="users for the real script run (0: skip)"
+    )
     args = parser.parse_args()
     print(f"IAM latency injected: {LATENCY * 1000:.0f} ms per call\n")
     print(
@@ -172,6 +201,20 @@ def main() -> None:
             f"{size} users: report path {report.seconds:.2f} s, {report.calls} IAM calls "
             f"(budget {budget}), peak {report.peak_mb:.0f} MB (target < {TARGET_MEMORY_MB} MB)"
         )
+    if args.script_users and shutil.which("aws") and (BASELINE_DIR / BASELINE_SCRIPT).exists():
+        seconds, targets = run_baseline_script(args.script_users)
+        per_user = seconds / args.script_users
+        print(
+            f"original script itself: {args.script_users} users in {seconds:.1f} s "
+            f"({targets} targets), {per_user:.2f} s a user"
+        )
+        report_1k = results.get((1000, "report path"))
+        if report_1k:
+            scaled = per_user * 1000
+            print(
+                f"1000 users: original script (scaled, ~{scaled:.0f} s) / report path = "
+                f"{scaled / report_1k.seconds:.0f}x"
+            )
     if 10_000 in args.sizes:
         ten_k = results[(10_000, "report path")]
         print(f"10000 users: report path under {TARGET_SECONDS_10K} s: {ten_k.seconds < 5}")

@@ -17,7 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m bot", description="Find and remove idle AWS console passwords."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command")
+    run = commands.add_parser("run", help="run the Slack bot (the default)")
+    run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
 
     scan = commands.add_parser("scan", help="scan AWS now and print the findings")
     scan.add_argument("--demo", action="store_true", help="scan an embedded simulated account")
@@ -44,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     load_dotenv(override=False)
     if args.command == "scan":
         return cli.scan(os.environ, demo=args.demo, output=args.output, source=args.source)
-    return cli.migrate_only(os.environ)
+    if args.command == "migrate":
+        return cli.migrate_only(os.environ)
+    return cli.run_bot(os.environ, port=getattr(args, "port", int(os.environ.get("PORT", "3000"))))
 
 
 if __name__ == "__main__":

@@ -40,6 +40,16 @@ def resolve_targets(settings: Settings, base: boto3.Session) -> list[AccountTarg
     return [AccountTarget(account_id=_current_account(base))]
 
 
+def target_for(settings: Settings, base: boto3.Session, account_id: str) -> AccountTarget:
+    """How to act in one account a finding belongs to (for the live re-check and removal)."""
+    for arn in settings.role_arns:
+        if ROLE_ARN_PATTERN.match(arn).group(1) == account_id:
+            return AccountTarget(account_id, arn)
+    if settings.org_role_name and account_id != _current_account(base):
+        return AccountTarget(account_id, f"arn:aws:iam::{account_id}:role/{settings.org_role_name}")
+    return AccountTarget(account_id)
+
+
 def session_for(
     target: AccountTarget, base: boto3.Session, external_id: str | None
 ) -> boto3.Session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Mapping
 from contextlib import nullcontext
@@ -92,6 +93,39 @@ def scan(
     for account in result.failed_accounts:
         print(f"iam-inactive: account {account.target.account_id}: {account.error}", file=stderr)
     return EXIT_SCAN_FAILED if result.failed_accounts else EXIT_OK
+
+
+def run_bot(env: Mapping[str, str], port: int, stderr: TextIO = sys.stderr) -> int:
+    """Socket Mode when SLACK_APP_TOKEN is set, else HTTP under gunicorn."""
+    from bot.app import BotSetupError, build_services, create_app
+
+    try:
+        settings = configure(env)
+        socket_mode = settings.slack_app_token is not None
+        services = build_services(settings, open_repository(settings))
+        app = create_app(services, socket_mode=socket_mode)
+    except (SetupError, BotSetupError) as error:
+        print(f"iam-inactive: {error}", file=stderr)
+        return EXIT_BAD_SETUP
+    if socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        SocketModeHandler(app, settings.slack_app_token).start()
+        return EXIT_OK
+    os.execvp(
+        "gunicorn",
+        [
+            "gunicorn",
+            "--bind",
+            f"0.0.0.0:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "bot.web:create_wsgi()",
+        ],
+    )
+    return EXIT_OK  # not reached: gunicorn replaces this process
 
 
 def migrate_only(env: Mapping[str, str], stderr: TextIO = sys.stderr) -> int:

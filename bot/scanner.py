@@ -71,8 +71,9 @@ def scan_accounts(
     *,
     now: datetime | None = None,
     progress: Progress | None = None,
+    only_account: str | None = None,
 ) -> ScanResult:
-    """Scan every configured account; never raises for one account's AWS errors."""
+    """Scan every configured account (or just `only_account`); never raises for AWS errors."""
     base = base_session or boto3.Session()
     started = now or datetime.now(UTC)
     report = progress or (lambda _message: None)
@@ -82,6 +83,13 @@ def scan_accounts(
         log.warning("account discovery failed: %s", aws.describe_error(error))
         failed = AccountScan(AccountTarget(account_id="unknown"), error=aws.describe_error(error))
         return ScanResult(started, datetime.now(UTC), settings.scan_source, [failed])
+    if only_account is not None:
+        targets = [target for target in targets if target.account_id == only_account]
+        if not targets:
+            missing = AccountScan(
+                AccountTarget(only_account), error="this account is not among the scanned accounts"
+            )
+            return ScanResult(started, datetime.now(UTC), settings.scan_source, [missing])
 
     def scan_one(target: AccountTarget) -> AccountScan:
         report(f"scanning {_label(target)}")
@@ -106,9 +114,10 @@ def run_scan(
     *,
     trigger: str,
     progress: Progress | None = None,
+    only_account: str | None = None,
 ) -> tuple[ScanResult, ScanRecord]:
     """Scan and record: the seam the CLI, Slack and the scheduler all call."""
-    result = scan_accounts(settings, base_session, progress=progress)
+    result = scan_accounts(settings, base_session, progress=progress, only_account=only_account)
     return result, repository.record_scan(result, trigger)
 
 

@@ -34,7 +34,9 @@ TRANSITIONS: dict[State, frozenset[State]] = {
         {State.AWAITING_OWNER, State.OWNER_CONFIRMED, State.KEPT, State.RESOLVED}
     ),
     State.AWAITING_OWNER: frozenset({State.OWNER_CONFIRMED, State.KEPT, State.RESOLVED}),
-    State.OWNER_CONFIRMED: frozenset({State.DISABLING, State.ABORTED, State.RESOLVED}),
+    State.OWNER_CONFIRMED: frozenset(
+        {State.DISABLING, State.ABORTED, State.FAILED, State.RESOLVED}
+    ),
     State.DISABLING: frozenset({State.DISABLED, State.FAILED}),
     State.FAILED: frozenset({State.DISABLE_REQUESTED, State.KEPT, State.RESOLVED}),
     State.KEPT: frozenset({State.OPEN, State.RESOLVED}),

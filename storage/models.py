@@ -99,6 +99,16 @@ class Finding(Base):
     kept_until: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     resolution: Mapped[str | None] = mapped_column(Text)
+    # The decision in progress, for messages: who asked, who decided, and the note they gave.
+    requested_by: Mapped[str | None] = mapped_column(String(32))
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    owner_slack_id: Mapped[str | None] = mapped_column(String(32))
+    # Where the finding is shown: its line in a channel message, and the owner's DM.
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    dm_channel: Mapped[str | None] = mapped_column(String(32))
+    dm_ts: Mapped[str | None] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}
@@ -112,6 +122,7 @@ class Finding(Base):
             postgresql_where=text("closed_at IS NULL"),
         ),
         Index("ix_findings_state", "state"),
+        Index("ix_findings_slack_message", "slack_channel", "slack_ts"),
     )
 
 

@@ -7,15 +7,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from bot.rule import USER_DELETED, Finding, UserCredentials
 from bot.scanner import AccountScan, ScanResult
-from bot.workflow import IN_FLIGHT_STATES, State
+from bot.workflow import CLOSED_STATES, IN_FLIGHT_STATES, State, TransitionError, check_transition
 from storage import models
 
 SCANNER = "scanner"
+
+
+class UnknownFinding(LookupError):
+    """No finding has this id."""
 
 
 @dataclass
@@ -59,6 +64,140 @@ class Repository:
                 if account.ok:  # a failed account's findings stay as they were
                     _sync_account(session, account, result.started_at, record)
         return record
+
+    def finding(self, finding_id: str) -> models.Finding | None:
+        with self._sessions() as session:
+            return session.get(models.Finding, finding_id)
+
+    def transition(
+        self,
+        finding_id: str,
+        to: State,
+        *,
+        actor: str,
+        surface: str,
+        at: datetime,
+        allowed_from: frozenset[State] | None = None,
+        reason: str | None = None,
+        details: dict[str, Any] | None = None,
+        **changes: Any,
+    ) -> models.Finding:
+        """Move a finding to `to` and append the audit event, in one transaction.
+
+        Compare-and-set: the row's version column makes a concurrent move (a second click, a
+        second replica) fail with TransitionError instead of both succeeding.
+        """
+        try:
+            with self._sessions.begin() as session:
+                row = session.get(models.Finding, finding_id)
+                if row is None:
+                    raise UnknownFinding(finding_id)
+                current = State(row.state)
+                if allowed_from is not None and current not in allowed_from:
+                    raise TransitionError(
+                        f"this finding is already {current.value.replace('_', ' ')}"
+                    )
+                check_transition(current, to)
+                _audit(
+                    session,
+                    row,
+                    at,
+                    to.value,
+                    current,
+                    to,
+                    reason,
+                    actor=actor,
+                    surface=surface,
+                    details=details,
+                )
+                row.state = to
+                for name, value in changes.items():
+                    setattr(row, name, value)
+                if to in CLOSED_STATES:
+                    row.closed_at = at
+                    row.resolution = row.resolution or reason
+        except StaleDataError:
+            raise TransitionError("this finding was changed by someone else just now") from None
+        return row
+
+    def record_event(
+        self,
+        finding_id: str | None,
+        *,
+        actor: str,
+        surface: str,
+        action: str,
+        at: datetime,
+        reason: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """An audit entry that changes no state (a refused click, a failed message)."""
+        with self._sessions.begin() as session:
+            if finding_id is not None and session.get(models.Finding, finding_id) is None:
+                details = {**(details or {}), "unknown_finding_id": finding_id[:64]}
+                finding_id = None
+            session.add(
+                models.AuditEvent(
+                    finding_id=finding_id,
+                    at=at,
+                    actor=actor,
+                    surface=surface,
+                    action=action,
+                    reason=reason,
+                    details=details,
+                )
+            )
+
+    def place_in_channel(self, finding_ids: Sequence[str], channel: str, ts: str) -> None:
+        """Remember which message shows these findings (not a decision: no version bump)."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(models.Finding)
+                .where(models.Finding.id.in_(finding_ids))
+                .values(slack_channel=channel, slack_ts=ts),
+                execution_options={"synchronize_session": False},
+            )
+
+    def place_in_dm(self, finding_id: str, channel: str, ts: str) -> None:
+        with self._sessions.begin() as session:
+            session.execute(
+                update(models.Finding)
+                .where(models.Finding.id == finding_id)
+                .values(dm_channel=channel, dm_ts=ts),
+                execution_options={"synchronize_session": False},
+            )
+
+    def findings_in_message(self, channel: str, ts: str) -> list[models.Finding]:
+        query = (
+            select(models.Finding)
+            .where(models.Finding.slack_channel == channel, models.Finding.slack_ts == ts)
+            .order_by(models.Finding.account_id, models.Finding.user_name)
+        )
+        with self._sessions() as session:
+            return list(session.scalars(query))
+
+    def digest_facts(self, since: datetime) -> dict[str, Any]:
+        """Counts for the digest: open findings by category and account, actions since `since`."""
+        with self._sessions() as session:
+            open_rows = list(
+                session.scalars(select(models.Finding).where(models.Finding.closed_at.is_(None)))
+            )
+            actions = session.execute(
+                select(models.AuditEvent.action, func.count())
+                .where(models.AuditEvent.at >= since)
+                .group_by(models.AuditEvent.action)
+            ).all()
+        by_category: dict[str, int] = {}
+        by_account: dict[str, int] = {}
+        for row in open_rows:
+            by_category[row.category] = by_category.get(row.category, 0) + 1
+            by_account[row.account_id] = by_account.get(row.account_id, 0) + 1
+        return {
+            "open_by_category": by_category,
+            "open_by_account": by_account,
+            "week_actions": dict(actions),
+            "waiting_on_owners": [r for r in open_rows if r.state == State.AWAITING_OWNER],
+        }
 
     def open_findings(
         self, *, category: str | None = None, account_id: str | None = None

@@ -126,7 +126,11 @@ def body_of(request) -> str:
 
 
 def fail_first(operation: str, code: str, times: int, status: int = 400) -> Callable:
-    """A before-send hook answering `operation` with error `code` the first `times` calls."""
+    """A before-send hook answering `operation` with error `code` the first `times` calls.
+
+    botocore still hands the request to moto's own before-send handler, which carries it out:
+    use this for calls without side effects only.
+    """
     remaining = {"n": times}
 
     def hook(request, **_kwargs):

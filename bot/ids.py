@@ -1,0 +1,36 @@
+"""Every Slack action id, callback id and block id, in one place.
+
+Message builders and listeners both import these, so a typo is an AttributeError, not a button
+that silently does nothing.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ActionId(StrEnum):
+    DISABLE = "finding_disable"
+    KEEP = "finding_keep"
+    OWNER_CONFIRM = "owner_confirm"
+    OWNER_DECLINE = "owner_decline"
+    LIST_PREVIOUS = "list_previous"
+    LIST_NEXT = "list_next"
+
+
+class CallbackId(StrEnum):
+    KEEP = "keep_view"
+    CONFIRM = "confirm_view"
+
+
+class BlockId(StrEnum):
+    KEEP_REASON = "keep_reason"
+    KEEP_PERIOD = "keep_period"
+
+
+class InputId(StrEnum):
+    KEEP_REASON = "keep_reason_input"
+    KEEP_PERIOD = "keep_period_select"
+
+
+COMMAND = "/iam-inactive"

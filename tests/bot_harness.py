@@ -1,0 +1,168 @@
+"""The whole bot behind its production HTTP adapter, driven with signed Slack requests.
+
+Requests go through Flask's test client into Bolt's Flask adapter, exactly the path gunicorn
+serves; the bot's WebClient talks to a SlackStandIn over HTTP; AWS is moto; storage a SQLite file.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import urlencode
+
+import boto3
+from flask.testing import FlaskClient
+from slack_sdk.signature import SignatureVerifier
+
+from bot.app import Services, build_services, create_app
+from bot.ids import COMMAND, BlockId, CallbackId, InputId
+from bot.settings import Settings
+from bot.web import create_flask
+from storage.models import Finding
+from storage.repository import Repository
+from tests.slack_standin import SlackStandIn
+
+SECRET = "test-signing-secret"
+CHANNEL = "C0FINDINGS"
+APPROVER = "U0APPROVER"
+OWNER = "U0OWNER"
+STRANGER = "U0STRANGER"
+
+
+def bot_settings(standin: SlackStandIn, database_url: str, **changes: Any) -> Settings:
+    settings = Settings(
+        slack_bot_token="xoxb-test",
+        slack_signing_secret=SECRET,
+        slack_channel=CHANNEL,
+        slack_api_url=standin.url,
+        slack_approvers=frozenset({APPROVER}),
+        database_url=database_url,
+    )
+    return replace(settings, **changes)
+
+
+@dataclass
+class BotHarness:
+    services: Services
+    web: FlaskClient
+    standin: SlackStandIn
+
+    @classmethod
+    def start(
+        cls,
+        settings: Settings,
+        repository: Repository,
+        session: boto3.Session,
+        standin: SlackStandIn,
+    ) -> BotHarness:
+        services = build_services(settings, repository, session)
+        app = create_app(services, process_before_response=True)
+        return cls(services, create_flask(app, services).test_client(), standin)
+
+    @property
+    def repository(self) -> Repository:
+        return self.services.repository
+
+    # --- signed requests ---------------------------------------------------------------------
+
+    def post(self, body: str, *, secret: str = SECRET, age: float = 0, content_type: str) -> Any:
+        timestamp = str(int(time.time() - age))
+        signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
+        return self.web.post(
+            "/slack/events",
+            data=body,
+            content_type=content_type,
+            headers={"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature},
+        )
+
+    def command(self, text: str, user: str = APPROVER, **options: Any) -> Any:
+        body = urlencode(
+            {
+                "token": "legacy",
+                "team_id": "T0TEAM",
+                "channel_id": CHANNEL,
+                "user_id": user,
+                "command": COMMAND,
+                "text": text,
+                "response_url": self.standin.response_url(),
+                "trigger_id": "1.2.trigger",
+            }
+        )
+        return self.post(body, content_type="application/x-www-form-urlencoded", **options)
+
+    def interact(self, payload: dict[str, Any], **options: Any) -> Any:
+        payload = {"team": {"id": "T0TEAM"}, "api_app_id": "A0APP", "token": "legacy", **payload}
+        body = urlencode({"payload": json.dumps(payload)})
+        return self.post(body, content_type="application/x-www-form-urlencoded", **options)
+
+    def click(
+        self,
+        action_id: str,
+        value: str,
+        user: str = APPROVER,
+        channel: str = CHANNEL,
+        **options: Any,
+    ) -> Any:
+        return self.interact(
+            {
+                "type": "block_actions",
+                "user": {"id": user, "team_id": "T0TEAM"},
+                "trigger_id": "1.2.trigger",
+                "channel": {"id": channel},
+                "container": {"type": "message", "channel_id": channel, "message_ts": "1.0001"},
+                "response_url": self.standin.response_url(),
+                "actions": [
+                    {"action_id": action_id, "block_id": "b", "value": value, "type": "button"}
+                ],
+            },
+            **options,
+        )
+
+    def submit(
+        self, callback_id: str, values: dict[str, Any], metadata: dict[str, Any], user: str
+    ) -> Any:
+        return self.interact(
+            {
+                "type": "view_submission",
+                "user": {"id": user, "team_id": "T0TEAM"},
+                "trigger_id": "1.2.trigger",
+                "view": {
+                    "id": "V0MODAL",
+                    "type": "modal",
+                    "callback_id": callback_id,
+                    "private_metadata": json.dumps(metadata),
+                    "state": {"values": values},
+                },
+            }
+        )
+
+    def submit_keep(
+        self, finding: Finding, user: str, reason: str, period: str, surface: str
+    ) -> Any:
+        values = {
+            BlockId.KEEP_REASON: {
+                InputId.KEEP_REASON: {"type": "plain_text_input", "value": reason}
+            },
+            BlockId.KEEP_PERIOD: {
+                InputId.KEEP_PERIOD: {"type": "static_select", "selected_option": {"value": period}}
+            },
+        }
+        return self.submit(
+            CallbackId.KEEP, values, {"finding_id": finding.id, "surface": surface}, user
+        )
+
+    # --- reading state -----------------------------------------------------------------------
+
+    def finding(self, user_name: str) -> Finding:
+        (row,) = [
+            row for row in self.repository.findings_for_user(user_name) if row.closed_at is None
+        ] or self.repository.findings_for_user(user_name)[:1]
+        return row
+
+    def actions_of(self, finding: Finding) -> list[tuple[str, str | None, str | None]]:
+        return [
+            (event.action, event.actor, event.reason)
+            for event in self.repository.history(finding.id)
+        ]

@@ -1,0 +1,130 @@
+"""A local stand-in for the Slack Web API: records every call and answers like Slack.
+
+The bot's real WebClient talks to it over HTTP (SLACK_API_URL), so retries, serialization and
+error handling all run as in production.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+
+    def blocks(self) -> list[dict[str, Any]]:
+        blocks = self.params.get("blocks") or []
+        return json.loads(blocks) if isinstance(blocks, str) else blocks
+
+    def text_of_blocks(self) -> str:
+        return json.dumps(self.blocks())
+
+    def view_text(self) -> str:
+        view = self.params.get("view")
+        return view if isinstance(view, str) else json.dumps(view)
+
+
+@dataclass
+class SlackStandIn:
+    """Users by id; emails map to ids; groups map to member ids. Calls are recorded in order."""
+
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    fail: dict[str, str] = field(default_factory=dict)  # method -> Slack error to answer
+    calls: list[Call] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._ts = itertools.count(1)
+        self._lock = threading.Lock()
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode()
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    params = json.loads(raw or "{}")
+                else:
+                    params = {k: v[0] for k, v in parse_qs(raw).items()}
+                method = self.path.strip("/").removeprefix("api/")
+                answer = standin.answer(method, params)
+                body = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/api/"
+
+    def response_url(self, name: str = "respond") -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/response/{name}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def add_user(self, user_id: str, email: str | None = None, deleted: bool = False) -> None:
+        self.users[user_id] = {"id": user_id, "deleted": deleted, "profile": {"email": email}}
+
+    def answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self.calls.append(Call(method, params))
+        if method in self.fail:
+            return {"ok": False, "error": self.fail[method]}
+        if method.startswith("response/"):
+            return {"ok": True}
+        match method:
+            case "auth.test":
+                return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T0TEAM"}
+            case "chat.postMessage":
+                return {
+                    "ok": True,
+                    "channel": params.get("channel"),
+                    "ts": f"{next(self._ts)}.0001",
+                }
+            case "chat.update":
+                return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
+            case "chat.postEphemeral":
+                return {"ok": True, "message_ts": f"{next(self._ts)}.0002"}
+            case "conversations.open":
+                return {"ok": True, "channel": {"id": "D" + params.get("users", "")[1:]}}
+            case "users.info":
+                user = self.users.get(params.get("user", ""))
+                return (
+                    {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+                )
+            case "users.lookupByEmail":
+                for user in self.users.values():
+                    if user["profile"]["email"] == params.get("email"):
+                        return {"ok": True, "user": user}
+                return {"ok": False, "error": "users_not_found"}
+            case "usergroups.users.list":
+                return {"ok": True, "users": self.groups.get(params.get("usergroup", ""), [])}
+            case "views.open":
+                return {"ok": True, "view": {"id": "V0MODAL"}}
+        return {"ok": True}
+
+    def named(self, method: str) -> list[Call]:
+        return [call for call in self.calls if call.method == method]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.calls.clear()
