@@ -1,0 +1,146 @@
+"""Message builders without Slack: shape, Block Kit limits, and the words people read."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot import messages
+from bot.accounts import AccountTarget
+from bot.ids import ActionId
+from bot.scanner import AccountScan
+from bot.workflow import State
+from storage.models import Finding
+
+NOW = datetime(2026, 11, 27, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def row(name: str = "ann", **changes) -> Finding:
+    values = dict(
+        id=f"{abs(hash(name)):032x}"[:32],
+        account_id="111122223333",
+        user_name=name,
+        user_arn=f"arn:aws:iam::111122223333:user/{name}",
+        category="dormant",
+        fully_inactive=True,
+        state=State.OPEN,
+        days_idle=120,
+        user_created=NOW - timedelta(days=900),
+        password_last_used=NOW - timedelta(days=120),
+        newest_key_used=None,
+        owner="ann@example.com",
+        first_seen=NOW,
+        last_seen=NOW,
+    )
+    values.update(changes)
+    return Finding(**values)
+
+
+def test_a_full_batch_of_longest_names_stays_within_limits():
+    batch = [row(f"{i:02d}" + "x" * 62, owner="o" * 300 + "@example.com") for i in range(10)]
+    message = messages.findings_message(batch, UTC, dry_run=True)
+    assert len(message.blocks) <= messages.MAX_BLOCKS
+    buttons = [
+        element
+        for block in message.blocks
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+    assert [b["action_id"] for b in buttons] == [ActionId.DISABLE, ActionId.KEEP] * 10
+    assert all(len(b["confirm"]["text"]["text"]) <= 300 for b in buttons if "confirm" in b)
+    assert {b["value"] for b in buttons} == {r.id for r in batch}  # only the opaque id travels
+
+
+def test_more_than_ten_findings_in_one_message_is_refused():
+    with pytest.raises(messages.MessageTooLarge):
+        messages.findings_message([row(str(i)) for i in range(11)], UTC, dry_run=False)
+
+
+def test_checked_refuses_more_than_fifty_blocks():
+    blocks = messages.list_page([row(str(i)) for i in range(5)], "", 1, UTC)
+    assert len(blocks.blocks) < 50
+    with pytest.raises(messages.MessageTooLarge):
+        messages.checked("x", [messages.DividerBlock()] * 51)
+
+
+def test_batches_split_two_hundred_findings_into_twenty_messages():
+    assert [len(b) for b in messages.batches([row(str(i)) for i in range(200)])] == [10] * 20
+
+
+def test_finding_line_reads_well():
+    text = messages.finding_facts(row(owner_slack_id="U0ANN"), UTC)
+    assert text == (
+        "*ann* in `111122223333` · dormant, fully inactive\n"
+        "Idle *120 days* · last password use 2026-07-30 · newest key use never · owner <@U0ANN>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("state", "changes", "expected"),
+    [
+        (State.AWAITING_OWNER, {"requested_by": "U1", "owner_slack_id": "U2"}, "waiting for <@U2>"),
+        (State.DISABLED, {"decided_by": "U2"}, "Console password removed; confirmed by <@U2>"),
+        (
+            State.KEPT,
+            {"decided_by": "U2", "kept_until": NOW, "decision_note": "on-call"},
+            "Kept until 2026-11-27 by <@U2>: on-call",
+        ),
+        (State.ABORTED, {"decision_note": "re-check: password used"}, "Not removed: re-check"),
+    ],
+)
+def test_status_lines(state, changes, expected):
+    line = messages.status_line(row(state=state, **changes), UTC, dry_run=False)
+    assert expected in line
+
+
+def test_decided_findings_lose_their_buttons():
+    blocks = messages.finding_blocks(row(state=State.KEPT, decided_by="U1"), UTC, dry_run=False)
+    assert [b.type for b in blocks] == ["section", "context"]
+
+
+def test_dry_run_is_said_in_every_message():
+    finding = row(state=State.AWAITING_OWNER, requested_by="U1", owner_slack_id="U2")
+    account = AccountScan(AccountTarget("111122223333"), users_seen=3)
+    for message in (
+        messages.scan_summary(account, [finding], dry_run=True),
+        messages.findings_message([finding], UTC, dry_run=True),
+        messages.owner_dm(finding, UTC, dry_run=True),
+    ):
+        assert "Dry run" in json.dumps(message.blocks)
+    assert "Dry run" in json.dumps(messages.confirm_modal(finding, "Owner unknown", UTC, True))
+
+
+def test_keep_modal_asks_for_reason_and_period():
+    view = messages.keep_modal(row(), "slack-channel")
+    assert json.loads(view["private_metadata"]) == {
+        "finding_id": row().id,
+        "surface": "slack-channel",
+    }
+    select = view["blocks"][2]["element"]
+    assert [o["value"] for o in select["options"]] == ["30", "90", "180", "forever"]
+
+
+def test_manifest_grants_exactly_the_scopes_the_code_uses():
+    scope_of = {
+        "chat_postMessage": "chat:write",
+        "chat_update": "chat:write",
+        "chat_postEphemeral": "chat:write",
+        "conversations_open": "im:write",
+        "users_info": "users:read",
+        "users_lookupByEmail": "users:read.email",
+        "usergroups_users_list": "usergroups:read",
+        "views_open": None,
+    }
+    source = " ".join(p.read_text() for p in [*ROOT.glob("bot/*.py"), *ROOT.glob("handlers/*.py")])
+    called = set(re.findall(r"client\.(\w+)\(", source))
+    assert called <= set(scope_of), called - set(scope_of)
+    needed = {scope_of[method] for method in called} - {None} | {"commands"}
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed
+    assert manifest["features"]["slash_commands"][0]["url"].endswith("/slack/events")
