@@ -388,3 +388,17 @@ def test_a_failing_slack_post_loses_no_decision(bot, standin):
     assert bot.finding("owned").state == State.AWAITING_OWNER
     (told,) = standin.named("chat.postEphemeral")
     assert "Recorded, but I could not DM" in told.params["text"]
+
+
+def test_list_pages_with_next_and_previous(standin, database_file, aws_session, now):
+    crowd = tuple(DemoUser(f"idle-{i:02d}", 400, password_used_days_ago=200) for i in range(20))
+    seed_users(aws_session, crowd, now)
+    harness = start_bot(standin, database_file, aws_session)
+    harness.command("scan")
+    first = harness.command("list dormant", user=STRANGER).get_json()
+    assert "Page 1 of 2" in str(first["blocks"]) and ActionId.LIST_NEXT in str(first["blocks"])
+    standin.clear()
+    harness.click(ActionId.LIST_NEXT, '{"filter": "dormant", "page": 2}', user=STRANGER)
+    (page,) = standin.named("response/respond")
+    assert "Page 2 of 2" in page.text_of_blocks() and "idle-19" in page.text_of_blocks()
+    assert page.params["replace_original"] is True
