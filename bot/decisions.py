@@ -69,19 +69,36 @@ class Decisions:
             allowed_from=frozenset({State.DISABLE_REQUESTED}),
             reason=f"asked owner <@{owner_slack_id}> to confirm",
             owner_slack_id=owner_slack_id,
+            asked_at=self._clock(),
+            reminded_at=None,
+            escalated_at=None,
         )
 
     def confirm_and_remove(
         self, finding_id: str, actor: str, surface: str, *, by_owner: bool, why: str
     ) -> Removal:
-        """Record the confirmation, re-check the user live, then remove the password (once)."""
+        """Record the confirmation, re-check the user live, then remove the password (once).
+
+        The owner answers a request awaiting them; an approver's word is final when the owner
+        cannot be asked, or once the unanswered request was escalated to the approvers.
+        """
+        if by_owner:
+            allowed = frozenset({State.AWAITING_OWNER})
+        else:
+            current = self.repository.finding(finding_id)
+            escalated = current is not None and current.escalated_at is not None
+            allowed = frozenset(
+                {State.DISABLE_REQUESTED, State.AWAITING_OWNER}
+                if escalated
+                else {State.DISABLE_REQUESTED}
+            )
         confirmed = self.repository.transition(
             finding_id,
             State.OWNER_CONFIRMED,
             actor=actor,
             surface=surface,
             at=self._clock(),
-            allowed_from=frozenset({State.AWAITING_OWNER if by_owner else State.DISABLE_REQUESTED}),
+            allowed_from=allowed,
             reason=why,
             decided_by=actor,
         )
@@ -105,6 +122,41 @@ class Decisions:
             decided_by=actor,
             decision_note=reason,
         )
+
+    def settle_in_flight(self) -> list[Removal]:
+        """After a crash between recording `disabling` and the AWS call: finish what was started.
+
+        Password already gone: record `disabled`. Still there: re-check and remove it through
+        the normal path, once (the version claim keeps a second replica out).
+        """
+        settled = []
+        for finding in self.repository.findings_in_state(State.DISABLING):
+            if not self.repository.claim_finding(finding.id, finding.version):
+                continue
+            claimed = self.repository.finding(finding.id)
+            try:
+                iam = self._iam_for_account(claimed.account_id)
+                gone = aws.login_profile(iam, claimed.user_name) is None
+            except Exception as error:
+                log.warning("recovery of %s: AWS unreachable: %s", claimed.id, error)
+                continue  # still `disabling`: the next start tries again
+            if gone:
+                done = self.repository.transition(
+                    claimed.id,
+                    State.DISABLED,
+                    actor="system",
+                    surface="recovery",
+                    at=self._clock(),
+                    allowed_from=frozenset({State.DISABLING}),
+                    reason="recovered after a restart: the password is gone",
+                    decision_note="console password removed",
+                )
+                settled.append(
+                    Removal(done, True, f"Console password of {done.user_name} removed.")
+                )
+            else:
+                settled.append(self._remove(claimed, "system", "recovery"))
+        return settled
 
     def _remove(self, finding: Finding, actor: str, surface: str) -> Removal:
         def move(current: Finding, to: State, reason: str, **changes: Any) -> Finding:
@@ -134,7 +186,11 @@ class Decisions:
             aborted = move(finding, State.ABORTED, f"re-check: {why}", resolution=f"aborted: {why}")
             return Removal(aborted, False, f"Not removed: the re-check found {why}.")
 
-        disabling = move(finding, State.DISABLING, "re-check: still idle")
+        disabling = (
+            finding
+            if finding.state == State.DISABLING  # recovery: already recorded before the crash
+            else move(finding, State.DISABLING, "re-check: still idle")
+        )
         if self.settings.dry_run:
             done = move(disabling, State.DISABLED, DRY_RUN_REASON)
             return Removal(done, True, "Dry run: the console password would have been removed.")

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.cron import CronError, parse_cron
 from bot.rule import CATEGORIES, Thresholds
 
 DEFAULT_DATABASE_URL = "sqlite:///iam-inactive.db"
@@ -20,6 +21,7 @@ SLACK_USER_ID_PATTERN = re.compile(r"^[UW][A-Z0-9]{2,}$")
 SLACK_GROUP_ID_PATTERN = re.compile(r"^S[A-Z0-9]{2,}$")
 SLACK_CHANNEL_PATTERN = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 TAG_SOURCES = ("bulk", "per-user")
+LOG_FORMATS = ("text", "json")
 SOURCES = ("report", "api")
 
 
@@ -53,6 +55,11 @@ class Settings:
     slack_approver_group: str | None = None
     scan_cron: str = "0 6 * * *"
     digest_cron: str = "0 9 * * mon"
+    reminder_cron: str = "0 10 * * *"
+    reminder_days: int = 3
+    escalate_days: int = 7
+    auto_disable_days: int | None = None
+    log_format: str = "text"
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
@@ -91,8 +98,17 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         slack_approver_group=reader.matching(
             "SLACK_APPROVER_GROUP", SLACK_GROUP_ID_PATTERN, "a Slack user group id"
         ),
-        scan_cron=reader.text("SCAN_CRON") or Settings.scan_cron,
-        digest_cron=reader.text("DIGEST_CRON") or Settings.digest_cron,
+        scan_cron=reader.cron("SCAN_CRON", Settings.scan_cron),
+        digest_cron=reader.cron("DIGEST_CRON", Settings.digest_cron),
+        reminder_cron=reader.cron("REMINDER_CRON", Settings.reminder_cron),
+        reminder_days=reader.positive_int("REMINDER_DAYS", 3),
+        escalate_days=reader.positive_int("ESCALATE_DAYS", 7),
+        auto_disable_days=(
+            reader.positive_int("AUTO_DISABLE_AFTER_DAYS", 0)
+            if reader.text("AUTO_DISABLE_AFTER_DAYS")
+            else None
+        ),
+        log_format=reader.one_of("LOG_FORMAT", LOG_FORMATS, "text"),
     )
 
 
@@ -176,6 +192,16 @@ class _Reader:
             raise SettingsError(f"{name} must be an http(s) URL (got {raw!r})")
         if raw is not None and not raw.endswith("/"):
             raw += "/"
+        return raw
+
+    def cron(self, name: str, default: str) -> str:
+        raw = self.text(name) or default
+        try:
+            parse_cron(raw, self.timezone("TZ"))
+        except CronError as error:
+            raise SettingsError(
+                f"{name} must be a crontab line such as '0 6 * * *' ({error}; got {raw!r})"
+            ) from None
         return raw
 
     def timezone(self, name: str) -> ZoneInfo:

@@ -6,6 +6,7 @@ only says whether the move is legal.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -37,7 +38,8 @@ TRANSITIONS: dict[State, frozenset[State]] = {
     State.OWNER_CONFIRMED: frozenset(
         {State.DISABLING, State.ABORTED, State.FAILED, State.RESOLVED}
     ),
-    State.DISABLING: frozenset({State.DISABLED, State.FAILED}),
+    # ABORTED from DISABLING: recovery after a crash re-checks and may find the user active.
+    State.DISABLING: frozenset({State.DISABLED, State.FAILED, State.ABORTED}),
     State.FAILED: frozenset({State.DISABLE_REQUESTED, State.KEPT, State.RESOLVED}),
     State.KEPT: frozenset({State.OPEN, State.RESOLVED}),
     State.DISABLED: frozenset(),
@@ -53,3 +55,32 @@ class TransitionError(ValueError):
 def check_transition(current: State, target: State) -> None:
     if target not in TRANSITIONS[current]:
         raise TransitionError(f"a finding that is {current.value} cannot become {target.value}")
+
+
+REMIND = "remind"
+ESCALATE = "escalate"
+AUTO_DISABLE = "auto_disable"
+
+
+def follow_up(
+    asked_at: datetime | None,
+    reminded_at: datetime | None,
+    escalated_at: datetime | None,
+    now: datetime,
+    *,
+    reminder_days: int,
+    escalate_days: int,
+    auto_disable_days: int | None,
+) -> str | None:
+    """What an unanswered owner request needs now: one reminder, then the approvers, then
+    (when AUTO_DISABLE_AFTER_DAYS is set) the removal itself. None: nothing yet."""
+    if asked_at is None:
+        return None
+    waited = now - asked_at
+    if auto_disable_days is not None and waited >= timedelta(days=auto_disable_days):
+        return AUTO_DISABLE
+    if escalated_at is None and waited >= timedelta(days=escalate_days):
+        return ESCALATE
+    if reminded_at is None and escalated_at is None and waited >= timedelta(days=reminder_days):
+        return REMIND
+    return None

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -109,6 +110,10 @@ class Finding(Base):
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     dm_channel: Mapped[str | None] = mapped_column(String(32))
     dm_ts: Mapped[str | None] = mapped_column(String(32))
+    # Owner follow-up: when the owner was asked, reminded, and the approvers told.
+    asked_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}
@@ -141,3 +146,19 @@ class AuditEvent(Base):
     to_state: Mapped[str | None] = mapped_column(String(24))
     reason: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any] | None]
+
+
+class JobRun(Base):
+    """A claim on one fire time of one scheduled job: whoever inserts it first runs it."""
+
+    __tablename__ = "job_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(64))
+    fire_time: Mapped[datetime]
+    claimed_by: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("job", "fire_time", name="uq_job_runs_job_fire_time"),)

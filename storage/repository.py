@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -166,6 +168,59 @@ class Repository:
                 .values(dm_channel=channel, dm_ts=ts),
                 execution_options={"synchronize_session": False},
             )
+
+    def claim_job(self, job: str, fire_time: datetime, claimed_by: str, at: datetime) -> bool:
+        """Insert the claim for this fire time; True only for the one caller whose insert landed."""
+        dialect = self.engine.dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = (
+            insert(models.JobRun)
+            .values(job=job, fire_time=fire_time, claimed_by=claimed_by, started_at=at)
+            .on_conflict_do_nothing(index_elements=["job", "fire_time"])
+        )
+        with self._sessions.begin() as session:
+            return session.execute(statement).rowcount == 1
+
+    def finish_job(self, job: str, fire_time: datetime, at: datetime, outcome: str) -> None:
+        with self._sessions.begin() as session:
+            session.execute(
+                update(models.JobRun)
+                .where(models.JobRun.job == job, models.JobRun.fire_time == fire_time)
+                .values(finished_at=at, outcome=outcome[:2000])
+            )
+
+    def job_runs(self, job: str | None = None) -> list[models.JobRun]:
+        query = select(models.JobRun).order_by(models.JobRun.fire_time)
+        if job:
+            query = query.where(models.JobRun.job == job)
+        with self._sessions() as session:
+            return list(session.scalars(query))
+
+    def note(self, finding_id: str, **fields: Any) -> None:
+        """Record follow-up times on a finding (not a decision: no version bump)."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(models.Finding).where(models.Finding.id == finding_id).values(**fields),
+                execution_options={"synchronize_session": False},
+            )
+
+    def claim_finding(self, finding_id: str, version: int) -> bool:
+        """Compare-and-set on the version: True for the one caller that still saw `version`."""
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(models.Finding)
+                .where(models.Finding.id == finding_id, models.Finding.version == version)
+                .values(version=version + 1),
+                execution_options={"synchronize_session": False},
+            )
+            return result.rowcount == 1
+
+    def findings_in_state(self, state: State) -> list[models.Finding]:
+        query = (
+            select(models.Finding).where(models.Finding.state == state).order_by(models.Finding.id)
+        )
+        with self._sessions() as session:
+            return list(session.scalars(query))
 
     def findings_in_message(self, channel: str, ts: str) -> list[models.Finding]:
         query = (
