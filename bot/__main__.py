@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan.set_defaults(output="table")
 
+    commands.add_parser("scheduler", help="run only the scheduled jobs, in the foreground")
     commands.add_parser("migrate", help="create or upgrade the database schema")
     return parser
 
@@ -48,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         return cli.scan(os.environ, demo=args.demo, output=args.output, source=args.source)
     if args.command == "migrate":
         return cli.migrate_only(os.environ)
+    if args.command == "scheduler":
+        return cli.run_scheduler(os.environ)
     return cli.run_bot(os.environ, port=getattr(args, "port", int(os.environ.get("PORT", "3000"))))
 
 

@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 from bot import aws
 from bot.accounts import session_for, target_for
 from bot.decisions import Decisions
+from bot.scheduler import Schedule
 from bot.settings import Settings
 from bot.slack import Announcer, Approvers, make_client
 from handlers import actions, commands, views
@@ -39,6 +40,7 @@ class Services:
     announcer: Announcer = field(init=False)
     decisions: Decisions = field(init=False)
     scan_lock: threading.Lock = field(default_factory=threading.Lock)
+    schedule: Schedule | None = None  # set when this process runs the scheduled jobs
 
     def __post_init__(self) -> None:
         self.approvers = Approvers(self.settings, self.client)
@@ -78,6 +80,18 @@ def build_services(
         client=make_client(settings),
         aws_session=aws_session or boto3.Session(),
     )
+
+
+def start_background(services: Services) -> Schedule:
+    """Settle removals a crash interrupted, then start the scheduled jobs (in this process)."""
+    from bot.jobs import build_schedule, settle_in_flight
+
+    settled = settle_in_flight(services)
+    if settled:
+        log.warning("settled %d removal(s) interrupted by a restart", settled)
+    services.schedule = build_schedule(services)
+    services.schedule.start()
+    return services.schedule
 
 
 def create_app(

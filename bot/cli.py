@@ -10,13 +10,15 @@ from contextlib import nullcontext
 from dataclasses import replace
 from typing import TextIO
 
+from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import logs
 from bot.demo import demo_aws
 from bot.scanner import run_scan
 from bot.settings import Settings, SettingsError, load_settings
 from bot.terminal import render_csv, render_json, render_table
-from storage.db import make_engine, migrate
+from storage.db import make_engine, migrate, normalize_url
 from storage.repository import Repository
 
 DEMO_DATABASE_URL = "sqlite:///iam-inactive-demo.db"
@@ -95,12 +97,26 @@ def scan(
     return EXIT_SCAN_FAILED if result.failed_accounts else EXIT_OK
 
 
+def secrets_of(settings: Settings) -> list[str | None]:
+    """Values no log line may show."""
+    database_password = make_url(normalize_url(settings.database_url)).password
+    return [
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.slack_app_token,
+        str(database_password) if database_password else None,
+        os.environ.get("AWS_SECRET_ACCESS_KEY"),
+        os.environ.get("AWS_SESSION_TOKEN"),
+    ]
+
+
 def run_bot(env: Mapping[str, str], port: int, stderr: TextIO = sys.stderr) -> int:
-    """Socket Mode when SLACK_APP_TOKEN is set, else HTTP under gunicorn."""
-    from bot.app import BotSetupError, build_services, create_app
+    """Socket Mode when SLACK_APP_TOKEN is set, else HTTP under gunicorn (which runs the jobs)."""
+    from bot.app import BotSetupError, build_services, create_app, start_background
 
     try:
         settings = configure(env)
+        logs.configure(settings.log_format, secrets_of(settings), verbose=True)
         socket_mode = settings.slack_app_token is not None
         services = build_services(settings, open_repository(settings))
         app = create_app(services, socket_mode=socket_mode)
@@ -110,11 +126,14 @@ def run_bot(env: Mapping[str, str], port: int, stderr: TextIO = sys.stderr) -> i
     if socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+        start_background(services)
         SocketModeHandler(app, settings.slack_app_token).start()
         return EXIT_OK
-    os.execvp(
-        "gunicorn",
+    os.execv(
+        sys.executable,
         [
+            sys.executable,
+            "-m",
             "gunicorn",
             "--bind",
             f"0.0.0.0:{port}",
@@ -126,6 +145,25 @@ def run_bot(env: Mapping[str, str], port: int, stderr: TextIO = sys.stderr) -> i
         ],
     )
     return EXIT_OK  # not reached: gunicorn replaces this process
+
+
+def run_scheduler(env: Mapping[str, str], stderr: TextIO = sys.stderr) -> int:
+    """Only the scheduled jobs, in the foreground (a `clock:` process, or a replica in tests)."""
+    from bot.app import BotSetupError, build_services, require_slack_settings
+    from bot.jobs import build_schedule, settle_in_flight
+
+    try:
+        settings = configure(env)
+        logs.configure(settings.log_format, secrets_of(settings), verbose=True)
+        require_slack_settings(settings, socket_mode=True)
+        services = build_services(settings, open_repository(settings))
+    except (SetupError, BotSetupError) as error:
+        print(f"iam-inactive: {error}", file=stderr)
+        return EXIT_BAD_SETUP
+    settle_in_flight(services)
+    services.schedule = build_schedule(services, blocking=True)
+    services.schedule.start()
+    return EXIT_OK
 
 
 def migrate_only(env: Mapping[str, str], stderr: TextIO = sys.stderr) -> int:

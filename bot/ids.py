@@ -12,6 +12,7 @@ from enum import StrEnum
 class ActionId(StrEnum):
     DISABLE = "finding_disable"
     KEEP = "finding_keep"
+    DECIDE_NOW = "finding_decide_now"
     OWNER_CONFIRM = "owner_confirm"
     OWNER_DECLINE = "owner_decline"
     LIST_PREVIOUS = "list_previous"

@@ -163,13 +163,26 @@ def finding_blocks(row: Finding, zone: tzinfo, dry_run: bool) -> list[Block]:
         )
     ]
     status = status_line(row, zone, dry_run)
-    if row.state in (State.OPEN, State.FAILED):
-        if status:
-            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=status)]))
-        blocks.append(_decision_buttons(row))
-    elif status:
+    if status:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=status)]))
+    if row.state in (State.OPEN, State.FAILED):
+        blocks.append(_decision_buttons(row))
+    elif row.state == State.AWAITING_OWNER and row.escalated_at is not None:
+        blocks.append(_decide_now_buttons(row))
     return blocks
+
+
+def _decide_now_buttons(row: Finding) -> ActionsBlock:
+    """After escalation the approvers may decide without the owner."""
+    return ActionsBlock(
+        block_id=f"escalated:{row.id}",
+        elements=[
+            ButtonElement(
+                text="Decide now", action_id=ActionId.DECIDE_NOW, value=row.id, style="danger"
+            ),
+            ButtonElement(text="Keep", action_id=ActionId.KEEP, value=row.id),
+        ],
+    )
 
 
 # --- channel messages --------------------------------------------------------------------------
@@ -246,6 +259,24 @@ def owner_dm(row: Finding, zone: tzinfo, dry_run: bool) -> Message:
     if dry_run:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=DRY_RUN_NOTE)]))
     return checked(f"Can the console password of {row.user_name} be removed?", blocks)
+
+
+def owner_reminder(row: Finding, zone: tzinfo) -> Message:
+    text = (
+        f":wave: Reminder: can the console password of *{row.user_name}* (`{row.account_id}`) "
+        f"be removed? It has not been used for {row.days_idle} days. Please answer with the "
+        "buttons above."
+    )
+    return notice(text)
+
+
+def escalation(row: Finding, waited_days: int) -> Message:
+    text = (
+        f":rotating_light: {_owner(row)} has not answered for {waited_days} days about "
+        f"*{row.user_name}* (`{row.account_id}`). Approvers can now decide alone with "
+        "*Decide now* on its line."
+    )
+    return notice(text)
 
 
 # --- modals ------------------------------------------------------------------------------------

@@ -175,6 +175,20 @@ class Announcer:
             self.repository.place_in_dm(finding.id, channel, ts)
         return ts is not None
 
+    def remind_owner(self, finding: Finding) -> None:
+        if finding.dm_channel:
+            message = messages.owner_reminder(finding, self.settings.timezone)
+            self._post(finding.dm_channel, message, thread_ts=finding.dm_ts)
+
+    def escalate(self, finding: Finding) -> None:
+        waited = (datetime.now(UTC) - finding.asked_at).days if finding.asked_at else 0
+        self._post(
+            self.settings.slack_channel,
+            messages.escalation(finding, waited),
+            thread_ts=finding.slack_ts,
+        )
+        self.refresh(finding)
+
     def tell(
         self, channel: str | None, user_id: str, text: str, thread_ts: str | None = None
     ) -> None:

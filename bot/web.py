@@ -14,8 +14,9 @@ from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
 from sqlalchemy import text
 
-from bot.app import Services, build_services, create_app
-from bot.cli import configure, open_repository
+from bot import logs
+from bot.app import Services, build_services, create_app, start_background
+from bot.cli import configure, open_repository, secrets_of
 
 log = logging.getLogger(__name__)
 
@@ -30,19 +31,29 @@ def create_flask(app: App, services: Services) -> Flask:
 
     @web.get("/healthz")
     def healthz() -> ResponseReturnValue:
+        schedule = services.schedule
+        scheduler = {
+            "running": bool(schedule and schedule.running),
+            "next_runs": schedule.next_runs() if schedule and schedule.running else {},
+        }
         try:
             with services.repository.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
         except Exception as error:  # the probe must answer, whatever the database does
-            log.warning("health check: database unreachable: %s", error)
-            return jsonify(status="error", database="unreachable"), 503
-        return jsonify(status="ok", database="ok")
+            log.warning("health check: database unreachable: %s", type(error).__name__)
+            return jsonify(status="error", database="unreachable", scheduler=scheduler), 503
+        healthy = schedule is None or schedule.running
+        body = {"status": "ok" if healthy else "degraded", "database": "ok", "scheduler": scheduler}
+        return jsonify(body), 200 if healthy else 503
 
     return web
 
 
 def create_wsgi() -> Flask:
-    """gunicorn's entry point: settings from the environment, migrations applied."""
+    """gunicorn's entry point (per worker): settings, migrations, recovery, schedules."""
     settings = configure(os.environ)
+    logs.configure(settings.log_format, secrets_of(settings), verbose=True)
     services = build_services(settings, open_repository(settings))
-    return create_flask(create_app(services), services)
+    app = create_app(services)
+    start_background(services)
+    return create_flask(app, services)

@@ -44,6 +44,20 @@ def register(app: App, services: Services) -> None:
             require_approver(services, finding, user_id, CHANNEL)
             open_keep_modal(services, client, body, finding, CHANNEL)
 
+    def on_decide_now(ack: Callable, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        with _answering(services, body):
+            user_id = body["user"]["id"]
+            finding = finding_for(services, _value(body), user_id, CHANNEL)
+            require_approver(services, finding, user_id, CHANNEL)
+            if finding.state != State.AWAITING_OWNER or finding.escalated_at is None:
+                raise Refused("This finding is not waiting on an unanswered owner any more.")
+            why = f"{_owner_name(finding)} did not answer"
+            view = messages.confirm_modal(
+                finding, why, services.settings.timezone, services.settings.dry_run
+            )
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+
     def on_owner_confirm(ack: Callable, body: dict[str, Any]) -> None:
         ack()
         with _answering(services, body):
@@ -75,6 +89,7 @@ def register(app: App, services: Services) -> None:
 
     app.action(ActionId.DISABLE)(on_disable)
     app.action(ActionId.KEEP)(on_keep)
+    app.action(ActionId.DECIDE_NOW)(on_decide_now)
     app.action(ActionId.OWNER_CONFIRM)(on_owner_confirm)
     app.action(ActionId.OWNER_DECLINE)(on_owner_decline)
     app.action(ActionId.LIST_PREVIOUS)(on_list_page)
@@ -144,6 +159,10 @@ def _answering(services: Services, body: dict[str, Any]) -> Iterator[None]:
 def _tell(services: Services, body: dict[str, Any], text: str) -> None:
     channel = (body.get("channel") or {}).get("id")
     services.announcer.tell(channel, body["user"]["id"], text)
+
+
+def _owner_name(finding: Any) -> str:
+    return f"<@{finding.owner_slack_id}>" if finding.owner_slack_id else "The owner"
 
 
 def _value(body: dict[str, Any]) -> str | None:
