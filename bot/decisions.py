@@ -75,12 +75,20 @@ class Decisions:
         )
 
     def confirm_and_remove(
-        self, finding_id: str, actor: str, surface: str, *, by_owner: bool, why: str
+        self,
+        finding_id: str,
+        actor: str,
+        surface: str,
+        *,
+        by_owner: bool,
+        why: str,
+        owner_unanswered: bool = False,
     ) -> Removal:
         """Record the confirmation, re-check the user live, then remove the password (once).
 
         The owner answers a request awaiting them; an approver's word is final when the owner
-        cannot be asked, or once the unanswered request was escalated to the approvers.
+        cannot be asked, or once the unanswered request was escalated to the approvers; the
+        scheduler's (`owner_unanswered`) after AUTO_DISABLE_AFTER_DAYS without an answer.
         """
         if by_owner:
             allowed = frozenset({State.AWAITING_OWNER})
@@ -89,7 +97,7 @@ class Decisions:
             escalated = current is not None and current.escalated_at is not None
             allowed = frozenset(
                 {State.DISABLE_REQUESTED, State.AWAITING_OWNER}
-                if escalated
+                if escalated or owner_unanswered
                 else {State.DISABLE_REQUESTED}
             )
         confirmed = self.repository.transition(

@@ -66,6 +66,7 @@ def follow_up_job(services: Services) -> str:
                     SCHEDULER,
                     "schedule",
                     by_owner=False,
+                    owner_unanswered=True,
                     why=f"no answer for {days} days (AUTO_DISABLE_AFTER_DAYS)",
                 )
             except TransitionError as error:

@@ -174,12 +174,13 @@ class Repository:
         dialect = self.engine.dialect.name
         insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         statement = (
-            insert(models.JobRun)
+            insert(models.JobRun.__table__)
             .values(job=job, fire_time=fire_time, claimed_by=claimed_by, started_at=at)
             .on_conflict_do_nothing(index_elements=["job", "fire_time"])
+            .returning(models.JobRun.__table__.c.id)
         )
-        with self._sessions.begin() as session:
-            return session.execute(statement).rowcount == 1
+        with self.engine.begin() as connection:
+            return connection.execute(statement).first() is not None
 
     def finish_job(self, job: str, fire_time: datetime, at: datetime, outcome: str) -> None:
         with self._sessions.begin() as session:

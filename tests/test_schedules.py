@@ -1,0 +1,210 @@
+"""Schedules: cron parsing, exactly-once claims, owner follow-ups and start-up recovery."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from moto.iam.models import iam_backends
+
+from bot.cron import CronError, latest_fire_time, parse_cron
+from bot.demo import DEMO_ACCOUNT_ID, seed_users
+from bot.ids import ActionId, CallbackId
+from bot.jobs import follow_up_job, settle_in_flight
+from bot.scheduler import ClaimedJob
+from bot.workflow import AUTO_DISABLE, ESCALATE, REMIND, State, follow_up
+from tests.bot_harness import APPROVER, CHANNEL, OWNER, BotHarness, bot_settings
+from tests.conftest import OWNED
+from tests.slack_standin import SlackStandIn
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
+
+
+def test_crontab_lines_and_seconds_lines_parse():
+    berlin = ZoneInfo("Europe/Berlin")
+    trigger = parse_cron("0 9 * * mon", berlin)
+    assert trigger.get_next_fire_time(None, T0).astimezone(berlin).strftime("%a %H:%M") == (
+        "Mon 09:00"
+    )
+    assert parse_cron("*/2 * * * * *", UTC).get_next_fire_time(None, T0) == T0
+    for bad in ("every monday", "61 * * * *", "* * *"):
+        with pytest.raises(CronError):
+            parse_cron(bad, UTC)
+
+
+def test_latest_fire_time_is_the_key_every_replica_agrees_on():
+    daily = parse_cron("0 6 * * *", UTC)
+    at = datetime(2026, 11, 27, 6, 0, 3, tzinfo=UTC)
+    assert latest_fire_time(daily, at) == datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+    assert latest_fire_time(daily, at + timedelta(minutes=30)) == latest_fire_time(daily, at)
+    assert latest_fire_time(daily, datetime(2026, 11, 27, 5, 0, tzinfo=UTC)) is None
+
+
+def test_only_one_claim_per_job_and_fire_time(repository):
+    assert repository.claim_job("scan", T0, "replica-a", T0) is True
+    assert repository.claim_job("scan", T0, "replica-b", T0) is False
+    assert repository.claim_job("scan", T0 + timedelta(days=1), "replica-b", T0) is True
+    assert repository.claim_job("digest", T0, "replica-b", T0) is True
+    assert [run.claimed_by for run in repository.job_runs("scan")] == ["replica-a", "replica-b"]
+
+
+def test_claimed_job_runs_each_fire_time_once_across_replicas(repository):
+    runs = []
+    trigger = parse_cron("0 6 * * *", UTC)
+    at = datetime(2026, 11, 27, 6, 0, 1, tzinfo=UTC)
+    replicas = [ClaimedJob("scan", trigger, lambda: runs.append(1), repository, lambda: at)] * 2
+    for replica in replicas:
+        replica()
+    assert len(runs) == 1
+    (run,) = repository.job_runs("scan")
+    assert run.outcome == "ok" and run.finished_at == at
+
+
+def test_a_failed_run_is_recorded_and_does_not_block_the_next(repository):
+    trigger = parse_cron("0 6 * * *", UTC)
+    at = datetime(2026, 11, 27, 6, 0, 1, tzinfo=UTC)
+
+    def boom():
+        raise RuntimeError("AWS is down")
+
+    ClaimedJob("scan", trigger, boom, repository, lambda: at)()
+    ClaimedJob("scan", trigger, lambda: "2 new", repository, lambda: at + timedelta(days=1))()
+    outcomes = [run.outcome for run in repository.job_runs("scan")]
+    assert outcomes == ["failed: RuntimeError: AWS is down", "2 new"]
+
+
+@pytest.mark.parametrize(
+    ("waited", "reminded", "escalated", "auto", "expected"),
+    [
+        (2, False, False, None, None),
+        (3, False, False, None, REMIND),
+        (4, True, False, None, None),
+        (7, True, False, None, ESCALATE),
+        (7, False, False, None, ESCALATE),
+        (9, True, True, None, None),
+        (9, True, True, 10, None),
+        (10, True, True, 10, AUTO_DISABLE),
+    ],
+)
+def test_follow_up_steps(waited, reminded, escalated, auto, expected):
+    now = T0 + timedelta(days=waited)
+    step = follow_up(
+        T0,
+        T0 if reminded else None,
+        T0 if escalated else None,
+        now,
+        reminder_days=3,
+        escalate_days=7,
+        auto_disable_days=auto,
+    )
+    assert step == expected
+
+
+# --- through the bot ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def standin():
+    server = SlackStandIn()
+    server.add_user(OWNER, "owner@example.com")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def asked(standin, repository, aws_session, now):
+    """The owner of `owned` was asked to confirm by DM."""
+
+    def start(**changes):
+        seed_users(aws_session, (OWNED,), now)
+        settings = bot_settings(standin, "unused", **changes)
+        bot = BotHarness.start(settings, repository, aws_session, standin)
+        bot.command("scan")
+        bot.click(ActionId.DISABLE, bot.finding("owned").id)
+        standin.clear()
+        return bot
+
+    return start
+
+
+def days_ago(bot, days):
+    finding = bot.finding("owned")
+    bot.repository.note(finding.id, asked_at=finding.asked_at - timedelta(days=days))
+
+
+def test_unanswered_owner_is_reminded_once_then_approvers_decide(asked, standin):
+    bot = asked()
+    days_ago(bot, 3)
+    assert follow_up_job(bot.services) == "1 remind, 0 escalate, 0 auto_disable"
+    (reminder,) = standin.named("chat.postMessage")
+    assert reminder.params["channel"] == "D0OWNER" and "Reminder" in reminder.params["text"]
+    assert follow_up_job(bot.services).startswith("0 remind")  # only one reminder
+
+    days_ago(bot, 4)
+    standin.clear()
+    follow_up_job(bot.services)
+    (escalation,) = standin.named("chat.postMessage")
+    assert "has not answered for 7 days" in escalation.params["text"]
+    assert escalation.params["thread_ts"] == bot.finding("owned").slack_ts
+    channel_updates = [c for c in standin.named("chat.update") if c.params["channel"] == CHANNEL]
+    assert ActionId.DECIDE_NOW in channel_updates[-1].text_of_blocks()
+
+    bot.click(ActionId.DECIDE_NOW, bot.finding("owned").id)
+    (modal,) = standin.named("views.open")
+    assert "did not answer" in modal.view_text()
+    finding = bot.finding("owned")
+    bot.submit(CallbackId.CONFIRM, {}, {"finding_id": finding.id, "why": "no answer"}, APPROVER)
+    assert bot.finding("owned").state == State.DISABLED
+    actions = [action for action, _a, _r in bot.actions_of(finding)]
+    assert actions.count("remind") == 1 and actions.count("escalate") == 1
+
+
+def test_decide_now_is_refused_before_escalation(asked, standin):
+    bot = asked()
+    bot.click(ActionId.DECIDE_NOW, bot.finding("owned").id)
+    assert standin.named("views.open") == []
+    assert bot.finding("owned").state == State.AWAITING_OWNER
+
+
+def test_auto_disable_removes_through_the_recorded_rechecked_path(asked, standin):
+    bot = asked(auto_disable_days=10)
+    days_ago(bot, 10)
+    follow_up_job(bot.services)
+    finding = bot.finding("owned")
+    assert finding.state == State.DISABLED and finding.decided_by == "scheduler"
+    assert not iam_backends[DEMO_ACCOUNT_ID]["global"].users["owned"].password
+    reasons = [r for a, _actor, r in bot.actions_of(finding) if a == "owner_confirmed"]
+    assert reasons == ["no answer for 10 days (AUTO_DISABLE_AFTER_DAYS)"]
+
+
+def put_in_flight(bot):
+    """As if the process died after recording `disabling`, before calling AWS."""
+    finding = bot.finding("owned")
+    kwargs = {"actor": OWNER, "surface": "slack-dm", "at": finding.asked_at}
+    bot.repository.transition(finding.id, State.OWNER_CONFIRMED, **kwargs)
+    bot.repository.transition(finding.id, State.DISABLING, **kwargs)
+
+
+def test_recovery_removes_a_password_still_there_once(asked, aws_session):
+    bot = asked()
+    put_in_flight(bot)
+    deletes = []
+    aws_session.events.register(
+        "provide-client-params.iam.DeleteLoginProfile", lambda params, **_: deletes.append(1)
+    )
+    assert settle_in_flight(bot.services) == 1
+    assert settle_in_flight(bot.services) == 0  # a second replica finds nothing left
+    finding = bot.finding("owned")
+    assert finding.state == State.DISABLED and deletes == [1]
+    assert bot.actions_of(finding)[-1] == ("disabled", "system", "console password removed")
+
+
+def test_recovery_records_a_password_already_gone(asked, aws_session):
+    bot = asked()
+    put_in_flight(bot)
+    aws_session.client("iam").delete_login_profile(UserName="owned")
+    settle_in_flight(bot.services)
+    finding = bot.finding("owned")
+    assert finding.state == State.DISABLED
+    assert bot.actions_of(finding)[-1][2] == "recovered after a restart: the password is gone"
