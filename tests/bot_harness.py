@@ -31,6 +31,40 @@ OWNER = "U0OWNER"
 STRANGER = "U0STRANGER"
 
 
+def command_body(text: str, user: str, response_url: str) -> str:
+    return urlencode(
+        {
+            "token": "legacy",
+            "team_id": "T0TEAM",
+            "channel_id": CHANNEL,
+            "user_id": user,
+            "command": COMMAND,
+            "text": text,
+            "response_url": response_url,
+            "trigger_id": "1.2.trigger",
+        }
+    )
+
+
+def interaction_body(payload: dict[str, Any]) -> str:
+    payload = {"team": {"id": "T0TEAM"}, "api_app_id": "A0APP", "token": "legacy", **payload}
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def click_payload(
+    action_id: str, value: str, user: str, channel: str, response_url: str
+) -> dict[str, Any]:
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "team_id": "T0TEAM"},
+        "trigger_id": "1.2.trigger",
+        "channel": {"id": channel},
+        "container": {"type": "message", "channel_id": channel, "message_ts": "1.0001"},
+        "response_url": response_url,
+        "actions": [{"action_id": action_id, "block_id": "b", "value": value, "type": "button"}],
+    }
+
+
 def bot_settings(standin: SlackStandIn, database_url: str, **changes: Any) -> Settings:
     settings = Settings(
         slack_bot_token="xoxb-test",

@@ -158,7 +158,16 @@ def database_url(request, tmp_path) -> Iterator[str]:
     """A fresh, empty database: a SQLite file, or a PostgreSQL schema of its own."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'bot.db'}"
-        return
+    else:
+        yield from _postgres_schema()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    yield from _postgres_schema()
+
+
+def _postgres_schema() -> Iterator[str]:
     if not POSTGRES_UP:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL}")

@@ -1,0 +1,162 @@
+"""Real bot processes for tests: a moto HTTP server, an AWS proxy that can hold a call, and
+helpers to start `python -m bot ...` and talk to it with signed requests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from slack_sdk.signature import SignatureVerifier
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def moto_http() -> Iterator[str]:
+    """moto over HTTP, sharing this process's backend (seed it directly)."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+class AwsProxy:
+    """Forwards AWS calls to moto; while `hold` is set, swallows DeleteLoginProfile (never
+    forwarded) and blocks, as a process dying mid-call would see it."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.hold = threading.Event()
+        self.held = threading.Event()
+        self.forwarded_deletes = 0
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                deleting = b"Action=DeleteLoginProfile" in body
+                if deleting and proxy.hold.is_set():
+                    proxy.held.set()
+                    time.sleep(60)  # the caller is killed meanwhile
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                request = urllib.request.Request(
+                    proxy.upstream + self.path, data=body, headers=headers, method="POST"
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as answer:
+                        status, payload, kind = answer.status, answer.read(), answer.headers
+                except urllib.error.HTTPError as error:
+                    status, payload, kind = error.code, error.read(), error.headers
+                if deleting and status == 200:
+                    proxy.forwarded_deletes += 1
+                self.send_response(status)
+                self.send_header("Content-Type", kind.get("Content-Type", "text/xml"))
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def bot_env(aws_url: str, **settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SLACK_"))}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        AWS_ENDPOINT_URL=aws_url,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing-secret-key",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_EC2_METADATA_DISABLED="true",
+        **settings,
+    )
+    return env
+
+
+def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    """`python -m bot ARGS` in a process group of its own (so gunicorn's workers die with it)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=30)
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
+def signed_post(port: int, body: str, secret: str) -> int:
+    timestamp = str(int(time.time()))
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/slack/events",
+        data=body.encode(),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": SignatureVerifier(secret).generate_signature(
+                timestamp=timestamp, body=body
+            ),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return answer.status

@@ -1,0 +1,153 @@
+"""Real bot processes: two replicas on PostgreSQL sharing a schedule, and a removal interrupted by
+SIGKILL and settled after restart. AWS is moto over HTTP, Slack a local stand-in."""
+
+from __future__ import annotations
+
+import signal
+import time
+from datetime import UTC, datetime
+
+import pytest
+from moto.iam.models import iam_backends
+from sqlalchemy import select
+
+from bot.demo import DEMO_ACCOUNT_ID, seed_users
+from bot.ids import ActionId
+from bot.workflow import State
+from storage import models
+from storage.db import make_engine, migrate
+from storage.repository import Repository
+from tests.bot_harness import (
+    APPROVER,
+    CHANNEL,
+    OWNER,
+    SECRET,
+    click_payload,
+    command_body,
+    interaction_body,
+)
+from tests.conftest import OWNED
+from tests.processes import (
+    AwsProxy,
+    bot_env,
+    free_port,
+    healthy,
+    moto_http,
+    signed_post,
+    start,
+    stop,
+    wait_for,
+)
+from tests.slack_standin import SlackStandIn
+
+NEVER = "0 0 1 1 *"
+
+
+@pytest.fixture
+def standin():
+    server = SlackStandIn()
+    server.add_user(OWNER, "owner@example.com")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aws_url(aws_session):
+    seed_users(aws_session, (OWNED,), datetime.now(UTC))
+    with moto_http() as url:
+        yield url
+
+
+def slack_settings(standin: SlackStandIn, database_url: str) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": "xoxb-test-token",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_CHANNEL": CHANNEL,
+        "SLACK_API_URL": standin.url,
+        "SLACK_APPROVERS": APPROVER,
+        "DATABASE_URL": database_url,
+        "LOG_FORMAT": "json",
+    }
+
+
+@pytest.mark.postgres
+def test_two_replicas_on_postgresql_run_each_fire_time_once(
+    postgres_url, standin, aws_url, tmp_path
+):
+    migrate(make_engine(postgres_url))
+    env = bot_env(
+        aws_url,
+        **slack_settings(standin, postgres_url),
+        SCAN_CRON="*/2 * * * * *",
+        DIGEST_CRON=NEVER,
+        REMINDER_CRON=NEVER,
+    )
+    replicas = [start(["scheduler"], env, tmp_path / f"replica-{i}.log") for i in (1, 2)]
+    repository = Repository(make_engine(postgres_url))
+
+    def finished_runs() -> list[models.JobRun]:
+        return [run for run in repository.job_runs("scan") if run.finished_at]
+
+    try:
+        wait_for(lambda: len(finished_runs()) >= 4, timeout=90, what="4 finished scan runs")
+    finally:
+        for replica in replicas:
+            stop(replica)
+    claimed, finished = repository.job_runs("scan"), finished_runs()
+    with repository.session() as session:
+        scans = list(session.scalars(select(models.Scan).where(models.Scan.trigger == "schedule")))
+    summaries = [c for c in standin.named("chat.postMessage") if ":mag: Scan" in c.params["text"]]
+    # One scan per fire time however many replicas (a run stopped midway may lack its scan).
+    assert len({run.fire_time for run in claimed}) == len(claimed)
+    assert len(finished) <= len(scans) <= len(claimed)
+    assert len(finished) <= len(summaries) <= len(scans)
+    logs = " ".join((tmp_path / f"replica-{i}.log").read_text() for i in (1, 2))
+    assert "runs on another replica" in logs  # both replicas did compete for fire times
+
+
+def test_removal_killed_midway_is_settled_once_after_restart(standin, aws_url, tmp_path):
+    database_url = f"sqlite:///{tmp_path / 'bot.db'}"
+    proxy = AwsProxy(aws_url)
+    port = free_port()
+    env = bot_env(proxy.url, **slack_settings(standin, database_url), PORT=str(port))
+    repository = Repository(make_engine(database_url))
+    log = tmp_path / "bot.log"
+
+    first = start(["run"], env, log)
+    try:
+        wait_for(lambda: healthy(port), what="the bot to serve")
+        signed_post(port, command_body("scan", APPROVER, standin.response_url()), SECRET)
+        finding = wait_for(lambda: repository.open_findings(), what="the scan")[0]
+
+        def click(action: str, user: str, channel: str) -> None:
+            payload = click_payload(action, finding.id, user, channel, standin.response_url())
+            signed_post(port, interaction_body(payload), SECRET)
+
+        click(ActionId.DISABLE, APPROVER, CHANNEL)
+        wait_for(lambda: repository.finding(finding.id).state == State.AWAITING_OWNER)
+        proxy.hold.set()
+        click(ActionId.OWNER_CONFIRM, OWNER, "D0OWNER")
+        assert proxy.held.wait(60), "DeleteLoginProfile was never sent"
+        assert repository.finding(finding.id).state == State.DISABLING
+    finally:
+        stop(first, signal.SIGKILL)
+    proxy.hold.clear()
+    assert iam_backends[DEMO_ACCOUNT_ID]["global"].users["owned"].password  # still there
+
+    second = start(["run"], env, log)
+    try:
+        wait_for(lambda: healthy(port), what="the restarted bot")
+        wait_for(lambda: repository.finding(finding.id).state == State.DISABLED, what="recovery")
+        time.sleep(1)  # both gunicorn workers have run their start-up recovery by now
+    finally:
+        stop(second)
+        proxy.stop()
+    assert proxy.forwarded_deletes == 1
+    assert not iam_backends[DEMO_ACCOUNT_ID]["global"].users["owned"].password
+    history = [(e.action, e.actor) for e in repository.history(finding.id)]
+    assert history[-3:] == [
+        ("owner_confirmed", OWNER),
+        ("disabling", OWNER),
+        ("disabled", "system"),
+    ]
+    assert "xoxb-test-token" not in log.read_text()
