@@ -29,6 +29,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.digest import DigestFacts, trend_text
 from bot.ids import COMMAND, ActionId, BlockId, CallbackId, InputId
 from bot.rule import KEYS_ONLY
 from bot.scanner import AccountScan
@@ -421,57 +422,67 @@ def history_message(
     return checked(f"History of {user_name}", blocks)
 
 
-@dataclass(frozen=True)
-class DigestFacts:
-    open_by_category: dict[str, int]
-    open_by_account: dict[str, int]
-    week_actions: dict[str, int]  # audit actions of the last 7 days: opened, disabled, kept, ...
-    waiting_on_owners: list[Finding]
-
-
 def digest_message(facts: DigestFacts, zone: tzinfo, dry_run: bool) -> Message:
-    total = sum(facts.open_by_category.values())
     week = facts.week_actions
+    week_line = " · ".join(f"{action} {count}" for action, count in week.items())
     blocks: list[Block] = [
-        HeaderBlock(text="Weekly IAM console password digest"),
+        HeaderBlock(text="Weekly digest: idle AWS console passwords"),
         SectionBlock(
             fields=[
-                MarkdownTextObject(text=f"*Open findings*\n{total}"),
-                MarkdownTextObject(
-                    text="*By category*\n"
-                    + "\n".join(f"{k}: {v}" for k, v in sorted(facts.open_by_category.items()))
-                    if facts.open_by_category
-                    else "*By category*\nnone"
-                ),
-                MarkdownTextObject(
-                    text=f"*This week*\nopened {week.get('opened', 0)} · disabled "
-                    f"{week.get('disabled', 0)} · kept {week.get('kept', 0)} · aborted "
-                    f"{week.get('aborted', 0)}"
-                ),
+                MarkdownTextObject(text=f"*Open now*\n{facts.open_total}"),
+                MarkdownTextObject(text=f"*This week*\n{week_line}"),
+                MarkdownTextObject(text="*Idle for*\n" + _counts(facts.open_by_age)),
                 MarkdownTextObject(
                     text="*By account*\n"
                     + _truncate(
-                        "\n".join(f"`{k}`: {v}" for k, v in sorted(facts.open_by_account.items()))
-                        or "none",
-                        1900,
+                        _counts({f"`{k}`": v for k, v in facts.open_by_account.items()}), 1900
                     )
                 ),
             ]
         ),
-    ]
-    if facts.waiting_on_owners:
-        lines = [
-            f"• *{row.user_name}* (`{row.account_id}`) waiting for {_owner(row)}"
-            for row in facts.waiting_on_owners[:20]
-        ]
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(text=_truncate("\n".join(lines), MAX_SECTION_TEXT))
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=f"*Open findings, last 8 weeks*\n{trend_text(facts.trend)}"
             )
-        )
+        ),
+    ]
+    sections = [
+        (
+            "*Waiting for owners*",
+            [
+                f"• *{row.user_name}* (`{row.account_id}`): {_owner(row)}, {days} days"
+                for row, days in facts.waiting_on_owners
+            ],
+        ),
+        (
+            "*Keeps expiring within 14 days*",
+            [
+                f"• *{row.user_name}* (`{row.account_id}`) on {_day(row.kept_until, zone)}"
+                for row in facts.keeps_expiring
+            ],
+        ),
+        (
+            "*Scan failures this week*",
+            [
+                f"• {_day(when, zone)} `{account}`: {_truncate(error or 'failed', 200)}"
+                for when, account, error in facts.failed_scans
+            ],
+        ),
+    ]
+    for title, lines in sections:
+        if lines:
+            text = _truncate("\n".join([title, *lines[:25]]), MAX_SECTION_TEXT)
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
     if dry_run:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=DRY_RUN_NOTE)]))
-    return checked(f"Weekly digest: {total} open findings", blocks)
+    summary = (
+        f"Weekly digest: {facts.open_total} open, {week.get('disabled', 0)} disabled this week"
+    )
+    return checked(summary, blocks)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return "\n".join(f"{label}: {count}" for label, count in counts.items()) or "none"
 
 
 def _actor(actor: str) -> str:

@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot import messages
+from bot import digest, messages
 from bot.rule import EMAIL_PATTERN, SLACK_USER_ID_PATTERN
 from bot.scanner import ScanResult
 from bot.settings import Settings
@@ -140,12 +140,29 @@ class Announcer:
         return posted
 
     def post_digest(self) -> str | None:
-        since = datetime.now(UTC) - timedelta(days=7)
-        facts = messages.DigestFacts(**self.repository.digest_facts(since))
-        return self._post(
-            self.settings.slack_channel,
-            messages.digest_message(facts, self.settings.timezone, self.settings.dry_run),
+        """The digest message, then the trend chart in its thread when the token may upload."""
+        now = datetime.now(UTC)
+        trend_start = now - timedelta(weeks=digest.WEEKS_OF_TREND)
+        findings, actions, failures = self.repository.digest_inputs(
+            now - timedelta(days=7), trend_start
         )
+        facts = digest.summarize(now, findings, actions, failures)
+        channel = self.settings.slack_channel
+        ts = self._post(
+            channel, messages.digest_message(facts, self.settings.timezone, self.settings.dry_run)
+        )
+        if ts:
+            try:
+                self.client.files_upload_v2(
+                    channel=channel,
+                    thread_ts=ts,
+                    file=digest.trend_chart(facts.trend),
+                    filename="open-findings-by-week.png",
+                    title="Open findings, week by week",
+                )
+            except SlackClientError as error:  # e.g. missing files:write: the text trend stands
+                log.info("digest chart not uploaded: %s", slack_error(error))
+        return ts
 
     def refresh(self, finding: Finding) -> None:
         """Re-render the channel message holding this finding, and the owner's DM."""

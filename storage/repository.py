@@ -232,28 +232,34 @@ class Repository:
         with self._sessions() as session:
             return list(session.scalars(query))
 
-    def digest_facts(self, since: datetime) -> dict[str, Any]:
-        """Counts for the digest: open findings by category and account, actions since `since`."""
+    def digest_inputs(
+        self, since: datetime, trend_start: datetime
+    ) -> tuple[list[models.Finding], dict[str, int], list[tuple[datetime, str, str]]]:
+        """For the digest: findings open now or closed since `trend_start`, the audit actions
+        since `since` by name, and the accounts whose scans failed since `since`."""
         with self._sessions() as session:
-            open_rows = list(
-                session.scalars(select(models.Finding).where(models.Finding.closed_at.is_(None)))
+            findings = list(
+                session.scalars(
+                    select(models.Finding).where(
+                        (models.Finding.closed_at.is_(None))
+                        | (models.Finding.closed_at >= trend_start)
+                    )
+                )
             )
             actions = session.execute(
                 select(models.AuditEvent.action, func.count())
                 .where(models.AuditEvent.at >= since)
                 .group_by(models.AuditEvent.action)
             ).all()
-        by_category: dict[str, int] = {}
-        by_account: dict[str, int] = {}
-        for row in open_rows:
-            by_category[row.category] = by_category.get(row.category, 0) + 1
-            by_account[row.account_id] = by_account.get(row.account_id, 0) + 1
-        return {
-            "open_by_category": by_category,
-            "open_by_account": by_account,
-            "week_actions": dict(actions),
-            "waiting_on_owners": [r for r in open_rows if r.state == State.AWAITING_OWNER],
-        }
+            failures = session.execute(
+                select(
+                    models.Scan.started_at, models.ScanAccount.account_id, models.ScanAccount.error
+                )
+                .join(models.ScanAccount.scan)
+                .where(models.Scan.started_at >= since, models.ScanAccount.status == "failed")
+                .order_by(models.Scan.started_at)
+            ).all()
+        return findings, dict(actions), [tuple(row) for row in failures]
 
     def open_findings(
         self, *, category: str | None = None, account_id: str | None = None

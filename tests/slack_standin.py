@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 class Call:
     method: str
     params: dict[str, Any]
+    answer: dict[str, Any] = field(default_factory=dict)
 
     def blocks(self) -> list[dict[str, Any]]:
         blocks = self.params.get("blocks") or []
@@ -49,7 +50,16 @@ class SlackStandIn:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode()
+                data = self.rfile.read(length)
+                if self.path.startswith("/upload/"):  # a file body, as files_upload_v2 sends it
+                    params = {"bytes": len(data), "png": data.startswith(b"\x89PNG")}
+                    standin.answer(self.path.strip("/"), params)
+                    self.send_response(200)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"OK")
+                    return
+                raw = data.decode()
                 if "json" in (self.headers.get("Content-Type") or ""):
                     params = json.loads(raw or "{}")
                 else:
@@ -85,11 +95,16 @@ class SlackStandIn:
         self.users[user_id] = {"id": user_id, "deleted": deleted, "profile": {"email": email}}
 
     def answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        call = Call(method, params)
         with self._lock:
-            self.calls.append(Call(method, params))
+            self.calls.append(call)
+        call.answer = self._answer(method, params)
+        return call.answer
+
+    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method in self.fail:
             return {"ok": False, "error": self.fail[method]}
-        if method.startswith("response/"):
+        if method.startswith(("response/", "upload/")):
             return {"ok": True}
         match method:
             case "auth.test":
@@ -120,6 +135,13 @@ class SlackStandIn:
                 return {"ok": True, "users": self.groups.get(params.get("usergroup", ""), [])}
             case "views.open":
                 return {"ok": True, "view": {"id": "V0MODAL"}}
+            case "files.getUploadURLExternal":
+                upload_url = f"http://127.0.0.1:{self.server.server_port}/upload/F0CHART"
+                return {"ok": True, "upload_url": upload_url, "file_id": "F0CHART"}
+            case "files.completeUploadExternal":
+                return {"ok": True, "files": [{"id": "F0CHART"}]}
+            case "files.info":
+                return {"ok": True, "file": {"id": "F0CHART"}}
         return {"ok": True}
 
     def named(self, method: str) -> list[Call]:

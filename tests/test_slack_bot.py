@@ -368,11 +368,24 @@ def test_show_gives_the_finding_and_its_history(bot):
     assert "No findings for IAM user" in bot.command("show nobody").get_data(as_text=True)
 
 
-def test_digest_posts_to_the_channel_for_approvers_only(bot, standin):
+def test_digest_posts_to_the_channel_with_a_chart_for_approvers_only(bot, standin):
     assert "Only approvers" in bot.command("digest", user=STRANGER).get_data(as_text=True)
     bot.command("digest")
     (digest,) = standin.named("chat.postMessage")
-    assert digest.params["channel"] == CHANNEL and "Weekly" in digest.text_of_blocks()
+    assert digest.params["channel"] == CHANNEL and "Weekly digest" in digest.text_of_blocks()
+    assert "Open findings, last 8 weeks" in digest.text_of_blocks()
+    (upload,) = standin.named("upload/F0CHART")
+    assert upload.params["png"] is True
+    (complete,) = standin.named("files.completeUploadExternal")
+    assert complete.params["thread_ts"] == digest.answer["ts"]
+
+
+def test_digest_without_file_permission_keeps_the_text_trend(bot, standin):
+    standin.fail["files.getUploadURLExternal"] = "missing_scope"
+    bot.command("digest")
+    (digest,) = standin.named("chat.postMessage")
+    assert "Open findings, last 8 weeks" in digest.text_of_blocks()
+    assert standin.named("files.completeUploadExternal") == []
 
 
 def test_health_check(bot):

@@ -1,0 +1,123 @@
+"""The weekly digest: the week's decisions, what is open and for how long, who is being waited
+on, keeps about to expire, scan failures, and the trend of open findings week by week.
+
+`summarize` is pure (rows in, DigestFacts out); `trend_chart` draws the trend as a PNG.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.workflow import State
+from storage.models import Finding
+
+WEEKS_OF_TREND = 8
+KEEPS_EXPIRING_WITHIN = timedelta(days=14)
+AGE_BUCKETS = ((90, "90-179 days"), (180, "180-364 days"), (365, "a year or more"))
+WEEK_ACTIONS = ("opened", "disabled", "kept", "aborted", "resolved")
+
+
+@dataclass(frozen=True)
+class WeekPoint:
+    week_end: datetime
+    open_findings: int
+
+
+@dataclass(frozen=True)
+class DigestFacts:
+    week_actions: dict[str, int]  # decisions of the last 7 days, by audit action
+    open_total: int
+    open_by_age: dict[str, int]
+    open_by_account: dict[str, int]
+    waiting_on_owners: list[tuple[Finding, int]]  # the finding, days waited
+    keeps_expiring: list[Finding]
+    failed_scans: list[tuple[datetime, str, str]]  # when, account, error
+    trend: list[WeekPoint]  # oldest first, the current week last
+
+
+def summarize(
+    now: datetime,
+    findings: Sequence[Finding],
+    week_actions: dict[str, int],
+    failed_scans: Sequence[tuple[datetime, str, str]],
+) -> DigestFacts:
+    """`findings`: every finding open now or closed within the trend window."""
+    open_now = [row for row in findings if row.closed_at is None]
+    ages = Counter(_age_bucket(row.days_idle) for row in open_now)
+    waiting = [
+        (row, (now - row.asked_at).days if row.asked_at else 0)
+        for row in open_now
+        if row.state == State.AWAITING_OWNER
+    ]
+    expiring = [
+        row
+        for row in open_now
+        if row.state == State.KEPT
+        and row.kept_until is not None
+        and now <= row.kept_until <= now + KEEPS_EXPIRING_WITHIN
+    ]
+    return DigestFacts(
+        week_actions={action: week_actions.get(action, 0) for action in WEEK_ACTIONS},
+        open_total=len(open_now),
+        open_by_age={label: ages[label] for _days, label in AGE_BUCKETS if ages[label]},
+        open_by_account=dict(sorted(Counter(row.account_id for row in open_now).items())),
+        waiting_on_owners=sorted(waiting, key=lambda pair: -pair[1]),
+        keeps_expiring=sorted(expiring, key=lambda row: row.kept_until),
+        failed_scans=list(failed_scans),
+        trend=open_per_week(findings, now),
+    )
+
+
+def open_per_week(findings: Sequence[Finding], now: datetime) -> list[WeekPoint]:
+    """How many findings were open at the end of each of the last WEEKS_OF_TREND weeks."""
+    points = []
+    for weeks_back in range(WEEKS_OF_TREND - 1, -1, -1):
+        end = now - timedelta(weeks=weeks_back)
+        count = sum(
+            1
+            for row in findings
+            if row.first_seen <= end and (row.closed_at is None or row.closed_at > end)
+        )
+        points.append(WeekPoint(end, count))
+    return points
+
+
+def trend_text(trend: Sequence[WeekPoint]) -> str:
+    """The trend as text, for every reader and where no image can be uploaded."""
+    bars = "▁▂▃▄▅▆▇█"
+    top = max((point.open_findings for point in trend), default=0) or 1
+    spark = "".join(bars[round(point.open_findings / top * (len(bars) - 1))] for point in trend)
+    counts = " → ".join(str(point.open_findings) for point in trend)
+    return f"{spark}  {counts}"
+
+
+def trend_chart(trend: Sequence[WeekPoint]) -> bytes:
+    """A small bar chart of open findings per week, as PNG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(figsize=(6, 2.4), dpi=100)
+    labels = [point.week_end.strftime("%b %d") for point in trend]
+    axes.bar(labels, [point.open_findings for point in trend], color="#e01e5a")
+    axes.set_title("Open idle console passwords, week by week", fontsize=10)
+    axes.tick_params(labelsize=8)
+    axes.spines[["top", "right"]].set_visible(False)
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    pyplot.close(figure)
+    return out.getvalue()
+
+
+def _age_bucket(days_idle: int) -> str:
+    label = AGE_BUCKETS[0][1]
+    for threshold, name in AGE_BUCKETS:
+        if days_idle >= threshold:
+            label = name
+    return label

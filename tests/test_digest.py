@@ -1,0 +1,92 @@
+"""The weekly digest: the facts it sums up (pure), and what lands in the channel."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from bot import digest, messages
+from bot.workflow import State
+from tests.test_messages import row
+
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+def test_summary_of_open_waiting_expiring_and_failures():
+    findings = [
+        row("a", days_idle=100, first_seen=NOW - timedelta(days=30)),
+        row("b", days_idle=400, account_id="444455556666", first_seen=NOW - timedelta(days=3)),
+        row(
+            "c",
+            state=State.AWAITING_OWNER,
+            asked_at=NOW - timedelta(days=5),
+            owner_slack_id="U0C",
+            first_seen=NOW - timedelta(days=20),
+        ),
+        row(
+            "d",
+            state=State.KEPT,
+            kept_until=NOW + timedelta(days=3),
+            first_seen=NOW - timedelta(days=60),
+        ),
+        row(
+            "e",
+            state=State.KEPT,
+            kept_until=NOW + timedelta(days=90),
+            first_seen=NOW - timedelta(days=60),
+        ),
+        row(
+            "f",
+            state=State.DISABLED,
+            first_seen=NOW - timedelta(days=40),
+            closed_at=NOW - timedelta(days=2),
+        ),
+    ]
+    failures = [(NOW - timedelta(days=1), "777788889999", "AccessDenied")]
+    facts = digest.summarize(NOW, findings, {"opened": 2, "disabled": 1, "refused": 4}, failures)
+    assert facts.open_total == 5
+    assert facts.week_actions == {
+        "opened": 2,
+        "disabled": 1,
+        "kept": 0,
+        "aborted": 0,
+        "resolved": 0,
+    }
+    assert facts.open_by_age == {"90-179 days": 4, "a year or more": 1}
+    assert facts.open_by_account == {"111122223333": 4, "444455556666": 1}
+    assert [(r.user_name, days) for r, days in facts.waiting_on_owners] == [("c", 5)]
+    assert [r.user_name for r in facts.keeps_expiring] == ["d"]
+    assert [point.open_findings for point in facts.trend][-3:] == [5, 5, 5]
+    assert facts.trend[-1].week_end == NOW
+
+
+def test_trend_counts_what_was_open_at_each_week_end():
+    findings = [
+        row(
+            "old", first_seen=NOW - timedelta(weeks=10), closed_at=NOW - timedelta(weeks=3, days=1)
+        ),
+        row("new", first_seen=NOW - timedelta(weeks=1, days=1)),
+    ]
+    counts = [point.open_findings for point in digest.open_per_week(findings, NOW)]
+    assert counts == [1, 1, 1, 1, 0, 0, 1, 1]
+    assert digest.trend_text(digest.open_per_week(findings, NOW)).endswith("1 → 1")
+
+
+def test_chart_is_a_png():
+    chart = digest.trend_chart(digest.open_per_week([row("a")], NOW))
+    assert chart.startswith(b"\x89PNG") and len(chart) > 1000
+
+
+def test_digest_message_reads_at_a_glance_within_limits():
+    many = [
+        row(
+            f"u{i:03d}", state=State.AWAITING_OWNER, asked_at=NOW - timedelta(days=i), owner="x@y.z"
+        )
+        for i in range(300)
+    ]
+    facts = digest.summarize(NOW, many, {}, [])
+    message = messages.digest_message(facts, UTC, dry_run=False)
+    text = json.dumps(message.blocks)
+    assert len(message.blocks) <= messages.MAX_BLOCKS
+    assert "Waiting for owners" in text and "u299" in text  # longest wait first
+    assert all(len(json.dumps(b)) < 3500 for b in message.blocks)
