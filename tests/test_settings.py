@@ -16,6 +16,12 @@ def test_defaults_match_the_product_spec():
     assert settings.database_url == "sqlite:///iam-inactive.db"
     assert settings.dry_run is False
     assert str(settings.timezone) == "UTC"
+    assert (settings.scan_cron, settings.digest_cron) == ("0 6 * * *", "0 9 * * mon")
+    assert (settings.reminder_days, settings.escalate_days, settings.auto_disable_days) == (
+        3,
+        7,
+        None,
+    )
 
 
 def test_values_are_read_and_normalized():
@@ -56,6 +62,11 @@ def test_values_are_read_and_normalized():
         ({"SLACK_APPROVERS": "alice"}, "SLACK_APPROVERS must be a comma-separated list of Slack"),
         ({"SLACK_CHANNEL": "#general"}, "SLACK_CHANNEL must be a channel id"),
         ({"SCAN_SOURCE": "magic"}, "SCAN_SOURCE must be one of report, api"),
+        ({"SCAN_CRON": "daily"}, "SCAN_CRON must be a crontab line such as '0 6 * * *'"),
+        ({"DIGEST_CRON": "0 25 * * *"}, "DIGEST_CRON must be a crontab line"),
+        ({"REMINDER_DAYS": "soon"}, "REMINDER_DAYS must be a whole number"),
+        ({"AUTO_DISABLE_AFTER_DAYS": "-1"}, "AUTO_DISABLE_AFTER_DAYS must be 1 or more"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT must be one of text, json"),
     ],
 )
 def test_bad_values_stop_with_one_line_naming_the_variable(env, message):

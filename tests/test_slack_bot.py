@@ -31,10 +31,12 @@ def standin():
 
 
 @pytest.fixture
-def database_file(tmp_path):
-    url = f"sqlite:///{tmp_path / 'bot.db'}"
-    migrate(make_engine(url))
-    return url
+def database_file(database_url):
+    """Every workflow test runs on a SQLite file and, when it answers, on PostgreSQL."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    engine.dispose()
+    return database_url
 
 
 @pytest.fixture
@@ -47,9 +49,22 @@ def iam_calls_to_delete(aws_session):
     return calls
 
 
+_ENGINES = []
+
+
+@pytest.fixture(autouse=True)
+def _dispose_engines():
+    """Close each test's connections (PostgreSQL has a connection limit)."""
+    yield
+    while _ENGINES:
+        _ENGINES.pop().dispose()
+
+
 def start_bot(standin, database_url, session, **changes):
     settings = bot_settings(standin, database_url, **changes)
-    return BotHarness.start(settings, Repository(make_engine(database_url)), session, standin)
+    engine = make_engine(database_url)
+    _ENGINES.append(engine)
+    return BotHarness.start(settings, Repository(engine), session, standin)
 
 
 @pytest.fixture

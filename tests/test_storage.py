@@ -190,6 +190,17 @@ def test_migrations_create_the_schema_the_models_describe(database_url):
     engine.dispose()
 
 
+def test_migrations_match_the_models(database_url):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    engine = make_engine(database_url)
+    migrate(engine)
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), models.Base.metadata) == []
+    engine.dispose()
+
+
 def test_platform_postgres_urls_use_psycopg():
     assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
