@@ -8,25 +8,38 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.cron import parse_cron
-from bot.scanner import run_scan
+from bot.scanner import ScanResult, run_scan
 from bot.scheduler import Schedule
 from bot.workflow import AUTO_DISABLE, ESCALATE, REMIND, State, TransitionError, follow_up
 
 if TYPE_CHECKING:
     from bot.app import Services
+    from storage.repository import ScanRecord
 
 log = logging.getLogger(__name__)
 
 SCHEDULER = "scheduler"
 
 
-def scan_job(services: Services) -> str:
+def scan_and_announce(
+    services: Services, trigger: str, only_account: str | None = None
+) -> tuple[ScanResult, ScanRecord]:
+    """Scan, record, post what is new, and update the lines of findings that closed."""
     result, record = run_scan(
-        services.settings, services.repository, services.aws_session, trigger="schedule"
+        services.settings,
+        services.repository,
+        services.aws_session,
+        trigger=trigger,
+        only_account=only_account,
     )
     services.announcer.post_scan(result, record)
     for finding in record.resolved:  # their lines say why they closed
         services.announcer.refresh(finding)
+    return result, record
+
+
+def scan_job(services: Services) -> str:
+    result, record = scan_and_announce(services, "schedule")
     return (
         f"{len(record.to_announce)} new, {len(record.resolved)} resolved, "
         f"{len(result.failed_accounts)} accounts failed"

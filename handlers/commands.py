@@ -11,8 +11,8 @@ from slack_bolt import App
 
 from bot import messages
 from bot.ids import COMMAND
+from bot.jobs import scan_and_announce
 from bot.rule import CATEGORIES
-from bot.scanner import run_scan
 from handlers.guard import Refused, require_approver
 
 if TYPE_CHECKING:
@@ -104,14 +104,7 @@ def scan(
                 )
             )
         )
-        result, record = run_scan(
-            services.settings,
-            services.repository,
-            services.aws_session,
-            trigger=f"slack:{user_id}",
-            only_account=account,
-        )
-        services.announcer.post_scan(result, record)
+        result, record = scan_and_announce(services, f"slack:{user_id}", account)
         failed = len(result.failed_accounts)
         summary = (
             f"Scan done: {len(record.to_announce)} new findings, {len(record.resolved)} resolved"

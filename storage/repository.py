@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, Select, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -47,6 +47,10 @@ class Repository:
 
     def session(self) -> Session:
         return self._sessions()
+
+    def _all(self, query: Select[Any]) -> list[Any]:
+        with self._sessions() as session:
+            return list(session.scalars(query))
 
     def record_scan(self, result: ScanResult, trigger: str) -> ScanRecord:
         """Store the scan and bring findings up to date, in one transaction."""
@@ -194,8 +198,7 @@ class Repository:
         query = select(models.JobRun).order_by(models.JobRun.fire_time)
         if job:
             query = query.where(models.JobRun.job == job)
-        with self._sessions() as session:
-            return list(session.scalars(query))
+        return self._all(query)
 
     def note(self, finding_id: str, **fields: Any) -> None:
         """Record follow-up times on a finding (not a decision: no version bump)."""
@@ -220,8 +223,7 @@ class Repository:
         query = (
             select(models.Finding).where(models.Finding.state == state).order_by(models.Finding.id)
         )
-        with self._sessions() as session:
-            return list(session.scalars(query))
+        return self._all(query)
 
     def findings_in_message(self, channel: str, ts: str) -> list[models.Finding]:
         query = (
@@ -229,8 +231,7 @@ class Repository:
             .where(models.Finding.slack_channel == channel, models.Finding.slack_ts == ts)
             .order_by(models.Finding.account_id, models.Finding.user_name)
         )
-        with self._sessions() as session:
-            return list(session.scalars(query))
+        return self._all(query)
 
     def digest_inputs(
         self, since: datetime, trend_start: datetime
@@ -270,8 +271,7 @@ class Repository:
         if account_id:
             query = query.where(models.Finding.account_id == account_id)
         query = query.order_by(models.Finding.account_id, models.Finding.user_name)
-        with self._sessions() as session:
-            return list(session.scalars(query))
+        return self._all(query)
 
     def findings_for_user(self, user_name: str) -> list[models.Finding]:
         """Every finding, open or closed, of IAM users with this name (newest first)."""
@@ -280,8 +280,7 @@ class Repository:
             .where(models.Finding.user_name == user_name)
             .order_by(models.Finding.first_seen.desc())
         )
-        with self._sessions() as session:
-            return list(session.scalars(query))
+        return self._all(query)
 
     def history(self, finding_id: str) -> list[models.AuditEvent]:
         query = (
@@ -289,13 +288,11 @@ class Repository:
             .where(models.AuditEvent.finding_id == finding_id)
             .order_by(models.AuditEvent.at, models.AuditEvent.id)
         )
-        with self._sessions() as session:
-            return list(session.scalars(query))
+        return self._all(query)
 
     def scans(self, limit: int = 10) -> Sequence[models.Scan]:
         query = select(models.Scan).order_by(models.Scan.id.desc()).limit(limit)
-        with self._sessions() as session:
-            return list(session.scalars(query))
+        return self._all(query)
 
 
 def _scan_account_row(account: AccountScan) -> models.ScanAccount:

@@ -22,6 +22,7 @@ from moto.iam.responses import IamResponse
 from bot.demo import DEMO_REGION, DemoKey, DemoUser
 from storage.db import make_engine, migrate
 from storage.repository import Repository
+from tests.slack_standin import SlackStandIn
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -50,6 +51,16 @@ SCENARIO = (
     OWNED,
 )
 SCENARIO_FINDINGS = {"idle-dormant", "never-used-old", "keys-only", "owned"}
+
+
+@pytest.fixture
+def standin() -> Iterator[SlackStandIn]:
+    """The local Slack Web API: the owner of the `owned` user, and one who has left."""
+    server = SlackStandIn()
+    server.add_user("U0OWNER", "owner@example.com")
+    server.add_user("U0GONE", "gone@example.com", deleted=True)
+    yield server
+    server.stop()
 
 
 @pytest.fixture

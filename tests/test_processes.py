@@ -44,14 +44,6 @@ NEVER = "0 0 1 1 *"
 
 
 @pytest.fixture
-def standin():
-    server = SlackStandIn()
-    server.add_user(OWNER, "owner@example.com")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def aws_url(aws_session):
     seed_users(aws_session, (OWNED,), datetime.now(UTC))
     with moto_http() as url:

@@ -16,7 +16,6 @@ from bot.scheduler import ClaimedJob
 from bot.workflow import AUTO_DISABLE, ESCALATE, REMIND, State, follow_up
 from tests.bot_harness import APPROVER, CHANNEL, OWNER, BotHarness, bot_settings
 from tests.conftest import OWNED
-from tests.slack_standin import SlackStandIn
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 
@@ -102,14 +101,6 @@ def test_follow_up_steps(waited, reminded, escalated, auto, expected):
 
 
 # --- through the bot ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def standin():
-    server = SlackStandIn()
-    server.add_user(OWNER, "owner@example.com")
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -16,18 +16,8 @@ from storage.db import make_engine, migrate
 from storage.repository import Repository
 from tests.bot_harness import APPROVER, CHANNEL, OWNER, STRANGER, BotHarness, bot_settings
 from tests.conftest import IDLE_DORMANT, KEYS_ONLY, OWNED, RECENT_LOGIN
-from tests.slack_standin import SlackStandIn
 
 LEFT = DemoUser("left-company", 500, password_used_days_ago=300, tags={"owner": "gone@example.com"})
-
-
-@pytest.fixture
-def standin():
-    server = SlackStandIn()
-    server.add_user(OWNER, "owner@example.com")
-    server.add_user("U0GONE", "gone@example.com", deleted=True)
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -430,3 +420,11 @@ def test_list_pages_with_next_and_previous(standin, database_file, aws_session, 
     (page,) = standin.named("response/respond")
     assert "Page 2 of 2" in page.text_of_blocks() and "idle-19" in page.text_of_blocks()
     assert page.params["replace_original"] is True
+
+
+def test_a_rescan_updates_the_lines_of_findings_that_closed(bot, standin, aws_session):
+    aws_session.client("iam").delete_login_profile(UserName="owned")
+    bot.command("scan")
+    assert bot.finding("owned").state == State.RESOLVED
+    (update,) = standin.named("chat.update")
+    assert "Resolved: console password removed" in update.text_of_blocks()
