@@ -27,10 +27,11 @@ MIN_REASON = 3
 def register(app: App, services: Services) -> None:
     def on_keep(ack: Callable, body: dict[str, Any], view: dict[str, Any]) -> None:
         user_id = body["user"]["id"]
-        values = view["state"]["values"]
-        reason = (values[BlockId.KEEP_REASON][InputId.KEEP_REASON].get("value") or "").strip()
-        selected = values[BlockId.KEEP_PERIOD][InputId.KEEP_PERIOD].get("selected_option") or {}
-        period = selected.get("value")
+        values = (view.get("state") or {}).get("values") or {}
+        reason_input = (values.get(BlockId.KEEP_REASON) or {}).get(InputId.KEEP_REASON) or {}
+        period_input = (values.get(BlockId.KEEP_PERIOD) or {}).get(InputId.KEEP_PERIOD) or {}
+        reason = (reason_input.get("value") or "").strip()
+        period = (period_input.get("selected_option") or {}).get("value")
         if len(reason) < MIN_REASON:
             ack(response_action="errors", errors={BlockId.KEEP_REASON: "Please give a reason."})
             return

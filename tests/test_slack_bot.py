@@ -428,3 +428,14 @@ def test_a_rescan_updates_the_lines_of_findings_that_closed(bot, standin, aws_se
     assert bot.finding("owned").state == State.RESOLVED
     (update,) = standin.named("chat.update")
     assert "Resolved: console password removed" in update.text_of_blocks()
+
+
+def test_a_tampered_keep_form_changes_nothing(bot):
+    finding = bot.finding("owned")
+    response = bot.submit(CallbackId.KEEP, {}, {"finding_id": finding.id}, APPROVER)
+    assert response.get_json()["response_action"] == "errors"
+    forged = bot.submit_keep(finding, APPROVER, "a fine reason", "9999", "slack-channel")
+    assert forged.get_json()["response_action"] == "errors"
+    stranger = bot.submit_keep(finding, STRANGER, "a fine reason", "90", "slack-channel")
+    assert "Only approvers" in str(stranger.get_json()["errors"])
+    assert bot.finding("owned").state == State.OPEN
