@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.cron import CronError, parse_cron
-from bot.rule import CATEGORIES, Thresholds
+from bot.rule import CATEGORIES, SLACK_USER_ID_PATTERN, Thresholds
 
 DEFAULT_DATABASE_URL = "sqlite:///iam-inactive.db"
 ROLE_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]+$")
 ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
-SLACK_USER_ID_PATTERN = re.compile(r"^[UW][A-Z0-9]{2,}$")
 SLACK_GROUP_ID_PATTERN = re.compile(r"^S[A-Z0-9]{2,}$")
 SLACK_CHANNEL_PATTERN = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 TAG_SOURCES = ("bulk", "per-user")

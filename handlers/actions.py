@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
 from bot import messages
+from bot.decisions import KEEPABLE
 from bot.ids import ActionId
 from bot.slack import OwnerContact, resolve_owner, slack_error
 from bot.workflow import State, TransitionError
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "slack-channel"
 DM = "slack-dm"
-KEEPABLE = frozenset({State.OPEN, State.DISABLE_REQUESTED, State.AWAITING_OWNER, State.FAILED})
 
 
 def register(app: App, services: Services) -> None:
