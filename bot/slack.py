@@ -193,9 +193,12 @@ class Announcer:
         return ts is not None
 
     def remind_owner(self, finding: Finding) -> None:
-        if finding.dm_channel:
-            message = messages.owner_reminder(finding, self.settings.timezone)
-            self._post(finding.dm_channel, message, thread_ts=finding.dm_ts)
+        """A reminder in the DM's thread; or, if the first DM never arrived, the DM itself."""
+        if not finding.dm_channel:
+            self.dm_owner(finding)
+            return
+        message = messages.owner_reminder(finding, self.settings.timezone)
+        self._post(finding.dm_channel, message, thread_ts=finding.dm_ts)
 
     def escalate(self, finding: Finding) -> None:
         waited = (datetime.now(UTC) - finding.asked_at).days if finding.asked_at else 0

@@ -19,6 +19,7 @@ from bot.slack import OwnerContact, resolve_owner, slack_error
 from bot.workflow import State, TransitionError
 from handlers.commands import list_message
 from handlers.guard import Refused, finding_for, require_approver, require_owner
+from storage.models import Finding
 from storage.repository import UnknownFinding
 
 if TYPE_CHECKING:
@@ -115,7 +116,9 @@ def request_disable(services: Services, body: dict[str, Any], client: WebClient)
             _tell(services, body, f"Asked <@{owner.slack_id}> to confirm by DM.")
         else:
             _tell(
-                services, body, f"Recorded, but I could not DM <@{owner.slack_id}>; I will retry."
+                services,
+                body,
+                f"Recorded, but I could not DM <@{owner.slack_id}>; the reminder will try again.",
             )
         return
     services.announcer.refresh(finding)
@@ -126,7 +129,7 @@ def request_disable(services: Services, body: dict[str, Any], client: WebClient)
 
 
 def open_keep_modal(
-    services: Services, client: WebClient, body: dict[str, Any], finding: Any, surface: str
+    services: Services, client: WebClient, body: dict[str, Any], finding: Finding, surface: str
 ) -> None:
     if finding.state not in KEEPABLE:
         raise Refused(
@@ -135,7 +138,7 @@ def open_keep_modal(
     client.views_open(trigger_id=body["trigger_id"], view=messages.keep_modal(finding, surface))
 
 
-def tell_both(services: Services, finding: Any, text: str) -> None:
+def tell_both(services: Services, finding: Finding, text: str) -> None:
     """The outcome, to the approver who asked and the owner who answered."""
     people = {finding.requested_by, finding.decided_by, finding.owner_slack_id} - {None}
     for person in people:
@@ -161,7 +164,7 @@ def _tell(services: Services, body: dict[str, Any], text: str) -> None:
     services.announcer.tell(channel, body["user"]["id"], text)
 
 
-def _owner_name(finding: Any) -> str:
+def _owner_name(finding: Finding) -> str:
     return f"<@{finding.owner_slack_id}>" if finding.owner_slack_id else "The owner"
 
 

@@ -11,6 +11,7 @@ from moto.iam.models import IAMBackend, iam_backends
 
 from bot.demo import DEMO_ACCOUNT_ID, DemoUser, seed_users
 from bot.ids import ActionId, CallbackId
+from bot.jobs import follow_up_job
 from bot.workflow import State
 from storage.db import make_engine, migrate
 from storage.repository import Repository
@@ -406,6 +407,16 @@ def test_a_failing_slack_post_loses_no_decision(bot, standin):
     assert bot.finding("owned").state == State.AWAITING_OWNER
     (told,) = standin.named("chat.postEphemeral")
     assert "Recorded, but I could not DM" in told.params["text"]
+
+    # The reminder sends the DM that never arrived.
+    del standin.fail["chat.postMessage"]
+    finding = bot.finding("owned")
+    bot.repository.note(finding.id, asked_at=finding.asked_at - timedelta(days=3))
+    follow_up_job(bot.services)
+    dms = [c for c in standin.named("chat.postMessage") if c.params["channel"] == "D0OWNER"]
+    assert [dm.answer["ok"] for dm in dms] == [False, True]
+    dm = dms[-1]
+    assert ActionId.OWNER_CONFIRM in dm.text_of_blocks()
 
 
 def test_list_pages_with_next_and_previous(standin, database_file, aws_session, now):
