@@ -106,7 +106,7 @@ class Repository:
                 check_transition(current, to)
                 _audit(
                     session,
-                    row,
+                    row.id,
                     at,
                     to.value,
                     current,
@@ -142,16 +142,17 @@ class Repository:
             if finding_id is not None and session.get(models.Finding, finding_id) is None:
                 details = {**(details or {}), "unknown_finding_id": finding_id[:64]}
                 finding_id = None
-            session.add(
-                models.AuditEvent(
-                    finding_id=finding_id,
-                    at=at,
-                    actor=actor,
-                    surface=surface,
-                    action=action,
-                    reason=reason,
-                    details=details,
-                )
+            _audit(
+                session,
+                finding_id,
+                at,
+                action,
+                None,
+                None,
+                reason,
+                actor=actor,
+                surface=surface,
+                details=details,
             )
 
     def place_in_channel(self, finding_ids: Sequence[str], channel: str, ts: str) -> None:
@@ -331,12 +332,14 @@ def _sync_account(
             _apply_facts(row, finding, now)
             session.add(row)
             session.flush()
-            _audit(session, row, now, "opened", None, State.OPEN, f"idle {finding.days_idle} days")
+            _audit(
+                session, row.id, now, "opened", None, State.OPEN, f"idle {finding.days_idle} days"
+            )
             record.new.append(row)
             continue
         _apply_facts(row, finding, now)
         if row.state == State.KEPT and row.kept_until is not None and row.kept_until <= now:
-            _audit(session, row, now, "reopened", row.state, State.OPEN, "keep expired")
+            _audit(session, row.id, now, "reopened", row.state, State.OPEN, "keep expired")
             row.state, row.kept_until = State.OPEN, None
             record.reopened.append(row)
         else:
@@ -345,7 +348,7 @@ def _sync_account(
         if row.state in IN_FLIGHT_STATES:
             continue  # a removal is under way; the workflow settles it
         reason = account.cleared.get(row.user_name, USER_DELETED)
-        _audit(session, row, now, "resolved", row.state, State.RESOLVED, reason)
+        _audit(session, row.id, now, "resolved", row.state, State.RESOLVED, reason)
         row.state, row.closed_at, row.resolution = State.RESOLVED, now, reason
         record.resolved.append(row)
 
@@ -367,7 +370,7 @@ def _apply_facts(row: models.Finding, finding: Finding, now: datetime) -> None:
 
 def _audit(
     session: Session,
-    row: models.Finding,
+    finding_id: str | None,
     at: datetime,
     action: str,
     from_state: str | None,
@@ -380,7 +383,7 @@ def _audit(
 ) -> None:
     session.add(
         models.AuditEvent(
-            finding_id=row.id,
+            finding_id=finding_id,
             at=at,
             actor=actor,
             surface=surface,

@@ -112,23 +112,11 @@ class BotHarness:
         )
 
     def command(self, text: str, user: str = APPROVER, **options: Any) -> Any:
-        body = urlencode(
-            {
-                "token": "legacy",
-                "team_id": "T0TEAM",
-                "channel_id": CHANNEL,
-                "user_id": user,
-                "command": COMMAND,
-                "text": text,
-                "response_url": self.standin.response_url(),
-                "trigger_id": "1.2.trigger",
-            }
-        )
+        body = command_body(text, user, self.standin.response_url())
         return self.post(body, content_type="application/x-www-form-urlencoded", **options)
 
     def interact(self, payload: dict[str, Any], **options: Any) -> Any:
-        payload = {"team": {"id": "T0TEAM"}, "api_app_id": "A0APP", "token": "legacy", **payload}
-        body = urlencode({"payload": json.dumps(payload)})
+        body = interaction_body(payload)
         return self.post(body, content_type="application/x-www-form-urlencoded", **options)
 
     def click(
@@ -139,20 +127,8 @@ class BotHarness:
         channel: str = CHANNEL,
         **options: Any,
     ) -> Any:
-        return self.interact(
-            {
-                "type": "block_actions",
-                "user": {"id": user, "team_id": "T0TEAM"},
-                "trigger_id": "1.2.trigger",
-                "channel": {"id": channel},
-                "container": {"type": "message", "channel_id": channel, "message_ts": "1.0001"},
-                "response_url": self.standin.response_url(),
-                "actions": [
-                    {"action_id": action_id, "block_id": "b", "value": value, "type": "button"}
-                ],
-            },
-            **options,
-        )
+        payload = click_payload(action_id, value, user, channel, self.standin.response_url())
+        return self.interact(payload, **options)
 
     def submit(
         self, callback_id: str, values: dict[str, Any], metadata: dict[str, Any], user: str
