@@ -450,3 +450,34 @@ def test_a_tampered_keep_form_changes_nothing(bot):
     stranger = bot.submit_keep(finding, STRANGER, "a fine reason", "90", "slack-channel")
     assert "Only approvers" in str(stranger.get_json()["errors"])
     assert bot.finding("owned").state == State.OPEN
+
+
+def test_a_failed_account_scan_is_said_in_the_channel_and_to_the_caller(bot, standin, aws_session):
+    from tests.conftest import fail_first
+
+    aws_session.events.register_first(
+        "before-send.iam.GenerateCredentialReport",
+        fail_first("GenerateCredentialReport", "AccessDenied", 1, status=403),
+    )
+    bot.command("scan")
+    (summary,) = standin.named("chat.postMessage")
+    assert "failed: GenerateCredentialReport failed: AccessDenied" in summary.params["text"]
+    (answer,) = standin.named("response/respond")
+    assert "1 account(s) failed" in answer.params["text"]
+    assert {row.state for row in bot.repository.open_findings()} == {State.OPEN}  # kept as were
+
+
+def test_a_live_recheck_that_aws_refuses_fails_safely(bot, standin, aws_session):
+    from tests.conftest import fail_first
+
+    finding = bot.finding("owned")
+    bot.click(ActionId.DISABLE, finding.id)
+    aws_session.events.register_first(
+        "before-send.iam.GetUser", fail_first("GetUser", "AccessDenied", 1, status=403)
+    )
+    bot.click(ActionId.OWNER_CONFIRM, finding.id, user=OWNER, channel="D0OWNER")
+    failed = bot.finding("owned")
+    assert failed.state == State.FAILED and has_password("owned")
+    assert failed.decision_note.startswith("live re-check failed: GetUser failed: AccessDenied")
+    told = [c.params["text"] for c in standin.named("chat.postEphemeral")]
+    assert any("live re-check failed" in text for text in told)
