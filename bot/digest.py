@@ -92,7 +92,8 @@ def trend_text(trend: Sequence[WeekPoint]) -> str:
     top = max((point.open_findings for point in trend), default=0) or 1
     spark = "".join(bars[round(point.open_findings / top * (len(bars) - 1))] for point in trend)
     counts = " → ".join(str(point.open_findings) for point in trend)
-    return f"{spark}  {counts}"
+    change = trend[-1].open_findings - trend[-2].open_findings if len(trend) > 1 else 0
+    return f"{spark}  {counts} ({change:+d} on last week)"
 
 
 def trend_chart(trend: Sequence[WeekPoint]) -> bytes:

@@ -69,7 +69,9 @@ def test_trend_counts_what_was_open_at_each_week_end():
     ]
     counts = [point.open_findings for point in digest.open_per_week(findings, NOW)]
     assert counts == [1, 1, 1, 1, 0, 0, 1, 1]
-    assert digest.trend_text(digest.open_per_week(findings, NOW)).endswith("1 → 1")
+    assert digest.trend_text(digest.open_per_week(findings, NOW)).endswith(
+        "1 → 1 (+0 on last week)"
+    )
 
 
 def test_chart_is_a_png():
