@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 
@@ -40,13 +39,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     load_dotenv(override=False)
     if args.command == "scan":
-        return cli.scan(os.environ, demo=args.demo, output=args.output, source=args.source)
+        return cli.scan(
+            os.environ,
+            demo=args.demo,
+            output=args.output,
+            source=args.source,
+            verbose=args.verbose,
+        )
     if args.command == "migrate":
         return cli.migrate_only(os.environ)
     if args.command == "scheduler":

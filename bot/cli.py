@@ -55,6 +55,7 @@ def scan(
     demo: bool,
     output: str,
     source: str | None,
+    verbose: bool = False,
     stdout: TextIO = sys.stdout,
     stderr: TextIO = sys.stderr,
 ) -> int:
@@ -65,6 +66,7 @@ def scan(
             overrides["database_url"] = DEMO_DATABASE_URL
     try:
         settings = configure(env, **overrides)
+        logs.configure(settings.log_format, secrets_of(settings), verbose=verbose)
         repository = open_repository(settings)
     except SetupError as error:
         print(f"iam-inactive: {error}", file=stderr)
