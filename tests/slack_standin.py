@@ -40,6 +40,7 @@ class SlackStandIn:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     groups: dict[str, list[str]] = field(default_factory=dict)
     fail: dict[str, str] = field(default_factory=dict)  # method -> Slack error to answer
+    rate_limited: dict[str, int] = field(default_factory=dict)  # method -> HTTP 429s to answer
     calls: list[Call] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -65,6 +66,14 @@ class SlackStandIn:
                 else:
                     params = {k: v[0] for k, v in parse_qs(raw).items()}
                 method = self.path.strip("/").removeprefix("api/")
+                if standin.rate_limited.get(method, 0) > 0:
+                    standin.rate_limited[method] -= 1
+                    standin.answer(f"429/{method}", params)
+                    self.send_response(429)
+                    self.send_header("Retry-After", "1")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 answer = standin.answer(method, params)
                 body = json.dumps(answer).encode()
                 self.send_response(200)
@@ -104,7 +113,7 @@ class SlackStandIn:
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method in self.fail:
             return {"ok": False, "error": self.fail[method]}
-        if method.startswith(("response/", "upload/")):
+        if method.startswith(("response/", "upload/", "429/")):
             return {"ok": True}
         match method:
             case "auth.test":

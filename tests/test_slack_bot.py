@@ -481,3 +481,11 @@ def test_a_live_recheck_that_aws_refuses_fails_safely(bot, standin, aws_session)
     assert failed.decision_note.startswith("live re-check failed: GetUser failed: AccessDenied")
     told = [c.params["text"] for c in standin.named("chat.postEphemeral")]
     assert any("live re-check failed" in text for text in told)
+
+
+def test_rate_limited_posts_are_retried_after_the_wait_slack_asks(bot, standin):
+    standin.rate_limited["chat.postMessage"] = 1
+    bot.command("digest")
+    assert len(standin.named("429/chat.postMessage")) == 1
+    (digest,) = standin.named("chat.postMessage")
+    assert digest.answer["ok"] is True
