@@ -39,6 +39,7 @@ class SlackStandIn:
 
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     groups: dict[str, list[str]] = field(default_factory=dict)
+    socket_url: str = ""  # what apps.connections.open hands out (Socket Mode)
     fail: dict[str, str] = field(default_factory=dict)  # method -> Slack error to answer
     rate_limited: dict[str, int] = field(default_factory=dict)  # method -> HTTP 429s to answer
     calls: list[Call] = field(default_factory=list)
@@ -142,6 +143,8 @@ class SlackStandIn:
                 return {"ok": False, "error": "users_not_found"}
             case "usergroups.users.list":
                 return {"ok": True, "users": self.groups.get(params.get("usergroup", ""), [])}
+            case "apps.connections.open":
+                return {"ok": True, "url": self.socket_url}
             case "views.open":
                 return {"ok": True, "view": {"id": "V0MODAL"}}
             case "files.getUploadURLExternal":
