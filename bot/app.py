@@ -82,14 +82,15 @@ def build_services(
     )
 
 
-def start_background(services: Services) -> Schedule:
-    """Settle removals a crash interrupted, then start the scheduled jobs (in this process)."""
+def start_background(services: Services, *, blocking: bool = False) -> Schedule:
+    """Settle removals a crash interrupted, then run the scheduled jobs: in the background of
+    this process, or (`blocking`) in the foreground until stopped."""
     from bot.jobs import build_schedule, settle_in_flight
 
     settled = settle_in_flight(services)
     if settled:
         log.warning("settled %d removal(s) interrupted by a restart", settled)
-    services.schedule = build_schedule(services)
+    services.schedule = build_schedule(services, blocking=blocking)
     services.schedule.start()
     return services.schedule
 

@@ -38,6 +38,15 @@ def configure(env: Mapping[str, str], **overrides: object) -> Settings:
         raise SetupError(f"configuration error: {error}") from None
 
 
+def prepare(
+    env: Mapping[str, str], *, verbose: bool, **overrides: object
+) -> tuple[Settings, Repository]:
+    """Every entry point's first steps: settings, logging that redacts them, the database."""
+    settings = configure(env, **overrides)
+    logs.configure(settings.log_format, secrets_of(settings, env), verbose=verbose)
+    return settings, open_repository(settings)
+
+
 def open_repository(settings: Settings) -> Repository:
     """Connect and apply migrations (safe on every start)."""
     engine = make_engine(settings.database_url)
@@ -65,9 +74,7 @@ def scan(
         if not env.get("DATABASE_URL"):
             overrides["database_url"] = DEMO_DATABASE_URL
     try:
-        settings = configure(env, **overrides)
-        logs.configure(settings.log_format, secrets_of(settings), verbose=verbose)
-        repository = open_repository(settings)
+        settings, repository = prepare(env, verbose=verbose, **overrides)
     except SetupError as error:
         print(f"iam-inactive: {error}", file=stderr)
         return EXIT_BAD_SETUP
@@ -99,7 +106,7 @@ def scan(
     return EXIT_SCAN_FAILED if result.failed_accounts else EXIT_OK
 
 
-def secrets_of(settings: Settings) -> list[str | None]:
+def secrets_of(settings: Settings, env: Mapping[str, str]) -> list[str | None]:
     """Values no log line may show."""
     database_password = make_url(normalize_url(settings.database_url)).password
     return [
@@ -107,8 +114,8 @@ def secrets_of(settings: Settings) -> list[str | None]:
         settings.slack_signing_secret,
         settings.slack_app_token,
         str(database_password) if database_password else None,
-        os.environ.get("AWS_SECRET_ACCESS_KEY"),
-        os.environ.get("AWS_SESSION_TOKEN"),
+        env.get("AWS_SECRET_ACCESS_KEY"),
+        env.get("AWS_SESSION_TOKEN"),
     ]
 
 
@@ -117,10 +124,9 @@ def run_bot(env: Mapping[str, str], port: int, stderr: TextIO = sys.stderr) -> i
     from bot.app import BotSetupError, build_services, create_app, start_background
 
     try:
-        settings = configure(env)
-        logs.configure(settings.log_format, secrets_of(settings), verbose=True)
+        settings, repository = prepare(env, verbose=True)
         socket_mode = settings.slack_app_token is not None
-        services = build_services(settings, open_repository(settings))
+        services = build_services(settings, repository)
         app = create_app(services, socket_mode=socket_mode)
     except (SetupError, BotSetupError) as error:
         print(f"iam-inactive: {error}", file=stderr)
@@ -151,26 +157,22 @@ def run_bot(env: Mapping[str, str], port: int, stderr: TextIO = sys.stderr) -> i
 
 def run_scheduler(env: Mapping[str, str], stderr: TextIO = sys.stderr) -> int:
     """Only the scheduled jobs, in the foreground (a `clock:` process, or a replica in tests)."""
-    from bot.app import BotSetupError, build_services, require_slack_settings
-    from bot.jobs import build_schedule, settle_in_flight
+    from bot.app import BotSetupError, build_services, require_slack_settings, start_background
 
     try:
-        settings = configure(env)
-        logs.configure(settings.log_format, secrets_of(settings), verbose=True)
+        settings, repository = prepare(env, verbose=True)
         require_slack_settings(settings, socket_mode=True)
-        services = build_services(settings, open_repository(settings))
+        services = build_services(settings, repository)
     except (SetupError, BotSetupError) as error:
         print(f"iam-inactive: {error}", file=stderr)
         return EXIT_BAD_SETUP
-    settle_in_flight(services)
-    services.schedule = build_schedule(services, blocking=True)
-    services.schedule.start()
+    start_background(services, blocking=True)
     return EXIT_OK
 
 
 def migrate_only(env: Mapping[str, str], stderr: TextIO = sys.stderr) -> int:
     try:
-        open_repository(configure(env))
+        prepare(env, verbose=False)
     except SetupError as error:
         print(f"iam-inactive: {error}", file=stderr)
         return EXIT_BAD_SETUP

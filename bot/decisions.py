@@ -29,7 +29,6 @@ DRY_RUN_REASON = "dry run: DeleteLoginProfile was not called"
 @dataclass(frozen=True)
 class Removal:
     finding: Finding
-    removed: bool  # the password is gone (or, in a dry run, would be)
     summary: str  # one line for people
 
 
@@ -159,9 +158,7 @@ class Decisions:
                     reason="recovered after a restart: the password is gone",
                     decision_note="console password removed",
                 )
-                settled.append(
-                    Removal(done, True, f"Console password of {done.user_name} removed.")
-                )
+                settled.append(Removal(done, f"Console password of {done.user_name} removed."))
             else:
                 settled.append(self._remove(claimed, "system", "recovery"))
         return settled
@@ -187,12 +184,12 @@ class Decisions:
             failed = move(
                 finding, State.FAILED, f"live re-check failed: {aws.describe_error(error)}"
             )
-            return Removal(failed, False, failed.decision_note)
+            return Removal(failed, failed.decision_note)
         verdict = evaluate(live, self._clock(), self.settings.thresholds) if live else None
         if verdict is None or isinstance(verdict, Cleared):
             why = verdict.reason if verdict else USER_DELETED
             aborted = move(finding, State.ABORTED, f"re-check: {why}", resolution=f"aborted: {why}")
-            return Removal(aborted, False, f"Not removed: the re-check found {why}.")
+            return Removal(aborted, f"Not removed: the re-check found {why}.")
 
         disabling = (
             finding
@@ -201,13 +198,13 @@ class Decisions:
         )
         if self.settings.dry_run:
             done = move(disabling, State.DISABLED, DRY_RUN_REASON)
-            return Removal(done, True, "Dry run: the console password would have been removed.")
+            return Removal(done, "Dry run: the console password would have been removed.")
         try:
             existed = aws.delete_login_profile(iam, disabling.user_name)
         except Exception as error:
             failed = move(disabling, State.FAILED, aws.describe_error(error))
-            return Removal(failed, False, failed.decision_note)
+            return Removal(failed, failed.decision_note)
         reason = "console password removed" if existed else "the password was already gone"
         done = move(disabling, State.DISABLED, reason)
         log.info("removed console password of %s in %s", done.user_name, done.account_id)
-        return Removal(done, True, f"Console password of {done.user_name} removed.")
+        return Removal(done, f"Console password of {done.user_name} removed.")

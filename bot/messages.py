@@ -84,6 +84,39 @@ def _category(row: Finding) -> str:
     return label + (", fully inactive" if row.fully_inactive else "")
 
 
+def _context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=text)])
+
+
+def _dry_run_note(dry_run: bool) -> list[Block]:
+    """Every message says so in a dry run."""
+    return [_context(DRY_RUN_NOTE)] if dry_run else []
+
+
+def _choice(
+    block_id: str,
+    row: Finding,
+    danger: tuple[str, ActionId],
+    other: tuple[str, ActionId],
+    confirm: ConfirmObject | None = None,
+) -> ActionsBlock:
+    """Two buttons carrying only the finding's opaque id: a red one, and a plain one."""
+    (danger_text, danger_action), (other_text, other_action) = danger, other
+    return ActionsBlock(
+        block_id=f"{block_id}:{row.id}",
+        elements=[
+            ButtonElement(
+                text=danger_text,
+                action_id=danger_action,
+                value=row.id,
+                style="danger",
+                confirm=confirm,
+            ),
+            ButtonElement(text=other_text, action_id=other_action, value=row.id),
+        ],
+    )
+
+
 def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -141,19 +174,7 @@ def _decision_buttons(row: Finding) -> ActionsBlock:
         deny="Cancel",
         style="danger",
     )
-    return ActionsBlock(
-        block_id=f"decide:{row.id}",
-        elements=[
-            ButtonElement(
-                text="Disable",
-                action_id=ActionId.DISABLE,
-                value=row.id,
-                style="danger",
-                confirm=confirm,
-            ),
-            ButtonElement(text="Keep", action_id=ActionId.KEEP, value=row.id),
-        ],
-    )
+    return _choice("decide", row, ("Disable", ActionId.DISABLE), ("Keep", ActionId.KEEP), confirm)
 
 
 def finding_blocks(row: Finding, zone: tzinfo, dry_run: bool) -> list[Block]:
@@ -165,7 +186,7 @@ def finding_blocks(row: Finding, zone: tzinfo, dry_run: bool) -> list[Block]:
     ]
     status = status_line(row, zone, dry_run)
     if status:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=status)]))
+        blocks.append(_context(status))
     if row.state in (State.OPEN, State.FAILED):
         blocks.append(_decision_buttons(row))
     elif row.state == State.AWAITING_OWNER and row.escalated_at is not None:
@@ -175,15 +196,7 @@ def finding_blocks(row: Finding, zone: tzinfo, dry_run: bool) -> list[Block]:
 
 def _decide_now_buttons(row: Finding) -> ActionsBlock:
     """After escalation the approvers may decide without the owner."""
-    return ActionsBlock(
-        block_id=f"escalated:{row.id}",
-        elements=[
-            ButtonElement(
-                text="Decide now", action_id=ActionId.DECIDE_NOW, value=row.id, style="danger"
-            ),
-            ButtonElement(text="Keep", action_id=ActionId.KEEP, value=row.id),
-        ],
-    )
+    return _choice("escalated", row, ("Decide now", ActionId.DECIDE_NOW), ("Keep", ActionId.KEEP))
 
 
 # --- channel messages --------------------------------------------------------------------------
@@ -202,8 +215,7 @@ def scan_summary(account: AccountScan, new: Sequence[Finding], dry_run: bool) ->
             + (f" ({len(new) - keys_only} dormant, {keys_only} keys only)" if new else "")
         )
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=_truncate(text, 3000)))]
-    if dry_run:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=DRY_RUN_NOTE)]))
+    blocks += _dry_run_note(dry_run)
     return checked(text, blocks)
 
 
@@ -214,8 +226,7 @@ def findings_message(rows: Sequence[Finding], zone: tzinfo, dry_run: bool) -> Me
     blocks: list[Block] = []
     for row in rows:
         blocks.extend(finding_blocks(row, zone, dry_run))
-    if dry_run:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=DRY_RUN_NOTE)]))
+    blocks += _dry_run_note(dry_run)
     names = ", ".join(row.user_name for row in rows)
     return checked(f"Idle console passwords: {names}", blocks)
 
@@ -240,25 +251,16 @@ def owner_dm(row: Finding, zone: tzinfo, dry_run: bool) -> Message:
     status = status_line(row, zone, dry_run)
     if row.state == State.AWAITING_OWNER:
         blocks.append(
-            ActionsBlock(
-                block_id=f"owner:{row.id}",
-                elements=[
-                    ButtonElement(
-                        text="Confirm removal",
-                        action_id=ActionId.OWNER_CONFIRM,
-                        value=row.id,
-                        style="danger",
-                    ),
-                    ButtonElement(
-                        text="I still need it", action_id=ActionId.OWNER_DECLINE, value=row.id
-                    ),
-                ],
+            _choice(
+                "owner",
+                row,
+                ("Confirm removal", ActionId.OWNER_CONFIRM),
+                ("I still need it", ActionId.OWNER_DECLINE),
             )
         )
     elif status:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=status)]))
-    if dry_run:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=DRY_RUN_NOTE)]))
+        blocks.append(_context(status))
+    blocks += _dry_run_note(dry_run)
     return checked(f"Can the console password of {row.user_name} be removed?", blocks)
 
 
@@ -328,8 +330,7 @@ def confirm_modal(row: Finding, why_final: str, zone: tzinfo, dry_run: bool) -> 
             )
         ),
     ]
-    if dry_run:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=DRY_RUN_NOTE)]))
+    blocks += _dry_run_note(dry_run)
     view = View(
         type="modal",
         callback_id=CallbackId.CONFIRM,
@@ -384,7 +385,7 @@ def list_page(rows: Sequence[Finding], filter_: str, page: int, zone: tzinfo) ->
             value = json.dumps({"filter": filter_, "page": target})
             buttons.append(ButtonElement(text=label, action_id=action_id, value=value))
     if buttons:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"Page {page} of {pages}")]))
+        blocks.append(_context(f"Page {page} of {pages}"))
         blocks.append(ActionsBlock(elements=buttons))
     return checked(title, blocks)
 
@@ -415,7 +416,7 @@ def history_message(
             for event in events
         ]
         text = _truncate("\n".join(lines) or "no events", MAX_SECTION_TEXT)
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=text)]))
+        blocks.append(_context(text))
         blocks.append(DividerBlock())
         if len(blocks) > MAX_BLOCKS - 3:
             break
@@ -473,8 +474,7 @@ def digest_message(facts: DigestFacts, zone: tzinfo, dry_run: bool) -> Message:
         if lines:
             text = _truncate("\n".join([title, *lines[:25]]), MAX_SECTION_TEXT)
             blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
-    if dry_run:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=DRY_RUN_NOTE)]))
+    blocks += _dry_run_note(dry_run)
     summary = (
         f"Weekly digest: {facts.open_total} open, {week.get('disabled', 0)} disabled this week"
     )

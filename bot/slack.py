@@ -118,26 +118,23 @@ class Announcer:
         self.repository = repository
         self.settings = settings
 
-    def post_scan(self, result: ScanResult, record: ScanRecord) -> int:
-        """Summary per account, then new findings in batches; returns messages posted."""
+    def post_scan(self, result: ScanResult, record: ScanRecord) -> None:
+        """Summary per account, then new findings in batches of FINDINGS_PER_MESSAGE."""
         channel = self.settings.slack_channel
-        posted = 0
         by_account: dict[str, list[Finding]] = {}
         for row in sorted(record.to_announce, key=lambda r: (r.account_id, r.user_name)):
             by_account.setdefault(row.account_id, []).append(row)
         for account in result.accounts:
             new = by_account.get(account.target.account_id, [])
             summary = messages.scan_summary(account, new, self.settings.dry_run)
-            posted += self._post(channel, summary) is not None
+            self._post(channel, summary)
             for batch in messages.batches(new):
                 ts = self._post(
                     channel,
                     messages.findings_message(batch, self.settings.timezone, self.settings.dry_run),
                 )
-                posted += ts is not None
                 if ts:
                     self.repository.place_in_channel([row.id for row in batch], channel, ts)
-        return posted
 
     def post_digest(self) -> str | None:
         """The digest message, then the trend chart in its thread when the token may upload."""
@@ -189,7 +186,7 @@ class Announcer:
         message = messages.owner_dm(finding, self.settings.timezone, self.settings.dry_run)
         ts = self._post(channel, message)
         if ts:
-            self.repository.place_in_dm(finding.id, channel, ts)
+            self.repository.note(finding.id, dm_channel=channel, dm_ts=ts)
         return ts is not None
 
     def remind_owner(self, finding: Finding) -> None:

@@ -14,9 +14,8 @@ from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
 from sqlalchemy import text
 
-from bot import logs
 from bot.app import Services, build_services, create_app, start_background
-from bot.cli import configure, open_repository, secrets_of
+from bot.cli import prepare
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +50,8 @@ def create_flask(app: App, services: Services) -> Flask:
 
 def create_wsgi() -> Flask:
     """gunicorn's entry point (per worker): settings, migrations, recovery, schedules."""
-    settings = configure(os.environ)
-    logs.configure(settings.log_format, secrets_of(settings), verbose=True)
-    services = build_services(settings, open_repository(settings))
+    settings, repository = prepare(os.environ, verbose=True)
+    services = build_services(settings, repository)
     app = create_app(services)
     start_background(services)
     return create_flask(app, services)

@@ -156,23 +156,8 @@ class Repository:
             )
 
     def place_in_channel(self, finding_ids: Sequence[str], channel: str, ts: str) -> None:
-        """Remember which message shows these findings (not a decision: no version bump)."""
-        with self._sessions.begin() as session:
-            session.execute(
-                update(models.Finding)
-                .where(models.Finding.id.in_(finding_ids))
-                .values(slack_channel=channel, slack_ts=ts),
-                execution_options={"synchronize_session": False},
-            )
-
-    def place_in_dm(self, finding_id: str, channel: str, ts: str) -> None:
-        with self._sessions.begin() as session:
-            session.execute(
-                update(models.Finding)
-                .where(models.Finding.id == finding_id)
-                .values(dm_channel=channel, dm_ts=ts),
-                execution_options={"synchronize_session": False},
-            )
+        """Remember which message shows these findings."""
+        self.note(*finding_ids, slack_channel=channel, slack_ts=ts)
 
     def claim_job(self, job: str, fire_time: datetime, claimed_by: str, at: datetime) -> bool:
         """Insert the claim for this fire time; True only for the one caller whose insert landed."""
@@ -201,11 +186,12 @@ class Repository:
             query = query.where(models.JobRun.job == job)
         return self._all(query)
 
-    def note(self, finding_id: str, **fields: Any) -> None:
-        """Record follow-up times on a finding (not a decision: no version bump)."""
+    def note(self, *finding_ids: str, **fields: Any) -> None:
+        """Facts about findings that are not decisions (where they are shown, follow-up times):
+        no version bump, so they never make a concurrent decision fail."""
         with self._sessions.begin() as session:
             session.execute(
-                update(models.Finding).where(models.Finding.id == finding_id).values(**fields),
+                update(models.Finding).where(models.Finding.id.in_(finding_ids)).values(**fields),
                 execution_options={"synchronize_session": False},
             )
 
