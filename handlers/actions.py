@@ -18,7 +18,7 @@ from bot.ids import ActionId
 from bot.slack import OwnerContact, resolve_owner, slack_error
 from bot.workflow import State, TransitionError
 from handlers.commands import list_message
-from handlers.guard import Refused, finding_for, require_approver, require_owner
+from handlers.guard import CHANNEL, DM, Refused, acting_on
 from storage.models import Finding
 from storage.repository import UnknownFinding
 
@@ -26,9 +26,6 @@ if TYPE_CHECKING:
     from bot.app import Services
 
 log = logging.getLogger(__name__)
-
-CHANNEL = "slack-channel"
-DM = "slack-dm"
 
 
 def register(app: App, services: Services) -> None:
@@ -40,17 +37,13 @@ def register(app: App, services: Services) -> None:
     def on_keep(ack: Callable, body: dict[str, Any], client: WebClient) -> None:
         ack()
         with _answering(services, body):
-            user_id, value = body["user"]["id"], _value(body)
-            finding = finding_for(services, value, user_id, CHANNEL)
-            require_approver(services, finding, user_id, CHANNEL)
+            finding = acting_on(services, _value(body), body["user"]["id"], CHANNEL)
             open_keep_modal(services, client, body, finding, CHANNEL)
 
     def on_decide_now(ack: Callable, body: dict[str, Any], client: WebClient) -> None:
         ack()
         with _answering(services, body):
-            user_id = body["user"]["id"]
-            finding = finding_for(services, _value(body), user_id, CHANNEL)
-            require_approver(services, finding, user_id, CHANNEL)
+            finding = acting_on(services, _value(body), body["user"]["id"], CHANNEL)
             if finding.state != State.AWAITING_OWNER or finding.escalated_at is None:
                 raise Refused("This finding is not waiting on an unanswered owner any more.")
             why = f"{_owner_name(finding)} did not answer"
@@ -63,8 +56,7 @@ def register(app: App, services: Services) -> None:
         ack()
         with _answering(services, body):
             user_id = body["user"]["id"]
-            finding = finding_for(services, _value(body), user_id, DM)
-            require_owner(services, finding, user_id, DM)
+            finding = acting_on(services, _value(body), user_id, DM)
             removal = services.decisions.confirm_and_remove(
                 finding.id, user_id, DM, by_owner=True, why="owner confirmed"
             )
@@ -74,9 +66,7 @@ def register(app: App, services: Services) -> None:
     def on_owner_decline(ack: Callable, body: dict[str, Any], client: WebClient) -> None:
         ack()
         with _answering(services, body):
-            user_id = body["user"]["id"]
-            finding = finding_for(services, _value(body), user_id, DM)
-            require_owner(services, finding, user_id, DM)
+            finding = acting_on(services, _value(body), body["user"]["id"], DM)
             open_keep_modal(services, client, body, finding, DM)
 
     def on_list_page(ack: Callable, body: dict[str, Any], respond: Callable) -> None:
@@ -100,8 +90,7 @@ def register(app: App, services: Services) -> None:
 def request_disable(services: Services, body: dict[str, Any], client: WebClient) -> None:
     """Approver pressed Disable: record it, then ask the owner, or let the approver decide."""
     user_id = body["user"]["id"]
-    finding = finding_for(services, _value(body), user_id, CHANNEL)
-    require_approver(services, finding, user_id, CHANNEL)
+    finding = acting_on(services, _value(body), user_id, CHANNEL)
     finding = services.decisions.request_disable(finding.id, user_id, CHANNEL)
     try:
         owner = resolve_owner(client, finding.owner)

@@ -11,6 +11,9 @@ if TYPE_CHECKING:
     from bot.app import Services
 
 FINDING_ID = re.compile(r"^[0-9a-f]{32}$")
+# Where a click comes from decides who may make it: approvers in the channel, the owner in a DM.
+CHANNEL = "slack-channel"
+DM = "slack-dm"
 TAMPERED = "That button is not one of mine, so nothing was done."
 GONE = "That finding no longer exists, so nothing was done."
 NOT_APPROVER = "Only approvers can do that; this attempt was recorded."
@@ -28,6 +31,16 @@ def finding_for(services: Services, value: str | None, user_id: str, surface: st
     finding = services.repository.finding(value)
     if finding is None:
         refuse(services, None, user_id, surface, "unknown finding", GONE, value)
+    return finding
+
+
+def acting_on(services: Services, value: str | None, user_id: str, surface: str) -> Finding:
+    """The finding a button or form names, once this person may act on it from this surface."""
+    finding = finding_for(services, value, user_id, surface)
+    if surface == DM:
+        require_owner(services, finding, user_id, surface)
+    else:
+        require_approver(services, finding, user_id, surface)
     return finding
 
 

@@ -12,8 +12,8 @@ from slack_bolt import App
 from bot.ids import BlockId, CallbackId, InputId
 from bot.messages import KEEP_PERIODS
 from bot.workflow import TransitionError
-from handlers.actions import CHANNEL, DM, tell_both
-from handlers.guard import Refused, finding_for, require_approver, require_owner
+from handlers.actions import tell_both
+from handlers.guard import CHANNEL, DM, Refused, acting_on
 from storage.repository import UnknownFinding
 
 if TYPE_CHECKING:
@@ -41,11 +41,7 @@ def register(app: App, services: Services) -> None:
         try:
             metadata = _metadata(view)
             surface = DM if metadata.get("surface") == DM else CHANNEL
-            finding = finding_for(services, metadata.get("finding_id"), user_id, surface)
-            if surface == DM:
-                require_owner(services, finding, user_id, surface)
-            else:
-                require_approver(services, finding, user_id, surface)
+            finding = acting_on(services, metadata.get("finding_id"), user_id, surface)
             days = None if period == "forever" else int(period)
             kept = services.decisions.keep(finding.id, user_id, surface, reason, days)
         except (Refused, TransitionError, UnknownFinding) as refusal:
@@ -59,8 +55,7 @@ def register(app: App, services: Services) -> None:
         user_id = body["user"]["id"]
         try:
             metadata = _metadata(view)
-            finding = finding_for(services, metadata.get("finding_id"), user_id, CHANNEL)
-            require_approver(services, finding, user_id, CHANNEL)
+            finding = acting_on(services, metadata.get("finding_id"), user_id, CHANNEL)
         except Refused as refusal:
             ack()
             services.announcer.tell(None, user_id, str(refusal))
