@@ -46,7 +46,8 @@ def target_for(settings: Settings, base: boto3.Session, account_id: str) -> Acco
         if ROLE_ARN_PATTERN.match(arn).group(1) == account_id:
             return AccountTarget(account_id, arn)
     if settings.org_role_name and account_id != _current_account(base):
-        return AccountTarget(account_id, f"arn:aws:iam::{account_id}:role/{settings.org_role_name}")
+        partition = base.get_partition_for_region(base.region_name or GLOBAL_REGION)
+        return AccountTarget(account_id, _role_arn(partition, account_id, settings.org_role_name))
     return AccountTarget(account_id)
 
 
@@ -87,11 +88,13 @@ def _organization_targets(base: boto3.Session, role_name: str) -> list[AccountTa
             account_id = account["Id"]
             partition = account["Arn"].split(":")[1]
             role_arn = (
-                None
-                if account_id == current
-                else (f"arn:{partition}:iam::{account_id}:role/{role_name}")
+                None if account_id == current else _role_arn(partition, account_id, role_name)
             )
             targets.append(AccountTarget(account_id, role_arn, account.get("Name")))
     if not targets:
         raise DiscoveryError("AWS Organizations listed no active accounts")
     return targets
+
+
+def _role_arn(partition: str, account_id: str, role_name: str) -> str:
+    return f"arn:{partition}:iam::{account_id}:role/{role_name}"

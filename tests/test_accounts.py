@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from bot.accounts import AccountTarget, resolve_targets, session_for
+from bot.accounts import AccountTarget, resolve_targets, session_for, target_for
 from bot.demo import seed_users
 from bot.scanner import scan_accounts
 from bot.settings import Settings, load_settings
@@ -119,3 +119,13 @@ def test_default_is_the_account_of_the_current_credentials(aws_session):
 def test_session_for_current_account_is_the_base_session(aws_session):
     assert session_for(AccountTarget("123456789012"), aws_session, None) is aws_session
     assert isinstance(aws_session, boto3.Session)
+
+
+def test_removal_targets_match_how_the_account_was_scanned(aws_session, organization):
+    prod, _dev = organization
+    org = Settings(org_role_name=ORG_ROLE)
+    assert target_for(org, aws_session, prod).role_arn == f"arn:aws:iam::{prod}:role/{ORG_ROLE}"
+    assert target_for(org, aws_session, "123456789012").role_arn is None
+    listed = load_settings({"AWS_ROLE_ARNS": f"arn:aws:iam::{prod}:role/audit"})
+    assert target_for(listed, aws_session, prod).role_arn == f"arn:aws:iam::{prod}:role/audit"
+    assert target_for(Settings(), aws_session, prod).role_arn is None
