@@ -30,9 +30,9 @@ from pathlib import Path
 
 import boto3
 
-from bot import aws
-from bot.scanner import scan_accounts
-from bot.settings import Settings
+from bot.aws import iam as aws
+from bot.aws.scanner import scan_accounts
+from bot.domain.settings import Settings
 
 BASELINE_DIR = Path(__file__).resolve().parents[2] / "shared"
 BASELINE_SCRIPT = "baseline/seed-procedure.sh"
@@ -133,7 +133,9 @@ def run_size(users: int, with_original: bool) -> list[Run]:
 
         def scan_with(source: str) -> Callable[[boto3.Session], int]:
             settings = Settings(scan_source=source, user_concurrency=8)
-            return lambda session: len(scan_accounts(settings, session, now=now).findings)
+            return lambda session: len(
+                scan_accounts(settings, session, clock=lambda: now).candidates
+            )
 
         runs.append(measure("report path", users, scan_with("report")))
         runs.append(measure("API path", users, scan_with("api")))

@@ -1,4 +1,7 @@
-"""`python -m bot`: parse the command line and hand over to bot.cli."""
+"""`python -m bot`: parse the command line and hand over to bot.entry.cli.
+
+Only argparse and dotenv are imported here, so `--help` answers at once.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,6 @@ import os
 import sys
 
 from dotenv import load_dotenv
-
-from bot import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     load_dotenv(override=False)
+    from bot.entry import cli
+
     if args.command == "scan":
         return cli.scan(
             os.environ,

@@ -1,4 +1,6 @@
 """Slack listeners, one module per surface, each with `register(app, services)`.
 
-Listeners are thin: acknowledge, check who is asking, call one workflow function, render.
+Listeners are thin: parse the request, call one application function (which checks who may
+act), render its answer. They never import each other; errors.py turns every refusal into the
+person's line.
 """

@@ -13,16 +13,26 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.rule import USER_DELETED, Finding, UserCredentials
-from bot.scanner import AccountScan, ScanResult
-from bot.workflow import CLOSED_STATES, IN_FLIGHT_STATES, State, TransitionError, check_transition
+from bot.domain.records import (
+    NO_CHANGES,
+    AuditAction,
+    FindingChanges,
+    Surface,
+    SystemActor,
+    UnknownFinding,
+)
+from bot.domain.rule import USER_DELETED, Candidate, UserCredentials
+from bot.domain.scan import AccountScan, ScanResult
+from bot.domain.workflow import (
+    CLOSED_STATES,
+    Intent,
+    State,
+    TransitionError,
+    audit_action,
+    check,
+    may,
+)
 from storage import models
-
-SCANNER = "scanner"
-
-
-class UnknownFinding(LookupError):
-    """No finding has this id."""
 
 
 @dataclass
@@ -44,9 +54,6 @@ class Repository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-
-    def session(self) -> Session:
-        return self._sessions()
 
     def _all(self, query: Select[Any]) -> list[Any]:
         with self._sessions() as session:
@@ -78,50 +85,27 @@ class Repository:
     def transition(
         self,
         finding_id: str,
-        to: State,
+        intent: Intent,
         *,
         actor: str,
-        surface: str,
+        surface: Surface,
         at: datetime,
-        allowed_from: frozenset[State] | None = None,
         reason: str | None = None,
         details: dict[str, Any] | None = None,
-        **changes: Any,
+        changes: FindingChanges = NO_CHANGES,
     ) -> models.Finding:
-        """Move a finding to `to` and append the audit event, in one transaction.
+        """Take one step of the workflow and append its audit event, in one transaction.
 
-        Compare-and-set: the row's version column makes a concurrent move (a second click, a
-        second replica) fail with TransitionError instead of both succeeding.
+        The policy decides whether the step may happen in the row's current state. Compare-and-
+        set: the row's version column makes a concurrent step (a second click, a second replica)
+        fail with TransitionError instead of both succeeding.
         """
         try:
             with self._sessions.begin() as session:
                 row = session.get(models.Finding, finding_id)
                 if row is None:
                     raise UnknownFinding(finding_id)
-                current = State(row.state)
-                if allowed_from is not None and current not in allowed_from:
-                    raise TransitionError(
-                        f"this finding is already {current.value.replace('_', ' ')}"
-                    )
-                check_transition(current, to)
-                _audit(
-                    session,
-                    row.id,
-                    at,
-                    to.value,
-                    current,
-                    to,
-                    reason,
-                    actor=actor,
-                    surface=surface,
-                    details=details,
-                )
-                row.state = to
-                for name, value in changes.items():
-                    setattr(row, name, value)
-                if to in CLOSED_STATES:
-                    row.closed_at = at
-                    row.resolution = row.resolution or reason
+                _step(session, row, intent, at, reason, actor, surface, details, changes)
         except StaleDataError:
             raise TransitionError("this finding was changed by someone else just now") from None
         return row
@@ -131,8 +115,8 @@ class Repository:
         finding_id: str | None,
         *,
         actor: str,
-        surface: str,
-        action: str,
+        surface: Surface,
+        action: AuditAction,
         at: datetime,
         reason: str | None = None,
         details: dict[str, Any] | None = None,
@@ -157,7 +141,7 @@ class Repository:
 
     def place_in_channel(self, finding_ids: Sequence[str], channel: str, ts: str) -> None:
         """Remember which message shows these findings."""
-        self.note(*finding_ids, slack_channel=channel, slack_ts=ts)
+        self.note(finding_ids, FindingChanges(slack_channel=channel, slack_ts=ts))
 
     def claim_job(self, job: str, fire_time: datetime, claimed_by: str, at: datetime) -> bool:
         """Insert the claim for this fire time; True only for the one caller whose insert landed."""
@@ -180,18 +164,14 @@ class Repository:
                 .values(finished_at=at, outcome=outcome[:2000])
             )
 
-    def job_runs(self, job: str | None = None) -> list[models.JobRun]:
-        query = select(models.JobRun).order_by(models.JobRun.fire_time)
-        if job:
-            query = query.where(models.JobRun.job == job)
-        return self._all(query)
-
-    def note(self, *finding_ids: str, **fields: Any) -> None:
+    def note(self, finding_ids: Sequence[str], changes: FindingChanges) -> None:
         """Facts about findings that are not decisions (where they are shown, follow-up times):
         no version bump, so they never make a concurrent decision fail."""
         with self._sessions.begin() as session:
             session.execute(
-                update(models.Finding).where(models.Finding.id.in_(finding_ids)).values(**fields),
+                update(models.Finding)
+                .where(models.Finding.id.in_(finding_ids))
+                .values(**changes.values()),
                 execution_options={"synchronize_session": False},
             )
 
@@ -277,10 +257,6 @@ class Repository:
         )
         return self._all(query)
 
-    def scans(self, limit: int = 10) -> Sequence[models.Scan]:
-        query = select(models.Scan).order_by(models.Scan.id.desc()).limit(limit)
-        return self._all(query)
-
 
 def _scan_account_row(account: AccountScan) -> models.ScanAccount:
     return models.ScanAccount(
@@ -289,7 +265,7 @@ def _scan_account_row(account: AccountScan) -> models.ScanAccount:
         status="ok" if account.ok else "failed",
         error=account.error,
         users_seen=account.users_seen,
-        findings=len(account.findings),
+        findings=len(account.candidates),
         report_generated_at=account.report_generated_at,
     )
 
@@ -306,50 +282,93 @@ def _sync_account(
             )
         )
     }
-    for finding in account.findings:
-        row = open_rows.pop(finding.user_name, None)
+    for candidate in account.candidates:
+        row = open_rows.pop(candidate.user_name, None)
         if row is None:
             row = models.Finding(
-                account_id=finding.account_id,
-                user_name=finding.user_name,
+                account_id=candidate.account_id,
+                user_name=candidate.user_name,
                 state=State.OPEN,
                 first_seen=now,
             )
-            _apply_facts(row, finding, now)
+            _apply_facts(row, candidate, now)
             session.add(row)
             session.flush()
             _audit(
-                session, row.id, now, "opened", None, State.OPEN, f"idle {finding.days_idle} days"
+                session,
+                row.id,
+                now,
+                AuditAction.OPENED,
+                None,
+                State.OPEN,
+                f"idle {candidate.days_idle} days",
             )
             record.new.append(row)
             continue
-        _apply_facts(row, finding, now)
-        if row.state == State.KEPT and row.kept_until is not None and row.kept_until <= now:
-            _audit(session, row.id, now, "reopened", row.state, State.OPEN, "keep expired")
-            row.state, row.kept_until = State.OPEN, None
+        _apply_facts(row, candidate, now)
+        keep_expired = row.kept_until is not None and row.kept_until <= now
+        if keep_expired and may(Intent.REOPEN, row.state):
+            _step(session, row, Intent.REOPEN, now, "keep expired", changes=REOPENED)
             record.reopened.append(row)
         else:
             record.updated.append(row)
     for row in open_rows.values():
-        if row.state in IN_FLIGHT_STATES:
-            continue  # a removal is under way; the workflow settles it
-        reason = account.cleared.get(row.user_name, USER_DELETED)
-        _audit(session, row.id, now, "resolved", row.state, State.RESOLVED, reason)
-        row.state, row.closed_at, row.resolution = State.RESOLVED, now, reason
-        record.resolved.append(row)
+        if may(Intent.RESOLVE, row.state):
+            reason = account.cleared.get(row.user_name, USER_DELETED)
+            _step(
+                session, row, Intent.RESOLVE, now, reason, changes=FindingChanges(resolution=reason)
+            )
+            record.resolved.append(row)
 
 
-def _apply_facts(row: models.Finding, finding: Finding, now: datetime) -> None:
-    facts = finding.credentials
+REOPENED = FindingChanges(kept_until=None)
+
+
+def _step(
+    session: Session,
+    row: models.Finding,
+    intent: Intent,
+    at: datetime,
+    reason: str | None,
+    actor: str = SystemActor.SCANNER,
+    surface: Surface = Surface.SCAN,
+    details: dict[str, Any] | None = None,
+    changes: FindingChanges = NO_CHANGES,
+) -> None:
+    """The one checked state change: the policy's verdict, the audit event, the new fields."""
+    current = State(row.state)
+    to = check(intent, current, escalated=row.escalated_at is not None)
+    _audit(
+        session,
+        row.id,
+        at,
+        audit_action(intent, to),
+        current,
+        to,
+        reason,
+        actor=actor,
+        surface=surface,
+        details=details,
+    )
+    row.state = to
+    for name, value in changes.values().items():
+        setattr(row, name, value)
+    if to in CLOSED_STATES:
+        row.closed_at = at
+        row.resolution = row.resolution or reason
+
+
+def _apply_facts(row: models.Finding, candidate: Candidate, now: datetime) -> None:
+    facts = candidate.credentials
     row.user_arn = facts.arn
-    row.category = finding.category
-    row.fully_inactive = finding.fully_inactive
-    row.days_idle = finding.days_idle
+    row.category = candidate.category
+    row.fully_inactive = candidate.fully_inactive
+    row.days_idle = candidate.days_idle
     row.user_created = facts.created
     row.password_last_used = facts.password_last_used
     row.password_last_changed = facts.password_last_changed
     row.newest_key_used = facts.newest_key_use
-    row.owner = finding.owner
+    row.owner = candidate.owner
     row.facts = credentials_to_json(facts)
     row.last_seen = now
 
@@ -358,13 +377,13 @@ def _audit(
     session: Session,
     finding_id: str | None,
     at: datetime,
-    action: str,
+    action: AuditAction,
     from_state: str | None,
     to_state: str | None,
     reason: str | None,
     *,
-    actor: str = SCANNER,
-    surface: str = "scan",
+    actor: str = SystemActor.SCANNER,
+    surface: Surface = Surface.SCAN,
     details: dict[str, Any] | None = None,
 ) -> None:
     session.add(

@@ -16,10 +16,12 @@ import boto3
 from flask.testing import FlaskClient
 from slack_sdk.signature import SignatureVerifier
 
-from bot.app import Services, build_services, create_app
-from bot.ids import COMMAND, BlockId, CallbackId, InputId
-from bot.settings import Settings
-from bot.web import create_flask
+from bot.application.services import Services
+from bot.domain.settings import Settings
+from bot.entry.bootstrap import build_services
+from bot.entry.slack_app import create_app
+from bot.entry.web import create_flask
+from bot.slack.ids import COMMAND, BlockId, CallbackId, InputId
 from storage.models import Finding
 from storage.repository import Repository
 from tests.slack_standin import SlackStandIn

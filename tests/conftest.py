@@ -18,8 +18,11 @@ from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 from moto.core.responses import ActionResult
 from moto.iam.responses import IamResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from bot.demo import DEMO_REGION, DemoKey, DemoUser
+from bot.aws.demo import DEMO_REGION, DemoKey, DemoUser
+from storage import models
 from storage.db import make_engine, migrate
 from storage.repository import Repository
 from tests.slack_standin import SlackStandIn
@@ -200,3 +203,20 @@ def repository(database_url) -> Iterator[Repository]:
     migrate(engine)
     yield Repository(engine)
     engine.dispose()
+
+
+def session_of(repository: Repository) -> Session:
+    """A SQLAlchemy session on the repository's database, for tests that look underneath it."""
+    return Session(repository.engine, expire_on_commit=False)
+
+
+def job_runs(repository: Repository, job: str) -> list[models.JobRun]:
+    with session_of(repository) as session:
+        query = select(models.JobRun).where(models.JobRun.job == job)
+        return list(session.scalars(query.order_by(models.JobRun.fire_time)))
+
+
+def scans(repository: Repository) -> list[models.Scan]:
+    """Recorded scans, newest first."""
+    with session_of(repository) as session:
+        return list(session.scalars(select(models.Scan).order_by(models.Scan.id.desc())))

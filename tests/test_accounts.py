@@ -5,10 +5,12 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from bot.accounts import AccountTarget, resolve_targets, session_for, target_for
-from bot.demo import seed_users
-from bot.scanner import scan_accounts
-from bot.settings import Settings, load_settings
+from bot.aws.accounts import resolve_targets, session_for, target_for
+from bot.aws.demo import seed_users
+from bot.aws.scanner import scan_accounts
+from bot.domain.scan import AccountTarget
+from bot.domain.settings import Settings
+from bot.entry.config import load_settings
 from tests.conftest import IDLE_DORMANT, KEYS_ONLY, OWNED, RECENT_LOGIN, body_of, iam_error
 
 ORG_ROLE = "OrganizationAccountAccessRole"
@@ -32,7 +34,7 @@ def organization(aws_session, now):
 
 def findings_by_account(result):
     found = {}
-    for finding in result.findings:
+    for finding in result.candidates:
         found.setdefault(finding.account_id, set()).add(finding.user_name)
     return found
 
@@ -40,7 +42,7 @@ def findings_by_account(result):
 def test_organization_discovery_scans_every_active_member(aws_session, organization, now):
     progress = []
     result = scan_accounts(
-        Settings(org_role_name=ORG_ROLE), aws_session, now=now, progress=progress.append
+        Settings(org_role_name=ORG_ROLE), aws_session, clock=lambda: now, progress=progress.append
     )
     prod, dev = organization
     assert result.status == "ok"
@@ -72,7 +74,7 @@ def test_role_arn_list_scans_those_accounts_with_external_id(aws_session, organi
         assumed.append((params["RoleArn"], params.get("ExternalId")))
 
     aws_session.events.register("provide-client-params.sts.AssumeRole", record)
-    result = scan_accounts(load_settings(env), aws_session, now=now)
+    result = scan_accounts(load_settings(env), aws_session, clock=lambda: now)
     assert set(findings_by_account(result)) == {prod, dev}
     assert {external_id for _arn, external_id in assumed} == {"shared-secret"}
 
@@ -86,7 +88,7 @@ def test_one_account_that_cannot_be_assumed_fails_alone(aws_session, organizatio
         return None
 
     aws_session.events.register_first("before-send.sts.AssumeRole", deny_prod)
-    result = scan_accounts(Settings(org_role_name=ORG_ROLE), aws_session, now=now)
+    result = scan_accounts(Settings(org_role_name=ORG_ROLE), aws_session, clock=lambda: now)
     assert result.status == "partial"
     failed = {account.target.account_id: account.error for account in result.failed_accounts}
     assert list(failed) == [prod]
@@ -100,14 +102,14 @@ def test_failed_discovery_is_a_failed_scan_not_an_empty_one(aws_session, organiz
         "before-send.organizations.ListAccounts",
         lambda **_: iam_error("AccessDeniedException", 400),
     )
-    result = scan_accounts(Settings(org_role_name=ORG_ROLE), aws_session, now=now)
+    result = scan_accounts(Settings(org_role_name=ORG_ROLE), aws_session, clock=lambda: now)
     assert result.status == "failed"
-    assert result.findings == []
+    assert result.candidates == []
     assert "ListAccounts failed" in result.accounts[0].error
 
 
 def test_an_organization_without_active_accounts_is_a_failed_scan(aws_session, now):
-    result = scan_accounts(Settings(org_role_name=ORG_ROLE), aws_session, now=now)
+    result = scan_accounts(Settings(org_role_name=ORG_ROLE), aws_session, clock=lambda: now)
     assert result.status == "failed"
     assert "no active accounts" in result.accounts[0].error
 

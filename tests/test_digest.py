@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from bot import digest, messages
-from bot.workflow import State
+from bot.domain import digest
+from bot.domain.workflow import State
+from bot.slack.chart import trend_chart
+from bot.slack.messages.blocks import MAX_BLOCKS
+from bot.slack.messages.digest import digest_message
 from tests.test_messages import row
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -75,7 +78,7 @@ def test_trend_counts_what_was_open_at_each_week_end():
 
 
 def test_chart_is_a_png():
-    chart = digest.trend_chart(digest.open_per_week([row("a")], NOW))
+    chart = trend_chart(digest.open_per_week([row("a")], NOW))
     assert chart.startswith(b"\x89PNG") and len(chart) > 1000
 
 
@@ -87,8 +90,8 @@ def test_digest_message_reads_at_a_glance_within_limits():
         for i in range(300)
     ]
     facts = digest.summarize(NOW, many, {}, [])
-    message = messages.digest_message(facts, UTC, dry_run=False)
+    message = digest_message(facts, UTC, dry_run=False)
     text = json.dumps(message.blocks)
-    assert len(message.blocks) <= messages.MAX_BLOCKS
+    assert len(message.blocks) <= MAX_BLOCKS
     assert "Waiting for owners" in text and "u299" in text  # longest wait first
     assert all(len(json.dumps(b)) < 3500 for b in message.blocks)

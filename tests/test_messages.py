@@ -9,12 +9,22 @@ from pathlib import Path
 
 import pytest
 import yaml
+from slack_sdk.models.blocks import DividerBlock
 
-from bot import messages
-from bot.accounts import AccountTarget
-from bot.ids import ActionId
-from bot.scanner import AccountScan
-from bot.workflow import State
+from bot.domain.scan import AccountScan, AccountTarget
+from bot.domain.workflow import State
+from bot.slack.ids import ActionId
+from bot.slack.messages.blocks import (
+    MAX_BLOCKS,
+    MessageTooLarge,
+    checked,
+    finding_facts,
+    status_line,
+)
+from bot.slack.messages.channel import batches, finding_blocks, findings_message, scan_summary
+from bot.slack.messages.command import list_page
+from bot.slack.messages.modals import confirm_modal, keep_modal
+from bot.slack.messages.owner import owner_dm
 from storage.models import Finding
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
@@ -44,8 +54,8 @@ def row(name: str = "ann", **changes) -> Finding:
 
 def test_a_full_batch_of_longest_names_stays_within_limits():
     batch = [row(f"{i:02d}" + "x" * 62, owner="o" * 300 + "@example.com") for i in range(10)]
-    message = messages.findings_message(batch, UTC, dry_run=True)
-    assert len(message.blocks) <= messages.MAX_BLOCKS
+    message = findings_message(batch, UTC, dry_run=True)
+    assert len(message.blocks) <= MAX_BLOCKS
     buttons = [
         element
         for block in message.blocks
@@ -58,23 +68,23 @@ def test_a_full_batch_of_longest_names_stays_within_limits():
 
 
 def test_more_than_ten_findings_in_one_message_is_refused():
-    with pytest.raises(messages.MessageTooLarge):
-        messages.findings_message([row(str(i)) for i in range(11)], UTC, dry_run=False)
+    with pytest.raises(MessageTooLarge):
+        findings_message([row(str(i)) for i in range(11)], UTC, dry_run=False)
 
 
 def test_checked_refuses_more_than_fifty_blocks():
-    blocks = messages.list_page([row(str(i)) for i in range(5)], "", 1, UTC)
+    blocks = list_page([row(str(i)) for i in range(5)], "", 1, UTC)
     assert len(blocks.blocks) < 50
-    with pytest.raises(messages.MessageTooLarge):
-        messages.checked("x", [messages.DividerBlock()] * 51)
+    with pytest.raises(MessageTooLarge):
+        checked("x", [DividerBlock()] * 51)
 
 
 def test_batches_split_two_hundred_findings_into_twenty_messages():
-    assert [len(b) for b in messages.batches([row(str(i)) for i in range(200)])] == [10] * 20
+    assert [len(b) for b in batches([row(str(i)) for i in range(200)])] == [10] * 20
 
 
 def test_finding_line_reads_well():
-    text = messages.finding_facts(row(owner_slack_id="U0ANN"), UTC)
+    text = finding_facts(row(owner_slack_id="U0ANN"), UTC)
     assert text == (
         "*ann* in `111122223333` · dormant, fully inactive\n"
         "Idle *120 days* · last password use 2026-07-30 · newest key use never · owner <@U0ANN>"
@@ -95,12 +105,12 @@ def test_finding_line_reads_well():
     ],
 )
 def test_status_lines(state, changes, expected):
-    line = messages.status_line(row(state=state, **changes), UTC, dry_run=False)
+    line = status_line(row(state=state, **changes), UTC, dry_run=False)
     assert expected in line
 
 
 def test_decided_findings_lose_their_buttons():
-    blocks = messages.finding_blocks(row(state=State.KEPT, decided_by="U1"), UTC, dry_run=False)
+    blocks = finding_blocks(row(state=State.KEPT, decided_by="U1"), UTC, dry_run=False)
     assert [b.type for b in blocks] == ["section", "context"]
 
 
@@ -108,16 +118,16 @@ def test_dry_run_is_said_in_every_message():
     finding = row(state=State.AWAITING_OWNER, requested_by="U1", owner_slack_id="U2")
     account = AccountScan(AccountTarget("111122223333"), users_seen=3)
     for message in (
-        messages.scan_summary(account, [finding], dry_run=True),
-        messages.findings_message([finding], UTC, dry_run=True),
-        messages.owner_dm(finding, UTC, dry_run=True),
+        scan_summary(account, [finding], dry_run=True),
+        findings_message([finding], UTC, dry_run=True),
+        owner_dm(finding, UTC, dry_run=True),
     ):
         assert "Dry run" in json.dumps(message.blocks)
-    assert "Dry run" in json.dumps(messages.confirm_modal(finding, "Owner unknown", UTC, True))
+    assert "Dry run" in json.dumps(confirm_modal(finding, "Owner unknown", UTC, True))
 
 
 def test_keep_modal_asks_for_reason_and_period():
-    view = messages.keep_modal(row(), "slack-channel")
+    view = keep_modal(row(), "slack-channel")
     assert json.loads(view["private_metadata"]) == {
         "finding_id": row().id,
         "surface": "slack-channel",
@@ -138,7 +148,8 @@ def test_manifest_grants_exactly_the_scopes_the_code_uses():
         "views_open": None,
         "files_upload_v2": "files:write",
     }
-    source = " ".join(p.read_text() for p in [*ROOT.glob("bot/*.py"), *ROOT.glob("handlers/*.py")])
+    paths = [*ROOT.glob("bot/**/*.py"), *ROOT.glob("handlers/*.py")]
+    source = " ".join(path.read_text() for path in paths)
     called = set(re.findall(r"client\.(\w+)\(", source))
     assert called <= set(scope_of), called - set(scope_of)
     needed = {scope_of[method] for method in called} - {None} | {"commands"}

@@ -11,9 +11,9 @@ import pytest
 from moto.iam.models import iam_backends
 from sqlalchemy import select
 
-from bot.demo import DEMO_ACCOUNT_ID, seed_users
-from bot.ids import ActionId
-from bot.workflow import State
+from bot.aws.demo import DEMO_ACCOUNT_ID, seed_users
+from bot.domain.workflow import State
+from bot.slack.ids import ActionId
 from storage import models
 from storage.db import make_engine, migrate
 from storage.repository import Repository
@@ -26,7 +26,7 @@ from tests.bot_harness import (
     command_body,
     interaction_body,
 )
-from tests.conftest import OWNED
+from tests.conftest import OWNED, job_runs, session_of
 from tests.processes import (
     AwsProxy,
     bot_env,
@@ -78,15 +78,15 @@ def test_two_replicas_on_postgresql_run_each_fire_time_once(
     repository = Repository(make_engine(postgres_url))
 
     def finished_runs() -> list[models.JobRun]:
-        return [run for run in repository.job_runs("scan") if run.finished_at]
+        return [run for run in job_runs(repository, "scan") if run.finished_at]
 
     try:
         wait_for(lambda: len(finished_runs()) >= 4, timeout=90, what="4 finished scan runs")
     finally:
         for replica in replicas:
             stop(replica)
-    claimed, finished = repository.job_runs("scan"), finished_runs()
-    with repository.session() as session:
+    claimed, finished = job_runs(repository, "scan"), finished_runs()
+    with session_of(repository) as session:
         scans = list(session.scalars(select(models.Scan).where(models.Scan.trigger == "schedule")))
     summaries = [c for c in standin.named("chat.postMessage") if ":mag: Scan" in c.params["text"]]
     # One scan per fire time however many replicas (a run stopped midway may lack its scan).

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.report import REQUIRED_COLUMNS, ReportFormatError, parse_credential_report
+from bot.domain.report import REQUIRED_COLUMNS, ReportFormatError, parse_credential_report
 
 HEADER = (
     "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,"

@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.rule import (
+from bot.domain.rule import (
     DORMANT,
     KEYS_ONLY,
     NO_PASSWORD,
     AccessKeyUse,
+    Candidate,
     Cleared,
-    Finding,
     Thresholds,
     UserCredentials,
     evaluate,
@@ -56,9 +56,9 @@ def inactive_key(days: float | None) -> AccessKeyUse:
     return AccessKeyUse(active=False, last_used=None if days is None else ago(days))
 
 
-def finding(facts: UserCredentials) -> Finding:
+def finding(facts: UserCredentials) -> Candidate:
     verdict = evaluate(facts, NOW, RULE)
-    assert isinstance(verdict, Finding), verdict
+    assert isinstance(verdict, Candidate), verdict
     return verdict
 
 
@@ -71,7 +71,7 @@ def cleared(facts: UserCredentials) -> str:
 @pytest.mark.parametrize(("days", "idle"), [(89, False), (90, True), (91, True)])
 def test_password_idle_from_90_days_inclusive(days, idle):
     verdict = evaluate(user(used=days), NOW, RULE)
-    assert isinstance(verdict, Finding) is idle
+    assert isinstance(verdict, Candidate) is idle
     if idle:
         assert verdict.days_idle == days
 
@@ -79,7 +79,7 @@ def test_password_idle_from_90_days_inclusive(days, idle):
 @pytest.mark.parametrize(("days", "old_enough"), [(89, False), (90, True), (91, True)])
 def test_user_must_be_created_90_or_more_days_ago(days, old_enough):
     verdict = evaluate(user(created=days, used=None), NOW, RULE)
-    assert isinstance(verdict, Finding) is old_enough
+    assert isinstance(verdict, Candidate) is old_enough
 
 
 def test_brand_new_user_who_never_signed_in_is_not_a_finding():
@@ -91,7 +91,7 @@ def test_brand_new_user_who_never_signed_in_is_not_a_finding():
 def test_never_used_password_counts_from_when_it_was_set(days, idle):
     facts = user(created=500, used=None, changed=days)
     verdict = evaluate(facts, NOW, RULE)
-    assert isinstance(verdict, Finding) is idle
+    assert isinstance(verdict, Candidate) is idle
     if idle:
         assert verdict.days_idle == days
     else:
@@ -136,7 +136,7 @@ def test_fully_inactive_when_no_credential_used_in_90_days(days, fully):
 
 def test_thresholds_come_from_settings():
     strict = Thresholds(idle_days=30, key_recent_days=7)
-    assert isinstance(evaluate(user(used=31, keys=(active_key(8),)), NOW, strict), Finding)
+    assert isinstance(evaluate(user(used=31, keys=(active_key(8),)), NOW, strict), Candidate)
     assert evaluate(user(used=31, keys=(active_key(8),)), NOW, strict).category == DORMANT
     assert isinstance(evaluate(user(used=31), NOW, RULE), Cleared)
 

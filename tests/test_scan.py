@@ -8,11 +8,11 @@ from dataclasses import replace
 import pytest
 from botocore.exceptions import ClientError
 
-from bot import aws
-from bot.demo import seed_users
-from bot.rule import DORMANT, KEYS_ONLY
-from bot.scanner import scan_accounts
-from bot.settings import Settings
+from bot.aws import iam as aws
+from bot.aws.demo import seed_users
+from bot.aws.scanner import scan_accounts
+from bot.domain.rule import DORMANT, KEYS_ONLY
+from bot.domain.settings import Settings
 from tests.conftest import SCENARIO, SCENARIO_FINDINGS, fail_first
 
 
@@ -23,11 +23,11 @@ def scenario(aws_session, now):
 
 
 def by_name(result):
-    return {finding.user_name: finding for finding in result.findings}
+    return {finding.user_name: finding for finding in result.candidates}
 
 
 def test_report_path_finds_the_idle_passwords(scenario, now):
-    result = scan_accounts(Settings(), scenario, now=now)
+    result = scan_accounts(Settings(), scenario, clock=lambda: now)
     assert result.status == "ok"
     findings = by_name(result)
     assert set(findings) == SCENARIO_FINDINGS
@@ -43,7 +43,7 @@ def test_report_path_finds_the_idle_passwords(scenario, now):
 
 
 def test_report_path_uses_a_constant_number_of_iam_calls(scenario, iam_calls, now):
-    scan_accounts(Settings(), scenario, now=now)
+    scan_accounts(Settings(), scenario, clock=lambda: now)
     assert iam_calls.count("GetAccountAuthorizationDetails") == 1
     assert iam_calls.count("GetCredentialReport") == 1
     assert len(iam_calls.operations) <= 5
@@ -51,7 +51,7 @@ def test_report_path_uses_a_constant_number_of_iam_calls(scenario, iam_calls, no
 
 
 def test_per_user_tag_lookup_asks_only_for_findings(scenario, iam_calls, now):
-    result = scan_accounts(Settings(tag_source="per-user"), scenario, now=now)
+    result = scan_accounts(Settings(tag_source="per-user"), scenario, clock=lambda: now)
     assert by_name(result)["owned"].owner == "owner@example.com"
     assert "GetAccountAuthorizationDetails" not in iam_calls.operations
     # the exempt user is a finding candidate too: its tag is what exempts it
@@ -59,31 +59,31 @@ def test_per_user_tag_lookup_asks_only_for_findings(scenario, iam_calls, now):
 
 
 def test_categories_setting_limits_what_is_reported(scenario, now):
-    result = scan_accounts(Settings(categories=frozenset({KEYS_ONLY})), scenario, now=now)
+    result = scan_accounts(Settings(categories=frozenset({KEYS_ONLY})), scenario, clock=lambda: now)
     assert set(by_name(result)) == {"keys-only"}
     assert result.accounts[0].cleared["idle-dormant"] == "category dormant is not reported"
 
 
 def test_ignore_list_exempts_a_user(scenario, now):
-    result = scan_accounts(Settings(ignore_users=frozenset({"owned"})), scenario, now=now)
+    result = scan_accounts(Settings(ignore_users=frozenset({"owned"})), scenario, clock=lambda: now)
     assert "owned" not in by_name(result)
 
 
 def test_api_path_gives_the_same_findings_as_the_report(scenario, paged_list_users, now):
-    from_report = scan_accounts(Settings(), scenario, now=now)
-    from_api = scan_accounts(Settings(scan_source="api"), scenario, now=now)
+    from_report = scan_accounts(Settings(), scenario, clock=lambda: now)
+    from_api = scan_accounts(Settings(scan_source="api"), scenario, clock=lambda: now)
 
     def comparable(result):
         return {
             (f.user_name, f.category, f.fully_inactive, f.days_idle, f.owner)
-            for f in result.findings
+            for f in result.candidates
         }
 
     assert comparable(from_api) == comparable(from_report)
 
 
 def test_api_path_follows_list_users_pages(scenario, paged_list_users, iam_calls, now):
-    result = scan_accounts(Settings(scan_source="api"), scenario, now=now)
+    result = scan_accounts(Settings(scan_source="api"), scenario, clock=lambda: now)
     pages = -(-len(SCENARIO) // paged_list_users)
     assert iam_calls.count("ListUsers") == pages > 1
     assert result.accounts[0].users_seen == len(SCENARIO)
@@ -93,7 +93,9 @@ def test_api_path_follows_list_users_pages(scenario, paged_list_users, iam_calls
 
 def test_api_path_with_latency_and_concurrency_gives_the_same_findings(scenario, now):
     scenario.events.register_first("before-send.iam.*", lambda **_: time.sleep(0.02))
-    result = scan_accounts(Settings(scan_source="api", user_concurrency=4), scenario, now=now)
+    result = scan_accounts(
+        Settings(scan_source="api", user_concurrency=4), scenario, clock=lambda: now
+    )
     assert set(by_name(result)) == SCENARIO_FINDINGS
 
 
@@ -136,7 +138,7 @@ def test_throttling_is_retried_by_botocore(scenario, iam_calls, now, monkeypatch
         "before-send.iam.GetAccountAuthorizationDetails",
         fail_first("GetAccountAuthorizationDetails", "Throttling", 3),
     )
-    result = scan_accounts(Settings(), scenario, now=now)
+    result = scan_accounts(Settings(), scenario, clock=lambda: now)
     assert result.status == "ok"
     assert set(by_name(result)) == SCENARIO_FINDINGS
 
@@ -150,7 +152,7 @@ def test_endless_throttling_fails_the_account_after_bounded_retries(scenario, no
         return fail_first("GenerateCredentialReport", "Throttling", 1)(request)
 
     scenario.events.register_first("before-send.iam.GenerateCredentialReport", always_throttle)
-    result = scan_accounts(Settings(), scenario, now=now)
+    result = scan_accounts(Settings(), scenario, clock=lambda: now)
     assert result.status == "failed"
     assert "Throttling" in result.accounts[0].error
     assert len(sent) == aws.MAX_ATTEMPTS
@@ -161,9 +163,9 @@ def test_access_denied_fails_the_account_with_a_clear_reason(scenario, now):
         "before-send.iam.GenerateCredentialReport",
         fail_first("GenerateCredentialReport", "AccessDenied", 1, status=403),
     )
-    result = scan_accounts(Settings(), scenario, now=now)
+    result = scan_accounts(Settings(), scenario, clock=lambda: now)
     assert result.status == "failed"
-    assert result.findings == []
+    assert result.candidates == []
     assert result.accounts[0].error.startswith("GenerateCredentialReport failed: AccessDenied")
 
 

@@ -8,14 +8,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from moto.iam.models import iam_backends
 
-from bot.cron import CronError, latest_fire_time, parse_cron
-from bot.demo import DEMO_ACCOUNT_ID, seed_users
-from bot.ids import ActionId, CallbackId
-from bot.jobs import follow_up_job, settle_in_flight
-from bot.scheduler import ClaimedJob
-from bot.workflow import AUTO_DISABLE, ESCALATE, REMIND, State, follow_up
+from bot.application.jobs import follow_up_job, settle_in_flight
+from bot.application.scheduler import ClaimedJob
+from bot.aws.demo import DEMO_ACCOUNT_ID, seed_users
+from bot.domain.cron import CronError, latest_fire_time, parse_cron
+from bot.domain.records import FindingChanges, Surface
+from bot.domain.workflow import FollowUp, Intent, State, follow_up
+from bot.slack.ids import ActionId, CallbackId
 from tests.bot_harness import APPROVER, CHANNEL, OWNER, BotHarness, bot_settings
-from tests.conftest import OWNED
+from tests.conftest import OWNED, job_runs
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 
@@ -45,7 +46,7 @@ def test_only_one_claim_per_job_and_fire_time(repository):
     assert repository.claim_job("scan", T0, "replica-b", T0) is False
     assert repository.claim_job("scan", T0 + timedelta(days=1), "replica-b", T0) is True
     assert repository.claim_job("digest", T0, "replica-b", T0) is True
-    assert [run.claimed_by for run in repository.job_runs("scan")] == ["replica-a", "replica-b"]
+    assert [run.claimed_by for run in job_runs(repository, "scan")] == ["replica-a", "replica-b"]
 
 
 def test_claimed_job_runs_each_fire_time_once_across_replicas(repository):
@@ -56,7 +57,7 @@ def test_claimed_job_runs_each_fire_time_once_across_replicas(repository):
     for replica in replicas:
         replica()
     assert len(runs) == 1
-    (run,) = repository.job_runs("scan")
+    (run,) = job_runs(repository, "scan")
     assert run.outcome == "ok" and run.finished_at == at
 
 
@@ -69,7 +70,7 @@ def test_a_failed_run_is_recorded_and_does_not_block_the_next(repository):
 
     ClaimedJob("scan", trigger, boom, repository, lambda: at)()
     ClaimedJob("scan", trigger, lambda: "2 new", repository, lambda: at + timedelta(days=1))()
-    outcomes = [run.outcome for run in repository.job_runs("scan")]
+    outcomes = [run.outcome for run in job_runs(repository, "scan")]
     assert outcomes == ["failed: RuntimeError: AWS is down", "2 new"]
 
 
@@ -77,13 +78,13 @@ def test_a_failed_run_is_recorded_and_does_not_block_the_next(repository):
     ("waited", "reminded", "escalated", "auto", "expected"),
     [
         (2, False, False, None, None),
-        (3, False, False, None, REMIND),
+        (3, False, False, None, FollowUp.REMIND),
         (4, True, False, None, None),
-        (7, True, False, None, ESCALATE),
-        (7, False, False, None, ESCALATE),
+        (7, True, False, None, FollowUp.ESCALATE),
+        (7, False, False, None, FollowUp.ESCALATE),
         (9, True, True, None, None),
         (9, True, True, 10, None),
-        (10, True, True, 10, AUTO_DISABLE),
+        (10, True, True, 10, FollowUp.AUTO_DISABLE),
     ],
 )
 def test_follow_up_steps(waited, reminded, escalated, auto, expected):
@@ -121,7 +122,8 @@ def asked(standin, repository, aws_session, now):
 
 def days_ago(bot, days):
     finding = bot.finding("owned")
-    bot.repository.note(finding.id, asked_at=finding.asked_at - timedelta(days=days))
+    asked_at = finding.asked_at - timedelta(days=days)
+    bot.repository.note([finding.id], FindingChanges(asked_at=asked_at))
 
 
 def test_unanswered_owner_is_reminded_once_then_approvers_decide(asked, standin):
@@ -172,9 +174,9 @@ def test_auto_disable_removes_through_the_recorded_rechecked_path(asked, standin
 def put_in_flight(bot):
     """As if the process died after recording `disabling`, before calling AWS."""
     finding = bot.finding("owned")
-    kwargs = {"actor": OWNER, "surface": "slack-dm", "at": finding.asked_at}
-    bot.repository.transition(finding.id, State.OWNER_CONFIRMED, **kwargs)
-    bot.repository.transition(finding.id, State.DISABLING, **kwargs)
+    kwargs = {"actor": OWNER, "surface": Surface.DM, "at": finding.asked_at}
+    bot.repository.transition(finding.id, Intent.OWNER_CONFIRM, **kwargs)
+    bot.repository.transition(finding.id, Intent.START_REMOVAL, **kwargs)
 
 
 def test_recovery_removes_a_password_still_there_once(asked, aws_session):

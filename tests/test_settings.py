@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.settings import SettingsError, load_settings
+from bot.entry.config import SettingsError, load_settings
 
 
 def test_defaults_match_the_product_spec():

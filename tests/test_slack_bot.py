@@ -9,10 +9,11 @@ import pytest
 from moto.core.exceptions import AccessDeniedError
 from moto.iam.models import IAMBackend, iam_backends
 
-from bot.demo import DEMO_ACCOUNT_ID, DemoUser, seed_users
-from bot.ids import ActionId, CallbackId
-from bot.jobs import follow_up_job
-from bot.workflow import State
+from bot.application.jobs import follow_up_job
+from bot.aws.demo import DEMO_ACCOUNT_ID, DemoUser, seed_users
+from bot.domain.records import FindingChanges
+from bot.domain.workflow import State
+from bot.slack.ids import ActionId, CallbackId
 from storage.db import make_engine, migrate
 from storage.repository import Repository
 from tests.bot_harness import APPROVER, CHANNEL, OWNER, STRANGER, BotHarness, bot_settings
@@ -411,7 +412,8 @@ def test_a_failing_slack_post_loses_no_decision(bot, standin):
     # The reminder sends the DM that never arrived.
     del standin.fail["chat.postMessage"]
     finding = bot.finding("owned")
-    bot.repository.note(finding.id, asked_at=finding.asked_at - timedelta(days=3))
+    asked_at = finding.asked_at - timedelta(days=3)
+    bot.repository.note([finding.id], FindingChanges(asked_at=asked_at))
     follow_up_job(bot.services)
     dms = [c for c in standin.named("chat.postMessage") if c.params["channel"] == "D0OWNER"]
     assert [dm.answer["ok"] for dm in dms] == [False, True]

@@ -6,7 +6,8 @@ from dataclasses import replace
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from bot.app import build_services, create_app
+from bot.entry.bootstrap import build_services
+from bot.entry.slack_app import create_app
 from tests.bot_harness import APPROVER, CHANNEL, bot_settings
 from tests.socket_standin import SocketModeStandIn
 

@@ -8,20 +8,20 @@ import pytest
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.accounts import AccountTarget
-from bot.rule import (
+from bot.domain.rule import (
     KEYS_ONLY,
     AccessKeyUse,
+    Candidate,
     Cleared,
-    Finding,
     Thresholds,
     UserCredentials,
     evaluate,
 )
-from bot.scanner import AccountScan, ScanResult
-from bot.workflow import State
+from bot.domain.scan import AccountScan, AccountTarget, ScanResult
+from bot.domain.workflow import State
 from storage import models
 from storage.db import make_engine, migrate, normalize_url
+from tests.conftest import scans, session_of
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 ACCOUNT = AccountTarget("111122223333")
@@ -48,7 +48,7 @@ def account_scan(target: AccountTarget, users: list[UserCredentials], at: dateti
     verdicts = {u.user_name: evaluate(u, at, Thresholds()) for u in users}
     return AccountScan(
         target,
-        findings=[v for v in verdicts.values() if isinstance(v, Finding)],
+        candidates=[v for v in verdicts.values() if isinstance(v, Candidate)],
         cleared={name: v.reason for name, v in verdicts.items() if isinstance(v, Cleared)},
         users_seen=len(users),
     )
@@ -119,7 +119,7 @@ def test_failed_account_leaves_its_findings_alone(repository):
     record = repository.record_scan(scan(failed, account_scan(OTHER, [], T0)), "cli")
     assert record.resolved == []
     assert [row.user_name for row in repository.open_findings()] == ["ann"]
-    (latest, _first) = repository.scans()
+    (latest, _first) = scans(repository)
     assert latest.status == "partial"
     assert {(a.account_id, a.status, a.error) for a in latest.accounts} == {
         (ACCOUNT.account_id, "failed", "AccessDenied"),
@@ -129,7 +129,7 @@ def test_failed_account_leaves_its_findings_alone(repository):
 
 def test_expired_keep_reopens_and_is_announced_again(repository):
     record = repository.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli")
-    with repository.session() as session, session.begin():
+    with session_of(repository) as session, session.begin():
         row = session.get(models.Finding, record.new[0].id)
         row.state, row.kept_until = State.KEPT, T0 + timedelta(days=30)
     still_kept = T0 + timedelta(days=29)
@@ -147,7 +147,7 @@ def test_expired_keep_reopens_and_is_announced_again(repository):
 
 def test_in_flight_removal_is_not_resolved_by_a_scan(repository):
     record = repository.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli")
-    with repository.session() as session, session.begin():
+    with session_of(repository) as session, session.begin():
         session.get(models.Finding, record.new[0].id).state = State.DISABLING
     gone = repository.record_scan(scan(account_scan(ACCOUNT, [], T0)), "cli")
     assert gone.resolved == []
@@ -175,7 +175,7 @@ def test_only_one_open_finding_per_account_and_user(repository):
         first_seen=T0,
         last_seen=T0,
     )
-    with pytest.raises(IntegrityError), repository.session() as session, session.begin():
+    with pytest.raises(IntegrityError), session_of(repository) as session, session.begin():
         session.add_all([models.Finding(**row), models.Finding(**row)])
 
 

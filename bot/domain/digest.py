@@ -1,24 +1,29 @@
 """The weekly digest: the week's decisions, what is open and for how long, who is being waited
 on, keeps about to expire, scan failures, and the trend of open findings week by week.
 
-`summarize` is pure (rows in, DigestFacts out); `trend_chart` draws the trend as a PNG.
+`summarize` is pure (rows in, DigestFacts out); the Slack side renders it, text and chart.
 """
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.workflow import State
-from storage.models import Finding
+from bot.domain.records import AuditAction, FindingView
+from bot.domain.workflow import State
 
 WEEKS_OF_TREND = 8
 KEEPS_EXPIRING_WITHIN = timedelta(days=14)
 AGE_BUCKETS = ((90, "90-179 days"), (180, "180-364 days"), (365, "a year or more"))
-WEEK_ACTIONS = ("opened", "disabled", "kept", "aborted", "resolved")
+WEEK_ACTIONS = (
+    AuditAction.OPENED,
+    AuditAction.DISABLED,
+    AuditAction.KEPT,
+    AuditAction.ABORTED,
+    AuditAction.RESOLVED,
+)
 
 
 @dataclass(frozen=True)
@@ -33,15 +38,15 @@ class DigestFacts:
     open_total: int
     open_by_age: dict[str, int]
     open_by_account: dict[str, int]
-    waiting_on_owners: list[tuple[Finding, int]]  # the finding, days waited
-    keeps_expiring: list[Finding]
+    waiting_on_owners: list[tuple[FindingView, int]]  # the finding, days waited
+    keeps_expiring: list[FindingView]
     failed_scans: list[tuple[datetime, str, str]]  # when, account, error
     trend: list[WeekPoint]  # oldest first, the current week last
 
 
 def summarize(
     now: datetime,
-    findings: Sequence[Finding],
+    findings: Sequence[FindingView],
     week_actions: dict[str, int],
     failed_scans: Sequence[tuple[datetime, str, str]],
 ) -> DigestFacts:
@@ -72,7 +77,7 @@ def summarize(
     )
 
 
-def open_per_week(findings: Sequence[Finding], now: datetime) -> list[WeekPoint]:
+def open_per_week(findings: Sequence[FindingView], now: datetime) -> list[WeekPoint]:
     """How many findings were open at the end of each of the last WEEKS_OF_TREND weeks."""
     points = []
     for weeks_back in range(WEEKS_OF_TREND - 1, -1, -1):
@@ -94,26 +99,6 @@ def trend_text(trend: Sequence[WeekPoint]) -> str:
     counts = " → ".join(str(point.open_findings) for point in trend)
     change = trend[-1].open_findings - trend[-2].open_findings if len(trend) > 1 else 0
     return f"{spark}  {counts} ({change:+d} on last week)"
-
-
-def trend_chart(trend: Sequence[WeekPoint]) -> bytes:
-    """A small bar chart of open findings per week, as PNG bytes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
-    figure, axes = pyplot.subplots(figsize=(6, 2.4), dpi=100)
-    labels = [point.week_end.strftime("%b %d") for point in trend]
-    axes.bar(labels, [point.open_findings for point in trend], color="#e01e5a")
-    axes.set_title("Open idle console passwords, week by week", fontsize=10)
-    axes.tick_params(labelsize=8)
-    axes.spines[["top", "right"]].set_visible(False)
-    figure.tight_layout()
-    out = io.BytesIO()
-    figure.savefig(out, format="png")
-    pyplot.close(figure)
-    return out.getvalue()
 
 
 def _age_bucket(days_idle: int) -> str:

@@ -1,5 +1,5 @@
 """Everything the bot asks IAM, in one place: the credential report, tags, live per-user facts,
-and removing a console password. boto3 stays in this module and in bot/accounts.py.
+and removing a console password. boto3 stays in bot/aws/.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from bot.report import parse_credential_report
-from bot.rule import AccessKeyUse, Cleared, Thresholds, UserCredentials, evaluate
+from bot.domain.report import parse_credential_report
+from bot.domain.rule import AccessKeyUse, Cleared, Thresholds, UserCredentials, evaluate
 
 log = logging.getLogger(__name__)
 
@@ -241,3 +241,22 @@ def _aware(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class AccountIam:
+    """What a decision needs of one account: the user's facts now, and removing the password.
+
+    The decision service reaches AWS only through this seam, so its tests can pass a fake."""
+
+    client: Any
+    account_id: str
+
+    def live_credentials(self, user_name: str) -> UserCredentials | None:
+        return live_credentials(self.client, self.account_id, user_name)
+
+    def has_password(self, user_name: str) -> bool:
+        return login_profile(self.client, user_name) is not None
+
+    def delete_login_profile(self, user_name: str) -> bool:
+        return delete_login_profile(self.client, user_name)

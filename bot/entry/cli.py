@@ -1,61 +1,30 @@
-"""The terminal commands behind `python -m bot` (argument parsing lives in __main__)."""
+"""The terminal commands behind `python -m bot` (argument parsing lives in bot/__main__.py)."""
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
-from collections.abc import Mapping
-from contextlib import nullcontext
-from dataclasses import replace
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from typing import TextIO
 
-from sqlalchemy import make_url
-from sqlalchemy.exc import SQLAlchemyError
+import boto3
 
-from bot import logs
-from bot.demo import demo_aws
-from bot.scanner import run_scan
-from bot.settings import Settings, SettingsError, load_settings
-from bot.terminal import render_csv, render_json, render_table
-from storage.db import make_engine, migrate, normalize_url
-from storage.repository import Repository
+from bot.application.scans import run_scan
+from bot.domain.clock import utc_now
+from bot.entry.bootstrap import SetupError, bootstrap, prepare
+from bot.entry.terminal import render_csv, render_json, render_table
 
 DEMO_DATABASE_URL = "sqlite:///iam-inactive-demo.db"
 EXIT_OK, EXIT_SCAN_FAILED, EXIT_BAD_SETUP = 0, 1, 2
 
-log = logging.getLogger(__name__)
 
+@contextmanager
+def _demo_aws() -> Iterator[boto3.Session]:
+    from bot.aws.demo import demo_aws  # moto is imported only for --demo
 
-class SetupError(RuntimeError):
-    """The bot cannot start: bad settings or an unreachable database. The message says which."""
-
-
-def configure(env: Mapping[str, str], **overrides: object) -> Settings:
-    try:
-        return replace(load_settings(env), **overrides)
-    except SettingsError as error:
-        raise SetupError(f"configuration error: {error}") from None
-
-
-def prepare(
-    env: Mapping[str, str], *, verbose: bool, **overrides: object
-) -> tuple[Settings, Repository]:
-    """Every entry point's first steps: settings, logging that redacts them, the database."""
-    settings = configure(env, **overrides)
-    logs.configure(settings.log_format, secrets_of(settings, env), verbose=verbose)
-    return settings, open_repository(settings)
-
-
-def open_repository(settings: Settings) -> Repository:
-    """Connect and apply migrations (safe on every start)."""
-    engine = make_engine(settings.database_url)
-    try:
-        migrate(engine)
-    except SQLAlchemyError as error:
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise SetupError(f"cannot open the database (DATABASE_URL): {reason}") from None
-    return Repository(engine)
+    with demo_aws() as session:
+        yield session
 
 
 def scan(
@@ -82,9 +51,14 @@ def scan(
     def progress(message: str) -> None:
         print(message, file=stderr, flush=True)
 
-    with demo_aws() if demo else nullcontext() as session:
+    with _demo_aws() if demo else nullcontext() as session:
         result, record = run_scan(
-            settings, repository, session, trigger="demo" if demo else "cli", progress=progress
+            settings,
+            repository,
+            session,
+            clock=utc_now,
+            trigger="demo" if demo else "cli",
+            progress=progress,
         )
     rows = sorted(
         record.new + record.reopened + record.updated,
@@ -106,36 +80,23 @@ def scan(
     return EXIT_SCAN_FAILED if result.failed_accounts else EXIT_OK
 
 
-def secrets_of(settings: Settings, env: Mapping[str, str]) -> list[str | None]:
-    """Values no log line may show."""
-    database_password = make_url(normalize_url(settings.database_url)).password
-    return [
-        settings.slack_bot_token,
-        settings.slack_signing_secret,
-        settings.slack_app_token,
-        str(database_password) if database_password else None,
-        env.get("AWS_SECRET_ACCESS_KEY"),
-        env.get("AWS_SESSION_TOKEN"),
-    ]
-
-
 def run_bot(env: Mapping[str, str], port: int, stderr: TextIO = sys.stderr) -> int:
     """Socket Mode when SLACK_APP_TOKEN is set, else HTTP under gunicorn (which runs the jobs)."""
-    from bot.app import BotSetupError, build_services, create_app, start_background
+    from bot.application.jobs import start_background
+    from bot.entry.slack_app import create_app
 
     try:
-        settings, repository = prepare(env, verbose=True)
-        socket_mode = settings.slack_app_token is not None
-        services = build_services(settings, repository)
+        services = bootstrap(env)
+        socket_mode = services.settings.slack_app_token is not None
         app = create_app(services, socket_mode=socket_mode)
-    except (SetupError, BotSetupError) as error:
+    except SetupError as error:
         print(f"iam-inactive: {error}", file=stderr)
         return EXIT_BAD_SETUP
     if socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         start_background(services)
-        SocketModeHandler(app, settings.slack_app_token).start()
+        SocketModeHandler(app, services.settings.slack_app_token).start()
         return EXIT_OK
     os.execv(
         sys.executable,
@@ -149,7 +110,7 @@ def run_bot(env: Mapping[str, str], port: int, stderr: TextIO = sys.stderr) -> i
             "2",
             "--threads",
             "4",
-            "bot.web:create_wsgi()",
+            "bot.entry.web:create_wsgi()",
         ],
     )
     return EXIT_OK  # not reached: gunicorn replaces this process
@@ -157,13 +118,11 @@ def run_bot(env: Mapping[str, str], port: int, stderr: TextIO = sys.stderr) -> i
 
 def run_scheduler(env: Mapping[str, str], stderr: TextIO = sys.stderr) -> int:
     """Only the scheduled jobs, in the foreground (a `clock:` process, or a replica in tests)."""
-    from bot.app import BotSetupError, build_services, require_slack_settings, start_background
+    from bot.application.jobs import start_background
 
     try:
-        settings, repository = prepare(env, verbose=True)
-        require_slack_settings(settings, socket_mode=True)
-        services = build_services(settings, repository)
-    except (SetupError, BotSetupError) as error:
+        services = bootstrap(env, http=False)
+    except SetupError as error:
         print(f"iam-inactive: {error}", file=stderr)
         return EXIT_BAD_SETUP
     start_background(services, blocking=True)

@@ -10,7 +10,7 @@ import csv
 import io
 from datetime import UTC, datetime
 
-from bot.rule import AccessKeyUse, UserCredentials
+from bot.domain.rule import AccessKeyUse, UserCredentials
 
 ROOT_ROW = "<root_account>"
 # Placeholders AWS writes where a date has no value (no password, key never used, root row).

@@ -1,6 +1,6 @@
 """HTTP mode: Bolt's Flask adapter at POST /slack/events, and GET /healthz.
 
-Served by gunicorn (Procfile `web:`): `gunicorn 'bot.web:create_wsgi()'`.
+Served by gunicorn (Procfile `web:`): `gunicorn 'bot.entry.web:create_wsgi()'`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
 from sqlalchemy import text
 
-from bot.app import Services, build_services, create_app, start_background
-from bot.cli import prepare
+from bot.application.jobs import start_background
+from bot.application.services import Services
+from bot.entry.bootstrap import bootstrap
+from bot.entry.slack_app import create_app
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +52,7 @@ def create_flask(app: App, services: Services) -> Flask:
 
 def create_wsgi() -> Flask:
     """gunicorn's entry point (per worker): settings, migrations, recovery, schedules."""
-    settings, repository = prepare(os.environ, verbose=True)
-    services = build_services(settings, repository)
+    services = bootstrap(os.environ, http=True)
     app = create_app(services)
     start_background(services)
     return create_flask(app, services)

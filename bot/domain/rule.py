@@ -1,7 +1,7 @@
 """The detection rule (shared/spec/detection-rule.md) as pure functions over one user's facts.
 
 Nothing here does I/O: the credential report parser and the live IAM calls both produce
-`UserCredentials`, and `evaluate` decides whether that user is a finding.
+`UserCredentials`, and `evaluate` decides whether that user is a candidate finding.
 """
 
 from __future__ import annotations
@@ -69,7 +69,9 @@ class UserCredentials:
 
 
 @dataclass(frozen=True)
-class Finding:
+class Candidate:
+    """A user the rule says has an idle console password; recorded, it becomes a finding."""
+
     credentials: UserCredentials
     category: str
     fully_inactive: bool
@@ -84,7 +86,7 @@ class Finding:
     def user_name(self) -> str:
         return self.credentials.user_name
 
-    def with_owner(self, owner: str | None) -> Finding:
+    def with_owner(self, owner: str | None) -> Candidate:
         return replace(self, owner=owner)
 
 
@@ -95,7 +97,7 @@ class Cleared:
     reason: str
 
 
-def evaluate(user: UserCredentials, now: datetime, thresholds: Thresholds) -> Finding | Cleared:
+def evaluate(user: UserCredentials, now: datetime, thresholds: Thresholds) -> Candidate | Cleared:
     """Apply the rule; exemptions are decided separately (they need tags and stored keeps)."""
     idle_cutoff = now - timedelta(days=thresholds.idle_days)
     days = thresholds.idle_days
@@ -112,7 +114,7 @@ def evaluate(user: UserCredentials, now: datetime, thresholds: Thresholds) -> Fi
     active_key_use = user.newest_active_key_use
     uses_keys = active_key_use is not None and active_key_use >= recent_cutoff
     any_key_use = user.newest_key_use
-    return Finding(
+    return Candidate(
         credentials=user,
         category=KEYS_ONLY if uses_keys else DORMANT,
         fully_inactive=not uses_keys and (any_key_use is None or any_key_use <= idle_cutoff),

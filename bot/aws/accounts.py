@@ -7,25 +7,17 @@ account itself is scanned with the current credentials).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import boto3
 
-from bot.aws import CLIENT_CONFIG, GLOBAL_REGION
-from bot.settings import ROLE_ARN_PATTERN, Settings
+from bot.aws.iam import CLIENT_CONFIG, GLOBAL_REGION, AccountIam, iam_client
+from bot.domain.scan import AccountTarget
+from bot.domain.settings import ROLE_ARN_PATTERN, Settings
 
 ROLE_SESSION_NAME = "iam-inactive"
 
 
 class DiscoveryError(RuntimeError):
     """Organizations answered, but there is nothing to scan."""
-
-
-@dataclass(frozen=True)
-class AccountTarget:
-    account_id: str
-    role_arn: str | None = None  # None: the current credentials already act in this account
-    name: str | None = None
 
 
 def resolve_targets(settings: Settings, base: boto3.Session) -> list[AccountTarget]:
@@ -49,6 +41,12 @@ def target_for(settings: Settings, base: boto3.Session, account_id: str) -> Acco
         partition = base.get_partition_for_region(base.region_name or GLOBAL_REGION)
         return AccountTarget(account_id, _role_arn(partition, account_id, settings.org_role_name))
     return AccountTarget(account_id)
+
+
+def account_iam(settings: Settings, base: boto3.Session, account_id: str) -> AccountIam:
+    """IAM in the account a finding belongs to, for the live re-check and the removal."""
+    target = target_for(settings, base, account_id)
+    return AccountIam(iam_client(session_for(target, base, settings.external_id)), account_id)
 
 
 def session_for(

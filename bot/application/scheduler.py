@@ -13,14 +13,15 @@ import logging
 import os
 import socket
 from collections.abc import Callable, Mapping
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.cron import latest_fire_time
+from bot.domain.clock import Clock
+from bot.domain.cron import latest_fire_time
 from storage.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class ClaimedJob:
         trigger: CronTrigger,
         work: Callable[[], str | None],
         repository: Repository,
-        clock: Callable[[], datetime],
+        clock: Clock,
     ) -> None:
         self.name, self.trigger, self.work = name, trigger, work
         self.repository, self.clock = repository, clock
@@ -71,7 +72,7 @@ class Schedule:
         jobs: Mapping[str, tuple[CronTrigger, Callable[[], str | None]]],
         repository: Repository,
         zone: tzinfo,
-        clock: Callable[[], datetime],
+        clock: Clock,
         *,
         blocking: bool = False,
     ) -> None:
@@ -101,7 +102,3 @@ class Schedule:
     def start(self) -> None:
         """Starts the jobs (BackgroundScheduler) or runs them until stopped (BlockingScheduler)."""
         self.scheduler.start()
-
-    def stop(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)

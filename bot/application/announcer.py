@@ -1,0 +1,181 @@
+"""What the bot says in Slack: scan results, the digest, owner DMs, and each finding's line kept
+current as its decision moves.
+
+Every call here may fail (rate limits beyond retries, a channel the bot left, ...): failures are
+logged and audited, never raised into a decision that is already recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
+
+from bot.domain import digest
+from bot.domain.clock import Clock
+from bot.domain.records import AuditAction, FindingChanges, Surface, SystemActor
+from bot.domain.scan import ScanResult
+from bot.domain.settings import Settings
+from bot.slack.chart import trend_chart
+from bot.slack.client import slack_error
+from bot.slack.messages.blocks import Message, notice
+from bot.slack.messages.channel import batches, escalation, findings_message, scan_summary
+from bot.slack.messages.digest import digest_message
+from bot.slack.messages.owner import owner_dm, owner_reminder
+from storage.models import Finding
+from storage.repository import Repository, ScanRecord
+
+log = logging.getLogger(__name__)
+
+
+class Announcer:
+    def __init__(
+        self, client: WebClient, repository: Repository, settings: Settings, clock: Clock
+    ) -> None:
+        self.client = client
+        self.repository = repository
+        self.settings = settings
+        self._clock = clock
+
+    def post_scan(self, result: ScanResult, record: ScanRecord) -> None:
+        """Summary per account, then new findings in batches of FINDINGS_PER_MESSAGE."""
+        channel, zone, dry_run = self.settings.slack_channel, self.settings.timezone, self.dry_run
+        by_account: dict[str, list[Finding]] = {}
+        for row in sorted(record.to_announce, key=lambda r: (r.account_id, r.user_name)):
+            by_account.setdefault(row.account_id, []).append(row)
+        for account in result.accounts:
+            new = by_account.get(account.target.account_id, [])
+            self._post(channel, scan_summary(account, new, dry_run))
+            for batch in batches(new):
+                ts = self._post(channel, findings_message(batch, zone, dry_run))
+                if ts:
+                    self.repository.place_in_channel([row.id for row in batch], channel, ts)
+
+    def post_digest(self) -> str | None:
+        """The digest message, then the trend chart in its thread when the token may upload."""
+        now = self._clock()
+        trend_start = now - timedelta(weeks=digest.WEEKS_OF_TREND)
+        findings, actions, failures = self.repository.digest_inputs(
+            now - timedelta(days=7), trend_start
+        )
+        facts = digest.summarize(now, findings, actions, failures)
+        channel = self.settings.slack_channel
+        ts = self._post(channel, digest_message(facts, self.settings.timezone, self.dry_run))
+        if ts:
+            try:
+                self.client.files_upload_v2(
+                    channel=channel,
+                    thread_ts=ts,
+                    file=trend_chart(facts.trend),
+                    filename="open-findings-by-week.png",
+                    title="Open findings, week by week",
+                )
+            except SlackClientError as error:  # e.g. missing files:write: the text trend stands
+                log.info("digest chart not uploaded: %s", slack_error(error))
+        return ts
+
+    def refresh(self, finding: Finding) -> None:
+        """Re-render the channel message holding this finding, and the owner's DM."""
+        zone, dry_run = self.settings.timezone, self.dry_run
+        if finding.slack_channel and finding.slack_ts:
+            rows = self.repository.findings_in_message(finding.slack_channel, finding.slack_ts)
+            self._update(
+                finding.slack_channel, finding.slack_ts, findings_message(rows, zone, dry_run)
+            )
+        if finding.dm_channel and finding.dm_ts:
+            self._update(finding.dm_channel, finding.dm_ts, owner_dm(finding, zone, dry_run))
+
+    def dm_owner(self, finding: Finding) -> bool:
+        """Open a DM with the owner and ask; False when Slack would not let us."""
+        try:
+            channel = self.client.conversations_open(users=finding.owner_slack_id)["channel"]["id"]
+        except SlackClientError as error:
+            log.warning("cannot open a DM with %s: %s", finding.owner_slack_id, slack_error(error))
+            return False
+        ts = self._post(channel, owner_dm(finding, self.settings.timezone, self.dry_run))
+        if ts:
+            self.repository.note([finding.id], FindingChanges(dm_channel=channel, dm_ts=ts))
+        return ts is not None
+
+    def remind_owner(self, finding: Finding) -> None:
+        """A reminder in the DM's thread; or, if the first DM never arrived, the DM itself."""
+        if not finding.dm_channel:
+            self.dm_owner(finding)
+            return
+        self._post(finding.dm_channel, owner_reminder(finding), thread_ts=finding.dm_ts)
+
+    def escalate(self, finding: Finding) -> None:
+        waited = (self._clock() - finding.asked_at).days if finding.asked_at else 0
+        message = escalation(finding, waited)
+        self._post(self.settings.slack_channel, message, thread_ts=finding.slack_ts)
+        self.refresh(finding)
+
+    def settled(self, finding: Finding, summary: str, *, prefix: str = "") -> None:
+        """A decision reached its end: the finding's line and DM show it, and its thread says so."""
+        self.refresh(finding)
+        self.announce(f"{prefix}{summary}", thread_ts=finding.slack_ts)
+
+    def tell_outcome(self, finding: Finding, text: str) -> None:
+        """The outcome, to the approver who asked and the owner who answered."""
+        people = {finding.requested_by, finding.decided_by, finding.owner_slack_id} - {None}
+        for person in people:
+            self.tell(finding.slack_channel, person, text, thread_ts=finding.slack_ts)
+
+    def tell(
+        self, channel: str | None, user_id: str, text: str, thread_ts: str | None = None
+    ) -> None:
+        """An ephemeral line for one person, falling back to a DM (for example in a DM channel)."""
+        message = notice(text)
+        try:
+            if channel and not channel.startswith("D"):
+                self.client.chat_postEphemeral(
+                    channel=channel,
+                    user=user_id,
+                    text=message.text,
+                    blocks=message.blocks,
+                    thread_ts=thread_ts,
+                )
+            else:
+                self.client.chat_postMessage(
+                    channel=user_id, text=message.text, blocks=message.blocks
+                )
+        except SlackClientError as error:
+            log.warning("could not tell %s %r: %s", user_id, text, slack_error(error))
+
+    def announce(self, text: str, thread_ts: str | None = None) -> None:
+        self._post(self.settings.slack_channel, notice(text), thread_ts=thread_ts)
+
+    @property
+    def dry_run(self) -> bool:
+        return self.settings.dry_run
+
+    def _post(
+        self, channel: str | None, message: Message, thread_ts: str | None = None
+    ) -> str | None:
+        try:
+            answer = self.client.chat_postMessage(
+                channel=channel, text=message.text, blocks=message.blocks, thread_ts=thread_ts
+            )
+            return answer["ts"]
+        except SlackClientError as error:
+            log.warning("chat.postMessage to %s failed: %s", channel, slack_error(error))
+            self.repository.record_event(
+                None,
+                actor=SystemActor.BOT,
+                surface=Surface.SLACK,
+                action=AuditAction.POST_FAILED,
+                at=self._clock(),
+                reason=slack_error(error),
+                details={"channel": channel, "text": message.text[:200]},
+            )
+            return None
+
+    def _update(self, channel: str, ts: str, message: Message) -> None:
+        try:
+            self.client.chat_update(
+                channel=channel, ts=ts, text=message.text, blocks=message.blocks
+            )
+        except SlackClientError as error:
+            log.warning("chat.update of %s/%s failed: %s", channel, ts, slack_error(error))

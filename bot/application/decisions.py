@@ -1,0 +1,167 @@
+"""Decisions on findings: request, confirm, keep, and the recorded, re-checked removal.
+
+Every step is committed before the next begins, and each is a compare-and-set the workflow
+policy checks, so however many clicks or replicas race, DeleteLoginProfile runs once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from bot.aws.iam import AccountIam, describe_error
+from bot.domain.clock import Clock
+from bot.domain.records import FindingChanges, Surface, SystemActor
+from bot.domain.rule import USER_DELETED, Cleared, evaluate
+from bot.domain.settings import Settings
+from bot.domain.workflow import Intent, State
+from storage.models import Finding
+from storage.repository import Repository
+
+log = logging.getLogger(__name__)
+
+DRY_RUN_REASON = "dry run: DeleteLoginProfile was not called"
+PASSWORD_REMOVED = "console password removed"
+CONFIRMATIONS = frozenset({Intent.OWNER_CONFIRM, Intent.APPROVER_CONFIRM, Intent.AUTO_CONFIRM})
+
+IamForAccount = Callable[[str], AccountIam]
+
+
+@dataclass(frozen=True)
+class Removal:
+    finding: Finding
+    summary: str  # one line for people
+
+
+class Decisions:
+    def __init__(
+        self,
+        repository: Repository,
+        settings: Settings,
+        iam_for_account: IamForAccount,
+        clock: Clock,
+    ) -> None:
+        self.repository = repository
+        self.settings = settings
+        self._iam_for_account = iam_for_account
+        self._clock = clock
+
+    def request_disable(self, finding_id: str, actor: str) -> Finding:
+        changes = FindingChanges(requested_by=actor, decided_by=None, decision_note=None)
+        return self._step(finding_id, Intent.REQUEST_DISABLE, actor, Surface.CHANNEL, None, changes)
+
+    def await_owner(self, finding_id: str, owner_slack_id: str, actor: str) -> Finding:
+        changes = FindingChanges(
+            owner_slack_id=owner_slack_id,
+            asked_at=self._clock(),
+            reminded_at=None,
+            escalated_at=None,
+        )
+        why = f"asked owner <@{owner_slack_id}> to confirm"
+        return self._step(finding_id, Intent.ASK_OWNER, actor, Surface.DM, why, changes)
+
+    def confirm_and_remove(
+        self, finding_id: str, intent: Intent, actor: str, surface: Surface, why: str
+    ) -> Removal:
+        """Record the confirmation, re-check the user live, then remove the password (once).
+
+        `intent` says whose word this is: the owner's, the approver's final one, or the
+        scheduler's after AUTO_DISABLE_AFTER_DAYS; the policy says when each may count.
+        """
+        if intent not in CONFIRMATIONS:
+            raise ValueError(f"{intent} is not a confirmation")
+        changes = FindingChanges(decided_by=actor)
+        confirmed = self._step(finding_id, intent, actor, surface, why, changes)
+        return self._remove(confirmed, actor, surface)
+
+    def keep(
+        self, finding_id: str, actor: str, surface: Surface, reason: str, days: int | None
+    ) -> Finding:
+        now = self._clock()
+        until = now + timedelta(days=days) if days else None
+        changes = FindingChanges(kept_until=until, decided_by=actor, decision_note=reason)
+        details = {"kept_until": until.isoformat() if until else "revoked"}
+        return self._step(finding_id, Intent.KEEP, actor, surface, reason, changes, details)
+
+    def settle_in_flight(self) -> list[Removal]:
+        """After a crash between recording `disabling` and the AWS call: finish what was started.
+
+        Password already gone: record `disabled`. Still there: re-check and remove it through
+        the normal path, once (the version claim keeps a second replica out).
+        """
+        settled = []
+        actor, surface = SystemActor.SYSTEM, Surface.RECOVERY
+        for finding in self.repository.findings_in_state(State.DISABLING):
+            if not self.repository.claim_finding(finding.id, finding.version):
+                continue
+            try:
+                gone = not self._iam_for_account(finding.account_id).has_password(finding.user_name)
+            except Exception as error:
+                log.warning("recovery of %s: AWS unreachable: %s", finding.id, error)
+                continue  # still `disabling`: the next start tries again
+            if gone:
+                why = "recovered after a restart: the password is gone"
+                changes = FindingChanges(decision_note=PASSWORD_REMOVED)
+                done = self._step(finding.id, Intent.FINISH_REMOVAL, actor, surface, why, changes)
+                settled.append(Removal(done, f"Console password of {done.user_name} removed."))
+            else:
+                settled.append(self._remove(finding, actor, surface))
+        return settled
+
+    def _remove(self, finding: Finding, actor: str, surface: Surface) -> Removal:
+        def move(intent: Intent, reason: str, **changes: Any) -> Finding:
+            noted = FindingChanges(decision_note=reason, **changes)
+            return self._step(finding.id, intent, actor, surface, reason, noted)
+
+        try:
+            iam = self._iam_for_account(finding.account_id)
+            live = iam.live_credentials(finding.user_name)
+        except Exception as error:  # AccessDenied, throttling beyond retries, no credentials
+            failed = move(Intent.FAIL, f"live re-check failed: {describe_error(error)}")
+            return Removal(failed, failed.decision_note)
+        verdict = evaluate(live, self._clock(), self.settings.thresholds) if live else None
+        if verdict is None or isinstance(verdict, Cleared):
+            why = verdict.reason if verdict else USER_DELETED
+            aborted = move(Intent.ABORT, f"re-check: {why}", resolution=f"aborted: {why}")
+            return Removal(aborted, f"Not removed: the re-check found {why}.")
+
+        if finding.state != State.DISABLING:  # recovery: already recorded before the crash
+            move(Intent.START_REMOVAL, "re-check: still idle")
+        if self.settings.dry_run:
+            done = move(Intent.FINISH_REMOVAL, DRY_RUN_REASON)
+            return Removal(done, "Dry run: the console password would have been removed.")
+        try:
+            existed = iam.delete_login_profile(finding.user_name)
+        except Exception as error:
+            failed = move(Intent.FAIL, describe_error(error))
+            return Removal(failed, failed.decision_note)
+        done = move(
+            Intent.FINISH_REMOVAL,
+            PASSWORD_REMOVED if existed else "the password was already gone",
+        )
+        log.info("removed console password of %s in %s", done.user_name, done.account_id)
+        return Removal(done, f"Console password of {done.user_name} removed.")
+
+    def _step(
+        self,
+        finding_id: str,
+        intent: Intent,
+        actor: str,
+        surface: Surface,
+        reason: str | None,
+        changes: FindingChanges,
+        details: dict[str, Any] | None = None,
+    ) -> Finding:
+        return self.repository.transition(
+            finding_id,
+            intent,
+            actor=actor,
+            surface=surface,
+            at=self._clock(),
+            reason=reason,
+            details=details,
+            changes=changes,
+        )

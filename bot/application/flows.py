@@ -1,0 +1,151 @@
+"""What each button, form and command does, as one function a listener calls.
+
+Each checks who may act (bot.application.access), takes the step (bot.application.decisions),
+tells the people involved, and returns what the listener shows next. Refusals are raised and
+turned into the person's line in one place (handlers/errors.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackClientError
+
+from bot.application.scans import scan_and_announce, scan_summary_line
+from bot.application.services import Services
+from bot.domain.records import Surface
+from bot.domain.rule import CATEGORIES
+from bot.domain.workflow import Intent
+from bot.slack.client import OwnerContact, resolve_owner, slack_error
+from bot.slack.messages.blocks import Message
+from bot.slack.messages.command import history_message, list_page
+from bot.slack.messages.modals import confirm_modal, keep_modal
+from storage.models import Finding
+
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the person who clicked sees next: a line for them, or a modal to open."""
+
+    text: str | None = None
+    view: dict[str, Any] | None = None
+
+
+def request_disable(services: Services, finding_id: str | None, user_id: str) -> Answer:
+    """An approver pressed Disable: record it, then ask the owner, or, when the owner cannot
+    be asked, give the approver the final confirmation."""
+    finding = services.access.acting_on(
+        finding_id, user_id, Surface.CHANNEL, Intent.REQUEST_DISABLE
+    )
+    finding = services.decisions.request_disable(finding.id, user_id)
+    try:
+        owner = resolve_owner(services.client, finding.owner)
+    except SlackClientError as error:
+        owner = OwnerContact(
+            None, False, f"The owner could not be looked up ({slack_error(error)})"
+        )
+    if not owner.reachable:
+        services.announcer.refresh(finding)
+        return Answer(view=_final_confirmation(services, finding, owner.why_not or "No owner"))
+    finding = services.decisions.await_owner(finding.id, owner.slack_id, user_id)
+    services.announcer.refresh(finding)
+    if services.announcer.dm_owner(finding):
+        return Answer(f"Asked <@{owner.slack_id}> to confirm by DM.")
+    return Answer(f"Recorded, but I could not DM <@{owner.slack_id}>; the reminder will try again.")
+
+
+def keep_form(services: Services, finding_id: str | None, user_id: str, surface: Surface) -> Answer:
+    """Keep in the channel, or "I still need it" in the owner's DM: ask why and for how long."""
+    finding = services.access.acting_on(finding_id, user_id, surface, Intent.KEEP)
+    return Answer(view=keep_modal(finding, surface))
+
+
+def decide_now_form(services: Services, finding_id: str | None, user_id: str) -> Answer:
+    """After escalation, an approver may decide without the owner."""
+    finding = services.access.acting_on(finding_id, user_id, Surface.CHANNEL, Intent.DECIDE_NOW)
+    owner = f"<@{finding.owner_slack_id}>" if finding.owner_slack_id else "The owner"
+    return Answer(view=_final_confirmation(services, finding, f"{owner} did not answer"))
+
+
+def confirm_removal(
+    services: Services, finding_id: str | None, user_id: str, surface: Surface, why: str
+) -> None:
+    """The owner's Confirm in their DM, or the approver's final confirmation form."""
+    intent = Intent.OWNER_CONFIRM if surface == Surface.DM else Intent.APPROVER_CONFIRM
+    finding = services.access.acting_on(finding_id, user_id, surface, intent)
+    removal = services.decisions.confirm_and_remove(finding.id, intent, user_id, surface, why)
+    services.announcer.refresh(removal.finding)
+    services.announcer.tell_outcome(removal.finding, removal.summary)
+
+
+def keep(
+    services: Services,
+    finding_id: str | None,
+    user_id: str,
+    surface: Surface,
+    reason: str,
+    days: int | None,
+    recorded: Callable[[], None],
+) -> None:
+    """The Keep form: `recorded` is called once the keep is in the database (the form can
+    close), then the finding's line and the people involved are updated."""
+    finding = services.access.acting_on(finding_id, user_id, surface, Intent.KEEP)
+    kept = services.decisions.keep(finding.id, user_id, surface, reason, days)
+    recorded()
+    services.announcer.refresh(kept)
+    services.announcer.tell_outcome(
+        kept, f"Kept the console password of {kept.user_name}: {reason}"
+    )
+
+
+def is_list_filter(filter_: str) -> bool:
+    return not filter_ or filter_ in CATEGORIES or bool(ACCOUNT_ID.match(filter_))
+
+
+def open_findings_page(services: Services, filter_: str, page: int) -> Message:
+    """One page of open findings, filtered by category or account (see `is_list_filter`)."""
+    rows = services.repository.open_findings(
+        category=filter_ if filter_ in CATEGORIES else None,
+        account_id=filter_ if ACCOUNT_ID.match(filter_ or "") else None,
+    )
+    return list_page(rows, filter_, page, services.settings.timezone)
+
+
+def user_history(services: Services, user_name: str) -> Message:
+    repository = services.repository
+    findings = [
+        (row, repository.history(row.id)) for row in repository.findings_for_user(user_name)
+    ]
+    return history_message(user_name, findings, services.settings.timezone)
+
+
+def scan_for(
+    services: Services, user_id: str, account: str | None, started: Callable[[str], None]
+) -> str | None:
+    """An approver's scan from Slack: `started` is told it began, the summary line returned;
+    None when a scan is already running."""
+    services.access.require_approver(user_id, Surface.COMMAND)
+    if not services.scan_lock.acquire(blocking=False):
+        return None
+    try:
+        where = f"account {account}" if account else "all accounts"
+        started(f":mag: Scanning {where}; results go to <#{services.settings.slack_channel}>.")
+        return scan_summary_line(*scan_and_announce(services, f"slack:{user_id}", account))
+    finally:
+        services.scan_lock.release()
+
+
+def post_digest_for(services: Services, user_id: str, started: Callable[[str], None]) -> None:
+    services.access.require_approver(user_id, Surface.COMMAND)
+    started("Posting the digest to the channel.")
+    services.announcer.post_digest()
+
+
+def _final_confirmation(services: Services, finding: Finding, why: str) -> dict[str, Any]:
+    settings = services.settings
+    return confirm_modal(finding, why, settings.timezone, settings.dry_run)

@@ -1,0 +1,102 @@
+"""What the bot does on its own: scheduled scans, the weekly digest, owner follow-ups, and
+settling removals a crash interrupted. Each job returns a one-line outcome for the job record.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.application.scans import scan_and_announce
+from bot.application.scheduler import Schedule
+from bot.application.services import Services
+from bot.domain.cron import parse_cron
+from bot.domain.records import AuditAction, FindingChanges, Surface, SystemActor
+from bot.domain.workflow import FollowUp, Intent, State, TransitionError, follow_up
+
+log = logging.getLogger(__name__)
+
+
+def scan_job(services: Services) -> str:
+    result, record = scan_and_announce(services, "schedule")
+    return (
+        f"{len(record.to_announce)} new, {len(record.resolved)} resolved, "
+        f"{len(result.failed_accounts)} accounts failed"
+    )
+
+
+def digest_job(services: Services) -> str:
+    return "posted" if services.announcer.post_digest() else "not posted"
+
+
+def follow_up_job(services: Services) -> str:
+    """One reminder, then escalation to the approvers, then (if configured) the removal."""
+    settings, announcer, repository = services.settings, services.announcer, services.repository
+    done = dict.fromkeys(FollowUp, 0)
+    for finding in repository.findings_in_state(State.AWAITING_OWNER):
+        now = services.clock()
+        step = follow_up(
+            finding.asked_at,
+            finding.reminded_at,
+            finding.escalated_at,
+            now,
+            reminder_days=settings.reminder_days,
+            escalate_days=settings.escalate_days,
+            auto_disable_days=settings.auto_disable_days,
+        )
+        if step == FollowUp.REMIND:
+            announcer.remind_owner(finding)
+            repository.note([finding.id], FindingChanges(reminded_at=now))
+        elif step == FollowUp.ESCALATE:
+            repository.note([finding.id], FindingChanges(escalated_at=now))
+            announcer.escalate(repository.finding(finding.id))
+        elif step == FollowUp.AUTO_DISABLE:
+            why = f"no answer for {settings.auto_disable_days} days (AUTO_DISABLE_AFTER_DAYS)"
+            try:
+                removal = services.decisions.confirm_and_remove(
+                    finding.id, Intent.AUTO_CONFIRM, SystemActor.SCHEDULER, Surface.SCHEDULE, why
+                )
+            except TransitionError as error:
+                log.info("auto-disable of %s skipped: %s", finding.id, error)
+                continue
+            announcer.settled(removal.finding, removal.summary)
+        else:
+            continue
+        repository.record_event(
+            finding.id,
+            actor=SystemActor.SCHEDULER,
+            surface=Surface.SCHEDULE,
+            action=AuditAction(step.value),
+            at=now,
+        )
+        done[step] += 1
+    return ", ".join(f"{count} {step}" for step, count in done.items())
+
+
+def settle_in_flight(services: Services) -> int:
+    """At start-up: finish removals a crash interrupted, and show the outcome."""
+    settled = services.decisions.settle_in_flight()
+    for removal in settled:
+        services.announcer.settled(removal.finding, removal.summary, prefix="After a restart: ")
+    return len(settled)
+
+
+def start_background(services: Services, *, blocking: bool = False) -> Schedule:
+    """Settle removals a crash interrupted, then run the scheduled jobs: in the background of
+    this process, or (`blocking`) in the foreground until stopped."""
+    settled = settle_in_flight(services)
+    if settled:
+        log.warning("settled %d removal(s) interrupted by a restart", settled)
+    services.schedule = build_schedule(services, blocking=blocking)
+    services.schedule.start()
+    return services.schedule
+
+
+def build_schedule(services: Services, *, blocking: bool = False) -> Schedule:
+    settings = services.settings
+    zone = settings.timezone
+    jobs = {
+        "scan": (parse_cron(settings.scan_cron, zone), lambda: scan_job(services)),
+        "digest": (parse_cron(settings.digest_cron, zone), lambda: digest_job(services)),
+        "follow_up": (parse_cron(settings.reminder_cron, zone), lambda: follow_up_job(services)),
+    }
+    return Schedule(jobs, services.repository, zone, services.clock, blocking=blocking)

@@ -1,0 +1,126 @@
+"""A scan: every account concurrently, the rule applied, owners and exemptions attached.
+
+`scan_accounts` talks to AWS and returns a ScanResult (recording it is the application's job).
+One account's failure is recorded for that account and never empties or aborts the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+import boto3
+
+from bot.aws import iam as aws
+from bot.aws.accounts import resolve_targets, session_for
+from bot.domain.clock import Clock, utc_now
+from bot.domain.rule import Candidate, Cleared, UserCredentials, evaluate, exemption, owner_of
+from bot.domain.scan import AccountScan, AccountTarget, ScanResult
+from bot.domain.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+def scan_accounts(
+    settings: Settings,
+    base_session: boto3.Session | None = None,
+    *,
+    clock: Clock = utc_now,
+    progress: Progress | None = None,
+    only_account: str | None = None,
+) -> ScanResult:
+    """Scan every configured account (or just `only_account`); never raises for AWS errors."""
+    base = base_session or boto3.Session()
+    started = clock()
+    report = progress or (lambda _message: None)
+
+    def finished(accounts: list[AccountScan]) -> ScanResult:
+        return ScanResult(started, clock(), settings.scan_source, accounts)
+
+    try:
+        targets = resolve_targets(settings, base)
+    except Exception as error:  # discovery failed: nothing to scan, say why
+        log.warning("account discovery failed: %s", aws.describe_error(error))
+        return finished([AccountScan(AccountTarget("unknown"), error=aws.describe_error(error))])
+    if only_account is not None:
+        targets = [target for target in targets if target.account_id == only_account]
+        if not targets:
+            missing = "this account is not among the scanned accounts"
+            return finished([AccountScan(AccountTarget(only_account), error=missing)])
+
+    def scan_one(target: AccountTarget) -> AccountScan:
+        report(f"scanning {_label(target)}")
+        try:
+            result = _scan_account(settings, base, target, started)
+        except Exception as error:  # one account's failure must not stop the others
+            log.warning("scan of %s failed: %s", target.account_id, aws.describe_error(error))
+            result = AccountScan(target, error=aws.describe_error(error))
+        report(_account_summary(result))
+        return result
+
+    workers = max(1, min(settings.account_concurrency, len(targets)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="account") as pool:
+        return finished(list(pool.map(scan_one, targets)))
+
+
+def _scan_account(
+    settings: Settings, base: boto3.Session, target: AccountTarget, now: datetime
+) -> AccountScan:
+    iam = aws.iam_client(session_for(target, base, settings.external_id))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tags") as side:
+        # Bulk tags cost a call per 1,000 users whatever the candidates: fetch them meanwhile.
+        bulk_tags = (
+            side.submit(aws.tags_of_all_users, iam) if settings.tag_source == "bulk" else None
+        )
+        users, generated_at = _users_of(iam, settings, target, now)
+        verdicts = {user.user_name: evaluate(user, now, settings.thresholds) for user in users}
+        idle = [verdict for verdict in verdicts.values() if isinstance(verdict, Candidate)]
+        if bulk_tags is not None:
+            tags = bulk_tags.result()
+        else:
+            tags = {
+                candidate.user_name: aws.tags_of_user(iam, candidate.user_name)
+                for candidate in idle
+            }
+
+    cleared = {name: v.reason for name, v in verdicts.items() if isinstance(v, Cleared)}
+    candidates = []
+    for candidate in idle:
+        name, user_tags = candidate.user_name, tags.get(candidate.user_name, {})
+        exempt = exemption(name, user_tags, settings.exempt_tag, settings.ignore_users)
+        if exempt:
+            cleared[name] = exempt
+        elif candidate.category in settings.categories:
+            candidates.append(
+                candidate.with_owner(owner_of(name, user_tags, settings.owner_tag_keys))
+            )
+        else:
+            cleared[name] = f"category {candidate.category} is not reported"
+    return AccountScan(target, candidates, cleared, len(users), generated_at)
+
+
+def _users_of(
+    iam: Any, settings: Settings, target: AccountTarget, now: datetime
+) -> tuple[list[UserCredentials], datetime | None]:
+    if settings.scan_source == "api":
+        users = aws.scan_users_via_api(
+            iam, target.account_id, now, settings.thresholds, settings.user_concurrency
+        )
+        return users, None
+    report = aws.fetch_credential_report(iam)
+    return report.users, report.generated_at
+
+
+def _label(target: AccountTarget) -> str:
+    return f"{target.account_id} ({target.name})" if target.name else target.account_id
+
+
+def _account_summary(result: AccountScan) -> str:
+    if result.error:
+        return f"{_label(result.target)}: FAILED: {result.error}"
+    return f"{_label(result.target)}: {result.users_seen} users, {len(result.candidates)} findings"

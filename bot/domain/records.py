@@ -1,0 +1,137 @@
+"""What the bot records: who acted, from where, what happened, and the fields a step changes.
+
+`FindingView` is what the pure code reads of a recorded finding; storage's row has these columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class Surface(StrEnum):
+    """Where a step came from."""
+
+    SCAN = "scan"
+    CHANNEL = "slack-channel"
+    DM = "slack-dm"
+    COMMAND = "slack-command"
+    SLACK = "slack"
+    SCHEDULE = "schedule"
+    RECOVERY = "recovery"
+
+
+class SystemActor(StrEnum):
+    """Actors that are not people (people are recorded by their Slack user id)."""
+
+    SCANNER = "scanner"
+    SYSTEM = "system"
+    SCHEDULER = "scheduler"
+    BOT = "bot"
+
+
+class AuditAction(StrEnum):
+    """Every action in the audit log: the workflow's steps, then events that change no state."""
+
+    OPENED = "opened"
+    REOPENED = "reopened"
+    RESOLVED = "resolved"
+    DISABLE_REQUESTED = "disable_requested"
+    AWAITING_OWNER = "awaiting_owner"
+    OWNER_CONFIRMED = "owner_confirmed"
+    DISABLING = "disabling"
+    DISABLED = "disabled"
+    KEPT = "kept"
+    ABORTED = "aborted"
+    FAILED = "failed"
+    REFUSED = "refused"
+    POST_FAILED = "post_failed"
+    REMIND = "remind"
+    ESCALATE = "escalate"
+    AUTO_DISABLE = "auto_disable"
+
+
+class UnknownFinding(LookupError):
+    """No finding has this id."""
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+@dataclass(frozen=True)
+class FindingChanges:
+    """Fields of a finding a step sets; a field left UNSET is not touched. A misspelt field is a
+    TypeError here, not a silently empty column."""
+
+    requested_by: str | None = UNSET
+    decided_by: str | None = UNSET
+    decision_note: str | None = UNSET
+    owner_slack_id: str | None = UNSET
+    asked_at: datetime | None = UNSET
+    reminded_at: datetime | None = UNSET
+    escalated_at: datetime | None = UNSET
+    kept_until: datetime | None = UNSET
+    resolution: str | None = UNSET
+    slack_channel: str | None = UNSET
+    slack_ts: str | None = UNSET
+    dm_channel: str | None = UNSET
+    dm_ts: str | None = UNSET
+
+    def values(self) -> dict[str, Any]:
+        """The fields that are set, by column name."""
+        return {
+            field.name: getattr(self, field.name)
+            for field in fields(self)
+            if getattr(self, field.name) is not UNSET
+        }
+
+
+NO_CHANGES = FindingChanges()
+
+
+class FindingView(Protocol):
+    """A recorded finding as message builders, the digest and the policy read it."""
+
+    id: str
+    account_id: str
+    user_name: str
+    category: str
+    fully_inactive: bool
+    state: str
+    days_idle: int
+    user_created: datetime
+    password_last_used: datetime | None
+    password_last_changed: datetime | None
+    newest_key_used: datetime | None
+    owner: str | None
+    first_seen: datetime
+    kept_until: datetime | None
+    closed_at: datetime | None
+    resolution: str | None
+    requested_by: str | None
+    decided_by: str | None
+    decision_note: str | None
+    owner_slack_id: str | None
+    slack_channel: str | None
+    slack_ts: str | None
+    dm_channel: str | None
+    dm_ts: str | None
+    asked_at: datetime | None
+    reminded_at: datetime | None
+    escalated_at: datetime | None
+
+
+class EventView(Protocol):
+    """An audit event as the history message reads it."""
+
+    at: datetime
+    actor: str
+    action: str
+    reason: str | None

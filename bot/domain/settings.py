@@ -1,0 +1,55 @@
+"""The bot's settings as one typed, immutable object, read by every layer.
+
+Loading them from the environment, with one-line errors, is the entry points' job
+(bot/entry/config.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from bot.domain.rule import CATEGORIES, Thresholds
+
+DEFAULT_DATABASE_URL = "sqlite:///iam-inactive.db"
+ROLE_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]+$")
+ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
+SLACK_GROUP_ID_PATTERN = re.compile(r"^S[A-Z0-9]{2,}$")
+SLACK_CHANNEL_PATTERN = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+TAG_SOURCES = ("bulk", "per-user")
+LOG_FORMATS = ("text", "json")
+SOURCES = ("report", "api")
+
+
+@dataclass(frozen=True)
+class Settings:
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    categories: frozenset[str] = frozenset(CATEGORIES)
+    owner_tag_keys: tuple[str, ...] = ("owner",)
+    exempt_tag: str = "iam-inactive:exempt"
+    ignore_users: frozenset[str] = frozenset()
+    tag_source: str = "bulk"
+    scan_source: str = "report"
+    role_arns: tuple[str, ...] = ()
+    org_role_name: str | None = None
+    external_id: str | None = None
+    account_concurrency: int = 8
+    user_concurrency: int = 8
+    database_url: str = DEFAULT_DATABASE_URL
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    dry_run: bool = False
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_channel: str | None = None
+    slack_api_url: str | None = None
+    slack_approvers: frozenset[str] = frozenset()
+    slack_approver_group: str | None = None
+    scan_cron: str = "0 6 * * *"
+    digest_cron: str = "0 9 * * mon"
+    reminder_cron: str = "0 10 * * *"
+    reminder_days: int = 3
+    escalate_days: int = 7
+    auto_disable_days: int | None = None
+    log_format: str = "text"

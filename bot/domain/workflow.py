@@ -1,0 +1,210 @@
+"""The decision workflow's rules, in one place: which step may happen in which state, by whom.
+
+Every module asks this policy: the decision service and the scan before they change a finding
+(storage checks each step here inside its transaction), the message builders before they offer
+a button, the listeners before they open a form. Adding a state or a step means editing this
+table and nothing else's rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from bot.domain.records import AuditAction
+
+
+class State(StrEnum):
+    OPEN = "open"
+    DISABLE_REQUESTED = "disable_requested"
+    AWAITING_OWNER = "awaiting_owner"
+    OWNER_CONFIRMED = "owner_confirmed"
+    DISABLING = "disabling"
+    DISABLED = "disabled"
+    KEPT = "kept"
+    RESOLVED = "resolved"
+    ABORTED = "aborted"
+    FAILED = "failed"
+
+
+class Intent(StrEnum):
+    """What someone (or the bot) wants to do with a finding."""
+
+    REQUEST_DISABLE = "request_disable"  # an approver pressed Disable
+    ASK_OWNER = "ask_owner"  # the owner was found and is asked by DM
+    OWNER_CONFIRM = "owner_confirm"  # the owner's "Confirm removal"
+    DECIDE_NOW = "decide_now"  # an approver opens the final confirmation after escalation
+    APPROVER_CONFIRM = "approver_confirm"  # the approver's final word
+    AUTO_CONFIRM = "auto_confirm"  # AUTO_DISABLE_AFTER_DAYS without an answer
+    KEEP = "keep"
+    START_REMOVAL = "start_removal"  # the live re-check says still idle: recorded before AWS
+    FINISH_REMOVAL = "finish_removal"
+    ABORT = "abort"  # the re-check found the user active, exempt or gone
+    FAIL = "fail"
+    REOPEN = "reopen"  # a keep expired (scan)
+    RESOLVE = "resolve"  # the scan no longer finds the user idle
+
+
+class Role(StrEnum):
+    APPROVER = "approver"
+    OWNER = "owner"
+    SCHEDULER = "scheduler"
+    SYSTEM = "system"  # the scan, the removal itself, recovery after a restart
+
+
+@dataclass(frozen=True)
+class Step:
+    """One intent's rule: the states it starts from (some only once the owner's silence was
+    escalated to the approvers), where it leads (None: it opens a form, no state change yet),
+    and who may take it."""
+
+    sources: frozenset[State]
+    to: State | None
+    roles: frozenset[Role]
+    sources_once_escalated: frozenset[State] = frozenset()
+
+    def allows(self, state: State, escalated: bool) -> bool:
+        return state in self.sources or (escalated and state in self.sources_once_escalated)
+
+
+def _states(*states: State) -> frozenset[State]:
+    return frozenset(states)
+
+
+def _roles(*roles: Role) -> frozenset[Role]:
+    return frozenset(roles)
+
+
+_REMOVING = _states(State.OWNER_CONFIRMED, State.DISABLING)
+
+POLICY: dict[Intent, Step] = {
+    Intent.REQUEST_DISABLE: Step(
+        _states(State.OPEN, State.FAILED), State.DISABLE_REQUESTED, _roles(Role.APPROVER)
+    ),
+    Intent.ASK_OWNER: Step(
+        _states(State.DISABLE_REQUESTED), State.AWAITING_OWNER, _roles(Role.APPROVER)
+    ),
+    Intent.OWNER_CONFIRM: Step(
+        _states(State.AWAITING_OWNER), State.OWNER_CONFIRMED, _roles(Role.OWNER)
+    ),
+    Intent.DECIDE_NOW: Step(
+        _states(), None, _roles(Role.APPROVER), sources_once_escalated=_states(State.AWAITING_OWNER)
+    ),
+    Intent.APPROVER_CONFIRM: Step(
+        _states(State.DISABLE_REQUESTED),
+        State.OWNER_CONFIRMED,
+        _roles(Role.APPROVER),
+        sources_once_escalated=_states(State.AWAITING_OWNER),
+    ),
+    Intent.AUTO_CONFIRM: Step(
+        _states(State.DISABLE_REQUESTED, State.AWAITING_OWNER),
+        State.OWNER_CONFIRMED,
+        _roles(Role.SCHEDULER),
+    ),
+    Intent.KEEP: Step(
+        _states(State.OPEN, State.DISABLE_REQUESTED, State.AWAITING_OWNER, State.FAILED),
+        State.KEPT,
+        _roles(Role.APPROVER, Role.OWNER),
+    ),
+    Intent.START_REMOVAL: Step(
+        _states(State.OWNER_CONFIRMED), State.DISABLING, _roles(Role.SYSTEM)
+    ),
+    Intent.FINISH_REMOVAL: Step(_states(State.DISABLING), State.DISABLED, _roles(Role.SYSTEM)),
+    # From DISABLING too: recovery after a crash re-checks and may find the user active.
+    Intent.ABORT: Step(_REMOVING, State.ABORTED, _roles(Role.SYSTEM)),
+    Intent.FAIL: Step(_REMOVING, State.FAILED, _roles(Role.SYSTEM)),
+    Intent.REOPEN: Step(_states(State.KEPT), State.OPEN, _roles(Role.SYSTEM)),
+    # Not from DISABLING: a removal is under way, and the workflow settles it.
+    Intent.RESOLVE: Step(
+        _states(
+            State.OPEN,
+            State.DISABLE_REQUESTED,
+            State.AWAITING_OWNER,
+            State.OWNER_CONFIRMED,
+            State.FAILED,
+            State.KEPT,
+        ),
+        State.RESOLVED,
+        _roles(Role.SYSTEM),
+    ),
+}
+
+# States in which the finding is finished: the row is closed and a new scan may open a new one.
+CLOSED_STATES = frozenset({State.DISABLED, State.RESOLVED, State.ABORTED})
+
+
+class TransitionError(ValueError):
+    """A step the workflow does not allow from the finding's current state."""
+
+
+def may(intent: Intent, state: str, *, escalated: bool = False) -> bool:
+    """May `intent` happen to a finding in `state` now?"""
+    return POLICY[intent].allows(State(state), escalated)
+
+
+def roles_for(intent: Intent) -> frozenset[Role]:
+    return POLICY[intent].roles
+
+
+def check(intent: Intent, state: str, *, escalated: bool = False) -> State:
+    """The state `intent` leads to from `state`, or TransitionError saying where things stand."""
+    step = POLICY[intent]
+    current = State(state)
+    if not step.allows(current, escalated):
+        raise TransitionError(refusal(step, current))
+    if step.to is None:
+        raise ValueError(f"{intent} opens a form; it changes no state")
+    return step.to
+
+
+def require(intent: Intent, state: str, *, escalated: bool = False) -> None:
+    """TransitionError, saying where things stand, unless `intent` may happen now."""
+    step = POLICY[intent]
+    if not step.allows(State(state), escalated):
+        raise TransitionError(refusal(step, State(state)))
+
+
+def refusal(step: Step, state: State) -> str:
+    if state in step.sources_once_escalated:
+        return "this finding is still waiting for its owner, so nothing was done"
+    return f"this finding is already {describe(state)}, so nothing was done"
+
+
+def audit_action(intent: Intent, to: State) -> AuditAction:
+    """What the audit log calls a step: the state it reached, except a reopened keep."""
+    return AuditAction.REOPENED if intent == Intent.REOPEN else AuditAction(to.value)
+
+
+def describe(state: str) -> str:
+    return state.replace("_", " ")
+
+
+class FollowUp(StrEnum):
+    REMIND = "remind"
+    ESCALATE = "escalate"
+    AUTO_DISABLE = "auto_disable"
+
+
+def follow_up(
+    asked_at: datetime | None,
+    reminded_at: datetime | None,
+    escalated_at: datetime | None,
+    now: datetime,
+    *,
+    reminder_days: int,
+    escalate_days: int,
+    auto_disable_days: int | None,
+) -> FollowUp | None:
+    """What an unanswered owner request needs now: one reminder, then the approvers, then
+    (when AUTO_DISABLE_AFTER_DAYS is set) the removal itself. None: nothing yet."""
+    if asked_at is None:
+        return None
+    waited = now - asked_at
+    if auto_disable_days is not None and waited >= timedelta(days=auto_disable_days):
+        return FollowUp.AUTO_DISABLE
+    if escalated_at is None and waited >= timedelta(days=escalate_days):
+        return FollowUp.ESCALATE
+    if reminded_at is None and escalated_at is None and waited >= timedelta(days=reminder_days):
+        return FollowUp.REMIND
+    return None

@@ -1,0 +1,101 @@
+"""The one wiring of the bot: settings, logging, the database, then (for the Slack bot and the
+schedule) the Slack client and the application's services, all sharing one clock."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+import boto3
+from sqlalchemy import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.application.services import Services
+from bot.domain.clock import Clock, utc_now
+from bot.domain.settings import Settings
+from bot.entry import logs
+from bot.entry.config import SettingsError, load_settings
+from bot.slack.client import make_client
+from storage.db import make_engine, migrate, normalize_url
+from storage.repository import Repository
+
+
+class SetupError(RuntimeError):
+    """The bot cannot start: bad settings or an unreachable database. The message says which."""
+
+
+def prepare(
+    env: Mapping[str, str], *, verbose: bool, **overrides: object
+) -> tuple[Settings, Repository]:
+    """Every entry point's first steps: settings, logging that redacts them, the database."""
+    try:
+        settings = replace(load_settings(env), **overrides)
+    except SettingsError as error:
+        raise SetupError(f"configuration error: {error}") from None
+    logs.configure(settings.log_format, secrets_of(settings, env), verbose=verbose)
+    return settings, open_repository(settings)
+
+
+def open_repository(settings: Settings) -> Repository:
+    """Connect and apply migrations (safe on every start)."""
+    engine = make_engine(settings.database_url)
+    try:
+        migrate(engine)
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise SetupError(f"cannot open the database (DATABASE_URL): {reason}") from None
+    return Repository(engine)
+
+
+def bootstrap(env: Mapping[str, str], *, http: bool | None = None) -> Services:
+    """The Slack bot's and the scheduler's services, once the settings they need are there.
+
+    `http`: whether Slack's requests come over HTTP (and must be verified); by default, unless
+    SLACK_APP_TOKEN asks for Socket Mode."""
+    settings, repository = prepare(env, verbose=True)
+    serves_http = settings.slack_app_token is None if http is None else http
+    require_slack_settings(settings, socket_mode=not serves_http)
+    return build_services(settings, repository)
+
+
+def build_services(
+    settings: Settings,
+    repository: Repository,
+    aws_session: boto3.Session | None = None,
+    clock: Clock = utc_now,
+) -> Services:
+    return Services(
+        settings=settings,
+        repository=repository,
+        client=make_client(settings),
+        aws_session=aws_session or boto3.Session(),
+        clock=clock,
+    )
+
+
+def require_slack_settings(settings: Settings, *, socket_mode: bool) -> None:
+    needed = {
+        "SLACK_BOT_TOKEN": settings.slack_bot_token,
+        "SLACK_CHANNEL": settings.slack_channel,
+    }
+    if not socket_mode:
+        needed["SLACK_SIGNING_SECRET"] = settings.slack_signing_secret
+    missing = [name for name, value in needed.items() if not value]
+    if missing:
+        raise SetupError(
+            f"{', '.join(missing)} must be set to run the bot "
+            "(see the README, 'Installing the Slack app')"
+        )
+
+
+def secrets_of(settings: Settings, env: Mapping[str, str]) -> list[str | None]:
+    """Values no log line may show."""
+    database_password = make_url(normalize_url(settings.database_url)).password
+    return [
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.slack_app_token,
+        str(database_password) if database_password else None,
+        env.get("AWS_SECRET_ACCESS_KEY"),
+        env.get("AWS_SESSION_TOKEN"),
+    ]

@@ -1,0 +1,32 @@
+"""The Bolt app: every listener registered on it, in one place."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+
+from bot.application.services import Services
+from bot.entry.bootstrap import require_slack_settings
+from handlers import actions, commands, errors, views
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    services: Services, *, process_before_response: bool = False, socket_mode: bool = False
+) -> App:
+    settings = services.settings
+    require_slack_settings(settings, socket_mode=socket_mode)
+    if not services.approvers.configured:
+        log.warning("no SLACK_APPROVERS or SLACK_APPROVER_GROUP: every action will be refused")
+    app = App(
+        signing_secret=settings.slack_signing_secret or "",
+        client=services.client,
+        process_before_response=process_before_response,
+        request_verification_enabled=not socket_mode,
+        token_verification_enabled=False,
+    )
+    for surface in (commands, actions, views, errors):
+        surface.register(app, services)
+    return app

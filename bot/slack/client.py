@@ -1,0 +1,101 @@
+"""The bot's Slack Web API client, who the approvers are, and who owns an IAM user in Slack."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot.domain.rule import EMAIL_PATTERN, SLACK_USER_ID_PATTERN
+from bot.domain.settings import Settings
+
+log = logging.getLogger(__name__)
+
+APPROVER_GROUP_TTL = 300.0
+
+
+def make_client(settings: Settings) -> WebClient:
+    """A WebClient that waits out HTTP 429 (Retry-After) and honours SLACK_API_URL."""
+    extra = {"base_url": settings.slack_api_url} if settings.slack_api_url else {}
+    client = WebClient(token=settings.slack_bot_token, timeout=15, **extra)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
+    return client
+
+
+def slack_error(error: SlackClientError) -> str:
+    if isinstance(error, SlackApiError):
+        return f"Slack answered {error.response.get('error', 'an error')}"
+    return f"Slack could not be reached ({type(error).__name__})"
+
+
+class Approvers:
+    """Who may press channel buttons: listed user ids, and members of one user group."""
+
+    def __init__(
+        self, settings: Settings, client: WebClient, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._users = settings.slack_approvers
+        self._group = settings.slack_approver_group
+        self._client = client
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._members: frozenset[str] = frozenset()
+        self._fetched_at: float | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self._users or self._group)
+
+    def allows(self, user_id: str) -> bool:
+        return user_id in self._users or user_id in self._group_members()
+
+    def _group_members(self) -> frozenset[str]:
+        if not self._group:
+            return frozenset()
+        with self._lock:
+            fresh = (
+                self._fetched_at is not None
+                and self._clock() - self._fetched_at < APPROVER_GROUP_TTL
+            )
+            if not fresh:
+                try:
+                    answer = self._client.usergroups_users_list(usergroup=self._group)
+                    self._members = frozenset(answer.get("users", []))
+                    self._fetched_at = self._clock()
+                except SlackClientError as error:
+                    # Keep the last known members; with none known, nobody from the group passes.
+                    log.warning("approver group lookup failed: %s", slack_error(error))
+            return self._members
+
+
+@dataclass(frozen=True)
+class OwnerContact:
+    slack_id: str | None
+    reachable: bool  # an active Slack account the bot can DM
+    why_not: str | None = None  # for the record when the approver's word is final
+
+
+def resolve_owner(client: WebClient, owner: str | None) -> OwnerContact:
+    """The owner's Slack account from the tag value (a Slack user id or an email)."""
+    if not owner:
+        return OwnerContact(None, False, "The owner of this IAM user is unknown")
+    try:
+        if SLACK_USER_ID_PATTERN.match(owner):
+            user = client.users_info(user=owner)["user"]
+        elif EMAIL_PATTERN.match(owner):
+            user = client.users_lookupByEmail(email=owner)["user"]
+        else:
+            return OwnerContact(None, False, f"The owner {owner} is not a Slack user")
+    except SlackApiError as error:
+        if error.response.get("error") in ("users_not_found", "user_not_found"):
+            return OwnerContact(None, False, f"The owner {owner} has no Slack account")
+        raise
+    if user.get("deleted"):
+        return OwnerContact(user["id"], False, f"The owner <@{user['id']}> has left (deactivated)")
+    return OwnerContact(user["id"], True)

@@ -1,0 +1,1 @@
+"""Block Kit messages and modals as pure functions, one module per Slack surface."""

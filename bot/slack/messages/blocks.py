@@ -1,0 +1,151 @@
+"""Pieces every message is built from, and the limits Slack enforces.
+
+Built with slack_sdk's models, whose `to_dict()` checks Block Kit's field limits; `checked`
+adds the per-message block limit, which nothing else checks. All builders are pure: plain data
+in, validated dicts out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.domain.records import FindingView
+from bot.domain.rule import KEYS_ONLY
+from bot.domain.workflow import State
+from bot.slack.ids import ActionId
+
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+DRY_RUN_NOTE = ":test_tube: Dry run: nothing is removed in AWS; decisions are still recorded."
+Blocks = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str  # the notification and screen-reader fallback
+    blocks: Blocks
+
+
+class MessageTooLarge(ValueError):
+    """More blocks than Slack accepts in one message."""
+
+
+def checked(text: str, blocks: Sequence[Block], limit: int = MAX_BLOCKS) -> Message:
+    if len(blocks) > limit:
+        raise MessageTooLarge(f"{len(blocks)} blocks, Slack accepts {limit}")
+    return Message(text=text[:MAX_SECTION_TEXT], blocks=[block.to_dict() for block in blocks])
+
+
+def day(moment: datetime | None, zone: tzinfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d") if moment else "never"
+
+
+def mention(user_id: str | None) -> str:
+    return f"<@{user_id}>" if user_id else "someone"
+
+
+def owner_label(row: FindingView) -> str:
+    if row.owner_slack_id:
+        return mention(row.owner_slack_id)
+    return row.owner or "unknown owner"
+
+
+def category_label(row: FindingView) -> str:
+    label = "keys only" if row.category == KEYS_ONLY else "dormant"
+    return label + (", fully inactive" if row.fully_inactive else "")
+
+
+def context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=text)])
+
+
+def dry_run_note(dry_run: bool) -> list[Block]:
+    """Every message says so in a dry run."""
+    return [context(DRY_RUN_NOTE)] if dry_run else []
+
+
+def button_pair(
+    block_id: str,
+    row: FindingView,
+    danger: tuple[str, ActionId],
+    other: tuple[str, ActionId],
+    confirm: ConfirmObject | None = None,
+) -> ActionsBlock:
+    """Two buttons carrying only the finding's opaque id: a red one, and a plain one."""
+    (danger_text, danger_action), (other_text, other_action) = danger, other
+    return ActionsBlock(
+        block_id=f"{block_id}:{row.id}",
+        elements=[
+            ButtonElement(
+                text=danger_text,
+                action_id=danger_action,
+                value=row.id,
+                style="danger",
+                confirm=confirm,
+            ),
+            ButtonElement(text=other_text, action_id=other_action, value=row.id),
+        ],
+    )
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def finding_facts(row: FindingView, zone: tzinfo) -> str:
+    return (
+        f"*{row.user_name}* in `{row.account_id}` · {category_label(row)}\n"
+        f"Idle *{row.days_idle} days* · last password use {day(row.password_last_used, zone)}"
+        f" · newest key use {day(row.newest_key_used, zone)} · owner {owner_label(row)}"
+    )
+
+
+def status_line(row: FindingView, zone: tzinfo, dry_run: bool) -> str | None:
+    """Where the decision on this finding stands, for its line in the channel and the DM."""
+    note = f": {truncate(row.decision_note, 500)}" if row.decision_note else ""
+    match row.state:
+        case State.OPEN:
+            return None
+        case State.DISABLE_REQUESTED:
+            return f":hourglass: Disable requested by {mention(row.requested_by)}{note}"
+        case State.AWAITING_OWNER:
+            return (
+                f":hourglass: Disable requested by {mention(row.requested_by)}, "
+                f"waiting for {owner_label(row)}"
+            )
+        case State.OWNER_CONFIRMED | State.DISABLING:
+            return f":gear: Confirmed by {mention(row.decided_by)}; removing the console password"
+        case State.DISABLED:
+            done = "would be removed (dry run)" if dry_run else "removed"
+            return (
+                f":white_check_mark: Console password {done}; "
+                f"confirmed by {mention(row.decided_by)}"
+            )
+        case State.KEPT:
+            until = f"until {day(row.kept_until, zone)}" if row.kept_until else "until revoked"
+            return f":shield: Kept {until} by {mention(row.decided_by)}{note}"
+        case State.ABORTED:
+            return f":no_entry_sign: Not removed{note}"
+        case State.FAILED:
+            return f":warning: Removal failed{note}"
+        case State.RESOLVED:
+            return f":heavy_check_mark: Resolved: {row.resolution}"
+    return None
+
+
+def notice(text: str) -> Message:
+    """A one-line answer: refusals, errors, confirmations."""
+    return checked(text, [SectionBlock(text=MarkdownTextObject(text=truncate(text, 3000)))])

@@ -1,0 +1,121 @@
+"""The findings channel: scan summaries, findings with their buttons, escalations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import tzinfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ConfirmObject,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.domain.records import FindingView
+from bot.domain.rule import KEYS_ONLY
+from bot.domain.scan import AccountScan
+from bot.domain.workflow import Intent, may
+from bot.slack.ids import ActionId
+from bot.slack.messages.blocks import (
+    Message,
+    MessageTooLarge,
+    button_pair,
+    checked,
+    context,
+    dry_run_note,
+    finding_facts,
+    notice,
+    owner_label,
+    status_line,
+    truncate,
+)
+
+FINDINGS_PER_MESSAGE = 10
+
+
+def finding_blocks(row: FindingView, zone: tzinfo, dry_run: bool) -> list[Block]:
+    """One finding's line: its facts, then buttons while it is open, else where it stands."""
+    blocks: list[Block] = [
+        SectionBlock(
+            block_id=f"finding:{row.id}", text=MarkdownTextObject(text=finding_facts(row, zone))
+        )
+    ]
+    status = status_line(row, zone, dry_run)
+    if status:
+        blocks.append(context(status))
+    escalated = row.escalated_at is not None
+    if may(Intent.REQUEST_DISABLE, row.state):
+        blocks.append(_decision_buttons(row))
+    elif may(Intent.DECIDE_NOW, row.state, escalated=escalated):
+        blocks.append(_decide_now_buttons(row))
+    return blocks
+
+
+def _decision_buttons(row: FindingView) -> ActionsBlock:
+    confirm = ConfirmObject(
+        title="Remove console password?",
+        text=truncate(
+            f"Ask {owner_label(row)} to confirm removing the console password of {row.user_name} "
+            f"({row.account_id}). Access keys keep working.",
+            300,
+        ),
+        confirm="Disable",
+        deny="Cancel",
+        style="danger",
+    )
+    return button_pair(
+        "decide", row, ("Disable", ActionId.DISABLE), ("Keep", ActionId.KEEP), confirm
+    )
+
+
+def _decide_now_buttons(row: FindingView) -> ActionsBlock:
+    """After escalation the approvers may decide without the owner."""
+    return button_pair(
+        "escalated", row, ("Decide now", ActionId.DECIDE_NOW), ("Keep", ActionId.KEEP)
+    )
+
+
+def scan_summary(account: AccountScan, new: Sequence[FindingView], dry_run: bool) -> Message:
+    target = account.target
+    label = f"`{target.account_id}`" + (f" ({target.name})" if target.name else "")
+    if not account.ok:
+        text = f":warning: Scan of {label} failed: {account.error}"
+    else:
+        keys_only = sum(1 for row in new if row.category == KEYS_ONLY)
+        text = (
+            f":mag: Scan of {label}: {account.users_seen} users, {len(account.candidates)} idle "
+            f"console passwords, *{len(new)} new*"
+            + (f" ({len(new) - keys_only} dormant, {keys_only} keys only)" if new else "")
+        )
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=truncate(text, 3000)))]
+    blocks += dry_run_note(dry_run)
+    return checked(text, blocks)
+
+
+def findings_message(rows: Sequence[FindingView], zone: tzinfo, dry_run: bool) -> Message:
+    """Up to FINDINGS_PER_MESSAGE findings, each with its own line and buttons."""
+    if len(rows) > FINDINGS_PER_MESSAGE:
+        raise MessageTooLarge(f"{len(rows)} findings, at most {FINDINGS_PER_MESSAGE} a message")
+    blocks: list[Block] = []
+    for row in rows:
+        blocks.extend(finding_blocks(row, zone, dry_run))
+    blocks += dry_run_note(dry_run)
+    names = ", ".join(row.user_name for row in rows)
+    return checked(f"Idle console passwords: {names}", blocks)
+
+
+def batches(
+    rows: Sequence[FindingView], size: int = FINDINGS_PER_MESSAGE
+) -> list[list[FindingView]]:
+    return [list(rows[start : start + size]) for start in range(0, len(rows), size)]
+
+
+def escalation(row: FindingView, waited_days: int) -> Message:
+    text = (
+        f":rotating_light: {owner_label(row)} has not answered for {waited_days} days about "
+        f"*{row.user_name}* (`{row.account_id}`). Approvers can now decide alone with "
+        "*Decide now* on its line."
+    )
+    return notice(text)

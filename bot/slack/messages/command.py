@@ -1,0 +1,113 @@
+"""Answers to `/iam-inactive`: help, a page of open findings, a user's history."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import tzinfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.domain.records import EventView, FindingView
+from bot.domain.workflow import State, describe
+from bot.slack.ids import COMMAND, ActionId
+from bot.slack.messages.blocks import (
+    MAX_BLOCKS,
+    MAX_SECTION_TEXT,
+    Message,
+    checked,
+    context,
+    finding_facts,
+    mention,
+    truncate,
+)
+
+LIST_PAGE_SIZE = 15
+HELP = "\n".join(
+    [
+        f"*{COMMAND}* finds AWS console passwords nobody uses and removes them with your say-so.",
+        f"• `{COMMAND} scan [account]`: scan now (approvers)",
+        f"• `{COMMAND} list [dormant|keys_only|account]`: open findings, a page at a time",
+        f"• `{COMMAND} show <iam-user>`: a finding, its facts and its whole history",
+        f"• `{COMMAND} digest`: post the digest to the channel now (approvers)",
+        f"• `{COMMAND} help`: this help",
+    ]
+)
+
+
+def help_message(note: str | None = None) -> Message:
+    text = f"{note}\n\n{HELP}" if note else HELP
+    return checked(text, [SectionBlock(text=MarkdownTextObject(text=text))])
+
+
+def list_page(rows: Sequence[FindingView], filter_: str, page: int, zone: tzinfo) -> Message:
+    """One page of open findings; a Next/Previous button carries the filter and page."""
+    pages = max(1, -(-len(rows) // LIST_PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    shown = rows[(page - 1) * LIST_PAGE_SIZE : page * LIST_PAGE_SIZE]
+    title = f"{len(rows)} open findings" + (f" ({filter_})" if filter_ else "")
+    blocks: list[Block] = [HeaderBlock(text=truncate(title, 150))]
+    for row in shown:
+        line = finding_facts(row, zone)
+        if row.state != State.OPEN:
+            line += f"\n_{describe(row.state)}_"
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=line)))
+    if not shown:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text="Nothing open. :tada:")))
+    buttons = []
+    for label, action_id, target in (
+        ("Previous", ActionId.LIST_PREVIOUS, page - 1),
+        ("Next", ActionId.LIST_NEXT, page + 1),
+    ):
+        if 1 <= target <= pages:
+            value = json.dumps({"filter": filter_, "page": target})
+            buttons.append(ButtonElement(text=label, action_id=action_id, value=value))
+    if buttons:
+        blocks.append(context(f"Page {page} of {pages}"))
+        blocks.append(ActionsBlock(elements=buttons))
+    return checked(title, blocks)
+
+
+def history_message(
+    user_name: str, findings: Sequence[tuple[FindingView, Sequence[EventView]]], zone: tzinfo
+) -> Message:
+    if not findings:
+        return checked(
+            f"No findings for IAM user {user_name}.",
+            [
+                SectionBlock(
+                    text=MarkdownTextObject(text=f"No findings for IAM user *{user_name}*.")
+                )
+            ],
+        )
+    blocks: list[Block] = [HeaderBlock(text=truncate(f"History of {user_name}", 150))]
+    for row, events in findings:
+        state = describe(row.state)
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(text=f"{finding_facts(row, zone)}\nNow: *{state}*")
+            )
+        )
+        lines = [
+            f"{event.at.astimezone(zone):%Y-%m-%d %H:%M} · {_actor(event.actor)} · "
+            f"{event.action}" + (f" ({event.reason})" if event.reason else "")
+            for event in events
+        ]
+        text = truncate("\n".join(lines) or "no events", MAX_SECTION_TEXT)
+        blocks.append(context(text))
+        blocks.append(DividerBlock())
+        if len(blocks) > MAX_BLOCKS - 3:
+            break
+    return checked(f"History of {user_name}", blocks)
+
+
+def _actor(actor: str) -> str:
+    return mention(actor) if actor[:1] in ("U", "W") else actor

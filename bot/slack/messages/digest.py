@@ -1,0 +1,80 @@
+"""The weekly digest message (the chart beside it is drawn by bot/slack/chart.py)."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from slack_sdk.models.blocks import Block, HeaderBlock, MarkdownTextObject, SectionBlock
+
+from bot.domain.digest import DigestFacts, trend_text
+from bot.slack.messages.blocks import (
+    MAX_SECTION_TEXT,
+    Message,
+    checked,
+    day,
+    dry_run_note,
+    owner_label,
+    truncate,
+)
+
+
+def digest_message(facts: DigestFacts, zone: tzinfo, dry_run: bool) -> Message:
+    week = facts.week_actions
+    week_line = " · ".join(f"{action} {count}" for action, count in week.items())
+    blocks: list[Block] = [
+        HeaderBlock(text="Weekly digest: idle AWS console passwords"),
+        SectionBlock(
+            fields=[
+                MarkdownTextObject(text=f"*Open now*\n{facts.open_total}"),
+                MarkdownTextObject(text=f"*This week*\n{week_line}"),
+                MarkdownTextObject(text="*Idle for*\n" + _counts(facts.open_by_age)),
+                MarkdownTextObject(
+                    text="*By account*\n"
+                    + truncate(
+                        _counts({f"`{k}`": v for k, v in facts.open_by_account.items()}), 1900
+                    )
+                ),
+            ]
+        ),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=f"*Open findings, last 8 weeks*\n{trend_text(facts.trend)}"
+            )
+        ),
+    ]
+    sections = [
+        (
+            "*Waiting for owners*",
+            [
+                f"• *{row.user_name}* (`{row.account_id}`): {owner_label(row)}, {days} days"
+                for row, days in facts.waiting_on_owners
+            ],
+        ),
+        (
+            "*Keeps expiring within 14 days*",
+            [
+                f"• *{row.user_name}* (`{row.account_id}`) on {day(row.kept_until, zone)}"
+                for row in facts.keeps_expiring
+            ],
+        ),
+        (
+            "*Scan failures this week*",
+            [
+                f"• {day(when, zone)} `{account}`: {truncate(error or 'failed', 200)}"
+                for when, account, error in facts.failed_scans
+            ],
+        ),
+    ]
+    for title, lines in sections:
+        if lines:
+            text = truncate("\n".join([title, *lines[:25]]), MAX_SECTION_TEXT)
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
+    blocks += dry_run_note(dry_run)
+    summary = (
+        f"Weekly digest: {facts.open_total} open, {week.get('disabled', 0)} disabled this week"
+    )
+    return checked(summary, blocks)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return "\n".join(f"{label}: {count}" for label, count in counts.items()) or "none"
