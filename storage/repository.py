@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, Select, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.domain.records import (
@@ -18,36 +17,17 @@ from bot.domain.records import (
     AuditAction,
     FindingChanges,
     Surface,
-    SystemActor,
     UnknownFinding,
 )
-from bot.domain.rule import USER_DELETED, Candidate, UserCredentials
-from bot.domain.scan import AccountScan, ScanResult
+from bot.domain.scan import ScanResult
 from bot.domain.workflow import (
-    CLOSED_STATES,
     Intent,
     State,
     TransitionError,
-    audit_action,
-    check,
-    may,
 )
-from storage import models
-
-
-@dataclass
-class ScanRecord:
-    """What recording a scan changed: the rows to announce and the rows that closed."""
-
-    scan_id: int
-    new: list[models.Finding] = field(default_factory=list)
-    reopened: list[models.Finding] = field(default_factory=list)
-    updated: list[models.Finding] = field(default_factory=list)
-    resolved: list[models.Finding] = field(default_factory=list)
-
-    @property
-    def to_announce(self) -> list[models.Finding]:
-        return self.new + self.reopened
+from storage import models, scans
+from storage.scans import ScanRecord
+from storage.steps import audit, step
 
 
 class Repository:
@@ -62,21 +42,7 @@ class Repository:
     def record_scan(self, result: ScanResult, trigger: str) -> ScanRecord:
         """Store the scan and bring findings up to date, in one transaction."""
         with self._sessions.begin() as session:
-            scan = models.Scan(
-                started_at=result.started_at,
-                finished_at=result.finished_at,
-                source=result.source,
-                trigger=trigger,
-                status=result.status,
-                accounts=[_scan_account_row(account) for account in result.accounts],
-            )
-            session.add(scan)
-            session.flush()
-            record = ScanRecord(scan_id=scan.id)
-            for account in result.accounts:
-                if account.ok:  # a failed account's findings stay as they were
-                    _sync_account(session, account, result.started_at, record)
-        return record
+            return scans.record(session, result, trigger)
 
     def finding(self, finding_id: str) -> models.Finding | None:
         with self._sessions() as session:
@@ -105,7 +71,7 @@ class Repository:
                 row = session.get(models.Finding, finding_id)
                 if row is None:
                     raise UnknownFinding(finding_id)
-                _step(session, row, intent, at, reason, actor, surface, details, changes)
+                step(session, row, intent, at, reason, actor, surface, details, changes)
         except StaleDataError:
             raise TransitionError("this finding was changed by someone else just now") from None
         return row
@@ -126,7 +92,7 @@ class Repository:
             if finding_id is not None and session.get(models.Finding, finding_id) is None:
                 details = {**(details or {}), "unknown_finding_id": finding_id[:64]}
                 finding_id = None
-            _audit(
+            audit(
                 session,
                 finding_id,
                 at,
@@ -256,163 +222,3 @@ class Repository:
             .order_by(models.AuditEvent.at, models.AuditEvent.id)
         )
         return self._all(query)
-
-
-def _scan_account_row(account: AccountScan) -> models.ScanAccount:
-    return models.ScanAccount(
-        account_id=account.target.account_id,
-        account_name=account.target.name,
-        status="ok" if account.ok else "failed",
-        error=account.error,
-        users_seen=account.users_seen,
-        findings=len(account.candidates),
-        report_generated_at=account.report_generated_at,
-    )
-
-
-def _sync_account(
-    session: Session, account: AccountScan, now: datetime, record: ScanRecord
-) -> None:
-    open_rows = {
-        row.user_name: row
-        for row in session.scalars(
-            select(models.Finding).where(
-                models.Finding.account_id == account.target.account_id,
-                models.Finding.closed_at.is_(None),
-            )
-        )
-    }
-    for candidate in account.candidates:
-        row = open_rows.pop(candidate.user_name, None)
-        if row is None:
-            row = models.Finding(
-                account_id=candidate.account_id,
-                user_name=candidate.user_name,
-                state=State.OPEN,
-                first_seen=now,
-            )
-            _apply_facts(row, candidate, now)
-            session.add(row)
-            session.flush()
-            _audit(
-                session,
-                row.id,
-                now,
-                AuditAction.OPENED,
-                None,
-                State.OPEN,
-                f"idle {candidate.days_idle} days",
-            )
-            record.new.append(row)
-            continue
-        _apply_facts(row, candidate, now)
-        keep_expired = row.kept_until is not None and row.kept_until <= now
-        if keep_expired and may(Intent.REOPEN, row.state):
-            _step(session, row, Intent.REOPEN, now, "keep expired", changes=REOPENED)
-            record.reopened.append(row)
-        else:
-            record.updated.append(row)
-    for row in open_rows.values():
-        if may(Intent.RESOLVE, row.state):
-            reason = account.cleared.get(row.user_name, USER_DELETED)
-            _step(
-                session, row, Intent.RESOLVE, now, reason, changes=FindingChanges(resolution=reason)
-            )
-            record.resolved.append(row)
-
-
-REOPENED = FindingChanges(kept_until=None)
-
-
-def _step(
-    session: Session,
-    row: models.Finding,
-    intent: Intent,
-    at: datetime,
-    reason: str | None,
-    actor: str = SystemActor.SCANNER,
-    surface: Surface = Surface.SCAN,
-    details: dict[str, Any] | None = None,
-    changes: FindingChanges = NO_CHANGES,
-) -> None:
-    """The one checked state change: the policy's verdict, the audit event, the new fields."""
-    current = State(row.state)
-    to = check(intent, current, escalated=row.escalated_at is not None)
-    _audit(
-        session,
-        row.id,
-        at,
-        audit_action(intent, to),
-        current,
-        to,
-        reason,
-        actor=actor,
-        surface=surface,
-        details=details,
-    )
-    row.state = to
-    for name, value in changes.values().items():
-        setattr(row, name, value)
-    if to in CLOSED_STATES:
-        row.closed_at = at
-        row.resolution = row.resolution or reason
-
-
-def _apply_facts(row: models.Finding, candidate: Candidate, now: datetime) -> None:
-    facts = candidate.credentials
-    row.user_arn = facts.arn
-    row.category = candidate.category
-    row.fully_inactive = candidate.fully_inactive
-    row.days_idle = candidate.days_idle
-    row.user_created = facts.created
-    row.password_last_used = facts.password_last_used
-    row.password_last_changed = facts.password_last_changed
-    row.newest_key_used = facts.newest_key_use
-    row.owner = candidate.owner
-    row.facts = credentials_to_json(facts)
-    row.last_seen = now
-
-
-def _audit(
-    session: Session,
-    finding_id: str | None,
-    at: datetime,
-    action: AuditAction,
-    from_state: str | None,
-    to_state: str | None,
-    reason: str | None,
-    *,
-    actor: str = SystemActor.SCANNER,
-    surface: Surface = Surface.SCAN,
-    details: dict[str, Any] | None = None,
-) -> None:
-    session.add(
-        models.AuditEvent(
-            finding_id=finding_id,
-            at=at,
-            actor=actor,
-            surface=surface,
-            action=action,
-            from_state=from_state,
-            to_state=to_state,
-            reason=reason,
-            details=details,
-        )
-    )
-
-
-def credentials_to_json(facts: UserCredentials) -> dict[str, Any]:
-    def iso(moment: datetime | None) -> str | None:
-        return moment.isoformat() if moment else None
-
-    return {
-        "arn": facts.arn,
-        "created": iso(facts.created),
-        "has_password": facts.has_password,
-        "password_last_used": iso(facts.password_last_used),
-        "password_last_changed": iso(facts.password_last_changed),
-        "keys": [
-            {"active": key.active, "last_used": iso(key.last_used), "key_id": key.key_id}
-            for key in facts.keys
-        ],
-    }

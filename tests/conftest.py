@@ -15,17 +15,27 @@ import boto3
 import psycopg
 import pytest
 from botocore.awsrequest import AWSResponse
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from moto import mock_aws
 from moto.core.responses import ActionResult
+from moto.iam.models import iam_backends
 from moto.iam.responses import IamResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.aws.demo import DEMO_REGION, DemoKey, DemoUser
+from bot.aws.demo import DEMO_ACCOUNT_ID, DEMO_REGION, DemoKey, DemoUser, seed_users
 from storage import models
 from storage.db import make_engine, migrate
 from storage.repository import Repository
+from tests.bot_harness import BotHarness, bot_settings
 from tests.slack_standin import SlackStandIn
+
+# A busy machine must not fail a property test for being slow: no deadline, no speed checks.
+hypothesis_settings.register_profile(
+    "busy-machine", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("busy-machine")
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -220,3 +230,59 @@ def scans(repository: Repository) -> list[models.Scan]:
     """Recorded scans, newest first."""
     with session_of(repository) as session:
         return list(session.scalars(select(models.Scan).order_by(models.Scan.id.desc())))
+
+
+# --- the whole bot, behind its HTTP adapter (tests/bot_harness.py) ----------------------------
+
+# The owner of this user has left the company (a deactivated Slack account).
+LEFT = DemoUser("left-company", 500, password_used_days_ago=300, tags={"owner": "gone@example.com"})
+
+
+@pytest.fixture
+def database_file(database_url):
+    """Every workflow test runs on a SQLite file and, when it answers, on PostgreSQL."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    engine.dispose()
+    return database_url
+
+
+@pytest.fixture
+def iam_calls_to_delete(aws_session):
+    calls = []
+    aws_session.events.register(
+        "provide-client-params.iam.DeleteLoginProfile",
+        lambda params, **_: calls.append(params["UserName"]),
+    )
+    return calls
+
+
+_ENGINES = []
+
+
+@pytest.fixture(autouse=True)
+def _dispose_engines():
+    """Close each test's connections (PostgreSQL has a connection limit)."""
+    yield
+    while _ENGINES:
+        _ENGINES.pop().dispose()
+
+
+def start_bot(standin, database_url, session, **changes):
+    settings = bot_settings(standin, database_url, **changes)
+    engine = make_engine(database_url)
+    _ENGINES.append(engine)
+    return BotHarness.start(settings, Repository(engine), session, standin)
+
+
+@pytest.fixture
+def bot(standin, database_file, aws_session, now):
+    seed_users(aws_session, (IDLE_DORMANT, KEYS_ONLY, RECENT_LOGIN, OWNED, LEFT), now)
+    harness = start_bot(standin, database_file, aws_session)
+    assert harness.command("scan").status_code == 200
+    standin.clear()
+    return harness
+
+
+def has_password(user_name):
+    return bool(iam_backends[DEMO_ACCOUNT_ID]["global"].users[user_name].password)

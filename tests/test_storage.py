@@ -20,7 +20,14 @@ from bot.domain.rule import (
 from bot.domain.scan import AccountScan, AccountTarget, ScanResult
 from bot.domain.workflow import State
 from storage import models
-from storage.db import make_engine, migrate, normalize_url
+from storage.db import (
+    HEAD_REVISION,
+    MIGRATIONS,
+    current_revision,
+    make_engine,
+    migrate,
+    normalize_url,
+)
 from tests.conftest import scans, session_of
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -204,3 +211,20 @@ def test_migrations_match_the_models(database_url):
 def test_platform_postgres_urls_use_psycopg():
     assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_the_head_revision_start_up_checks_is_the_newest_migration():
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+
+
+def test_a_current_schema_is_not_migrated_again(repository):
+    with repository.engine.connect() as connection:
+        assert current_revision(connection) == HEAD_REVISION
+    migrate(repository.engine)  # a no-op: the revision is current
+    with repository.engine.connect() as connection:
+        assert current_revision(connection) == HEAD_REVISION

@@ -14,7 +14,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackClientError
 
-from bot.application.scans import scan_and_announce, scan_summary_line
+from bot.application.jobs import scan_and_announce, scan_summary_line
 from bot.application.services import Services
 from bot.domain.records import Surface
 from bot.domain.rule import CATEGORIES

@@ -6,14 +6,44 @@ from __future__ import annotations
 
 import logging
 
-from bot.application.scans import scan_and_announce
+from bot.application.scans import run_scan
 from bot.application.scheduler import Schedule
 from bot.application.services import Services
 from bot.domain.cron import parse_cron
 from bot.domain.records import AuditAction, FindingChanges, Surface, SystemActor
+from bot.domain.scan import ScanResult
 from bot.domain.workflow import FollowUp, Intent, State, TransitionError, follow_up
+from storage.repository import ScanRecord
 
 log = logging.getLogger(__name__)
+
+
+def scan_and_announce(
+    services: Services, trigger: str, only_account: str | None = None
+) -> tuple[ScanResult, ScanRecord]:
+    """Scan, record, post what is new, and update the lines of findings that closed."""
+    result, record = run_scan(
+        services.settings,
+        services.repository,
+        services.aws_session,
+        clock=services.clock,
+        trigger=trigger,
+        only_account=only_account,
+    )
+    services.announcer.post_scan(result, record)
+    for finding in record.resolved:  # their lines say why they closed
+        services.announcer.refresh(finding)
+    return result, record
+
+
+def scan_summary_line(result: ScanResult, record: ScanRecord) -> str:
+    """One line for the person who asked for the scan."""
+    failed = len(result.failed_accounts)
+    return (
+        f"Scan done: {len(record.to_announce)} new findings, {len(record.resolved)} resolved"
+        + (f", {failed} account(s) failed" if failed else "")
+        + "."
+    )
 
 
 def scan_job(services: Services) -> str:

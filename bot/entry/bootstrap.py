@@ -1,23 +1,28 @@
 """The one wiring of the bot: settings, logging, the database, then (for the Slack bot and the
-schedule) the Slack client and the application's services, all sharing one clock."""
+schedule) the Slack client and the application's services, all sharing one clock.
+
+The services and Slack are imported only by the commands that build them, so the terminal scan
+starts without them."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import boto3
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.application.services import Services
 from bot.domain.clock import Clock, utc_now
 from bot.domain.settings import Settings
 from bot.entry import logs
 from bot.entry.config import SettingsError, load_settings
-from bot.slack.client import make_client
 from storage.db import make_engine, migrate, normalize_url
 from storage.repository import Repository
+
+if TYPE_CHECKING:  # a type only; the module is loaded by build_services
+    from bot.application.services import Services
 
 
 class SetupError(RuntimeError):
@@ -64,6 +69,9 @@ def build_services(
     aws_session: boto3.Session | None = None,
     clock: Clock = utc_now,
 ) -> Services:
+    from bot.application.services import Services
+    from bot.slack.client import make_client
+
     return Services(
         settings=settings,
         repository=repository,

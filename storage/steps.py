@@ -1,0 +1,74 @@
+"""The one checked state change and the audit log it writes, inside a caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.domain.records import NO_CHANGES, AuditAction, FindingChanges, Surface, SystemActor
+from bot.domain.workflow import CLOSED_STATES, Intent, State, audit_action, check
+from storage import models
+
+
+def step(
+    session: Session,
+    row: models.Finding,
+    intent: Intent,
+    at: datetime,
+    reason: str | None,
+    actor: str = SystemActor.SCANNER,
+    surface: Surface = Surface.SCAN,
+    details: dict[str, Any] | None = None,
+    changes: FindingChanges = NO_CHANGES,
+) -> None:
+    """The one checked state change: the policy's verdict, the audit event, the new fields."""
+    current = State(row.state)
+    to = check(intent, current, escalated=row.escalated_at is not None)
+    audit(
+        session,
+        row.id,
+        at,
+        audit_action(intent, to),
+        current,
+        to,
+        reason,
+        actor=actor,
+        surface=surface,
+        details=details,
+    )
+    row.state = to
+    for name, value in changes.values().items():
+        setattr(row, name, value)
+    if to in CLOSED_STATES:
+        row.closed_at = at
+        row.resolution = row.resolution or reason
+
+
+def audit(
+    session: Session,
+    finding_id: str | None,
+    at: datetime,
+    action: AuditAction,
+    from_state: str | None,
+    to_state: str | None,
+    reason: str | None,
+    *,
+    actor: str = SystemActor.SCANNER,
+    surface: Surface = Surface.SCAN,
+    details: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        models.AuditEvent(
+            finding_id=finding_id,
+            at=at,
+            actor=actor,
+            surface=surface,
+            action=action,
+            from_state=from_state,
+            to_state=to_state,
+            reason=reason,
+            details=details,
+        )
+    )

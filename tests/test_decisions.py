@@ -1,0 +1,247 @@
+"""The decision service, fast: SQLite and a fake IAM through the per-account seam, no HTTP.
+
+Each test is one path a decision can take: the owner asked and confirming, the approver's final
+word, an abort on the live re-check, an AWS failure, a dry run, a keep, a double confirmation,
+and the settling of a removal a crash interrupted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from botocore.exceptions import ClientError
+
+from bot.application.decisions import DRY_RUN_REASON, Decisions
+from bot.domain.records import FindingChanges, Surface, SystemActor
+from bot.domain.rule import UserCredentials
+from bot.domain.settings import Settings
+from bot.domain.workflow import Intent, State, TransitionError
+from storage.db import make_engine, migrate
+from storage.repository import Repository
+from tests.test_storage import ACCOUNT, T0, account_scan, facts, scan
+
+APPROVER, OWNER = "U0APPROVER", "U0OWNER"
+
+
+class FakeIam:
+    """One account's IAM as the decision service sees it (the methods of bot.aws.iam.AccountIam)."""
+
+    def __init__(self, *users: UserCredentials) -> None:
+        self.users = {user.user_name: user for user in users}
+        self.deleted: list[str] = []
+        self.error: Exception | None = None  # raised by the next call, as AWS would
+
+    def _answer(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def live_credentials(self, user_name: str) -> UserCredentials | None:
+        self._answer()
+        return self.users.get(user_name)
+
+    def has_password(self, user_name: str) -> bool:
+        self._answer()
+        user = self.users.get(user_name)
+        return bool(user and user.has_password)
+
+    def delete_login_profile(self, user_name: str) -> bool:
+        self._answer()
+        existed = self.has_password(user_name)
+        if existed:
+            self.users[user_name] = replace(self.users[user_name], has_password=False)
+            self.deleted.append(user_name)
+        return existed
+
+
+def access_denied(operation: str) -> ClientError:
+    error = {"Error": {"Code": "AccessDenied", "Message": "not allowed"}}
+    return ClientError(error, operation)
+
+
+@pytest.fixture
+def repository(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'decisions.db'}")
+    migrate(engine)
+    yield Repository(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def iam():
+    return FakeIam(facts("ann"))
+
+
+def decisions_for(repository: Repository, iam: FakeIam, **settings: object) -> Decisions:
+    def iam_for_account(account_id: str) -> FakeIam:
+        assert account_id == ACCOUNT.account_id
+        return iam
+
+    return Decisions(repository, Settings(**settings), iam_for_account, clock=lambda: T0)
+
+
+@pytest.fixture
+def decisions(repository, iam):
+    return decisions_for(repository, iam)
+
+
+@pytest.fixture
+def finding_id(repository):
+    (row,) = repository.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli").new
+    return row.id
+
+
+def asked(decisions: Decisions, finding_id: str) -> None:
+    decisions.request_disable(finding_id, APPROVER)
+    decisions.await_owner(finding_id, OWNER, APPROVER)
+
+
+def trail(repository: Repository, finding_id: str) -> list[tuple[str, str]]:
+    return [(event.action, event.actor) for event in repository.history(finding_id)]
+
+
+def test_owner_confirms_and_the_password_is_removed_once(decisions, repository, iam, finding_id):
+    asked(decisions, finding_id)
+    removal = decisions.confirm_and_remove(
+        finding_id, Intent.OWNER_CONFIRM, OWNER, Surface.DM, "owner confirmed"
+    )
+    assert removal.finding.state == State.DISABLED and removal.finding.closed_at == T0
+    assert iam.deleted == ["ann"]
+    assert trail(repository, finding_id) == [
+        ("opened", "scanner"),
+        ("disable_requested", APPROVER),
+        ("awaiting_owner", APPROVER),
+        ("owner_confirmed", OWNER),
+        ("disabling", OWNER),
+        ("disabled", OWNER),
+    ]
+    with pytest.raises(TransitionError, match="already disabled"):
+        decisions.confirm_and_remove(finding_id, Intent.OWNER_CONFIRM, OWNER, Surface.DM, "again")
+    assert iam.deleted == ["ann"]
+
+
+def test_the_approvers_word_is_final_only_where_the_owner_cannot_answer(
+    decisions, repository, iam, finding_id
+):
+    asked(decisions, finding_id)
+    final = (Intent.APPROVER_CONFIRM, APPROVER, Surface.CHANNEL, "final")
+    with pytest.raises(TransitionError, match="still waiting for its owner"):
+        decisions.confirm_and_remove(finding_id, *final)
+    repository.note([finding_id], FindingChanges(escalated_at=T0))
+    assert decisions.confirm_and_remove(finding_id, *final).finding.state == State.DISABLED
+    assert iam.deleted == ["ann"]
+
+
+def test_owner_unknown_the_approver_confirms_from_the_request(decisions, iam, finding_id):
+    decisions.request_disable(finding_id, APPROVER)
+    removal = decisions.confirm_and_remove(
+        finding_id, Intent.APPROVER_CONFIRM, APPROVER, Surface.CHANNEL, "owner unknown"
+    )
+    assert removal.finding.state == State.DISABLED and iam.deleted == ["ann"]
+
+
+@pytest.mark.parametrize(
+    ("live", "why"),
+    [
+        (facts("ann", used_days_before=2), "password used in the last 90 days"),
+        (None, "user deleted"),
+    ],
+    ids=["signed-in-again", "user-deleted"],
+)
+def test_a_user_no_longer_idle_is_not_touched(decisions, iam, finding_id, live, why):
+    iam.users = {"ann": live} if live else {}
+    asked(decisions, finding_id)
+    removal = decisions.confirm_and_remove(
+        finding_id, Intent.OWNER_CONFIRM, OWNER, Surface.DM, "owner confirmed"
+    )
+    assert removal.finding.state == State.ABORTED
+    assert removal.finding.resolution == f"aborted: {why}"
+    assert removal.summary == f"Not removed: the re-check found {why}."
+    assert iam.deleted == []
+
+
+def test_aws_refusing_the_removal_fails_and_may_be_asked_again(
+    decisions, repository, iam, finding_id
+):
+    asked(decisions, finding_id)
+    real_delete = iam.delete_login_profile
+
+    def refused(user_name: str) -> bool:
+        raise access_denied("DeleteLoginProfile")
+
+    iam.delete_login_profile = refused
+    removal = decisions.confirm_and_remove(
+        finding_id, Intent.OWNER_CONFIRM, OWNER, Surface.DM, "owner confirmed"
+    )
+    assert removal.finding.state == State.FAILED
+    assert "DeleteLoginProfile failed: AccessDenied" in removal.summary
+    iam.delete_login_profile = real_delete
+    assert decisions.request_disable(finding_id, APPROVER).state == State.DISABLE_REQUESTED
+
+
+def test_a_failed_live_recheck_fails_safely(decisions, iam, finding_id):
+    asked(decisions, finding_id)
+    iam.error = access_denied("GetUser")
+    removal = decisions.confirm_and_remove(
+        finding_id, Intent.OWNER_CONFIRM, OWNER, Surface.DM, "owner confirmed"
+    )
+    assert removal.finding.state == State.FAILED
+    assert removal.finding.decision_note.startswith("live re-check failed: GetUser failed")
+    assert iam.deleted == []
+
+
+def test_dry_run_records_everything_and_removes_nothing(repository, iam, finding_id):
+    decisions = decisions_for(repository, iam, dry_run=True)
+    asked(decisions, finding_id)
+    removal = decisions.confirm_and_remove(
+        finding_id, Intent.OWNER_CONFIRM, OWNER, Surface.DM, "owner confirmed"
+    )
+    assert removal.finding.state == State.DISABLED
+    assert removal.finding.decision_note == DRY_RUN_REASON
+    assert iam.deleted == [] and iam.users["ann"].has_password
+
+
+def test_keep_records_the_reason_and_period_and_blocks_a_request(decisions, finding_id):
+    kept = decisions.keep(finding_id, OWNER, Surface.DM, "break-glass account", 90)
+    assert (kept.state, kept.kept_until, kept.decision_note) == (
+        State.KEPT,
+        T0 + timedelta(days=90),
+        "break-glass account",
+    )
+    with pytest.raises(TransitionError, match="already kept"):
+        decisions.request_disable(finding_id, APPROVER)
+
+
+def in_flight(decisions: Decisions, repository: Repository, finding_id: str) -> None:
+    """As if the process died after recording `disabling`, before calling AWS."""
+    asked(decisions, finding_id)
+    for intent in (Intent.OWNER_CONFIRM, Intent.START_REMOVAL):
+        repository.transition(finding_id, intent, actor=OWNER, surface=Surface.DM, at=T0)
+
+
+def test_an_interrupted_removal_is_finished_once(decisions, repository, iam, finding_id):
+    in_flight(decisions, repository, finding_id)
+    (settled,) = decisions.settle_in_flight()
+    assert settled.finding.state == State.DISABLED and iam.deleted == ["ann"]
+    assert decisions.settle_in_flight() == []  # another replica finds nothing left
+    assert trail(repository, finding_id)[-1] == ("disabled", SystemActor.SYSTEM)
+
+
+def test_an_interrupted_removal_whose_password_is_gone_is_recorded(
+    decisions, repository, iam, finding_id
+):
+    in_flight(decisions, repository, finding_id)
+    iam.users["ann"] = replace(iam.users["ann"], has_password=False)
+    (settled,) = decisions.settle_in_flight()
+    assert settled.finding.state == State.DISABLED and iam.deleted == []
+    assert repository.history(finding_id)[-1].reason == (
+        "recovered after a restart: the password is gone"
+    )
+
+
+def test_recovery_waits_while_aws_is_unreachable(decisions, repository, iam, finding_id):
+    in_flight(decisions, repository, finding_id)
+    iam.error = access_denied("GetLoginProfile")
+    assert decisions.settle_in_flight() == []
+    assert repository.finding(finding_id).state == State.DISABLING

@@ -1,0 +1,229 @@
+"""The Slack bot end to end, every other request: bad input, strangers, the slash command,
+Slack failing. Signed requests through the production adapter, moto, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.application.jobs import follow_up_job
+from bot.aws.demo import DemoUser, seed_users
+from bot.domain.records import FindingChanges
+from bot.domain.workflow import State
+from bot.slack.ids import ActionId, CallbackId
+from tests.bot_harness import APPROVER, CHANNEL, OWNER, STRANGER
+from tests.conftest import (
+    OWNED,
+    has_password,
+    start_bot,
+)
+
+# --- bad input changes nothing -----------------------------------------------------------------
+
+
+def test_forged_signature_is_rejected_and_changes_nothing(bot, standin):
+    finding = bot.finding("owned")
+    response = bot.click(ActionId.DISABLE, finding.id, secret="not-the-secret")
+    assert response.status_code == 401
+    assert bot.finding("owned").state == State.OPEN
+    assert standin.calls == []
+
+
+def test_stale_timestamp_is_rejected(bot, standin):
+    response = bot.command("scan", age=6 * 60)
+    assert response.status_code == 401
+    assert standin.calls == []
+
+
+@pytest.mark.parametrize("value", ["../../etc", "0" * 32, ""], ids=["tampered", "unknown", "empty"])
+def test_tampered_or_unknown_button_value_is_refused(bot, standin, value):
+    bot.click(ActionId.DISABLE, value)
+    (told,) = standin.named("chat.postEphemeral")
+    assert "nothing was done" in told.params["text"]
+    assert {row.state for row in bot.repository.open_findings()} == {State.OPEN}
+
+
+def test_someone_not_an_approver_is_refused_and_it_is_logged(bot, standin):
+    finding = bot.finding("owned")
+    bot.click(ActionId.DISABLE, finding.id, user=STRANGER)
+    (told,) = standin.named("chat.postEphemeral")
+    assert "Only approvers" in told.params["text"] and told.params["user"] == STRANGER
+    assert bot.finding("owned").state == State.OPEN
+    assert bot.actions_of(finding)[-1] == ("refused", STRANGER, "not an approver")
+
+
+def test_only_the_owner_may_answer_the_dm(bot, standin):
+    finding = bot.finding("owned")
+    bot.click(ActionId.DISABLE, finding.id)
+    bot.click(ActionId.OWNER_CONFIRM, finding.id, user=APPROVER, channel="D0OWNER")
+    assert bot.finding("owned").state == State.AWAITING_OWNER
+    assert bot.actions_of(finding)[-1] == ("refused", APPROVER, "not the owner")
+
+
+def test_approver_group_members_may_act(standin, database_file, aws_session, now):
+    seed_users(aws_session, (OWNED,), now)
+    standin.groups["S0SECURITY"] = ["U0GROUPIE"]
+    harness = start_bot(
+        standin,
+        database_file,
+        aws_session,
+        slack_approvers=frozenset(),
+        slack_approver_group="S0SECURITY",
+    )
+    harness.command("scan", user="U0GROUPIE")
+    finding = harness.finding("owned")
+    harness.click(ActionId.DISABLE, finding.id, user="U0GROUPIE")
+    assert harness.finding("owned").state == State.AWAITING_OWNER
+    assert len(standin.named("usergroups.users.list")) == 1  # cached between checks
+
+
+def test_without_approvers_every_action_is_refused(standin, database_file, aws_session, now):
+    seed_users(aws_session, (OWNED,), now)
+    harness = start_bot(standin, database_file, aws_session, slack_approvers=frozenset())
+    response = harness.command("scan")
+    assert "Only approvers" in response.get_data(as_text=True)
+
+
+# --- the slash command -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["", "help", "frobnicate", "show"])
+def test_help_for_no_unknown_or_incomplete_arguments(bot, text):
+    answer = bot.command(text).get_data(as_text=True)
+    assert "/iam-inactive scan" in answer
+
+
+def test_list_is_paged_and_filtered(bot):
+    everything = bot.command("list").get_json()
+    assert "4 open findings" in everything["text"]
+    keys_only = bot.command("list keys_only").get_json()
+    assert "1 open findings (keys_only)" in keys_only["text"]
+    assert "must" not in bot.command("list 123456789012").get_json()["text"]
+    assert "takes dormant" in bot.command("list nonsense").get_json()["text"]
+
+
+def test_show_gives_the_finding_and_its_history(bot):
+    finding = bot.finding("owned")
+    bot.click(ActionId.DISABLE, finding.id)
+    answer = bot.command("show owned").get_data(as_text=True)
+    assert "History of owned" in answer and "disable_requested" in answer
+    assert "No findings for IAM user" in bot.command("show nobody").get_data(as_text=True)
+
+
+def test_digest_posts_to_the_channel_with_a_chart_for_approvers_only(bot, standin):
+    assert "Only approvers" in bot.command("digest", user=STRANGER).get_data(as_text=True)
+    bot.command("digest")
+    (digest,) = standin.named("chat.postMessage")
+    assert digest.params["channel"] == CHANNEL and "Weekly digest" in digest.text_of_blocks()
+    assert "Open findings, last 8 weeks" in digest.text_of_blocks()
+    (upload,) = standin.named("upload/F0CHART")
+    assert upload.params["png"] is True
+    (complete,) = standin.named("files.completeUploadExternal")
+    assert complete.params["thread_ts"] == digest.answer["ts"]
+
+
+def test_digest_without_file_permission_keeps_the_text_trend(bot, standin):
+    standin.fail["files.getUploadURLExternal"] = "missing_scope"
+    bot.command("digest")
+    (digest,) = standin.named("chat.postMessage")
+    assert "Open findings, last 8 weeks" in digest.text_of_blocks()
+    assert standin.named("files.completeUploadExternal") == []
+
+
+def test_health_check(bot):
+    response = bot.web.get("/healthz")
+    assert response.status_code == 200 and response.get_json()["database"] == "ok"
+
+
+def test_a_failing_slack_post_loses_no_decision(bot, standin):
+    standin.fail["chat.postMessage"] = "channel_not_found"
+    standin.fail["chat.update"] = "message_not_found"
+    finding = bot.finding("owned")
+    bot.click(ActionId.DISABLE, finding.id)
+    assert bot.finding("owned").state == State.AWAITING_OWNER
+    (told,) = standin.named("chat.postEphemeral")
+    assert "Recorded, but I could not DM" in told.params["text"]
+
+    # The reminder sends the DM that never arrived.
+    del standin.fail["chat.postMessage"]
+    finding = bot.finding("owned")
+    asked_at = finding.asked_at - timedelta(days=3)
+    bot.repository.note([finding.id], FindingChanges(asked_at=asked_at))
+    follow_up_job(bot.services)
+    dms = [c for c in standin.named("chat.postMessage") if c.params["channel"] == "D0OWNER"]
+    assert [dm.answer["ok"] for dm in dms] == [False, True]
+    dm = dms[-1]
+    assert ActionId.OWNER_CONFIRM in dm.text_of_blocks()
+
+
+def test_list_pages_with_next_and_previous(standin, database_file, aws_session, now):
+    crowd = tuple(DemoUser(f"idle-{i:02d}", 400, password_used_days_ago=200) for i in range(20))
+    seed_users(aws_session, crowd, now)
+    harness = start_bot(standin, database_file, aws_session)
+    harness.command("scan")
+    first = harness.command("list dormant", user=STRANGER).get_json()
+    assert "Page 1 of 2" in str(first["blocks"]) and ActionId.LIST_NEXT in str(first["blocks"])
+    standin.clear()
+    harness.click(ActionId.LIST_NEXT, '{"filter": "dormant", "page": 2}', user=STRANGER)
+    (page,) = standin.named("response/respond")
+    assert "Page 2 of 2" in page.text_of_blocks() and "idle-19" in page.text_of_blocks()
+    assert page.params["replace_original"] is True
+
+
+def test_a_rescan_updates_the_lines_of_findings_that_closed(bot, standin, aws_session):
+    aws_session.client("iam").delete_login_profile(UserName="owned")
+    bot.command("scan")
+    assert bot.finding("owned").state == State.RESOLVED
+    (update,) = standin.named("chat.update")
+    assert "Resolved: console password removed" in update.text_of_blocks()
+
+
+def test_a_tampered_keep_form_changes_nothing(bot):
+    finding = bot.finding("owned")
+    response = bot.submit(CallbackId.KEEP, {}, {"finding_id": finding.id}, APPROVER)
+    assert response.get_json()["response_action"] == "errors"
+    forged = bot.submit_keep(finding, APPROVER, "a fine reason", "9999", "slack-channel")
+    assert forged.get_json()["response_action"] == "errors"
+    stranger = bot.submit_keep(finding, STRANGER, "a fine reason", "90", "slack-channel")
+    assert "Only approvers" in str(stranger.get_json()["errors"])
+    assert bot.finding("owned").state == State.OPEN
+
+
+def test_a_failed_account_scan_is_said_in_the_channel_and_to_the_caller(bot, standin, aws_session):
+    from tests.conftest import fail_first
+
+    aws_session.events.register_first(
+        "before-send.iam.GenerateCredentialReport",
+        fail_first("GenerateCredentialReport", "AccessDenied", 1, status=403),
+    )
+    bot.command("scan")
+    (summary,) = standin.named("chat.postMessage")
+    assert "failed: GenerateCredentialReport failed: AccessDenied" in summary.params["text"]
+    (answer,) = standin.named("response/respond")
+    assert "1 account(s) failed" in answer.params["text"]
+    assert {row.state for row in bot.repository.open_findings()} == {State.OPEN}  # kept as were
+
+
+def test_a_live_recheck_that_aws_refuses_fails_safely(bot, standin, aws_session):
+    from tests.conftest import fail_first
+
+    finding = bot.finding("owned")
+    bot.click(ActionId.DISABLE, finding.id)
+    aws_session.events.register_first(
+        "before-send.iam.GetUser", fail_first("GetUser", "AccessDenied", 1, status=403)
+    )
+    bot.click(ActionId.OWNER_CONFIRM, finding.id, user=OWNER, channel="D0OWNER")
+    failed = bot.finding("owned")
+    assert failed.state == State.FAILED and has_password("owned")
+    assert failed.decision_note.startswith("live re-check failed: GetUser failed: AccessDenied")
+    told = [c.params["text"] for c in standin.named("chat.postEphemeral")]
+    assert any("live re-check failed" in text for text in told)
+
+
+def test_rate_limited_posts_are_retried_after_the_wait_slack_asks(bot, standin):
+    standin.rate_limited["chat.postMessage"] = 1
+    bot.command("digest")
+    assert len(standin.named("429/chat.postMessage")) == 1
+    (digest,) = standin.named("chat.postMessage")
+    assert digest.answer["ok"] is True

@@ -1,0 +1,114 @@
+"""The workflow policy, whole: every intent against every state, with and without escalation.
+
+The expected table is written out here from the product spec (shared/spec/product.md), not
+derived from the policy, so a change to bot/domain/workflow.py that the spec does not allow fails.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from bot.domain.records import AuditAction, FindingChanges
+from bot.domain.workflow import (
+    CLOSED_STATES,
+    POLICY,
+    Intent,
+    Role,
+    State,
+    TransitionError,
+    audit_action,
+    check,
+    may,
+    roles_for,
+)
+
+S = State
+STILL_OPEN = {S.OPEN, S.DISABLE_REQUESTED, S.AWAITING_OWNER, S.OWNER_CONFIRMED, S.FAILED, S.KEPT}
+
+# intent: (states it starts from, states it starts from only once escalated, where it leads)
+EXPECTED = {
+    Intent.REQUEST_DISABLE: ({S.OPEN, S.FAILED}, set(), S.DISABLE_REQUESTED),
+    Intent.ASK_OWNER: ({S.DISABLE_REQUESTED}, set(), S.AWAITING_OWNER),
+    Intent.OWNER_CONFIRM: ({S.AWAITING_OWNER}, set(), S.OWNER_CONFIRMED),
+    Intent.DECIDE_NOW: (set(), {S.AWAITING_OWNER}, None),
+    Intent.APPROVER_CONFIRM: ({S.DISABLE_REQUESTED}, {S.AWAITING_OWNER}, S.OWNER_CONFIRMED),
+    Intent.AUTO_CONFIRM: ({S.DISABLE_REQUESTED, S.AWAITING_OWNER}, set(), S.OWNER_CONFIRMED),
+    Intent.KEEP: ({S.OPEN, S.DISABLE_REQUESTED, S.AWAITING_OWNER, S.FAILED}, set(), S.KEPT),
+    Intent.START_REMOVAL: ({S.OWNER_CONFIRMED}, set(), S.DISABLING),
+    Intent.FINISH_REMOVAL: ({S.DISABLING}, set(), S.DISABLED),
+    Intent.ABORT: ({S.OWNER_CONFIRMED, S.DISABLING}, set(), S.ABORTED),
+    Intent.FAIL: ({S.OWNER_CONFIRMED, S.DISABLING}, set(), S.FAILED),
+    Intent.REOPEN: ({S.KEPT}, set(), S.OPEN),
+    Intent.RESOLVE: (STILL_OPEN, set(), S.RESOLVED),
+}
+EXPECTED_ROLES = {
+    Intent.REQUEST_DISABLE: {Role.APPROVER},
+    Intent.ASK_OWNER: {Role.APPROVER},
+    Intent.OWNER_CONFIRM: {Role.OWNER},
+    Intent.DECIDE_NOW: {Role.APPROVER},
+    Intent.APPROVER_CONFIRM: {Role.APPROVER},
+    Intent.AUTO_CONFIRM: {Role.SCHEDULER},
+    Intent.KEEP: {Role.APPROVER, Role.OWNER},
+    **dict.fromkeys(
+        (Intent.START_REMOVAL, Intent.FINISH_REMOVAL, Intent.ABORT, Intent.FAIL),
+        {Role.SYSTEM},
+    ),
+    Intent.REOPEN: {Role.SYSTEM},
+    Intent.RESOLVE: {Role.SYSTEM},
+}
+
+
+def test_the_table_covers_every_intent():
+    assert set(EXPECTED) == set(Intent) == set(POLICY)
+
+
+@pytest.mark.parametrize(
+    ("intent", "state", "escalated"), list(itertools.product(Intent, State, (False, True)))
+)
+def test_what_may_happen_in_each_state(intent, state, escalated):
+    sources, once_escalated, to = EXPECTED[intent]
+    allowed = state in sources or (escalated and state in once_escalated)
+    assert may(intent, state, escalated=escalated) is allowed
+    if not allowed:
+        with pytest.raises(TransitionError, match="nothing was done"):
+            check(intent, state, escalated=escalated)
+    elif to is not None:
+        assert check(intent, state, escalated=escalated) == to
+
+
+@pytest.mark.parametrize("intent", list(Intent))
+def test_who_may_take_each_step(intent):
+    assert roles_for(intent) == EXPECTED_ROLES[intent]
+
+
+def test_a_form_opening_intent_changes_no_state():
+    with pytest.raises(ValueError, match="opens a form"):
+        check(Intent.DECIDE_NOW, State.AWAITING_OWNER, escalated=True)
+
+
+def test_closed_findings_allow_nothing():
+    for intent, state in itertools.product(Intent, CLOSED_STATES):
+        assert not may(intent, state, escalated=True), (intent, state)
+
+
+def test_no_finding_stays_in_a_transient_state():
+    """disable requested, owner confirmed and disabling always have a way on (spec)."""
+    for state in (S.DISABLE_REQUESTED, S.OWNER_CONFIRMED, S.DISABLING):
+        assert any(may(intent, state) for intent in Intent), state
+
+
+def test_the_audit_log_names_the_state_reached_and_a_reopened_keep():
+    assert audit_action(Intent.KEEP, State.KEPT) == AuditAction.KEPT
+    assert audit_action(Intent.REOPEN, State.OPEN) == AuditAction.REOPENED
+    assert audit_action(Intent.RESOLVE, State.RESOLVED) == AuditAction.RESOLVED
+
+
+def test_a_misspelt_field_fails_instead_of_leaving_a_column_empty():
+    with pytest.raises(TypeError):
+        FindingChanges(decison_note="typo")
+    assert FindingChanges(decision_note=None, kept_until=None).values() == {
+        "decision_note": None,
+        "kept_until": None,
+    }
