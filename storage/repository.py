@@ -14,13 +14,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from bot.domain.records import (
     NO_CHANGES,
-    AuditAction,
     FindingChanges,
     Surface,
     UnknownFinding,
 )
 from bot.domain.scan import ScanResult
 from bot.domain.workflow import (
+    AuditAction,
     Intent,
     State,
     TransitionError,

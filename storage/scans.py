@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.domain.records import AuditAction, FindingChanges
+from bot.domain.records import FindingChanges
 from bot.domain.rule import USER_DELETED, Candidate, UserCredentials
 from bot.domain.scan import AccountScan, ScanResult
-from bot.domain.workflow import Intent, State, may
+from bot.domain.workflow import AuditAction, Intent, State, may
 from storage import models
 from storage.steps import audit, step
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.domain.records import NO_CHANGES, AuditAction, FindingChanges, Surface, SystemActor
-from bot.domain.workflow import CLOSED_STATES, Intent, State, audit_action, check
+from bot.domain.records import NO_CHANGES, FindingChanges, Surface, SystemActor
+from bot.domain.workflow import CLOSED_STATES, AuditAction, Intent, State, audit_action, check
 from storage import models
 
 
@@ -50,7 +50,7 @@ def audit(
     session: Session,
     finding_id: str | None,
     at: datetime,
-    action: AuditAction,
+    action: AuditAction | State,
     from_state: str | None,
     to_state: str | None,
     reason: str | None,

@@ -11,8 +11,8 @@ import re
 from slack_sdk.errors import SlackClientError
 
 from bot.domain.clock import Clock
-from bot.domain.records import AuditAction, Surface, UnknownFinding
-from bot.domain.workflow import Intent, Role, TransitionError, require, roles_for
+from bot.domain.records import Surface, UnknownFinding
+from bot.domain.workflow import AuditAction, Intent, Role, TransitionError, require, roles_for
 from bot.slack.client import Approvers, slack_error
 from storage.models import Finding
 from storage.repository import Repository

@@ -15,9 +15,10 @@ from slack_sdk.errors import SlackClientError
 
 from bot.domain import digest
 from bot.domain.clock import Clock
-from bot.domain.records import AuditAction, FindingChanges, Surface, SystemActor
+from bot.domain.records import FindingChanges, Surface, SystemActor
 from bot.domain.scan import ScanResult
 from bot.domain.settings import Settings
+from bot.domain.workflow import AuditAction
 from bot.slack.chart import trend_chart
 from bot.slack.client import slack_error
 from bot.slack.messages.blocks import Message, notice

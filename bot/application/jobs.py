@@ -10,9 +10,9 @@ from bot.application.scans import run_scan
 from bot.application.scheduler import Schedule
 from bot.application.services import Services
 from bot.domain.cron import parse_cron
-from bot.domain.records import AuditAction, FindingChanges, Surface, SystemActor
+from bot.domain.records import FindingChanges, Surface, SystemActor
 from bot.domain.scan import ScanResult
-from bot.domain.workflow import FollowUp, Intent, State, TransitionError, follow_up
+from bot.domain.workflow import AuditAction, FollowUp, Intent, State, TransitionError, follow_up
 from storage.repository import ScanRecord
 
 log = logging.getLogger(__name__)

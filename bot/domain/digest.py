@@ -11,18 +11,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain.records import AuditAction, FindingView
-from bot.domain.workflow import State
+from bot.domain.records import FindingView
+from bot.domain.workflow import AuditAction, State
 
 WEEKS_OF_TREND = 8
 KEEPS_EXPIRING_WITHIN = timedelta(days=14)
 AGE_BUCKETS = ((90, "90-179 days"), (180, "180-364 days"), (365, "a year or more"))
 WEEK_ACTIONS = (
     AuditAction.OPENED,
-    AuditAction.DISABLED,
-    AuditAction.KEPT,
-    AuditAction.ABORTED,
-    AuditAction.RESOLVED,
+    State.DISABLED,
+    State.KEPT,
+    State.ABORTED,
+    State.RESOLVED,
 )
 
 

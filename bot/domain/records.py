@@ -32,27 +32,6 @@ class SystemActor(StrEnum):
     BOT = "bot"
 
 
-class AuditAction(StrEnum):
-    """Every action in the audit log: the workflow's steps, then events that change no state."""
-
-    OPENED = "opened"
-    REOPENED = "reopened"
-    RESOLVED = "resolved"
-    DISABLE_REQUESTED = "disable_requested"
-    AWAITING_OWNER = "awaiting_owner"
-    OWNER_CONFIRMED = "owner_confirmed"
-    DISABLING = "disabling"
-    DISABLED = "disabled"
-    KEPT = "kept"
-    ABORTED = "aborted"
-    FAILED = "failed"
-    REFUSED = "refused"
-    POST_FAILED = "post_failed"
-    REMIND = "remind"
-    ESCALATE = "escalate"
-    AUTO_DISABLE = "auto_disable"
-
-
 class UnknownFinding(LookupError):
     """No finding has this id."""
 

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.domain.records import AuditAction
-
 
 class State(StrEnum):
     OPEN = "open"
@@ -26,6 +24,18 @@ class State(StrEnum):
     RESOLVED = "resolved"
     ABORTED = "aborted"
     FAILED = "failed"
+
+
+class AuditAction(StrEnum):
+    """Audit log entries that are not a state reached (a step's entry is the state it reached)."""
+
+    OPENED = "opened"
+    REOPENED = "reopened"
+    REFUSED = "refused"
+    POST_FAILED = "post_failed"
+    REMIND = "remind"
+    ESCALATE = "escalate"
+    AUTO_DISABLE = "auto_disable"
 
 
 class Intent(StrEnum):
@@ -171,9 +181,9 @@ def refusal(step: Step, state: State) -> str:
     return f"this finding is already {describe(state)}, so nothing was done"
 
 
-def audit_action(intent: Intent, to: State) -> AuditAction:
+def audit_action(intent: Intent, to: State) -> AuditAction | State:
     """What the audit log calls a step: the state it reached, except a reopened keep."""
-    return AuditAction.REOPENED if intent == Intent.REOPEN else AuditAction(to.value)
+    return AuditAction.REOPENED if intent == Intent.REOPEN else to
 
 
 def describe(state: str) -> str:
