@@ -10,6 +10,8 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.application import flows
+from bot.application.access import NOT_MINE
+from bot.application.answers import answering
 from bot.application.flows import Answer
 from bot.application.services import Services
 from bot.domain.records import Surface
@@ -40,8 +42,7 @@ def register(app: App, services: Services) -> None:
 
     def on_owner_confirm(ack: Callable, body: dict[str, Any]) -> None:
         ack()
-        user_id = body["user"]["id"]
-        flows.confirm_removal(services, _value(body), user_id, Surface.DM, "owner confirmed")
+        flows.owner_confirms(services, _value(body), body["user"]["id"])
 
     def on_owner_decline(ack: Callable, body: dict[str, Any], client: WebClient) -> None:
         ack()
@@ -53,16 +54,16 @@ def register(app: App, services: Services) -> None:
             page = json.loads(_value(body) or "")
             message = flows.open_findings_page(services, str(page["filter"]), int(page["page"]))
         except (ValueError, KeyError, TypeError):
-            message = notice("That page button is not one of mine.")
+            message = notice(NOT_MINE)
         respond(replace_original=True, text=message.text, blocks=message.blocks)
 
-    app.action(ActionId.DISABLE)(on_disable)
-    app.action(ActionId.KEEP)(on_keep)
-    app.action(ActionId.DECIDE_NOW)(on_decide_now)
-    app.action(ActionId.OWNER_CONFIRM)(on_owner_confirm)
-    app.action(ActionId.OWNER_DECLINE)(on_owner_decline)
-    app.action(ActionId.LIST_PREVIOUS)(on_list_page)
-    app.action(ActionId.LIST_NEXT)(on_list_page)
+    app.action(ActionId.DISABLE)(answering(services, on_disable))
+    app.action(ActionId.KEEP)(answering(services, on_keep))
+    app.action(ActionId.DECIDE_NOW)(answering(services, on_decide_now))
+    app.action(ActionId.OWNER_CONFIRM)(answering(services, on_owner_confirm))
+    app.action(ActionId.OWNER_DECLINE)(answering(services, on_owner_decline))
+    app.action(ActionId.LIST_PREVIOUS)(answering(services, on_list_page))
+    app.action(ActionId.LIST_NEXT)(answering(services, on_list_page))
 
 
 def _value(body: dict[str, Any]) -> str | None:

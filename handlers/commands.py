@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.application import flows
+from bot.application.answers import answering
 from bot.application.services import Services
 from bot.slack.ids import COMMAND
 from bot.slack.messages.blocks import Message, notice
@@ -26,7 +27,7 @@ def register(app: App, services: Services) -> None:
             return
         handler(services, command["user_id"], args, ack, respond)
 
-    app.command(COMMAND)(on_command)
+    app.command(COMMAND)(answering(services, on_command))
 
 
 def help_(services: Services, user_id: str, args: list[str], ack: Reply, respond: Reply) -> None:
@@ -51,9 +52,6 @@ def show(services: Services, user_id: str, args: list[str], ack: Reply, respond:
 
 def scan(services: Services, user_id: str, args: list[str], ack: Reply, respond: Reply) -> None:
     account = args[0] if args else None
-    if account is not None and not flows.ACCOUNT_ID.match(account):
-        ack(**reply(help_message("`scan` takes an optional 12-digit account id.")))
-        return
     summary = flows.scan_for(services, user_id, account, lambda line: ack(**reply(notice(line))))
     if summary is None:
         ack(**reply(notice("A scan is already running; its results will be posted.")))

@@ -9,14 +9,14 @@ from typing import Any
 from slack_bolt import App
 
 from bot.application import flows
-from bot.application.access import Refused, explain
+from bot.application.access import NOT_MINE, Refused
+from bot.application.answers import answering, explain
 from bot.application.services import Services
 from bot.domain.records import Surface
 from bot.slack.ids import BlockId, CallbackId, InputId
 from bot.slack.messages.modals import KEEP_PERIODS
 
 MIN_REASON = 3
-NOT_MINE = "That form is not one of mine, so nothing was done."
 
 
 def register(app: App, services: Services) -> None:
@@ -38,21 +38,20 @@ def register(app: App, services: Services) -> None:
             surface = Surface.DM if metadata.get("surface") == Surface.DM else Surface.CHANNEL
             user_id, finding_id = body["user"]["id"], metadata.get("finding_id")
             flows.keep(services, finding_id, user_id, surface, reason, days, recorded=ack)
-        except Exception as error:  # the form stays open and says why
+        except Exception as error:  # the form stays open and says why, while it still can
             answer = explain(error)
-            if answer is None:
+            if answer is None or ack.response is not None:
                 raise
             ack(response_action="errors", errors={BlockId.KEEP_REASON: answer[:150]})
 
     def on_confirm(ack: Callable, body: dict[str, Any], view: dict[str, Any]) -> None:
         ack()
         metadata = _metadata(view)
-        why = f"approver's confirmation is final: {metadata.get('why') or 'owner unreachable'}"
-        finding_id = metadata.get("finding_id")
-        flows.confirm_removal(services, finding_id, body["user"]["id"], Surface.CHANNEL, why)
+        why = metadata.get("why") or "owner unreachable"
+        flows.approver_confirms(services, metadata.get("finding_id"), body["user"]["id"], why)
 
-    app.view(CallbackId.KEEP)(on_keep)
-    app.view(CallbackId.CONFIRM)(on_confirm)
+    app.view(CallbackId.KEEP)(answering(services, on_keep))
+    app.view(CallbackId.CONFIRM)(answering(services, on_confirm))
 
 
 def _metadata(view: dict[str, Any]) -> dict[str, Any]:

@@ -14,8 +14,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from bot.domain.records import (
     NO_CHANGES,
+    Actor,
     FindingChanges,
-    Surface,
+    FindingNotes,
     UnknownFinding,
 )
 from bot.domain.scan import ScanResult
@@ -52,9 +53,8 @@ class Repository:
         self,
         finding_id: str,
         intent: Intent,
+        by: Actor,
         *,
-        actor: str,
-        surface: Surface,
         at: datetime,
         reason: str | None = None,
         details: dict[str, Any] | None = None,
@@ -62,27 +62,26 @@ class Repository:
     ) -> models.Finding:
         """Take one step of the workflow and append its audit event, in one transaction.
 
-        The policy decides whether the step may happen in the row's current state. Compare-and-
-        set: the row's version column makes a concurrent step (a second click, a second replica)
-        fail with TransitionError instead of both succeeding.
+        The policy decides whether `by` may take the step in the row's current state. Compare-
+        and-set: the row's version column makes a concurrent step (a second click, a second
+        replica) fail with TransitionError instead of both succeeding.
         """
         try:
             with self._sessions.begin() as session:
                 row = session.get(models.Finding, finding_id)
                 if row is None:
                     raise UnknownFinding(finding_id)
-                step(session, row, intent, at, reason, actor, surface, details, changes)
+                step(session, row, intent, at, reason, by, details, changes)
         except StaleDataError:
-            raise TransitionError("this finding was changed by someone else just now") from None
+            raise TransitionError("This finding was changed by someone else just now.") from None
         return row
 
     def record_event(
         self,
         finding_id: str | None,
-        *,
-        actor: str,
-        surface: Surface,
         action: AuditAction,
+        by: Actor,
+        *,
         at: datetime,
         reason: str | None = None,
         details: dict[str, Any] | None = None,
@@ -92,22 +91,11 @@ class Repository:
             if finding_id is not None and session.get(models.Finding, finding_id) is None:
                 details = {**(details or {}), "unknown_finding_id": finding_id[:64]}
                 finding_id = None
-            audit(
-                session,
-                finding_id,
-                at,
-                action,
-                None,
-                None,
-                reason,
-                actor=actor,
-                surface=surface,
-                details=details,
-            )
+            audit(session, finding_id, at, action, reason, by, details=details)
 
     def place_in_channel(self, finding_ids: Sequence[str], channel: str, ts: str) -> None:
         """Remember which message shows these findings."""
-        self.note(finding_ids, FindingChanges(slack_channel=channel, slack_ts=ts))
+        self.note(finding_ids, FindingNotes(slack_channel=channel, slack_ts=ts))
 
     def claim_job(self, job: str, fire_time: datetime, claimed_by: str, at: datetime) -> bool:
         """Insert the claim for this fire time; True only for the one caller whose insert landed."""
@@ -130,14 +118,14 @@ class Repository:
                 .values(finished_at=at, outcome=outcome[:2000])
             )
 
-    def note(self, finding_ids: Sequence[str], changes: FindingChanges) -> None:
+    def note(self, finding_ids: Sequence[str], notes: FindingNotes) -> None:
         """Facts about findings that are not decisions (where they are shown, follow-up times):
         no version bump, so they never make a concurrent decision fail."""
         with self._sessions.begin() as session:
             session.execute(
                 update(models.Finding)
                 .where(models.Finding.id.in_(finding_ids))
-                .values(**changes.values()),
+                .values(**notes.values()),
                 execution_options={"synchronize_session": False},
             )
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from bot.domain.records import FindingChanges
 from bot.domain.rule import USER_DELETED, Candidate, UserCredentials
 from bot.domain.scan import AccountScan, ScanResult
-from bot.domain.workflow import AuditAction, Intent, State, may
+from bot.domain.workflow import AuditAction, Intent, State, keep_expired, may
 from storage import models
 from storage.steps import audit, step
 
@@ -52,6 +52,9 @@ def record(session: Session, result: ScanResult, trigger: str) -> ScanRecord:
     return record
 
 
+REOPENED = FindingChanges(kept_until=None)
+
+
 def _scan_account_row(account: AccountScan) -> models.ScanAccount:
     return models.ScanAccount(
         account_id=account.target.account_id,
@@ -88,20 +91,12 @@ def _sync_account(
             _apply_facts(row, candidate, now)
             session.add(row)
             session.flush()
-            audit(
-                session,
-                row.id,
-                now,
-                AuditAction.OPENED,
-                None,
-                State.OPEN,
-                f"idle {candidate.days_idle} days",
-            )
+            why = f"idle {candidate.days_idle} days"
+            audit(session, row.id, now, AuditAction.OPENED, why, to_state=State.OPEN)
             record.new.append(row)
             continue
         _apply_facts(row, candidate, now)
-        keep_expired = row.kept_until is not None and row.kept_until <= now
-        if keep_expired and may(Intent.REOPEN, row.state):
+        if keep_expired(row.kept_until, now) and may(Intent.REOPEN, row.state):
             step(session, row, Intent.REOPEN, now, "keep expired", changes=REOPENED)
             record.reopened.append(row)
         else:
@@ -113,9 +108,6 @@ def _sync_account(
                 session, row, Intent.RESOLVE, now, reason, changes=FindingChanges(resolution=reason)
             )
             record.resolved.append(row)
-
-
-REOPENED = FindingChanges(kept_until=None)
 
 
 def _apply_facts(row: models.Finding, candidate: Candidate, now: datetime) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.domain.records import NO_CHANGES, FindingChanges, Surface, SystemActor
+from bot.domain.records import NO_CHANGES, SCANNER, Actor, FindingChanges
 from bot.domain.workflow import CLOSED_STATES, AuditAction, Intent, State, audit_action, check
 from storage import models
 
@@ -18,26 +18,14 @@ def step(
     intent: Intent,
     at: datetime,
     reason: str | None,
-    actor: str = SystemActor.SCANNER,
-    surface: Surface = Surface.SCAN,
+    by: Actor = SCANNER,
     details: dict[str, Any] | None = None,
     changes: FindingChanges = NO_CHANGES,
 ) -> None:
-    """The one checked state change: the policy's verdict, the audit event, the new fields."""
+    """The policy's verdict on `intent` for this row and actor, the audit event, the new fields."""
     current = State(row.state)
-    to = check(intent, current, escalated=row.escalated_at is not None)
-    audit(
-        session,
-        row.id,
-        at,
-        audit_action(intent, to),
-        current,
-        to,
-        reason,
-        actor=actor,
-        surface=surface,
-        details=details,
-    )
+    to = check(intent, current, role=by.role, escalated=row.escalated_at is not None)
+    audit(session, row.id, at, audit_action(intent, to), reason, by, current, to, details)
     row.state = to
     for name, value in changes.values().items():
         setattr(row, name, value)
@@ -51,20 +39,18 @@ def audit(
     finding_id: str | None,
     at: datetime,
     action: AuditAction | State,
-    from_state: str | None,
-    to_state: str | None,
     reason: str | None,
-    *,
-    actor: str = SystemActor.SCANNER,
-    surface: Surface = Surface.SCAN,
+    by: Actor = SCANNER,
+    from_state: State | None = None,
+    to_state: State | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
     session.add(
         models.AuditEvent(
             finding_id=finding_id,
             at=at,
-            actor=actor,
-            surface=surface,
+            actor=by.id,
+            surface=by.surface,
             action=action,
             from_state=from_state,
             to_state=to_state,

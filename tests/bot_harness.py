@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from slack_sdk.signature import SignatureVerifier
 
 from bot.application.services import Services
+from bot.domain.clock import utc_now
 from bot.domain.settings import Settings
 from bot.entry.bootstrap import build_services
 from bot.entry.slack_app import create_app
@@ -92,9 +93,13 @@ class BotHarness:
         repository: Repository,
         session: boto3.Session,
         standin: SlackStandIn,
+        *,
+        process_before_response: bool = True,
     ) -> BotHarness:
-        services = build_services(settings, repository, session)
-        app = create_app(services, process_before_response=True)
+        """`process_before_response=True` answers each request once its listener is done, so
+        tests read the outcome right after; False is production's way (ack first, work after)."""
+        services = build_services(settings, repository, session, clock=utc_now)
+        app = create_app(services, process_before_response=process_before_response)
         return cls(services, create_flask(app, services).test_client(), standin)
 
     @property

@@ -220,6 +220,14 @@ def session_of(repository: Repository) -> Session:
     return Session(repository.engine, expire_on_commit=False)
 
 
+def set_fields(repository: Repository, finding_id: str, **fields: object) -> None:
+    """Set up a situation directly in the database (for example, a request made days ago)."""
+    with session_of(repository) as session, session.begin():
+        row = session.get(models.Finding, finding_id)
+        for name, value in fields.items():
+            setattr(row, name, value)
+
+
 def job_runs(repository: Repository, job: str) -> list[models.JobRun]:
     with session_of(repository) as session:
         query = select(models.JobRun).where(models.JobRun.job == job)

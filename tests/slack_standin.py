@@ -46,7 +46,7 @@ class SlackStandIn:
 
     def __post_init__(self) -> None:
         self._ts = itertools.count(1)
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -106,9 +106,10 @@ class SlackStandIn:
 
     def answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         call = Call(method, params)
+        call.answer = self._answer(method, params)
         with self._lock:
             self.calls.append(call)
-        call.answer = self._answer(method, params)
+            self._lock.notify_all()
         return call.answer
 
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -155,6 +156,13 @@ class SlackStandIn:
             case "files.info":
                 return {"ok": True, "file": {"id": "F0CHART"}}
         return {"ok": True}
+
+    def wait_for(self, method: str, timeout: float = 60.0) -> Call:
+        """The first call of `method`, waiting for it (listeners may answer after the ack)."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: self.named(method), timeout=timeout):
+                raise AssertionError(f"no {method} call within {timeout:.0f} s")
+            return self.named(method)[0]
 
     def named(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]

@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from bot.application.decisions import DRY_RUN_REASON, Decisions
-from bot.domain.records import FindingChanges, Surface, SystemActor
+from bot.domain.records import Actor, Role, Surface, SystemActor
 from bot.domain.rule import UserCredentials
 from bot.domain.settings import Settings
 from bot.domain.workflow import Intent, State, TransitionError
@@ -22,7 +22,9 @@ from storage.db import make_engine, migrate
 from storage.repository import Repository
 from tests.test_storage import ACCOUNT, T0, account_scan, facts, scan
 
-APPROVER, OWNER = "U0APPROVER", "U0OWNER"
+APPROVER = Actor("U0APPROVER", Role.APPROVER, Surface.CHANNEL)
+OWNER = Actor("U0OWNER", Role.OWNER, Surface.DM)
+SCHEDULER = Actor(SystemActor.SCHEDULER, Role.SCHEDULER, Surface.SCHEDULE)
 
 
 class FakeIam:
@@ -94,7 +96,7 @@ def finding_id(repository):
 
 def asked(decisions: Decisions, finding_id: str) -> None:
     decisions.request_disable(finding_id, APPROVER)
-    decisions.await_owner(finding_id, OWNER, APPROVER)
+    decisions.await_owner(finding_id, OWNER.id, APPROVER)
 
 
 def trail(repository: Repository, finding_id: str) -> list[tuple[str, str]]:
@@ -103,21 +105,19 @@ def trail(repository: Repository, finding_id: str) -> list[tuple[str, str]]:
 
 def test_owner_confirms_and_the_password_is_removed_once(decisions, repository, iam, finding_id):
     asked(decisions, finding_id)
-    removal = decisions.confirm_and_remove(
-        finding_id, Intent.OWNER_CONFIRM, OWNER, Surface.DM, "owner confirmed"
-    )
+    removal = decisions.confirm_and_remove(finding_id, Intent.OWNER_CONFIRM, OWNER, "confirmed")
     assert removal.finding.state == State.DISABLED and removal.finding.closed_at == T0
     assert iam.deleted == ["ann"]
     assert trail(repository, finding_id) == [
         ("opened", "scanner"),
-        ("disable_requested", APPROVER),
-        ("awaiting_owner", APPROVER),
-        ("owner_confirmed", OWNER),
-        ("disabling", OWNER),
-        ("disabled", OWNER),
+        ("disable_requested", APPROVER.id),
+        ("awaiting_owner", APPROVER.id),
+        ("owner_confirmed", OWNER.id),
+        ("disabling", OWNER.id),
+        ("disabled", OWNER.id),
     ]
     with pytest.raises(TransitionError, match="already disabled"):
-        decisions.confirm_and_remove(finding_id, Intent.OWNER_CONFIRM, OWNER, Surface.DM, "again")
+        decisions.confirm_and_remove(finding_id, Intent.OWNER_CONFIRM, OWNER, "again")
     assert iam.deleted == ["ann"]
 
 
@@ -125,10 +125,10 @@ def test_the_approvers_word_is_final_only_where_the_owner_cannot_answer(
     decisions, repository, iam, finding_id
 ):
     asked(decisions, finding_id)
-    final = (Intent.APPROVER_CONFIRM, APPROVER, Surface.CHANNEL, "final")
-    with pytest.raises(TransitionError, match="still waiting for its owner"):
+    final = (Intent.APPROVER_CONFIRM, APPROVER, "final")
+    with pytest.raises(TransitionError, match="not been silent long enough"):
         decisions.confirm_and_remove(finding_id, *final)
-    repository.note([finding_id], FindingChanges(escalated_at=T0))
+    decisions.escalate(finding_id, SCHEDULER)
     assert decisions.confirm_and_remove(finding_id, *final).finding.state == State.DISABLED
     assert iam.deleted == ["ann"]
 
@@ -136,7 +136,7 @@ def test_the_approvers_word_is_final_only_where_the_owner_cannot_answer(
 def test_owner_unknown_the_approver_confirms_from_the_request(decisions, iam, finding_id):
     decisions.request_disable(finding_id, APPROVER)
     removal = decisions.confirm_and_remove(
-        finding_id, Intent.APPROVER_CONFIRM, APPROVER, Surface.CHANNEL, "owner unknown"
+        finding_id, Intent.APPROVER_CONFIRM, APPROVER, "owner unknown"
     )
     assert removal.finding.state == State.DISABLED and iam.deleted == ["ann"]
 
@@ -152,9 +152,7 @@ def test_owner_unknown_the_approver_confirms_from_the_request(decisions, iam, fi
 def test_a_user_no_longer_idle_is_not_touched(decisions, iam, finding_id, live, why):
     iam.users = {"ann": live} if live else {}
     asked(decisions, finding_id)
-    removal = decisions.confirm_and_remove(
-        finding_id, Intent.OWNER_CONFIRM, OWNER, Surface.DM, "owner confirmed"
-    )
+    removal = decisions.confirm_and_remove(finding_id, Intent.OWNER_CONFIRM, OWNER, "confirmed")
     assert removal.finding.state == State.ABORTED
     assert removal.finding.resolution == f"aborted: {why}"
     assert removal.summary == f"Not removed: the re-check found {why}."
@@ -171,9 +169,7 @@ def test_aws_refusing_the_removal_fails_and_may_be_asked_again(
         raise access_denied("DeleteLoginProfile")
 
     iam.delete_login_profile = refused
-    removal = decisions.confirm_and_remove(
-        finding_id, Intent.OWNER_CONFIRM, OWNER, Surface.DM, "owner confirmed"
-    )
+    removal = decisions.confirm_and_remove(finding_id, Intent.OWNER_CONFIRM, OWNER, "confirmed")
     assert removal.finding.state == State.FAILED
     assert "DeleteLoginProfile failed: AccessDenied" in removal.summary
     iam.delete_login_profile = real_delete
@@ -183,9 +179,7 @@ def test_aws_refusing_the_removal_fails_and_may_be_asked_again(
 def test_a_failed_live_recheck_fails_safely(decisions, iam, finding_id):
     asked(decisions, finding_id)
     iam.error = access_denied("GetUser")
-    removal = decisions.confirm_and_remove(
-        finding_id, Intent.OWNER_CONFIRM, OWNER, Surface.DM, "owner confirmed"
-    )
+    removal = decisions.confirm_and_remove(finding_id, Intent.OWNER_CONFIRM, OWNER, "confirmed")
     assert removal.finding.state == State.FAILED
     assert removal.finding.decision_note.startswith("live re-check failed: GetUser failed")
     assert iam.deleted == []
@@ -194,16 +188,14 @@ def test_a_failed_live_recheck_fails_safely(decisions, iam, finding_id):
 def test_dry_run_records_everything_and_removes_nothing(repository, iam, finding_id):
     decisions = decisions_for(repository, iam, dry_run=True)
     asked(decisions, finding_id)
-    removal = decisions.confirm_and_remove(
-        finding_id, Intent.OWNER_CONFIRM, OWNER, Surface.DM, "owner confirmed"
-    )
+    removal = decisions.confirm_and_remove(finding_id, Intent.OWNER_CONFIRM, OWNER, "confirmed")
     assert removal.finding.state == State.DISABLED
     assert removal.finding.decision_note == DRY_RUN_REASON
     assert iam.deleted == [] and iam.users["ann"].has_password
 
 
 def test_keep_records_the_reason_and_period_and_blocks_a_request(decisions, finding_id):
-    kept = decisions.keep(finding_id, OWNER, Surface.DM, "break-glass account", 90)
+    kept = decisions.keep(finding_id, OWNER, "break-glass account", 90)
     assert (kept.state, kept.kept_until, kept.decision_note) == (
         State.KEPT,
         T0 + timedelta(days=90),
@@ -216,8 +208,8 @@ def test_keep_records_the_reason_and_period_and_blocks_a_request(decisions, find
 def in_flight(decisions: Decisions, repository: Repository, finding_id: str) -> None:
     """As if the process died after recording `disabling`, before calling AWS."""
     asked(decisions, finding_id)
-    for intent in (Intent.OWNER_CONFIRM, Intent.START_REMOVAL):
-        repository.transition(finding_id, intent, actor=OWNER, surface=Surface.DM, at=T0)
+    repository.transition(finding_id, Intent.OWNER_CONFIRM, OWNER, at=T0)
+    repository.transition(finding_id, Intent.START_REMOVAL, replace(OWNER, role=Role.SYSTEM), at=T0)
 
 
 def test_an_interrupted_removal_is_finished_once(decisions, repository, iam, finding_id):

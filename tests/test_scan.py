@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from bot.aws import iam as aws
 from bot.aws.demo import seed_users
 from bot.aws.scanner import scan_accounts
+from bot.domain.clock import utc_now
 from bot.domain.rule import DORMANT, KEYS_ONLY
 from bot.domain.settings import Settings
 from tests.conftest import SCENARIO, SCENARIO_FINDINGS, fail_first
@@ -198,6 +199,6 @@ def test_missing_credentials_are_reported_plainly(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     session = boto3.Session(region_name="us-east-1")
-    result = scan_accounts(replace(Settings()), session)
+    result = scan_accounts(replace(Settings()), session, clock=utc_now)
     assert result.status == "failed"
     assert result.accounts[0].error.startswith("no AWS credentials found")

@@ -12,11 +12,11 @@ from bot.application.jobs import follow_up_job, settle_in_flight
 from bot.application.scheduler import ClaimedJob
 from bot.aws.demo import DEMO_ACCOUNT_ID, seed_users
 from bot.domain.cron import CronError, latest_fire_time, parse_cron
-from bot.domain.records import FindingChanges, Surface
-from bot.domain.workflow import FollowUp, Intent, State, follow_up
+from bot.domain.records import Actor, Role, Surface
+from bot.domain.workflow import AuditAction, Intent, State, follow_up
 from bot.slack.ids import ActionId, CallbackId
 from tests.bot_harness import APPROVER, CHANNEL, OWNER, BotHarness, bot_settings
-from tests.conftest import OWNED, job_runs
+from tests.conftest import OWNED, job_runs, set_fields
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 
@@ -78,13 +78,13 @@ def test_a_failed_run_is_recorded_and_does_not_block_the_next(repository):
     ("waited", "reminded", "escalated", "auto", "expected"),
     [
         (2, False, False, None, None),
-        (3, False, False, None, FollowUp.REMIND),
+        (3, False, False, None, AuditAction.REMIND),
         (4, True, False, None, None),
-        (7, True, False, None, FollowUp.ESCALATE),
-        (7, False, False, None, FollowUp.ESCALATE),
+        (7, True, False, None, AuditAction.ESCALATE),
+        (7, False, False, None, AuditAction.ESCALATE),
         (9, True, True, None, None),
         (9, True, True, 10, None),
-        (10, True, True, 10, FollowUp.AUTO_DISABLE),
+        (10, True, True, 10, AuditAction.AUTO_DISABLE),
     ],
 )
 def test_follow_up_steps(waited, reminded, escalated, auto, expected):
@@ -123,7 +123,7 @@ def asked(standin, repository, aws_session, now):
 def days_ago(bot, days):
     finding = bot.finding("owned")
     asked_at = finding.asked_at - timedelta(days=days)
-    bot.repository.note([finding.id], FindingChanges(asked_at=asked_at))
+    set_fields(bot.repository, finding.id, asked_at=asked_at)
 
 
 def test_unanswered_owner_is_reminded_once_then_approvers_decide(asked, standin):
@@ -174,9 +174,10 @@ def test_auto_disable_removes_through_the_recorded_rechecked_path(asked, standin
 def put_in_flight(bot):
     """As if the process died after recording `disabling`, before calling AWS."""
     finding = bot.finding("owned")
-    kwargs = {"actor": OWNER, "surface": Surface.DM, "at": finding.asked_at}
-    bot.repository.transition(finding.id, Intent.OWNER_CONFIRM, **kwargs)
-    bot.repository.transition(finding.id, Intent.START_REMOVAL, **kwargs)
+    owner, at = Actor(OWNER, Role.OWNER, Surface.DM), finding.asked_at
+    bot.repository.transition(finding.id, Intent.OWNER_CONFIRM, owner, at=at)
+    system = Actor(OWNER, Role.SYSTEM, Surface.DM)
+    bot.repository.transition(finding.id, Intent.START_REMOVAL, system, at=at)
 
 
 def test_recovery_removes_a_password_still_there_once(asked, aws_session):

@@ -9,13 +9,13 @@ import pytest
 
 from bot.application.jobs import follow_up_job
 from bot.aws.demo import DemoUser, seed_users
-from bot.domain.records import FindingChanges
 from bot.domain.workflow import State
 from bot.slack.ids import ActionId, CallbackId
-from tests.bot_harness import APPROVER, CHANNEL, OWNER, STRANGER
+from tests.bot_harness import APPROVER, CHANNEL, OWNER, STRANGER, BotHarness
 from tests.conftest import (
     OWNED,
     has_password,
+    set_fields,
     start_bot,
 )
 
@@ -42,6 +42,29 @@ def test_tampered_or_unknown_button_value_is_refused(bot, standin, value):
     (told,) = standin.named("chat.postEphemeral")
     assert "nothing was done" in told.params["text"]
     assert {row.state for row in bot.repository.open_findings()} == {State.OPEN}
+
+
+@pytest.mark.parametrize("surface", ["button", "command"])
+def test_in_production_mode_a_refusal_is_acknowledged_and_told(bot, standin, surface):
+    """Acknowledge first, work after (process_before_response=False): the refusal must not
+    replace the acknowledgement Slack already has."""
+    production = BotHarness.start(
+        bot.services.settings,
+        bot.repository,
+        bot.services.aws_session,
+        standin,
+        process_before_response=False,
+    )
+    if surface == "button":
+        response = production.click(ActionId.DISABLE, bot.finding("owned").id, user=STRANGER)
+        assert response.status_code == 200
+        told = standin.wait_for("chat.postEphemeral")
+        assert "Only approvers" in told.params["text"] and told.params["user"] == STRANGER
+    else:
+        response = production.command("scan", user=STRANGER)
+        assert response.status_code == 200
+        assert "Only approvers" in response.get_data(as_text=True)
+    assert bot.finding("owned").state == State.OPEN
 
 
 def test_someone_not_an_approver_is_refused_and_it_is_logged(bot, standin):
@@ -149,7 +172,7 @@ def test_a_failing_slack_post_loses_no_decision(bot, standin):
     del standin.fail["chat.postMessage"]
     finding = bot.finding("owned")
     asked_at = finding.asked_at - timedelta(days=3)
-    bot.repository.note([finding.id], FindingChanges(asked_at=asked_at))
+    set_fields(bot.repository, finding.id, asked_at=asked_at)
     follow_up_job(bot.services)
     dms = [c for c in standin.named("chat.postMessage") if c.params["channel"] == "D0OWNER"]
     assert [dm.answer["ok"] for dm in dms] == [False, True]

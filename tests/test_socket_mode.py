@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+from bot.domain.clock import utc_now
 from bot.entry.bootstrap import build_services
 from bot.entry.slack_app import create_app
 from tests.bot_harness import APPROVER, CHANNEL, bot_settings
@@ -20,7 +21,7 @@ def test_slash_command_over_socket_mode_is_acknowledged_with_the_answer(
     settings = replace(
         bot_settings(standin, "unused"), slack_signing_secret=None, slack_app_token="xapp-1-test"
     )
-    services = build_services(settings, repository, aws_session)
+    services = build_services(settings, repository, aws_session, utc_now)
     handler = SocketModeHandler(create_app(services, socket_mode=True), settings.slack_app_token)
     try:
         handler.connect()

@@ -10,13 +10,12 @@ import itertools
 
 import pytest
 
-from bot.domain.records import FindingChanges
+from bot.domain.records import FindingChanges, Role
 from bot.domain.workflow import (
     CLOSED_STATES,
     POLICY,
     AuditAction,
     Intent,
-    Role,
     State,
     TransitionError,
     audit_action,
@@ -36,6 +35,7 @@ EXPECTED = {
     Intent.DECIDE_NOW: (set(), {S.AWAITING_OWNER}, None),
     Intent.APPROVER_CONFIRM: ({S.DISABLE_REQUESTED}, {S.AWAITING_OWNER}, S.OWNER_CONFIRMED),
     Intent.AUTO_CONFIRM: ({S.DISABLE_REQUESTED, S.AWAITING_OWNER}, set(), S.OWNER_CONFIRMED),
+    Intent.ESCALATE: ({S.AWAITING_OWNER}, set(), S.AWAITING_OWNER),
     Intent.KEEP: ({S.OPEN, S.DISABLE_REQUESTED, S.AWAITING_OWNER, S.FAILED}, set(), S.KEPT),
     Intent.START_REMOVAL: ({S.OWNER_CONFIRMED}, set(), S.DISABLING),
     Intent.FINISH_REMOVAL: ({S.DISABLING}, set(), S.DISABLED),
@@ -51,6 +51,7 @@ EXPECTED_ROLES = {
     Intent.DECIDE_NOW: {Role.APPROVER},
     Intent.APPROVER_CONFIRM: {Role.APPROVER},
     Intent.AUTO_CONFIRM: {Role.SCHEDULER},
+    Intent.ESCALATE: {Role.SCHEDULER},
     Intent.KEEP: {Role.APPROVER, Role.OWNER},
     **dict.fromkeys(
         (Intent.START_REMOVAL, Intent.FINISH_REMOVAL, Intent.ABORT, Intent.FAIL),
@@ -72,11 +73,21 @@ def test_what_may_happen_in_each_state(intent, state, escalated):
     sources, once_escalated, to = EXPECTED[intent]
     allowed = state in sources or (escalated and state in once_escalated)
     assert may(intent, state, escalated=escalated) is allowed
+    role = next(iter(EXPECTED_ROLES[intent]))
     if not allowed:
-        with pytest.raises(TransitionError, match="nothing was done"):
-            check(intent, state, escalated=escalated)
+        with pytest.raises(TransitionError, match="This finding is"):
+            check(intent, state, role=role, escalated=escalated)
     elif to is not None:
-        assert check(intent, state, escalated=escalated) == to
+        assert check(intent, state, role=role, escalated=escalated) == to
+
+
+@pytest.mark.parametrize("intent", list(Intent))
+def test_a_role_the_policy_does_not_name_may_not_take_the_step(intent):
+    sources, once_escalated, _to = EXPECTED[intent]
+    state = next(iter(sources | once_escalated))
+    for role in set(Role) - EXPECTED_ROLES[intent]:
+        with pytest.raises(ValueError, match="may not"):
+            check(intent, state, role=role, escalated=True)
 
 
 @pytest.mark.parametrize("intent", list(Intent))
@@ -86,7 +97,7 @@ def test_who_may_take_each_step(intent):
 
 def test_a_form_opening_intent_changes_no_state():
     with pytest.raises(ValueError, match="opens a form"):
-        check(Intent.DECIDE_NOW, State.AWAITING_OWNER, escalated=True)
+        check(Intent.DECIDE_NOW, State.AWAITING_OWNER, role=Role.APPROVER, escalated=True)
 
 
 def test_closed_findings_allow_nothing():
@@ -104,6 +115,7 @@ def test_the_audit_log_names_the_state_reached_and_a_reopened_keep():
     assert audit_action(Intent.KEEP, State.KEPT) == State.KEPT
     assert audit_action(Intent.REOPEN, State.OPEN) == AuditAction.REOPENED
     assert audit_action(Intent.RESOLVE, State.RESOLVED) == State.RESOLVED
+    assert audit_action(Intent.ESCALATE, State.AWAITING_OWNER) == AuditAction.ESCALATE
 
 
 def test_a_misspelt_field_fails_instead_of_leaving_a_column_empty():

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackClientError
 
 from bot.domain import digest
 from bot.domain.clock import Clock
-from bot.domain.records import FindingChanges, Surface, SystemActor
+from bot.domain.records import Actor, FindingNotes, Role, Surface, SystemActor
 from bot.domain.scan import ScanResult
 from bot.domain.settings import Settings
 from bot.domain.workflow import AuditAction
@@ -29,6 +29,8 @@ from storage.models import Finding
 from storage.repository import Repository, ScanRecord
 
 log = logging.getLogger(__name__)
+
+BOT = Actor(SystemActor.BOT, Role.SYSTEM, Surface.SLACK)
 
 
 class Announcer:
@@ -97,7 +99,7 @@ class Announcer:
             return False
         ts = self._post(channel, owner_dm(finding, self.settings.timezone, self.dry_run))
         if ts:
-            self.repository.note([finding.id], FindingChanges(dm_channel=channel, dm_ts=ts))
+            self.repository.note([finding.id], FindingNotes(dm_channel=channel, dm_ts=ts))
         return ts is not None
 
     def remind_owner(self, finding: Finding) -> None:
@@ -164,9 +166,8 @@ class Announcer:
             log.warning("chat.postMessage to %s failed: %s", channel, slack_error(error))
             self.repository.record_event(
                 None,
-                actor=SystemActor.BOT,
-                surface=Surface.SLACK,
-                action=AuditAction.POST_FAILED,
+                AuditAction.POST_FAILED,
+                BOT,
                 at=self._clock(),
                 reason=slack_error(error),
                 details={"channel": channel, "text": message.text[:200]},

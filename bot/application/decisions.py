@@ -1,7 +1,9 @@
 """Decisions on findings: request, confirm, keep, and the recorded, re-checked removal.
 
 Every step is committed before the next begins, and each is a compare-and-set the workflow
-policy checks, so however many clicks or replicas race, DeleteLoginProfile runs once.
+policy checks, so however many clicks race, one confirmation wins and calls DeleteLoginProfile.
+(Recovery at start-up claims a `disabling` finding by its version, which keeps other recovering
+replicas out, but not a live process still in the middle of that removal.)
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from typing import Any
 
 from bot.aws.iam import AccountIam, describe_error
 from bot.domain.clock import Clock
-from bot.domain.records import FindingChanges, Surface, SystemActor
+from bot.domain.records import Actor, FindingChanges, Role, Surface, SystemActor
 from bot.domain.rule import USER_DELETED, Cleared, evaluate
 from bot.domain.settings import Settings
-from bot.domain.workflow import Intent, State
+from bot.domain.workflow import Intent, State, may
 from storage.models import Finding
 from storage.repository import Repository
 
@@ -49,11 +51,11 @@ class Decisions:
         self._iam_for_account = iam_for_account
         self._clock = clock
 
-    def request_disable(self, finding_id: str, actor: str) -> Finding:
-        changes = FindingChanges(requested_by=actor, decided_by=None, decision_note=None)
-        return self._step(finding_id, Intent.REQUEST_DISABLE, actor, Surface.CHANNEL, None, changes)
+    def request_disable(self, finding_id: str, by: Actor) -> Finding:
+        changes = FindingChanges(requested_by=by.id, decided_by=None, decision_note=None)
+        return self._step(finding_id, Intent.REQUEST_DISABLE, by, None, changes)
 
-    def await_owner(self, finding_id: str, owner_slack_id: str, actor: str) -> Finding:
+    def await_owner(self, finding_id: str, owner_slack_id: str, by: Actor) -> Finding:
         changes = FindingChanges(
             owner_slack_id=owner_slack_id,
             asked_at=self._clock(),
@@ -61,11 +63,14 @@ class Decisions:
             escalated_at=None,
         )
         why = f"asked owner <@{owner_slack_id}> to confirm"
-        return self._step(finding_id, Intent.ASK_OWNER, actor, Surface.DM, why, changes)
+        return self._step(finding_id, Intent.ASK_OWNER, by, why, changes)
 
-    def confirm_and_remove(
-        self, finding_id: str, intent: Intent, actor: str, surface: Surface, why: str
-    ) -> Removal:
+    def escalate(self, finding_id: str, by: Actor) -> Finding:
+        """The owner has not answered: the approvers may now decide alone."""
+        changes = FindingChanges(escalated_at=self._clock())
+        return self._step(finding_id, Intent.ESCALATE, by, "the owner did not answer", changes)
+
+    def confirm_and_remove(self, finding_id: str, intent: Intent, by: Actor, why: str) -> Removal:
         """Record the confirmation, re-check the user live, then remove the password (once).
 
         `intent` says whose word this is: the owner's, the approver's final one, or the
@@ -73,27 +78,24 @@ class Decisions:
         """
         if intent not in CONFIRMATIONS:
             raise ValueError(f"{intent} is not a confirmation")
-        changes = FindingChanges(decided_by=actor)
-        confirmed = self._step(finding_id, intent, actor, surface, why, changes)
-        return self._remove(confirmed, actor, surface)
+        confirmed = self._step(finding_id, intent, by, why, FindingChanges(decided_by=by.id))
+        return self._remove(confirmed, Actor(by.id, Role.SYSTEM, by.surface))
 
-    def keep(
-        self, finding_id: str, actor: str, surface: Surface, reason: str, days: int | None
-    ) -> Finding:
+    def keep(self, finding_id: str, by: Actor, reason: str, days: int | None) -> Finding:
         now = self._clock()
         until = now + timedelta(days=days) if days else None
-        changes = FindingChanges(kept_until=until, decided_by=actor, decision_note=reason)
+        changes = FindingChanges(kept_until=until, decided_by=by.id, decision_note=reason)
         details = {"kept_until": until.isoformat() if until else "revoked"}
-        return self._step(finding_id, Intent.KEEP, actor, surface, reason, changes, details)
+        return self._step(finding_id, Intent.KEEP, by, reason, changes, details)
 
     def settle_in_flight(self) -> list[Removal]:
         """After a crash between recording `disabling` and the AWS call: finish what was started.
 
         Password already gone: record `disabled`. Still there: re-check and remove it through
-        the normal path, once (the version claim keeps a second replica out).
+        the normal path, once (the version claim keeps a second recovering replica out).
         """
         settled = []
-        actor, surface = SystemActor.SYSTEM, Surface.RECOVERY
+        system = Actor(SystemActor.SYSTEM, Role.SYSTEM, Surface.RECOVERY)
         for finding in self.repository.findings_in_state(State.DISABLING):
             if not self.repository.claim_finding(finding.id, finding.version):
                 continue
@@ -105,16 +107,16 @@ class Decisions:
             if gone:
                 why = "recovered after a restart: the password is gone"
                 changes = FindingChanges(decision_note=PASSWORD_REMOVED)
-                done = self._step(finding.id, Intent.FINISH_REMOVAL, actor, surface, why, changes)
+                done = self._step(finding.id, Intent.FINISH_REMOVAL, system, why, changes)
                 settled.append(Removal(done, f"Console password of {done.user_name} removed."))
             else:
-                settled.append(self._remove(finding, actor, surface))
+                settled.append(self._remove(finding, system))
         return settled
 
-    def _remove(self, finding: Finding, actor: str, surface: Surface) -> Removal:
+    def _remove(self, finding: Finding, by: Actor) -> Removal:
         def move(intent: Intent, reason: str, **changes: Any) -> Finding:
             noted = FindingChanges(decision_note=reason, **changes)
-            return self._step(finding.id, intent, actor, surface, reason, noted)
+            return self._step(finding.id, intent, by, reason, noted)
 
         try:
             iam = self._iam_for_account(finding.account_id)
@@ -128,7 +130,7 @@ class Decisions:
             aborted = move(Intent.ABORT, f"re-check: {why}", resolution=f"aborted: {why}")
             return Removal(aborted, f"Not removed: the re-check found {why}.")
 
-        if finding.state != State.DISABLING:  # recovery: already recorded before the crash
+        if may(Intent.START_REMOVAL, finding.state):  # else recovery: recorded before the crash
             move(Intent.START_REMOVAL, "re-check: still idle")
         if self.settings.dry_run:
             done = move(Intent.FINISH_REMOVAL, DRY_RUN_REASON)
@@ -149,8 +151,7 @@ class Decisions:
         self,
         finding_id: str,
         intent: Intent,
-        actor: str,
-        surface: Surface,
+        by: Actor,
         reason: str | None,
         changes: FindingChanges,
         details: dict[str, Any] | None = None,
@@ -158,8 +159,7 @@ class Decisions:
         return self.repository.transition(
             finding_id,
             intent,
-            actor=actor,
-            surface=surface,
+            by,
             at=self._clock(),
             reason=reason,
             details=details,

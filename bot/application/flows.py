@@ -2,7 +2,7 @@
 
 Each checks who may act (bot.application.access), takes the step (bot.application.decisions),
 tells the people involved, and returns what the listener shows next. Refusals are raised and
-turned into the person's line in one place (handlers/errors.py).
+turned into the person's line in one place (bot.application.answers).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackClientError
 
+from bot.application.access import Refused
 from bot.application.jobs import scan_and_announce, scan_summary_line
 from bot.application.services import Services
 from bot.domain.records import Surface
@@ -39,10 +40,10 @@ class Answer:
 def request_disable(services: Services, finding_id: str | None, user_id: str) -> Answer:
     """An approver pressed Disable: record it, then ask the owner, or, when the owner cannot
     be asked, give the approver the final confirmation."""
-    finding = services.access.acting_on(
+    finding, approver = services.access.acting_on(
         finding_id, user_id, Surface.CHANNEL, Intent.REQUEST_DISABLE
     )
-    finding = services.decisions.request_disable(finding.id, user_id)
+    finding = services.decisions.request_disable(finding.id, approver)
     try:
         owner = resolve_owner(services.client, finding.owner)
     except SlackClientError as error:
@@ -51,8 +52,8 @@ def request_disable(services: Services, finding_id: str | None, user_id: str) ->
         )
     if not owner.reachable:
         services.announcer.refresh(finding)
-        return Answer(view=_final_confirmation(services, finding, owner.why_not or "No owner"))
-    finding = services.decisions.await_owner(finding.id, owner.slack_id, user_id)
+        return Answer(view=_final_confirmation(services, finding, owner.why_not))
+    finding = services.decisions.await_owner(finding.id, owner.slack_id, approver)
     services.announcer.refresh(finding)
     if services.announcer.dm_owner(finding):
         return Answer(f"Asked <@{owner.slack_id}> to confirm by DM.")
@@ -61,24 +62,42 @@ def request_disable(services: Services, finding_id: str | None, user_id: str) ->
 
 def keep_form(services: Services, finding_id: str | None, user_id: str, surface: Surface) -> Answer:
     """Keep in the channel, or "I still need it" in the owner's DM: ask why and for how long."""
-    finding = services.access.acting_on(finding_id, user_id, surface, Intent.KEEP)
+    finding, _owner_or_approver = services.access.acting_on(
+        finding_id, user_id, surface, Intent.KEEP
+    )
     return Answer(view=keep_modal(finding, surface))
 
 
 def decide_now_form(services: Services, finding_id: str | None, user_id: str) -> Answer:
     """After escalation, an approver may decide without the owner."""
-    finding = services.access.acting_on(finding_id, user_id, Surface.CHANNEL, Intent.DECIDE_NOW)
+    finding, _approver = services.access.acting_on(
+        finding_id, user_id, Surface.CHANNEL, Intent.DECIDE_NOW
+    )
     owner = f"<@{finding.owner_slack_id}>" if finding.owner_slack_id else "The owner"
     return Answer(view=_final_confirmation(services, finding, f"{owner} did not answer"))
 
 
-def confirm_removal(
-    services: Services, finding_id: str | None, user_id: str, surface: Surface, why: str
+def owner_confirms(services: Services, finding_id: str | None, user_id: str) -> None:
+    """The owner's Confirm removal in their DM."""
+    _confirm(services, finding_id, user_id, Surface.DM, Intent.OWNER_CONFIRM, "owner confirmed")
+
+
+def approver_confirms(services: Services, finding_id: str | None, user_id: str, why: str) -> None:
+    """The approver's final confirmation form (the owner cannot be asked, or did not answer)."""
+    final = f"approver's confirmation is final: {why}"
+    _confirm(services, finding_id, user_id, Surface.CHANNEL, Intent.APPROVER_CONFIRM, final)
+
+
+def _confirm(
+    services: Services,
+    finding_id: str | None,
+    user_id: str,
+    surface: Surface,
+    intent: Intent,
+    why: str,
 ) -> None:
-    """The owner's Confirm in their DM, or the approver's final confirmation form."""
-    intent = Intent.OWNER_CONFIRM if surface == Surface.DM else Intent.APPROVER_CONFIRM
-    finding = services.access.acting_on(finding_id, user_id, surface, intent)
-    removal = services.decisions.confirm_and_remove(finding.id, intent, user_id, surface, why)
+    finding, actor = services.access.acting_on(finding_id, user_id, surface, intent)
+    removal = services.decisions.confirm_and_remove(finding.id, intent, actor, why)
     services.announcer.refresh(removal.finding)
     services.announcer.tell_outcome(removal.finding, removal.summary)
 
@@ -94,8 +113,8 @@ def keep(
 ) -> None:
     """The Keep form: `recorded` is called once the keep is in the database (the form can
     close), then the finding's line and the people involved are updated."""
-    finding = services.access.acting_on(finding_id, user_id, surface, Intent.KEEP)
-    kept = services.decisions.keep(finding.id, user_id, surface, reason, days)
+    finding, actor = services.access.acting_on(finding_id, user_id, surface, Intent.KEEP)
+    kept = services.decisions.keep(finding.id, actor, reason, days)
     recorded()
     services.announcer.refresh(kept)
     services.announcer.tell_outcome(
@@ -130,6 +149,8 @@ def scan_for(
     """An approver's scan from Slack: `started` is told it began, the summary line returned;
     None when a scan is already running."""
     services.access.require_approver(user_id, Surface.COMMAND)
+    if account is not None and not ACCOUNT_ID.match(account):
+        raise Refused("`scan` takes an optional 12-digit account id.")
     if not services.scan_lock.acquire(blocking=False):
         return None
     try:

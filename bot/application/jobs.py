@@ -10,12 +10,15 @@ from bot.application.scans import run_scan
 from bot.application.scheduler import Schedule
 from bot.application.services import Services
 from bot.domain.cron import parse_cron
-from bot.domain.records import FindingChanges, Surface, SystemActor
+from bot.domain.records import Actor, FindingNotes, Role, Surface, SystemActor
 from bot.domain.scan import ScanResult
-from bot.domain.workflow import AuditAction, FollowUp, Intent, State, TransitionError, follow_up
+from bot.domain.workflow import FOLLOWED_UP, AuditAction, Intent, TransitionError, follow_up
 from storage.repository import ScanRecord
 
 log = logging.getLogger(__name__)
+
+SCHEDULER = Actor(SystemActor.SCHEDULER, Role.SCHEDULER, Surface.SCHEDULE)
+FOLLOW_UPS = (AuditAction.REMIND, AuditAction.ESCALATE, AuditAction.AUTO_DISABLE)
 
 
 def scan_and_announce(
@@ -61,8 +64,8 @@ def digest_job(services: Services) -> str:
 def follow_up_job(services: Services) -> str:
     """One reminder, then escalation to the approvers, then (if configured) the removal."""
     settings, announcer, repository = services.settings, services.announcer, services.repository
-    done = dict.fromkeys(FollowUp, 0)
-    for finding in repository.findings_in_state(State.AWAITING_OWNER):
+    done = dict.fromkeys(FOLLOW_UPS, 0)
+    for finding in repository.findings_in_state(FOLLOWED_UP):
         now = services.clock()
         step = follow_up(
             finding.asked_at,
@@ -73,31 +76,25 @@ def follow_up_job(services: Services) -> str:
             escalate_days=settings.escalate_days,
             auto_disable_days=settings.auto_disable_days,
         )
-        if step == FollowUp.REMIND:
-            announcer.remind_owner(finding)
-            repository.note([finding.id], FindingChanges(reminded_at=now))
-        elif step == FollowUp.ESCALATE:
-            repository.note([finding.id], FindingChanges(escalated_at=now))
-            announcer.escalate(repository.finding(finding.id))
-        elif step == FollowUp.AUTO_DISABLE:
-            why = f"no answer for {settings.auto_disable_days} days (AUTO_DISABLE_AFTER_DAYS)"
-            try:
+        try:
+            if step == AuditAction.REMIND:
+                announcer.remind_owner(finding)
+                repository.note([finding.id], FindingNotes(reminded_at=now))
+                repository.record_event(finding.id, step, SCHEDULER, at=now)
+            elif step == AuditAction.ESCALATE:
+                announcer.escalate(services.decisions.escalate(finding.id, SCHEDULER))
+            elif step == AuditAction.AUTO_DISABLE:
+                why = f"no answer for {settings.auto_disable_days} days (AUTO_DISABLE_AFTER_DAYS)"
                 removal = services.decisions.confirm_and_remove(
-                    finding.id, Intent.AUTO_CONFIRM, SystemActor.SCHEDULER, Surface.SCHEDULE, why
+                    finding.id, Intent.AUTO_CONFIRM, SCHEDULER, why
                 )
-            except TransitionError as error:
-                log.info("auto-disable of %s skipped: %s", finding.id, error)
+                announcer.settled(removal.finding, removal.summary)
+                repository.record_event(finding.id, step, SCHEDULER, at=now)
+            else:
                 continue
-            announcer.settled(removal.finding, removal.summary)
-        else:
+        except TransitionError as error:  # someone decided meanwhile
+            log.info("%s of %s skipped: %s", step, finding.id, error)
             continue
-        repository.record_event(
-            finding.id,
-            actor=SystemActor.SCHEDULER,
-            surface=Surface.SCHEDULE,
-            action=AuditAction(step.value),
-            at=now,
-        )
         done[step] += 1
     return ", ".join(f"{count} {step}" for step, count in done.items())
 

@@ -16,7 +16,7 @@ import boto3
 
 from bot.aws import iam as aws
 from bot.aws.accounts import resolve_targets, session_for
-from bot.domain.clock import Clock, utc_now
+from bot.domain.clock import Clock
 from bot.domain.rule import Candidate, Cleared, UserCredentials, evaluate, exemption, owner_of
 from bot.domain.scan import AccountScan, AccountTarget, ScanResult
 from bot.domain.settings import Settings
@@ -30,7 +30,7 @@ def scan_accounts(
     settings: Settings,
     base_session: boto3.Session | None = None,
     *,
-    clock: Clock = utc_now,
+    clock: Clock,
     progress: Progress | None = None,
     only_account: str | None = None,
 ) -> ScanResult:

@@ -32,6 +32,27 @@ class SystemActor(StrEnum):
     BOT = "bot"
 
 
+class Role(StrEnum):
+    """What someone acts as; the workflow policy says which role may take which step."""
+
+    APPROVER = "approver"
+    OWNER = "owner"
+    SCHEDULER = "scheduler"
+    SYSTEM = "system"  # the scan, the removal itself, recovery after a restart
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who takes a step, as what, and from where."""
+
+    id: str  # a Slack user id, or a SystemActor
+    role: Role
+    surface: Surface
+
+
+SCANNER = Actor(SystemActor.SCANNER, Role.SYSTEM, Surface.SCAN)
+
+
 class UnknownFinding(LookupError):
     """No finding has this id."""
 
@@ -44,10 +65,22 @@ class _Unset:
 UNSET: Any = _Unset()
 
 
+class _Fields:
+    """Typed fields to write to a finding; a field left UNSET is not touched. A misspelt field
+    is a TypeError when the object is made, not a silently empty column."""
+
+    def values(self) -> dict[str, Any]:
+        """The fields that are set, by column name."""
+        return {
+            field.name: getattr(self, field.name)
+            for field in fields(self)  # type: ignore[arg-type]
+            if getattr(self, field.name) is not UNSET
+        }
+
+
 @dataclass(frozen=True)
-class FindingChanges:
-    """Fields of a finding a step sets; a field left UNSET is not touched. A misspelt field is a
-    TypeError here, not a silently empty column."""
+class FindingChanges(_Fields):
+    """What a workflow step sets besides the state (written only through the checked step)."""
 
     requested_by: str | None = UNSET
     decided_by: str | None = UNSET
@@ -58,18 +91,17 @@ class FindingChanges:
     escalated_at: datetime | None = UNSET
     kept_until: datetime | None = UNSET
     resolution: str | None = UNSET
+
+
+@dataclass(frozen=True)
+class FindingNotes(_Fields):
+    """Facts about a finding that decide nothing: where it is shown, when the owner was reminded."""
+
     slack_channel: str | None = UNSET
     slack_ts: str | None = UNSET
     dm_channel: str | None = UNSET
     dm_ts: str | None = UNSET
-
-    def values(self) -> dict[str, Any]:
-        """The fields that are set, by column name."""
-        return {
-            field.name: getattr(self, field.name)
-            for field in fields(self)
-            if getattr(self, field.name) is not UNSET
-        }
+    reminded_at: datetime | None = UNSET
 
 
 NO_CHANGES = FindingChanges()

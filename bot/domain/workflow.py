@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from bot.domain.records import Actor, Role, Surface
+
 
 class State(StrEnum):
     OPEN = "open"
@@ -47,6 +49,7 @@ class Intent(StrEnum):
     DECIDE_NOW = "decide_now"  # an approver opens the final confirmation after escalation
     APPROVER_CONFIRM = "approver_confirm"  # the approver's final word
     AUTO_CONFIRM = "auto_confirm"  # AUTO_DISABLE_AFTER_DAYS without an answer
+    ESCALATE = "escalate"  # the owner has not answered for ESCALATE_DAYS
     KEEP = "keep"
     START_REMOVAL = "start_removal"  # the live re-check says still idle: recorded before AWS
     FINISH_REMOVAL = "finish_removal"
@@ -54,13 +57,6 @@ class Intent(StrEnum):
     FAIL = "fail"
     REOPEN = "reopen"  # a keep expired (scan)
     RESOLVE = "resolve"  # the scan no longer finds the user idle
-
-
-class Role(StrEnum):
-    APPROVER = "approver"
-    OWNER = "owner"
-    SCHEDULER = "scheduler"
-    SYSTEM = "system"  # the scan, the removal itself, recovery after a restart
 
 
 @dataclass(frozen=True)
@@ -73,6 +69,7 @@ class Step:
     to: State | None
     roles: frozenset[Role]
     sources_once_escalated: frozenset[State] = frozenset()
+    refusal: str = "This finding is already {state}."
 
     def allows(self, state: State, escalated: bool) -> bool:
         return state in self.sources or (escalated and state in self.sources_once_escalated)
@@ -99,13 +96,22 @@ POLICY: dict[Intent, Step] = {
         _states(State.AWAITING_OWNER), State.OWNER_CONFIRMED, _roles(Role.OWNER)
     ),
     Intent.DECIDE_NOW: Step(
-        _states(), None, _roles(Role.APPROVER), sources_once_escalated=_states(State.AWAITING_OWNER)
+        _states(),
+        None,
+        _roles(Role.APPROVER),
+        sources_once_escalated=_states(State.AWAITING_OWNER),
+        refusal="This finding is not waiting on an unanswered owner any more.",
     ),
     Intent.APPROVER_CONFIRM: Step(
         _states(State.DISABLE_REQUESTED),
         State.OWNER_CONFIRMED,
         _roles(Role.APPROVER),
         sources_once_escalated=_states(State.AWAITING_OWNER),
+        refusal="This finding is {state}; its owner has not been silent long enough.",
+    ),
+    # The approvers are told an owner has not answered: no new state, but Decide now opens up.
+    Intent.ESCALATE: Step(
+        _states(State.AWAITING_OWNER), State.AWAITING_OWNER, _roles(Role.SCHEDULER)
     ),
     Intent.AUTO_CONFIRM: Step(
         _states(State.DISABLE_REQUESTED, State.AWAITING_OWNER),
@@ -116,6 +122,7 @@ POLICY: dict[Intent, Step] = {
         _states(State.OPEN, State.DISABLE_REQUESTED, State.AWAITING_OWNER, State.FAILED),
         State.KEPT,
         _roles(Role.APPROVER, Role.OWNER),
+        refusal="This finding is already {state}; nothing to keep.",
     ),
     Intent.START_REMOVAL: Step(
         _states(State.OWNER_CONFIRMED), State.DISABLING, _roles(Role.SYSTEM)
@@ -148,6 +155,22 @@ class TransitionError(ValueError):
     """A step the workflow does not allow from the finding's current state."""
 
 
+# Who a person acts as, by where they act: approvers in the channel and the slash command, the
+# owner in their DM.
+ROLE_ON_SURFACE = {
+    Surface.CHANNEL: Role.APPROVER,
+    Surface.COMMAND: Role.APPROVER,
+    Surface.DM: Role.OWNER,
+}
+# Only findings waiting on their owner get reminders and escalations.
+FOLLOWED_UP = State.AWAITING_OWNER
+
+
+def person(user_id: str, surface: Surface) -> Actor:
+    """A person acting from a Slack surface, in the role that surface gives them."""
+    return Actor(user_id, ROLE_ON_SURFACE[surface], surface)
+
+
 def may(intent: Intent, state: str, *, escalated: bool = False) -> bool:
     """May `intent` happen to a finding in `state` now?"""
     return POLICY[intent].allows(State(state), escalated)
@@ -157,43 +180,41 @@ def roles_for(intent: Intent) -> frozenset[Role]:
     return POLICY[intent].roles
 
 
-def check(intent: Intent, state: str, *, escalated: bool = False) -> State:
-    """The state `intent` leads to from `state`, or TransitionError saying where things stand."""
+def require(intent: Intent, state: str, *, role: Role, escalated: bool = False) -> Step:
+    """The rule for `intent`, once `role` may take it from `state` now; else TransitionError
+    saying where things stand (or, for a role that may never take it, ValueError: a bug)."""
     step = POLICY[intent]
+    if role not in step.roles:
+        raise ValueError(f"{role} may not {intent}")
     current = State(state)
     if not step.allows(current, escalated):
-        raise TransitionError(refusal(step, current))
-    if step.to is None:
+        raise TransitionError(step.refusal.format(state=describe(current)))
+    return step
+
+
+def check(intent: Intent, state: str, *, role: Role, escalated: bool = False) -> State:
+    """The state `intent` leads to from `state`, or TransitionError saying where things stand."""
+    to = require(intent, state, role=role, escalated=escalated).to
+    if to is None:
         raise ValueError(f"{intent} opens a form; it changes no state")
-    return step.to
-
-
-def require(intent: Intent, state: str, *, escalated: bool = False) -> None:
-    """TransitionError, saying where things stand, unless `intent` may happen now."""
-    step = POLICY[intent]
-    if not step.allows(State(state), escalated):
-        raise TransitionError(refusal(step, State(state)))
-
-
-def refusal(step: Step, state: State) -> str:
-    if state in step.sources_once_escalated:
-        return "this finding is still waiting for its owner, so nothing was done"
-    return f"this finding is already {describe(state)}, so nothing was done"
+    return to
 
 
 def audit_action(intent: Intent, to: State) -> AuditAction | State:
-    """What the audit log calls a step: the state it reached, except a reopened keep."""
-    return AuditAction.REOPENED if intent == Intent.REOPEN else to
+    """What the audit log calls a step: the state it reached, except where none is reached."""
+    return STEPS_NAMED.get(intent, to)
+
+
+STEPS_NAMED = {Intent.REOPEN: AuditAction.REOPENED, Intent.ESCALATE: AuditAction.ESCALATE}
+
+
+def keep_expired(kept_until: datetime | None, now: datetime) -> bool:
+    """A keep with an end date reopens once that date has passed; "until revoked" never."""
+    return kept_until is not None and kept_until <= now
 
 
 def describe(state: str) -> str:
     return state.replace("_", " ")
-
-
-class FollowUp(StrEnum):
-    REMIND = "remind"
-    ESCALATE = "escalate"
-    AUTO_DISABLE = "auto_disable"
 
 
 def follow_up(
@@ -205,16 +226,16 @@ def follow_up(
     reminder_days: int,
     escalate_days: int,
     auto_disable_days: int | None,
-) -> FollowUp | None:
+) -> AuditAction | None:
     """What an unanswered owner request needs now: one reminder, then the approvers, then
     (when AUTO_DISABLE_AFTER_DAYS is set) the removal itself. None: nothing yet."""
     if asked_at is None:
         return None
     waited = now - asked_at
     if auto_disable_days is not None and waited >= timedelta(days=auto_disable_days):
-        return FollowUp.AUTO_DISABLE
+        return AuditAction.AUTO_DISABLE
     if escalated_at is None and waited >= timedelta(days=escalate_days):
-        return FollowUp.ESCALATE
+        return AuditAction.ESCALATE
     if reminded_at is None and escalated_at is None and waited >= timedelta(days=reminder_days):
-        return FollowUp.REMIND
+        return AuditAction.REMIND
     return None

@@ -21,7 +21,7 @@ from bot.entry.config import SettingsError, load_settings
 from storage.db import make_engine, migrate, normalize_url
 from storage.repository import Repository
 
-if TYPE_CHECKING:  # a type only; the module is loaded by build_services
+if TYPE_CHECKING:  # for the annotation; build_services loads it (the terminal scan never does)
     from bot.application.services import Services
 
 
@@ -60,14 +60,14 @@ def bootstrap(env: Mapping[str, str], *, http: bool | None = None) -> Services:
     settings, repository = prepare(env, verbose=True)
     serves_http = settings.slack_app_token is None if http is None else http
     require_slack_settings(settings, socket_mode=not serves_http)
-    return build_services(settings, repository)
+    return build_services(settings, repository, boto3.Session(), utc_now)
 
 
 def build_services(
     settings: Settings,
     repository: Repository,
-    aws_session: boto3.Session | None = None,
-    clock: Clock = utc_now,
+    aws_session: boto3.Session,
+    clock: Clock,
 ) -> Services:
     from bot.application.services import Services
     from bot.slack.client import make_client
@@ -76,7 +76,7 @@ def build_services(
         settings=settings,
         repository=repository,
         client=make_client(settings),
-        aws_session=aws_session or boto3.Session(),
+        aws_session=aws_session,
         clock=clock,
     )
 

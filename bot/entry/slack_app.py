@@ -8,7 +8,7 @@ from slack_bolt import App
 
 from bot.application.services import Services
 from bot.entry.bootstrap import require_slack_settings
-from handlers import actions, commands, errors, views
+from handlers import actions, commands, views
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,6 @@ def create_app(
         request_verification_enabled=not socket_mode,
         token_verification_enabled=False,
     )
-    for surface in (commands, actions, views, errors):
+    for surface in (commands, actions, views):
         surface.register(app, services)
     return app

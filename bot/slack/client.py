@@ -78,7 +78,7 @@ class Approvers:
 class OwnerContact:
     slack_id: str | None
     reachable: bool  # an active Slack account the bot can DM
-    why_not: str | None = None  # for the record when the approver's word is final
+    why_not: str = ""  # for the record when the approver's word is final
 
 
 def resolve_owner(client: WebClient, owner: str | None) -> OwnerContact:

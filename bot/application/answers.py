@@ -1,0 +1,69 @@
+"""The one error policy for Slack requests: a refusal, a stale click, an unknown finding or a
+Slack failure becomes a clear line for the person who asked; anything else propagates.
+
+Listeners are wrapped with `answering` where they are registered. The errors are caught inside
+the listener's own thread, so the acknowledgement Slack already has is never replaced.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk.errors import SlackClientError
+
+from bot.application.access import GONE, Refused
+from bot.application.services import Services
+from bot.domain.records import UnknownFinding
+from bot.domain.workflow import TransitionError
+from bot.slack.client import slack_error
+from bot.slack.messages.blocks import notice
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[..., None]
+
+
+def explain(error: Exception) -> str | None:
+    """The line a person is told when their request stopped on `error`; None: unexpected."""
+    if isinstance(error, Refused | TransitionError):
+        return str(error)
+    if isinstance(error, UnknownFinding):
+        return GONE
+    if isinstance(error, SlackClientError):
+        log.warning("Slack call failed while answering a request: %s", slack_error(error))
+        return f"{slack_error(error)}; anything already decided is recorded."
+    return None
+
+
+def answering(services: Services, listener: Listener) -> Listener:
+    """`listener`, answering the person itself when it stops on an expected error: inline when
+    a slash command is not acknowledged yet, else privately (in the channel, or by DM)."""
+
+    @functools.wraps(listener)  # Bolt reads the wrapped listener's arguments
+    def run(**kwargs: Any) -> None:
+        try:
+            listener(**kwargs)
+        except Exception as error:
+            answer = explain(error)
+            if answer is None:
+                raise
+            tell(services, kwargs, answer)
+
+    return run
+
+
+def tell(services: Services, kwargs: dict[str, Any], answer: str) -> None:
+    body = kwargs.get("body") or kwargs.get("command") or {}
+    ack = kwargs.get("ack")
+    if ack is not None and ack.response is None:
+        if body.get("command"):
+            message = notice(answer)
+            ack(text=message.text, blocks=message.blocks)
+            return
+        ack()
+    user = body.get("user_id") or (body.get("user") or {}).get("id")
+    channel = body.get("channel_id") or (body.get("channel") or {}).get("id")
+    services.announcer.tell(channel, user, answer)
