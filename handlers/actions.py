@@ -48,6 +48,10 @@ def register(app: App, services: Services) -> None:
         ack()
         show(flows.keep_form(services, _value(body), body["user"]["id"], Surface.DM), body, client)
 
+    def on_unkeep(ack: Callable, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        show(flows.unkeep_form(services, _value(body), body["user"]["id"]), body, client)
+
     def on_list_page(ack: Callable, body: dict[str, Any], respond: Callable) -> None:
         ack()
         try:
@@ -62,6 +66,7 @@ def register(app: App, services: Services) -> None:
     app.action(ActionId.DECIDE_NOW)(answering(services, on_decide_now))
     app.action(ActionId.OWNER_CONFIRM)(answering(services, on_owner_confirm))
     app.action(ActionId.OWNER_DECLINE)(answering(services, on_owner_decline))
+    app.action(ActionId.UNKEEP)(answering(services, on_unkeep))
     app.action(ActionId.LIST_PREVIOUS)(answering(services, on_list_page))
     app.action(ActionId.LIST_NEXT)(answering(services, on_list_page))
 

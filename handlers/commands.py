@@ -63,6 +63,13 @@ def digest(services: Services, user_id: str, args: list[str], ack: Reply, respon
     flows.post_digest_for(services, user_id, lambda line: ack(**reply(notice(line))))
 
 
+def unkeep(services: Services, user_id: str, args: list[str], ack: Reply, respond: Reply) -> None:
+    if len(args) < 2:
+        ack(**reply(help_message("`unkeep` takes an IAM user name and a reason.")))
+        return
+    ack(**reply(notice(flows.unkeep_user(services, user_id, args[0], " ".join(args[1:])))))
+
+
 def reply(message: Message) -> dict[str, Any]:
     return {"text": message.text, "blocks": message.blocks}
 
@@ -73,4 +80,5 @@ VERBS: dict[str, Callable[..., None]] = {
     "show": show,
     "scan": scan,
     "digest": digest,
+    "unkeep": unkeep,
 }

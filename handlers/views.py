@@ -13,10 +13,12 @@ from bot.application.access import NOT_MINE, Refused
 from bot.application.answers import answering, explain
 from bot.application.services import Services
 from bot.domain.records import Surface
+from bot.domain.workflow import ROLE_ON_SURFACE, keep_refusal
 from bot.slack.ids import BlockId, CallbackId, InputId
-from bot.slack.messages.modals import KEEP_PERIODS
+from bot.slack.messages.modals import FOREVER
 
 MIN_REASON = 3
+MAX_KEEP_DAYS = 3650
 
 
 def register(app: App, services: Services) -> None:
@@ -29,13 +31,19 @@ def register(app: App, services: Services) -> None:
         if len(reason) < MIN_REASON:
             ack(response_action="errors", errors={BlockId.KEEP_REASON: "Please give a reason."})
             return
-        if period not in KEEP_PERIODS:
+        days = _days(period)
+        if days is False:
             ack(response_action="errors", errors={BlockId.KEEP_PERIOD: "Please pick a period."})
             return
-        days = None if period == "forever" else int(period)
+        metadata = _metadata(view)
+        surface = Surface.DM if metadata.get("surface") == Surface.DM else Surface.CHANNEL
+        too_long = keep_refusal(
+            ROLE_ON_SURFACE[surface], days, services.settings.owner_keep_max_days
+        )
+        if too_long:
+            ack(response_action="errors", errors={BlockId.KEEP_PERIOD: too_long})
+            return
         try:
-            metadata = _metadata(view)
-            surface = Surface.DM if metadata.get("surface") == Surface.DM else Surface.CHANNEL
             user_id, finding_id = body["user"]["id"], metadata.get("finding_id")
             flows.keep(services, finding_id, user_id, surface, reason, days, recorded=ack)
         except Exception as error:  # the form stays open and says why, while it still can
@@ -50,8 +58,30 @@ def register(app: App, services: Services) -> None:
         why = metadata.get("why") or "owner unreachable"
         flows.approver_confirms(services, metadata.get("finding_id"), body["user"]["id"], why)
 
+    def on_unkeep(ack: Callable, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values = (view.get("state") or {}).get("values") or {}
+        reason_input = (values.get(BlockId.UNKEEP_REASON) or {}).get(InputId.UNKEEP_REASON) or {}
+        reason = (reason_input.get("value") or "").strip()
+        if len(reason) < MIN_REASON:
+            ack(response_action="errors", errors={BlockId.UNKEEP_REASON: "Please give a reason."})
+            return
+        ack()
+        finding_id = _metadata(view).get("finding_id")
+        line = flows.unkeep(services, finding_id, body["user"]["id"], reason)
+        services.announcer.tell(None, body["user"]["id"], line)
+
     app.view(CallbackId.KEEP)(answering(services, on_keep))
+    app.view(CallbackId.UNKEEP)(answering(services, on_unkeep))
     app.view(CallbackId.CONFIRM)(answering(services, on_confirm))
+
+
+def _days(period: str | None) -> int | None | bool:
+    """The keep period chosen: days, None for "until revoked", False when it is not one."""
+    if period == FOREVER:
+        return None
+    if period and period.isdigit() and 1 <= int(period) <= MAX_KEEP_DAYS:
+        return int(period)
+    return False
 
 
 def _metadata(view: dict[str, Any]) -> dict[str, Any]:

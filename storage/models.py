@@ -84,6 +84,8 @@ class Finding(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: uuid4().hex)
     account_id: Mapped[str] = mapped_column(String(12))
     user_name: Mapped[str] = mapped_column(String(64))
+    # IAM's UserId: a user deleted and re-created under the same name is another user.
+    user_id: Mapped[str | None] = mapped_column(String(128))
     user_arn: Mapped[str] = mapped_column(String(2048))
     category: Mapped[str] = mapped_column(String(16))
     fully_inactive: Mapped[bool]
@@ -105,6 +107,9 @@ class Finding(Base):
     decided_by: Mapped[str | None] = mapped_column(String(32))
     decision_note: Mapped[str | None] = mapped_column(Text)
     owner_slack_id: Mapped[str | None] = mapped_column(String(32))
+    # What the removal request was for: the owner (tag value) it concerns, and the dry-run mode.
+    requested_owner: Mapped[str | None] = mapped_column(String(320))
+    requested_dry_run: Mapped[bool | None]
     # Where the finding is shown: its line in a channel message, and the owner's DM.
     slack_channel: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))

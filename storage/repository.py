@@ -40,10 +40,11 @@ class Repository:
         with self._sessions() as session:
             return list(session.scalars(query))
 
-    def record_scan(self, result: ScanResult, trigger: str) -> ScanRecord:
-        """Store the scan and bring findings up to date, in one transaction."""
+    def record_scan(self, result: ScanResult, trigger: str, *, dry_run: bool) -> ScanRecord:
+        """Store the scan and bring findings up to date, in one transaction. `dry_run`: whether
+        removals made in a dry run stay decided (see bot.domain.workflow.opening)."""
         with self._sessions.begin() as session:
-            return scans.record(session, result, trigger)
+            return scans.record(session, result, trigger, dry_run)
 
     def finding(self, finding_id: str) -> models.Finding | None:
         with self._sessions() as session:

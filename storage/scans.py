@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.domain.records import FindingChanges
-from bot.domain.rule import USER_DELETED, Candidate, UserCredentials
+from bot.domain.rule import DIFFERENT_USER, USER_DELETED, Candidate, UserCredentials
 from bot.domain.scan import AccountScan, ScanResult
-from bot.domain.workflow import AuditAction, Intent, State, keep_expired, may
+from bot.domain.workflow import AuditAction, Intent, State, keep_expired, may, opening
 from storage import models
 from storage.steps import audit, step
 
@@ -33,7 +33,7 @@ class ScanRecord:
         return self.new + self.reopened
 
 
-def record(session: Session, result: ScanResult, trigger: str) -> ScanRecord:
+def record(session: Session, result: ScanResult, trigger: str, dry_run: bool) -> ScanRecord:
     """Store the scan and bring findings up to date, in the caller's transaction."""
     scan = models.Scan(
         started_at=result.started_at,
@@ -48,7 +48,7 @@ def record(session: Session, result: ScanResult, trigger: str) -> ScanRecord:
     record = ScanRecord(scan_id=scan.id)
     for account in result.accounts:
         if account.ok:  # a failed account's findings stay as they were
-            _sync_account(session, account, result.started_at, record)
+            _sync_account(session, account, result.started_at, record, dry_run)
     return record
 
 
@@ -68,32 +68,27 @@ def _scan_account_row(account: AccountScan) -> models.ScanAccount:
 
 
 def _sync_account(
-    session: Session, account: AccountScan, now: datetime, record: ScanRecord
+    session: Session, account: AccountScan, now: datetime, record: ScanRecord, dry_run: bool
 ) -> None:
+    account_id = account.target.account_id
     open_rows = {
         row.user_name: row
         for row in session.scalars(
             select(models.Finding).where(
-                models.Finding.account_id == account.target.account_id,
-                models.Finding.closed_at.is_(None),
+                models.Finding.account_id == account_id, models.Finding.closed_at.is_(None)
             )
         )
     }
     for candidate in account.candidates:
         row = open_rows.pop(candidate.user_name, None)
-        if row is None:
-            row = models.Finding(
-                account_id=candidate.account_id,
-                user_name=candidate.user_name,
-                state=State.OPEN,
-                first_seen=now,
-            )
-            _apply_facts(row, candidate, now)
-            session.add(row)
+        if row is not None and _another_user(row, candidate):
+            if not may(Intent.RESOLVE, row.state):
+                continue  # a removal is under way: it re-checks the identity itself
+            _resolve(session, row, DIFFERENT_USER, now, record)
             session.flush()
-            why = f"idle {candidate.days_idle} days"
-            audit(session, row.id, now, AuditAction.OPENED, why, to_state=State.OPEN)
-            record.new.append(row)
+            row = None
+        if row is None:
+            _open(session, candidate, now, record, account, dry_run)
             continue
         _apply_facts(row, candidate, now)
         if keep_expired(row.kept_until, now) and may(Intent.REOPEN, row.state):
@@ -103,11 +98,59 @@ def _sync_account(
             record.updated.append(row)
     for row in open_rows.values():
         if may(Intent.RESOLVE, row.state):
-            reason = account.cleared.get(row.user_name, USER_DELETED)
-            step(
-                session, row, Intent.RESOLVE, now, reason, changes=FindingChanges(resolution=reason)
-            )
-            record.resolved.append(row)
+            _resolve(session, row, account.cleared.get(row.user_name, USER_DELETED), now, record)
+
+
+def _open(
+    session: Session,
+    candidate: Candidate,
+    now: datetime,
+    record: ScanRecord,
+    account: AccountScan,
+    dry_run: bool,
+) -> None:
+    last = _last_removal(session, candidate)
+    verdict = opening(last, account.report_generated_at, dry_run)
+    if not verdict.allowed:
+        return
+    row = models.Finding(
+        account_id=candidate.account_id,
+        user_name=candidate.user_name,
+        state=State.OPEN,
+        first_seen=now,
+        decision_note=verdict.note,
+    )
+    _apply_facts(row, candidate, now)
+    session.add(row)
+    session.flush()
+    why = "; ".join(filter(None, [f"idle {candidate.days_idle} days", verdict.note]))
+    audit(session, row.id, now, AuditAction.OPENED, why, to_state=State.OPEN)
+    record.new.append(row)
+
+
+def _last_removal(session: Session, candidate: Candidate) -> models.Finding | None:
+    query = (
+        select(models.Finding)
+        .where(
+            models.Finding.account_id == candidate.account_id,
+            models.Finding.user_name == candidate.user_name,
+            models.Finding.state == State.DISABLED,
+        )
+        .order_by(models.Finding.closed_at.desc())
+        .limit(1)
+    )
+    return session.scalars(query).first()
+
+
+def _another_user(row: models.Finding, candidate: Candidate) -> bool:
+    return bool(row.user_id and candidate.user_id and row.user_id != candidate.user_id)
+
+
+def _resolve(
+    session: Session, row: models.Finding, reason: str, now: datetime, record: ScanRecord
+) -> None:
+    step(session, row, Intent.RESOLVE, now, reason, changes=FindingChanges(resolution=reason))
+    record.resolved.append(row)
 
 
 def _apply_facts(row: models.Finding, candidate: Candidate, now: datetime) -> None:
@@ -121,6 +164,7 @@ def _apply_facts(row: models.Finding, candidate: Candidate, now: datetime) -> No
     row.password_last_changed = facts.password_last_changed
     row.newest_key_used = facts.newest_key_use
     row.owner = candidate.owner
+    row.user_id = candidate.user_id or row.user_id
     row.facts = credentials_to_json(facts)
     row.last_seen = now
 

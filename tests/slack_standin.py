@@ -42,6 +42,7 @@ class SlackStandIn:
     socket_url: str = ""  # what apps.connections.open hands out (Socket Mode)
     fail: dict[str, str] = field(default_factory=dict)  # method -> Slack error to answer
     rate_limited: dict[str, int] = field(default_factory=dict)  # method -> HTTP 429s to answer
+    server_errors: dict[str, int] = field(default_factory=dict)  # method -> HTTP 500s to answer
     calls: list[Call] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -72,6 +73,13 @@ class SlackStandIn:
                     standin.answer(f"429/{method}", params)
                     self.send_response(429)
                     self.send_header("Retry-After", "1")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if standin.server_errors.get(method, 0) > 0:
+                    standin.server_errors[method] -= 1
+                    standin.answer(f"500/{method}", params)
+                    self.send_response(500)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
@@ -115,7 +123,7 @@ class SlackStandIn:
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method in self.fail:
             return {"ok": False, "error": self.fail[method]}
-        if method.startswith(("response/", "upload/", "429/")):
+        if method.startswith(("response/", "upload/", "429/", "500/")):
             return {"ok": True}
         match method:
             case "auth.test":

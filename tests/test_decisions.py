@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from bot.application.decisions import DRY_RUN_REASON, Decisions
+from bot.domain.assessment import IamIdentity, LiveUser
 from bot.domain.records import Actor, Role, Surface, SystemActor
 from bot.domain.rule import UserCredentials
 from bot.domain.settings import Settings
@@ -32,6 +33,9 @@ class FakeIam:
 
     def __init__(self, *users: UserCredentials) -> None:
         self.users = {user.user_name: user for user in users}
+        self.identities = {
+            user.user_name: IamIdentity(f"AIDA{user.user_name.upper()}") for user in users
+        }
         self.deleted: list[str] = []
         self.error: Exception | None = None  # raised by the next call, as AWS would
 
@@ -39,9 +43,11 @@ class FakeIam:
         if self.error is not None:
             raise self.error
 
-    def live_credentials(self, user_name: str) -> UserCredentials | None:
+    def live_user(self, user_name: str) -> LiveUser | None:
         self._answer()
-        return self.users.get(user_name)
+        if user_name not in self.users:
+            return None
+        return LiveUser(self.users[user_name], self.identities[user_name])
 
     def has_password(self, user_name: str) -> bool:
         self._answer()
@@ -90,12 +96,14 @@ def decisions(repository, iam):
 
 @pytest.fixture
 def finding_id(repository):
-    (row,) = repository.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli").new
+    (row,) = repository.record_scan(
+        scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli", dry_run=False
+    ).new
     return row.id
 
 
 def asked(decisions: Decisions, finding_id: str) -> None:
-    decisions.request_disable(finding_id, APPROVER)
+    decisions.request_disable(finding_id, APPROVER, owner=None)
     decisions.await_owner(finding_id, OWNER.id, APPROVER)
 
 
@@ -134,7 +142,7 @@ def test_the_approvers_word_is_final_only_where_the_owner_cannot_answer(
 
 
 def test_owner_unknown_the_approver_confirms_from_the_request(decisions, iam, finding_id):
-    decisions.request_disable(finding_id, APPROVER)
+    decisions.request_disable(finding_id, APPROVER, owner=None)
     removal = decisions.confirm_and_remove(
         finding_id, Intent.APPROVER_CONFIRM, APPROVER, "owner unknown"
     )
@@ -173,7 +181,7 @@ def test_aws_refusing_the_removal_fails_and_may_be_asked_again(
     assert removal.finding.state == State.FAILED
     assert "DeleteLoginProfile failed: AccessDenied" in removal.summary
     iam.delete_login_profile = real_delete
-    assert decisions.request_disable(finding_id, APPROVER).state == State.DISABLE_REQUESTED
+    assert decisions.request_disable(finding_id, APPROVER, None).state == State.DISABLE_REQUESTED
 
 
 def test_a_failed_live_recheck_fails_safely(decisions, iam, finding_id):
@@ -202,7 +210,7 @@ def test_keep_records_the_reason_and_period_and_blocks_a_request(decisions, find
         "break-glass account",
     )
     with pytest.raises(TransitionError, match="already kept"):
-        decisions.request_disable(finding_id, APPROVER)
+        decisions.request_disable(finding_id, APPROVER, None)
 
 
 def in_flight(decisions: Decisions, repository: Repository, finding_id: str) -> None:
@@ -237,3 +245,75 @@ def test_recovery_waits_while_aws_is_unreachable(decisions, repository, iam, fin
     iam.error = access_denied("GetLoginProfile")
     assert decisions.settle_in_flight() == []
     assert repository.finding(finding_id).state == State.DISABLING
+
+
+# --- consent is for what was asked, and the re-check decides with everything a scan would ----
+
+
+def confirmed_by_owner(decisions: Decisions, finding_id: str, owner: str | None = None):
+    decisions.request_disable(finding_id, APPROVER, owner)
+    decisions.await_owner(finding_id, OWNER.id, APPROVER)
+    return decisions.confirm_and_remove(finding_id, Intent.OWNER_CONFIRM, OWNER, "confirmed")
+
+
+@pytest.mark.parametrize(
+    ("tags", "settings", "why"),
+    [
+        ({"iam-inactive:exempt": "break-glass"}, {}, "exempt: tag iam-inactive:exempt"),
+        ({}, {"ignore_users": frozenset({"ann"})}, "exempt: in IGNORE_USERS"),
+        ({}, {"categories": frozenset({"keys_only"})}, "category dormant is not reported"),
+    ],
+    ids=["exempt-tag", "ignore-users", "category"],
+)
+def test_a_user_exempt_or_unreported_at_removal_is_not_touched(
+    repository, iam, finding_id, tags, settings, why
+):
+    iam.identities["ann"] = IamIdentity("AIDAANN", tags)
+    removal = confirmed_by_owner(decisions_for(repository, iam, **settings), finding_id)
+    assert removal.finding.state == State.ABORTED
+    assert removal.finding.resolution == f"aborted: {why}" and iam.deleted == []
+
+
+def test_a_different_user_with_the_same_name_is_not_touched(repository, iam):
+    found = facts("ann", user_id="AIDAANN")
+    (row,) = repository.record_scan(
+        scan(account_scan(ACCOUNT, [found], T0)), "cli", dry_run=False
+    ).new
+    assert row.user_id == "AIDAANN"
+    iam.identities["ann"] = IamIdentity("AIDAOTHERANN")  # deleted and created again
+    removal = confirmed_by_owner(decisions_for(repository, iam), row.id)
+    assert removal.finding.resolution == "aborted: a different user now has this name"
+    assert iam.deleted == []
+
+
+@pytest.mark.parametrize("asked_in_dry_run", [True, False])
+def test_a_consent_given_in_the_other_dry_run_mode_removes_nothing(
+    repository, iam, finding_id, asked_in_dry_run
+):
+    decisions_for(repository, iam, dry_run=asked_in_dry_run).request_disable(
+        finding_id, APPROVER, None
+    )
+    now = decisions_for(repository, iam, dry_run=not asked_in_dry_run)
+    now.await_owner(finding_id, OWNER.id, APPROVER)
+    removal = now.confirm_and_remove(finding_id, Intent.OWNER_CONFIRM, OWNER, "confirmed")
+    assert removal.finding.state == State.OPEN and removal.summary.startswith("Not removed")
+    assert iam.deleted == [] and iam.users["ann"].has_password
+
+
+def test_the_old_owners_consent_does_not_count(repository, iam, finding_id):
+    iam.identities["ann"] = IamIdentity("AIDAANN", {"owner": "new@example.com"})
+    removal = confirmed_by_owner(decisions_for(repository, iam), finding_id, "old@example.com")
+    assert removal.ask_new_owner and removal.finding.state == State.DISABLE_REQUESTED
+    assert removal.finding.requested_owner == "new@example.com"
+    assert removal.finding.owner_slack_id is None and iam.deleted == []
+
+
+def test_owners_keep_for_a_limited_time_and_approvers_can_end_a_keep(decisions, finding_id):
+    for days in (None, 181):
+        with pytest.raises(TransitionError, match="approver"):
+            decisions.keep(finding_id, OWNER, "still needed", days)
+    assert decisions.keep(finding_id, APPROVER, "service account", None).kept_until is None
+    with pytest.raises(ValueError, match="may not"):
+        decisions.unkeep(finding_id, OWNER, "mine")
+    reopened = decisions.unkeep(finding_id, APPROVER, "the service moved to SSO")
+    assert (reopened.state, reopened.kept_until) == (State.OPEN, None)

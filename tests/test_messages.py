@@ -127,7 +127,9 @@ def test_dry_run_is_said_in_every_message():
 
 
 def test_keep_modal_asks_for_reason_and_period():
-    view = keep_modal(row(), "slack-channel")
+    owners = keep_modal(row(), "slack-dm", owner_max_days=120)["blocks"][2]["element"]
+    assert [o["value"] for o in owners["options"]] == ["30", "90", "120"]
+    view = keep_modal(row(), "slack-channel", owner_max_days=120)
     assert json.loads(view["private_metadata"]) == {
         "finding_id": row().id,
         "surface": "slack-channel",

@@ -48,7 +48,7 @@ def test_report_path_uses_a_constant_number_of_iam_calls(scenario, iam_calls, no
     assert iam_calls.count("GetAccountAuthorizationDetails") == 1
     assert iam_calls.count("GetCredentialReport") == 1
     assert len(iam_calls.operations) <= 5
-    assert not {"GetLoginProfile", "ListAccessKeys", "ListUserTags"} & set(iam_calls.operations)
+    assert not {"GetLoginProfile", "ListAccessKeys", "GetUser"} & set(iam_calls.operations)
 
 
 def test_per_user_tag_lookup_asks_only_for_findings(scenario, iam_calls, now):
@@ -56,7 +56,8 @@ def test_per_user_tag_lookup_asks_only_for_findings(scenario, iam_calls, now):
     assert by_name(result)["owned"].owner == "owner@example.com"
     assert "GetAccountAuthorizationDetails" not in iam_calls.operations
     # the exempt user is a finding candidate too: its tag is what exempts it
-    assert iam_calls.count("ListUserTags") == len(SCENARIO_FINDINGS) + 1
+    assert iam_calls.count("GetUser") == len(SCENARIO_FINDINGS) + 1
+    assert by_name(result)["owned"].user_id.startswith("AIDA")
 
 
 def test_categories_setting_limits_what_is_reported(scenario, now):
@@ -172,14 +173,18 @@ def test_access_denied_fails_the_account_with_a_clear_reason(scenario, now):
 
 def test_live_credentials_see_the_user_now(scenario, now):
     iam = aws.iam_client(scenario)
-    facts = aws.live_credentials(iam, "123456789012", "keys-only")
+    live = aws.live_user(iam, "123456789012", "keys-only")
+    facts = live.credentials
     assert facts.has_password and len(facts.keys) == 1 and facts.keys[0].key_id
+    assert live.identity.user_id == facts.user_id and live.identity.user_id.startswith("AIDA")
+    owned = aws.live_user(iam, "123456789012", "owned").identity
+    assert owned.tags == {"owner": "owner@example.com", "team": "x"}
     assert aws.delete_login_profile(iam, "keys-only") is True
     assert aws.delete_login_profile(iam, "keys-only") is False
-    after = aws.live_credentials(iam, "123456789012", "keys-only")
+    after = aws.live_user(iam, "123456789012", "keys-only").credentials
     assert after.has_password is False
     assert after.password_last_used == facts.password_last_used  # survives removal, as in AWS
-    assert aws.live_credentials(iam, "123456789012", "nobody") is None
+    assert aws.live_user(iam, "123456789012", "nobody") is None
 
 
 def test_other_client_errors_are_not_swallowed(scenario):

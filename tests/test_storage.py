@@ -67,7 +67,9 @@ def scan(*accounts: AccountScan, at: datetime = T0) -> ScanResult:
 
 def test_first_scan_opens_findings_with_an_audit_entry(repository):
     record = repository.record_scan(
-        scan(account_scan(ACCOUNT, [facts("ann"), facts("ben", used_days_before=5)], T0)), "cli"
+        scan(account_scan(ACCOUNT, [facts("ann"), facts("ben", used_days_before=5)], T0)),
+        "cli",
+        dry_run=False,
     )
     assert [row.user_name for row in record.new] == ["ann"]
     (row,) = repository.open_findings()
@@ -79,12 +81,14 @@ def test_first_scan_opens_findings_with_an_audit_entry(repository):
 
 
 def test_rescan_updates_in_place_and_does_not_announce_again(repository):
-    repository.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli")
+    repository.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli", dry_run=False)
     later = T0 + timedelta(days=7)
     keys_now = facts(
         "ann", at=later, used_days_before=207, keys=(AccessKeyUse(True, later - timedelta(days=1)),)
     )
-    record = repository.record_scan(scan(account_scan(ACCOUNT, [keys_now], later), at=later), "cli")
+    record = repository.record_scan(
+        scan(account_scan(ACCOUNT, [keys_now], later), at=later), "cli", dry_run=False
+    )
     assert record.new == [] and [r.user_name for r in record.updated] == ["ann"]
     (row,) = repository.open_findings()
     assert (row.days_idle, row.category, row.first_seen, row.last_seen) == (
@@ -106,10 +110,14 @@ def test_rescan_updates_in_place_and_does_not_announce_again(repository):
     ids=["signed-in-again", "password-removed", "user-deleted"],
 )
 def test_finding_no_longer_idle_is_resolved_with_the_reason(repository, user_now, reason):
-    first = repository.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli")
+    first = repository.record_scan(
+        scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli", dry_run=False
+    )
     later = T0 + timedelta(days=1)
     users = [user_now] if user_now else []
-    record = repository.record_scan(scan(account_scan(ACCOUNT, users, later), at=later), "cli")
+    record = repository.record_scan(
+        scan(account_scan(ACCOUNT, users, later), at=later), "cli", dry_run=False
+    )
     assert [row.user_name for row in record.resolved] == ["ann"]
     assert repository.open_findings() == []
     (closed,) = repository.findings_for_user("ann")
@@ -120,10 +128,12 @@ def test_finding_no_longer_idle_is_resolved_with_the_reason(repository, user_now
 
 def test_failed_account_leaves_its_findings_alone(repository):
     repository.record_scan(
-        scan(account_scan(ACCOUNT, [facts("ann")], T0), account_scan(OTHER, [], T0)), "cli"
+        scan(account_scan(ACCOUNT, [facts("ann")], T0), account_scan(OTHER, [], T0)),
+        "cli",
+        dry_run=False,
     )
     failed = AccountScan(ACCOUNT, error="AccessDenied")
-    record = repository.record_scan(scan(failed, account_scan(OTHER, [], T0)), "cli")
+    record = repository.record_scan(scan(failed, account_scan(OTHER, [], T0)), "cli", dry_run=False)
     assert record.resolved == []
     assert [row.user_name for row in repository.open_findings()] == ["ann"]
     (latest, _first) = scans(repository)
@@ -135,35 +145,45 @@ def test_failed_account_leaves_its_findings_alone(repository):
 
 
 def test_expired_keep_reopens_and_is_announced_again(repository):
-    record = repository.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli")
+    record = repository.record_scan(
+        scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli", dry_run=False
+    )
     with session_of(repository) as session, session.begin():
         row = session.get(models.Finding, record.new[0].id)
         row.state, row.kept_until = State.KEPT, T0 + timedelta(days=30)
     still_kept = T0 + timedelta(days=29)
     record = repository.record_scan(
-        scan(account_scan(ACCOUNT, [facts("ann", at=still_kept)], still_kept), at=still_kept), "cli"
+        scan(account_scan(ACCOUNT, [facts("ann", at=still_kept)], still_kept), at=still_kept),
+        "cli",
+        dry_run=False,
     )
     assert record.to_announce == [] and record.updated[0].state == State.KEPT
     expired = T0 + timedelta(days=30)
     record = repository.record_scan(
-        scan(account_scan(ACCOUNT, [facts("ann", at=expired)], expired), at=expired), "cli"
+        scan(account_scan(ACCOUNT, [facts("ann", at=expired)], expired), at=expired),
+        "cli",
+        dry_run=False,
     )
     assert [(r.user_name, r.state) for r in record.to_announce] == [("ann", State.OPEN)]
     assert repository.history(record.reopened[0].id)[-1].reason == "keep expired"
 
 
 def test_in_flight_removal_is_not_resolved_by_a_scan(repository):
-    record = repository.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli")
+    record = repository.record_scan(
+        scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli", dry_run=False
+    )
     with session_of(repository) as session, session.begin():
         session.get(models.Finding, record.new[0].id).state = State.DISABLING
-    gone = repository.record_scan(scan(account_scan(ACCOUNT, [], T0)), "cli")
+    gone = repository.record_scan(scan(account_scan(ACCOUNT, [], T0)), "cli", dry_run=False)
     assert gone.resolved == []
 
 
 def test_a_closed_finding_can_be_found_again_as_a_new_one(repository):
-    repository.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli")
-    repository.record_scan(scan(account_scan(ACCOUNT, [], T0)), "cli")
-    record = repository.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli")
+    repository.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli", dry_run=False)
+    repository.record_scan(scan(account_scan(ACCOUNT, [], T0)), "cli", dry_run=False)
+    record = repository.record_scan(
+        scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli", dry_run=False
+    )
     assert len(record.new) == 1
     assert len(repository.findings_for_user("ann")) == 2
 

@@ -7,6 +7,8 @@ derived from the policy, so a change to bot/domain/workflow.py that the spec doe
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -20,7 +22,9 @@ from bot.domain.workflow import (
     TransitionError,
     audit_action,
     check,
+    keep_refusal,
     may,
+    opening,
     roles_for,
 )
 
@@ -31,6 +35,9 @@ STILL_OPEN = {S.OPEN, S.DISABLE_REQUESTED, S.AWAITING_OWNER, S.OWNER_CONFIRMED, 
 EXPECTED = {
     Intent.REQUEST_DISABLE: ({S.OPEN, S.FAILED}, set(), S.DISABLE_REQUESTED),
     Intent.ASK_OWNER: ({S.DISABLE_REQUESTED}, set(), S.AWAITING_OWNER),
+    Intent.OWNER_CHANGED: ({S.OWNER_CONFIRMED, S.DISABLING}, set(), S.DISABLE_REQUESTED),
+    Intent.WITHDRAW: ({S.DISABLE_REQUESTED, S.AWAITING_OWNER, S.DISABLING}, set(), S.OPEN),
+    Intent.UNKEEP: ({S.KEPT}, set(), S.OPEN),
     Intent.OWNER_CONFIRM: ({S.AWAITING_OWNER}, set(), S.OWNER_CONFIRMED),
     Intent.DECIDE_NOW: (set(), {S.AWAITING_OWNER}, None),
     Intent.APPROVER_CONFIRM: ({S.DISABLE_REQUESTED}, {S.AWAITING_OWNER}, S.OWNER_CONFIRMED),
@@ -46,7 +53,10 @@ EXPECTED = {
 }
 EXPECTED_ROLES = {
     Intent.REQUEST_DISABLE: {Role.APPROVER},
-    Intent.ASK_OWNER: {Role.APPROVER},
+    Intent.ASK_OWNER: {Role.APPROVER, Role.SYSTEM},
+    Intent.OWNER_CHANGED: {Role.SYSTEM},
+    Intent.WITHDRAW: {Role.SYSTEM},
+    Intent.UNKEEP: {Role.APPROVER},
     Intent.OWNER_CONFIRM: {Role.OWNER},
     Intent.DECIDE_NOW: {Role.APPROVER},
     Intent.APPROVER_CONFIRM: {Role.APPROVER},
@@ -125,3 +135,25 @@ def test_a_misspelt_field_fails_instead_of_leaving_a_column_empty():
         "decision_note": None,
         "kept_until": None,
     }
+
+
+def test_owners_keep_for_at_most_the_limit_and_only_approvers_until_revoked():
+    assert keep_refusal(Role.OWNER, 180, 180) is None
+    assert "at most 180 days" in keep_refusal(Role.OWNER, 181, 180)
+    assert "Only approvers" in keep_refusal(Role.OWNER, None, 180)
+    assert keep_refusal(Role.APPROVER, None, 180) is None
+    assert keep_refusal(Role.APPROVER, 3650, 180) is None
+
+
+def test_old_data_does_not_reopen_a_removed_finding():
+    removed_at = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    removed = SimpleNamespace(closed_at=removed_at, requested_dry_run=False)
+    in_dry_run = SimpleNamespace(closed_at=removed_at, requested_dry_run=True)
+    before, after = removed_at - timedelta(hours=3), removed_at + timedelta(minutes=1)
+    assert opening(None, before, dry_run=False).allowed
+    assert not opening(removed, before, dry_run=False).allowed  # the report predates it
+    assert opening(removed, after, dry_run=False).allowed
+    assert opening(removed, None, dry_run=False).allowed  # live calls, not a report
+    assert not opening(in_dry_run, after, dry_run=True).allowed
+    again = opening(in_dry_run, after, dry_run=False)
+    assert again.allowed and again.note == "decided in a dry run on 2026-11-28"

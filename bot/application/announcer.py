@@ -79,15 +79,15 @@ class Announcer:
                 log.info("digest chart not uploaded: %s", slack_error(error))
         return ts
 
-    def refresh(self, finding: Finding) -> None:
-        """Re-render the channel message holding this finding, and the owner's DM."""
+    def refresh(self, finding: Finding, *, dm: bool = True) -> None:
+        """Re-render the channel message holding this finding, and (`dm`) the owner's DM."""
         zone, dry_run = self.settings.timezone, self.dry_run
         if finding.slack_channel and finding.slack_ts:
             rows = self.repository.findings_in_message(finding.slack_channel, finding.slack_ts)
             self._update(
                 finding.slack_channel, finding.slack_ts, findings_message(rows, zone, dry_run)
             )
-        if finding.dm_channel and finding.dm_ts:
+        if dm and finding.dm_channel and finding.dm_ts:
             self._update(finding.dm_channel, finding.dm_ts, owner_dm(finding, zone, dry_run))
 
     def dm_owner(self, finding: Finding) -> bool:

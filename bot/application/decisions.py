@@ -15,11 +15,12 @@ from datetime import timedelta
 from typing import Any
 
 from bot.aws.iam import AccountIam, describe_error
+from bot.domain.assessment import recheck, same_owner
 from bot.domain.clock import Clock
-from bot.domain.records import Actor, FindingChanges, Role, Surface, SystemActor
-from bot.domain.rule import USER_DELETED, Cleared, evaluate
+from bot.domain.records import Actor, FindingChanges, Role, Surface, SystemActor, UnknownFinding
+from bot.domain.rule import Cleared
 from bot.domain.settings import Settings
-from bot.domain.workflow import Intent, State, may
+from bot.domain.workflow import Intent, State, TransitionError, keep_refusal, may
 from storage.models import Finding
 from storage.repository import Repository
 
@@ -36,6 +37,7 @@ IamForAccount = Callable[[str], AccountIam]
 class Removal:
     finding: Finding
     summary: str  # one line for people
+    ask_new_owner: bool = False  # the re-check found another owner, whose consent is needed
 
 
 class Decisions:
@@ -51,9 +53,17 @@ class Decisions:
         self._iam_for_account = iam_for_account
         self._clock = clock
 
-    def request_disable(self, finding_id: str, by: Actor) -> Finding:
-        changes = FindingChanges(requested_by=by.id, decided_by=None, decision_note=None)
-        return self._step(finding_id, Intent.REQUEST_DISABLE, by, None, changes)
+    def request_disable(self, finding_id: str, by: Actor, owner: str | None) -> Finding:
+        """Record the request, with what it is for: this owner, in this dry-run mode."""
+        changes = FindingChanges(
+            requested_by=by.id,
+            decided_by=None,
+            decision_note=None,
+            requested_owner=owner,
+            requested_dry_run=self.settings.dry_run,
+        )
+        details = {"owner": owner, "dry_run": self.settings.dry_run}
+        return self._step(finding_id, Intent.REQUEST_DISABLE, by, None, changes, details)
 
     def await_owner(self, finding_id: str, owner_slack_id: str, by: Actor) -> Finding:
         changes = FindingChanges(
@@ -78,10 +88,31 @@ class Decisions:
         """
         if intent not in CONFIRMATIONS:
             raise ValueError(f"{intent} is not a confirmation")
-        confirmed = self._step(finding_id, intent, by, why, FindingChanges(decided_by=by.id))
-        return self._remove(confirmed, Actor(by.id, Role.SYSTEM, by.surface))
+        system = Actor(by.id, Role.SYSTEM, by.surface)
+        finding = self.repository.finding(finding_id)
+        if finding is None:
+            raise UnknownFinding(finding_id)
+        if self._other_mode(finding):
+            return self._withdraw(finding, system)
+        details = {"owner": finding.requested_owner, "dry_run": finding.requested_dry_run}
+        changes = FindingChanges(decided_by=by.id)
+        confirmed = self._step(finding_id, intent, by, why, changes, details)
+        return self._remove(confirmed, system)
+
+    def unkeep(self, finding_id: str, by: Actor, reason: str) -> Finding:
+        """An approver ends a keep: the finding is open again at once."""
+        changes = FindingChanges(kept_until=None, decided_by=by.id, decision_note=reason)
+        return self._step(finding_id, Intent.UNKEEP, by, reason, changes)
+
+    def withdraw(self, finding_id: str, why: str) -> Finding:
+        """The request cannot be consented to as it was made (its new owner cannot be asked)."""
+        by = Actor(SystemActor.SYSTEM, Role.SYSTEM, Surface.SLACK)
+        return self._step(finding_id, Intent.WITHDRAW, by, why, FindingChanges(decision_note=why))
 
     def keep(self, finding_id: str, by: Actor, reason: str, days: int | None) -> Finding:
+        refusal = keep_refusal(by.role, days, self.settings.owner_keep_max_days)
+        if refusal:
+            raise TransitionError(refusal)
         now = self._clock()
         until = now + timedelta(days=days) if days else None
         changes = FindingChanges(kept_until=until, decided_by=by.id, decision_note=reason)
@@ -104,7 +135,9 @@ class Decisions:
             except Exception as error:
                 log.warning("recovery of %s: AWS unreachable: %s", finding.id, error)
                 continue  # still `disabling`: the next start tries again
-            if gone:
+            if self._other_mode(finding):
+                settled.append(self._withdraw(finding, system))
+            elif gone:
                 why = "recovered after a restart: the password is gone"
                 changes = FindingChanges(decision_note=PASSWORD_REMOVED)
                 done = self._step(finding.id, Intent.FINISH_REMOVAL, system, why, changes)
@@ -120,15 +153,17 @@ class Decisions:
 
         try:
             iam = self._iam_for_account(finding.account_id)
-            live = iam.live_credentials(finding.user_name)
+            live = iam.live_user(finding.user_name)
         except Exception as error:  # AccessDenied, throttling beyond retries, no credentials
             failed = move(Intent.FAIL, f"live re-check failed: {describe_error(error)}")
             return Removal(failed, failed.decision_note)
-        verdict = evaluate(live, self._clock(), self.settings.thresholds) if live else None
-        if verdict is None or isinstance(verdict, Cleared):
-            why = verdict.reason if verdict else USER_DELETED
+        verdict = recheck(live, finding.user_id, self._clock(), self.settings)
+        if isinstance(verdict, Cleared):
+            why = verdict.reason
             aborted = move(Intent.ABORT, f"re-check: {why}", resolution=f"aborted: {why}")
             return Removal(aborted, f"Not removed: the re-check found {why}.")
+        if not same_owner(finding.requested_owner, verdict.owner):
+            return self._owner_changed(finding, verdict.owner, by)
 
         if may(Intent.START_REMOVAL, finding.state):  # else recovery: recorded before the crash
             move(Intent.START_REMOVAL, "re-check: still idle")
@@ -146,6 +181,27 @@ class Decisions:
         )
         log.info("removed console password of %s in %s", done.user_name, done.account_id)
         return Removal(done, f"Console password of {done.user_name} removed.")
+
+    def _other_mode(self, finding: Finding) -> bool:
+        """Asked in a dry run and now for real, or the other way round."""
+        asked_in = finding.requested_dry_run
+        return asked_in is not None and asked_in != self.settings.dry_run
+
+    def _withdraw(self, finding: Finding, by: Actor) -> Removal:
+        asked = "in a dry run" if finding.requested_dry_run else "with DRY_RUN off"
+        why = f"the request was made {asked}, so this consent removes nothing: decide again"
+        changes = FindingChanges(decision_note=why)
+        withdrawn = self._step(finding.id, Intent.WITHDRAW, by, why, changes)
+        return Removal(withdrawn, f"Not removed: {why}.")
+
+    def _owner_changed(self, finding: Finding, owner: str | None, by: Actor) -> Removal:
+        was = finding.requested_owner or "nobody"
+        why = f"the owner is now {owner or 'unknown'} (was {was}), whose consent is needed"
+        changes = FindingChanges(
+            requested_owner=owner, owner_slack_id=None, decided_by=None, decision_note=why
+        )
+        moved = self._step(finding.id, Intent.OWNER_CHANGED, by, why, changes)
+        return Removal(moved, f"Not removed yet: {why}.", ask_new_owner=True)
 
     def _step(
         self,

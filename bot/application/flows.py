@@ -12,18 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk.errors import SlackClientError
-
 from bot.application.access import Refused
+from bot.application.consent import ask_new_owner, ask_owner, look_up_owner
 from bot.application.jobs import scan_and_announce, scan_summary_line
 from bot.application.services import Services
 from bot.domain.records import Surface
 from bot.domain.rule import CATEGORIES
-from bot.domain.workflow import Intent
-from bot.slack.client import OwnerContact, resolve_owner, slack_error
+from bot.domain.workflow import Intent, may
 from bot.slack.messages.blocks import Message
 from bot.slack.messages.command import history_message, list_page
-from bot.slack.messages.modals import confirm_modal, keep_modal
+from bot.slack.messages.modals import confirm_modal, keep_modal, unkeep_modal
 from storage.models import Finding
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -38,26 +36,18 @@ class Answer:
 
 
 def request_disable(services: Services, finding_id: str | None, user_id: str) -> Answer:
-    """An approver pressed Disable: record it, then ask the owner, or, when the owner cannot
-    be asked, give the approver the final confirmation."""
+    """An approver pressed Disable: look the owner up, record the request, then ask the owner
+    or, when Slack says definitely that they cannot be asked, give the approver the final
+    confirmation. A lookup Slack could not answer changes nothing."""
     finding, approver = services.access.acting_on(
         finding_id, user_id, Surface.CHANNEL, Intent.REQUEST_DISABLE
     )
-    finding = services.decisions.request_disable(finding.id, approver)
-    try:
-        owner = resolve_owner(services.client, finding.owner)
-    except SlackClientError as error:
-        owner = OwnerContact(
-            None, False, f"The owner could not be looked up ({slack_error(error)})"
-        )
-    if not owner.reachable:
-        services.announcer.refresh(finding)
-        return Answer(view=_final_confirmation(services, finding, owner.why_not))
-    finding = services.decisions.await_owner(finding.id, owner.slack_id, approver)
+    owner = look_up_owner(services, finding.owner)
+    finding = services.decisions.request_disable(finding.id, approver, finding.owner)
+    if owner.reachable:
+        return Answer(ask_owner(services, finding, owner, approver))
     services.announcer.refresh(finding)
-    if services.announcer.dm_owner(finding):
-        return Answer(f"Asked <@{owner.slack_id}> to confirm by DM.")
-    return Answer(f"Recorded, but I could not DM <@{owner.slack_id}>; the reminder will try again.")
+    return Answer(view=_final_confirmation(services, finding, owner.why_not))
 
 
 def keep_form(services: Services, finding_id: str | None, user_id: str, surface: Surface) -> Answer:
@@ -65,7 +55,7 @@ def keep_form(services: Services, finding_id: str | None, user_id: str, surface:
     finding, _owner_or_approver = services.access.acting_on(
         finding_id, user_id, surface, Intent.KEEP
     )
-    return Answer(view=keep_modal(finding, surface))
+    return Answer(view=keep_modal(finding, surface, services.settings.owner_keep_max_days))
 
 
 def decide_now_form(services: Services, finding_id: str | None, user_id: str) -> Answer:
@@ -99,7 +89,12 @@ def _confirm(
     finding, actor = services.access.acting_on(finding_id, user_id, surface, intent)
     removal = services.decisions.confirm_and_remove(finding.id, intent, actor, why)
     services.announcer.refresh(removal.finding)
-    services.announcer.tell_outcome(removal.finding, removal.summary)
+    if removal.ask_new_owner:
+        line = ask_new_owner(services, removal.finding)
+        channel = removal.finding.slack_channel if surface == Surface.CHANNEL else None
+        services.announcer.tell(channel, user_id, f"{removal.summary} {line}")
+    else:
+        services.announcer.tell_outcome(removal.finding, removal.summary)
 
 
 def keep(
@@ -120,6 +115,41 @@ def keep(
     services.announcer.tell_outcome(
         kept, f"Kept the console password of {kept.user_name}: {reason}"
     )
+
+
+def unkeep_form(services: Services, finding_id: str | None, user_id: str) -> Answer:
+    """End keep, pressed in `show`: ask the approver why."""
+    finding, _approver = services.access.acting_on(
+        finding_id, user_id, Surface.COMMAND, Intent.UNKEEP
+    )
+    return Answer(view=unkeep_modal(finding))
+
+
+def unkeep(services: Services, finding_id: str | None, user_id: str, reason: str) -> str:
+    """An approver ends a keep: the finding is open again at once, its line offers Disable and
+    Keep again, and the people involved hear it. Returns the line for the approver."""
+    finding, approver = services.access.acting_on(
+        finding_id, user_id, Surface.COMMAND, Intent.UNKEEP
+    )
+    reopened = services.decisions.unkeep(finding.id, approver, reason)
+    services.announcer.refresh(reopened)
+    line = f"Ended the keep of {reopened.user_name} (`{reopened.account_id}`): {reason}"
+    services.announcer.announce(f"<@{user_id}> {line}", thread_ts=reopened.slack_ts)
+    return line
+
+
+def unkeep_user(services: Services, user_id: str, user_name: str, reason: str) -> str:
+    """`/iam-inactive unkeep <user> <reason>`: end the keeps of every account's IAM user of
+    this name."""
+    services.access.require_approver(user_id, Surface.COMMAND)
+    kept = [
+        row
+        for row in services.repository.findings_for_user(user_name)
+        if row.closed_at is None and may(Intent.UNKEEP, row.state)
+    ]
+    if not kept:
+        raise Refused(f"No kept finding for IAM user {user_name}, so nothing was done.")
+    return "\n".join(unkeep(services, row.id, user_id, reason) for row in kept)
 
 
 def is_list_filter(filter_: str) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.application.consent import after_removal
 from bot.application.scans import run_scan
 from bot.application.scheduler import Schedule
 from bot.application.services import Services
@@ -88,7 +89,7 @@ def follow_up_job(services: Services) -> str:
                 removal = services.decisions.confirm_and_remove(
                     finding.id, Intent.AUTO_CONFIRM, SCHEDULER, why
                 )
-                announcer.settled(removal.finding, removal.summary)
+                after_removal(services, removal)
                 repository.record_event(finding.id, step, SCHEDULER, at=now)
             else:
                 continue
@@ -103,7 +104,7 @@ def settle_in_flight(services: Services) -> int:
     """At start-up: finish removals a crash interrupted, and show the outcome."""
     settled = services.decisions.settle_in_flight()
     for removal in settled:
-        services.announcer.settled(removal.finding, removal.summary, prefix="After a restart: ")
+        after_removal(services, removal, prefix="After a restart: ")
     return len(settled)
 
 

@@ -27,4 +27,4 @@ def run_scan(
     result = scan_accounts(
         settings, base_session, clock=clock, progress=progress, only_account=only_account
     )
-    return result, repository.record_scan(result, trigger)
+    return result, repository.record_scan(result, trigger, dry_run=settings.dry_run)

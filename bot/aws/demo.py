@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -80,6 +81,12 @@ DEMO_USERS = (
 )
 
 
+def stable_user_id(name: str) -> str:
+    """An IAM-shaped UserId (AIDA + 17 characters) that depends only on the user's name."""
+    digest = hashlib.sha256(name.encode()).hexdigest().upper()
+    return "AIDA" + digest[:17]
+
+
 @contextmanager
 def demo_aws(users: tuple[DemoUser, ...] = DEMO_USERS) -> Iterator[boto3.Session]:
     """A simulated account seeded with `users`; yields a session that talks to it."""
@@ -106,6 +113,7 @@ def seed_users(
         if user.password:
             iam.create_login_profile(UserName=user.name, Password="Demo-password-1!")
         record = backend.users[user.name]
+        record.id = stable_user_id(user.name)  # the same user in every run of the demo
         record.create_date = now - timedelta(days=user.created_days_ago)
         if user.password_used_days_ago is not None:
             record.password_last_used = now - timedelta(days=user.password_used_days_ago)

@@ -16,6 +16,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from bot.domain.assessment import IamIdentity, LiveUser
 from bot.domain.report import parse_credential_report
 from bot.domain.rule import AccessKeyUse, Cleared, Thresholds, UserCredentials, evaluate
 
@@ -113,24 +114,19 @@ def _generate_report(iam: Any) -> str:
         return "LIMITED"
 
 
-def tags_of_all_users(iam: Any) -> dict[str, dict[str, str]]:
-    """Every user's tags, 1,000 users a call (GetAccountAuthorizationDetails, Filter=User)."""
+def identities_of_all_users(iam: Any) -> dict[str, IamIdentity]:
+    """Every user's UserId and tags, 1,000 users a call (GetAccountAuthorizationDetails)."""
     paginator = iam.get_paginator("get_account_authorization_details")
-    tags = {}
+    identities = {}
     for page in paginator.paginate(Filter=["User"], PaginationConfig={"PageSize": 1000}):
         for user in page.get("UserDetailList", []):
-            tags[user["UserName"]] = _tag_dict(user.get("Tags", []))
-    return tags
+            identities[user["UserName"]] = _identity(user)
+    return identities
 
 
-def tags_of_user(iam: Any, user_name: str) -> dict[str, str]:
-    """One user's tags (ListUserTags), for teams that do not grant the bulk call."""
-    paginator = iam.get_paginator("list_user_tags")
-    return {
-        key: value
-        for page in paginator.paginate(UserName=user_name)
-        for key, value in _tag_dict(page.get("Tags", [])).items()
-    }
+def identity_of_user(iam: Any, user_name: str) -> IamIdentity:
+    """One user's UserId and tags (GetUser), for teams that do not grant the bulk call."""
+    return _identity(iam.get_user(UserName=user_name)["User"])
 
 
 def list_users(iam: Any) -> Iterator[dict[str, Any]]:
@@ -159,6 +155,7 @@ def credentials_from_api(
         has_password=True,
         password_last_used=_aware(user.get("PasswordLastUsed")),
         password_last_changed=None,
+        user_id=user.get("UserId"),
     )
     if prefilter is not None and isinstance(evaluate(facts, *prefilter), Cleared):
         return facts
@@ -196,15 +193,15 @@ def access_keys(iam: Any, user_name: str) -> tuple[AccessKeyUse, ...]:
     return tuple(keys)
 
 
-def live_credentials(iam: Any, account_id: str, user_name: str) -> UserCredentials | None:
-    """The user's facts right now (GetUser, GetLoginProfile, keys); None if the user is gone."""
+def live_user(iam: Any, account_id: str, user_name: str) -> LiveUser | None:
+    """The user right now: GetUser (UserId, tags), GetLoginProfile, keys; None if it is gone."""
     try:
         user = iam.get_user(UserName=user_name)["User"]
     except ClientError as error:
         if error_code(error) == "NoSuchEntity":
             return None
         raise
-    return credentials_from_api(iam, account_id, user)
+    return LiveUser(credentials_from_api(iam, account_id, user), _identity(user))
 
 
 def scan_users_via_api(
@@ -233,8 +230,9 @@ def delete_login_profile(iam: Any, user_name: str) -> bool:
     return True
 
 
-def _tag_dict(tags: list[dict[str, str]]) -> dict[str, str]:
-    return {tag["Key"]: tag["Value"] for tag in tags}
+def _identity(user: dict[str, Any]) -> IamIdentity:
+    tags = {tag["Key"]: tag["Value"] for tag in user.get("Tags", [])}
+    return IamIdentity(user.get("UserId"), tags)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -252,8 +250,8 @@ class AccountIam:
     client: Any
     account_id: str
 
-    def live_credentials(self, user_name: str) -> UserCredentials | None:
-        return live_credentials(self.client, self.account_id, user_name)
+    def live_user(self, user_name: str) -> LiveUser | None:
+        return live_user(self.client, self.account_id, user_name)
 
     def has_password(self, user_name: str) -> bool:
         return login_profile(self.client, user_name) is not None

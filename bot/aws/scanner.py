@@ -16,8 +16,9 @@ import boto3
 
 from bot.aws import iam as aws
 from bot.aws.accounts import resolve_targets, session_for
+from bot.domain.assessment import IamIdentity, screen
 from bot.domain.clock import Clock
-from bot.domain.rule import Candidate, Cleared, UserCredentials, evaluate, exemption, owner_of
+from bot.domain.rule import Candidate, Cleared, UserCredentials, evaluate
 from bot.domain.scan import AccountScan, AccountTarget, ScanResult
 from bot.domain.settings import Settings
 
@@ -74,33 +75,25 @@ def _scan_account(
     iam = aws.iam_client(session_for(target, base, settings.external_id))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tags") as side:
         # Bulk tags cost a call per 1,000 users whatever the candidates: fetch them meanwhile.
-        bulk_tags = (
-            side.submit(aws.tags_of_all_users, iam) if settings.tag_source == "bulk" else None
+        bulk = (
+            side.submit(aws.identities_of_all_users, iam) if settings.tag_source == "bulk" else None
         )
         users, generated_at = _users_of(iam, settings, target, now)
         verdicts = {user.user_name: evaluate(user, now, settings.thresholds) for user in users}
         idle = [verdict for verdict in verdicts.values() if isinstance(verdict, Candidate)]
-        if bulk_tags is not None:
-            tags = bulk_tags.result()
+        if bulk is not None:
+            identities = bulk.result()
         else:
-            tags = {
-                candidate.user_name: aws.tags_of_user(iam, candidate.user_name)
-                for candidate in idle
-            }
+            identities = {c.user_name: aws.identity_of_user(iam, c.user_name) for c in idle}
 
     cleared = {name: v.reason for name, v in verdicts.items() if isinstance(v, Cleared)}
     candidates = []
     for candidate in idle:
-        name, user_tags = candidate.user_name, tags.get(candidate.user_name, {})
-        exempt = exemption(name, user_tags, settings.exempt_tag, settings.ignore_users)
-        if exempt:
-            cleared[name] = exempt
-        elif candidate.category in settings.categories:
-            candidates.append(
-                candidate.with_owner(owner_of(name, user_tags, settings.owner_tag_keys))
-            )
+        verdict = screen(candidate, identities.get(candidate.user_name, IamIdentity()), settings)
+        if isinstance(verdict, Cleared):
+            cleared[candidate.user_name] = verdict.reason
         else:
-            cleared[name] = f"category {candidate.category} is not reported"
+            candidates.append(verdict)
     return AccountScan(target, candidates, cleared, len(users), generated_at)
 
 

@@ -91,6 +91,8 @@ class FindingChanges(_Fields):
     escalated_at: datetime | None = UNSET
     kept_until: datetime | None = UNSET
     resolution: str | None = UNSET
+    requested_owner: str | None = UNSET
+    requested_dry_run: bool | None = UNSET
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class FindingView(Protocol):
     id: str
     account_id: str
     user_name: str
+    user_id: str | None
     category: str
     fully_inactive: bool
     state: str
@@ -130,6 +133,8 @@ class FindingView(Protocol):
     decided_by: str | None
     decision_note: str | None
     owner_slack_id: str | None
+    requested_owner: str | None
+    requested_dry_run: bool | None
     slack_channel: str | None
     slack_ts: str | None
     dm_channel: str | None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 DORMANT = "dormant"
@@ -21,6 +21,7 @@ SIGNED_IN_AGAIN = "password used in the last {days} days"
 PASSWORD_SET_RECENTLY = "password set in the last {days} days"
 USER_TOO_NEW = "user created in the last {days} days"
 USER_DELETED = "user deleted"
+DIFFERENT_USER = "a different user now has this name"
 EXEMPTED = "exempt: {why}"
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -53,6 +54,8 @@ class UserCredentials:
     password_last_used: datetime | None
     password_last_changed: datetime | None
     keys: tuple[AccessKeyUse, ...] = ()
+    # IAM's UserId (ListUsers, GetUser and the bulk tag call give it; the report does not).
+    user_id: str | None = None
 
     @property
     def newest_key_use(self) -> datetime | None:
@@ -86,8 +89,9 @@ class Candidate:
     def user_name(self) -> str:
         return self.credentials.user_name
 
-    def with_owner(self, owner: str | None) -> Candidate:
-        return replace(self, owner=owner)
+    @property
+    def user_id(self) -> str | None:
+        return self.credentials.user_id
 
 
 @dataclass(frozen=True)

@@ -52,4 +52,5 @@ class Settings:
     reminder_days: int = 3
     escalate_days: int = 7
     auto_disable_days: int | None = None
+    owner_keep_max_days: int = 180
     log_format: str = "text"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.domain.records import Actor, Role, Surface
+from bot.domain.records import Actor, FindingView, Role, Surface
 
 
 class State(StrEnum):
@@ -38,6 +38,9 @@ class AuditAction(StrEnum):
     REMIND = "remind"
     ESCALATE = "escalate"
     AUTO_DISABLE = "auto_disable"
+    OWNER_CHANGED = "owner_changed"
+    WITHDRAWN = "withdrawn"
+    UNKEPT = "unkept"
 
 
 class Intent(StrEnum):
@@ -50,6 +53,9 @@ class Intent(StrEnum):
     APPROVER_CONFIRM = "approver_confirm"  # the approver's final word
     AUTO_CONFIRM = "auto_confirm"  # AUTO_DISABLE_AFTER_DAYS without an answer
     ESCALATE = "escalate"  # the owner has not answered for ESCALATE_DAYS
+    OWNER_CHANGED = "owner_changed"  # the re-check found another owner: their consent is needed
+    WITHDRAW = "withdraw"  # the request can no longer be consented to as made: decide again
+    UNKEEP = "unkeep"  # an approver ends a keep
     KEEP = "keep"
     START_REMOVAL = "start_removal"  # the live re-check says still idle: recorded before AWS
     FINISH_REMOVAL = "finish_removal"
@@ -90,7 +96,9 @@ POLICY: dict[Intent, Step] = {
         _states(State.OPEN, State.FAILED), State.DISABLE_REQUESTED, _roles(Role.APPROVER)
     ),
     Intent.ASK_OWNER: Step(
-        _states(State.DISABLE_REQUESTED), State.AWAITING_OWNER, _roles(Role.APPROVER)
+        _states(State.DISABLE_REQUESTED),
+        State.AWAITING_OWNER,
+        _roles(Role.APPROVER, Role.SYSTEM),  # SYSTEM: a new owner, asked after a re-check
     ),
     Intent.OWNER_CONFIRM: Step(
         _states(State.AWAITING_OWNER), State.OWNER_CONFIRMED, _roles(Role.OWNER)
@@ -131,7 +139,19 @@ POLICY: dict[Intent, Step] = {
     # From DISABLING too: recovery after a crash re-checks and may find the user active.
     Intent.ABORT: Step(_REMOVING, State.ABORTED, _roles(Role.SYSTEM)),
     Intent.FAIL: Step(_REMOVING, State.FAILED, _roles(Role.SYSTEM)),
+    Intent.OWNER_CHANGED: Step(_REMOVING, State.DISABLE_REQUESTED, _roles(Role.SYSTEM)),
+    Intent.WITHDRAW: Step(
+        _states(State.DISABLE_REQUESTED, State.AWAITING_OWNER, State.DISABLING),
+        State.OPEN,
+        _roles(Role.SYSTEM),
+    ),
     Intent.REOPEN: Step(_states(State.KEPT), State.OPEN, _roles(Role.SYSTEM)),
+    Intent.UNKEEP: Step(
+        _states(State.KEPT),
+        State.OPEN,
+        _roles(Role.APPROVER),
+        refusal="This finding is {state}, not kept.",
+    ),
     # Not from DISABLING: a removal is under way, and the workflow settles it.
     Intent.RESOLVE: Step(
         _states(
@@ -205,7 +225,53 @@ def audit_action(intent: Intent, to: State) -> AuditAction | State:
     return STEPS_NAMED.get(intent, to)
 
 
-STEPS_NAMED = {Intent.REOPEN: AuditAction.REOPENED, Intent.ESCALATE: AuditAction.ESCALATE}
+STEPS_NAMED = {
+    Intent.REOPEN: AuditAction.REOPENED,
+    Intent.ESCALATE: AuditAction.ESCALATE,
+    Intent.OWNER_CHANGED: AuditAction.OWNER_CHANGED,
+    Intent.WITHDRAW: AuditAction.WITHDRAWN,
+    Intent.UNKEEP: AuditAction.UNKEPT,
+}
+
+
+def keep_refusal(role: Role, days: int | None, owner_max_days: int) -> str | None:
+    """Why this keep is not allowed, or None: owners keep for at most OWNER_KEEP_MAX_DAYS, and
+    "until revoked" is the approvers' alone."""
+    if role != Role.OWNER:
+        return None
+    if days is None:
+        return (
+            f"Only approvers can keep until revoked; owners can keep up to {owner_max_days} days."
+        )
+    if days > owner_max_days:
+        return f"Owners can keep for at most {owner_max_days} days; an approver can keep longer."
+    return None
+
+
+@dataclass(frozen=True)
+class Opening:
+    """Whether a scan may open a finding for a user, and the note it then carries."""
+
+    allowed: bool
+    note: str | None = None
+
+
+def opening(
+    last_removal: FindingView | None, report_generated_at: datetime | None, dry_run: bool
+) -> Opening:
+    """A user found idle again after its password was removed: old data must not reopen it.
+
+    A report generated before the removal predates it; a removal made in a dry run is not
+    posted again while DRY_RUN stays on, and once it is off it reopens, marked, for a real
+    decision."""
+    if last_removal is None or last_removal.closed_at is None:
+        return Opening(True)
+    if last_removal.requested_dry_run:
+        if dry_run:
+            return Opening(False)
+        return Opening(True, f"decided in a dry run on {last_removal.closed_at:%Y-%m-%d}")
+    stale = report_generated_at is not None and report_generated_at < last_removal.closed_at
+    return Opening(not stale)
 
 
 def keep_expired(kept_until: datetime | None, now: datetime) -> bool:

@@ -76,6 +76,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             else None
         ),
         log_format=reader.one_of("LOG_FORMAT", LOG_FORMATS, "text"),
+        owner_keep_max_days=reader.positive_int("OWNER_KEEP_MAX_DAYS", 180),
     )
 
 

@@ -13,6 +13,7 @@ class ActionId(StrEnum):
     DISABLE = "finding_disable"
     KEEP = "finding_keep"
     DECIDE_NOW = "finding_decide_now"
+    UNKEEP = "finding_unkeep"
     OWNER_CONFIRM = "owner_confirm"
     OWNER_DECLINE = "owner_decline"
     LIST_PREVIOUS = "list_previous"
@@ -22,16 +23,19 @@ class ActionId(StrEnum):
 class CallbackId(StrEnum):
     KEEP = "keep_view"
     CONFIRM = "confirm_view"
+    UNKEEP = "unkeep_view"
 
 
 class BlockId(StrEnum):
     KEEP_REASON = "keep_reason"
     KEEP_PERIOD = "keep_period"
+    UNKEEP_REASON = "unkeep_reason"
 
 
 class InputId(StrEnum):
     KEEP_REASON = "keep_reason_input"
     KEEP_PERIOD = "keep_period_select"
+    UNKEEP_REASON = "unkeep_reason_input"
 
 
 COMMAND = "/iam-inactive"

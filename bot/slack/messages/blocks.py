@@ -117,8 +117,8 @@ def status_line(row: FindingView, zone: tzinfo, dry_run: bool) -> str | None:
     """Where the decision on this finding stands, for its line in the channel and the DM."""
     note = f": {truncate(row.decision_note, 500)}" if row.decision_note else ""
     match row.state:
-        case State.OPEN:
-            return None
+        case State.OPEN:  # a note says why it is open again (a keep ended, a withdrawn request)
+            return f":information_source: {truncate(row.decision_note, 500)}" if note else None
         case State.DISABLE_REQUESTED:
             return f":hourglass: Disable requested by {mention(row.requested_by)}{note}"
         case State.AWAITING_OWNER:

@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.domain.records import EventView, FindingView
-from bot.domain.workflow import State, describe
+from bot.domain.workflow import Intent, State, describe, may
 from bot.slack.ids import COMMAND, ActionId
 from bot.slack.messages.blocks import (
     MAX_BLOCKS,
@@ -38,6 +38,7 @@ HELP = "\n".join(
         f"• `{COMMAND} list [dormant|keys_only|account]`: open findings, a page at a time",
         f"• `{COMMAND} show <iam-user>`: a finding, its facts and its whole history",
         f"• `{COMMAND} digest`: post the digest to the channel now (approvers)",
+        f"• `{COMMAND} unkeep <iam-user> <reason>`: end a keep; the finding reopens (approvers)",
         f"• `{COMMAND} help`: this help",
     ]
 )
@@ -103,8 +104,11 @@ def history_message(
         ]
         text = truncate("\n".join(lines) or "no events", MAX_SECTION_TEXT)
         blocks.append(context(text))
+        if may(Intent.UNKEEP, row.state):
+            end = ButtonElement(text="End keep", action_id=ActionId.UNKEEP, value=row.id)
+            blocks.append(ActionsBlock(block_id=f"unkeep:{row.id}", elements=[end]))
         blocks.append(DividerBlock())
-        if len(blocks) > MAX_BLOCKS - 3:
+        if len(blocks) > MAX_BLOCKS - 4:
             break
     return checked(f"History of {user_name}", blocks)
 

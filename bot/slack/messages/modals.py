@@ -17,44 +17,88 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.domain.records import FindingView, Surface
+from bot.domain.records import FindingView, Role, Surface
+from bot.domain.workflow import ROLE_ON_SURFACE, keep_refusal
 from bot.slack.ids import BlockId, CallbackId, InputId
 from bot.slack.messages.blocks import dry_run_note, finding_facts
 
-KEEP_PERIODS = {"30": "30 days", "90": "90 days", "180": "180 days", "forever": "Until revoked"}
+KEEP_DAYS = (30, 90, 180)
+FOREVER = "forever"
 
 
-def keep_modal(row: FindingView, surface: Surface) -> dict[str, Any]:
-    periods = [Option(value=value, label=label) for value, label in KEEP_PERIODS.items()]
+def keep_periods(surface: Surface, owner_max_days: int) -> list[tuple[str, str]]:
+    """The periods this person may choose (value, label): owners up to OWNER_KEEP_MAX_DAYS,
+    approvers any, "until revoked" included."""
+    role = ROLE_ON_SURFACE[surface]
+    days = {d for d in KEEP_DAYS if keep_refusal(role, d, owner_max_days) is None}
+    if role == Role.OWNER:
+        days.add(owner_max_days)
+    periods = [(str(d), f"{d} days") for d in sorted(days)]
+    if keep_refusal(role, None, owner_max_days) is None:
+        periods.append((FOREVER, "Until revoked"))
+    return periods
+
+
+def keep_modal(row: FindingView, surface: Surface, owner_max_days: int) -> dict[str, Any]:
+    periods = [
+        Option(value=value, label=label) for value, label in keep_periods(surface, owner_max_days)
+    ]
+    usual = next((option for option in periods if option.value == "90"), periods[0])
+    intro = (
+        f"Keep the console password of *{row.user_name}* (`{row.account_id}`)?"
+        " It will not be proposed again until the period ends."
+    )
+    blocks = [
+        SectionBlock(text=MarkdownTextObject(text=intro)),
+        reason_input(BlockId.KEEP_REASON, InputId.KEEP_REASON, "Why is it still needed?"),
+        InputBlock(
+            block_id=BlockId.KEEP_PERIOD,
+            label="For how long?",
+            element=StaticSelectElement(
+                action_id=InputId.KEEP_PERIOD, options=periods, initial_option=usual
+            ),
+        ),
+    ]
+    metadata = {"finding_id": row.id, "surface": surface}
+    return _modal(CallbackId.KEEP, metadata, "Keep console password", "Keep", blocks)
+
+
+def unkeep_modal(row: FindingView) -> dict[str, Any]:
+    """An approver ends a keep (from `show`): the finding is open again at once."""
+    until = row.kept_until.strftime("%Y-%m-%d") if row.kept_until else "revoked"
+    intro = (
+        f"End the keep of *{row.user_name}* (`{row.account_id}`), kept until {until}? "
+        "It is open again at once, with Disable and Keep."
+    )
+    blocks = [
+        SectionBlock(text=MarkdownTextObject(text=intro)),
+        reason_input(BlockId.UNKEEP_REASON, InputId.UNKEEP_REASON, "Why end it?"),
+    ]
+    return _modal(CallbackId.UNKEEP, {"finding_id": row.id}, "End keep", "End keep", blocks)
+
+
+def reason_input(block_id: BlockId, action_id: InputId, label: str) -> InputBlock:
+    element = PlainTextInputElement(
+        action_id=action_id, multiline=True, min_length=3, max_length=500
+    )
+    return InputBlock(block_id=block_id, label=label, element=element)
+
+
+def _modal(
+    callback_id: CallbackId,
+    metadata: dict[str, Any],
+    title: str,
+    submit: str,
+    blocks: list[Block],
+) -> dict[str, Any]:
     view = View(
         type="modal",
-        callback_id=CallbackId.KEEP,
-        private_metadata=json.dumps({"finding_id": row.id, "surface": surface}),
-        title="Keep console password",
-        submit="Keep",
+        callback_id=callback_id,
+        private_metadata=json.dumps(metadata),
+        title=title,
+        submit=submit,
         close="Cancel",
-        blocks=[
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text=f"Keep the console password of *{row.user_name}* (`{row.account_id}`)?"
-                    " It will not be proposed again until the period ends."
-                )
-            ),
-            InputBlock(
-                block_id=BlockId.KEEP_REASON,
-                label="Why is it still needed?",
-                element=PlainTextInputElement(
-                    action_id=InputId.KEEP_REASON, multiline=True, min_length=3, max_length=500
-                ),
-            ),
-            InputBlock(
-                block_id=BlockId.KEEP_PERIOD,
-                label="For how long?",
-                element=StaticSelectElement(
-                    action_id=InputId.KEEP_PERIOD, options=periods, initial_option=periods[1]
-                ),
-            ),
-        ],
+        blocks=blocks,
     )
     return view.to_dict()
 
@@ -70,13 +114,5 @@ def confirm_modal(row: FindingView, why_final: str, zone: tzinfo, dry_run: bool)
         ),
     ]
     blocks += dry_run_note(dry_run)
-    view = View(
-        type="modal",
-        callback_id=CallbackId.CONFIRM,
-        private_metadata=json.dumps({"finding_id": row.id, "why": why_final[:500]}),
-        title="Remove console password",
-        submit="Remove",
-        close="Cancel",
-        blocks=blocks,
-    )
-    return view.to_dict()
+    metadata = {"finding_id": row.id, "why": why_final[:500]}
+    return _modal(CallbackId.CONFIRM, metadata, "Remove console password", "Remove", blocks)

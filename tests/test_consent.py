@@ -1,0 +1,259 @@
+"""A password is removed only with valid, current consent (issue 8), through the production HTTP
+path: signed requests into Bolt's Flask adapter, moto, the Slack stand-in, SQLite and PostgreSQL.
+
+Each test is an attack that removed a password before: an exemption or a new owner after the
+request, a re-created user, a transient Slack error, a consent from a dry run, keeps without
+oversight, and old data reopening what was decided.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from moto.iam.models import IAMBackend, iam_backends
+
+from bot.application.jobs import follow_up_job
+from bot.aws.demo import DEMO_ACCOUNT_ID, seed_users
+from bot.domain.workflow import State
+from bot.slack.ids import ActionId, CallbackId
+from tests.bot_harness import APPROVER, OWNER, STRANGER
+from tests.conftest import OWNED, has_password, set_fields, start_bot
+
+DM = "D0OWNER"
+EXEMPT_TAG = {"Key": "iam-inactive:exempt", "Value": "break-glass"}
+
+
+def request_and_confirm(bot) -> None:
+    finding = bot.finding("owned")
+    bot.click(ActionId.DISABLE, finding.id)
+    bot.click(ActionId.OWNER_CONFIRM, finding.id, user=OWNER, channel=DM)
+
+
+def ephemerals_to(standin, user: str) -> str:
+    calls = standin.named("chat.postEphemeral") + standin.named("chat.postMessage")
+    return " ".join(
+        call.params.get("text", "")
+        for call in calls
+        if user in (call.params.get("user"), call.params.get("channel"))
+    )
+
+
+# --- the re-check decides with everything a scan would ------------------------------------------
+
+
+def test_an_exemption_tagged_after_the_request_stops_the_removal(bot, aws_session):
+    finding = bot.finding("owned")
+    bot.click(ActionId.DISABLE, finding.id)
+    aws_session.client("iam").tag_user(UserName="owned", Tags=[EXEMPT_TAG])
+    bot.click(ActionId.OWNER_CONFIRM, finding.id, user=OWNER, channel=DM)
+    finding = bot.finding("owned")
+    assert finding.state == State.ABORTED and has_password("owned")
+    assert finding.resolution == "aborted: exempt: tag iam-inactive:exempt"
+
+
+def test_a_user_ignored_after_the_request_is_not_touched(bot, standin, database_file, aws_session):
+    finding = bot.finding("owned")
+    bot.click(ActionId.DISABLE, finding.id)
+    restarted = start_bot(standin, database_file, aws_session, ignore_users=frozenset({"owned"}))
+    restarted.click(ActionId.OWNER_CONFIRM, finding.id, user=OWNER, channel=DM)
+    assert has_password("owned")
+    assert restarted.finding("owned").resolution == "aborted: exempt: in IGNORE_USERS"
+
+
+def test_auto_disable_leaves_a_break_glass_user_alone(standin, database_file, aws_session, now):
+    seed_users(aws_session, (OWNED,), now)
+    bot = start_bot(standin, database_file, aws_session, auto_disable_days=10)
+    bot.command("scan")
+    finding = bot.finding("owned")
+    bot.click(ActionId.DISABLE, finding.id)
+    set_fields(bot.repository, finding.id, asked_at=now - timedelta(days=10))
+    aws_session.client("iam").tag_user(UserName="owned", Tags=[EXEMPT_TAG])
+    follow_up_job(bot.services)
+    assert has_password("owned") and bot.finding("owned").state == State.ABORTED
+
+
+# --- same identity -------------------------------------------------------------------------------
+
+
+def recreate_owned(aws_session, now) -> None:
+    """Delete the IAM user `owned` and create another one under the same name."""
+    iam = aws_session.client("iam")
+    iam.delete_login_profile(UserName="owned")
+    iam.untag_user(UserName="owned", TagKeys=["owner", "team"])
+    iam.delete_user(UserName="owned")
+    seed_users(aws_session, (OWNED,), now)
+    iam_backends[DEMO_ACCOUNT_ID]["global"].users["owned"].id = "AIDANEWOWNEDUSER0001"
+
+
+def test_a_user_recreated_under_the_same_name_is_not_touched(bot, aws_session, now):
+    finding = bot.finding("owned")
+    assert finding.user_id and finding.user_id.startswith("AIDA")
+    bot.click(ActionId.DISABLE, finding.id)
+    recreate_owned(aws_session, now)
+    bot.click(ActionId.OWNER_CONFIRM, finding.id, user=OWNER, channel=DM)
+    assert has_password("owned")
+    assert bot.finding("owned").resolution == "aborted: a different user now has this name"
+
+
+def test_a_rescan_tells_the_recreated_user_from_the_old_finding(bot, aws_session, now):
+    old = bot.finding("owned")
+    recreate_owned(aws_session, now)
+    bot.command("scan")
+    (new,) = [row for row in bot.repository.findings_for_user("owned") if row.id != old.id]
+    assert new.user_id == "AIDANEWOWNEDUSER0001" and new.state == State.OPEN
+    closed = bot.repository.finding(old.id)
+    assert (closed.state, closed.resolution) == (
+        State.RESOLVED,
+        "a different user now has this name",
+    )
+
+
+# --- the owner's consent is only skipped on a definite answer -------------------------------------
+
+
+@pytest.mark.parametrize("failure", ["http-500", "ratelimited", "fatal_error"])
+def test_a_transient_slack_error_changes_nothing_and_asks_to_try_again(bot, standin, failure):
+    if failure == "http-500":
+        standin.server_errors["users.lookupByEmail"] = 1
+    else:
+        standin.fail["users.lookupByEmail"] = failure
+    finding = bot.finding("owned")
+    bot.click(ActionId.DISABLE, finding.id)
+    assert bot.finding("owned").state == State.OPEN
+    assert standin.named("views.open") == []  # nothing final is offered
+    assert "try again" in ephemerals_to(standin, APPROVER)
+    assert [a for a, _actor, _r in bot.actions_of(finding)] == ["opened"]
+
+
+def test_an_owner_who_left_makes_the_approvers_word_final(bot, standin):
+    bot.click(ActionId.DISABLE, bot.finding("left-company").id)
+    (modal,) = standin.named("views.open")
+    assert "has left" in modal.view_text()
+
+
+# --- consent is for what was asked ---------------------------------------------------------------
+
+
+def test_a_dry_run_consent_never_removes_for_real(standin, database_file, aws_session, now):
+    seed_users(aws_session, (OWNED,), now)
+    dry = start_bot(standin, database_file, aws_session, dry_run=True)
+    dry.command("scan")
+    finding = dry.finding("owned")
+    dry.click(ActionId.DISABLE, finding.id)
+    live = start_bot(standin, database_file, aws_session)  # restarted with DRY_RUN off
+    standin.clear()
+    live.click(ActionId.OWNER_CONFIRM, finding.id, user=OWNER, channel=DM)
+    assert has_password("owned")
+    finding = live.finding("owned")
+    assert finding.state == State.OPEN and "dry run" in finding.decision_note
+    assert "request was made in a dry run" in ephemerals_to(standin, OWNER)
+
+
+def test_the_previous_owners_consent_does_not_count(bot, standin, aws_session):
+    standin.add_user("U0NEWOWNER", "new@example.com")
+    finding = bot.finding("owned")
+    bot.click(ActionId.DISABLE, finding.id)
+    aws_session.client("iam").tag_user(
+        UserName="owned", Tags=[{"Key": "owner", "Value": "new@example.com"}]
+    )
+    standin.clear()
+    bot.click(ActionId.OWNER_CONFIRM, finding.id, user=OWNER, channel=DM)
+    assert has_password("owned")
+    finding = bot.finding("owned")
+    assert (finding.state, finding.owner_slack_id) == (State.AWAITING_OWNER, "U0NEWOWNER")
+    assert "owner is now new@example.com" in ephemerals_to(standin, OWNER)
+    assert [c.params["users"] for c in standin.named("conversations.open")] == ["U0NEWOWNER"]
+    dm = [c for c in standin.named("chat.postMessage") if c.params["channel"] == "D0NEWOWNER"]
+    assert dm, "the new owner is asked"
+    bot.click(ActionId.OWNER_CONFIRM, finding.id, user=OWNER, channel=DM)  # still not theirs
+    assert has_password("owned")
+    bot.click(ActionId.OWNER_CONFIRM, finding.id, user="U0NEWOWNER", channel="D0NEWOWNER")
+    assert not has_password("owned") and bot.finding("owned").state == State.DISABLED
+
+
+# --- keeps have oversight ------------------------------------------------------------------------
+
+
+def test_an_owner_keeps_for_at_most_the_limit_and_never_until_revoked(bot, standin):
+    finding = bot.finding("owned")
+    bot.click(ActionId.DISABLE, finding.id)
+    bot.click(ActionId.OWNER_DECLINE, finding.id, user=OWNER, channel=DM)
+    (modal,) = standin.named("views.open")
+    offered = [o["value"] for o in modal.params["view"]["blocks"][2]["element"]["options"]]
+    assert offered == ["30", "90", "180"]
+    for period in ("forever", "181"):
+        refused = bot.submit_keep(finding, OWNER, "break-glass for on-call", period, "slack-dm")
+        assert "approver" in str(refused.get_json()["errors"])
+    assert bot.finding("owned").state == State.AWAITING_OWNER
+    bot.submit_keep(finding, OWNER, "break-glass for on-call", "180", "slack-dm")
+    assert bot.finding("owned").state == State.KEPT
+
+
+def test_approvers_end_a_keep_by_command_and_it_reopens(bot, standin):
+    finding = bot.finding("owned")
+    bot.submit_keep(finding, APPROVER, "service account until Q3", "forever", "slack-channel")
+    assert bot.finding("owned").kept_until is None  # until revoked: approvers may
+    refused = bot.command("unkeep owned not mine to end", user=STRANGER).get_json()
+    assert "Only approvers" in refused["text"] and bot.finding("owned").state == State.KEPT
+    standin.clear()
+    answer = bot.command("unkeep owned moved to SSO").get_json()
+    assert "Ended the keep of owned" in answer["text"]
+    reopened = bot.finding("owned")
+    assert (reopened.state, reopened.kept_until) == (State.OPEN, None)
+    (update,) = standin.named("chat.update")
+    assert ActionId.DISABLE in update.text_of_blocks()  # its line offers Disable again
+    assert ("unkept", APPROVER, "moved to SSO") in bot.actions_of(reopened)
+
+
+def test_approvers_end_a_keep_from_show(bot, standin):
+    finding = bot.finding("owned")
+    bot.submit_keep(finding, APPROVER, "service account until Q3", "90", "slack-channel")
+    shown = bot.command("show owned").get_data(as_text=True)
+    assert ActionId.UNKEEP in shown
+    standin.clear()
+    bot.click(ActionId.UNKEEP, finding.id)
+    (modal,) = standin.named("views.open")
+    assert modal.params["view"]["callback_id"] == CallbackId.UNKEEP
+    values = {"unkeep_reason": {"unkeep_reason_input": {"value": "no longer needed"}}}
+    bot.submit(CallbackId.UNKEEP, values, {"finding_id": finding.id}, APPROVER)
+    assert bot.finding("owned").state == State.OPEN
+    assert ("unkept", APPROVER, "no longer needed") in bot.actions_of(finding)
+
+
+# --- decided findings are not reopened by old data ----------------------------------------------
+
+
+def test_a_stale_report_does_not_reopen_a_removed_finding(bot, standin, aws_session, monkeypatch):
+    iam = aws_session.client("iam")
+    iam.generate_credential_report()
+    stale = iam.get_credential_report()["Content"].decode()  # still lists the password
+    request_and_confirm(bot)
+    assert not has_password("owned")
+    monkeypatch.setattr(IAMBackend, "get_credential_report", lambda self: stale)
+    standin.clear()
+    bot.command("scan")
+    assert "0 new" in standin.named("chat.postMessage")[0].params["text"]
+    assert len(bot.repository.findings_for_user("owned")) == 1
+
+
+def test_a_dry_run_removal_is_not_reposted_until_dry_run_ends(
+    standin, database_file, aws_session, now
+):
+    seed_users(aws_session, (OWNED,), now)
+    dry = start_bot(standin, database_file, aws_session, dry_run=True)
+    dry.command("scan")
+    request_and_confirm(dry)
+    assert dry.finding("owned").state == State.DISABLED and has_password("owned")
+    standin.clear()
+    dry.command("scan")
+    assert "0 new" in standin.named("chat.postMessage")[0].params["text"]
+    live = start_bot(standin, database_file, aws_session)
+    standin.clear()
+    live.command("scan")
+    posted = standin.named("chat.postMessage")
+    assert "1 new" in posted[0].params["text"]
+    assert "decided in a dry run on" in posted[1].text_of_blocks()
+    standin.clear()
+    live.command("scan")  # once
+    assert "0 new" in standin.named("chat.postMessage")[0].params["text"]
