@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     commands = parser.add_subparsers(dest="command")
     run = commands.add_parser("run", help="run the Slack bot (the default)")
-    run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    run.add_argument("--port", type=int, help="HTTP port (default: PORT, else 3000)")
 
     scan = commands.add_parser("scan", help="scan AWS now and print the findings")
     scan.add_argument("--demo", action="store_true", help="scan an embedded simulated account")
@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    load_dotenv(override=False)
+    # The .env of the working directory (dotenv would look beside this file by default).
+    load_dotenv(find_dotenv(usecwd=True), override=False)
     from bot.entry import cli
 
     if args.command == "scan":
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         return cli.migrate_only(os.environ)
     if args.command == "scheduler":
         return cli.run_scheduler(os.environ)
-    return cli.run_bot(os.environ, port=getattr(args, "port", int(os.environ.get("PORT", "3000"))))
+    return cli.run_bot(os.environ, port=getattr(args, "port", None))
 
 
 if __name__ == "__main__":

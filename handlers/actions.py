@@ -29,7 +29,12 @@ def register(app: App, services: Services) -> None:
 
     def on_disable(ack: Callable, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        show(flows.request_disable(services, _value(body), body["user"]["id"]), body, client)
+
+        def open_view(view: dict[str, Any]) -> None:
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+
+        answer = flows.request_disable(services, _value(body), body["user"]["id"], open_view)
+        show(answer, body, client)
 
     def on_keep(ack: Callable, body: dict[str, Any], client: WebClient) -> None:
         ack()

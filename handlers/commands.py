@@ -15,6 +15,7 @@ from bot.slack.messages.blocks import Message, notice
 from bot.slack.messages.command import help_message
 
 Reply = Callable[..., None]
+LONGEST_WORD = 128  # IAM user names have at most 64 characters, account ids 12
 
 
 def register(app: App, services: Services) -> None:
@@ -22,6 +23,9 @@ def register(app: App, services: Services) -> None:
         words = (command.get("text") or "").split()
         verb, args = (words[0].lower(), words[1:]) if words else ("help", [])
         handler = VERBS.get(verb)
+        if any(len(word) > LONGEST_WORD for word in words[:2]):
+            ack(**reply(help_message("That is longer than any IAM user name or account id.")))
+            return
         if handler is None:
             ack(**reply(help_message(f"I don't know `{verb}`. Here is what I can do:")))
             return

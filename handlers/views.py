@@ -70,7 +70,13 @@ def register(app: App, services: Services) -> None:
         line = flows.unkeep(services, finding_id, body["user"]["id"], reason)
         services.announcer.tell(None, body["user"]["id"], line)
 
+    def on_confirm_closed(ack: Callable, body: dict[str, Any], view: dict[str, Any]) -> None:
+        ack()
+        finding_id = _metadata(view).get("finding_id")
+        flows.final_confirmation_closed(services, finding_id, body["user"]["id"])
+
     app.view(CallbackId.KEEP)(answering(services, on_keep))
+    app.view_closed(CallbackId.CONFIRM)(answering(services, on_confirm_closed))
     app.view(CallbackId.UNKEEP)(answering(services, on_unkeep))
     app.view(CallbackId.CONFIRM)(answering(services, on_confirm))
 

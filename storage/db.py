@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from bot.domain.records import RecordsUnavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest revision in migrations/versions (a test keeps the two in step): when the database
@@ -27,8 +34,19 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_timeout=10)
+    event.listen(engine, "handle_error", _unavailable)
+    return engine
+
+
+def _unavailable(context: ExceptionContext) -> None:
+    """A database that cannot be reached (or is locked) is an outage the bot says so about,
+    not a bug: the rest of the bot sees RecordsUnavailable."""
+    error = context.sqlalchemy_exception
+    if context.is_disconnect or isinstance(error, OperationalError | InterfaceError):
+        reason = str(context.original_exception).strip().splitlines()[0][:200]
+        raise RecordsUnavailable(reason) from context.original_exception
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 (DB-API objects)
@@ -40,8 +58,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 (DB-API 
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (safe to run on every start)."""
-    with engine.begin() as connection:
+    """Bring the schema to the newest revision (safe to run on every start, by several
+    processes at once: they take turns)."""
+    with _sqlite_file_locked(engine), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
         if current_revision(connection) == HEAD_REVISION:
@@ -53,6 +72,22 @@ def migrate(engine: Engine) -> None:
         config.set_main_option("script_location", str(MIGRATIONS))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+@contextmanager
+def _sqlite_file_locked(engine: Engine) -> Iterator[None]:
+    """SQLite has no advisory locks: processes migrating one file take turns on an flock of the
+    file itself (SQLite's own locks are fcntl locks, which flock does not touch)."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:":
+        yield
+        return
+    with open(path, "ab") as database_file:
+        fcntl.flock(database_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(database_file, fcntl.LOCK_UN)
 
 
 def current_revision(connection: Connection) -> str | None:

@@ -21,6 +21,7 @@ from bot.domain.records import (
 )
 from bot.domain.scan import ScanResult
 from bot.domain.workflow import (
+    AWAITING_DECISION,
     AuditAction,
     Intent,
     State,
@@ -140,6 +141,26 @@ class Repository:
                 execution_options={"synchronize_session": False},
             )
             return result.rowcount == 1
+
+    def stuck_findings(self, states: Sequence[State], since: datetime) -> list[models.Finding]:
+        """Findings in one of `states` whose state has not changed since `since`."""
+        query = (
+            select(models.Finding)
+            .where(
+                models.Finding.state.in_(states),
+                (models.Finding.state_changed_at < since)
+                | models.Finding.state_changed_at.is_(None),
+            )
+            .order_by(models.Finding.id)
+        )
+        return self._all(query)
+
+    def unposted_findings(self) -> list[models.Finding]:
+        """Findings waiting for a decision that have no channel message (posting failed)."""
+        query = select(models.Finding).where(
+            models.Finding.state.in_(AWAITING_DECISION), models.Finding.slack_ts.is_(None)
+        )
+        return self._all(query)
 
     def findings_in_state(self, state: State) -> list[models.Finding]:
         query = (

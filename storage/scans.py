@@ -118,6 +118,7 @@ def _open(
         user_name=candidate.user_name,
         state=State.OPEN,
         first_seen=now,
+        state_changed_at=now,
         decision_note=verdict.note,
     )
     _apply_facts(row, candidate, now)

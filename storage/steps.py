@@ -26,7 +26,7 @@ def step(
     current = State(row.state)
     to = check(intent, current, role=by.role, escalated=row.escalated_at is not None)
     audit(session, row.id, at, audit_action(intent, to), reason, by, current, to, details)
-    row.state = to
+    row.state, row.state_changed_at = to, at
     for name, value in changes.values().items():
         setattr(row, name, value)
     if to in CLOSED_STATES:

@@ -86,14 +86,46 @@ def test_demo_scan_as_csv_through_the_api_path(tmp_path):
         ({"CONSOLE_IDLE_DAYS": "abc"}, "CONSOLE_IDLE_DAYS must be a whole number"),
         ({"AWS_ROLE_ARNS": "not-an-arn"}, "AWS_ROLE_ARNS must be a comma-separated list"),
         ({"CATEGORIES": "stale"}, "CATEGORIES accepts dormant, keys_only (unknown: stale)"),
+        ({"DATABASE_URL": "garbage"}, "DATABASE_URL is not a database URL"),
+        ({"DATABASE_URL": "mysql://db/bot"}, "DATABASE_URL must be a SQLite or PostgreSQL URL"),
+        ({"CONSOLE_IDLE_DAYS": "1000000"}, "CONSOLE_IDLE_DAYS must be from 1 to 3650"),
+        ({"PORT": "abc"}, "PORT must be a whole number"),
     ],
 )
-def test_bad_settings_stop_with_one_line(tmp_path, env, line):
-    result = run_bot("scan", "--demo", cwd=tmp_path, **env)
+@pytest.mark.parametrize("command", ["scan", "run"])
+def test_bad_settings_stop_with_one_line(tmp_path, env, line, command):
+    args = ["scan", "--demo"] if command == "scan" else ["run"]
+    result = run_bot(*args, cwd=tmp_path, **env)
     assert result.returncode == 2
     (only_line,) = result.stderr.strip().splitlines()
     assert only_line.startswith(f"iam-inactive: configuration error: {line}")
     assert "Traceback" not in result.stderr
+
+
+def test_the_env_file_of_the_working_directory_is_read(tmp_path):
+    (tmp_path / ".env").write_text("CONSOLE_IDLE_DAYS=abc\n")
+    result = run_bot("scan", "--demo", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "CONSOLE_IDLE_DAYS must be a whole number" in result.stderr
+
+
+def test_two_first_scans_on_a_fresh_sqlite_file_both_succeed(tmp_path):
+    """Migrations are serialized on SQLite too: neither finds the other's half-made tables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SLACK_"))}
+    env.update(PYTHONPATH=str(ROOT), DATABASE_URL=f"sqlite:///{tmp_path / 'shared.db'}")
+    scans = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bot", "scan", "--demo", "--json"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    results = [(scan.wait(timeout=120), scan.stderr.read()) for scan in scans]
+    assert [code for code, _err in results] == [0, 0, 0], results
 
 
 def test_missing_aws_credentials_is_a_clear_failure(tmp_path):

@@ -8,7 +8,7 @@ and the settling of a removal a crash interrupted.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from botocore.exceptions import ClientError
@@ -81,12 +81,17 @@ def iam():
     return FakeIam(facts("ann"))
 
 
-def decisions_for(repository: Repository, iam: FakeIam, **settings: object) -> Decisions:
+def decisions_for(
+    repository: Repository, iam: FakeIam, at: datetime = T0, **settings: object
+) -> Decisions:
     def iam_for_account(account_id: str) -> FakeIam:
         assert account_id == ACCOUNT.account_id
         return iam
 
-    return Decisions(repository, Settings(**settings), iam_for_account, clock=lambda: T0)
+    return Decisions(repository, Settings(**settings), iam_for_account, clock=lambda: at)
+
+
+STUCK = T0 + timedelta(seconds=Settings().stuck_after_seconds + 1)  # the sweep's moment
 
 
 @pytest.fixture
@@ -220,31 +225,56 @@ def in_flight(decisions: Decisions, repository: Repository, finding_id: str) -> 
     repository.transition(finding_id, Intent.START_REMOVAL, replace(OWNER, role=Role.SYSTEM), at=T0)
 
 
-def test_an_interrupted_removal_is_finished_once(decisions, repository, iam, finding_id):
-    in_flight(decisions, repository, finding_id)
-    (settled,) = decisions.settle_in_flight()
+def test_an_interrupted_removal_is_finished_once(repository, iam, finding_id):
+    in_flight(decisions_for(repository, iam), repository, finding_id)
+    sweep = decisions_for(repository, iam, at=STUCK).sweep
+    (settled,) = sweep()
     assert settled.finding.state == State.DISABLED and iam.deleted == ["ann"]
-    assert decisions.settle_in_flight() == []  # another replica finds nothing left
+    assert sweep() == []  # another replica finds nothing left
     assert trail(repository, finding_id)[-1] == ("disabled", SystemActor.SYSTEM)
 
 
-def test_an_interrupted_removal_whose_password_is_gone_is_recorded(
-    decisions, repository, iam, finding_id
-):
-    in_flight(decisions, repository, finding_id)
+def test_a_removal_still_under_way_is_left_alone(repository, iam, finding_id):
+    in_flight(decisions_for(repository, iam), repository, finding_id)
+    assert decisions_for(repository, iam, at=STUCK - timedelta(seconds=2)).sweep() == []
+    assert repository.finding(finding_id).state == State.DISABLING and iam.deleted == []
+
+
+def test_an_interrupted_removal_whose_password_is_gone_is_recorded(repository, iam, finding_id):
+    in_flight(decisions_for(repository, iam), repository, finding_id)
     iam.users["ann"] = replace(iam.users["ann"], has_password=False)
-    (settled,) = decisions.settle_in_flight()
+    (settled,) = decisions_for(repository, iam, at=STUCK).sweep()
     assert settled.finding.state == State.DISABLED and iam.deleted == []
     assert repository.history(finding_id)[-1].reason == (
         "recovered after a restart: the password is gone"
     )
 
 
-def test_recovery_waits_while_aws_is_unreachable(decisions, repository, iam, finding_id):
-    in_flight(decisions, repository, finding_id)
+def test_recovery_waits_while_aws_is_unreachable(repository, iam, finding_id):
+    in_flight(decisions_for(repository, iam), repository, finding_id)
     iam.error = access_denied("GetLoginProfile")
-    assert decisions.settle_in_flight() == []
+    assert decisions_for(repository, iam, at=STUCK).sweep() == []
     assert repository.finding(finding_id).state == State.DISABLING
+
+
+def test_a_consent_whose_recheck_never_ran_goes_through_the_rechecked_removal(
+    repository, iam, finding_id
+):
+    """A crash or a database outage right after the consent was recorded."""
+    decisions = decisions_for(repository, iam)
+    asked(decisions, finding_id)
+    repository.transition(finding_id, Intent.OWNER_CONFIRM, OWNER, at=T0)
+    iam.identities["ann"] = IamIdentity("AIDAANN", {"iam-inactive:exempt": "yes"})
+    (moved,) = decisions_for(repository, iam, at=STUCK).sweep()
+    assert moved.finding.state == State.ABORTED and iam.deleted == []
+
+
+def test_a_request_never_completed_is_withdrawn(repository, iam, finding_id):
+    """The approver's final confirmation was never submitted (the process died meanwhile)."""
+    decisions_for(repository, iam).request_disable(finding_id, APPROVER, None)
+    (moved,) = decisions_for(repository, iam, at=STUCK).sweep()
+    assert moved.finding.state == State.OPEN and "never completed" in moved.summary
+    assert trail(repository, finding_id)[-1] == ("withdrawn", SystemActor.SYSTEM)
 
 
 # --- consent is for what was asked, and the re-check decides with everything a scan would ----

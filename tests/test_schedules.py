@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from moto.iam.models import iam_backends
 
-from bot.application.jobs import follow_up_job, settle_in_flight
+from bot.application.jobs import follow_up_job, sweep_job
 from bot.application.scheduler import ClaimedJob
 from bot.aws.demo import DEMO_ACCOUNT_ID, seed_users
 from bot.domain.cron import CronError, latest_fire_time, parse_cron
@@ -174,7 +174,8 @@ def test_auto_disable_removes_through_the_recorded_rechecked_path(asked, standin
 def put_in_flight(bot):
     """As if the process died after recording `disabling`, before calling AWS."""
     finding = bot.finding("owned")
-    owner, at = Actor(OWNER, Role.OWNER, Surface.DM), finding.asked_at
+    at = finding.asked_at - timedelta(seconds=bot.services.settings.stuck_after_seconds + 1)
+    owner = Actor(OWNER, Role.OWNER, Surface.DM)
     bot.repository.transition(finding.id, Intent.OWNER_CONFIRM, owner, at=at)
     system = Actor(OWNER, Role.SYSTEM, Surface.DM)
     bot.repository.transition(finding.id, Intent.START_REMOVAL, system, at=at)
@@ -187,8 +188,8 @@ def test_recovery_removes_a_password_still_there_once(asked, aws_session):
     aws_session.events.register(
         "provide-client-params.iam.DeleteLoginProfile", lambda params, **_: deletes.append(1)
     )
-    assert settle_in_flight(bot.services) == 1
-    assert settle_in_flight(bot.services) == 0  # a second replica finds nothing left
+    assert sweep_job(bot.services).startswith("1 moved on")
+    assert sweep_job(bot.services).startswith("0 moved on")  # another replica finds nothing
     finding = bot.finding("owned")
     assert finding.state == State.DISABLED and deletes == [1]
     assert bot.actions_of(finding)[-1] == ("disabled", "system", "console password removed")
@@ -198,7 +199,7 @@ def test_recovery_records_a_password_already_gone(asked, aws_session):
     bot = asked()
     put_in_flight(bot)
     aws_session.client("iam").delete_login_profile(UserName="owned")
-    settle_in_flight(bot.services)
+    sweep_job(bot.services)
     finding = bot.finding("owned")
     assert finding.state == State.DISABLED
     assert bot.actions_of(finding)[-1][2] == "recovered after a restart: the password is gone"

@@ -51,7 +51,16 @@ def test_values_are_read_and_normalized():
     ("env", "message"),
     [
         ({"CONSOLE_IDLE_DAYS": "abc"}, "CONSOLE_IDLE_DAYS must be a whole number"),
-        ({"KEY_RECENT_DAYS": "0"}, "KEY_RECENT_DAYS must be 1 or more"),
+        ({"KEY_RECENT_DAYS": "0"}, "KEY_RECENT_DAYS must be from 1 to 3650"),
+        ({"CONSOLE_IDLE_DAYS": "1000000"}, "CONSOLE_IDLE_DAYS must be from 1 to 3650"),
+        ({"OWNER_KEEP_MAX_DAYS": "0"}, "OWNER_KEEP_MAX_DAYS must be from 1 to 3650"),
+        ({"ACCOUNT_CONCURRENCY": "1000"}, "ACCOUNT_CONCURRENCY must be from 1 to 64"),
+        ({"PORT": "abc"}, "PORT must be a whole number"),
+        ({"PORT": "99999"}, "PORT must be from 1 to 65535"),
+        ({"DATABASE_URL": "garbage"}, "DATABASE_URL is not a database URL"),
+        ({"DATABASE_URL": "mysql://db/bot"}, "DATABASE_URL must be a SQLite or PostgreSQL URL"),
+        ({"DATABASE_URL": "postgresql://u:pw@h:abc/db"}, "DATABASE_URL is not a database URL"),
+        ({"SLACK_API_URL": "ftp://slack"}, "SLACK_API_URL must be an http(s) URL"),
         ({"KEY_RECENT_DAYS": "100"}, "KEY_RECENT_DAYS (100) must not exceed CONSOLE_IDLE_DAYS"),
         ({"CATEGORIES": "dormant,stale"}, "CATEGORIES accepts dormant, keys_only (unknown: stale)"),
         ({"AWS_ROLE_ARNS": "arn:aws:iam::12:role/x"}, "AWS_ROLE_ARNS must be a comma-separated"),
@@ -65,7 +74,7 @@ def test_values_are_read_and_normalized():
         ({"SCAN_CRON": "daily"}, "SCAN_CRON must be a crontab line such as '0 6 * * *'"),
         ({"DIGEST_CRON": "0 25 * * *"}, "DIGEST_CRON must be a crontab line"),
         ({"REMINDER_DAYS": "soon"}, "REMINDER_DAYS must be a whole number"),
-        ({"AUTO_DISABLE_AFTER_DAYS": "-1"}, "AUTO_DISABLE_AFTER_DAYS must be 1 or more"),
+        ({"AUTO_DISABLE_AFTER_DAYS": "-1"}, "AUTO_DISABLE_AFTER_DAYS must be from 1 to 3650"),
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT must be one of text, json"),
     ],
 )
@@ -80,3 +89,14 @@ def test_token_values_never_appear_in_errors():
     with pytest.raises(SettingsError) as caught:
         load_settings({"SLACK_BOT_TOKEN": "xoxp-very-secret"})
     assert "very-secret" not in str(caught.value)
+
+
+def test_a_database_password_never_appears_in_errors():
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"DATABASE_URL": "postgresql://bot:hunter2@db:abc/bot"})
+    assert "hunter2" not in str(caught.value)
+
+
+def test_postgres_urls_as_platforms_hand_them_out_are_accepted():
+    url = "postgres://bot:pw@db.internal:5432/bot"
+    assert load_settings({"DATABASE_URL": url}).database_url == url

@@ -3,16 +3,23 @@ Slack failing. Signed requests through the production adapter, moto, SQLite and 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
-from bot.application.jobs import follow_up_job
+from bot.application.jobs import follow_up_job, sweep_job
 from bot.aws.demo import DemoUser, seed_users
+from bot.domain.settings import Settings
 from bot.domain.workflow import State
+from bot.slack.client import Approvers, ApproversUnknown, make_client
 from bot.slack.ids import ActionId, CallbackId
-from tests.bot_harness import APPROVER, CHANNEL, OWNER, STRANGER, BotHarness
+from storage.db import make_engine
+from storage.repository import Repository
+from tests.bot_harness import APPROVER, CHANNEL, OWNER, SECRET, STRANGER, BotHarness
 from tests.conftest import (
+    IDLE_DORMANT,
+    KEYS_ONLY,
     OWNED,
     has_password,
     set_fields,
@@ -99,6 +106,41 @@ def test_approver_group_members_may_act(standin, database_file, aws_session, now
     harness.click(ActionId.DISABLE, finding.id, user="U0GROUPIE")
     assert harness.finding("owned").state == State.AWAITING_OWNER
     assert len(standin.named("usergroups.users.list")) == 1  # cached between checks
+
+
+def test_approver_group_changes_take_effect_within_a_minute_and_fail_closed(standin):
+    seconds = [0.0]
+    settings = Settings(slack_bot_token="xoxb-test", slack_api_url=standin.url)
+    approvers = Approvers(
+        replace(settings, slack_approver_group="S0SECURITY"),
+        make_client(settings),
+        clock=lambda: seconds[0],
+    )
+    standin.groups["S0SECURITY"] = ["U0GROUPIE"]
+    assert approvers.allows("U0GROUPIE")
+    standin.groups["S0SECURITY"] = []  # removed from the group
+    seconds[0] = 59
+    assert approvers.allows("U0GROUPIE")  # within the minute
+    seconds[0] = 61
+    assert not approvers.allows("U0GROUPIE")
+    standin.groups["S0SECURITY"] = ["U0GROUPIE"]
+    standin.fail["usergroups.users.list"] = "ratelimited"
+    seconds[0] = 200
+    with pytest.raises(ApproversUnknown):
+        approvers.allows("U0GROUPIE")
+
+
+def test_an_unreadable_approver_group_refuses_and_says_why(
+    standin, database_file, aws_session, now
+):
+    seed_users(aws_session, (OWNED,), now)
+    harness = start_bot(standin, database_file, aws_session, slack_approver_group="S0SECURITY")
+    harness.command("scan")  # U0APPROVER is listed by id: no group needed
+    standin.fail["usergroups.users.list"] = "fatal_error"
+    harness.click(ActionId.DISABLE, harness.finding("owned").id, user="U0GROUPIE")
+    told = standin.wait_for("chat.postEphemeral")
+    assert "could not read the approver group" in told.params["text"]
+    assert harness.finding("owned").state == State.OPEN
 
 
 def test_without_approvers_every_action_is_refused(standin, database_file, aws_session, now):
@@ -250,3 +292,66 @@ def test_rate_limited_posts_are_retried_after_the_wait_slack_asks(bot, standin):
     assert len(standin.named("429/chat.postMessage")) == 1
     (digest,) = standin.named("chat.postMessage")
     assert digest.answer["ok"] is True
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "signed", "status"),
+    [
+        ("payload=not-json", "application/x-www-form-urlencoded", False, 401),
+        ("payload=not-json", "application/x-www-form-urlencoded", True, 400),
+        ("{garbage", "application/json", True, 400),
+        ('payload="just a string"', "application/x-www-form-urlencoded", True, 400),
+    ],
+    ids=["unsigned-garbage", "signed-not-json", "mislabelled-json", "payload-not-an-object"],
+)
+def test_a_malformed_request_gets_a_client_error_and_no_traceback(
+    bot, standin, caplog, body, content_type, signed, status
+):
+    secret = SECRET if signed else "not-the-secret"
+    response = bot.post(body, content_type=content_type, secret=secret)
+    assert response.status_code == status
+    assert not [r for r in caplog.records if r.levelname == "ERROR" or r.exc_info]
+    assert standin.calls == []
+
+
+@pytest.mark.parametrize("text", ["show " + "x" * 5000, "y" * 3000, "list " + "z" * 2600])
+def test_slash_text_of_any_length_gets_a_clear_reply(bot, text):
+    answer = bot.command(text)
+    assert answer.status_code == 200
+    assert "longer than any IAM user name" in answer.get_json()["text"]
+
+
+def test_with_the_database_down_every_person_hears_it_and_nothing_breaks(bot, standin):
+    finding = bot.finding("owned")
+    down = BotHarness.start(
+        bot.services.settings,
+        Repository(make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")),
+        bot.services.aws_session,
+        standin,
+    )
+    click = down.click(ActionId.DISABLE, finding.id)
+    assert click.status_code == 200
+    assert "database is unavailable" in standin.wait_for("chat.postEphemeral").params["text"]
+    listing = down.command("list")
+    assert listing.status_code == 200 and "database is unavailable" in listing.get_json()["text"]
+    keep = down.submit_keep(finding, APPROVER, "still needed", "90", "slack-channel")
+    assert keep.status_code == 200
+    assert "database is unavailable" in str(keep.get_json()["errors"])
+    assert bot.finding("owned").state == State.OPEN and has_password("owned")
+
+
+def test_findings_whose_message_failed_are_posted_later(standin, database_file, aws_session, now):
+    seed_users(aws_session, (IDLE_DORMANT, KEYS_ONLY, OWNED), now)
+    harness = start_bot(standin, database_file, aws_session)
+    standin.fail["chat.postMessage"] = "not_in_channel"
+    harness.command("scan")
+    (answer,) = standin.named("response/respond")
+    assert "3 new findings" in answer.params["text"]
+    assert "0 posted, 3 to be posted again" in answer.params["text"]
+    assert harness.finding("owned").slack_ts is None
+    del standin.fail["chat.postMessage"]
+    standin.clear()
+    assert sweep_job(harness.services).endswith("3 posted, 0 still unposted")
+    (message,) = standin.named("chat.postMessage")
+    assert message.text_of_blocks().count(ActionId.DISABLE) == 3
+    assert all(harness.finding(name).slack_ts for name in ("owned", "keys-only", "idle-dormant"))

@@ -16,6 +16,7 @@ from bot.domain.records import FindingChanges, Role
 from bot.domain.workflow import (
     CLOSED_STATES,
     POLICY,
+    TRANSIENT_STATES,
     AuditAction,
     Intent,
     State,
@@ -38,6 +39,7 @@ EXPECTED = {
     Intent.OWNER_CHANGED: ({S.OWNER_CONFIRMED, S.DISABLING}, set(), S.DISABLE_REQUESTED),
     Intent.WITHDRAW: ({S.DISABLE_REQUESTED, S.AWAITING_OWNER, S.DISABLING}, set(), S.OPEN),
     Intent.UNKEEP: ({S.KEPT}, set(), S.OPEN),
+    Intent.CANCEL_REQUEST: ({S.DISABLE_REQUESTED}, set(), S.OPEN),
     Intent.OWNER_CONFIRM: ({S.AWAITING_OWNER}, set(), S.OWNER_CONFIRMED),
     Intent.DECIDE_NOW: (set(), {S.AWAITING_OWNER}, None),
     Intent.APPROVER_CONFIRM: ({S.DISABLE_REQUESTED}, {S.AWAITING_OWNER}, S.OWNER_CONFIRMED),
@@ -57,6 +59,7 @@ EXPECTED_ROLES = {
     Intent.OWNER_CHANGED: {Role.SYSTEM},
     Intent.WITHDRAW: {Role.SYSTEM},
     Intent.UNKEEP: {Role.APPROVER},
+    Intent.CANCEL_REQUEST: {Role.APPROVER},
     Intent.OWNER_CONFIRM: {Role.OWNER},
     Intent.DECIDE_NOW: {Role.APPROVER},
     Intent.APPROVER_CONFIRM: {Role.APPROVER},
@@ -116,9 +119,13 @@ def test_closed_findings_allow_nothing():
 
 
 def test_no_finding_stays_in_a_transient_state():
-    """disable requested, owner confirmed and disabling always have a way on (spec)."""
-    for state in (S.DISABLE_REQUESTED, S.OWNER_CONFIRMED, S.DISABLING):
-        assert any(may(intent, state) for intent in Intent), state
+    """disable requested, owner confirmed and disabling always have a way on (spec), which the
+    system itself may take (the sweep)."""
+    assert set(TRANSIENT_STATES) == {S.DISABLE_REQUESTED, S.OWNER_CONFIRMED, S.DISABLING}
+    for state in TRANSIENT_STATES:
+        assert any(may(intent, state) and Role.SYSTEM in roles_for(intent) for intent in Intent), (
+            state
+        )
 
 
 def test_the_audit_log_names_the_state_reached_and_a_reopened_keep():

@@ -8,6 +8,7 @@ logged and audited, never raised into a decision that is already recorded.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from slack_sdk import WebClient
@@ -33,6 +34,17 @@ log = logging.getLogger(__name__)
 BOT = Actor(SystemActor.BOT, Role.SYSTEM, Surface.SLACK)
 
 
+@dataclass(frozen=True)
+class Posting:
+    """How many findings got their channel message, and how many will be posted again later."""
+
+    posted: int = 0
+    retried: int = 0
+
+    def __add__(self, other: Posting) -> Posting:
+        return Posting(self.posted + other.posted, self.retried + other.retried)
+
+
 class Announcer:
     def __init__(
         self, client: WebClient, repository: Repository, settings: Settings, clock: Clock
@@ -42,19 +54,48 @@ class Announcer:
         self.settings = settings
         self._clock = clock
 
-    def post_scan(self, result: ScanResult, record: ScanRecord) -> None:
-        """Summary per account, then new findings in batches of FINDINGS_PER_MESSAGE."""
-        channel, zone, dry_run = self.settings.slack_channel, self.settings.timezone, self.dry_run
-        by_account: dict[str, list[Finding]] = {}
-        for row in sorted(record.to_announce, key=lambda r: (r.account_id, r.user_name)):
-            by_account.setdefault(row.account_id, []).append(row)
+    def post_scan(self, result: ScanResult, record: ScanRecord) -> Posting:
+        """Summary per account, then its new findings, and any earlier ones whose message never
+        made it, in batches of FINDINGS_PER_MESSAGE."""
+        dry_run = self.dry_run
+        waiting = self._by_account(*record.to_announce, *self.repository.unposted_findings())
+        posting = Posting()
         for account in result.accounts:
-            new = by_account.get(account.target.account_id, [])
-            self._post(channel, scan_summary(account, new, dry_run))
-            for batch in batches(new):
-                ts = self._post(channel, findings_message(batch, zone, dry_run))
-                if ts:
-                    self.repository.place_in_channel([row.id for row in batch], channel, ts)
+            account_id = account.target.account_id
+            new = [row for row in record.to_announce if row.account_id == account_id]
+            self._post(self.settings.slack_channel, scan_summary(account, new, dry_run))
+            posting += self._post_findings(waiting.pop(account_id, []))
+        for rows in waiting.values():  # accounts this scan did not cover
+            posting += self._post_findings(rows)
+        return posting
+
+    def post_unposted(self) -> Posting:
+        """Findings whose message never made it (Slack failed, the process died): post them."""
+        posting = Posting()
+        for rows in self._by_account(*self.repository.unposted_findings()).values():
+            posting += self._post_findings(rows)
+        return posting
+
+    def _post_findings(self, rows: list[Finding]) -> Posting:
+        channel, zone, dry_run = self.settings.slack_channel, self.settings.timezone, self.dry_run
+        posting = Posting()
+        for batch in batches(rows):
+            ts = self._post(channel, findings_message(batch, zone, dry_run))
+            if ts:
+                self.repository.place_in_channel([row.id for row in batch], channel, ts)
+                posting += Posting(posted=len(batch))
+            else:
+                posting += Posting(retried=len(batch))
+        return posting
+
+    @staticmethod
+    def _by_account(*rows: Finding) -> dict[str, list[Finding]]:
+        """Each account's findings in name order, each once."""
+        unique = {row.id: row for row in rows}.values()
+        by_account: dict[str, list[Finding]] = {}
+        for row in sorted(unique, key=lambda r: (r.account_id, r.user_name)):
+            by_account.setdefault(row.account_id, []).append(row)
+        return by_account
 
     def post_digest(self) -> str | None:
         """The digest message, then the trend chart in its thread when the token may upload."""

@@ -16,14 +16,18 @@ from slack_sdk.errors import SlackClientError
 
 from bot.application.access import GONE, Refused
 from bot.application.services import Services
-from bot.domain.records import UnknownFinding
+from bot.domain.records import RecordsUnavailable, UnknownFinding
 from bot.domain.workflow import TransitionError
-from bot.slack.client import slack_error
+from bot.slack.client import ApproversUnknown, slack_error
 from bot.slack.messages.blocks import notice
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[..., None]
+DATABASE_DOWN = (
+    "The bot's database is unavailable right now, so nothing more was done. "
+    "Please try again in a moment."
+)
 
 
 def explain(error: Exception) -> str | None:
@@ -32,6 +36,11 @@ def explain(error: Exception) -> str | None:
         return str(error)
     if isinstance(error, UnknownFinding):
         return GONE
+    if isinstance(error, ApproversUnknown):
+        return str(error)
+    if isinstance(error, RecordsUnavailable):
+        log.warning("database unavailable while answering a request: %s", error)
+        return DATABASE_DOWN
     if isinstance(error, SlackClientError):
         log.warning("Slack call failed while answering a request: %s", slack_error(error))
         return f"{slack_error(error)}; anything already decided is recorded."

@@ -60,8 +60,9 @@ def ask_new_owner(services: Services, finding: Finding) -> str:
 
 
 def after_removal(services: Services, removal: Removal, prefix: str = "") -> None:
-    """A removal the bot took on its own ended: the finding's line and thread show how, and a
-    new owner found by the re-check is asked."""
+    """A removal the bot took on its own ended: the finding's line and thread show how, the
+    people involved are told, and a new owner found by the re-check is asked."""
     services.announcer.settled(removal.finding, removal.summary, prefix=prefix)
+    services.announcer.tell_outcome(removal.finding, f"{prefix}{removal.summary}")
     if removal.ask_new_owner:
         ask_new_owner(services, removal.finding)

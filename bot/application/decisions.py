@@ -2,8 +2,8 @@
 
 Every step is committed before the next begins, and each is a compare-and-set the workflow
 policy checks, so however many clicks race, one confirmation wins and calls DeleteLoginProfile.
-(Recovery at start-up claims a `disabling` finding by its version, which keeps other recovering
-replicas out, but not a live process still in the middle of that removal.)
+(The sweep moves on findings left in a transient state only once they are untouched for
+STUCK_AFTER_SECONDS, and claims each by its version, so it does not race a live removal.)
 """
 
 from __future__ import annotations
@@ -20,7 +20,14 @@ from bot.domain.clock import Clock
 from bot.domain.records import Actor, FindingChanges, Role, Surface, SystemActor, UnknownFinding
 from bot.domain.rule import Cleared
 from bot.domain.settings import Settings
-from bot.domain.workflow import Intent, State, TransitionError, keep_refusal, may
+from bot.domain.workflow import (
+    TRANSIENT_STATES,
+    Intent,
+    State,
+    TransitionError,
+    keep_refusal,
+    may,
+)
 from storage.models import Finding
 from storage.repository import Repository
 
@@ -105,7 +112,8 @@ class Decisions:
         return self._step(finding_id, Intent.UNKEEP, by, reason, changes)
 
     def withdraw(self, finding_id: str, why: str) -> Finding:
-        """The request cannot be consented to as it was made (its new owner cannot be asked)."""
+        """The request cannot go on as it was made (its new owner cannot be asked, its form
+        could not be opened): the finding is open again."""
         by = Actor(SystemActor.SYSTEM, Role.SYSTEM, Surface.SLACK)
         return self._step(finding_id, Intent.WITHDRAW, by, why, FindingChanges(decision_note=why))
 
@@ -119,32 +127,50 @@ class Decisions:
         details = {"kept_until": until.isoformat() if until else "revoked"}
         return self._step(finding_id, Intent.KEEP, by, reason, changes, details)
 
-    def settle_in_flight(self) -> list[Removal]:
-        """After a crash between recording `disabling` and the AWS call: finish what was started.
+    def sweep(self) -> list[Removal]:
+        """Move on every finding left in a transient state for STUCK_AFTER_SECONDS (a crash,
+        a database outage, a form never submitted): a request back to open, a recorded consent
+        through the re-checked removal (a password already gone is recorded as removed).
 
-        Password already gone: record `disabled`. Still there: re-check and remove it through
-        the normal path, once (the version claim keeps a second recovering replica out).
-        """
-        settled = []
-        system = Actor(SystemActor.SYSTEM, Role.SYSTEM, Surface.RECOVERY)
-        for finding in self.repository.findings_in_state(State.DISABLING):
+        Each finding is claimed by its version first, so replicas sweeping at once, or a live
+        removal that moves it meanwhile, make the others pass it by; a failure on one finding
+        is logged and leaves it for the next sweep."""
+        since = self._clock() - timedelta(seconds=self.settings.stuck_after_seconds)
+        moved = []
+        for finding in self.repository.stuck_findings(TRANSIENT_STATES, since):
             if not self.repository.claim_finding(finding.id, finding.version):
                 continue
             try:
-                gone = not self._iam_for_account(finding.account_id).has_password(finding.user_name)
-            except Exception as error:
-                log.warning("recovery of %s: AWS unreachable: %s", finding.id, error)
-                continue  # still `disabling`: the next start tries again
-            if self._other_mode(finding):
-                settled.append(self._withdraw(finding, system))
-            elif gone:
-                why = "recovered after a restart: the password is gone"
-                changes = FindingChanges(decision_note=PASSWORD_REMOVED)
-                done = self._step(finding.id, Intent.FINISH_REMOVAL, system, why, changes)
-                settled.append(Removal(done, f"Console password of {done.user_name} removed."))
-            else:
-                settled.append(self._remove(finding, system))
-        return settled
+                moved.append(self._move_on(finding))
+            except TransitionError as error:  # someone else moved it after the claim
+                log.info("sweep passed %s by: %s", finding.id, error)
+            except Exception:
+                log.exception("sweep could not move %s on; the next sweep tries again", finding.id)
+        return moved
+
+    def _move_on(self, finding: Finding) -> Removal:
+        system = Actor(SystemActor.SYSTEM, Role.SYSTEM, Surface.RECOVERY)
+        if finding.state == State.DISABLE_REQUESTED:
+            why = "the request was never completed (its form was not submitted): decide again"
+            withdrawn = self._step(
+                finding.id, Intent.WITHDRAW, system, why, FindingChanges(decision_note=why)
+            )
+            return Removal(withdrawn, f"Not removed: {why}.")
+        if self._other_mode(finding):
+            return self._withdraw(finding, system)
+        iam = self._iam_for_account(finding.account_id)
+        if finding.state == State.DISABLING and not iam.has_password(finding.user_name):
+            why = "recovered after a restart: the password is gone"
+            changes = FindingChanges(decision_note=PASSWORD_REMOVED)
+            done = self._step(finding.id, Intent.FINISH_REMOVAL, system, why, changes)
+            return Removal(done, f"Console password of {done.user_name} removed.")
+        return self._remove(finding, system)
+
+    def cancel_request(self, finding_id: str, by: Actor) -> Finding:
+        """The approver closed the final confirmation without submitting it."""
+        why = "the final confirmation was closed without removing anything"
+        changes = FindingChanges(decision_note=why)
+        return self._step(finding_id, Intent.CANCEL_REQUEST, by, why, changes)
 
     def _remove(self, finding: Finding, by: Actor) -> Removal:
         def move(intent: Intent, reason: str, **changes: Any) -> Finding:

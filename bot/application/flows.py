@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from slack_sdk.errors import SlackClientError
+
 from bot.application.access import Refused
 from bot.application.consent import ask_new_owner, ask_owner, look_up_owner
 from bot.application.jobs import scan_and_announce, scan_summary_line
@@ -19,6 +21,7 @@ from bot.application.services import Services
 from bot.domain.records import Surface
 from bot.domain.rule import CATEGORIES
 from bot.domain.workflow import Intent, may
+from bot.slack.client import slack_error
 from bot.slack.messages.blocks import Message
 from bot.slack.messages.command import history_message, list_page
 from bot.slack.messages.modals import confirm_modal, keep_modal, unkeep_modal
@@ -35,10 +38,16 @@ class Answer:
     view: dict[str, Any] | None = None
 
 
-def request_disable(services: Services, finding_id: str | None, user_id: str) -> Answer:
+def request_disable(
+    services: Services,
+    finding_id: str | None,
+    user_id: str,
+    open_view: Callable[[dict[str, Any]], None],
+) -> Answer:
     """An approver pressed Disable: look the owner up, record the request, then ask the owner
-    or, when Slack says definitely that they cannot be asked, give the approver the final
-    confirmation. A lookup Slack could not answer changes nothing."""
+    or, when Slack says definitely that they cannot be asked, open the approver's final
+    confirmation. A lookup Slack could not answer changes nothing; a form that cannot be
+    opened withdraws the request again."""
     finding, approver = services.access.acting_on(
         finding_id, user_id, Surface.CHANNEL, Intent.REQUEST_DISABLE
     )
@@ -47,7 +56,26 @@ def request_disable(services: Services, finding_id: str | None, user_id: str) ->
     if owner.reachable:
         return Answer(ask_owner(services, finding, owner, approver))
     services.announcer.refresh(finding)
-    return Answer(view=_final_confirmation(services, finding, owner.why_not))
+    try:
+        open_view(_final_confirmation(services, finding, owner.why_not))
+    except SlackClientError as error:  # e.g. expired_trigger_id: Slack allows 3 seconds
+        why = f"the confirmation form could not be opened ({slack_error(error)})"
+        services.announcer.refresh(services.decisions.withdraw(finding.id, why))
+        return Answer(f"Nothing was done: {why}. Please press Disable again.")
+    return Answer()
+
+
+def final_confirmation_closed(services: Services, finding_id: str | None, user_id: str) -> None:
+    """The approver closed the final confirmation without submitting it: the request made for
+    it is cancelled, and the finding offers Disable and Keep again. (A Decide now form, on a
+    finding still waiting for its owner, changes nothing when closed.)"""
+    finding = services.repository.finding(finding_id or "")
+    if finding is None or not may(Intent.CANCEL_REQUEST, finding.state):
+        return  # nothing was requested for this form
+    finding, approver = services.access.acting_on(
+        finding_id, user_id, Surface.CHANNEL, Intent.CANCEL_REQUEST
+    )
+    services.announcer.refresh(services.decisions.cancel_request(finding.id, approver))
 
 
 def keep_form(services: Services, finding_id: str | None, user_id: str, surface: Surface) -> Answer:

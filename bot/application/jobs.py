@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.application.announcer import Posting
 from bot.application.consent import after_removal
 from bot.application.scans import run_scan
 from bot.application.scheduler import Schedule
@@ -19,13 +20,15 @@ from storage.repository import ScanRecord
 log = logging.getLogger(__name__)
 
 SCHEDULER = Actor(SystemActor.SCHEDULER, Role.SCHEDULER, Surface.SCHEDULE)
+SWEEP_CRON = "*/5 * * * *"
 FOLLOW_UPS = (AuditAction.REMIND, AuditAction.ESCALATE, AuditAction.AUTO_DISABLE)
 
 
 def scan_and_announce(
     services: Services, trigger: str, only_account: str | None = None
-) -> tuple[ScanResult, ScanRecord]:
-    """Scan, record, post what is new, and update the lines of findings that closed."""
+) -> tuple[ScanResult, ScanRecord, Posting]:
+    """Scan, record, post what is new (and what earlier failed to post), and update the lines
+    of findings that closed."""
     result, record = run_scan(
         services.settings,
         services.repository,
@@ -34,28 +37,26 @@ def scan_and_announce(
         trigger=trigger,
         only_account=only_account,
     )
-    services.announcer.post_scan(result, record)
+    posting = services.announcer.post_scan(result, record)
     for finding in record.resolved:  # their lines say why they closed
         services.announcer.refresh(finding)
-    return result, record
+    return result, record, posting
 
 
-def scan_summary_line(result: ScanResult, record: ScanRecord) -> str:
-    """One line for the person who asked for the scan."""
+def scan_summary_line(result: ScanResult, record: ScanRecord, posting: Posting) -> str:
+    """One line for the person who asked for the scan: what it found, and what was posted."""
     failed = len(result.failed_accounts)
     return (
         f"Scan done: {len(record.to_announce)} new findings, {len(record.resolved)} resolved"
         + (f", {failed} account(s) failed" if failed else "")
+        + f"; {posting.posted} posted"
+        + (f", {posting.retried} to be posted again at the next sweep" if posting.retried else "")
         + "."
     )
 
 
 def scan_job(services: Services) -> str:
-    result, record = scan_and_announce(services, "schedule")
-    return (
-        f"{len(record.to_announce)} new, {len(record.resolved)} resolved, "
-        f"{len(result.failed_accounts)} accounts failed"
-    )
+    return scan_summary_line(*scan_and_announce(services, "schedule"))
 
 
 def digest_job(services: Services) -> str:
@@ -100,20 +101,23 @@ def follow_up_job(services: Services) -> str:
     return ", ".join(f"{count} {step}" for step, count in done.items())
 
 
-def settle_in_flight(services: Services) -> int:
-    """At start-up: finish removals a crash interrupted, and show the outcome."""
-    settled = services.decisions.settle_in_flight()
-    for removal in settled:
-        after_removal(services, removal, prefix="After a restart: ")
-    return len(settled)
+def sweep_job(services: Services) -> str:
+    """Findings left in a transient state are moved on, and the people concerned told."""
+    moved = services.decisions.sweep()
+    for removal in moved:
+        after_removal(services, removal, prefix="Picked up again: ")
+    posting = services.announcer.post_unposted()
+    return f"{len(moved)} moved on, {posting.posted} posted, {posting.retried} still unposted"
 
 
 def start_background(services: Services, *, blocking: bool = False) -> Schedule:
-    """Settle removals a crash interrupted, then run the scheduled jobs: in the background of
-    this process, or (`blocking`) in the foreground until stopped."""
-    settled = settle_in_flight(services)
-    if settled:
-        log.warning("settled %d removal(s) interrupted by a restart", settled)
+    """Move on what a crash left half-done, then run the scheduled jobs: in the background of
+    this process, or (`blocking`) in the foreground until stopped. Nothing here may stop the
+    process from starting: every worker and replica does this at once."""
+    try:
+        log.info("start-up sweep: %s", sweep_job(services))
+    except Exception:
+        log.exception("start-up sweep failed; the scheduled sweep tries again")
     services.schedule = build_schedule(services, blocking=blocking)
     services.schedule.start()
     return services.schedule
@@ -126,5 +130,6 @@ def build_schedule(services: Services, *, blocking: bool = False) -> Schedule:
         "scan": (parse_cron(settings.scan_cron, zone), lambda: scan_job(services)),
         "digest": (parse_cron(settings.digest_cron, zone), lambda: digest_job(services)),
         "follow_up": (parse_cron(settings.reminder_cron, zone), lambda: follow_up_job(services)),
+        "sweep": (parse_cron(SWEEP_CRON, zone), lambda: sweep_job(services)),
     }
     return Schedule(jobs, services.repository, zone, services.clock, blocking=blocking)

@@ -57,6 +57,10 @@ class UnknownFinding(LookupError):
     """No finding has this id."""
 
 
+class RecordsUnavailable(RuntimeError):
+    """The bot's database cannot be reached (or is locked) right now; try again later."""
+
+
 class _Unset:
     def __repr__(self) -> str:
         return "UNSET"

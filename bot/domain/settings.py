@@ -37,6 +37,7 @@ class Settings:
     account_concurrency: int = 8
     user_concurrency: int = 8
     database_url: str = DEFAULT_DATABASE_URL
+    port: int = 3000  # HTTP mode
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     dry_run: bool = False
     slack_bot_token: str | None = None
@@ -53,4 +54,5 @@ class Settings:
     escalate_days: int = 7
     auto_disable_days: int | None = None
     owner_keep_max_days: int = 180
+    stuck_after_seconds: int = 600  # a transient state untouched this long is moved on
     log_format: str = "text"

@@ -55,6 +55,7 @@ class Intent(StrEnum):
     ESCALATE = "escalate"  # the owner has not answered for ESCALATE_DAYS
     OWNER_CHANGED = "owner_changed"  # the re-check found another owner: their consent is needed
     WITHDRAW = "withdraw"  # the request can no longer be consented to as made: decide again
+    CANCEL_REQUEST = "cancel_request"  # the approver closed the final confirmation unsubmitted
     UNKEEP = "unkeep"  # an approver ends a keep
     KEEP = "keep"
     START_REMOVAL = "start_removal"  # the live re-check says still idle: recorded before AWS
@@ -145,6 +146,9 @@ POLICY: dict[Intent, Step] = {
         State.OPEN,
         _roles(Role.SYSTEM),
     ),
+    Intent.CANCEL_REQUEST: Step(
+        _states(State.DISABLE_REQUESTED), State.OPEN, _roles(Role.APPROVER)
+    ),
     Intent.REOPEN: Step(_states(State.KEPT), State.OPEN, _roles(Role.SYSTEM)),
     Intent.UNKEEP: Step(
         _states(State.KEPT),
@@ -169,6 +173,13 @@ POLICY: dict[Intent, Step] = {
 
 # States in which the finding is finished: the row is closed and a new scan may open a new one.
 CLOSED_STATES = frozenset({State.DISABLED, State.RESOLVED, State.ABORTED})
+# States whose finding waits for a person's decision: its channel message carries the buttons.
+AWAITING_DECISION = tuple(
+    state for state in State if POLICY[Intent.REQUEST_DISABLE].allows(state, False)
+)
+# States nothing may stay in: a finding left in one (a crash, an outage, a form never submitted)
+# is moved on by the sweep: a request back to open, a consent through the re-checked removal.
+TRANSIENT_STATES = (State.DISABLE_REQUESTED, State.OWNER_CONFIRMED, State.DISABLING)
 
 
 class TransitionError(ValueError):
@@ -230,6 +241,7 @@ STEPS_NAMED = {
     Intent.ESCALATE: AuditAction.ESCALATE,
     Intent.OWNER_CHANGED: AuditAction.OWNER_CHANGED,
     Intent.WITHDRAW: AuditAction.WITHDRAWN,
+    Intent.CANCEL_REQUEST: AuditAction.WITHDRAWN,
     Intent.UNKEEP: AuditAction.UNKEPT,
 }
 

@@ -15,6 +15,7 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.domain.clock import Clock, utc_now
+from bot.domain.records import RecordsUnavailable
 from bot.domain.settings import Settings
 from bot.entry import logs
 from bot.entry.config import SettingsError, load_settings
@@ -46,7 +47,7 @@ def open_repository(settings: Settings) -> Repository:
     engine = make_engine(settings.database_url)
     try:
         migrate(engine)
-    except SQLAlchemyError as error:
+    except (SQLAlchemyError, RecordsUnavailable) as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         raise SetupError(f"cannot open the database (DATABASE_URL): {reason}") from None
     return Repository(engine)

@@ -12,6 +12,7 @@ import boto3
 
 from bot.application.scans import run_scan
 from bot.domain.clock import utc_now
+from bot.domain.records import RecordsUnavailable
 from bot.entry.bootstrap import SetupError, bootstrap, prepare
 from bot.entry.terminal import render_csv, render_json, render_table
 
@@ -51,15 +52,19 @@ def scan(
     def progress(message: str) -> None:
         print(message, file=stderr, flush=True)
 
-    with _demo_aws() if demo else nullcontext() as session:
-        result, record = run_scan(
-            settings,
-            repository,
-            session,
-            clock=utc_now,
-            trigger="demo" if demo else "cli",
-            progress=progress,
-        )
+    try:
+        with _demo_aws() if demo else nullcontext() as session:
+            result, record = run_scan(
+                settings,
+                repository,
+                session,
+                clock=utc_now,
+                trigger="demo" if demo else "cli",
+                progress=progress,
+            )
+    except RecordsUnavailable as error:
+        print(f"iam-inactive: the database became unavailable: {error}", file=stderr)
+        return EXIT_BAD_SETUP
     rows = sorted(
         record.new + record.reopened + record.updated,
         key=lambda row: (row.account_id, row.user_name),
@@ -80,7 +85,7 @@ def scan(
     return EXIT_SCAN_FAILED if result.failed_accounts else EXIT_OK
 
 
-def run_bot(env: Mapping[str, str], port: int, stderr: TextIO = sys.stderr) -> int:
+def run_bot(env: Mapping[str, str], port: int | None, stderr: TextIO = sys.stderr) -> int:
     """Socket Mode when SLACK_APP_TOKEN is set, else HTTP under gunicorn (which runs the jobs)."""
     from bot.application.jobs import start_background
     from bot.entry.slack_app import create_app
@@ -105,7 +110,7 @@ def run_bot(env: Mapping[str, str], port: int, stderr: TextIO = sys.stderr) -> i
             "-m",
             "gunicorn",
             "--bind",
-            f"0.0.0.0:{port}",
+            f"0.0.0.0:{port or services.settings.port}",
             "--workers",
             "2",
             "--threads",

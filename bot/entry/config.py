@@ -10,6 +10,9 @@ import re
 from collections.abc import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
+
 from bot.domain.cron import CronError, parse_cron
 from bot.domain.rule import CATEGORIES, SLACK_USER_ID_PATTERN, Thresholds
 from bot.domain.settings import (
@@ -23,6 +26,11 @@ from bot.domain.settings import (
     TAG_SOURCES,
     Settings,
 )
+from storage.db import normalize_url
+
+MAX_DAYS = 3650  # ten years: anything longer is a typo
+MAX_CONCURRENCY = 64
+DATABASES = ("sqlite", "postgresql")
 
 
 class SettingsError(ValueError):
@@ -32,8 +40,8 @@ class SettingsError(ValueError):
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build Settings from an environment mapping (os.environ, or a dict in tests)."""
     reader = _Reader(env)
-    idle_days = reader.positive_int("CONSOLE_IDLE_DAYS", 90)
-    recent_days = reader.positive_int("KEY_RECENT_DAYS", 45)
+    idle_days = reader.days("CONSOLE_IDLE_DAYS", 90)
+    recent_days = reader.days("KEY_RECENT_DAYS", 45)
     if recent_days > idle_days:
         raise SettingsError(
             f"KEY_RECENT_DAYS ({recent_days}) must not exceed CONSOLE_IDLE_DAYS ({idle_days})"
@@ -49,9 +57,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         role_arns=tuple(reader.matching_csv("AWS_ROLE_ARNS", ROLE_ARN_PATTERN, "IAM role ARNs")),
         org_role_name=reader.matching("AWS_ORG_ROLE_NAME", ROLE_NAME_PATTERN, "an IAM role name"),
         external_id=reader.text("AWS_EXTERNAL_ID"),
-        account_concurrency=reader.positive_int("ACCOUNT_CONCURRENCY", 8),
-        user_concurrency=reader.positive_int("USER_CONCURRENCY", 8),
-        database_url=reader.text("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        account_concurrency=reader.positive_int("ACCOUNT_CONCURRENCY", 8, most=MAX_CONCURRENCY),
+        user_concurrency=reader.positive_int("USER_CONCURRENCY", 8, most=MAX_CONCURRENCY),
+        database_url=reader.database_url("DATABASE_URL"),
+        port=reader.positive_int("PORT", 3000, most=65535),
         timezone=reader.timezone("TZ"),
         dry_run=reader.boolean("DRY_RUN", False),
         slack_bot_token=reader.prefixed("SLACK_BOT_TOKEN", "xoxb-"),
@@ -68,15 +77,16 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         scan_cron=reader.cron("SCAN_CRON", Settings.scan_cron),
         digest_cron=reader.cron("DIGEST_CRON", Settings.digest_cron),
         reminder_cron=reader.cron("REMINDER_CRON", Settings.reminder_cron),
-        reminder_days=reader.positive_int("REMINDER_DAYS", 3),
-        escalate_days=reader.positive_int("ESCALATE_DAYS", 7),
+        reminder_days=reader.days("REMINDER_DAYS", 3),
+        escalate_days=reader.days("ESCALATE_DAYS", 7),
         auto_disable_days=(
-            reader.positive_int("AUTO_DISABLE_AFTER_DAYS", 0)
+            reader.days("AUTO_DISABLE_AFTER_DAYS", 0)
             if reader.text("AUTO_DISABLE_AFTER_DAYS")
             else None
         ),
         log_format=reader.one_of("LOG_FORMAT", LOG_FORMATS, "text"),
-        owner_keep_max_days=reader.positive_int("OWNER_KEEP_MAX_DAYS", 180),
+        owner_keep_max_days=reader.days("OWNER_KEEP_MAX_DAYS", 180),
+        stuck_after_seconds=reader.positive_int("STUCK_AFTER_SECONDS", 600, most=86400),
     )
 
 
@@ -93,7 +103,7 @@ class _Reader:
     def csv(self, name: str) -> list[str]:
         return [item.strip() for item in (self.text(name) or "").split(",") if item.strip()]
 
-    def positive_int(self, name: str, default: int) -> int:
+    def positive_int(self, name: str, default: int, *, most: int) -> int:
         raw = self.text(name)
         if raw is None:
             return default
@@ -101,9 +111,26 @@ class _Reader:
             value = int(raw)
         except ValueError:
             raise SettingsError(f"{name} must be a whole number (got {raw!r})") from None
-        if value < 1:
-            raise SettingsError(f"{name} must be 1 or more (got {value})")
+        if not 1 <= value <= most:
+            raise SettingsError(f"{name} must be from 1 to {most} (got {value})")
         return value
+
+    def days(self, name: str, default: int) -> int:
+        return self.positive_int(name, default, most=MAX_DAYS)
+
+    def database_url(self, name: str) -> str:
+        raw = self.text(name) or DEFAULT_DATABASE_URL
+        try:
+            url = make_url(normalize_url(raw))
+            url.port  # noqa: B018 (parses the port, which may be malformed)
+        except (ArgumentError, ValueError):
+            raise SettingsError(f"{name} is not a database URL (got {_redacted(raw)})") from None
+        if url.get_backend_name() not in DATABASES:
+            raise SettingsError(
+                f"{name} must be a SQLite or PostgreSQL URL, such as sqlite:///iam-inactive.db "
+                f"(got {url.get_backend_name()})"
+            )
+        return raw
 
     def boolean(self, name: str, default: bool) -> bool:
         raw = self.text(name)
@@ -180,3 +207,8 @@ class _Reader:
             raise SettingsError(
                 f"{name} must be an IANA time zone such as Europe/Berlin (got {raw!r})"
             ) from None
+
+
+def _redacted(url: str) -> str:
+    """A URL as it may be shown: without a password."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)

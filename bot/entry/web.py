@@ -12,6 +12,7 @@ from flask import Flask, jsonify, request
 from flask.typing import ResponseReturnValue
 from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 
 from bot.application.jobs import start_background
@@ -25,10 +26,23 @@ log = logging.getLogger(__name__)
 def create_flask(app: App, services: Services) -> Flask:
     web = Flask("iam-inactive")
     handler = SlackRequestHandler(app)
+    verifier = SignatureVerifier(services.settings.slack_signing_secret or "")
 
     @web.post("/slack/events")
     def slack_events() -> ResponseReturnValue:
-        return handler.handle(request)
+        # Verified before Bolt parses anything: an unsigned body never reaches a parser.
+        signed = verifier.is_valid(
+            request.get_data(),
+            request.headers.get("X-Slack-Request-Timestamp", ""),
+            request.headers.get("X-Slack-Signature", ""),
+        )
+        if not signed:
+            return "invalid or stale request signature", 401
+        try:
+            return handler.handle(request)
+        except Exception as error:  # listeners' errors stay in Bolt: this is the body's parsing
+            log.warning("malformed Slack request: %s: %s", type(error).__name__, error)
+            return "malformed request", 400
 
     @web.get("/healthz")
     def healthz() -> ResponseReturnValue:

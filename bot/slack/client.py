@@ -17,7 +17,13 @@ from bot.domain.settings import Settings
 
 log = logging.getLogger(__name__)
 
-APPROVER_GROUP_TTL = 300.0
+# Membership of the approver group is trusted this long; after that, a group Slack cannot read
+# lets nobody from it act (fail closed) until it can be read again.
+APPROVER_GROUP_TTL = 60.0
+
+
+class ApproversUnknown(RuntimeError):
+    """The approver group could not be read from Slack, and what was known is too old."""
 
 
 def make_client(settings: Settings) -> WebClient:
@@ -53,6 +59,8 @@ class Approvers:
         return bool(self._users or self._group)
 
     def allows(self, user_id: str) -> bool:
+        """Whether this person may act; ApproversUnknown when that depends on a group Slack
+        could not tell us about in the last APPROVER_GROUP_TTL seconds."""
         return user_id in self._users or user_id in self._group_members()
 
     def _group_members(self) -> frozenset[str]:
@@ -66,11 +74,14 @@ class Approvers:
             if not fresh:
                 try:
                     answer = self._client.usergroups_users_list(usergroup=self._group)
-                    self._members = frozenset(answer.get("users", []))
-                    self._fetched_at = self._clock()
-                except SlackClientError as error:
-                    # Keep the last known members; with none known, nobody from the group passes.
-                    log.warning("approver group lookup failed: %s", slack_error(error))
+                except (SlackClientError, OSError) as error:
+                    log.warning("approver group lookup failed: %s", error)
+                    raise ApproversUnknown(
+                        "I could not read the approver group from Slack just now, so nothing "
+                        "was done. Please try again in a minute."
+                    ) from None
+                self._members = frozenset(answer.get("users", []))
+                self._fetched_at = self._clock()
             return self._members
 
 

@@ -115,4 +115,5 @@ def confirm_modal(row: FindingView, why_final: str, zone: tzinfo, dry_run: bool)
     ]
     blocks += dry_run_note(dry_run)
     metadata = {"finding_id": row.id, "why": why_final[:500]}
-    return _modal(CallbackId.CONFIRM, metadata, "Remove console password", "Remove", blocks)
+    view = _modal(CallbackId.CONFIRM, metadata, "Remove console password", "Remove", blocks)
+    return {**view, "notify_on_close": True}  # closing it withdraws the request it was for
