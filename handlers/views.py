@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +19,6 @@ from bot.slack.ids import BlockId, CallbackId, InputId
 from bot.slack.messages.modals import FOREVER
 
 MIN_REASON = 3
-MAX_KEEP_DAYS = 3650
 
 
 def register(app: App, services: Services) -> None:
@@ -37,11 +37,11 @@ def register(app: App, services: Services) -> None:
             return
         metadata = _metadata(view)
         surface = Surface.DM if metadata.get("surface") == Surface.DM else Surface.CHANNEL
-        too_long = keep_refusal(
+        not_allowed = keep_refusal(
             ROLE_ON_SURFACE[surface], days, services.settings.owner_keep_max_days
         )
-        if too_long:
-            ack(response_action="errors", errors={BlockId.KEEP_PERIOD: too_long})
+        if not_allowed:
+            ack(response_action="errors", errors={BlockId.KEEP_PERIOD: not_allowed})
             return
         try:
             user_id, finding_id = body["user"]["id"], metadata.get("finding_id")
@@ -55,8 +55,11 @@ def register(app: App, services: Services) -> None:
     def on_confirm(ack: Callable, body: dict[str, Any], view: dict[str, Any]) -> None:
         ack()
         metadata = _metadata(view)
-        why = metadata.get("why") or "owner unreachable"
-        flows.approver_confirms(services, metadata.get("finding_id"), body["user"]["id"], why)
+        why, version = str(metadata.get("why") or "owner unreachable"), metadata.get("version")
+        if not isinstance(version, int):
+            raise Refused(NOT_MINE)
+        user_id, finding_id = body["user"]["id"], metadata.get("finding_id")
+        flows.approver_confirms(services, finding_id, user_id, why, version)
 
     def on_unkeep(ack: Callable, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = (view.get("state") or {}).get("values") or {}
@@ -85,8 +88,8 @@ def _days(period: str | None) -> int | None | bool:
     """The keep period chosen: days, None for "until revoked", False when it is not one."""
     if period == FOREVER:
         return None
-    if period and period.isdigit() and 1 <= int(period) <= MAX_KEEP_DAYS:
-        return int(period)
+    if isinstance(period, str) and re.fullmatch(r"[0-9]{1,5}", period):
+        return int(period)  # its range is the workflow's to judge (keep_refusal)
     return False
 
 

@@ -110,6 +110,8 @@ class Finding(Base):
     # What the removal request was for: the owner (tag value) it concerns, and the dry-run mode.
     requested_owner: Mapped[str | None] = mapped_column(String(320))
     requested_dry_run: Mapped[bool | None]
+    # Slack said for certain the owner cannot be asked: only then is the approver's word final.
+    owner_unreachable: Mapped[bool | None]
     # When the state last changed: a transient state left this long is moved on by the sweep.
     state_changed_at: Mapped[datetime | None]
     # Where the finding is shown: its line in a channel message, and the owner's DM.

@@ -31,6 +31,8 @@ from storage import models, scans
 from storage.scans import ScanRecord
 from storage.steps import audit, step
 
+CHANGED_SINCE = "This finding has changed since then, so nothing was done."
+
 
 class Repository:
     def __init__(self, engine: Engine) -> None:
@@ -61,18 +63,23 @@ class Repository:
         reason: str | None = None,
         details: dict[str, Any] | None = None,
         changes: FindingChanges = NO_CHANGES,
+        expected_version: int | None = None,
     ) -> models.Finding:
         """Take one step of the workflow and append its audit event, in one transaction.
 
         The policy decides whether `by` may take the step in the row's current state. Compare-
         and-set: the row's version column makes a concurrent step (a second click, a second
-        replica) fail with TransitionError instead of both succeeding.
+        replica) fail with TransitionError instead of both succeeding. `expected_version`: the
+        step is for the finding as someone saw it (a form, a job's list); any step since refuses
+        it.
         """
         try:
             with self._sessions.begin() as session:
                 row = session.get(models.Finding, finding_id)
                 if row is None:
                     raise UnknownFinding(finding_id)
+                if expected_version is not None and row.version != expected_version:
+                    raise TransitionError(CHANGED_SINCE)
                 step(session, row, intent, at, reason, by, details, changes)
         except StaleDataError:
             raise TransitionError("This finding was changed by someone else just now.") from None

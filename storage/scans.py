@@ -109,7 +109,7 @@ def _open(
     account: AccountScan,
     dry_run: bool,
 ) -> None:
-    last = _last_removal(session, candidate)
+    last = _last_closed(session, candidate)
     verdict = opening(last, account.report_generated_at, dry_run)
     if not verdict.allowed:
         return
@@ -129,13 +129,13 @@ def _open(
     record.new.append(row)
 
 
-def _last_removal(session: Session, candidate: Candidate) -> models.Finding | None:
+def _last_closed(session: Session, candidate: Candidate) -> models.Finding | None:
     query = (
         select(models.Finding)
         .where(
             models.Finding.account_id == candidate.account_id,
             models.Finding.user_name == candidate.user_name,
-            models.Finding.state == State.DISABLED,
+            models.Finding.closed_at.is_not(None),
         )
         .order_by(models.Finding.closed_at.desc())
         .limit(1)

@@ -8,7 +8,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.domain.records import NO_CHANGES, SCANNER, Actor, FindingChanges
-from bot.domain.workflow import CLOSED_STATES, AuditAction, Intent, State, audit_action, check
+from bot.domain.workflow import (
+    CLOSED_STATES,
+    AuditAction,
+    Intent,
+    Standing,
+    State,
+    audit_action,
+    check,
+)
 from storage import models
 
 
@@ -24,7 +32,7 @@ def step(
 ) -> None:
     """The policy's verdict on `intent` for this row and actor, the audit event, the new fields."""
     current = State(row.state)
-    to = check(intent, current, role=by.role, escalated=row.escalated_at is not None)
+    to = check(intent, current, role=by.role, standing=Standing.of(row))
     audit(session, row.id, at, audit_action(intent, to), reason, by, current, to, details)
     row.state, row.state_changed_at = to, at
     for name, value in changes.values().items():

@@ -170,6 +170,12 @@ class BotHarness:
             CallbackId.KEEP, values, {"finding_id": finding.id, "surface": surface}, user
         )
 
+    def submit_last_form(self, user: str = APPROVER, values: dict[str, Any] | None = None) -> Any:
+        """Submit the modal the bot opened last, as the person it was opened for would."""
+        view = self.standin.named("views.open")[-1].params["view"]
+        metadata = json.loads(view["private_metadata"])
+        return self.submit(view["callback_id"], values or {}, metadata, user)
+
     # --- reading state -----------------------------------------------------------------------
 
     def finding(self, user_name: str) -> Finding:

@@ -257,3 +257,76 @@ def test_a_dry_run_removal_is_not_reposted_until_dry_run_ends(
     standin.clear()
     live.command("scan")  # once
     assert "0 new" in standin.named("chat.postMessage")[0].params["text"]
+
+
+# --- found by attacking the above ---------------------------------------------------------------
+
+
+def test_an_old_decide_now_form_does_not_skip_a_new_owner(bot, standin, aws_session):
+    standin.add_user("U0NEWOWNER", "new@example.com")
+    finding = bot.finding("owned")
+    bot.click(ActionId.DISABLE, finding.id)
+    set_fields(bot.repository, finding.id, asked_at=finding.first_seen - timedelta(days=8))
+    follow_up_job(bot.services)  # escalated: Decide now appears
+    bot.click(ActionId.DECIDE_NOW, finding.id)  # the approver opens the form, and waits
+    assert standin.named("views.open")[-1].params["view"]["callback_id"] == CallbackId.CONFIRM
+    aws_session.client("iam").tag_user(
+        UserName="owned", Tags=[{"Key": "owner", "Value": "new@example.com"}]
+    )
+    bot.click(ActionId.OWNER_CONFIRM, finding.id, user=OWNER, channel=DM)  # the new owner is asked
+    refused = bot.submit_last_form(APPROVER)  # the Decide now form, opened before all that
+    assert refused.status_code == 200
+    assert has_password("owned")
+    assert bot.finding("owned").owner_slack_id == "U0NEWOWNER"
+
+
+def test_an_owner_cannot_keep_again_after_an_approver_ended_the_keep(bot, standin):
+    finding = bot.finding("owned")
+    bot.click(ActionId.DISABLE, finding.id)
+    bot.submit_keep(finding, OWNER, "break-glass for on-call", "90", "slack-dm")
+    bot.command("unkeep owned the service moved to SSO")
+    standin.clear()
+    again = bot.submit_keep(finding, OWNER, "still mine", "90", "slack-dm")
+    assert "not being asked" in str(again.get_json()["errors"])
+    assert bot.finding("owned").state == State.OPEN
+
+
+@pytest.mark.parametrize("key", ["IAM-Inactive:Exempt", "iam-inactive:EXEMPT"])
+def test_the_exemption_tag_key_is_matched_whatever_its_case(bot, aws_session, key):
+    finding = bot.finding("owned")
+    bot.click(ActionId.DISABLE, finding.id)
+    aws_session.client("iam").tag_user(UserName="owned", Tags=[{"Key": key, "Value": "yes"}])
+    bot.click(ActionId.OWNER_CONFIRM, finding.id, user=OWNER, channel=DM)
+    assert has_password("owned") and bot.finding("owned").state == State.ABORTED
+
+
+def test_the_owner_tag_key_is_matched_whatever_its_case(standin, database_file, aws_session, now):
+    seed_users(aws_session, (OWNED,), now)
+    iam = aws_session.client("iam")
+    iam.untag_user(UserName="owned", TagKeys=["owner"])
+    iam.tag_user(UserName="owned", Tags=[{"Key": "Owner", "Value": "owner@example.com"}])
+    bot = start_bot(standin, database_file, aws_session)
+    bot.command("scan")
+    bot.click(ActionId.DISABLE, bot.finding("owned").id)
+    assert bot.finding("owned").owner_slack_id == OWNER and standin.named("views.open") == []
+
+
+def test_a_request_from_before_modes_were_recorded_is_not_confirmed_for_real(bot, standin):
+    finding = bot.finding("owned")
+    bot.click(ActionId.DISABLE, finding.id)
+    set_fields(bot.repository, finding.id, requested_dry_run=None)  # as migrated from 0003
+    bot.click(ActionId.OWNER_CONFIRM, finding.id, user=OWNER, channel=DM)
+    assert has_password("owned") and bot.finding("owned").state == State.OPEN
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [{"finding_id": 7, "version": 1}, {"finding_id": ["x"], "version": 1}, {"version": "1"}],
+    ids=["int-id", "list-id", "no-version"],
+)
+def test_a_forged_final_confirmation_is_refused_plainly(bot, metadata):
+    finding = bot.finding("left-company")
+    bot.click(ActionId.DISABLE, finding.id)
+    response = bot.submit(CallbackId.CONFIRM, {}, {"why": "x", **metadata}, APPROVER)
+    assert response.status_code == 200
+    assert has_password("left-company")

@@ -108,7 +108,7 @@ def finding_id(repository):
 
 
 def asked(decisions: Decisions, finding_id: str) -> None:
-    decisions.request_disable(finding_id, APPROVER, owner=None)
+    decisions.request_disable(finding_id, APPROVER, owner=None, owner_unreachable=False)
     decisions.await_owner(finding_id, OWNER.id, APPROVER)
 
 
@@ -141,13 +141,13 @@ def test_the_approvers_word_is_final_only_where_the_owner_cannot_answer(
     final = (Intent.APPROVER_CONFIRM, APPROVER, "final")
     with pytest.raises(TransitionError, match="not been silent long enough"):
         decisions.confirm_and_remove(finding_id, *final)
-    decisions.escalate(finding_id, SCHEDULER)
+    decisions.escalate(finding_id, SCHEDULER, seen_version=repository.finding(finding_id).version)
     assert decisions.confirm_and_remove(finding_id, *final).finding.state == State.DISABLED
     assert iam.deleted == ["ann"]
 
 
 def test_owner_unknown_the_approver_confirms_from_the_request(decisions, iam, finding_id):
-    decisions.request_disable(finding_id, APPROVER, owner=None)
+    decisions.request_disable(finding_id, APPROVER, owner=None, owner_unreachable=True)
     removal = decisions.confirm_and_remove(
         finding_id, Intent.APPROVER_CONFIRM, APPROVER, "owner unknown"
     )
@@ -186,7 +186,8 @@ def test_aws_refusing_the_removal_fails_and_may_be_asked_again(
     assert removal.finding.state == State.FAILED
     assert "DeleteLoginProfile failed: AccessDenied" in removal.summary
     iam.delete_login_profile = real_delete
-    assert decisions.request_disable(finding_id, APPROVER, None).state == State.DISABLE_REQUESTED
+    again = decisions.request_disable(finding_id, APPROVER, None, owner_unreachable=False)
+    assert again.state == State.DISABLE_REQUESTED
 
 
 def test_a_failed_live_recheck_fails_safely(decisions, iam, finding_id):
@@ -208,6 +209,7 @@ def test_dry_run_records_everything_and_removes_nothing(repository, iam, finding
 
 
 def test_keep_records_the_reason_and_period_and_blocks_a_request(decisions, finding_id):
+    asked(decisions, finding_id)
     kept = decisions.keep(finding_id, OWNER, "break-glass account", 90)
     assert (kept.state, kept.kept_until, kept.decision_note) == (
         State.KEPT,
@@ -215,7 +217,7 @@ def test_keep_records_the_reason_and_period_and_blocks_a_request(decisions, find
         "break-glass account",
     )
     with pytest.raises(TransitionError, match="already kept"):
-        decisions.request_disable(finding_id, APPROVER, None)
+        decisions.request_disable(finding_id, APPROVER, None, owner_unreachable=False)
 
 
 def in_flight(decisions: Decisions, repository: Repository, finding_id: str) -> None:
@@ -271,7 +273,9 @@ def test_a_consent_whose_recheck_never_ran_goes_through_the_rechecked_removal(
 
 def test_a_request_never_completed_is_withdrawn(repository, iam, finding_id):
     """The approver's final confirmation was never submitted (the process died meanwhile)."""
-    decisions_for(repository, iam).request_disable(finding_id, APPROVER, None)
+    decisions_for(repository, iam).request_disable(
+        finding_id, APPROVER, None, owner_unreachable=True
+    )
     (moved,) = decisions_for(repository, iam, at=STUCK).sweep()
     assert moved.finding.state == State.OPEN and "never completed" in moved.summary
     assert trail(repository, finding_id)[-1] == ("withdrawn", SystemActor.SYSTEM)
@@ -281,7 +285,7 @@ def test_a_request_never_completed_is_withdrawn(repository, iam, finding_id):
 
 
 def confirmed_by_owner(decisions: Decisions, finding_id: str, owner: str | None = None):
-    decisions.request_disable(finding_id, APPROVER, owner)
+    decisions.request_disable(finding_id, APPROVER, owner, owner_unreachable=False)
     decisions.await_owner(finding_id, OWNER.id, APPROVER)
     return decisions.confirm_and_remove(finding_id, Intent.OWNER_CONFIRM, OWNER, "confirmed")
 
@@ -321,7 +325,7 @@ def test_a_consent_given_in_the_other_dry_run_mode_removes_nothing(
     repository, iam, finding_id, asked_in_dry_run
 ):
     decisions_for(repository, iam, dry_run=asked_in_dry_run).request_disable(
-        finding_id, APPROVER, None
+        finding_id, APPROVER, None, owner_unreachable=False
     )
     now = decisions_for(repository, iam, dry_run=not asked_in_dry_run)
     now.await_owner(finding_id, OWNER.id, APPROVER)

@@ -4,7 +4,6 @@ SIGKILL and settled after restart. AWS is moto over HTTP, Slack a local stand-in
 from __future__ import annotations
 
 import signal
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -101,7 +100,12 @@ def test_removal_killed_midway_is_settled_once_after_restart(standin, aws_url, t
     database_url = f"sqlite:///{tmp_path / 'bot.db'}"
     proxy = AwsProxy(aws_url)
     port = free_port()
-    env = bot_env(proxy.url, **slack_settings(standin, database_url), PORT=str(port))
+    env = bot_env(
+        proxy.url,
+        **slack_settings(standin, database_url),
+        PORT=str(port),
+        STUCK_AFTER_SECONDS="1",  # what a restart finds half-done is picked up at once
+    )
     repository = Repository(make_engine(database_url))
     log = tmp_path / "bot.log"
 
@@ -130,7 +134,9 @@ def test_removal_killed_midway_is_settled_once_after_restart(standin, aws_url, t
     try:
         wait_for(lambda: healthy(port), what="the restarted bot")
         wait_for(lambda: repository.finding(finding.id).state == State.DISABLED, what="recovery")
-        time.sleep(1)  # both gunicorn workers have run their start-up recovery by now
+        # Both gunicorn workers ran the start-up sweep; the one that lost the race kept serving.
+        wait_for(lambda: log.read_text().count("start-up sweep:") >= 2, what="both workers")
+        assert healthy(port), "the bot went down after recovering"
     finally:
         stop(second)
         proxy.stop()
@@ -143,3 +149,4 @@ def test_removal_killed_midway_is_settled_once_after_restart(standin, aws_url, t
         ("disabled", "system"),
     ]
     assert "xoxb-test-token" not in log.read_text()
+    assert "Worker failed to boot" not in log.read_text()

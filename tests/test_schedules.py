@@ -14,7 +14,7 @@ from bot.aws.demo import DEMO_ACCOUNT_ID, seed_users
 from bot.domain.cron import CronError, latest_fire_time, parse_cron
 from bot.domain.records import Actor, Role, Surface
 from bot.domain.workflow import AuditAction, Intent, State, follow_up
-from bot.slack.ids import ActionId, CallbackId
+from bot.slack.ids import ActionId
 from tests.bot_harness import APPROVER, CHANNEL, OWNER, BotHarness, bot_settings
 from tests.conftest import OWNED, job_runs, set_fields
 
@@ -147,7 +147,7 @@ def test_unanswered_owner_is_reminded_once_then_approvers_decide(asked, standin)
     (modal,) = standin.named("views.open")
     assert "did not answer" in modal.view_text()
     finding = bot.finding("owned")
-    bot.submit(CallbackId.CONFIRM, {}, {"finding_id": finding.id, "why": "no answer"}, APPROVER)
+    bot.submit_last_form(APPROVER)
     assert bot.finding("owned").state == State.DISABLED
     actions = [action for action, _a, _r in bot.actions_of(finding)]
     assert actions.count("remind") == 1 and actions.count("escalate") == 1

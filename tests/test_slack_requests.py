@@ -26,6 +26,14 @@ from tests.conftest import (
     start_bot,
 )
 
+
+@pytest.fixture
+def database_url(tmp_path):
+    """These tests are about requests, not storage (the storage and workflow tests run on
+    PostgreSQL too): a SQLite file is enough, and keeps the suite fast."""
+    return f"sqlite:///{tmp_path / 'bot.db'}"
+
+
 # --- bad input changes nothing -----------------------------------------------------------------
 
 

@@ -19,6 +19,8 @@ from bot.domain.workflow import (
     TRANSIENT_STATES,
     AuditAction,
     Intent,
+    Opening,
+    Standing,
     State,
     TransitionError,
     audit_action,
@@ -32,7 +34,10 @@ from bot.domain.workflow import (
 S = State
 STILL_OPEN = {S.OPEN, S.DISABLE_REQUESTED, S.AWAITING_OWNER, S.OWNER_CONFIRMED, S.FAILED, S.KEPT}
 
-# intent: (states it starts from, states it starts from only once escalated, where it leads)
+# intent: (states it starts from, states it starts from only once escalated, where it leads);
+# ONLY_IF_OWNER_UNREACHABLE: states an intent starts from only when Slack said for certain that
+# the owner cannot be asked.
+ONLY_IF_OWNER_UNREACHABLE = {Intent.APPROVER_CONFIRM: {S.DISABLE_REQUESTED}}
 EXPECTED = {
     Intent.REQUEST_DISABLE: ({S.OPEN, S.FAILED}, set(), S.DISABLE_REQUESTED),
     Intent.ASK_OWNER: ({S.DISABLE_REQUESTED}, set(), S.AWAITING_OWNER),
@@ -42,10 +47,11 @@ EXPECTED = {
     Intent.CANCEL_REQUEST: ({S.DISABLE_REQUESTED}, set(), S.OPEN),
     Intent.OWNER_CONFIRM: ({S.AWAITING_OWNER}, set(), S.OWNER_CONFIRMED),
     Intent.DECIDE_NOW: (set(), {S.AWAITING_OWNER}, None),
-    Intent.APPROVER_CONFIRM: ({S.DISABLE_REQUESTED}, {S.AWAITING_OWNER}, S.OWNER_CONFIRMED),
+    Intent.APPROVER_CONFIRM: (set(), {S.AWAITING_OWNER}, S.OWNER_CONFIRMED),
     Intent.AUTO_CONFIRM: ({S.DISABLE_REQUESTED, S.AWAITING_OWNER}, set(), S.OWNER_CONFIRMED),
     Intent.ESCALATE: ({S.AWAITING_OWNER}, set(), S.AWAITING_OWNER),
     Intent.KEEP: ({S.OPEN, S.DISABLE_REQUESTED, S.AWAITING_OWNER, S.FAILED}, set(), S.KEPT),
+    Intent.OWNER_KEEP: ({S.AWAITING_OWNER}, set(), S.KEPT),
     Intent.START_REMOVAL: ({S.OWNER_CONFIRMED}, set(), S.DISABLING),
     Intent.FINISH_REMOVAL: ({S.DISABLING}, set(), S.DISABLED),
     Intent.ABORT: ({S.OWNER_CONFIRMED, S.DISABLING}, set(), S.ABORTED),
@@ -65,7 +71,8 @@ EXPECTED_ROLES = {
     Intent.APPROVER_CONFIRM: {Role.APPROVER},
     Intent.AUTO_CONFIRM: {Role.SCHEDULER},
     Intent.ESCALATE: {Role.SCHEDULER},
-    Intent.KEEP: {Role.APPROVER, Role.OWNER},
+    Intent.KEEP: {Role.APPROVER},
+    Intent.OWNER_KEEP: {Role.OWNER},
     **dict.fromkeys(
         (Intent.START_REMOVAL, Intent.FINISH_REMOVAL, Intent.ABORT, Intent.FAIL),
         {Role.SYSTEM},
@@ -79,19 +86,26 @@ def test_the_table_covers_every_intent():
     assert set(EXPECTED) == set(Intent) == set(POLICY)
 
 
+STANDINGS = [Standing(e, u) for e, u in itertools.product((False, True), repeat=2)]
+
+
 @pytest.mark.parametrize(
-    ("intent", "state", "escalated"), list(itertools.product(Intent, State, (False, True)))
+    ("intent", "state", "standing"), list(itertools.product(Intent, State, STANDINGS))
 )
-def test_what_may_happen_in_each_state(intent, state, escalated):
+def test_what_may_happen_in_each_state(intent, state, standing):
     sources, once_escalated, to = EXPECTED[intent]
-    allowed = state in sources or (escalated and state in once_escalated)
-    assert may(intent, state, escalated=escalated) is allowed
+    allowed = (
+        state in sources
+        or (standing.escalated and state in once_escalated)
+        or (standing.owner_unreachable and state in ONLY_IF_OWNER_UNREACHABLE.get(intent, ()))
+    )
+    assert may(intent, state, standing) is allowed
     role = next(iter(EXPECTED_ROLES[intent]))
     if not allowed:
         with pytest.raises(TransitionError, match="This finding is"):
-            check(intent, state, role=role, escalated=escalated)
+            check(intent, state, role=role, standing=standing)
     elif to is not None:
-        assert check(intent, state, role=role, escalated=escalated) == to
+        assert check(intent, state, role=role, standing=standing) == to
 
 
 @pytest.mark.parametrize("intent", list(Intent))
@@ -100,7 +114,7 @@ def test_a_role_the_policy_does_not_name_may_not_take_the_step(intent):
     state = next(iter(sources | once_escalated))
     for role in set(Role) - EXPECTED_ROLES[intent]:
         with pytest.raises(ValueError, match="may not"):
-            check(intent, state, role=role, escalated=True)
+            check(intent, state, role=role, standing=Standing(True, True))
 
 
 @pytest.mark.parametrize("intent", list(Intent))
@@ -110,12 +124,12 @@ def test_who_may_take_each_step(intent):
 
 def test_a_form_opening_intent_changes_no_state():
     with pytest.raises(ValueError, match="opens a form"):
-        check(Intent.DECIDE_NOW, State.AWAITING_OWNER, role=Role.APPROVER, escalated=True)
+        check(Intent.DECIDE_NOW, S.AWAITING_OWNER, role=Role.APPROVER, standing=Standing(True))
 
 
 def test_closed_findings_allow_nothing():
     for intent, state in itertools.product(Intent, CLOSED_STATES):
-        assert not may(intent, state, escalated=True), (intent, state)
+        assert not may(intent, state, Standing(True, True)), (intent, state)
 
 
 def test_no_finding_stays_in_a_transient_state():
@@ -150,12 +164,15 @@ def test_owners_keep_for_at_most_the_limit_and_only_approvers_until_revoked():
     assert "Only approvers" in keep_refusal(Role.OWNER, None, 180)
     assert keep_refusal(Role.APPROVER, None, 180) is None
     assert keep_refusal(Role.APPROVER, 3650, 180) is None
+    for impossible in (0, -1, 3651):
+        assert "from 1 to 3650" in keep_refusal(Role.APPROVER, impossible, 180)
 
 
 def test_old_data_does_not_reopen_a_removed_finding():
     removed_at = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-    removed = SimpleNamespace(closed_at=removed_at, requested_dry_run=False)
-    in_dry_run = SimpleNamespace(closed_at=removed_at, requested_dry_run=True)
+    removed = SimpleNamespace(state=S.DISABLED, closed_at=removed_at, requested_dry_run=False)
+    in_dry_run = SimpleNamespace(state=S.DISABLED, closed_at=removed_at, requested_dry_run=True)
+    resolved_since = SimpleNamespace(state=S.RESOLVED, closed_at=removed_at, requested_dry_run=None)
     before, after = removed_at - timedelta(hours=3), removed_at + timedelta(minutes=1)
     assert opening(None, before, dry_run=False).allowed
     assert not opening(removed, before, dry_run=False).allowed  # the report predates it
@@ -164,3 +181,4 @@ def test_old_data_does_not_reopen_a_removed_finding():
     assert not opening(in_dry_run, after, dry_run=True).allowed
     again = opening(in_dry_run, after, dry_run=False)
     assert again.allowed and again.note == "decided in a dry run on 2026-11-28"
+    assert opening(resolved_since, after, dry_run=False) == Opening(True)  # once, not again

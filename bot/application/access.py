@@ -11,7 +11,7 @@ import re
 
 from bot.domain.clock import Clock
 from bot.domain.records import Actor, Role, Surface
-from bot.domain.workflow import AuditAction, Intent, person, require, roles_for
+from bot.domain.workflow import AuditAction, Intent, Standing, person, require, roles_for
 from bot.slack.client import Approvers
 from storage.models import Finding
 from storage.repository import Repository
@@ -34,7 +34,7 @@ class Access:
         self._clock = clock
 
     def acting_on(
-        self, value: str | None, user_id: str, surface: Surface, intent: Intent
+        self, value: object, user_id: str, surface: Surface, intent: Intent
     ) -> tuple[Finding, Actor]:
         """The finding a button or form names and who acts on it, once this person may take
         `intent` on it from this surface and the finding's state allows it now."""
@@ -47,8 +47,7 @@ class Access:
                 self._refuse(finding, actor, "not the owner", NOT_OWNER)
         else:
             self.require_approver(user_id, surface, finding)
-        escalated = finding.escalated_at is not None
-        require(intent, finding.state, role=actor.role, escalated=escalated)
+        require(intent, finding.state, role=actor.role, standing=Standing.of(finding))
         return finding, actor
 
     def require_approver(
@@ -59,8 +58,8 @@ class Access:
             self._refuse(finding, actor, "not an approver", NOT_APPROVER)
         return actor
 
-    def _finding_for(self, value: str | None, actor: Actor) -> Finding:
-        if not value or not FINDING_ID.match(value):
+    def _finding_for(self, value: object, actor: Actor) -> Finding:
+        if not isinstance(value, str) or not FINDING_ID.match(value):
             self._refuse(None, actor, "tampered value", NOT_MINE, value)
         finding = self.repository.finding(value)
         if finding is None:
@@ -73,7 +72,7 @@ class Access:
         actor: Actor,
         why: str,
         answer: str,
-        value: str | None = None,
+        value: object = None,
     ) -> None:
         self.repository.record_event(
             finding.id if finding else None,
@@ -81,6 +80,6 @@ class Access:
             actor,
             at=self._clock(),
             reason=why,
-            details={"value": value[:100]} if value else None,
+            details={"value": str(value)[:100]} if value else None,
         )
         raise Refused(answer)

@@ -21,6 +21,7 @@ from bot.domain.records import Actor, FindingChanges, Role, Surface, SystemActor
 from bot.domain.rule import Cleared
 from bot.domain.settings import Settings
 from bot.domain.workflow import (
+    KEEP_BY,
     TRANSIENT_STATES,
     Intent,
     State,
@@ -60,16 +61,24 @@ class Decisions:
         self._iam_for_account = iam_for_account
         self._clock = clock
 
-    def request_disable(self, finding_id: str, by: Actor, owner: str | None) -> Finding:
-        """Record the request, with what it is for: this owner, in this dry-run mode."""
+    def request_disable(
+        self, finding_id: str, by: Actor, owner: str | None, *, owner_unreachable: bool
+    ) -> Finding:
+        """Record the request, with what it is for: this owner (and whether Slack said for
+        certain that they cannot be asked), in this dry-run mode."""
         changes = FindingChanges(
             requested_by=by.id,
             decided_by=None,
             decision_note=None,
             requested_owner=owner,
             requested_dry_run=self.settings.dry_run,
+            owner_unreachable=owner_unreachable,
         )
-        details = {"owner": owner, "dry_run": self.settings.dry_run}
+        details = {
+            "owner": owner,
+            "owner_unreachable": owner_unreachable,
+            "dry_run": self.settings.dry_run,
+        }
         return self._step(finding_id, Intent.REQUEST_DISABLE, by, None, changes, details)
 
     def await_owner(self, finding_id: str, owner_slack_id: str, by: Actor) -> Finding:
@@ -82,16 +91,28 @@ class Decisions:
         why = f"asked owner <@{owner_slack_id}> to confirm"
         return self._step(finding_id, Intent.ASK_OWNER, by, why, changes)
 
-    def escalate(self, finding_id: str, by: Actor) -> Finding:
-        """The owner has not answered: the approvers may now decide alone."""
+    def escalate(self, finding_id: str, by: Actor, *, seen_version: int) -> Finding:
+        """The owner has not answered: the approvers may now decide alone. `seen_version`: the
+        finding as the follow-up job read it (a new request since then restarts the wait)."""
         changes = FindingChanges(escalated_at=self._clock())
-        return self._step(finding_id, Intent.ESCALATE, by, "the owner did not answer", changes)
+        why = "the owner did not answer"
+        return self._step(finding_id, Intent.ESCALATE, by, why, changes, seen_version=seen_version)
 
-    def confirm_and_remove(self, finding_id: str, intent: Intent, by: Actor, why: str) -> Removal:
+    def confirm_and_remove(
+        self,
+        finding_id: str,
+        intent: Intent,
+        by: Actor,
+        why: str,
+        *,
+        seen_version: int | None = None,
+    ) -> Removal:
         """Record the confirmation, re-check the user live, then remove the password (once).
 
         `intent` says whose word this is: the owner's, the approver's final one, or the
         scheduler's after AUTO_DISABLE_AFTER_DAYS; the policy says when each may count.
+        `seen_version`: the finding as the confirming form or job saw it; any step since then
+        (a new owner asked, a request withdrawn) refuses the confirmation.
         """
         if intent not in CONFIRMATIONS:
             raise ValueError(f"{intent} is not a confirmation")
@@ -103,7 +124,9 @@ class Decisions:
             return self._withdraw(finding, system)
         details = {"owner": finding.requested_owner, "dry_run": finding.requested_dry_run}
         changes = FindingChanges(decided_by=by.id)
-        confirmed = self._step(finding_id, intent, by, why, changes, details)
+        confirmed = self._step(
+            finding_id, intent, by, why, changes, details, seen_version=seen_version
+        )
         return self._remove(confirmed, system)
 
     def unkeep(self, finding_id: str, by: Actor, reason: str) -> Finding:
@@ -118,6 +141,7 @@ class Decisions:
         return self._step(finding_id, Intent.WITHDRAW, by, why, FindingChanges(decision_note=why))
 
     def keep(self, finding_id: str, by: Actor, reason: str, days: int | None) -> Finding:
+        """Keep the password for `days` (None: until revoked), within what `by` may choose."""
         refusal = keep_refusal(by.role, days, self.settings.owner_keep_max_days)
         if refusal:
             raise TransitionError(refusal)
@@ -125,7 +149,7 @@ class Decisions:
         until = now + timedelta(days=days) if days else None
         changes = FindingChanges(kept_until=until, decided_by=by.id, decision_note=reason)
         details = {"kept_until": until.isoformat() if until else "revoked"}
-        return self._step(finding_id, Intent.KEEP, by, reason, changes, details)
+        return self._step(finding_id, KEEP_BY[by.role], by, reason, changes, details)
 
     def sweep(self) -> list[Removal]:
         """Move on every finding left in a transient state for STUCK_AFTER_SECONDS (a crash,
@@ -156,14 +180,15 @@ class Decisions:
                 finding.id, Intent.WITHDRAW, system, why, FindingChanges(decision_note=why)
             )
             return Removal(withdrawn, f"Not removed: {why}.")
-        if self._other_mode(finding):
-            return self._withdraw(finding, system)
+        # A removal AWS already carried out is recorded as such, whatever the mode is now.
         iam = self._iam_for_account(finding.account_id)
         if finding.state == State.DISABLING and not iam.has_password(finding.user_name):
             why = "recovered after a restart: the password is gone"
             changes = FindingChanges(decision_note=PASSWORD_REMOVED)
             done = self._step(finding.id, Intent.FINISH_REMOVAL, system, why, changes)
             return Removal(done, f"Console password of {done.user_name} removed.")
+        if self._other_mode(finding):
+            return self._withdraw(finding, system)
         return self._remove(finding, system)
 
     def cancel_request(self, finding_id: str, by: Actor) -> Finding:
@@ -209,9 +234,9 @@ class Decisions:
         return Removal(done, f"Console password of {done.user_name} removed.")
 
     def _other_mode(self, finding: Finding) -> bool:
-        """Asked in a dry run and now for real, or the other way round."""
-        asked_in = finding.requested_dry_run
-        return asked_in is not None and asked_in != self.settings.dry_run
+        """Asked in a dry run and now for real, or the other way round (a request whose mode
+        was not recorded, from before the bot recorded it, counts as another mode)."""
+        return finding.requested_dry_run is not self.settings.dry_run
 
     def _withdraw(self, finding: Finding, by: Actor) -> Removal:
         asked = "in a dry run" if finding.requested_dry_run else "with DRY_RUN off"
@@ -224,7 +249,11 @@ class Decisions:
         was = finding.requested_owner or "nobody"
         why = f"the owner is now {owner or 'unknown'} (was {was}), whose consent is needed"
         changes = FindingChanges(
-            requested_owner=owner, owner_slack_id=None, decided_by=None, decision_note=why
+            requested_owner=owner,
+            owner_slack_id=None,
+            owner_unreachable=False,
+            decided_by=None,
+            decision_note=why,
         )
         moved = self._step(finding.id, Intent.OWNER_CHANGED, by, why, changes)
         return Removal(moved, f"Not removed yet: {why}.", ask_new_owner=True)
@@ -237,6 +266,8 @@ class Decisions:
         reason: str | None,
         changes: FindingChanges,
         details: dict[str, Any] | None = None,
+        *,
+        seen_version: int | None = None,
     ) -> Finding:
         return self.repository.transition(
             finding_id,
@@ -246,4 +277,5 @@ class Decisions:
             reason=reason,
             details=details,
             changes=changes,
+            expected_version=seen_version,
         )

@@ -20,7 +20,7 @@ from bot.application.jobs import scan_and_announce, scan_summary_line
 from bot.application.services import Services
 from bot.domain.records import Surface
 from bot.domain.rule import CATEGORIES
-from bot.domain.workflow import Intent, may
+from bot.domain.workflow import KEEP_BY, ROLE_ON_SURFACE, Intent, may
 from bot.slack.client import slack_error
 from bot.slack.messages.blocks import Message
 from bot.slack.messages.command import history_message, list_page
@@ -52,7 +52,9 @@ def request_disable(
         finding_id, user_id, Surface.CHANNEL, Intent.REQUEST_DISABLE
     )
     owner = look_up_owner(services, finding.owner)
-    finding = services.decisions.request_disable(finding.id, approver, finding.owner)
+    finding = services.decisions.request_disable(
+        finding.id, approver, finding.owner, owner_unreachable=not owner.reachable
+    )
     if owner.reachable:
         return Answer(ask_owner(services, finding, owner, approver))
     services.announcer.refresh(finding)
@@ -80,8 +82,8 @@ def final_confirmation_closed(services: Services, finding_id: str | None, user_i
 
 def keep_form(services: Services, finding_id: str | None, user_id: str, surface: Surface) -> Answer:
     """Keep in the channel, or "I still need it" in the owner's DM: ask why and for how long."""
-    finding, _owner_or_approver = services.access.acting_on(
-        finding_id, user_id, surface, Intent.KEEP
+    finding, person = services.access.acting_on(
+        finding_id, user_id, surface, KEEP_BY[ROLE_ON_SURFACE[surface]]
     )
     return Answer(view=keep_modal(finding, surface, services.settings.owner_keep_max_days))
 
@@ -100,10 +102,15 @@ def owner_confirms(services: Services, finding_id: str | None, user_id: str) -> 
     _confirm(services, finding_id, user_id, Surface.DM, Intent.OWNER_CONFIRM, "owner confirmed")
 
 
-def approver_confirms(services: Services, finding_id: str | None, user_id: str, why: str) -> None:
-    """The approver's final confirmation form (the owner cannot be asked, or did not answer)."""
+def approver_confirms(
+    services: Services, finding_id: str | None, user_id: str, why: str, seen_version: int
+) -> None:
+    """The approver's final confirmation form (the owner cannot be asked, or did not answer),
+    for the finding as the form showed it (`seen_version`)."""
     final = f"approver's confirmation is final: {why}"
-    _confirm(services, finding_id, user_id, Surface.CHANNEL, Intent.APPROVER_CONFIRM, final)
+    _confirm(
+        services, finding_id, user_id, Surface.CHANNEL, Intent.APPROVER_CONFIRM, final, seen_version
+    )
 
 
 def _confirm(
@@ -113,9 +120,12 @@ def _confirm(
     surface: Surface,
     intent: Intent,
     why: str,
+    seen_version: int | None = None,
 ) -> None:
     finding, actor = services.access.acting_on(finding_id, user_id, surface, intent)
-    removal = services.decisions.confirm_and_remove(finding.id, intent, actor, why)
+    removal = services.decisions.confirm_and_remove(
+        finding.id, intent, actor, why, seen_version=seen_version
+    )
     services.announcer.refresh(removal.finding)
     if removal.ask_new_owner:
         line = ask_new_owner(services, removal.finding)
@@ -136,7 +146,8 @@ def keep(
 ) -> None:
     """The Keep form: `recorded` is called once the keep is in the database (the form can
     close), then the finding's line and the people involved are updated."""
-    finding, actor = services.access.acting_on(finding_id, user_id, surface, Intent.KEEP)
+    intent = KEEP_BY[ROLE_ON_SURFACE[surface]]
+    finding, actor = services.access.acting_on(finding_id, user_id, surface, intent)
     kept = services.decisions.keep(finding.id, actor, reason, days)
     recorded()
     services.announcer.refresh(kept)

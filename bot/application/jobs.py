@@ -84,11 +84,14 @@ def follow_up_job(services: Services) -> str:
                 repository.note([finding.id], FindingNotes(reminded_at=now))
                 repository.record_event(finding.id, step, SCHEDULER, at=now)
             elif step == AuditAction.ESCALATE:
-                announcer.escalate(services.decisions.escalate(finding.id, SCHEDULER))
+                escalated = services.decisions.escalate(
+                    finding.id, SCHEDULER, seen_version=finding.version
+                )
+                announcer.escalate(escalated)
             elif step == AuditAction.AUTO_DISABLE:
                 why = f"no answer for {settings.auto_disable_days} days (AUTO_DISABLE_AFTER_DAYS)"
                 removal = services.decisions.confirm_and_remove(
-                    finding.id, Intent.AUTO_CONFIRM, SCHEDULER, why
+                    finding.id, Intent.AUTO_CONFIRM, SCHEDULER, why, seen_version=finding.version
                 )
                 after_removal(services, removal)
                 repository.record_event(finding.id, step, SCHEDULER, at=now)

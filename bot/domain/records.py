@@ -97,6 +97,7 @@ class FindingChanges(_Fields):
     resolution: str | None = UNSET
     requested_owner: str | None = UNSET
     requested_dry_run: bool | None = UNSET
+    owner_unreachable: bool | None = UNSET
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ class FindingView(Protocol):
     owner_slack_id: str | None
     requested_owner: str | None
     requested_dry_run: bool | None
+    owner_unreachable: bool | None
     slack_channel: str | None
     slack_ts: str | None
     dm_channel: str | None
@@ -146,6 +148,7 @@ class FindingView(Protocol):
     asked_at: datetime | None
     reminded_at: datetime | None
     escalated_at: datetime | None
+    version: int
 
 
 class EventView(Protocol):

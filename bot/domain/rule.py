@@ -132,7 +132,7 @@ def exemption(
     """Why this user is exempt (an exemption tag or the ignore list), or None."""
     if user_name in ignore_users:
         return EXEMPTED.format(why="in IGNORE_USERS")
-    value = tags.get(exempt_tag)
+    value = _by_key(tags).get(exempt_tag.casefold())
     if value is not None and value.strip().lower() not in FALSE_TAG_VALUES:
         return EXEMPTED.format(why=f"tag {exempt_tag}")
     return None
@@ -140,11 +140,17 @@ def exemption(
 
 def owner_of(user_name: str, tags: Mapping[str, str], owner_tag_keys: Iterable[str]) -> str | None:
     """The owner from the first owner tag holding an email or Slack user id, else an email name."""
+    keys = _by_key(tags)
     for key in owner_tag_keys:
-        value = tags.get(key, "").strip()
+        value = keys.get(key.casefold(), "").strip()
         if EMAIL_PATTERN.match(value) or SLACK_USER_ID_PATTERN.match(value):
             return value
     return user_name if EMAIL_PATTERN.match(user_name) else None
+
+
+def _by_key(tags: Mapping[str, str]) -> dict[str, str]:
+    """Tags by case-folded key: IAM treats `Owner` and `owner` as one key."""
+    return {key.casefold(): value for key, value in tags.items()}
 
 
 def _newest(moments: Iterable[datetime | None]) -> datetime | None:

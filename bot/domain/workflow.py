@@ -57,7 +57,8 @@ class Intent(StrEnum):
     WITHDRAW = "withdraw"  # the request can no longer be consented to as made: decide again
     CANCEL_REQUEST = "cancel_request"  # the approver closed the final confirmation unsubmitted
     UNKEEP = "unkeep"  # an approver ends a keep
-    KEEP = "keep"
+    KEEP = "keep"  # an approver keeps the password
+    OWNER_KEEP = "owner_keep"  # the owner answers "I still need it"
     START_REMOVAL = "start_removal"  # the live re-check says still idle: recorded before AWS
     FINISH_REMOVAL = "finish_removal"
     ABORT = "abort"  # the re-check found the user active, exempt or gone
@@ -76,10 +77,27 @@ class Step:
     to: State | None
     roles: frozenset[Role]
     sources_once_escalated: frozenset[State] = frozenset()
+    sources_if_owner_unreachable: frozenset[State] = frozenset()
     refusal: str = "This finding is already {state}."
 
-    def allows(self, state: State, escalated: bool) -> bool:
-        return state in self.sources or (escalated and state in self.sources_once_escalated)
+    def allows(self, state: State, standing: Standing) -> bool:
+        return (
+            state in self.sources
+            or (standing.escalated and state in self.sources_once_escalated)
+            or (standing.owner_unreachable and state in self.sources_if_owner_unreachable)
+        )
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What besides its state decides what may happen to a finding."""
+
+    escalated: bool = False  # the owner's silence was escalated to the approvers
+    owner_unreachable: bool = False  # Slack said for certain the owner cannot be asked
+
+    @classmethod
+    def of(cls, finding: FindingView) -> Standing:
+        return cls(finding.escalated_at is not None, bool(finding.owner_unreachable))
 
 
 def _states(*states: State) -> frozenset[State]:
@@ -111,11 +129,14 @@ POLICY: dict[Intent, Step] = {
         sources_once_escalated=_states(State.AWAITING_OWNER),
         refusal="This finding is not waiting on an unanswered owner any more.",
     ),
+    # The approver's word is final only where the owner cannot be asked (Slack said so for
+    # certain when the request was made) or has not answered (escalated).
     Intent.APPROVER_CONFIRM: Step(
-        _states(State.DISABLE_REQUESTED),
+        _states(),
         State.OWNER_CONFIRMED,
         _roles(Role.APPROVER),
         sources_once_escalated=_states(State.AWAITING_OWNER),
+        sources_if_owner_unreachable=_states(State.DISABLE_REQUESTED),
         refusal="This finding is {state}; its owner has not been silent long enough.",
     ),
     # The approvers are told an owner has not answered: no new state, but Decide now opens up.
@@ -130,8 +151,15 @@ POLICY: dict[Intent, Step] = {
     Intent.KEEP: Step(
         _states(State.OPEN, State.DISABLE_REQUESTED, State.AWAITING_OWNER, State.FAILED),
         State.KEPT,
-        _roles(Role.APPROVER, Role.OWNER),
+        _roles(Role.APPROVER),
         refusal="This finding is already {state}; nothing to keep.",
+    ),
+    # "I still need it": only while the owner is being asked.
+    Intent.OWNER_KEEP: Step(
+        _states(State.AWAITING_OWNER),
+        State.KEPT,
+        _roles(Role.OWNER),
+        refusal="This finding is {state}: you are not being asked about it now.",
     ),
     Intent.START_REMOVAL: Step(
         _states(State.OWNER_CONFIRMED), State.DISABLING, _roles(Role.SYSTEM)
@@ -174,9 +202,7 @@ POLICY: dict[Intent, Step] = {
 # States in which the finding is finished: the row is closed and a new scan may open a new one.
 CLOSED_STATES = frozenset({State.DISABLED, State.RESOLVED, State.ABORTED})
 # States whose finding waits for a person's decision: its channel message carries the buttons.
-AWAITING_DECISION = tuple(
-    state for state in State if POLICY[Intent.REQUEST_DISABLE].allows(state, False)
-)
+AWAITING_DECISION = tuple(sorted(POLICY[Intent.REQUEST_DISABLE].sources))
 # States nothing may stay in: a finding left in one (a crash, an outage, a form never submitted)
 # is moved on by the sweep: a request back to open, a consent through the re-checked removal.
 TRANSIENT_STATES = (State.DISABLE_REQUESTED, State.OWNER_CONFIRMED, State.DISABLING)
@@ -202,30 +228,30 @@ def person(user_id: str, surface: Surface) -> Actor:
     return Actor(user_id, ROLE_ON_SURFACE[surface], surface)
 
 
-def may(intent: Intent, state: str, *, escalated: bool = False) -> bool:
-    """May `intent` happen to a finding in `state` now?"""
-    return POLICY[intent].allows(State(state), escalated)
+def may(intent: Intent, state: str, standing: Standing = Standing()) -> bool:
+    """May `intent` happen to a finding in `state` (and this standing) now?"""
+    return POLICY[intent].allows(State(state), standing)
 
 
 def roles_for(intent: Intent) -> frozenset[Role]:
     return POLICY[intent].roles
 
 
-def require(intent: Intent, state: str, *, role: Role, escalated: bool = False) -> Step:
+def require(intent: Intent, state: str, *, role: Role, standing: Standing = Standing()) -> Step:
     """The rule for `intent`, once `role` may take it from `state` now; else TransitionError
     saying where things stand (or, for a role that may never take it, ValueError: a bug)."""
     step = POLICY[intent]
     if role not in step.roles:
         raise ValueError(f"{role} may not {intent}")
     current = State(state)
-    if not step.allows(current, escalated):
+    if not step.allows(current, standing):
         raise TransitionError(step.refusal.format(state=describe(current)))
     return step
 
 
-def check(intent: Intent, state: str, *, role: Role, escalated: bool = False) -> State:
+def check(intent: Intent, state: str, *, role: Role, standing: Standing = Standing()) -> State:
     """The state `intent` leads to from `state`, or TransitionError saying where things stand."""
-    to = require(intent, state, role=role, escalated=escalated).to
+    to = require(intent, state, role=role, standing=standing).to
     if to is None:
         raise ValueError(f"{intent} opens a form; it changes no state")
     return to
@@ -246,9 +272,15 @@ STEPS_NAMED = {
 }
 
 
+LONGEST_KEEP_DAYS = 3650
+KEEP_BY = {Role.APPROVER: Intent.KEEP, Role.OWNER: Intent.OWNER_KEEP}
+
+
 def keep_refusal(role: Role, days: int | None, owner_max_days: int) -> str | None:
     """Why this keep is not allowed, or None: owners keep for at most OWNER_KEEP_MAX_DAYS, and
     "until revoked" is the approvers' alone."""
+    if days is not None and not 1 <= days <= LONGEST_KEEP_DAYS:
+        return f"A keep lasts from 1 to {LONGEST_KEEP_DAYS} days, or until revoked."
     if role != Role.OWNER:
         return None
     if days is None:
@@ -269,20 +301,21 @@ class Opening:
 
 
 def opening(
-    last_removal: FindingView | None, report_generated_at: datetime | None, dry_run: bool
+    last_closed: FindingView | None, report_generated_at: datetime | None, dry_run: bool
 ) -> Opening:
-    """A user found idle again after its password was removed: old data must not reopen it.
+    """A user found idle again, given its last closed finding: old data must not reopen a
+    removal.
 
     A report generated before the removal predates it; a removal made in a dry run is not
     posted again while DRY_RUN stays on, and once it is off it reopens, marked, for a real
     decision."""
-    if last_removal is None or last_removal.closed_at is None:
+    if last_closed is None or last_closed.state != State.DISABLED or last_closed.closed_at is None:
         return Opening(True)
-    if last_removal.requested_dry_run:
+    if last_closed.requested_dry_run:
         if dry_run:
             return Opening(False)
-        return Opening(True, f"decided in a dry run on {last_removal.closed_at:%Y-%m-%d}")
-    stale = report_generated_at is not None and report_generated_at < last_removal.closed_at
+        return Opening(True, f"decided in a dry run on {last_closed.closed_at:%Y-%m-%d}")
+    stale = report_generated_at is not None and report_generated_at < last_closed.closed_at
     return Opening(not stale)
 
 

@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import (
 from bot.domain.records import FindingView
 from bot.domain.rule import KEYS_ONLY
 from bot.domain.scan import AccountScan
-from bot.domain.workflow import Intent, may
+from bot.domain.workflow import Intent, Standing, may
 from bot.slack.ids import ActionId
 from bot.slack.messages.blocks import (
     Message,
@@ -45,10 +45,9 @@ def finding_blocks(row: FindingView, zone: tzinfo, dry_run: bool) -> list[Block]
     status = status_line(row, zone, dry_run)
     if status:
         blocks.append(context(status))
-    escalated = row.escalated_at is not None
     if may(Intent.REQUEST_DISABLE, row.state):
         blocks.append(_decision_buttons(row))
-    elif may(Intent.DECIDE_NOW, row.state, escalated=escalated):
+    elif may(Intent.DECIDE_NOW, row.state, Standing.of(row)):
         blocks.append(_decide_now_buttons(row))
     return blocks
 

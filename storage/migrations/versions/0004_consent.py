@@ -20,6 +20,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("user_id", sa.String(length=128), nullable=True))
         batch_op.add_column(sa.Column("requested_owner", sa.String(length=320), nullable=True))
         batch_op.add_column(sa.Column("requested_dry_run", sa.Boolean(), nullable=True))
+        batch_op.add_column(sa.Column("owner_unreachable", sa.Boolean(), nullable=True))
         batch_op.add_column(
             sa.Column("state_changed_at", sa.DateTime(timezone=True), nullable=True)
         )
@@ -28,6 +29,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("findings", schema=None) as batch_op:
         batch_op.drop_column("state_changed_at")
+        batch_op.drop_column("owner_unreachable")
         batch_op.drop_column("requested_dry_run")
         batch_op.drop_column("requested_owner")
         batch_op.drop_column("user_id")
