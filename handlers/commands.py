@@ -57,8 +57,8 @@ def show(services: Services, user_id: str, args: list[str], ack: Reply, respond:
 def scan(services: Services, user_id: str, args: list[str], ack: Reply, respond: Reply) -> None:
     account = args[0] if args else None
     summary = flows.scan_for(services, user_id, account, lambda line: ack(**reply(notice(line))))
-    if summary is None:
-        ack(**reply(notice("A scan is already running; its results will be posted.")))
+    if ack.response is None:  # it never started: another scan is running
+        ack(**reply(notice(summary)))
     else:
         respond(**reply(notice(summary)))
 

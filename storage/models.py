@@ -171,3 +171,14 @@ class JobRun(Base):
     outcome: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("job", "fire_time", name="uq_job_runs_job_fire_time"),)
+
+
+class Lease(Base):
+    """Work one process at a time may do (a scan): who holds it, since when, until when."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(200))
+    started_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

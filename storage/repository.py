@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, Select, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -17,6 +18,7 @@ from bot.domain.records import (
     Actor,
     FindingChanges,
     FindingNotes,
+    Holder,
     UnknownFinding,
 )
 from bot.domain.scan import ScanResult
@@ -31,6 +33,7 @@ from storage import models, scans
 from storage.scans import ScanRecord
 from storage.steps import audit, step
 
+RECORD_ATTEMPTS = 3
 CHANGED_SINCE = "This finding has changed since then, so nothing was done."
 
 
@@ -45,9 +48,19 @@ class Repository:
 
     def record_scan(self, result: ScanResult, trigger: str, *, dry_run: bool) -> ScanRecord:
         """Store the scan and bring findings up to date, in one transaction. `dry_run`: whether
-        removals made in a dry run stay decided (see bot.domain.workflow.opening)."""
-        with self._sessions.begin() as session:
-            return scans.record(session, result, trigger, dry_run)
+        removals made in a dry run stay decided (see bot.domain.workflow.opening).
+
+        A decision that changes a finding while the scan is being recorded makes the recording
+        start again from the rows as they are now, so neither loses the other's write."""
+        attempts = 1
+        while True:
+            try:
+                with self._sessions.begin() as session:
+                    return scans.record(session, result, trigger, dry_run)
+            except (StaleDataError, IntegrityError):
+                if attempts == RECORD_ATTEMPTS:
+                    raise
+                attempts += 1
 
     def finding(self, finding_id: str) -> models.Finding | None:
         with self._sessions() as session:
@@ -118,6 +131,45 @@ class Repository:
         )
         with self.engine.begin() as connection:
             return connection.execute(statement).first() is not None
+
+    def take_lease(
+        self, name: str, holder: str, at: datetime, expires_at: datetime
+    ) -> Holder | None:
+        """Take the named lease when it is free or expired: None. Else who holds it."""
+        dialect = self.engine.dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        lease = models.Lease.__table__
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(lease)
+                .values(name=name, holder=None, started_at=at, expires_at=at)
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
+            taken = connection.execute(
+                update(lease)
+                .where(
+                    lease.c.name == name, (lease.c.holder.is_(None)) | (lease.c.expires_at <= at)
+                )
+                .values(holder=holder, started_at=at, expires_at=expires_at)
+            )
+            if taken.rowcount == 1:
+                return None
+            current = connection.execute(
+                select(lease.c.holder, lease.c.started_at).where(lease.c.name == name)
+            ).one()
+        return Holder(
+            current.holder,
+            models.UTCDateTime().process_result_value(current.started_at, self.engine.dialect),
+        )
+
+    def release_lease(self, name: str, holder: str) -> None:
+        lease = models.Lease.__table__
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(lease)
+                .where(lease.c.name == name, lease.c.holder == holder)
+                .values(holder=None)
+            )
 
     def finish_job(self, job: str, fire_time: datetime, at: datetime, outcome: str) -> None:
         with self._sessions.begin() as session:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.application.jobs import follow_up_job, sweep_job
+from bot.application.jobs import follow_up_job, scan_job, sweep_job
 from bot.aws.demo import DemoUser, seed_users
 from bot.domain.settings import Settings
 from bot.domain.workflow import State
@@ -22,6 +22,7 @@ from tests.conftest import (
     KEYS_ONLY,
     OWNED,
     has_password,
+    scans,
     set_fields,
     start_bot,
 )
@@ -363,3 +364,26 @@ def test_findings_whose_message_failed_are_posted_later(standin, database_file, 
     (message,) = standin.named("chat.postMessage")
     assert message.text_of_blocks().count(ActionId.DISABLE) == 3
     assert all(harness.finding(name).slack_ts for name in ("owned", "keys-only", "idle-dormant"))
+
+
+def test_one_scan_at_a_time_and_the_second_asker_hears_whose_is_running(bot, standin, now):
+    held_since = now - timedelta(minutes=3)
+    assert (
+        bot.repository.take_lease(
+            "scan", "schedule (replica-b:7)", held_since, now + timedelta(hours=1)
+        )
+        is None
+    )
+    scans_before = len(scans(bot.repository))
+    answer = bot.command("scan").get_json()
+    assert "started by the schedule at" in answer["text"] and "still running" in answer["text"]
+    assert len(scans(bot.repository)) == scans_before
+    assert scan_job(bot.services).startswith("skipped: A scan started by the schedule")
+    bot.repository.release_lease("scan", "schedule (replica-b:7)")
+    assert "Scanning all accounts" in bot.command("scan").get_json()["text"]
+
+
+def test_a_scan_lease_left_by_a_dead_process_expires(bot, now):
+    stale = now - timedelta(hours=2)
+    bot.repository.take_lease("scan", "slack:U0DEAD (gone:1)", stale, stale + timedelta(hours=1))
+    assert "Scanning all accounts" in bot.command("scan").get_json()["text"]

@@ -248,3 +248,25 @@ def test_a_current_schema_is_not_migrated_again(repository):
     migrate(repository.engine)  # a no-op: the revision is current
     with repository.engine.connect() as connection:
         assert current_revision(connection) == HEAD_REVISION
+
+
+def test_recording_a_scan_starts_again_when_a_decision_changed_a_row_meanwhile(
+    repository, monkeypatch
+):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from storage import scans as recording
+
+    real, calls = recording.record, []
+
+    def raced(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise StaleDataError("a confirm changed the finding meanwhile")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(recording, "record", raced)
+    record = repository.record_scan(
+        scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli", dry_run=False
+    )
+    assert len(calls) == 2 and [row.user_name for row in record.new] == ["ann"]

@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackClientError
 from bot.application.access import Refused
 from bot.application.consent import ask_new_owner, ask_owner, look_up_owner
 from bot.application.jobs import scan_and_announce, scan_summary_line
+from bot.application.scans import ScanRunning
 from bot.application.services import Services
 from bot.domain.records import Surface
 from bot.domain.rule import CATEGORIES
@@ -214,20 +215,19 @@ def user_history(services: Services, user_name: str) -> Message:
 
 def scan_for(
     services: Services, user_id: str, account: str | None, started: Callable[[str], None]
-) -> str | None:
-    """An approver's scan from Slack: `started` is told it began, the summary line returned;
-    None when a scan is already running."""
+) -> str:
+    """An approver's scan from Slack: `started` is told it began; returns the summary line, or
+    who started the scan that is already running (anywhere) and when."""
     services.access.require_approver(user_id, Surface.COMMAND)
     if account is not None and not ACCOUNT_ID.match(account):
         raise Refused("`scan` takes an optional 12-digit account id.")
-    if not services.scan_lock.acquire(blocking=False):
-        return None
+    where = f"account {account}" if account else "all accounts"
+    line = f":mag: Scanning {where}; results go to <#{services.settings.slack_channel}>."
     try:
-        where = f"account {account}" if account else "all accounts"
-        started(f":mag: Scanning {where}; results go to <#{services.settings.slack_channel}>.")
-        return scan_summary_line(*scan_and_announce(services, f"slack:{user_id}", account))
-    finally:
-        services.scan_lock.release()
+        outcome = scan_and_announce(services, f"slack:{user_id}", account, lambda: started(line))
+    except ScanRunning as running:
+        return str(running)
+    return scan_summary_line(*outcome)
 
 
 def post_digest_for(services: Services, user_id: str, started: Callable[[str], None]) -> None:

@@ -5,10 +5,11 @@ settling removals a crash interrupted. Each job returns a one-line outcome for t
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from bot.application.announcer import Posting
 from bot.application.consent import after_removal
-from bot.application.scans import run_scan
+from bot.application.scans import ScanRunning, run_scan
 from bot.application.scheduler import Schedule
 from bot.application.services import Services
 from bot.domain.cron import parse_cron
@@ -25,10 +26,13 @@ FOLLOW_UPS = (AuditAction.REMIND, AuditAction.ESCALATE, AuditAction.AUTO_DISABLE
 
 
 def scan_and_announce(
-    services: Services, trigger: str, only_account: str | None = None
+    services: Services,
+    trigger: str,
+    only_account: str | None = None,
+    started: Callable[[], None] = lambda: None,
 ) -> tuple[ScanResult, ScanRecord, Posting]:
     """Scan, record, post what is new (and what earlier failed to post), and update the lines
-    of findings that closed."""
+    of findings that closed. ScanRunning when another scan is under way."""
     result, record = run_scan(
         services.settings,
         services.repository,
@@ -36,6 +40,7 @@ def scan_and_announce(
         clock=services.clock,
         trigger=trigger,
         only_account=only_account,
+        started=started,
     )
     posting = services.announcer.post_scan(result, record)
     for finding in record.resolved:  # their lines say why they closed
@@ -56,7 +61,10 @@ def scan_summary_line(result: ScanResult, record: ScanRecord, posting: Posting) 
 
 
 def scan_job(services: Services) -> str:
-    return scan_summary_line(*scan_and_announce(services, "schedule"))
+    try:
+        return scan_summary_line(*scan_and_announce(services, "schedule"))
+    except ScanRunning as running:
+        return f"skipped: {running}"
 
 
 def digest_job(services: Services) -> str:

@@ -1,16 +1,38 @@
-"""A scan as every entry point runs it: scan AWS, then record the result in one transaction.
+"""A scan as every entry point runs it: one at a time across processes and replicas (a lease in
+the database), AWS scanned, then the result recorded in one transaction.
 
 Kept free of Slack so the terminal scan loads nothing it does not use."""
 
 from __future__ import annotations
 
+import os
+import socket
+from collections.abc import Callable
+from datetime import timedelta
+
 import boto3
 
 from bot.aws.scanner import Progress, scan_accounts
 from bot.domain.clock import Clock
+from bot.domain.records import Holder
 from bot.domain.scan import ScanResult
 from bot.domain.settings import Settings
 from storage.repository import Repository, ScanRecord
+
+SCAN_LEASE = "scan"
+# A scan whose process died holds the lease this long at most.
+SCAN_LEASE_TIME = timedelta(hours=1)
+
+
+class ScanRunning(RuntimeError):
+    """Another scan holds the lease; the message says whose and since when."""
+
+    def __init__(self, holder: Holder) -> None:
+        super().__init__(
+            f"A scan started by {started_by(holder.holder)} at {holder.since:%Y-%m-%d %H:%M} UTC "
+            "is still running; its results will be posted when it ends."
+        )
+        self.holder = holder
 
 
 def run_scan(
@@ -22,9 +44,30 @@ def run_scan(
     trigger: str,
     progress: Progress | None = None,
     only_account: str | None = None,
+    started: Callable[[], None] = lambda: None,
 ) -> tuple[ScanResult, ScanRecord]:
-    """Scan and record: the seam the terminal, Slack and the scheduler all call."""
-    result = scan_accounts(
-        settings, base_session, clock=clock, progress=progress, only_account=only_account
+    """Scan and record: the seam the terminal, Slack and the scheduler all call. ScanRunning
+    when another scan is under way anywhere; `started` once this one has the lease."""
+    holder = f"{trigger} ({socket.gethostname()}:{os.getpid()})"
+    now = clock()
+    running = repository.take_lease(SCAN_LEASE, holder, now, now + SCAN_LEASE_TIME)
+    if running is not None:
+        raise ScanRunning(running)
+    try:
+        started()
+        result = scan_accounts(
+            settings, base_session, clock=clock, progress=progress, only_account=only_account
+        )
+        return result, repository.record_scan(result, trigger, dry_run=settings.dry_run)
+    finally:
+        repository.release_lease(SCAN_LEASE, holder)
+
+
+def started_by(holder: str) -> str:
+    """Who a lease holder is, for people: a Slack user, the schedule, the terminal."""
+    trigger = holder.split(" ", 1)[0]
+    if trigger.startswith("slack:"):
+        return f"<@{trigger.removeprefix('slack:')}>"
+    return {"schedule": "the schedule", "cli": "the terminal", "demo": "the terminal"}.get(
+        trigger, trigger
     )
-    return result, repository.record_scan(result, trigger, dry_run=settings.dry_run)

@@ -3,7 +3,6 @@ every listener's `register(app, services)`, the scheduled jobs and the terminal 
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 
 import boto3
@@ -32,7 +31,6 @@ class Services:
     access: Access = field(init=False)
     announcer: Announcer = field(init=False)
     decisions: Decisions = field(init=False)
-    scan_lock: threading.Lock = field(default_factory=threading.Lock)
     schedule: Schedule | None = None  # set when this process runs the scheduled jobs
 
     def __post_init__(self) -> None:

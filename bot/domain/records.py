@@ -53,6 +53,14 @@ class Actor:
 SCANNER = Actor(SystemActor.SCANNER, Role.SYSTEM, Surface.SCAN)
 
 
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a lease (a running scan), and since when."""
+
+    holder: str
+    since: datetime
+
+
 class UnknownFinding(LookupError):
     """No finding has this id."""
 

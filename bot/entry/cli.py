@@ -10,14 +10,14 @@ from typing import TextIO
 
 import boto3
 
-from bot.application.scans import run_scan
+from bot.application.scans import ScanRunning, run_scan
 from bot.domain.clock import utc_now
 from bot.domain.records import RecordsUnavailable
 from bot.entry.bootstrap import SetupError, bootstrap, prepare
 from bot.entry.terminal import render_csv, render_json, render_table
 
 DEMO_DATABASE_URL = "sqlite:///iam-inactive-demo.db"
-EXIT_OK, EXIT_SCAN_FAILED, EXIT_BAD_SETUP = 0, 1, 2
+EXIT_OK, EXIT_SCAN_FAILED, EXIT_BAD_SETUP, EXIT_SCAN_RUNNING = 0, 1, 2, 3
 
 
 @contextmanager
@@ -65,6 +65,9 @@ def scan(
     except RecordsUnavailable as error:
         print(f"iam-inactive: the database became unavailable: {error}", file=stderr)
         return EXIT_BAD_SETUP
+    except ScanRunning as running:
+        print(f"iam-inactive: {running}", file=stderr)
+        return EXIT_SCAN_RUNNING
     rows = sorted(
         record.new + record.reopened + record.updated,
         key=lambda row: (row.account_id, row.user_name),
