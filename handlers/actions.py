@@ -66,10 +66,10 @@ def register(app: App, services: Services) -> None:
             message = notice(NOT_MINE)
         respond(replace_original=True, text=message.text, blocks=message.blocks)
 
-    app.action(ActionId.DISABLE)(answering(services, on_disable))
+    app.action(ActionId.DISABLE)(answering(services, on_disable, after_ack=True))
     app.action(ActionId.KEEP)(answering(services, on_keep))
     app.action(ActionId.DECIDE_NOW)(answering(services, on_decide_now))
-    app.action(ActionId.OWNER_CONFIRM)(answering(services, on_owner_confirm))
+    app.action(ActionId.OWNER_CONFIRM)(answering(services, on_owner_confirm, after_ack=True))
     app.action(ActionId.OWNER_DECLINE)(answering(services, on_owner_decline))
     app.action(ActionId.UNKEEP)(answering(services, on_unkeep))
     app.action(ActionId.LIST_PREVIOUS)(answering(services, on_list_page))

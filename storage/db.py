@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -31,11 +31,15 @@ def normalize_url(url: str) -> str:
 
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
+    # Enough connections for the Slack listener threads and the scheduler at once.
+    pool = {"pool_size": 10, "max_overflow": 40, "pool_timeout": 10}
+    if url.startswith("sqlite") and make_url(url).database in (None, "", ":memory:"):
+        pool = {}  # one in-memory database lives in one connection
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_timeout=10)
+        engine = create_engine(url, pool_pre_ping=True, **pool)
     event.listen(engine, "handle_error", _unavailable)
     return engine
 

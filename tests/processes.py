@@ -36,11 +36,12 @@ def moto_http() -> Iterator[str]:
 
 
 class AwsProxy:
-    """Forwards AWS calls to moto; while `hold` is set, swallows DeleteLoginProfile (never
-    forwarded) and blocks, as a process dying mid-call would see it."""
+    """Forwards AWS calls to moto, `delay` seconds late; while `hold` is set, swallows
+    DeleteLoginProfile (never forwarded) and blocks, as a process dying mid-call would see it."""
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, delay: float = 0.0) -> None:
         self.upstream = upstream
+        self.delay = delay  # seconds added to every call, as a slow AWS would
         self.hold = threading.Event()
         self.held = threading.Event()
         self.forwarded_deletes = 0
@@ -54,6 +55,7 @@ class AwsProxy:
                     proxy.held.set()
                     time.sleep(60)  # the caller is killed meanwhile
                     return
+                time.sleep(proxy.delay)
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                 request = urllib.request.Request(
                     proxy.upstream + self.path, data=body, headers=headers, method="POST"

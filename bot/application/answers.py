@@ -47,12 +47,14 @@ def explain(error: Exception) -> str | None:
     return None
 
 
-def answering(services: Services, listener: Listener) -> Listener:
+def answering(services: Services, listener: Listener, *, after_ack: bool = False) -> Listener:
     """`listener`, answering the person itself when it stops on an expected error: inline when
-    a slash command is not acknowledged yet, else privately (in the channel, or by DM)."""
+    a slash command is not acknowledged yet, else privately (in the channel, or by DM).
 
-    @functools.wraps(listener)  # Bolt reads the wrapped listener's arguments
-    def run(**kwargs: Any) -> None:
+    `after_ack`: acknowledge at once and run the listener on `services.after_ack`, so that
+    slow work (AWS, many Slack calls) never keeps Bolt's threads from acknowledging others."""
+
+    def answered(kwargs: dict[str, Any]) -> None:
         try:
             listener(**kwargs)
         except Exception as error:
@@ -61,7 +63,30 @@ def answering(services: Services, listener: Listener) -> Listener:
                 raise
             tell(services, kwargs, answer)
 
+    def answered_after_ack(kwargs: dict[str, Any]) -> None:
+        try:
+            answered(kwargs)
+        except Exception:  # nobody is waiting for this thread: the log is where it goes
+            log.exception("a Slack listener failed after acknowledging")
+
+    @functools.wraps(listener)  # Bolt reads the wrapped listener's arguments
+    def run(**kwargs: Any) -> None:
+        if not after_ack:
+            answered(kwargs)
+            return
+        kwargs["ack"]()
+        services.after_ack.submit(answered_after_ack, {**kwargs, "ack": _Acknowledged()})
+
     return run
+
+
+class _Acknowledged:
+    """The ack a listener run after acknowledging gets: Slack already has its answer."""
+
+    response = "sent"
+
+    def __call__(self, *_args: Any, **_kwargs: Any) -> None:
+        pass
 
 
 def tell(services: Services, kwargs: dict[str, Any], answer: str) -> None:

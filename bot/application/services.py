@@ -3,7 +3,10 @@ every listener's `register(app, services)`, the scheduled jobs and the terminal 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
+from typing import Any
 
 import boto3
 from slack_sdk import WebClient
@@ -20,6 +23,15 @@ from bot.slack.client import Approvers
 from storage.repository import Repository
 
 
+class InlineExecutor(Executor):
+    """Runs the work at once, in the caller's thread."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -32,6 +44,9 @@ class Services:
     announcer: Announcer = field(init=False)
     decisions: Decisions = field(init=False)
     schedule: Schedule | None = None  # set when this process runs the scheduled jobs
+    # Where slow work runs once Slack has its acknowledgement (see bot.application.answers);
+    # the app factory sizes it, and runs it in the request when answers wait for the work.
+    after_ack: Executor = field(default_factory=InlineExecutor)
 
     def __post_init__(self) -> None:
         self.approvers = Approvers(self.settings, self.client)
