@@ -176,6 +176,18 @@ class BotHarness:
         metadata = json.loads(view["private_metadata"])
         return self.submit(view["callback_id"], values or {}, metadata, user)
 
+    def close_last_form(self, user: str = APPROVER) -> Any:
+        """Close the modal the bot opened last without submitting it (Slack's view_closed)."""
+        view = self.standin.named("views.open")[-1].params["view"]
+        return self.interact(
+            {
+                "type": "view_closed",
+                "user": {"id": user, "team_id": "T0TEAM"},
+                "view": {**view, "id": "V0MODAL", "state": {"values": {}}},
+                "is_cleared": False,
+            }
+        )
+
     # --- reading state -----------------------------------------------------------------------
 
     def finding(self, user_name: str) -> Finding:

@@ -20,6 +20,7 @@ from tests.conftest import (
     OWNED,
     RECENT_LOGIN,
     has_password,
+    set_fields,
     start_bot,
 )
 
@@ -231,3 +232,33 @@ def test_two_app_instances_racing_on_one_finding_remove_once(
     assert iam_calls_to_delete == ["owned"]
     actions = [action for action, _a, _r in bot.actions_of(bot.finding("owned"))]
     assert actions.count("disabled") == 1 and actions.count("owner_confirmed") == 1
+
+
+def test_a_closed_final_confirmation_leaves_the_finding_actionable(bot, standin):
+    finding = bot.finding("left-company")
+    bot.click(ActionId.DISABLE, finding.id)
+    assert bot.finding("left-company").state == State.DISABLE_REQUESTED
+    assert bot.close_last_form(APPROVER).status_code == 200
+    reopened = bot.finding("left-company")
+    assert reopened.state == State.OPEN and has_password("left-company")
+    assert bot.actions_of(reopened)[-1][:2] == ("withdrawn", APPROVER)
+    update = standin.named("chat.update")[-1]
+    assert ActionId.DISABLE in update.text_of_blocks()  # Disable and Keep again
+
+
+def test_a_final_confirmation_slack_cannot_open_withdraws_its_request(bot, standin):
+    standin.fail["views.open"] = "expired_trigger_id"
+    finding = bot.finding("left-company")
+    bot.click(ActionId.DISABLE, finding.id)
+    assert bot.finding("left-company").state == State.OPEN
+    told = " ".join(c.params["text"] for c in standin.named("chat.postEphemeral"))
+    assert "could not be opened" in told and "press Disable again" in told
+
+
+def test_closing_a_decide_now_form_changes_nothing(bot, standin):
+    finding = bot.finding("owned")
+    bot.click(ActionId.DISABLE, finding.id)
+    set_fields(bot.repository, finding.id, escalated_at=finding.first_seen)
+    bot.click(ActionId.DECIDE_NOW, finding.id)
+    bot.close_last_form(APPROVER)
+    assert bot.finding("owned").state == State.AWAITING_OWNER
