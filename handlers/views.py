@@ -81,7 +81,7 @@ def register(app: App, services: Services) -> None:
     app.view(CallbackId.KEEP)(answering(services, on_keep))
     app.view_closed(CallbackId.CONFIRM)(answering(services, on_confirm_closed))
     app.view(CallbackId.UNKEEP)(answering(services, on_unkeep))
-    app.view(CallbackId.CONFIRM)(answering(services, on_confirm))
+    app.view(CallbackId.CONFIRM)(answering(services, on_confirm, after_ack=True))
 
 
 def _days(period: str | None) -> int | None | bool:
