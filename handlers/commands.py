@@ -11,7 +11,7 @@ from bot.application import flows
 from bot.application.answers import answering
 from bot.application.services import Services
 from bot.slack.ids import COMMAND
-from bot.slack.messages.blocks import Message, notice
+from bot.slack.messages.blocks import Message, escape, notice
 from bot.slack.messages.command import help_message
 
 Reply = Callable[..., None]
@@ -27,7 +27,7 @@ def register(app: App, services: Services) -> None:
             ack(**reply(help_message("That is longer than any IAM user name or account id.")))
             return
         if handler is None:
-            ack(**reply(help_message(f"I don't know `{verb}`. Here is what I can do:")))
+            ack(**reply(help_message(f"I don't know `{escape(verb)}`. Here is what I can do:")))
             return
         handler(services, command["user_id"], args, ack, respond)
 
@@ -41,7 +41,9 @@ def help_(services: Services, user_id: str, args: list[str], ack: Reply, respond
 def list_(services: Services, user_id: str, args: list[str], ack: Reply, respond: Reply) -> None:
     filter_ = args[0].lower() if args else ""
     if not flows.is_list_filter(filter_):
-        usage = f"`list` takes dormant, keys_only or a 12-digit account id, not `{filter_}`."
+        usage = (
+            f"`list` takes dormant, keys_only or a 12-digit account id, not `{escape(filter_)}`."
+        )
         ack(**reply(help_message(usage)))
         return
     ack(**reply(flows.open_findings_page(services, filter_, 1)))

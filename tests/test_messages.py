@@ -158,3 +158,18 @@ def test_manifest_grants_exactly_the_scopes_the_code_uses():
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed
     assert manifest["features"]["slash_commands"][0]["url"].endswith("/slack/events")
+
+
+def test_text_from_people_and_aws_is_data_never_markup():
+    hostile = "<!channel> <https://evil.example/sso|Re-enable access> <@U0CEO> & co"
+    line = status_line(row(state=State.KEPT, decided_by="U1", decision_note=hostile), UTC, False)
+    assert "<!channel>" not in line and "<https://" not in line and "<@U0CEO>" not in line
+    assert "&lt;!channel&gt;" in line and "&amp; co" in line
+    account = AccountScan(AccountTarget("111122223333", name="<!channel> prod"), error="x < y")
+    summary = json.dumps(scan_summary(account, [], dry_run=False).blocks)
+    assert "<!channel>" not in summary and "&lt;!channel&gt; prod" in summary
+
+
+def test_the_bots_own_actors_are_named_not_mentioned():
+    line = status_line(row(state=State.DISABLED, decided_by="scheduler"), UTC, dry_run=False)
+    assert "<@scheduler>" not in line and "the scheduler" in line

@@ -23,7 +23,7 @@ from bot.domain.records import Surface
 from bot.domain.rule import CATEGORIES
 from bot.domain.workflow import KEEP_BY, ROLE_ON_SURFACE, Intent, may
 from bot.slack.client import slack_error
-from bot.slack.messages.blocks import Message
+from bot.slack.messages.blocks import Message, escape
 from bot.slack.messages.command import history_message, list_page
 from bot.slack.messages.modals import confirm_modal, keep_modal, unkeep_modal
 from storage.models import Finding
@@ -62,7 +62,7 @@ def request_disable(
     try:
         open_view(_final_confirmation(services, finding, owner.why_not))
     except SlackClientError as error:  # e.g. expired_trigger_id: Slack allows 3 seconds
-        why = f"the confirmation form could not be opened ({slack_error(error)})"
+        why = f"the confirmation form could not be opened ({escape(slack_error(error))})"
         services.announcer.refresh(services.decisions.withdraw(finding.id, why))
         return Answer(f"Nothing was done: {why}. Please press Disable again.")
     return Answer()
@@ -153,7 +153,7 @@ def keep(
     recorded()
     services.announcer.refresh(kept)
     services.announcer.tell_outcome(
-        kept, f"Kept the console password of {kept.user_name}: {reason}"
+        kept, f"Kept the console password of {kept.user_name}: {escape(reason)}"
     )
 
 
@@ -173,7 +173,7 @@ def unkeep(services: Services, finding_id: str | None, user_id: str, reason: str
     )
     reopened = services.decisions.unkeep(finding.id, approver, reason)
     services.announcer.refresh(reopened)
-    line = f"Ended the keep of {reopened.user_name} (`{reopened.account_id}`): {reason}"
+    line = f"Ended the keep of {reopened.user_name} (`{reopened.account_id}`): {escape(reason)}"
     services.announcer.announce(f"<@{user_id}> {line}", thread_ts=reopened.slack_ts)
     return line
 

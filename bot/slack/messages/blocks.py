@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.domain.records import FindingView
+from bot.domain.records import FindingView, SystemActor
 from bot.domain.rule import KEYS_ONLY
 from bot.domain.workflow import State
 from bot.slack.ids import ActionId
@@ -49,12 +49,23 @@ def checked(text: str, blocks: Sequence[Block], limit: int = MAX_BLOCKS) -> Mess
     return Message(text=text[:MAX_SECTION_TEXT], blocks=[block.to_dict() for block in blocks])
 
 
+def escape(text: str) -> str:
+    """Text from people and from AWS as data, never markup: Slack reads `<`, `>` and `&` as the
+    start of mentions, links and @channel, so they are sent as entities."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def day(moment: datetime | None, zone: tzinfo) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d") if moment else "never"
 
 
 def mention(user_id: str | None) -> str:
-    return f"<@{user_id}>" if user_id else "someone"
+    """A Slack user as a mention; the bot's own actors (the scheduler, the system) by name."""
+    if not user_id:
+        return "someone"
+    if user_id in set(SystemActor):
+        return f"the {user_id}"
+    return f"<@{escape(user_id)}>"
 
 
 def owner_label(row: FindingView) -> str:
@@ -115,10 +126,10 @@ def finding_facts(row: FindingView, zone: tzinfo) -> str:
 
 def status_line(row: FindingView, zone: tzinfo, dry_run: bool) -> str | None:
     """Where the decision on this finding stands, for its line in the channel and the DM."""
-    note = f": {truncate(row.decision_note, 500)}" if row.decision_note else ""
+    note = f": {escape(truncate(row.decision_note, 500))}" if row.decision_note else ""
     match row.state:
         case State.OPEN:  # a note says why it is open again (a keep ended, a withdrawn request)
-            return f":information_source: {truncate(row.decision_note, 500)}" if note else None
+            return f":information_source: {note.removeprefix(': ')}" if note else None
         case State.DISABLE_REQUESTED:
             return f":hourglass: Disable requested by {mention(row.requested_by)}{note}"
         case State.AWAITING_OWNER:
@@ -142,7 +153,7 @@ def status_line(row: FindingView, zone: tzinfo, dry_run: bool) -> str | None:
         case State.FAILED:
             return f":warning: Removal failed{note}"
         case State.RESOLVED:
-            return f":heavy_check_mark: Resolved: {row.resolution}"
+            return f":heavy_check_mark: Resolved: {escape(row.resolution or '')}"
     return None
 
 

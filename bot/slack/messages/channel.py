@@ -25,6 +25,7 @@ from bot.slack.messages.blocks import (
     checked,
     context,
     dry_run_note,
+    escape,
     finding_facts,
     notice,
     owner_label,
@@ -78,9 +79,9 @@ def _decide_now_buttons(row: FindingView) -> ActionsBlock:
 
 def scan_summary(account: AccountScan, new: Sequence[FindingView], dry_run: bool) -> Message:
     target = account.target
-    label = f"`{target.account_id}`" + (f" ({target.name})" if target.name else "")
+    label = f"`{target.account_id}`" + (f" ({escape(target.name)})" if target.name else "")
     if not account.ok:
-        text = f":warning: Scan of {label} failed: {account.error}"
+        text = f":warning: Scan of {label} failed: {escape(account.error or 'unknown error')}"
     else:
         keys_only = sum(1 for row in new if row.category == KEYS_ONLY)
         text = (

@@ -25,6 +25,7 @@ from bot.slack.messages.blocks import (
     Message,
     checked,
     context,
+    escape,
     finding_facts,
     mention,
     truncate,
@@ -98,8 +99,8 @@ def history_message(
             )
         )
         lines = [
-            f"{event.at.astimezone(zone):%Y-%m-%d %H:%M} · {_actor(event.actor)} · "
-            f"{event.action}" + (f" ({event.reason})" if event.reason else "")
+            f"{event.at.astimezone(zone):%Y-%m-%d %H:%M} · {mention(event.actor)} · "
+            f"{event.action}" + (f" ({escape(event.reason)})" if event.reason else "")
             for event in events
         ]
         text = truncate("\n".join(lines) or "no events", MAX_SECTION_TEXT)
@@ -111,7 +112,3 @@ def history_message(
         if len(blocks) > MAX_BLOCKS - 4:
             break
     return checked(f"History of {user_name}", blocks)
-
-
-def _actor(actor: str) -> str:
-    return mention(actor) if actor[:1] in ("U", "W") else actor

@@ -13,6 +13,7 @@ from bot.slack.messages.blocks import (
     checked,
     day,
     dry_run_note,
+    escape,
     owner_label,
     truncate,
 )
@@ -60,7 +61,7 @@ def digest_message(facts: DigestFacts, zone: tzinfo, dry_run: bool) -> Message:
         (
             "*Scan failures this week*",
             [
-                f"• {day(when, zone)} `{account}`: {truncate(error or 'failed', 200)}"
+                f"• {day(when, zone)} `{account}`: {escape(truncate(error or 'failed', 200))}"
                 for when, account, error in facts.failed_scans
             ],
         ),
