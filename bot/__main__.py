@@ -8,8 +8,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
-from dotenv import find_dotenv, load_dotenv
+from dotenv import load_dotenv
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     commands = parser.add_subparsers(dest="command")
     run = commands.add_parser("run", help="run the Slack bot (the default)")
-    run.add_argument("--port", type=int, help="HTTP port (default: PORT, else 3000)")
+    run.add_argument("--port", type=port, help="HTTP port (default: PORT, else 3000)")
 
     scan = commands.add_parser("scan", help="scan AWS now and print the findings")
     scan.add_argument("--demo", action="store_true", help="scan an embedded simulated account")
@@ -38,10 +39,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def port(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is from 1 to 65535, not {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    # The .env of the working directory (dotenv would look beside this file by default).
-    load_dotenv(find_dotenv(usecwd=True), override=False)
+    # The .env of the working directory, and no other (dotenv would search further).
+    env_file = Path.cwd() / ".env"
+    try:
+        if env_file.is_file():
+            load_dotenv(env_file, override=False)
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"iam-inactive: cannot read {env_file}: {error}", file=sys.stderr)
+        return 2
     from bot.entry import cli
 
     if args.command == "scan":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import App
@@ -55,11 +56,9 @@ def register(app: App, services: Services) -> None:
     def on_confirm(ack: Callable, body: dict[str, Any], view: dict[str, Any]) -> None:
         ack()
         metadata = _metadata(view)
-        why, version = str(metadata.get("why") or "owner unreachable"), metadata.get("version")
-        if not isinstance(version, int):
-            raise Refused(NOT_MINE)
+        why, step = str(metadata.get("why") or "owner unreachable"), _step_seen(metadata)
         user_id, finding_id = body["user"]["id"], metadata.get("finding_id")
-        flows.approver_confirms(services, finding_id, user_id, why, version)
+        flows.approver_confirms(services, finding_id, user_id, why, step)
 
     def on_unkeep(ack: Callable, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = (view.get("state") or {}).get("values") or {}
@@ -75,8 +74,11 @@ def register(app: App, services: Services) -> None:
 
     def on_confirm_closed(ack: Callable, body: dict[str, Any], view: dict[str, Any]) -> None:
         ack()
-        finding_id = _metadata(view).get("finding_id")
-        flows.final_confirmation_closed(services, finding_id, body["user"]["id"])
+        metadata = _metadata(view)
+        step = _step_seen(metadata)
+        flows.final_confirmation_closed(
+            services, metadata.get("finding_id"), body["user"]["id"], step
+        )
 
     app.view(CallbackId.KEEP)(answering(services, on_keep))
     app.view_closed(CallbackId.CONFIRM)(answering(services, on_confirm_closed))
@@ -91,6 +93,14 @@ def _days(period: str | None) -> int | None | bool:
     if isinstance(period, str) and re.fullmatch(r"[0-9]{1,5}", period):
         return int(period)  # its range is the workflow's to judge (keep_refusal)
     return False
+
+
+def _step_seen(metadata: dict[str, Any]) -> datetime:
+    """When the finding last changed as the form showed it (see bot.slack.messages.modals)."""
+    try:
+        return datetime.fromisoformat(metadata["step"])
+    except (KeyError, TypeError, ValueError):
+        raise Refused(NOT_MINE) from None
 
 
 def _metadata(view: dict[str, Any]) -> dict[str, Any]:

@@ -39,7 +39,8 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True, **pool)
+        # A database that hangs instead of refusing must not hold a request for long.
+        engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5}, **pool)
     event.listen(engine, "handle_error", _unavailable)
     return engine
 
@@ -80,18 +81,19 @@ def migrate(engine: Engine) -> None:
 
 @contextmanager
 def _sqlite_file_locked(engine: Engine) -> Iterator[None]:
-    """SQLite has no advisory locks: processes migrating one file take turns on an flock of the
-    file itself (SQLite's own locks are fcntl locks, which flock does not touch)."""
+    """SQLite has no advisory locks: processes migrating one file take turns on an flock of a
+    lock file beside it. Never the database file itself: closing any handle on it would drop
+    this process's SQLite locks on it, and another process could then delete the WAL."""
     path = engine.url.database if engine.dialect.name == "sqlite" else None
     if not path or path == ":memory:":
         yield
         return
-    with open(path, "ab") as database_file:
-        fcntl.flock(database_file, fcntl.LOCK_EX)
+    with open(f"{path}.migrate-lock", "ab") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(database_file, fcntl.LOCK_UN)
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def current_revision(connection: Connection) -> str | None:

@@ -76,13 +76,13 @@ class Repository:
         reason: str | None = None,
         details: dict[str, Any] | None = None,
         changes: FindingChanges = NO_CHANGES,
-        expected_version: int | None = None,
+        expected_step: datetime | None = None,
     ) -> models.Finding:
         """Take one step of the workflow and append its audit event, in one transaction.
 
         The policy decides whether `by` may take the step in the row's current state. Compare-
         and-set: the row's version column makes a concurrent step (a second click, a second
-        replica) fail with TransitionError instead of both succeeding. `expected_version`: the
+        replica) fail with TransitionError instead of both succeeding. `expected_step`: the
         step is for the finding as someone saw it (a form, a job's list); any step since refuses
         it.
         """
@@ -91,7 +91,7 @@ class Repository:
                 row = session.get(models.Finding, finding_id)
                 if row is None:
                     raise UnknownFinding(finding_id)
-                if expected_version is not None and row.version != expected_version:
+                if expected_step is not None and row.state_changed_at != expected_step:
                     raise TransitionError(CHANGED_SINCE)
                 step(session, row, intent, at, reason, by, details, changes)
         except StaleDataError:
@@ -190,13 +190,15 @@ class Repository:
                 execution_options={"synchronize_session": False},
             )
 
-    def claim_finding(self, finding_id: str, version: int) -> bool:
-        """Compare-and-set on the version: True for the one caller that still saw `version`."""
+    def claim_finding(self, finding_id: str, version: int, at: datetime) -> bool:
+        """Compare-and-set on the version: True for the one caller that still saw `version`.
+        The claim also counts as a change of state, so no other sweeper finds the finding stuck
+        until the claimer has had STUCK_AFTER_SECONDS to move it on."""
         with self._sessions.begin() as session:
             result = session.execute(
                 update(models.Finding)
                 .where(models.Finding.id == finding_id, models.Finding.version == version)
-                .values(version=version + 1),
+                .values(version=version + 1, state_changed_at=at),
                 execution_options={"synchronize_session": False},
             )
             return result.rowcount == 1

@@ -172,3 +172,32 @@ def test_a_second_scan_is_told_whose_scan_is_running(tmp_path):
     result = run_bot("scan", "--demo", cwd=tmp_path, DATABASE_URL=database_url)
     assert result.returncode == 3
     assert "A scan started by <@U0ALICE> at" in result.stderr and "still running" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "line"),
+    [
+        (["scan", "--demo"], {"DATABASE_URL": "sqlite:////nonexistent/dir/x.db"}, "cannot open"),
+        (["scan", "--demo"], {"DATABASE_URL": "sqlite:///"}, "must name a SQLite file"),
+        (["run", "--port", "70000"], {}, "a port is from 1 to 65535"),
+    ],
+    ids=["missing-directory", "no-file", "port-out-of-range"],
+)
+def test_more_bad_settings_stop_with_one_line(tmp_path, args, env, line):
+    result = run_bot(*args, cwd=tmp_path, **env)
+    assert result.returncode == 2 and line in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreadable_env_file_stops_with_one_line(tmp_path):
+    (tmp_path / ".env").write_bytes(b"CONSOLE_IDLE_DAYS=\xff\xfe\n")
+    result = run_bot("scan", "--demo", cwd=tmp_path)
+    assert result.returncode == 2 and "cannot read" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_only_the_working_directorys_env_file_is_read(tmp_path):
+    (tmp_path / ".env").write_text("CONSOLE_IDLE_DAYS=abc\n")
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    assert run_bot("scan", "--demo", cwd=inner).returncode == 0

@@ -321,8 +321,13 @@ def test_a_request_from_before_modes_were_recorded_is_not_confirmed_for_real(bot
 
 @pytest.mark.parametrize(
     "metadata",
-    [{"finding_id": 7, "version": 1}, {"finding_id": ["x"], "version": 1}, {"version": "1"}],
-    ids=["int-id", "list-id", "no-version"],
+    [
+        {"finding_id": 7, "step": "2026-11-28T10:00:00+00:00"},
+        {"finding_id": ["x"], "step": "2026-11-28T10:00:00+00:00"},
+        {"step": 1},
+        {"step": "yesterday"},
+    ],
+    ids=["int-id", "list-id", "step-not-text", "step-not-a-time"],
 )
 def test_a_forged_final_confirmation_is_refused_plainly(bot, metadata):
     finding = bot.finding("left-company")

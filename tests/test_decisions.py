@@ -141,7 +141,8 @@ def test_the_approvers_word_is_final_only_where_the_owner_cannot_answer(
     final = (Intent.APPROVER_CONFIRM, APPROVER, "final")
     with pytest.raises(TransitionError, match="not been silent long enough"):
         decisions.confirm_and_remove(finding_id, *final)
-    decisions.escalate(finding_id, SCHEDULER, seen_version=repository.finding(finding_id).version)
+    seen = repository.finding(finding_id).state_changed_at
+    decisions.escalate(finding_id, SCHEDULER, seen_step=seen)
     assert decisions.confirm_and_remove(finding_id, *final).finding.state == State.DISABLED
     assert iam.deleted == ["ann"]
 
@@ -351,3 +352,19 @@ def test_owners_keep_for_a_limited_time_and_approvers_can_end_a_keep(decisions, 
         decisions.unkeep(finding_id, OWNER, "mine")
     reopened = decisions.unkeep(finding_id, APPROVER, "the service moved to SSO")
     assert (reopened.state, reopened.kept_until) == (State.OPEN, None)
+
+
+def test_a_finding_another_sweeper_claimed_is_not_removed_twice(repository, iam, finding_id):
+    in_flight(decisions_for(repository, iam), repository, finding_id)
+    claimed = repository.finding(finding_id)
+    assert repository.claim_finding(finding_id, claimed.version, STUCK)  # the other sweeper
+    assert decisions_for(repository, iam, at=STUCK).sweep() == []
+    assert iam.deleted == []
+
+
+def test_a_consent_stuck_from_a_dry_run_is_withdrawn_not_left(repository, iam, finding_id):
+    dry = decisions_for(repository, iam, dry_run=True)
+    asked(dry, finding_id)
+    repository.transition(finding_id, Intent.OWNER_CONFIRM, OWNER, at=T0)  # then a crash
+    (moved,) = decisions_for(repository, iam, at=STUCK).sweep()  # restarted with DRY_RUN off
+    assert moved.finding.state == State.OPEN and iam.deleted == []

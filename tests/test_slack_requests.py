@@ -8,21 +8,16 @@ from datetime import timedelta
 
 import pytest
 
-from bot.application.jobs import follow_up_job, scan_job, sweep_job
+from bot.application.jobs import follow_up_job
 from bot.aws.demo import DemoUser, seed_users
 from bot.domain.settings import Settings
 from bot.domain.workflow import State
 from bot.slack.client import Approvers, ApproversUnknown, make_client
 from bot.slack.ids import ActionId, CallbackId
-from storage.db import make_engine
-from storage.repository import Repository
 from tests.bot_harness import APPROVER, CHANNEL, OWNER, SECRET, STRANGER, BotHarness
 from tests.conftest import (
-    IDLE_DORMANT,
-    KEYS_ONLY,
     OWNED,
     has_password,
-    scans,
     set_fields,
     start_bot,
 )
@@ -328,62 +323,3 @@ def test_slash_text_of_any_length_gets_a_clear_reply(bot, text):
     answer = bot.command(text)
     assert answer.status_code == 200
     assert "longer than any IAM user name" in answer.get_json()["text"]
-
-
-def test_with_the_database_down_every_person_hears_it_and_nothing_breaks(bot, standin):
-    finding = bot.finding("owned")
-    down = BotHarness.start(
-        bot.services.settings,
-        Repository(make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")),
-        bot.services.aws_session,
-        standin,
-    )
-    click = down.click(ActionId.DISABLE, finding.id)
-    assert click.status_code == 200
-    assert "database is unavailable" in standin.wait_for("chat.postEphemeral").params["text"]
-    listing = down.command("list")
-    assert listing.status_code == 200 and "database is unavailable" in listing.get_json()["text"]
-    keep = down.submit_keep(finding, APPROVER, "still needed", "90", "slack-channel")
-    assert keep.status_code == 200
-    assert "database is unavailable" in str(keep.get_json()["errors"])
-    assert bot.finding("owned").state == State.OPEN and has_password("owned")
-
-
-def test_findings_whose_message_failed_are_posted_later(standin, database_file, aws_session, now):
-    seed_users(aws_session, (IDLE_DORMANT, KEYS_ONLY, OWNED), now)
-    harness = start_bot(standin, database_file, aws_session)
-    standin.fail["chat.postMessage"] = "not_in_channel"
-    harness.command("scan")
-    (answer,) = standin.named("response/respond")
-    assert "3 new findings" in answer.params["text"]
-    assert "0 posted, 3 to be posted again" in answer.params["text"]
-    assert harness.finding("owned").slack_ts is None
-    del standin.fail["chat.postMessage"]
-    standin.clear()
-    assert sweep_job(harness.services).endswith("3 posted, 0 still unposted")
-    (message,) = standin.named("chat.postMessage")
-    assert message.text_of_blocks().count(ActionId.DISABLE) == 3
-    assert all(harness.finding(name).slack_ts for name in ("owned", "keys-only", "idle-dormant"))
-
-
-def test_one_scan_at_a_time_and_the_second_asker_hears_whose_is_running(bot, standin, now):
-    held_since = now - timedelta(minutes=3)
-    assert (
-        bot.repository.take_lease(
-            "scan", "schedule (replica-b:7)", held_since, now + timedelta(hours=1)
-        )
-        is None
-    )
-    scans_before = len(scans(bot.repository))
-    answer = bot.command("scan").get_json()
-    assert "started by the schedule at" in answer["text"] and "still running" in answer["text"]
-    assert len(scans(bot.repository)) == scans_before
-    assert scan_job(bot.services).startswith("skipped: A scan started by the schedule")
-    bot.repository.release_lease("scan", "schedule (replica-b:7)")
-    assert "Scanning all accounts" in bot.command("scan").get_json()["text"]
-
-
-def test_a_scan_lease_left_by_a_dead_process_expires(bot, now):
-    stale = now - timedelta(hours=2)
-    bot.repository.take_lease("scan", "slack:U0DEAD (gone:1)", stale, stale + timedelta(hours=1))
-    assert "Scanning all accounts" in bot.command("scan").get_json()["text"]

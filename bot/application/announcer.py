@@ -116,7 +116,7 @@ class Announcer:
                     filename="open-findings-by-week.png",
                     title="Open findings, week by week",
                 )
-            except SlackClientError as error:  # e.g. missing files:write: the text trend stands
+            except (SlackClientError, OSError) as error:  # no files:write: the text trend stands
                 log.info("digest chart not uploaded: %s", slack_error(error))
         return ts
 
@@ -135,7 +135,7 @@ class Announcer:
         """Open a DM with the owner and ask; False when Slack would not let us."""
         try:
             channel = self.client.conversations_open(users=finding.owner_slack_id)["channel"]["id"]
-        except SlackClientError as error:
+        except (SlackClientError, OSError) as error:
             log.warning("cannot open a DM with %s: %s", finding.owner_slack_id, slack_error(error))
             return False
         ts = self._post(channel, owner_dm(finding, self.settings.timezone, self.dry_run))
@@ -185,7 +185,7 @@ class Announcer:
                 self.client.chat_postMessage(
                     channel=user_id, text=message.text, blocks=message.blocks
                 )
-        except SlackClientError as error:
+        except (SlackClientError, OSError) as error:
             log.warning("could not tell %s %r: %s", user_id, text, slack_error(error))
 
     def announce(self, text: str, thread_ts: str | None = None) -> None:
@@ -203,7 +203,7 @@ class Announcer:
                 channel=channel, text=message.text, blocks=message.blocks, thread_ts=thread_ts
             )
             return answer["ts"]
-        except SlackClientError as error:
+        except (SlackClientError, OSError) as error:
             log.warning("chat.postMessage to %s failed: %s", channel, slack_error(error))
             self.repository.record_event(
                 None,
@@ -220,5 +220,5 @@ class Announcer:
             self.client.chat_update(
                 channel=channel, ts=ts, text=message.text, blocks=message.blocks
             )
-        except SlackClientError as error:
+        except (SlackClientError, OSError) as error:
             log.warning("chat.update of %s/%s failed: %s", channel, ts, slack_error(error))

@@ -22,9 +22,9 @@ def look_up_owner(services: Services, owner: str | None) -> OwnerContact:
     try:
         return resolve_owner(services.client, owner)
     except (SlackClientError, OSError) as error:  # 5xx, ratelimited, timeouts, dropped links
-        reason = slack_error(error) if isinstance(error, SlackClientError) else type(error).__name__
         raise Refused(
-            f"I could not look up the owner {owner} in Slack ({reason}), so nothing was changed. "
+            f"I could not look up the owner {owner} in Slack ({slack_error(error)}), so nothing "
+            "was changed. "
             "Please try again in a moment."
         ) from None
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.aws.iam import AccountIam, describe_error
@@ -91,12 +91,12 @@ class Decisions:
         why = f"asked owner <@{owner_slack_id}> to confirm"
         return self._step(finding_id, Intent.ASK_OWNER, by, why, changes)
 
-    def escalate(self, finding_id: str, by: Actor, *, seen_version: int) -> Finding:
-        """The owner has not answered: the approvers may now decide alone. `seen_version`: the
-        finding as the follow-up job read it (a new request since then restarts the wait)."""
+    def escalate(self, finding_id: str, by: Actor, *, seen_step: datetime | None) -> Finding:
+        """The owner has not answered: the approvers may now decide alone. `seen_step`: the
+        finding's last step as the follow-up job read it (a new request since restarts the wait)."""
         changes = FindingChanges(escalated_at=self._clock())
         why = "the owner did not answer"
-        return self._step(finding_id, Intent.ESCALATE, by, why, changes, seen_version=seen_version)
+        return self._step(finding_id, Intent.ESCALATE, by, why, changes, seen_step=seen_step)
 
     def confirm_and_remove(
         self,
@@ -105,13 +105,13 @@ class Decisions:
         by: Actor,
         why: str,
         *,
-        seen_version: int | None = None,
+        seen_step: datetime | None = None,
     ) -> Removal:
         """Record the confirmation, re-check the user live, then remove the password (once).
 
         `intent` says whose word this is: the owner's, the approver's final one, or the
         scheduler's after AUTO_DISABLE_AFTER_DAYS; the policy says when each may count.
-        `seen_version`: the finding as the confirming form or job saw it; any step since then
+        `seen_step`: the finding's last step as the confirming form or job saw it; any step since
         (a new owner asked, a request withdrawn) refuses the confirmation.
         """
         if intent not in CONFIRMATIONS:
@@ -124,9 +124,7 @@ class Decisions:
             return self._withdraw(finding, system)
         details = {"owner": finding.requested_owner, "dry_run": finding.requested_dry_run}
         changes = FindingChanges(decided_by=by.id)
-        confirmed = self._step(
-            finding_id, intent, by, why, changes, details, seen_version=seen_version
-        )
+        confirmed = self._step(finding_id, intent, by, why, changes, details, seen_step=seen_step)
         return self._remove(confirmed, system)
 
     def unkeep(self, finding_id: str, by: Actor, reason: str) -> Finding:
@@ -162,7 +160,7 @@ class Decisions:
         since = self._clock() - timedelta(seconds=self.settings.stuck_after_seconds)
         moved = []
         for finding in self.repository.stuck_findings(TRANSIENT_STATES, since):
-            if not self.repository.claim_finding(finding.id, finding.version):
+            if not self.repository.claim_finding(finding.id, finding.version, self._clock()):
                 continue
             try:
                 moved.append(self._move_on(finding))
@@ -267,7 +265,7 @@ class Decisions:
         changes: FindingChanges,
         details: dict[str, Any] | None = None,
         *,
-        seen_version: int | None = None,
+        seen_step: datetime | None = None,
     ) -> Finding:
         return self.repository.transition(
             finding_id,
@@ -277,5 +275,5 @@ class Decisions:
             reason=reason,
             details=details,
             changes=changes,
-            expected_version=seen_version,
+            expected_step=seen_step,
         )

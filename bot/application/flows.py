@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.errors import SlackClientError
@@ -61,20 +62,24 @@ def request_disable(
     services.announcer.refresh(finding)
     try:
         open_view(_final_confirmation(services, finding, owner.why_not))
-    except SlackClientError as error:  # e.g. expired_trigger_id: Slack allows 3 seconds
+    except (SlackClientError, OSError) as error:  # e.g. expired_trigger_id: Slack allows 3 s
         why = f"the confirmation form could not be opened ({escape(slack_error(error))})"
         services.announcer.refresh(services.decisions.withdraw(finding.id, why))
         return Answer(f"Nothing was done: {why}. Please press Disable again.")
     return Answer()
 
 
-def final_confirmation_closed(services: Services, finding_id: str | None, user_id: str) -> None:
+def final_confirmation_closed(
+    services: Services, finding_id: str | None, user_id: str, seen_step: datetime | None
+) -> None:
     """The approver closed the final confirmation without submitting it: the request made for
     it is cancelled, and the finding offers Disable and Keep again. (A Decide now form, on a
     finding still waiting for its owner, changes nothing when closed.)"""
     finding = services.repository.finding(finding_id or "")
     if finding is None or not may(Intent.CANCEL_REQUEST, finding.state):
         return  # nothing was requested for this form
+    if finding.state_changed_at != seen_step:
+        return  # a newer request than the one this form was for
     finding, approver = services.access.acting_on(
         finding_id, user_id, Surface.CHANNEL, Intent.CANCEL_REQUEST
     )
@@ -104,13 +109,13 @@ def owner_confirms(services: Services, finding_id: str | None, user_id: str) -> 
 
 
 def approver_confirms(
-    services: Services, finding_id: str | None, user_id: str, why: str, seen_version: int
+    services: Services, finding_id: str | None, user_id: str, why: str, seen_step: datetime | None
 ) -> None:
     """The approver's final confirmation form (the owner cannot be asked, or did not answer),
-    for the finding as the form showed it (`seen_version`)."""
+    for the finding as the form showed it (`seen_step`)."""
     final = f"approver's confirmation is final: {why}"
     _confirm(
-        services, finding_id, user_id, Surface.CHANNEL, Intent.APPROVER_CONFIRM, final, seen_version
+        services, finding_id, user_id, Surface.CHANNEL, Intent.APPROVER_CONFIRM, final, seen_step
     )
 
 
@@ -121,11 +126,11 @@ def _confirm(
     surface: Surface,
     intent: Intent,
     why: str,
-    seen_version: int | None = None,
+    seen_step: datetime | None = None,
 ) -> None:
     finding, actor = services.access.acting_on(finding_id, user_id, surface, intent)
     removal = services.decisions.confirm_and_remove(
-        finding.id, intent, actor, why, seen_version=seen_version
+        finding.id, intent, actor, why, seen_step=seen_step
     )
     services.announcer.refresh(removal.finding)
     if removal.ask_new_owner:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from bot.application.announcer import Posting
 from bot.application.consent import after_removal
-from bot.application.scans import ScanRunning, run_scan
+from bot.application.scans import ScanRunning, run_scan, scan_lease
 from bot.application.scheduler import Schedule
 from bot.application.services import Services
 from bot.domain.cron import parse_cron
@@ -93,13 +93,17 @@ def follow_up_job(services: Services) -> str:
                 repository.record_event(finding.id, step, SCHEDULER, at=now)
             elif step == AuditAction.ESCALATE:
                 escalated = services.decisions.escalate(
-                    finding.id, SCHEDULER, seen_version=finding.version
+                    finding.id, SCHEDULER, seen_step=finding.state_changed_at
                 )
                 announcer.escalate(escalated)
             elif step == AuditAction.AUTO_DISABLE:
                 why = f"no answer for {settings.auto_disable_days} days (AUTO_DISABLE_AFTER_DAYS)"
                 removal = services.decisions.confirm_and_remove(
-                    finding.id, Intent.AUTO_CONFIRM, SCHEDULER, why, seen_version=finding.version
+                    finding.id,
+                    Intent.AUTO_CONFIRM,
+                    SCHEDULER,
+                    why,
+                    seen_step=finding.state_changed_at,
                 )
                 after_removal(services, removal)
                 repository.record_event(finding.id, step, SCHEDULER, at=now)
@@ -117,7 +121,11 @@ def sweep_job(services: Services) -> str:
     moved = services.decisions.sweep()
     for removal in moved:
         after_removal(services, removal, prefix="Picked up again: ")
-    posting = services.announcer.post_unposted()
+    try:  # not while a scan is posting the same findings
+        with scan_lease(services.repository, services.clock, "sweep"):
+            posting = services.announcer.post_unposted()
+    except ScanRunning:
+        return f"{len(moved)} moved on; posting left to the running scan"
     return f"{len(moved)} moved on, {posting.posted} posted, {posting.retried} still unposted"
 
 

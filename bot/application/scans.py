@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import boto3
@@ -48,17 +49,25 @@ def run_scan(
 ) -> tuple[ScanResult, ScanRecord]:
     """Scan and record: the seam the terminal, Slack and the scheduler all call. ScanRunning
     when another scan is under way anywhere; `started` once this one has the lease."""
+    with scan_lease(repository, clock, trigger):
+        started()
+        result = scan_accounts(
+            settings, base_session, clock=clock, progress=progress, only_account=only_account
+        )
+        return result, repository.record_scan(result, trigger, dry_run=settings.dry_run)
+
+
+@contextmanager
+def scan_lease(repository: Repository, clock: Clock, trigger: str) -> Iterator[None]:
+    """Hold the scan lease (anything that posts findings, scans or the sweep, holds it), or
+    ScanRunning with who does."""
     holder = f"{trigger} ({socket.gethostname()}:{os.getpid()})"
     now = clock()
     running = repository.take_lease(SCAN_LEASE, holder, now, now + SCAN_LEASE_TIME)
     if running is not None:
         raise ScanRunning(running)
     try:
-        started()
-        result = scan_accounts(
-            settings, base_session, clock=clock, progress=progress, only_account=only_account
-        )
-        return result, repository.record_scan(result, trigger, dry_run=settings.dry_run)
+        yield
     finally:
         repository.release_lease(SCAN_LEASE, holder)
 
@@ -68,6 +77,5 @@ def started_by(holder: str) -> str:
     trigger = holder.split(" ", 1)[0]
     if trigger.startswith("slack:"):
         return f"<@{trigger.removeprefix('slack:')}>"
-    return {"schedule": "the schedule", "cli": "the terminal", "demo": "the terminal"}.get(
-        trigger, trigger
-    )
+    names = {"schedule": "the schedule", "sweep": "the sweep", "cli": "the terminal"}
+    return names.get(trigger, "the terminal" if trigger == "demo" else trigger)

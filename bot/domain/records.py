@@ -156,7 +156,7 @@ class FindingView(Protocol):
     asked_at: datetime | None
     reminded_at: datetime | None
     escalated_at: datetime | None
-    version: int
+    state_changed_at: datetime | None
 
 
 class EventView(Protocol):

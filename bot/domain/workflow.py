@@ -170,7 +170,9 @@ POLICY: dict[Intent, Step] = {
     Intent.FAIL: Step(_REMOVING, State.FAILED, _roles(Role.SYSTEM)),
     Intent.OWNER_CHANGED: Step(_REMOVING, State.DISABLE_REQUESTED, _roles(Role.SYSTEM)),
     Intent.WITHDRAW: Step(
-        _states(State.DISABLE_REQUESTED, State.AWAITING_OWNER, State.DISABLING),
+        _states(
+            State.DISABLE_REQUESTED, State.AWAITING_OWNER, State.OWNER_CONFIRMED, State.DISABLING
+        ),
         State.OPEN,
         _roles(Role.SYSTEM),
     ),

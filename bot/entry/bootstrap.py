@@ -6,6 +6,7 @@ starts without them."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -26,39 +27,48 @@ if TYPE_CHECKING:  # for the annotation; build_services loads it (the terminal s
     from bot.application.services import Services
 
 
+log = logging.getLogger(__name__)
+
+
 class SetupError(RuntimeError):
     """The bot cannot start: bad settings or an unreachable database. The message says which."""
 
 
 def prepare(
-    env: Mapping[str, str], *, verbose: bool, **overrides: object
+    env: Mapping[str, str],
+    *,
+    verbose: bool,
+    serve_without_database: bool = False,
+    **overrides: object,
 ) -> tuple[Settings, Repository]:
-    """Every entry point's first steps: settings, logging that redacts them, the database."""
+    """Every entry point's first steps: settings, logging that redacts them, the database.
+
+    `serve_without_database`: a web worker (re)started while the database is down still
+    boots, answers /healthz with 503 and tells people; commands stop with one line instead."""
     try:
         settings = replace(load_settings(env), **overrides)
     except SettingsError as error:
         raise SetupError(f"configuration error: {error}") from None
     logs.configure(settings.log_format, secrets_of(settings, env), verbose=verbose)
-    return settings, open_repository(settings)
-
-
-def open_repository(settings: Settings) -> Repository:
-    """Connect and apply migrations (safe on every start)."""
     engine = make_engine(settings.database_url)
     try:
         migrate(engine)
-    except (SQLAlchemyError, RecordsUnavailable) as error:
+    except (SQLAlchemyError, RecordsUnavailable, OSError) as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise SetupError(f"cannot open the database (DATABASE_URL): {reason}") from None
-    return Repository(engine)
+        if not serve_without_database:
+            raise SetupError(f"cannot open the database (DATABASE_URL): {reason}") from None
+        log.error("the database is unavailable at start-up, serving anyway: %s", reason)
+    return settings, Repository(engine)
 
 
-def bootstrap(env: Mapping[str, str], *, http: bool | None = None) -> Services:
+def bootstrap(
+    env: Mapping[str, str], *, http: bool | None = None, serve_without_database: bool = False
+) -> Services:
     """The Slack bot's and the scheduler's services, once the settings they need are there.
 
     `http`: whether Slack's requests come over HTTP (and must be verified); by default, unless
     SLACK_APP_TOKEN asks for Socket Mode."""
-    settings, repository = prepare(env, verbose=True)
+    settings, repository = prepare(env, verbose=True, serve_without_database=serve_without_database)
     serves_http = settings.slack_app_token is None if http is None else http
     require_slack_settings(settings, socket_mode=not serves_http)
     return build_services(settings, repository, boto3.Session(), utc_now)

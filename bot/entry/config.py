@@ -125,6 +125,8 @@ class _Reader:
             url.port  # noqa: B018 (parses the port, which may be malformed)
         except (ArgumentError, ValueError):
             raise SettingsError(f"{name} is not a database URL (got {_redacted(raw)})") from None
+        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+            raise SettingsError(f"{name} must name a SQLite file, such as sqlite:///bot.db")
         if url.get_backend_name() not in DATABASES:
             raise SettingsError(
                 f"{name} must be a SQLite or PostgreSQL URL, such as sqlite:///iam-inactive.db "

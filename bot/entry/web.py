@@ -22,20 +22,27 @@ from bot.entry.slack_app import create_app
 
 log = logging.getLogger(__name__)
 
+# Slack's requests are a few kilobytes; anything much larger is not from Slack.
+MAX_REQUEST_BYTES = 1024 * 1024
+
 
 def create_flask(app: App, services: Services) -> Flask:
     web = Flask("iam-inactive")
+    web.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES  # Flask answers 413 beyond it
     handler = SlackRequestHandler(app)
     verifier = SignatureVerifier(services.settings.slack_signing_secret or "")
 
     @web.post("/slack/events")
     def slack_events() -> ResponseReturnValue:
         # Verified before Bolt parses anything: an unsigned body never reaches a parser.
-        signed = verifier.is_valid(
-            request.get_data(),
-            request.headers.get("X-Slack-Request-Timestamp", ""),
-            request.headers.get("X-Slack-Signature", ""),
-        )
+        try:
+            signed = verifier.is_valid(
+                request.get_data(),
+                request.headers.get("X-Slack-Request-Timestamp", ""),
+                request.headers.get("X-Slack-Signature", ""),
+            )
+        except (ValueError, UnicodeDecodeError):  # a timestamp or body no signature can match
+            signed = False
         if not signed:
             return "invalid or stale request signature", 401
         try:
@@ -66,7 +73,7 @@ def create_flask(app: App, services: Services) -> Flask:
 
 def create_wsgi() -> Flask:
     """gunicorn's entry point (per worker): settings, migrations, recovery, schedules."""
-    services = bootstrap(os.environ, http=True)
+    services = bootstrap(os.environ, http=True, serve_without_database=True)
     app = create_app(services)
     start_background(services)
     return create_flask(app, services)

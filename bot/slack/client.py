@@ -34,7 +34,8 @@ def make_client(settings: Settings) -> WebClient:
     return client
 
 
-def slack_error(error: SlackClientError) -> str:
+def slack_error(error: SlackClientError | OSError) -> str:
+    """One line on a failed Slack call: Slack's answer, or that it could not be reached."""
     if isinstance(error, SlackApiError):
         return f"Slack answered {error.response.get('error', 'an error')}"
     return f"Slack could not be reached ({type(error).__name__})"

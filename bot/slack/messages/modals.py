@@ -115,7 +115,8 @@ def confirm_modal(row: FindingView, why_final: str, zone: tzinfo, dry_run: bool)
     ]
     blocks += dry_run_note(dry_run)
     # The form is for the finding as it is now: any step since (a new owner asked, a request
-    # withdrawn) refuses it.
-    metadata = {"finding_id": row.id, "version": row.version, "why": why_final[:500]}
+    # withdrawn) refuses it. Scans only refresh facts and take no step.
+    step = row.state_changed_at.isoformat() if row.state_changed_at else None
+    metadata = {"finding_id": row.id, "step": step, "why": why_final[:500]}
     view = _modal(CallbackId.CONFIRM, metadata, "Remove console password", "Remove", blocks)
     return {**view, "notify_on_close": True}  # closing it withdraws the request it was for
