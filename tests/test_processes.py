@@ -4,7 +4,7 @@ SIGKILL and settled after restart. AWS is moto over HTTP, Slack a local stand-in
 from __future__ import annotations
 
 import signal
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from moto.iam.models import iam_backends
@@ -25,7 +25,7 @@ from tests.bot_harness import (
     command_body,
     interaction_body,
 )
-from tests.conftest import OWNED, job_runs, session_of
+from tests.conftest import OWNED, job_runs, session_of, set_fields
 from tests.processes import (
     AwsProxy,
     bot_env,
@@ -104,7 +104,6 @@ def test_removal_killed_midway_is_settled_once_after_restart(standin, aws_url, t
         proxy.url,
         **slack_settings(standin, database_url),
         PORT=str(port),
-        STUCK_AFTER_SECONDS="1",  # what a restart finds half-done is picked up at once
     )
     repository = Repository(make_engine(database_url))
     log = tmp_path / "bot.log"
@@ -129,6 +128,8 @@ def test_removal_killed_midway_is_settled_once_after_restart(standin, aws_url, t
         stop(first, signal.SIGKILL)
     proxy.hold.clear()
     assert iam_backends[DEMO_ACCOUNT_ID]["global"].users["owned"].password  # still there
+    # As if the restart came STUCK_AFTER_SECONDS (600) later.
+    set_fields(repository, finding.id, state_changed_at=datetime.now(UTC) - timedelta(hours=1))
 
     second = start(["run"], env, log)
     try:

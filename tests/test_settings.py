@@ -100,3 +100,9 @@ def test_a_database_password_never_appears_in_errors():
 def test_postgres_urls_as_platforms_hand_them_out_are_accepted():
     url = "postgres://bot:pw@db.internal:5432/bot"
     assert load_settings({"DATABASE_URL": url}).database_url == url
+
+
+def test_the_sweep_waits_longer_than_a_removal_can_take():
+    with pytest.raises(SettingsError, match="STUCK_AFTER_SECONDS must be at least 120"):
+        load_settings({"STUCK_AFTER_SECONDS": "1"})
+    assert load_settings({}).stuck_after_seconds == 600

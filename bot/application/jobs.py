@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from bot.application.announcer import Posting
 from bot.application.consent import after_removal
-from bot.application.scans import ScanRunning, run_scan, scan_lease
+from bot.application.scans import ScanRunning, scan_and_record, scan_lease
 from bot.application.scheduler import Schedule
 from bot.application.services import Services
 from bot.domain.cron import parse_cron
@@ -32,17 +32,19 @@ def scan_and_announce(
     started: Callable[[], None] = lambda: None,
 ) -> tuple[ScanResult, ScanRecord, Posting]:
     """Scan, record, post what is new (and what earlier failed to post), and update the lines
-    of findings that closed. ScanRunning when another scan is under way."""
-    result, record = run_scan(
-        services.settings,
-        services.repository,
-        services.aws_session,
-        clock=services.clock,
-        trigger=trigger,
-        only_account=only_account,
-        started=started,
-    )
-    posting = services.announcer.post_scan(result, record)
+    of findings that closed, all under the scan lease (so that the sweep does not post the same
+    findings meanwhile). ScanRunning when another scan is under way."""
+    with scan_lease(services.repository, services.clock, trigger):
+        started()
+        result, record = scan_and_record(
+            services.settings,
+            services.repository,
+            services.aws_session,
+            clock=services.clock,
+            trigger=trigger,
+            only_account=only_account,
+        )
+        posting = services.announcer.post_scan(result, record)
     for finding in record.resolved:  # their lines say why they closed
         services.announcer.refresh(finding)
     return result, record, posting

@@ -47,14 +47,36 @@ def run_scan(
     only_account: str | None = None,
     started: Callable[[], None] = lambda: None,
 ) -> tuple[ScanResult, ScanRecord]:
-    """Scan and record: the seam the terminal, Slack and the scheduler all call. ScanRunning
-    when another scan is under way anywhere; `started` once this one has the lease."""
+    """Scan and record under the scan lease (the terminal's scan). ScanRunning when another
+    scan is under way anywhere; `started` once this one has the lease."""
     with scan_lease(repository, clock, trigger):
         started()
-        result = scan_accounts(
-            settings, base_session, clock=clock, progress=progress, only_account=only_account
+        return scan_and_record(
+            settings,
+            repository,
+            base_session,
+            clock=clock,
+            trigger=trigger,
+            progress=progress,
+            only_account=only_account,
         )
-        return result, repository.record_scan(result, trigger, dry_run=settings.dry_run)
+
+
+def scan_and_record(
+    settings: Settings,
+    repository: Repository,
+    base_session: boto3.Session | None,
+    *,
+    clock: Clock,
+    trigger: str,
+    progress: Progress | None = None,
+    only_account: str | None = None,
+) -> tuple[ScanResult, ScanRecord]:
+    """Scan AWS and record the result; the caller holds the scan lease."""
+    result = scan_accounts(
+        settings, base_session, clock=clock, progress=progress, only_account=only_account
+    )
+    return result, repository.record_scan(result, trigger, dry_run=settings.dry_run)
 
 
 @contextmanager

@@ -30,6 +30,7 @@ from storage.db import normalize_url
 
 MAX_DAYS = 3650  # ten years: anything longer is a typo
 MAX_CONCURRENCY = 64
+MIN_STUCK_SECONDS = 120
 DATABASES = ("sqlite", "postgresql")
 
 
@@ -86,7 +87,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ),
         log_format=reader.one_of("LOG_FORMAT", LOG_FORMATS, "text"),
         owner_keep_max_days=reader.days("OWNER_KEEP_MAX_DAYS", 180),
-        stuck_after_seconds=reader.positive_int("STUCK_AFTER_SECONDS", 600, most=86400),
+        stuck_after_seconds=reader.seconds_stuck("STUCK_AFTER_SECONDS", 600),
     )
 
 
@@ -113,6 +114,16 @@ class _Reader:
             raise SettingsError(f"{name} must be a whole number (got {raw!r})") from None
         if not 1 <= value <= most:
             raise SettingsError(f"{name} must be from 1 to {most} (got {value})")
+        return value
+
+    def seconds_stuck(self, name: str, default: int) -> int:
+        """Longer than a live removal can take, or the sweep would race it."""
+        value = self.positive_int(name, default, most=86400)
+        if value < MIN_STUCK_SECONDS:
+            raise SettingsError(
+                f"{name} must be at least {MIN_STUCK_SECONDS}, longer than a removal in "
+                f"progress can take (got {value})"
+            )
         return value
 
     def days(self, name: str, default: int) -> int:
