@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -34,32 +34,6 @@ class ScanRunning(RuntimeError):
             "is still running; its results will be posted when it ends."
         )
         self.holder = holder
-
-
-def run_scan(
-    settings: Settings,
-    repository: Repository,
-    base_session: boto3.Session | None,
-    *,
-    clock: Clock,
-    trigger: str,
-    progress: Progress | None = None,
-    only_account: str | None = None,
-    started: Callable[[], None] = lambda: None,
-) -> tuple[ScanResult, ScanRecord]:
-    """Scan and record under the scan lease (the terminal's scan). ScanRunning when another
-    scan is under way anywhere; `started` once this one has the lease."""
-    with scan_lease(repository, clock, trigger):
-        started()
-        return scan_and_record(
-            settings,
-            repository,
-            base_session,
-            clock=clock,
-            trigger=trigger,
-            progress=progress,
-            only_account=only_account,
-        )
 
 
 def scan_and_record(

@@ -10,7 +10,7 @@ from typing import TextIO
 
 import boto3
 
-from bot.application.scans import ScanRunning, run_scan
+from bot.application.scans import ScanRunning, scan_and_record, scan_lease
 from bot.domain.clock import utc_now
 from bot.domain.records import RecordsUnavailable
 from bot.entry.bootstrap import SetupError, bootstrap, prepare
@@ -53,8 +53,11 @@ def scan(
         print(message, file=stderr, flush=True)
 
     try:
-        with _demo_aws() if demo else nullcontext() as session:
-            result, record = run_scan(
+        with (
+            scan_lease(repository, utc_now, "demo" if demo else "cli"),
+            _demo_aws() if demo else nullcontext() as session,
+        ):
+            result, record = scan_and_record(
                 settings,
                 repository,
                 session,
