@@ -38,6 +38,7 @@ DRY_RUN_REASON = "dry run: DeleteLoginProfile was not called"
 PASSWORD_REMOVED = "console password removed"
 CONFIRMATIONS = frozenset({Intent.OWNER_CONFIRM, Intent.APPROVER_CONFIRM, Intent.AUTO_CONFIRM})
 
+SLACK_SYSTEM = Actor(SystemActor.SYSTEM, Role.SYSTEM, Surface.SLACK)
 IamForAccount = Callable[[str], AccountIam]
 
 
@@ -132,10 +133,9 @@ class Decisions:
         changes = FindingChanges(kept_until=None, decided_by=by.id, decision_note=reason)
         return self._step(finding_id, Intent.UNKEEP, by, reason, changes)
 
-    def withdraw(self, finding_id: str, why: str) -> Finding:
+    def withdraw(self, finding_id: str, why: str, by: Actor = SLACK_SYSTEM) -> Finding:
         """The request cannot go on as it was made (its new owner cannot be asked, its form
-        could not be opened): the finding is open again."""
-        by = Actor(SystemActor.SYSTEM, Role.SYSTEM, Surface.SLACK)
+        could not be opened, its consent was for another mode): the finding is open again."""
         return self._step(finding_id, Intent.WITHDRAW, by, why, FindingChanges(decision_note=why))
 
     def keep(self, finding_id: str, by: Actor, reason: str, days: int | None) -> Finding:
@@ -174,10 +174,7 @@ class Decisions:
         system = Actor(SystemActor.SYSTEM, Role.SYSTEM, Surface.RECOVERY)
         if finding.state == State.DISABLE_REQUESTED:
             why = "the request was never completed (its form was not submitted): decide again"
-            withdrawn = self._step(
-                finding.id, Intent.WITHDRAW, system, why, FindingChanges(decision_note=why)
-            )
-            return Removal(withdrawn, f"Not removed: {why}.")
+            return Removal(self.withdraw(finding.id, why, system), f"Not removed: {why}.")
         # A removal AWS already carried out is recorded as such, whatever the mode is now.
         iam = self._iam_for_account(finding.account_id)
         if finding.state == State.DISABLING and not iam.has_password(finding.user_name):
@@ -239,9 +236,7 @@ class Decisions:
     def _withdraw(self, finding: Finding, by: Actor) -> Removal:
         asked = "in a dry run" if finding.requested_dry_run else "with DRY_RUN off"
         why = f"the request was made {asked}, so this consent removes nothing: decide again"
-        changes = FindingChanges(decision_note=why)
-        withdrawn = self._step(finding.id, Intent.WITHDRAW, by, why, changes)
-        return Removal(withdrawn, f"Not removed: {why}.")
+        return Removal(self.withdraw(finding.id, why, by), f"Not removed: {why}.")
 
     def _owner_changed(self, finding: Finding, owner: str | None, by: Actor) -> Removal:
         was = finding.requested_owner or "nobody"

@@ -88,9 +88,7 @@ def final_confirmation_closed(
 
 def keep_form(services: Services, finding_id: str | None, user_id: str, surface: Surface) -> Answer:
     """Keep in the channel, or "I still need it" in the owner's DM: ask why and for how long."""
-    finding, person = services.access.acting_on(
-        finding_id, user_id, surface, KEEP_BY[ROLE_ON_SURFACE[surface]]
-    )
+    finding, _person = services.access.acting_on(finding_id, user_id, surface, _keep(surface))
     return Answer(view=keep_modal(finding, surface, services.settings.owner_keep_max_days))
 
 
@@ -152,8 +150,7 @@ def keep(
 ) -> None:
     """The Keep form: `recorded` is called once the keep is in the database (the form can
     close), then the finding's line and the people involved are updated."""
-    intent = KEEP_BY[ROLE_ON_SURFACE[surface]]
-    finding, actor = services.access.acting_on(finding_id, user_id, surface, intent)
+    finding, actor = services.access.acting_on(finding_id, user_id, surface, _keep(surface))
     kept = services.decisions.keep(finding.id, actor, reason, days)
     recorded()
     services.announcer.refresh(kept)
@@ -239,6 +236,11 @@ def post_digest_for(services: Services, user_id: str, started: Callable[[str], N
     services.access.require_approver(user_id, Surface.COMMAND)
     started("Posting the digest to the channel.")
     services.announcer.post_digest()
+
+
+def _keep(surface: Surface) -> Intent:
+    """Keep in the channel is the approvers'; in the owner's DM it is "I still need it"."""
+    return KEEP_BY[ROLE_ON_SURFACE[surface]]
 
 
 def _final_confirmation(services: Services, finding: Finding, why: str) -> dict[str, Any]:
