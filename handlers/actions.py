@@ -1,4 +1,9 @@
-"""Buttons: Disable and Keep in the channel, Confirm and "I still need it" in owner DMs, paging."""
+"""Buttons: Disable and Keep in the channel, Confirm and "I still need it" in owner DMs, End
+keep in `show`, paging.
+
+A button that opens a form opens a placeholder first, in Bolt's thread (Slack's trigger lasts
+3 s), and fills it in after the acknowledgement with `views.update`.
+"""
 
 from __future__ import annotations
 
@@ -8,57 +13,61 @@ from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
 
 from bot.application import flows
-from bot.application.access import NOT_MINE
-from bot.application.answers import answering
-from bot.application.flows import Answer
+from bot.application.access import NOT_MINE, Refused
+from bot.application.answers import FollowUp, answering, explain
 from bot.application.services import Services
 from bot.domain.records import Surface
+from bot.slack.client import slack_error
 from bot.slack.ids import ActionId
 from bot.slack.messages.blocks import notice
+from bot.slack.messages.modals import placeholder_modal
+
+FormBuilder = Callable[[str | None, str], dict[str, Any]]  # (finding id, user) -> the form
 
 
 def register(app: App, services: Services) -> None:
-    def show(answer: Answer, body: dict[str, Any], client: WebClient) -> None:
-        if answer.view is not None:
-            client.views_open(trigger_id=body["trigger_id"], view=answer.view)
+    def tell(body: dict[str, Any], answer: flows.Answer) -> None:
         if answer.text is not None:
             channel = (body.get("channel") or {}).get("id")
             services.announcer.tell(channel, body["user"]["id"], answer.text)
 
-    def on_disable(ack: Callable, body: dict[str, Any], client: WebClient) -> None:
-        ack()
+    def on_disable(body: dict[str, Any], client: WebClient) -> FollowUp:
+        plan = flows.plan_disable(services, _value(body), body["user"]["id"])
+        if plan.form is None:
+            return lambda: tell(body, flows.request_disable(services, plan))
+        form = open_form(client, body, plan.form)
 
-        def open_view(view: dict[str, Any]) -> None:
-            client.views_open(trigger_id=body["trigger_id"], view=view)
+        def record() -> None:
+            try:
+                flows.request_disable(services, plan)
+            except Exception as error:  # the open form must not offer what was not recorded
+                replace_form(client, form, error)
 
-        answer = flows.request_disable(services, _value(body), body["user"]["id"], open_view)
-        show(answer, body, client)
+        return record
 
-    def on_keep(ack: Callable, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        answer = flows.keep_form(services, _value(body), body["user"]["id"], Surface.CHANNEL)
-        show(answer, body, client)
+    def opening(build: FormBuilder) -> Callable[[dict[str, Any], WebClient], FollowUp]:
+        def on_click(body: dict[str, Any], client: WebClient) -> FollowUp:
+            form = open_form(client, body, placeholder_modal())
 
-    def on_decide_now(ack: Callable, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        show(flows.decide_now_form(services, _value(body), body["user"]["id"]), body, client)
+            def fill() -> None:
+                try:
+                    view = build(_value(body), body["user"]["id"])
+                except Exception as error:
+                    replace_form(client, form, error)
+                    return
+                client.views_update(view_id=form["id"], hash=form.get("hash"), view=view)
 
-    def on_owner_confirm(ack: Callable, body: dict[str, Any]) -> None:
-        ack()
+            return fill
+
+        return on_click
+
+    def on_owner_confirm(body: dict[str, Any]) -> None:
         flows.owner_confirms(services, _value(body), body["user"]["id"])
 
-    def on_owner_decline(ack: Callable, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        show(flows.keep_form(services, _value(body), body["user"]["id"], Surface.DM), body, client)
-
-    def on_unkeep(ack: Callable, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        show(flows.unkeep_form(services, _value(body), body["user"]["id"]), body, client)
-
-    def on_list_page(ack: Callable, body: dict[str, Any], respond: Callable) -> None:
-        ack()
+    def on_list_page(body: dict[str, Any], respond: Callable[..., None]) -> None:
         try:
             page = json.loads(_value(body) or "")
             message = flows.open_findings_page(services, str(page["filter"]), int(page["page"]))
@@ -66,14 +75,44 @@ def register(app: App, services: Services) -> None:
             message = notice(NOT_MINE)
         respond(replace_original=True, text=message.text, blocks=message.blocks)
 
-    app.action(ActionId.DISABLE)(answering(services, on_disable, after_ack=True))
-    app.action(ActionId.KEEP)(answering(services, on_keep))
-    app.action(ActionId.DECIDE_NOW)(answering(services, on_decide_now))
-    app.action(ActionId.OWNER_CONFIRM)(answering(services, on_owner_confirm, after_ack=True))
-    app.action(ActionId.OWNER_DECLINE)(answering(services, on_owner_decline))
-    app.action(ActionId.UNKEEP)(answering(services, on_unkeep))
+    def keep_form(surface: Surface) -> FormBuilder:
+        return lambda finding_id, user: flows.keep_form(services, finding_id, user, surface)
+
+    forms: dict[ActionId, FormBuilder] = {
+        ActionId.KEEP: keep_form(Surface.CHANNEL),
+        ActionId.OWNER_DECLINE: keep_form(Surface.DM),
+        ActionId.DECIDE_NOW: lambda finding_id, user: flows.decide_now_form(
+            services, finding_id, user
+        ),
+        ActionId.UNKEEP: lambda finding_id, user: flows.unkeep_form(services, finding_id, user),
+    }
+    for action_id, build in forms.items():
+        app.action(action_id)(answering(services, opening(build), quick=True))
+    app.action(ActionId.DISABLE)(answering(services, on_disable, quick=True))
+    app.action(ActionId.OWNER_CONFIRM)(answering(services, on_owner_confirm))
     app.action(ActionId.LIST_PREVIOUS)(answering(services, on_list_page))
     app.action(ActionId.LIST_NEXT)(answering(services, on_list_page))
+
+
+def open_form(client: WebClient, body: dict[str, Any], view: dict[str, Any]) -> dict[str, Any]:
+    """Open `view` with the click's trigger: the opened view (its id and hash)."""
+    try:
+        return client.views_open(trigger_id=body["trigger_id"], view=view)["view"]
+    except (SlackClientError, OSError) as error:  # e.g. expired_trigger_id after 3 s
+        raise Refused(
+            f"Slack did not open the form ({slack_error(error)}), so nothing was changed. "
+            "Please press the button again."
+        ) from None
+
+
+def replace_form(client: WebClient, form: dict[str, Any], error: Exception) -> None:
+    """The form cannot be what it was opened for: it says why instead."""
+    answer = explain(error)
+    if answer is None:
+        raise error
+    client.views_update(
+        view_id=form["id"], hash=form.get("hash"), view=placeholder_modal(text=answer)
+    )
 
 
 def _value(body: dict[str, Any]) -> str | None:

@@ -1,4 +1,7 @@
-"""`/iam-inactive`: help, scan, list, show, digest."""
+"""`/iam-inactive`: help, list, show, scan, digest, unkeep.
+
+Help and usage lines answer in the acknowledgement; every verb that reads the database or
+Slack answers through the command's response URL after it."""
 
 from __future__ import annotations
 
@@ -14,74 +17,79 @@ from bot.slack.ids import COMMAND
 from bot.slack.messages.blocks import Message, escape, notice
 from bot.slack.messages.command import help_message
 
-Reply = Callable[..., None]
+Respond = Callable[..., None]
 LONGEST_WORD = 128  # IAM user names have at most 64 characters, account ids 12
 
 
 def register(app: App, services: Services) -> None:
-    def on_command(ack: Reply, command: dict[str, Any], respond: Reply) -> None:
-        words = (command.get("text") or "").split()
-        verb, args = (words[0].lower(), words[1:]) if words else ("help", [])
-        handler = VERBS.get(verb)
-        if any(len(word) > LONGEST_WORD for word in words[:2]):
-            ack(**reply(help_message("That is longer than any IAM user name or account id.")))
-            return
-        if handler is None:
-            ack(**reply(help_message(f"I don't know `{escape(verb)}`. Here is what I can do:")))
-            return
-        handler(services, command["user_id"], args, ack, respond)
+    def on_command(body: dict[str, Any], respond: Respond) -> None:
+        verb, args = _words(body)
+        VERBS[verb](services, body["user_id"], args, respond)
 
-    app.command(COMMAND)(answering(services, on_command))
+    app.command(COMMAND)(answering(services, on_command, first=first_answer))
 
 
-def help_(services: Services, user_id: str, args: list[str], ack: Reply, respond: Reply) -> None:
-    ack(**reply(help_message()))
+def first_answer(body: dict[str, Any]) -> dict[str, Any] | None:
+    """Help, and the line for words no verb takes; None when a verb is to run."""
+    words = (body.get("text") or "").split()
+    verb, args = _words(body)
+    if any(len(word) > LONGEST_WORD for word in words[:2]):
+        return reply(help_message("That is longer than any IAM user name or account id."))
+    if verb == "help":
+        return reply(help_message())
+    if verb not in VERBS:
+        return reply(help_message(f"I don't know `{escape(verb)}`. Here is what I can do:"))
+    usage = _usage(verb, args)
+    return reply(help_message(usage)) if usage else None
 
 
-def list_(services: Services, user_id: str, args: list[str], ack: Reply, respond: Reply) -> None:
-    filter_ = args[0].lower() if args else ""
-    if not flows.is_list_filter(filter_):
-        usage = (
-            f"`list` takes dormant, keys_only or a 12-digit account id, not `{escape(filter_)}`."
-        )
-        ack(**reply(help_message(usage)))
-        return
-    ack(**reply(flows.open_findings_page(services, filter_, 1)))
+def _usage(verb: str, args: list[str]) -> str | None:
+    if verb == "list" and not flows.is_list_filter(args[0].lower() if args else ""):
+        return f"`list` takes dormant, keys_only or a 12-digit account id, not `{escape(args[0])}`."
+    if verb == "show" and len(args) != 1:
+        return "`show` takes one IAM user name."
+    if verb == "unkeep" and len(args) < 2:
+        return "`unkeep` takes an IAM user name and a reason."
+    return None
 
 
-def show(services: Services, user_id: str, args: list[str], ack: Reply, respond: Reply) -> None:
-    if len(args) != 1:
-        ack(**reply(help_message("`show` takes one IAM user name.")))
-        return
-    ack(**reply(flows.user_history(services, args[0])))
+def _words(body: dict[str, Any]) -> tuple[str, list[str]]:
+    words = (body.get("text") or "").split()
+    return (words[0].lower(), words[1:]) if words else ("help", [])
 
 
-def scan(services: Services, user_id: str, args: list[str], ack: Reply, respond: Reply) -> None:
+def list_(services: Services, user_id: str, args: list[str], respond: Respond) -> None:
+    respond(**reply(flows.open_findings_page(services, args[0].lower() if args else "", 1)))
+
+
+def show(services: Services, user_id: str, args: list[str], respond: Respond) -> None:
+    respond(**reply(flows.user_history(services, args[0])))
+
+
+def scan(services: Services, user_id: str, args: list[str], respond: Respond) -> None:
     account = args[0] if args else None
-    summary = flows.scan_for(services, user_id, account, lambda line: ack(**reply(notice(line))))
-    if ack.response is None:  # it never started: another scan is running
-        ack(**reply(notice(summary)))
-    else:
-        respond(**reply(notice(summary)))
+    summary = flows.scan_for(services, user_id, account, _saying(respond))
+    respond(**reply(notice(summary)))
 
 
-def digest(services: Services, user_id: str, args: list[str], ack: Reply, respond: Reply) -> None:
-    flows.post_digest_for(services, user_id, lambda line: ack(**reply(notice(line))))
+def digest(services: Services, user_id: str, args: list[str], respond: Respond) -> None:
+    flows.post_digest_for(services, user_id, _saying(respond))
 
 
-def unkeep(services: Services, user_id: str, args: list[str], ack: Reply, respond: Reply) -> None:
-    if len(args) < 2:
-        ack(**reply(help_message("`unkeep` takes an IAM user name and a reason.")))
-        return
-    ack(**reply(notice(flows.unkeep_user(services, user_id, args[0], " ".join(args[1:])))))
+def unkeep(services: Services, user_id: str, args: list[str], respond: Respond) -> None:
+    respond(**reply(notice(flows.unkeep_user(services, user_id, args[0], " ".join(args[1:])))))
+
+
+def _saying(respond: Respond) -> Callable[[str], None]:
+    return lambda line: respond(**reply(notice(line)))
 
 
 def reply(message: Message) -> dict[str, Any]:
     return {"text": message.text, "blocks": message.blocks}
 
 
+# The verbs that run after the acknowledgement (help is answered in it).
 VERBS: dict[str, Callable[..., None]] = {
-    "help": help_,
     "list": list_,
     "show": show,
     "scan": scan,

@@ -1,10 +1,13 @@
-"""Modal submissions: Keep (reason and period) and the approver's final confirmation."""
+"""Modal submissions: Keep (reason and period), End keep, and the approver's final
+confirmation (submitted or closed).
+
+A form's fields are checked in the acknowledgement, so a missing reason keeps it open; what it
+asks for is done after, and the person hears the outcome by DM if anything stops it."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +15,7 @@ from slack_bolt import App
 
 from bot.application import flows
 from bot.application.access import NOT_MINE, Refused
-from bot.application.answers import answering, explain
+from bot.application.answers import answering
 from bot.application.services import Services
 from bot.domain.records import Surface
 from bot.domain.workflow import ROLE_ON_SURFACE, keep_refusal
@@ -23,67 +26,80 @@ MIN_REASON = 3
 
 
 def register(app: App, services: Services) -> None:
-    def on_keep(ack: Callable, body: dict[str, Any], view: dict[str, Any]) -> None:
-        values = (view.get("state") or {}).get("values") or {}
-        reason_input = (values.get(BlockId.KEEP_REASON) or {}).get(InputId.KEEP_REASON) or {}
-        period_input = (values.get(BlockId.KEEP_PERIOD) or {}).get(InputId.KEEP_PERIOD) or {}
-        reason = (reason_input.get("value") or "").strip()
-        period = (period_input.get("selected_option") or {}).get("value")
+    def keep_errors(body: dict[str, Any]) -> dict[str, Any] | None:
+        """The Keep form's fields, checked before it closes; None: it may."""
+        reason, days = _keep_fields(body["view"])
         if len(reason) < MIN_REASON:
-            ack(response_action="errors", errors={BlockId.KEEP_REASON: "Please give a reason."})
-            return
-        days = _days(period)
+            return _errors(BlockId.KEEP_REASON, "Please give a reason.")
         if days is False:
-            ack(response_action="errors", errors={BlockId.KEEP_PERIOD: "Please pick a period."})
-            return
-        metadata = _metadata(view)
-        surface = Surface.DM if metadata.get("surface") == Surface.DM else Surface.CHANNEL
-        not_allowed = keep_refusal(
-            ROLE_ON_SURFACE[surface], days, services.settings.owner_keep_max_days
-        )
-        if not_allowed:
-            ack(response_action="errors", errors={BlockId.KEEP_PERIOD: not_allowed})
-            return
-        try:
-            user_id, finding_id = body["user"]["id"], metadata.get("finding_id")
-            flows.keep(services, finding_id, user_id, surface, reason, days, recorded=ack)
-        except Exception as error:  # the form stays open and says why, while it still can
-            answer = explain(error)
-            if answer is None or ack.response is not None:
-                raise
-            ack(response_action="errors", errors={BlockId.KEEP_REASON: answer[:150]})
+            return _errors(BlockId.KEEP_PERIOD, "Please pick a period.")
+        role = ROLE_ON_SURFACE[_surface(body["view"])]
+        not_allowed = keep_refusal(role, days, services.settings.owner_keep_max_days)
+        return _errors(BlockId.KEEP_PERIOD, not_allowed) if not_allowed else None
 
-    def on_confirm(ack: Callable, body: dict[str, Any], view: dict[str, Any]) -> None:
-        ack()
+    def on_keep(body: dict[str, Any], view: dict[str, Any]) -> None:
+        reason, days = _keep_fields(view)
+        finding_id = _metadata(view).get("finding_id")
+        surface = _surface(view)
+        chosen = None if isinstance(days, bool) else days  # False never passes keep_errors
+        flows.keep(services, finding_id, body["user"]["id"], surface, reason, chosen)
+
+    def on_confirm(body: dict[str, Any], view: dict[str, Any]) -> None:
         metadata = _metadata(view)
         why, step = str(metadata.get("why") or "owner unreachable"), _step_seen(metadata)
         user_id, finding_id = body["user"]["id"], metadata.get("finding_id")
         flows.approver_confirms(services, finding_id, user_id, why, step)
 
-    def on_unkeep(ack: Callable, body: dict[str, Any], view: dict[str, Any]) -> None:
-        values = (view.get("state") or {}).get("values") or {}
-        reason_input = (values.get(BlockId.UNKEEP_REASON) or {}).get(InputId.UNKEEP_REASON) or {}
-        reason = (reason_input.get("value") or "").strip()
-        if len(reason) < MIN_REASON:
-            ack(response_action="errors", errors={BlockId.UNKEEP_REASON: "Please give a reason."})
-            return
-        ack()
+    def on_unkeep(body: dict[str, Any], view: dict[str, Any]) -> None:
         finding_id = _metadata(view).get("finding_id")
-        line = flows.unkeep(services, finding_id, body["user"]["id"], reason)
+        line = flows.unkeep(services, finding_id, body["user"]["id"], _unkeep_reason(view))
         services.announcer.tell(None, body["user"]["id"], line)
 
-    def on_confirm_closed(ack: Callable, body: dict[str, Any], view: dict[str, Any]) -> None:
-        ack()
+    def on_confirm_closed(body: dict[str, Any], view: dict[str, Any]) -> None:
         metadata = _metadata(view)
         step = _step_seen(metadata)
         flows.final_confirmation_closed(
             services, metadata.get("finding_id"), body["user"]["id"], step
         )
 
-    app.view(CallbackId.KEEP)(answering(services, on_keep))
+    app.view(CallbackId.KEEP)(answering(services, on_keep, first=keep_errors))
     app.view_closed(CallbackId.CONFIRM)(answering(services, on_confirm_closed))
-    app.view(CallbackId.UNKEEP)(answering(services, on_unkeep))
-    app.view(CallbackId.CONFIRM)(answering(services, on_confirm, after_ack=True))
+    app.view(CallbackId.UNKEEP)(answering(services, on_unkeep, first=unkeep_errors))
+    app.view(CallbackId.CONFIRM)(answering(services, on_confirm))
+
+
+def unkeep_errors(body: dict[str, Any]) -> dict[str, Any] | None:
+    if len(_unkeep_reason(body["view"])) < MIN_REASON:
+        return _errors(BlockId.UNKEEP_REASON, "Please give a reason.")
+    return None
+
+
+def _keep_fields(view: dict[str, Any]) -> tuple[str, int | None | bool]:
+    """The reason given and the period chosen (see `_days`)."""
+    reason = _input(view, BlockId.KEEP_REASON, InputId.KEEP_REASON).get("value") or ""
+    period_input = _input(view, BlockId.KEEP_PERIOD, InputId.KEEP_PERIOD)
+    return reason.strip(), _days((period_input.get("selected_option") or {}).get("value"))
+
+
+def _unkeep_reason(view: dict[str, Any]) -> str:
+    return (_input(view, BlockId.UNKEEP_REASON, InputId.UNKEEP_REASON).get("value") or "").strip()
+
+
+def _input(view: dict[str, Any], block_id: BlockId, input_id: InputId) -> dict[str, Any]:
+    values = (view.get("state") or {}).get("values") or {}
+    return (values.get(block_id) or {}).get(input_id) or {}
+
+
+def _surface(view: dict[str, Any]) -> Surface:
+    try:
+        metadata = _metadata(view)
+    except Refused:
+        return Surface.CHANNEL  # the strictest reading; the listener refuses the form itself
+    return Surface.DM if metadata.get("surface") == Surface.DM else Surface.CHANNEL
+
+
+def _errors(block_id: BlockId, line: str) -> dict[str, Any]:
+    return {"response_action": "errors", "errors": {block_id: line}}
 
 
 def _days(period: str | None) -> int | None | bool:

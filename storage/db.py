@@ -29,6 +29,10 @@ def normalize_url(url: str) -> str:
     return url
 
 
+STATEMENT_TIMEOUT = "30s"
+LOCK_TIMEOUT = "10s"
+
+
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     # Enough connections for the Slack listener threads and the scheduler at once.
@@ -39,8 +43,13 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        # A database that hangs instead of refusing must not hold a request for long.
-        engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5}, **pool)
+        # A database that hangs instead of refusing, or a row locked by a stuck transaction,
+        # must not hold a request for long: the person is told instead.
+        limits = f"-c statement_timeout={STATEMENT_TIMEOUT} -c lock_timeout={LOCK_TIMEOUT}"
+        given = make_url(url).query.get("options", "")  # e.g. a search_path: kept, ours after
+        options = " ".join([*([given] if isinstance(given, str) else given), limits]).strip()
+        connect_args = {"connect_timeout": 5, "options": options}
+        engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
     event.listen(engine, "handle_error", _unavailable)
     return engine
 

@@ -162,6 +162,17 @@ class Repository:
             models.UTCDateTime().process_result_value(current.started_at, self.engine.dialect),
         )
 
+    def renew_lease(self, name: str, holder: str, expires_at: datetime) -> bool:
+        """Extend a lease still held by `holder`; False when it is no longer theirs."""
+        lease = models.Lease.__table__
+        with self.engine.begin() as connection:
+            renewed = connection.execute(
+                update(lease)
+                .where(lease.c.name == name, lease.c.holder == holder)
+                .values(expires_at=expires_at)
+            )
+        return renewed.rowcount == 1
+
     def release_lease(self, name: str, holder: str) -> None:
         lease = models.Lease.__table__
         with self.engine.begin() as connection:

@@ -122,6 +122,26 @@ class BotHarness:
         body = command_body(text, user, self.standin.response_url())
         return self.post(body, content_type="application/x-www-form-urlencoded", **options)
 
+    def reply(self, text: str, user: str = APPROVER) -> dict[str, Any]:
+        """The command's last answer to the person: in its acknowledgement (help and usage) or,
+        after it, through its response URL."""
+        before = len(self.standin.calls)
+        response = self.command(text, user)
+        assert response.status_code == 200
+        if response.get_data():
+            return response.get_json()
+        answers = [c for c in self.standin.calls[before:] if c.method == "response/respond"]
+        assert answers, f"no answer to {text!r}"
+        return answers[-1].params
+
+    def replies(self, text: str, user: str = APPROVER) -> str:
+        """Every answer to the command, as one text (blocks included)."""
+        before = len(self.standin.calls)
+        response = self.command(text, user)
+        assert response.status_code == 200
+        answers = [c for c in self.standin.calls[before:] if c.method == "response/respond"]
+        return response.get_data(as_text=True) + "".join(json.dumps(c.params) for c in answers)
+
     def interact(self, payload: dict[str, Any], **options: Any) -> Any:
         body = interaction_body(payload)
         return self.post(body, content_type="application/x-www-form-urlencoded", **options)
@@ -170,15 +190,21 @@ class BotHarness:
             CallbackId.KEEP, values, {"finding_id": finding.id, "surface": surface}, user
         )
 
+    def last_form(self) -> dict[str, Any]:
+        """The modal the bot showed last: opened, or filled in after a placeholder."""
+        shown = [c for c in self.standin.calls if c.method in ("views.open", "views.update")]
+        view = shown[-1].params["view"]
+        return json.loads(view) if isinstance(view, str) else view
+
     def submit_last_form(self, user: str = APPROVER, values: dict[str, Any] | None = None) -> Any:
-        """Submit the modal the bot opened last, as the person it was opened for would."""
-        view = self.standin.named("views.open")[-1].params["view"]
+        """Submit the modal the bot showed last, as the person it was opened for would."""
+        view = self.last_form()
         metadata = json.loads(view["private_metadata"])
         return self.submit(view["callback_id"], values or {}, metadata, user)
 
     def close_last_form(self, user: str = APPROVER) -> Any:
         """Close the modal the bot opened last without submitting it (Slack's view_closed)."""
-        view = self.standin.named("views.open")[-1].params["view"]
+        view = self.last_form()
         return self.interact(
             {
                 "type": "view_closed",

@@ -43,6 +43,8 @@ class SlackStandIn:
     fail: dict[str, str] = field(default_factory=dict)  # method -> Slack error to answer
     rate_limited: dict[str, int] = field(default_factory=dict)  # method -> HTTP 429s to answer
     server_errors: dict[str, int] = field(default_factory=dict)  # method -> HTTP 500s to answer
+    # method -> an event its calls wait for before Slack answers (a slow Slack, held at will)
+    held: dict[str, threading.Event] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -68,6 +70,8 @@ class SlackStandIn:
                 else:
                     params = {k: v[0] for k, v in parse_qs(raw).items()}
                 method = self.path.strip("/").removeprefix("api/")
+                if method in standin.held:
+                    standin.held[method].wait(60)
                 if standin.rate_limited.get(method, 0) > 0:
                     standin.rate_limited[method] -= 1
                     standin.answer(f"429/{method}", params)
@@ -154,8 +158,8 @@ class SlackStandIn:
                 return {"ok": True, "users": self.groups.get(params.get("usergroup", ""), [])}
             case "apps.connections.open":
                 return {"ok": True, "url": self.socket_url}
-            case "views.open":
-                return {"ok": True, "view": {"id": "V0MODAL"}}
+            case "views.open" | "views.update":
+                return {"ok": True, "view": {"id": "V0MODAL", "hash": "1.hash"}}
             case "files.getUploadURLExternal":
                 upload_url = f"http://127.0.0.1:{self.server.server_port}/upload/F0CHART"
                 return {"ok": True, "upload_url": upload_url, "file_id": "F0CHART"}
@@ -171,6 +175,27 @@ class SlackStandIn:
             if not self._lock.wait_for(lambda: self.named(method), timeout=timeout):
                 raise AssertionError(f"no {method} call within {timeout:.0f} s")
             return self.named(method)[0]
+
+    def forms(self) -> list[dict[str, Any]]:
+        """The forms shown (opened, or filled into a placeholder), not the placeholders."""
+        shown = [c.params["view"] for c in self.calls if c.method in ("views.open", "views.update")]
+        views = [json.loads(v) if isinstance(v, str) else v for v in shown]
+        return [view for view in views if view.get("callback_id")]
+
+    def said_to(self, user: str) -> str:
+        """Every line the bot sent to `user` alone: ephemerals and DMs."""
+        lines = [
+            call.params.get("text", "")
+            for call in self.calls
+            if (call.method == "chat.postEphemeral" and call.params.get("user") == user)
+            or (call.method == "chat.postMessage" and call.params.get("channel") == user)
+        ]
+        return "\n".join(lines)
+
+    def hold(self, method: str) -> threading.Event:
+        """Calls of `method` wait until the returned event is set."""
+        self.held[method] = threading.Event()
+        return self.held[method]
 
     def named(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]

@@ -8,6 +8,7 @@ oversight, and old data reopening what was decided.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -28,15 +29,6 @@ def request_and_confirm(bot) -> None:
     finding = bot.finding("owned")
     bot.click(ActionId.DISABLE, finding.id)
     bot.click(ActionId.OWNER_CONFIRM, finding.id, user=OWNER, channel=DM)
-
-
-def ephemerals_to(standin, user: str) -> str:
-    calls = standin.named("chat.postEphemeral") + standin.named("chat.postMessage")
-    return " ".join(
-        call.params.get("text", "")
-        for call in calls
-        if user in (call.params.get("user"), call.params.get("channel"))
-    )
 
 
 # --- the re-check decides with everything a scan would ------------------------------------------
@@ -121,15 +113,15 @@ def test_a_transient_slack_error_changes_nothing_and_asks_to_try_again(bot, stan
     finding = bot.finding("owned")
     bot.click(ActionId.DISABLE, finding.id)
     assert bot.finding("owned").state == State.OPEN
-    assert standin.named("views.open") == []  # nothing final is offered
-    assert "try again" in ephemerals_to(standin, APPROVER)
+    assert standin.forms() == []  # nothing final is offered
+    assert "try again" in standin.said_to(APPROVER)
     assert [a for a, _actor, _r in bot.actions_of(finding)] == ["opened"]
 
 
 def test_an_owner_who_left_makes_the_approvers_word_final(bot, standin):
     bot.click(ActionId.DISABLE, bot.finding("left-company").id)
-    (modal,) = standin.named("views.open")
-    assert "has left" in modal.view_text()
+    (modal,) = standin.forms()
+    assert "has left" in json.dumps(modal)
 
 
 # --- consent is for what was asked ---------------------------------------------------------------
@@ -147,7 +139,7 @@ def test_a_dry_run_consent_never_removes_for_real(standin, database_file, aws_se
     assert has_password("owned")
     finding = live.finding("owned")
     assert finding.state == State.OPEN and "dry run" in finding.decision_note
-    assert "request was made in a dry run" in ephemerals_to(standin, OWNER)
+    assert "request was made in a dry run" in standin.said_to(OWNER)
 
 
 def test_the_previous_owners_consent_does_not_count(bot, standin, aws_session):
@@ -162,7 +154,7 @@ def test_the_previous_owners_consent_does_not_count(bot, standin, aws_session):
     assert has_password("owned")
     finding = bot.finding("owned")
     assert (finding.state, finding.owner_slack_id) == (State.AWAITING_OWNER, "U0NEWOWNER")
-    assert "owner is now new@example.com" in ephemerals_to(standin, OWNER)
+    assert "owner is now new@example.com" in standin.said_to(OWNER)
     assert [c.params["users"] for c in standin.named("conversations.open")] == ["U0NEWOWNER"]
     dm = [c for c in standin.named("chat.postMessage") if c.params["channel"] == "D0NEWOWNER"]
     assert dm, "the new owner is asked"
@@ -179,8 +171,8 @@ def test_an_owner_keeps_for_at_most_the_limit_and_never_until_revoked(bot, stand
     finding = bot.finding("owned")
     bot.click(ActionId.DISABLE, finding.id)
     bot.click(ActionId.OWNER_DECLINE, finding.id, user=OWNER, channel=DM)
-    (modal,) = standin.named("views.open")
-    offered = [o["value"] for o in modal.params["view"]["blocks"][2]["element"]["options"]]
+    (modal,) = standin.forms()
+    offered = [o["value"] for o in modal["blocks"][2]["element"]["options"]]
     assert offered == ["30", "90", "180"]
     for period in ("forever", "181"):
         refused = bot.submit_keep(finding, OWNER, "break-glass for on-call", period, "slack-dm")
@@ -194,10 +186,10 @@ def test_approvers_end_a_keep_by_command_and_it_reopens(bot, standin):
     finding = bot.finding("owned")
     bot.submit_keep(finding, APPROVER, "service account until Q3", "forever", "slack-channel")
     assert bot.finding("owned").kept_until is None  # until revoked: approvers may
-    refused = bot.command("unkeep owned not mine to end", user=STRANGER).get_json()
+    refused = bot.reply("unkeep owned not mine to end", user=STRANGER)
     assert "Only approvers" in refused["text"] and bot.finding("owned").state == State.KEPT
     standin.clear()
-    answer = bot.command("unkeep owned moved to SSO").get_json()
+    answer = bot.reply("unkeep owned moved to SSO")
     assert "Ended the keep of owned" in answer["text"]
     reopened = bot.finding("owned")
     assert (reopened.state, reopened.kept_until) == (State.OPEN, None)
@@ -209,12 +201,12 @@ def test_approvers_end_a_keep_by_command_and_it_reopens(bot, standin):
 def test_approvers_end_a_keep_from_show(bot, standin):
     finding = bot.finding("owned")
     bot.submit_keep(finding, APPROVER, "service account until Q3", "90", "slack-channel")
-    shown = bot.command("show owned").get_data(as_text=True)
+    shown = bot.replies("show owned")
     assert ActionId.UNKEEP in shown
     standin.clear()
     bot.click(ActionId.UNKEEP, finding.id)
-    (modal,) = standin.named("views.open")
-    assert modal.params["view"]["callback_id"] == CallbackId.UNKEEP
+    (modal,) = standin.forms()
+    assert modal["callback_id"] == CallbackId.UNKEEP
     values = {"unkeep_reason": {"unkeep_reason_input": {"value": "no longer needed"}}}
     bot.submit(CallbackId.UNKEEP, values, {"finding_id": finding.id}, APPROVER)
     assert bot.finding("owned").state == State.OPEN
@@ -269,7 +261,7 @@ def test_an_old_decide_now_form_does_not_skip_a_new_owner(bot, standin, aws_sess
     set_fields(bot.repository, finding.id, asked_at=finding.first_seen - timedelta(days=8))
     follow_up_job(bot.services)  # escalated: Decide now appears
     bot.click(ActionId.DECIDE_NOW, finding.id)  # the approver opens the form, and waits
-    assert standin.named("views.open")[-1].params["view"]["callback_id"] == CallbackId.CONFIRM
+    assert standin.forms()[-1]["callback_id"] == CallbackId.CONFIRM
     aws_session.client("iam").tag_user(
         UserName="owned", Tags=[{"Key": "owner", "Value": "new@example.com"}]
     )
@@ -287,7 +279,7 @@ def test_an_owner_cannot_keep_again_after_an_approver_ended_the_keep(bot, standi
     bot.command("unkeep owned the service moved to SSO")
     standin.clear()
     again = bot.submit_keep(finding, OWNER, "still mine", "90", "slack-dm")
-    assert "not being asked" in str(again.get_json()["errors"])
+    assert again.status_code == 200 and "not being asked" in standin.said_to(OWNER)
     assert bot.finding("owned").state == State.OPEN
 
 
@@ -308,7 +300,7 @@ def test_the_owner_tag_key_is_matched_whatever_its_case(standin, database_file, 
     bot = start_bot(standin, database_file, aws_session)
     bot.command("scan")
     bot.click(ActionId.DISABLE, bot.finding("owned").id)
-    assert bot.finding("owned").owner_slack_id == OWNER and standin.named("views.open") == []
+    assert bot.finding("owned").owner_slack_id == OWNER and standin.forms() == []
 
 
 def test_a_request_from_before_modes_were_recorded_is_not_confirmed_for_real(bot, standin):

@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from bot.application.decisions import DRY_RUN_REASON, Decisions
+from bot.application.answers import explain
+from bot.application.decisions import DRY_RUN_REASON, Decisions, RemovedUnrecorded
 from bot.domain.assessment import IamIdentity, LiveUser
-from bot.domain.records import Actor, Role, Surface, SystemActor
+from bot.domain.records import Actor, RecordsUnavailable, Role, Surface, SystemActor
 from bot.domain.rule import UserCredentials
 from bot.domain.settings import Settings
 from bot.domain.workflow import Intent, State, TransitionError
@@ -368,3 +369,31 @@ def test_a_consent_stuck_from_a_dry_run_is_withdrawn_not_left(repository, iam, f
     repository.transition(finding_id, Intent.OWNER_CONFIRM, OWNER, at=T0)  # then a crash
     (moved,) = decisions_for(repository, iam, at=STUCK).sweep()  # restarted with DRY_RUN off
     assert moved.finding.state == State.OPEN and iam.deleted == []
+
+
+def test_a_database_lost_right_after_the_removal_says_it_was_removed(
+    repository, iam, finding_id, monkeypatch
+):
+    decisions = decisions_for(repository, iam)
+    asked(decisions, finding_id)
+    recorded = repository.transition
+
+    def database_gone(*_args: object, **_kwargs: object) -> None:
+        raise RecordsUnavailable("connection refused")
+
+    removed = iam.delete_login_profile
+
+    def remove_then_lose_the_database(user_name: str) -> bool:
+        existed = removed(user_name)
+        monkeypatch.setattr(repository, "transition", database_gone)
+        return existed
+
+    monkeypatch.setattr(iam, "delete_login_profile", remove_then_lose_the_database)
+    with pytest.raises(RemovedUnrecorded) as told:
+        decisions.confirm_and_remove(finding_id, Intent.OWNER_CONFIRM, OWNER, "confirmed")
+    assert "ann was removed in AWS" in explain(told.value)
+    assert "nothing more was done" not in explain(told.value)
+    monkeypatch.setattr(repository, "transition", recorded)  # the database is back
+    assert repository.finding(finding_id).state == State.DISABLING
+    (settled,) = decisions_for(repository, iam, at=STUCK).sweep()
+    assert settled.finding.state == State.DISABLED and iam.deleted == ["ann"]

@@ -3,18 +3,31 @@ message failed, odd and oversized requests. Signed requests through the producti
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 
 from bot.application.jobs import scan_job, sweep_job
+from bot.application.scans import scan_lease
 from bot.aws.demo import seed_users
 from bot.domain.workflow import State
-from bot.slack.ids import ActionId
+from bot.slack.ids import ActionId, CallbackId
+from storage import models
 from storage.db import make_engine
 from storage.repository import Repository
-from tests.bot_harness import APPROVER, BotHarness
-from tests.conftest import IDLE_DORMANT, KEYS_ONLY, OWNED, has_password, scans, start_bot
+from tests.bot_harness import APPROVER, BotHarness, bot_settings
+from tests.conftest import (
+    IDLE_DORMANT,
+    KEYS_ONLY,
+    OWNED,
+    has_password,
+    scans,
+    session_of,
+    start_bot,
+)
+from tests.processes import wait_for
 
 
 @pytest.fixture
@@ -34,11 +47,11 @@ def test_with_the_database_down_every_person_hears_it_and_nothing_breaks(bot, st
     click = down.click(ActionId.DISABLE, finding.id)
     assert click.status_code == 200
     assert "database is unavailable" in standin.wait_for("chat.postEphemeral").params["text"]
-    listing = down.command("list")
-    assert listing.status_code == 200 and "database is unavailable" in listing.get_json()["text"]
+    assert "database is unavailable" in down.reply("list")["text"]
+    standin.clear()
     keep = down.submit_keep(finding, APPROVER, "still needed", "90", "slack-channel")
-    assert keep.status_code == 200
-    assert "database is unavailable" in str(keep.get_json()["errors"])
+    assert keep.status_code == 200  # the form closes; the approver hears why by DM
+    assert "database is unavailable" in standin.said_to(APPROVER)
     assert bot.finding("owned").state == State.OPEN and has_password("owned")
 
 
@@ -47,7 +60,7 @@ def test_findings_whose_message_failed_are_posted_later(standin, database_file, 
     harness = start_bot(standin, database_file, aws_session)
     standin.fail["chat.postMessage"] = "not_in_channel"
     harness.command("scan")
-    (answer,) = standin.named("response/respond")
+    answer = standin.named("response/respond")[-1]
     assert "3 new findings" in answer.params["text"]
     assert "0 posted, 3 to be posted again" in answer.params["text"]
     assert harness.finding("owned").slack_ts is None
@@ -68,18 +81,34 @@ def test_one_scan_at_a_time_and_the_second_asker_hears_whose_is_running(bot, sta
         is None
     )
     scans_before = len(scans(bot.repository))
-    answer = bot.command("scan").get_json()
+    answer = bot.reply("scan")
     assert "started by the schedule at" in answer["text"] and "still running" in answer["text"]
     assert len(scans(bot.repository)) == scans_before
     assert scan_job(bot.services).startswith("skipped: A scan started by the schedule")
     bot.repository.release_lease("scan", "schedule (replica-b:7)")
-    assert "Scanning all accounts" in bot.command("scan").get_json()["text"]
+    assert "Scanning all accounts" in bot.replies("scan")
+
+
+def test_a_scan_longer_than_its_lease_keeps_it(bot, now):
+    moments = [now]
+    lease_time = timedelta(seconds=0.4)  # renewed every 0.1 s of real time
+
+    def lease_expiry():
+        with session_of(bot.repository) as session:
+            return session.get(models.Lease, "scan").expires_at
+
+    with scan_lease(bot.repository, lambda: moments[0], "cli", lease_time=lease_time):
+        moments[0] = now + timedelta(hours=2)  # far beyond the lease taken at `now`
+        wait_for(lambda: lease_expiry() > moments[0], what="the lease to be renewed")
+        running = bot.repository.take_lease("scan", "schedule (b:1)", moments[0], moments[0])
+        assert running is not None and running.holder.startswith("cli")
+    assert bot.repository.take_lease("scan", "schedule (b:1)", moments[0], moments[0]) is None
 
 
 def test_a_scan_lease_left_by_a_dead_process_expires(bot, now):
     stale = now - timedelta(hours=2)
     bot.repository.take_lease("scan", "slack:U0DEAD (gone:1)", stale, stale + timedelta(hours=1))
-    assert "Scanning all accounts" in bot.command("scan").get_json()["text"]
+    assert "Scanning all accounts" in bot.replies("scan")
 
 
 @pytest.mark.parametrize(
@@ -102,3 +131,74 @@ def test_unsigned_requests_with_odd_headers_get_401(bot, caplog, headers):
 def test_an_oversized_body_is_refused_before_anything_reads_it(bot):
     response = bot.web.post("/slack/events", data=b"x" * (2 * 1024 * 1024))
     assert response.status_code == 413
+
+
+# --- every request is acknowledged before its work -----------------------------------------------
+
+
+GROUPIE = "U0GROUPIE"
+
+
+@pytest.fixture
+def production(standin, database_file, aws_session, now):
+    """Acknowledge first, work after (as gunicorn serves it). GROUPIE is an approver through a
+    group, which is first looked up when they act."""
+    seed_users(aws_session, (IDLE_DORMANT, OWNED), now)
+    standin.groups["S0SECURITY"] = [GROUPIE]
+    settings = bot_settings(standin, database_file, slack_approver_group="S0SECURITY")
+    harness = BotHarness.start(
+        settings,
+        Repository(make_engine(database_file)),
+        aws_session,
+        standin,
+        process_before_response=False,
+    )
+    harness.command("scan")
+    wait_for(lambda: harness.repository.open_findings(), what="the first scan")
+    wait_for(lambda: standin.named("chat.postMessage"), what="the findings' messages")
+    standin.clear()
+    return harness
+
+
+@pytest.mark.parametrize("text", ["scan", "digest", "unkeep owned no longer needed"])
+def test_commands_are_acknowledged_before_the_approver_group_answers(production, standin, text):
+    group = standin.hold("usergroups.users.list")
+    response = production.command(text, user=GROUPIE)
+    assert response.status_code == 200 and response.get_data() == b""  # while Slack is held
+    assert not standin.named("response/respond")
+    group.set()
+    answer = standin.wait_for("response/respond")
+    assert answer.params["text"]
+
+
+def test_a_form_opens_before_anything_slow_and_is_filled_in_after(production, standin):
+    group = standin.hold("usergroups.users.list")
+    finding = production.finding("idle-dormant")
+    assert production.click(ActionId.KEEP, finding.id, user=GROUPIE).status_code == 200
+    placeholder = standin.wait_for("views.open")  # opened while the group lookup is held
+    assert "callback_id" not in placeholder.view_text()
+    group.set()
+    filled = standin.wait_for("views.update")
+    assert filled.params["view_id"] == "V0MODAL" and CallbackId.KEEP in filled.view_text()
+
+
+def test_the_keep_form_closes_before_its_write_and_the_keep_lands_after(production, database_url):
+    finding = production.finding("idle-dormant")
+    with sqlite_write_lock(database_url):  # another writer holds the database
+        response = production.submit_keep(
+            finding, APPROVER, "service account until Q3", "90", "slack-channel"
+        )
+        assert response.status_code == 200 and response.get_data() == b""
+        assert production.finding("idle-dormant").state == State.OPEN
+    wait_for(lambda: production.finding("idle-dormant").state == State.KEPT, what="the keep")
+
+
+@contextmanager
+def sqlite_write_lock(database_url):
+    connection = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        connection.rollback()
+        connection.close()

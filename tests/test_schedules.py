@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -144,8 +145,8 @@ def test_unanswered_owner_is_reminded_once_then_approvers_decide(asked, standin)
     assert ActionId.DECIDE_NOW in channel_updates[-1].text_of_blocks()
 
     bot.click(ActionId.DECIDE_NOW, bot.finding("owned").id)
-    (modal,) = standin.named("views.open")
-    assert "did not answer" in modal.view_text()
+    (modal,) = standin.forms()
+    assert "did not answer" in json.dumps(modal)
     finding = bot.finding("owned")
     bot.submit_last_form(APPROVER)
     assert bot.finding("owned").state == State.DISABLED
@@ -156,7 +157,7 @@ def test_unanswered_owner_is_reminded_once_then_approvers_decide(asked, standin)
 def test_decide_now_is_refused_before_escalation(asked, standin):
     bot = asked()
     bot.click(ActionId.DECIDE_NOW, bot.finding("owned").id)
-    assert standin.named("views.open") == []
+    assert standin.forms() == []
     assert bot.finding("owned").state == State.AWAITING_OWNER
 
 

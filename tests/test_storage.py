@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
+from bot.domain.records import RecordsUnavailable
 from bot.domain.rule import (
     KEYS_ONLY,
     AccessKeyUse,
@@ -22,12 +23,15 @@ from bot.domain.workflow import State
 from storage import models
 from storage.db import (
     HEAD_REVISION,
+    LOCK_TIMEOUT,
     MIGRATIONS,
+    STATEMENT_TIMEOUT,
     current_revision,
     make_engine,
     migrate,
     normalize_url,
 )
+from storage.repository import Repository
 from tests.conftest import scans, session_of
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -270,3 +274,24 @@ def test_recording_a_scan_starts_again_when_a_decision_changed_a_row_meanwhile(
         scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli", dry_run=False
     )
     assert len(calls) == 2 and [row.user_name for row in record.new] == ["ann"]
+
+
+@pytest.mark.postgres
+def test_a_row_locked_by_a_stuck_transaction_is_an_outage_not_a_hang(postgres_url):
+    engine = make_engine(postgres_url)
+    migrate(engine)
+    repository = Repository(engine)
+    repository.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli", dry_run=False)
+    (finding,) = repository.open_findings()
+    with engine.connect() as connection:
+        assert connection.execute(text("SHOW lock_timeout")).scalar() == LOCK_TIMEOUT
+        assert connection.execute(text("SHOW statement_timeout")).scalar() == STATEMENT_TIMEOUT
+    with engine.begin() as stuck:
+        stuck.execute(
+            select(models.Finding).where(models.Finding.id == finding.id).with_for_update()
+        )
+        with engine.connect() as waiting, pytest.raises(RecordsUnavailable):
+            waiting.execute(text("SET lock_timeout = '200ms'"))  # for this test's patience
+            waiting.execute(
+                select(models.Finding).where(models.Finding.id == finding.id).with_for_update()
+            )

@@ -1,13 +1,16 @@
-"""The one error policy for Slack requests: a refusal, a stale click, an unknown finding or a
-Slack failure becomes a clear line for the person who asked; anything else propagates.
+"""How every Slack request is answered: acknowledged at once, worked on after, and any
+expected error (a refusal, a stale click, an unknown finding, Slack or the database failing)
+turned into a clear line for the person who asked.
 
-Listeners are wrapped with `answering` where they are registered. The errors are caught inside
-the listener's own thread, so the acknowledgement Slack already has is never replaced.
+Listeners are wrapped with `answering` where they are registered. Slack allows 3 s for the
+acknowledgement; the work runs on `services.after_ack`, so slow removals, a busy database or a
+slow Slack API never keep Bolt's threads from acknowledging the next request.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +18,7 @@ from typing import Any
 from slack_sdk.errors import SlackClientError
 
 from bot.application.access import GONE, Refused
+from bot.application.decisions import RemovedUnrecorded
 from bot.application.services import Services
 from bot.domain.records import RecordsUnavailable, UnknownFinding
 from bot.domain.workflow import TransitionError
@@ -23,7 +27,12 @@ from bot.slack.messages.blocks import notice
 
 log = logging.getLogger(__name__)
 
-Listener = Callable[..., None]
+Listener = Callable[..., Any]
+# A pure, fast look at the request (a command's words, a form's fields) that may answer it at
+# once: the acknowledgement's body, after which nothing else runs. None: go on.
+FirstAnswer = Callable[[dict[str, Any]], dict[str, Any] | None]
+FollowUp = Callable[[], None]
+
 DATABASE_DOWN = (
     "The bot's database is unavailable right now, so nothing more was done. "
     "Please try again in a moment."
@@ -32,72 +41,82 @@ DATABASE_DOWN = (
 
 def explain(error: Exception) -> str | None:
     """The line a person is told when their request stopped on `error`; None: unexpected."""
-    if isinstance(error, Refused | TransitionError):
+    if isinstance(error, Refused | TransitionError | ApproversUnknown | RemovedUnrecorded):
         return str(error)
     if isinstance(error, UnknownFinding):
         return GONE
-    if isinstance(error, ApproversUnknown):
-        return str(error)
     if isinstance(error, RecordsUnavailable):
         log.warning("database unavailable while answering a request: %s", error)
         return DATABASE_DOWN
-    if isinstance(error, SlackClientError):
+    if isinstance(error, SlackClientError | OSError):
         log.warning("Slack call failed while answering a request: %s", slack_error(error))
         return f"{slack_error(error)}; anything already decided is recorded."
     return None
 
 
-def answering(services: Services, listener: Listener, *, after_ack: bool = False) -> Listener:
-    """`listener`, answering the person itself when it stops on an expected error: inline when
-    a slash command is not acknowledged yet, else privately (in the channel, or by DM).
+def answering(
+    services: Services,
+    listener: Listener,
+    *,
+    first: FirstAnswer | None = None,
+    quick: bool = False,
+) -> Listener:
+    """`listener` as Bolt calls it: acknowledged before it runs, and answering the person itself
+    when it stops on an expected error. Listeners never call `ack`.
 
-    `after_ack`: acknowledge at once and run the listener on `services.after_ack`, so that
-    slow work (AWS, many Slack calls) never keeps Bolt's threads from acknowledging others."""
+    - `first`: may answer the request in the acknowledgement instead (usage lines, a form's
+      validation errors), without I/O.
+    - By default the listener runs on `services.after_ack`.
+    - `quick`: it runs in Bolt's thread, for what must happen within Slack's 3 s (opening a
+      modal with the request's trigger), and returns the rest, if any, to run after."""
 
-    def answered(kwargs: dict[str, Any]) -> None:
-        try:
-            listener(**kwargs)
-        except Exception as error:
-            answer = explain(error)
-            if answer is None:
-                raise
-            tell(services, kwargs, answer)
+    wanted = inspect.signature(listener).parameters
 
-    def answered_after_ack(kwargs: dict[str, Any]) -> None:
-        try:
-            answered(kwargs)
-        except Exception:  # nobody is waiting for this thread: the log is where it goes
-            log.exception("a Slack listener failed after acknowledging")
-
-    @functools.wraps(listener)  # Bolt reads the wrapped listener's arguments
-    def run(**kwargs: Any) -> None:
-        if not after_ack:
-            answered(kwargs)
+    def run(ack: Callable[..., None], body: dict[str, Any], client: Any, respond: Any) -> None:
+        immediate = first(body) if first is not None else None
+        ack(**(immediate or {}))
+        if immediate is not None:
             return
-        kwargs["ack"]()
-        services.after_ack.submit(answered_after_ack, {**kwargs, "ack": _Acknowledged()})
+        given = {"body": body, "client": client, "respond": respond, "view": body.get("view")}
+        kwargs = {name: given[name] for name in wanted}
+        if not quick:
+            work = functools.partial(listener, **kwargs)
+            services.after_ack.submit(_logged, services, given, work)
+            return
+        follow_up = _answered(services, given, functools.partial(listener, **kwargs))
+        if follow_up is not None:
+            services.after_ack.submit(_logged, services, given, follow_up)
 
     return run
 
 
-class _Acknowledged:
-    """The ack a listener run after acknowledging gets: Slack already has its answer."""
+def _answered(services: Services, kwargs: dict[str, Any], work: Callable[[], Any]) -> Any:
+    try:
+        return work()
+    except Exception as error:
+        answer = explain(error)
+        if answer is None:
+            raise
+        tell(services, kwargs, answer)
+        return None
 
-    response = "sent"
 
-    def __call__(self, *_args: Any, **_kwargs: Any) -> None:
-        pass
+def _logged(services: Services, kwargs: dict[str, Any], work: Callable[[], Any]) -> None:
+    try:
+        _answered(services, kwargs, work)
+    except Exception:  # nobody is waiting for this thread: the log is where it goes
+        log.exception("a Slack listener failed after acknowledging")
 
 
 def tell(services: Services, kwargs: dict[str, Any], answer: str) -> None:
-    body = kwargs.get("body") or kwargs.get("command") or {}
-    ack = kwargs.get("ack")
-    if ack is not None and ack.response is None:
-        if body.get("command"):
-            message = notice(answer)
-            ack(text=message.text, blocks=message.blocks)
-            return
-        ack()
+    """Answer the person who made this request: a command through its response URL, a click
+    where it was made (privately), a form by DM."""
+    body = kwargs.get("body") or {}
+    respond = kwargs.get("respond")
+    if body.get("command") and respond is not None:
+        message = notice(answer)
+        respond(text=message.text, blocks=message.blocks)
+        return
     user = body.get("user_id") or (body.get("user") or {}).get("id")
     channel = body.get("channel_id") or (body.get("channel") or {}).get("id")
     services.announcer.tell(channel, user, answer)

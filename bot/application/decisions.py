@@ -17,7 +17,15 @@ from typing import Any
 from bot.aws.iam import AccountIam, describe_error
 from bot.domain.assessment import recheck, same_owner
 from bot.domain.clock import Clock
-from bot.domain.records import Actor, FindingChanges, Role, Surface, SystemActor, UnknownFinding
+from bot.domain.records import (
+    Actor,
+    FindingChanges,
+    RecordsUnavailable,
+    Role,
+    Surface,
+    SystemActor,
+    UnknownFinding,
+)
 from bot.domain.rule import Cleared
 from bot.domain.settings import Settings
 from bot.domain.workflow import (
@@ -42,6 +50,19 @@ SLACK_SYSTEM = Actor(SystemActor.SYSTEM, Role.SYSTEM, Surface.SLACK)
 IamForAccount = Callable[[str], AccountIam]
 
 
+class RemovedUnrecorded(RecordsUnavailable):
+    """AWS removed the password but the database failed before it was recorded (the sweep
+    records it once the database is back: the finding is left in `disabling`)."""
+
+    def __init__(self, user_name: str, stuck_after_seconds: int) -> None:
+        minutes = -(-stuck_after_seconds // 60) + 5  # the stuck time, then the next sweep
+        super().__init__(
+            f"The console password of {user_name} was removed in AWS, but the bot's database "
+            f"became unavailable before it was recorded; the bot records it within about "
+            f"{minutes} minutes."
+        )
+
+
 @dataclass(frozen=True)
 class Removal:
     finding: Finding
@@ -63,10 +84,17 @@ class Decisions:
         self._clock = clock
 
     def request_disable(
-        self, finding_id: str, by: Actor, owner: str | None, *, owner_unreachable: bool
+        self,
+        finding_id: str,
+        by: Actor,
+        owner: str | None,
+        *,
+        owner_unreachable: bool,
+        at: datetime | None = None,
     ) -> Finding:
         """Record the request, with what it is for: this owner (and whether Slack said for
-        certain that they cannot be asked), in this dry-run mode."""
+        certain that they cannot be asked), in this dry-run mode. `at`: when, as a form opened
+        for it already says."""
         changes = FindingChanges(
             requested_by=by.id,
             decided_by=None,
@@ -80,7 +108,7 @@ class Decisions:
             "owner_unreachable": owner_unreachable,
             "dry_run": self.settings.dry_run,
         }
-        return self._step(finding_id, Intent.REQUEST_DISABLE, by, None, changes, details)
+        return self._step(finding_id, Intent.REQUEST_DISABLE, by, None, changes, details, at=at)
 
     def await_owner(self, finding_id: str, owner_slack_id: str, by: Actor) -> Finding:
         changes = FindingChanges(
@@ -221,10 +249,13 @@ class Decisions:
         except Exception as error:
             failed = move(Intent.FAIL, describe_error(error))
             return Removal(failed, failed.decision_note)
-        done = move(
-            Intent.FINISH_REMOVAL,
-            PASSWORD_REMOVED if existed else "the password was already gone",
-        )
+        try:
+            done = move(
+                Intent.FINISH_REMOVAL,
+                PASSWORD_REMOVED if existed else "the password was already gone",
+            )
+        except RecordsUnavailable:
+            raise RemovedUnrecorded(finding.user_name, self.settings.stuck_after_seconds) from None
         log.info("removed console password of %s in %s", done.user_name, done.account_id)
         return Removal(done, f"Console password of {done.user_name} removed.")
 
@@ -261,12 +292,13 @@ class Decisions:
         details: dict[str, Any] | None = None,
         *,
         seen_step: datetime | None = None,
+        at: datetime | None = None,
     ) -> Finding:
         return self.repository.transition(
             finding_id,
             intent,
             by,
-            at=self._clock(),
+            at=at or self._clock(),
             reason=reason,
             details=details,
             changes=changes,

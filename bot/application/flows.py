@@ -13,17 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.errors import SlackClientError
-
 from bot.application.access import Refused
 from bot.application.consent import ask_new_owner, ask_owner, look_up_owner
 from bot.application.jobs import scan_and_announce, scan_summary_line
 from bot.application.scans import ScanRunning
 from bot.application.services import Services
-from bot.domain.records import Surface
+from bot.domain.records import Actor, Surface
 from bot.domain.rule import CATEGORIES
 from bot.domain.workflow import KEEP_BY, ROLE_ON_SURFACE, Intent, may
-from bot.slack.client import slack_error
+from bot.slack.client import OwnerContact
 from bot.slack.messages.blocks import Message, escape
 from bot.slack.messages.command import history_message, list_page
 from bot.slack.messages.modals import confirm_modal, keep_modal, unkeep_modal
@@ -34,38 +32,51 @@ ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 @dataclass(frozen=True)
 class Answer:
-    """What the person who clicked sees next: a line for them, or a modal to open."""
+    """What the person who clicked hears next, if anything."""
 
     text: str | None = None
-    view: dict[str, Any] | None = None
 
 
-def request_disable(
-    services: Services,
-    finding_id: str | None,
-    user_id: str,
-    open_view: Callable[[dict[str, Any]], None],
-) -> Answer:
-    """An approver pressed Disable: look the owner up, record the request, then ask the owner
-    or, when Slack says definitely that they cannot be asked, open the approver's final
-    confirmation. A lookup Slack could not answer changes nothing; a form that cannot be
-    opened withdraws the request again."""
+@dataclass(frozen=True)
+class DisablePlan:
+    """A Disable press, looked at before anything is recorded: who pressed, who owns the IAM
+    user, and, when the owner cannot be asked, the final confirmation to open first (Slack's
+    trigger lasts 3 s), made for the request as it will be recorded `at`."""
+
+    finding: Finding
+    approver: Actor
+    owner: OwnerContact
+    at: datetime
+    form: dict[str, Any] | None
+
+
+def plan_disable(services: Services, finding_id: str | None, user_id: str) -> DisablePlan:
+    """An approver pressed Disable: may they, and can the owner be asked? A lookup Slack could
+    not answer is refused here, before anything changes."""
     finding, approver = services.access.acting_on(
         finding_id, user_id, Surface.CHANNEL, Intent.REQUEST_DISABLE
     )
     owner = look_up_owner(services, finding.owner)
+    at = services.clock()
+    form = None
+    if not owner.reachable:
+        form = _final_confirmation(services, finding, owner.why_not, step=at)
+    return DisablePlan(finding, approver, owner, at, form)
+
+
+def request_disable(services: Services, plan: DisablePlan) -> Answer:
+    """Record the request planned, then ask the owner; or, when the owner cannot be asked, show
+    it in the channel (the approver's final confirmation is already open)."""
     finding = services.decisions.request_disable(
-        finding.id, approver, finding.owner, owner_unreachable=not owner.reachable
+        plan.finding.id,
+        plan.approver,
+        plan.finding.owner,
+        owner_unreachable=not plan.owner.reachable,
+        at=plan.at,
     )
-    if owner.reachable:
-        return Answer(ask_owner(services, finding, owner, approver))
+    if plan.owner.reachable:
+        return Answer(ask_owner(services, finding, plan.owner, plan.approver))
     services.announcer.refresh(finding)
-    try:
-        open_view(_final_confirmation(services, finding, owner.why_not))
-    except (SlackClientError, OSError) as error:  # e.g. expired_trigger_id: Slack allows 3 s
-        why = f"the confirmation form could not be opened ({escape(slack_error(error))})"
-        services.announcer.refresh(services.decisions.withdraw(finding.id, why))
-        return Answer(f"Nothing was done: {why}. Please press Disable again.")
     return Answer()
 
 
@@ -86,19 +97,21 @@ def final_confirmation_closed(
     services.announcer.refresh(services.decisions.cancel_request(finding.id, approver))
 
 
-def keep_form(services: Services, finding_id: str | None, user_id: str, surface: Surface) -> Answer:
+def keep_form(
+    services: Services, finding_id: str | None, user_id: str, surface: Surface
+) -> dict[str, Any]:
     """Keep in the channel, or "I still need it" in the owner's DM: ask why and for how long."""
     finding, _person = services.access.acting_on(finding_id, user_id, surface, _keep(surface))
-    return Answer(view=keep_modal(finding, surface, services.settings.owner_keep_max_days))
+    return keep_modal(finding, surface, services.settings.owner_keep_max_days)
 
 
-def decide_now_form(services: Services, finding_id: str | None, user_id: str) -> Answer:
+def decide_now_form(services: Services, finding_id: str | None, user_id: str) -> dict[str, Any]:
     """After escalation, an approver may decide without the owner."""
     finding, _approver = services.access.acting_on(
         finding_id, user_id, Surface.CHANNEL, Intent.DECIDE_NOW
     )
     owner = f"<@{finding.owner_slack_id}>" if finding.owner_slack_id else "The owner"
-    return Answer(view=_final_confirmation(services, finding, f"{owner} did not answer"))
+    return _final_confirmation(services, finding, f"{owner} did not answer")
 
 
 def owner_confirms(services: Services, finding_id: str | None, user_id: str) -> None:
@@ -146,25 +159,23 @@ def keep(
     surface: Surface,
     reason: str,
     days: int | None,
-    recorded: Callable[[], None],
 ) -> None:
-    """The Keep form: `recorded` is called once the keep is in the database (the form can
-    close), then the finding's line and the people involved are updated."""
+    """The Keep form: record the keep, then update the finding's line and tell the people
+    involved."""
     finding, actor = services.access.acting_on(finding_id, user_id, surface, _keep(surface))
     kept = services.decisions.keep(finding.id, actor, reason, days)
-    recorded()
     services.announcer.refresh(kept)
     services.announcer.tell_outcome(
         kept, f"Kept the console password of {kept.user_name}: {escape(reason)}"
     )
 
 
-def unkeep_form(services: Services, finding_id: str | None, user_id: str) -> Answer:
+def unkeep_form(services: Services, finding_id: str | None, user_id: str) -> dict[str, Any]:
     """End keep, pressed in `show`: ask the approver why."""
     finding, _approver = services.access.acting_on(
         finding_id, user_id, Surface.COMMAND, Intent.UNKEEP
     )
-    return Answer(view=unkeep_modal(finding))
+    return unkeep_modal(finding)
 
 
 def unkeep(services: Services, finding_id: str | None, user_id: str, reason: str) -> str:
@@ -243,6 +254,8 @@ def _keep(surface: Surface) -> Intent:
     return KEEP_BY[ROLE_ON_SURFACE[surface]]
 
 
-def _final_confirmation(services: Services, finding: Finding, why: str) -> dict[str, Any]:
+def _final_confirmation(
+    services: Services, finding: Finding, why: str, step: datetime | None = None
+) -> dict[str, Any]:
     settings = services.settings
-    return confirm_modal(finding, why, settings.timezone, settings.dry_run)
+    return confirm_modal(finding, why, settings.timezone, settings.dry_run, step)

@@ -5,8 +5,10 @@ Kept free of Slack so the terminal scan loads nothing it does not use."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -20,8 +22,11 @@ from bot.domain.scan import ScanResult
 from bot.domain.settings import Settings
 from storage.repository import Repository, ScanRecord
 
+log = logging.getLogger(__name__)
+
 SCAN_LEASE = "scan"
-# A scan whose process died holds the lease this long at most.
+# A scan whose process died holds the lease this long at most; a live one renews it every
+# quarter of that, so a scan may take as long as it needs.
 SCAN_LEASE_TIME = timedelta(hours=1)
 
 
@@ -54,17 +59,39 @@ def scan_and_record(
 
 
 @contextmanager
-def scan_lease(repository: Repository, clock: Clock, trigger: str) -> Iterator[None]:
+def scan_lease(
+    repository: Repository,
+    clock: Clock,
+    trigger: str,
+    *,
+    lease_time: timedelta = SCAN_LEASE_TIME,
+) -> Iterator[None]:
     """Hold the scan lease (anything that posts findings, scans or the sweep, holds it), or
-    ScanRunning with who does."""
+    ScanRunning with who does. It is renewed while held, and expires `lease_time` after its
+    process dies."""
     holder = f"{trigger} ({socket.gethostname()}:{os.getpid()})"
     now = clock()
-    running = repository.take_lease(SCAN_LEASE, holder, now, now + SCAN_LEASE_TIME)
+    running = repository.take_lease(SCAN_LEASE, holder, now, now + lease_time)
     if running is not None:
         raise ScanRunning(running)
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(lease_time.total_seconds() / 4):
+            try:
+                if not repository.renew_lease(SCAN_LEASE, holder, clock() + lease_time):
+                    log.warning("the scan lease of %s was taken over; it renews no more", holder)
+                    return
+            except Exception as error:  # the database is down: the next renewal tries again
+                log.warning("could not renew the scan lease: %s", error)
+
+    renewer = threading.Thread(target=renew, name="scan-lease", daemon=True)
+    renewer.start()
     try:
         yield
     finally:
+        done.set()
+        renewer.join()
         repository.release_lease(SCAN_LEASE, holder)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from bot.application.jobs import start_background
 from bot.application.services import Services
 from bot.entry.bootstrap import bootstrap
+from bot.entry.shapes import problem_with
 from bot.entry.slack_app import create_app
 
 log = logging.getLogger(__name__)
@@ -45,11 +46,11 @@ def create_flask(app: App, services: Services) -> Flask:
             signed = False
         if not signed:
             return "invalid or stale request signature", 401
-        try:
-            return handler.handle(request)
-        except Exception as error:  # listeners' errors stay in Bolt: this is the body's parsing
-            log.warning("malformed Slack request: %s: %s", type(error).__name__, error)
-            return "malformed request", 400
+        problem = problem_with(request.get_data(), request.content_type or "")
+        if problem is not None:
+            log.warning("malformed Slack request: %s", problem)
+            return f"malformed request: {problem}", 400
+        return handler.handle(request)
 
     @web.get("/healthz")
     def healthz() -> ResponseReturnValue:

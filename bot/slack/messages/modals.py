@@ -1,9 +1,10 @@
-"""Modals: Keep (a reason and a period) and the approver's final confirmation."""
+"""Modals: Keep (a reason and a period), End keep, the approver's final confirmation, and the
+placeholder a button opens at once (Slack's trigger lasts 3 s) until the form is ready."""
 
 from __future__ import annotations
 
 import json
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -103,7 +104,24 @@ def _modal(
     return view.to_dict()
 
 
-def confirm_modal(row: FindingView, why_final: str, zone: tzinfo, dry_run: bool) -> dict[str, Any]:
+def placeholder_modal(
+    title: str = "IAM inactive", text: str = "Looking this up..."
+) -> dict[str, Any]:
+    """What a button opens at once, and what its form becomes when it cannot be shown (`text`
+    says why)."""
+    blocks = [SectionBlock(text=MarkdownTextObject(text=text))]
+    return View(type="modal", title=title, close="Close", blocks=blocks).to_dict()
+
+
+def confirm_modal(
+    row: FindingView,
+    why_final: str,
+    zone: tzinfo,
+    dry_run: bool,
+    step: datetime | None = None,
+) -> dict[str, Any]:
+    """The approver's final word; `step`: the finding's last step as this form is for (by
+    default its current one; Disable opens the form before recording the request it is for)."""
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=finding_facts(row, zone))),
         SectionBlock(
@@ -116,7 +134,7 @@ def confirm_modal(row: FindingView, why_final: str, zone: tzinfo, dry_run: bool)
     blocks += dry_run_note(dry_run)
     # The form is for the finding as it is now: any step since (a new owner asked, a request
     # withdrawn) refuses it. Scans only refresh facts and take no step.
-    step = row.state_changed_at.isoformat() if row.state_changed_at else None
-    metadata = {"finding_id": row.id, "step": step, "why": why_final[:500]}
+    step = step or row.state_changed_at
+    metadata = {"finding_id": row.id, "step": step and step.isoformat(), "why": why_final[:500]}
     view = _modal(CallbackId.CONFIRM, metadata, "Remove console password", "Remove", blocks)
     return {**view, "notify_on_close": True}  # closing it withdraws the request it was for

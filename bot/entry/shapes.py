@@ -1,0 +1,72 @@
+"""What a signed Slack request must look like before Bolt reads it.
+
+Bolt's built-in middleware indexes into the payload (`user.id`, `actions[0]`, `view.type`)
+and answers a body that is signed but not what it claims with HTTP 500 and a traceback. The
+fields checked here are those Bolt and the bot's listeners read; anything else about the
+request is Bolt's to route (an unknown type gets its 404 "unhandled request").
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qs
+
+INTERACTIONS_WITH_VIEW = ("view_submission", "view_closed")
+
+
+def problem_with(body: bytes, content_type: str) -> str | None:
+    """Why this request body is not one Slack sends; None when it is."""
+    try:
+        text = body.decode()
+        if content_type.startswith("application/json"):
+            return _problem_with_event(json.loads(text))
+        form = {key: values[0] for key, values in parse_qs(text, strict_parsing=False).items()}
+        if "payload" in form:
+            return _problem_with_interaction(json.loads(form["payload"]))
+    except (UnicodeDecodeError, ValueError):
+        return "the body is not what its content type says"
+    return _problem_with_command(form)
+
+
+def _problem_with_event(event: Any) -> str | None:
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        return "an event needs a type"
+    return None
+
+
+def _problem_with_command(form: dict[str, str]) -> str | None:
+    if form.get("ssl_check"):  # Slack checking the certificate; Bolt answers it
+        return None
+    if not (form.get("command") and form.get("user_id")):
+        return "a command needs a command and a user_id"
+    return None
+
+
+def _problem_with_interaction(payload: Any) -> str | None:
+    if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+        return "an interaction needs a type"
+    if not _text(payload.get("user"), "id"):
+        return "an interaction needs a user with an id"
+    if payload["type"] == "block_actions":
+        actions = payload.get("actions")
+        if not isinstance(actions, list) or not actions:
+            return "block_actions need a list of actions"
+        for action in actions:
+            if not _text(action, "action_id"):
+                return "every action needs an action_id"
+            if "value" in action and not isinstance(action["value"], str):
+                return "an action's value is text"
+    if payload["type"] in INTERACTIONS_WITH_VIEW:
+        view = payload.get("view")
+        if not (_text(view, "type") and _text(view, "callback_id")):
+            return "a view needs a type and a callback_id"
+        if not isinstance(view.get("private_metadata", ""), str):
+            return "a view's private_metadata is text"
+        if not isinstance(view.get("state", {}), dict):
+            return "a view's state is an object"
+    return None
+
+
+def _text(mapping: Any, key: str) -> bool:
+    return isinstance(mapping, dict) and isinstance(mapping.get(key), str) and bool(mapping[key])
