@@ -36,14 +36,15 @@ def moto_http() -> Iterator[str]:
 
 
 class AwsProxy:
-    """Forwards AWS calls to moto, `delay` seconds late; while `hold` is set, swallows
-    DeleteLoginProfile (never forwarded) and blocks, as a process dying mid-call would see it."""
+    """Forwards AWS calls to moto, `delay` seconds late; while `hold` is set, DeleteLoginProfile
+    waits for `release` (forwarded then) or is swallowed, as a process dying mid-call sees it."""
 
     def __init__(self, upstream: str, delay: float = 0.0) -> None:
         self.upstream = upstream
         self.delay = delay  # seconds added to every call, as a slow AWS would
         self.hold = threading.Event()
         self.held = threading.Event()
+        self.release = threading.Event()
         self.forwarded_deletes = 0
         proxy = self
 
@@ -53,8 +54,8 @@ class AwsProxy:
                 deleting = b"Action=DeleteLoginProfile" in body
                 if deleting and proxy.hold.is_set():
                     proxy.held.set()
-                    time.sleep(60)  # the caller is killed meanwhile
-                    return
+                    if not proxy.release.wait(60):
+                        return  # the caller was killed meanwhile
                 time.sleep(proxy.delay)
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                 request = urllib.request.Request(
@@ -87,6 +88,57 @@ class AwsProxy:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class TcpForwarder:
+    """A TCP hop in front of a server (PostgreSQL) that can be cut: `cut()` drops every
+    connection and refuses new ones, as a database host going away does; `restore()` undoes it."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.port = free_port()
+        self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+        self.restore()
+
+    def restore(self) -> None:
+        listener = socket.create_server(("127.0.0.1", self.port))
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        with self._lock:
+            if self._listener is not None:
+                with suppress(OSError):  # wakes the thread blocked in accept()
+                    self._listener.shutdown(socket.SHUT_RDWR)
+                self._listener.close()
+                self._listener = None
+            for connection in self._open:
+                with suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+                connection.close()
+            self._open.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _address = listener.accept()
+            except OSError:
+                return  # cut
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            with self._lock:
+                self._open += [client, upstream]
+            for source, target in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, target), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, target: socket.socket) -> None:
+        with suppress(OSError):
+            while data := source.recv(65536):
+                target.sendall(data)
+        with suppress(OSError):
+            target.shutdown(socket.SHUT_WR)
 
 
 def free_port() -> int:

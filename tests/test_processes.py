@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from moto.iam.models import iam_backends
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 
 from bot.aws.demo import DEMO_ACCOUNT_ID, seed_users
 from bot.domain.workflow import State
@@ -28,6 +28,7 @@ from tests.bot_harness import (
 from tests.conftest import OWNED, job_runs, session_of, set_fields
 from tests.processes import (
     AwsProxy,
+    TcpForwarder,
     bot_env,
     free_port,
     healthy,
@@ -151,3 +152,67 @@ def test_removal_killed_midway_is_settled_once_after_restart(standin, aws_url, t
     ]
     assert "xoxb-test-token" not in log.read_text()
     assert "Worker failed to boot" not in log.read_text()
+
+
+@pytest.mark.postgres
+def test_postgresql_cut_mid_removal_every_person_hears_it_and_nothing_is_lost(
+    postgres_url, standin, aws_url, tmp_path
+):
+    """The bot under gunicorn, PostgreSQL behind a TCP hop that is cut while DeleteLoginProfile
+    is in flight: the owner hears that the password was removed, clicks and commands meanwhile
+    hear that the database is unavailable, /healthz says 503, and after the database is back
+    the removal is recorded once."""
+    migrate(make_engine(postgres_url))
+    direct = make_url(postgres_url)
+    hop = TcpForwarder(direct.port or 5432)
+    proxy = AwsProxy(aws_url)
+    port = free_port()
+    through_hop = direct.set(port=hop.port).render_as_string(hide_password=False)
+    env = bot_env(proxy.url, **slack_settings(standin, through_hop), PORT=str(port))
+    repository = Repository(make_engine(postgres_url))  # the test's own, direct link
+    log = tmp_path / "bot.log"
+    bot = start(["run"], env, log)
+    try:
+        wait_for(lambda: healthy(port), what="the bot to serve")
+        signed_post(port, command_body("scan", APPROVER, standin.response_url()), SECRET)
+        finding = wait_for(lambda: repository.open_findings(), what="the scan")[0]
+
+        def click(action: str, user: str, channel: str) -> int:
+            payload = click_payload(action, finding.id, user, channel, standin.response_url())
+            return signed_post(port, interaction_body(payload), SECRET)
+
+        click(ActionId.DISABLE, APPROVER, CHANNEL)
+        wait_for(lambda: repository.finding(finding.id).state == State.AWAITING_OWNER)
+        proxy.hold.set()
+        click(ActionId.OWNER_CONFIRM, OWNER, "D0OWNER")
+        assert proxy.held.wait(60), "DeleteLoginProfile was never sent"
+        hop.cut()
+        proxy.release.set()  # AWS removes the password; the bot cannot record it
+        wait_for(lambda: "removed in AWS" in standin.said_to(OWNER), what="the owner told")
+        assert not iam_backends[DEMO_ACCOUNT_ID]["global"].users["owned"].password
+        assert repository.finding(finding.id).state == State.DISABLING
+
+        assert click(ActionId.DISABLE, APPROVER, CHANNEL) == 200
+        listing = command_body("list", APPROVER, standin.response_url())
+        assert signed_post(port, listing, SECRET) == 200
+        wait_for(lambda: "database is unavailable" in standin.said_to(APPROVER), what="a click")
+        answer = wait_for(lambda: standin.named("response/respond")[-1], what="the command")
+        assert "database is unavailable" in answer.params["text"]
+        assert not healthy(port)
+    finally:
+        stop(bot)
+        hop.restore()
+    # After STUCK_AFTER_SECONDS, the restarted bot's start-up sweep records the removal once.
+    set_fields(repository, finding.id, state_changed_at=datetime.now(UTC) - timedelta(hours=1))
+    bot = start(["run"], env, log)
+    try:
+        wait_for(lambda: repository.finding(finding.id).state == State.DISABLED, what="recovery")
+    finally:
+        stop(bot)
+        proxy.stop()
+    assert proxy.forwarded_deletes == 1
+    assert (
+        repository.history(finding.id)[-1].reason
+        == "recovered after a restart: the password is gone"
+    )
+    assert "Traceback" not in log.read_text()

@@ -22,6 +22,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.domain.clock import Clock
 from bot.domain.cron import latest_fire_time
+from bot.domain.records import RecordsUnavailable
 from storage.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,12 @@ class ClaimedJob:
         self.repository, self.clock = repository, clock
 
     def __call__(self) -> None:
+        try:
+            self._run()
+        except RecordsUnavailable as error:  # an outage, not a bug: the next fire time runs
+            log.warning("job %s stopped: the database is unavailable (%s)", self.name, error)
+
+    def _run(self) -> None:
         now = self.clock()
         fire_time = latest_fire_time(self.trigger, now)
         if fire_time is None:
@@ -58,6 +65,8 @@ class ClaimedJob:
         log.info("job %s at %s starts", self.name, fire_time.isoformat())
         try:
             outcome = self.work() or "ok"
+        except RecordsUnavailable:
+            raise
         except Exception as error:  # a failed run is recorded; the next fire time still runs
             log.exception("job %s failed", self.name)
             outcome = f"failed: {type(error).__name__}: {error}"
