@@ -2,8 +2,9 @@
 
 Starts `python -m bot run` (gunicorn, as in production) against a Slack Web API stand-in and
 moto behind a proxy that makes every AWS call take 2 s, records a scan, then sends at once
-200 signed clicks on Disable (owner lookups, records, DMs) and 20 owner confirmations (each a
-live re-check and a removal: several 2-second AWS calls). Prints each kind's acknowledgement
+200 signed clicks on Disable (owner lookups, records, DMs), 20 owner confirmations (each a
+live re-check and a removal: several 2-second AWS calls), 20 Keep clicks (each opens a form)
+and 20 `list` commands. Prints each kind's acknowledgement
 times (p50, p99, max) against the 3-second limit, the non-200 answers, and how many passwords
 were removed once the work behind the acknowledgements finished.
 
@@ -48,7 +49,8 @@ from tests.slack_standin import SlackStandIn
 
 ACK_LIMIT = 3.0
 AWS_SECONDS = 2.0
-CLICKS, CONFIRMS = 200, 20
+CLICKS, CONFIRMS, FORMS, LISTS = 200, 20, 20, 20
+KINDS = ("Disable clicks", "owner confirmations", "Keep clicks", "list commands")
 
 
 def owner_of(index: int) -> tuple[str, str]:
@@ -146,6 +148,20 @@ def main() -> None:
                 )
                 for f in to_click
             ]
+            bodies += [
+                (
+                    "Keep clicks",
+                    interaction(
+                        click_payload(
+                            ActionId.KEEP, f.id, APPROVER, CHANNEL, standin.response_url()
+                        )
+                    ),
+                )
+                for f in to_click[:FORMS]
+            ]
+            bodies += [
+                ("list commands", command_body("list", APPROVER, standin.response_url()))
+            ] * LISTS
             with ThreadPoolExecutor(len(bodies)) as pool:
                 timings = list(pool.map(lambda pair: (pair[0], timed_post(port, pair[1])), bodies))
             wait_for(
@@ -169,7 +185,7 @@ def main() -> None:
         f"{'requests':<22} {'count':>5} {'p50 s':>7} {'p99 s':>7} {'max s':>7} "
         f"{'max/3s':>9} {'>3 s':>5} {'non-200':>7}"
     )
-    for label in ("Disable clicks", "owner confirmations"):
+    for label in KINDS:
         print(summary(label, [timing for kind, timing in timings if kind == label]))
     print(summary("all", [timing for _kind, timing in timings]))
     print(

@@ -25,7 +25,7 @@ from bot.entry.web import create_flask
 from bot.slack.ids import COMMAND, BlockId, CallbackId, InputId
 from storage.models import Finding
 from storage.repository import Repository
-from tests.slack_standin import SlackStandIn
+from tests.slack_standin import SlackStandIn, fresh_trigger
 
 SECRET = "test-signing-secret"
 CHANNEL = "C0FINDINGS"
@@ -44,7 +44,7 @@ def command_body(text: str, user: str, response_url: str) -> str:
             "command": COMMAND,
             "text": text,
             "response_url": response_url,
-            "trigger_id": "1.2.trigger",
+            "trigger_id": fresh_trigger(),
         }
     )
 
@@ -60,7 +60,7 @@ def click_payload(
     return {
         "type": "block_actions",
         "user": {"id": user, "team_id": "T0TEAM"},
-        "trigger_id": "1.2.trigger",
+        "trigger_id": fresh_trigger(),
         "channel": {"id": channel},
         "container": {"type": "message", "channel_id": channel, "message_ts": "1.0001"},
         "response_url": response_url,
@@ -164,7 +164,7 @@ class BotHarness:
             {
                 "type": "view_submission",
                 "user": {"id": user, "team_id": "T0TEAM"},
-                "trigger_id": "1.2.trigger",
+                "trigger_id": fresh_trigger(),
                 "view": {
                     "id": "V0MODAL",
                     "type": "modal",

@@ -28,7 +28,7 @@ from bot.aws.demo import DEMO_ACCOUNT_ID, DEMO_REGION, DemoKey, DemoUser, seed_u
 from storage import models
 from storage.db import make_engine, migrate
 from storage.repository import Repository
-from tests.bot_harness import BotHarness, bot_settings
+from tests.bot_harness import APPROVER, CHANNEL, STRANGER, BotHarness, bot_settings
 from tests.slack_standin import SlackStandIn
 
 # A busy machine must not fail a property test for being slow: no deadline, no speed checks;
@@ -73,11 +73,12 @@ SCENARIO_FINDINGS = {"idle-dormant", "never-used-old", "keys-only", "owned"}
 @pytest.fixture
 def standin() -> Iterator[SlackStandIn]:
     """The local Slack Web API: the owner of the `owned` user, and one who has left."""
-    server = SlackStandIn()
+    server = SlackStandIn(channels={CHANNEL: {APPROVER, STRANGER, "U0GROUPIE"}})
     server.add_user("U0OWNER", "owner@example.com")
     server.add_user("U0GONE", "gone@example.com", deleted=True)
     yield server
     server.stop()
+    assert not server.problems, f"the bot sent what Slack refuses: {server.problems}"
 
 
 @pytest.fixture

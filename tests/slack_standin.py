@@ -8,11 +8,29 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
+
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+TRIGGER_LIFETIME = 3.0  # seconds Slack accepts a trigger_id for views.open
+MESSAGE_BLOCKS, VIEW_BLOCKS = 50, 100
+MESSAGE_TEXT = 40_000
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+POSTS = ("chat.postMessage", "chat.update", "chat.postEphemeral")
+VIEWS = ("views.open", "views.update", "views.publish")
+
+
+def fresh_trigger() -> str:
+    """A trigger id as a click hands out: it says when it was made (see TRIGGER_LIFETIME)."""
+    return f"{time.time():.3f}.trigger"
 
 
 @dataclass
@@ -45,6 +63,11 @@ class SlackStandIn:
     server_errors: dict[str, int] = field(default_factory=dict)  # method -> HTTP 500s to answer
     # method -> an event its calls wait for before Slack answers (a slow Slack, held at will)
     held: dict[str, threading.Event] = field(default_factory=dict)
+    # channel -> its members: an ephemeral there to anyone else is refused, as Slack does
+    channels: dict[str, set[str]] = field(default_factory=dict)
+    # What Slack would refuse or show wrongly (invalid blocks, a broken mention): the standin
+    # fixture fails any test whose bot sent one.
+    problems: list[str] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -127,6 +150,9 @@ class SlackStandIn:
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method in self.fail:
             return {"ok": False, "error": self.fail[method]}
+        refusal = self._refusal(method, params)
+        if refusal is not None:
+            return {"ok": False, "error": refusal}
         if method.startswith(("response/", "upload/", "429/", "500/")):
             return {"ok": True}
         match method:
@@ -169,6 +195,32 @@ class SlackStandIn:
                 return {"ok": True, "file": {"id": "F0CHART"}}
         return {"ok": True}
 
+    def _refusal(self, method: str, params: dict[str, Any]) -> str | None:
+        """Slack's answer to what it would not accept; None when it accepts the call."""
+        if method == "chat.postEphemeral":
+            members = self.channels.get(params.get("channel", ""))
+            if members is not None and params.get("user") not in members:
+                return "user_not_in_channel"
+        if method == "views.open":
+            made = (params.get("trigger_id") or "").split(".trigger")[0]
+            try:
+                if time.time() - float(made) > TRIGGER_LIFETIME:
+                    return "expired_trigger_id"
+            except ValueError:
+                return "invalid_trigger_id"
+        if method in POSTS or method.startswith("response/"):
+            problem = _message_problem(params)
+            if problem:
+                self.problems.append(f"{method}: {problem}")
+                return "invalid_blocks"
+        if method in VIEWS:
+            view = params.get("view")
+            problem = _view_problem(json.loads(view) if isinstance(view, str) else view or {})
+            if problem:
+                self.problems.append(f"{method}: {problem}")
+                return "invalid_arguments"
+        return None
+
     def wait_for(self, method: str, timeout: float = 60.0) -> Call:
         """The first call of `method`, waiting for it (listeners may answer after the ack)."""
         with self._lock:
@@ -203,3 +255,62 @@ class SlackStandIn:
     def clear(self) -> None:
         with self._lock:
             self.calls.clear()
+
+
+def _message_problem(params: dict[str, Any]) -> str | None:
+    blocks = params.get("blocks") or []
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    text = params.get("text") or ""
+    if len(text) > MESSAGE_TEXT:
+        return f"text of {len(text)} characters"
+    return _blocks_problem(blocks, MESSAGE_BLOCKS) or _mention_problem(text + json.dumps(blocks))
+
+
+def _view_problem(view: dict[str, Any]) -> str | None:
+    try:
+        View(**view).validate_json()
+    except (SlackObjectFormationError, TypeError) as error:
+        return f"view: {error}"
+    if view.get("type") == "modal" and not view.get("title"):
+        return "a modal needs a title"
+    blocks = view.get("blocks") or []
+    return _blocks_problem(blocks, VIEW_BLOCKS) or _mention_problem(json.dumps(blocks))
+
+
+def _blocks_problem(blocks: list[dict[str, Any]], limit: int) -> str | None:
+    if len(blocks) > limit:
+        return f"{len(blocks)} blocks (at most {limit})"
+    block_ids = [block["block_id"] for block in blocks if "block_id" in block]
+    if len(block_ids) != len(set(block_ids)):
+        return f"repeated block_id in {block_ids}"
+    action_ids = [element["action_id"] for element in _elements(blocks) if "action_id" in element]
+    if len(action_ids) != len(set(action_ids)):
+        return f"repeated action_id in {action_ids}"
+    for block in blocks:
+        parsed = Block.parse(block)
+        if parsed is None:
+            return f"unknown block {block.get('type')!r}"
+        try:
+            parsed.validate_json()
+        except SlackObjectFormationError as error:
+            return f"{block.get('type')} block: {error}"
+        if block.get("type") == "section" and len((block.get("text") or {}).get("text", "")) > 3000:
+            return "section text over 3,000 characters"
+    return None
+
+
+def _elements(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for block in blocks:
+        found += block.get("elements") or []
+        found += [block[key] for key in ("accessory", "element") if key in block]
+    return found
+
+
+def _mention_problem(text: str) -> str | None:
+    for target in re.findall(r"<([@!][^>|]*)", text):
+        if target.startswith("@") and not USER_ID.match(target[1:]):
+            return f"<{target}> mentions something that is not a user id"
+        if target in ("!channel", "!here", "!everyone"):
+            return f"<{target}> pings everyone"
+    return None

@@ -10,6 +10,7 @@ from bot.domain.clock import utc_now
 from bot.entry.bootstrap import build_services
 from bot.entry.slack_app import create_app
 from tests.bot_harness import APPROVER, CHANNEL, bot_settings
+from tests.slack_standin import fresh_trigger
 from tests.socket_standin import SocketModeStandIn
 
 
@@ -38,7 +39,7 @@ def test_slash_command_over_socket_mode_is_acknowledged_with_the_answer(
                     "channel_id": CHANNEL,
                     "team_id": "T0TEAM",
                     "response_url": standin.response_url(),
-                    "trigger_id": "1.2.trigger",
+                    "trigger_id": fresh_trigger(),
                 },
             }
         )
