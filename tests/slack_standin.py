@@ -283,10 +283,12 @@ def _blocks_problem(blocks: list[dict[str, Any]], limit: int) -> str | None:
     block_ids = [block["block_id"] for block in blocks if "block_id" in block]
     if len(block_ids) != len(set(block_ids)):
         return f"repeated block_id in {block_ids}"
-    action_ids = [element["action_id"] for element in _elements(blocks) if "action_id" in element]
-    if len(action_ids) != len(set(action_ids)):
-        return f"repeated action_id in {action_ids}"
     for block in blocks:
+        action_ids = [
+            element["action_id"] for element in _elements(block) if "action_id" in element
+        ]
+        if len(action_ids) != len(set(action_ids)):  # unique within their block, says Slack
+            return f"repeated action_id in {action_ids}"
         parsed = Block.parse(block)
         if parsed is None:
             return f"unknown block {block.get('type')!r}"
@@ -299,12 +301,9 @@ def _blocks_problem(blocks: list[dict[str, Any]], limit: int) -> str | None:
     return None
 
 
-def _elements(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    found = []
-    for block in blocks:
-        found += block.get("elements") or []
-        found += [block[key] for key in ("accessory", "element") if key in block]
-    return found
+def _elements(block: dict[str, Any]) -> list[dict[str, Any]]:
+    found = list(block.get("elements") or [])
+    return found + [block[key] for key in ("accessory", "element") if key in block]
 
 
 def _mention_problem(text: str) -> str | None:
