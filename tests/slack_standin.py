@@ -28,6 +28,11 @@ POSTS = ("chat.postMessage", "chat.update", "chat.postEphemeral")
 VIEWS = ("views.open", "views.update", "views.publish")
 
 
+def dm_channel(user: str) -> str:
+    """The id of the bot's DM with `user`, as conversations.open answers here."""
+    return "D" + user[1:]
+
+
 def fresh_trigger() -> str:
     """A trigger id as a click hands out: it says when it was made (see TRIGGER_LIFETIME)."""
     return f"{time.time():.3f}.trigger"
@@ -169,7 +174,7 @@ class SlackStandIn:
             case "chat.postEphemeral":
                 return {"ok": True, "message_ts": f"{next(self._ts)}.0002"}
             case "conversations.open":
-                return {"ok": True, "channel": {"id": "D" + params.get("users", "")[1:]}}
+                return {"ok": True, "channel": {"id": dm_channel(params.get("users", ""))}}
             case "users.info":
                 user = self.users.get(params.get("user", ""))
                 return (
@@ -235,12 +240,16 @@ class SlackStandIn:
         return [view for view in views if view.get("callback_id")]
 
     def said_to(self, user: str) -> str:
-        """Every line the bot sent to `user` alone: ephemerals and DMs."""
+        """Every line `user` alone was shown (Slack accepted it): ephemerals and DMs."""
+        dm = {user, dm_channel(user)}
         lines = [
             call.params.get("text", "")
             for call in self.calls
-            if (call.method == "chat.postEphemeral" and call.params.get("user") == user)
-            or (call.method == "chat.postMessage" and call.params.get("channel") == user)
+            if call.answer.get("ok")
+            and (
+                (call.method == "chat.postEphemeral" and call.params.get("user") == user)
+                or (call.method == "chat.postMessage" and call.params.get("channel") in dm)
+            )
         ]
         return "\n".join(lines)
 

@@ -101,8 +101,12 @@ def test_disable_asks_the_owner_and_owner_confirmation_removes_the_password(
     ]
     updated = " ".join(call.text_of_blocks() for call in standin.named("chat.update"))
     assert "Console password removed" in updated
-    told = {call.params["user"] for call in standin.named("chat.postEphemeral")}
-    assert told == {APPROVER, OWNER}
+    assert "Console password of owned removed" in standin.said_to(APPROVER)
+    # The owner, who is not in the findings channel, hears it under the DM they answered.
+    (in_dm,) = [c for c in standin.named("chat.postMessage") if c.params.get("thread_ts")]
+    assert (in_dm.params["channel"], in_dm.params["thread_ts"]) == ("D0OWNER", finding.dm_ts)
+    assert "Console password of owned removed" in in_dm.params["text"]
+    assert not [c for c in standin.calls if c.answer.get("ok") is False]
 
 
 def test_owner_declines_and_keeps_with_a_reason(bot, standin):
@@ -175,8 +179,8 @@ def test_recheck_aborts_when_the_user_signed_in_again(bot, standin, iam_calls_to
     assert aborted.state == State.ABORTED
     assert aborted.resolution == "aborted: password used in the last 90 days"
     assert has_password("owned") and iam_calls_to_delete == []
-    told = {c.params["user"] for c in standin.named("chat.postEphemeral")}
-    assert told == {APPROVER, OWNER}
+    for person in (APPROVER, OWNER):
+        assert "the re-check found password used" in standin.said_to(person)
 
 
 def test_removal_failure_is_recorded_and_told(bot, standin, monkeypatch):

@@ -8,11 +8,12 @@ logged and audited, never raised into a decision that is already recorded.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackClientError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.domain import digest
 from bot.domain.clock import Clock
@@ -32,6 +33,9 @@ from storage.repository import Repository, ScanRecord
 log = logging.getLogger(__name__)
 
 BOT = Actor(SystemActor.BOT, Role.SYSTEM, Surface.SLACK)
+SLACK_USER = re.compile(r"^[UW][A-Z0-9]+$")  # not the bot's own actors ("scheduler", ...)
+# Slack's answers to an ephemeral for someone who cannot see the channel: a DM reaches them.
+NOT_THERE = frozenset({"user_not_in_channel", "channel_not_found", "not_in_channel"})
 
 
 @dataclass(frozen=True)
@@ -162,29 +166,41 @@ class Announcer:
         self.announce(f"{prefix}{summary}", thread_ts=finding.slack_ts)
 
     def tell_outcome(self, finding: Finding, text: str) -> None:
-        """The outcome, to the approver who asked and the owner who answered."""
-        people = {finding.requested_by, finding.decided_by, finding.owner_slack_id} - {None}
-        for person in people:
+        """The outcome, where each person is: the approvers who asked and decided, privately in
+        the findings channel; the owner in their DM (its message is updated by `refresh`), as a
+        reply under the question they were asked."""
+        owner = finding.owner_slack_id
+        approvers = {finding.requested_by, finding.decided_by} - {None, owner}
+        for person in sorted(p for p in approvers if p and SLACK_USER.match(p)):
             self.tell(finding.slack_channel, person, text, thread_ts=finding.slack_ts)
+        if not owner:
+            return
+        if finding.dm_channel and finding.dm_ts:
+            self._post(finding.dm_channel, notice(text), thread_ts=finding.dm_ts)
+        else:
+            self.tell(None, owner, text)
 
     def tell(
         self, channel: str | None, user_id: str, text: str, thread_ts: str | None = None
     ) -> None:
-        """An ephemeral line for one person, falling back to a DM (for example in a DM channel)."""
+        """A private line for one person: an ephemeral in `channel`, or a DM when there is no
+        channel, it is a DM, or Slack says the person is not in it."""
         message = notice(text)
         try:
             if channel and not channel.startswith("D"):
-                self.client.chat_postEphemeral(
-                    channel=channel,
-                    user=user_id,
-                    text=message.text,
-                    blocks=message.blocks,
-                    thread_ts=thread_ts,
-                )
-            else:
-                self.client.chat_postMessage(
-                    channel=user_id, text=message.text, blocks=message.blocks
-                )
+                try:
+                    self.client.chat_postEphemeral(
+                        channel=channel,
+                        user=user_id,
+                        text=message.text,
+                        blocks=message.blocks,
+                        thread_ts=thread_ts,
+                    )
+                    return
+                except SlackApiError as error:
+                    if error.response.get("error") not in NOT_THERE:
+                        raise
+            self.client.chat_postMessage(channel=user_id, text=message.text, blocks=message.blocks)
         except (SlackClientError, OSError) as error:
             log.warning("could not tell %s %r: %s", user_id, text, slack_error(error))
 
