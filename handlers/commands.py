@@ -14,7 +14,7 @@ from bot.application import flows
 from bot.application.answers import answering
 from bot.application.services import Services
 from bot.slack.ids import COMMAND
-from bot.slack.messages.blocks import Message, escape, notice
+from bot.slack.messages.blocks import Message, literal, notice
 from bot.slack.messages.command import help_message
 
 Respond = Callable[..., None]
@@ -38,14 +38,14 @@ def first_answer(body: dict[str, Any]) -> dict[str, Any] | None:
     if verb == "help":
         return reply(help_message())
     if verb not in VERBS:
-        return reply(help_message(f"I don't know `{escape(verb)}`. Here is what I can do:"))
+        return reply(help_message(f"I don't know {literal(verb)}. Here is what I can do:"))
     usage = _usage(verb, args)
     return reply(help_message(usage)) if usage else None
 
 
 def _usage(verb: str, args: list[str]) -> str | None:
     if verb == "list" and not flows.is_list_filter(args[0].lower() if args else ""):
-        return f"`list` takes dormant, keys_only or a 12-digit account id, not `{escape(args[0])}`."
+        return f"`list` takes dormant, keys_only or a 12-digit account id, not {literal(args[0])}."
     if verb == "show" and len(args) != 1:
         return "`show` takes one IAM user name."
     if verb == "unkeep" and len(args) < 2:

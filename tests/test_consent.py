@@ -190,7 +190,7 @@ def test_approvers_end_a_keep_by_command_and_it_reopens(bot, standin):
     assert "Only approvers" in refused["text"] and bot.finding("owned").state == State.KEPT
     standin.clear()
     answer = bot.reply("unkeep owned moved to SSO")
-    assert "Ended the keep of owned" in answer["text"]
+    assert "Ended the keep of `owned`" in answer["text"]
     reopened = bot.finding("owned")
     assert (reopened.state, reopened.kept_until) == (State.OPEN, None)
     (update,) = standin.named("chat.update")

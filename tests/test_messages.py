@@ -19,6 +19,7 @@ from bot.slack.messages.blocks import (
     MessageTooLarge,
     checked,
     finding_facts,
+    literal,
     status_line,
 )
 from bot.slack.messages.channel import batches, finding_blocks, findings_message, scan_summary
@@ -86,7 +87,7 @@ def test_batches_split_two_hundred_findings_into_twenty_messages():
 def test_finding_line_reads_well():
     text = finding_facts(row(owner_slack_id="U0ANN"), UTC)
     assert text == (
-        "*ann* in `111122223333` · dormant, fully inactive\n"
+        "`ann` in `111122223333` · dormant, fully inactive\n"
         "Idle *120 days* · last password use 2026-07-30 · newest key use never · owner <@U0ANN>"
     )
 
@@ -99,9 +100,9 @@ def test_finding_line_reads_well():
         (
             State.KEPT,
             {"decided_by": "U2", "kept_until": NOW, "decision_note": "on-call"},
-            "Kept until 2026-11-27 by <@U2>: on-call",
+            "Kept until 2026-11-27 by <@U2>: `on-call`",
         ),
-        (State.ABORTED, {"decision_note": "re-check: password used"}, "Not removed: re-check"),
+        (State.ABORTED, {"decision_note": "re-check: password used"}, "Not removed: `re-check"),
     ],
 )
 def test_status_lines(state, changes, expected):
@@ -161,14 +162,28 @@ def test_manifest_grants_exactly_the_scopes_the_code_uses():
     assert manifest["features"]["slash_commands"][0]["url"].endswith("/slack/events")
 
 
-def test_text_from_people_and_aws_is_data_never_markup():
-    hostile = "<!channel> <https://evil.example/sso|Re-enable access> <@U0CEO> & co"
-    line = status_line(row(state=State.KEPT, decided_by="U1", decision_note=hostile), UTC, False)
-    assert "<!channel>" not in line and "<https://" not in line and "<@U0CEO>" not in line
-    assert "&lt;!channel&gt;" in line and "&amp; co" in line
-    account = AccountScan(AccountTarget("111122223333", name="<!channel> prod"), error="x < y")
-    summary = json.dumps(scan_summary(account, [], dry_run=False).blocks)
-    assert "<!channel>" not in summary and "&lt;!channel&gt; prod" in summary
+HOSTILE = "<!channel> <@U0X> <https://x|y> a < b & c *bold* _it_ ~s~ `tick`"
+SHOWN = (
+    "`&lt;!channel&gt; &lt;@U0X&gt; &lt;https://x|y&gt; a &lt; b &amp; c *bold* _it_ ~s~ "
+    "\u02cbtick\u02cb`"
+)
+
+
+def test_text_from_people_and_aws_is_shown_as_written_never_as_markup():
+    assert literal(HOSTILE) == SHOWN
+    kept = row(state=State.KEPT, decided_by="U1", decision_note=HOSTILE, owner="_it_ :x: a@b.io")
+    account = AccountScan(AccountTarget("111122223333", name=HOSTILE), error=HOSTILE)
+    payloads = [
+        status_line(kept, UTC, False),
+        finding_facts(kept, UTC),
+        json.dumps(scan_summary(account, [], dry_run=False).blocks, ensure_ascii=False),
+        json.dumps(owner_dm(kept, UTC, False).blocks, ensure_ascii=False),
+        json.dumps(list_page([kept], "", 1, UTC).blocks, ensure_ascii=False),
+    ]
+    for payload in payloads:
+        assert "<!channel>" not in payload and "<@U0X>" not in payload and "<https" not in payload
+    assert SHOWN in payloads[0] and SHOWN in payloads[2]
+    assert "`_it_ :x: a@b.io`" in payloads[1]  # the owner tag, as written
 
 
 def test_the_bots_own_actors_are_named_not_mentioned():

@@ -16,6 +16,7 @@ from bot.domain.settings import Settings
 from bot.domain.workflow import State
 from bot.slack.client import Approvers, ApproversUnknown, make_client
 from bot.slack.ids import ActionId, CallbackId
+from bot.slack.messages.blocks import literal
 from tests.bot_harness import APPROVER, CHANNEL, OWNER, SECRET, STRANGER, BotHarness
 from tests.conftest import (
     OWNED,
@@ -246,7 +247,7 @@ def test_a_rescan_updates_the_lines_of_findings_that_closed(bot, standin, aws_se
     bot.command("scan")
     assert bot.finding("owned").state == State.RESOLVED
     (update,) = standin.named("chat.update")
-    assert "Resolved: console password removed" in update.text_of_blocks()
+    assert "Resolved: `console password removed`" in update.text_of_blocks()
 
 
 def test_a_tampered_keep_form_changes_nothing(bot, standin):
@@ -269,7 +270,7 @@ def test_a_failed_account_scan_is_said_in_the_channel_and_to_the_caller(bot, sta
     )
     bot.command("scan")
     (summary,) = standin.named("chat.postMessage")
-    assert "failed: GenerateCredentialReport failed: AccessDenied" in summary.params["text"]
+    assert "failed: `GenerateCredentialReport failed: AccessDenied" in summary.params["text"]
     answer = standin.named("response/respond")[-1]
     assert "1 account(s) failed" in answer.params["text"]
     assert {row.state for row in bot.repository.open_findings()} == {State.OPEN}  # kept as were
@@ -355,3 +356,17 @@ def test_slash_text_of_any_length_gets_a_clear_reply(bot, text):
     answer = bot.command(text)
     assert answer.status_code == 200
     assert "longer than any IAM user name" in answer.get_json()["text"]
+
+
+def test_hostile_text_reaches_slack_only_as_written(bot, standin):
+    hostile = "<!channel> <@U0X> <https://x|y> a < b & c *bold* _it_ ~s~ `tick`"
+    finding = bot.finding("owned")
+    bot.submit_keep(finding, APPROVER, hostile, "90", "slack-channel")
+    bot.command("<!channel>")  # an unknown verb, echoed back
+    bot.command("show <@U0X>")  # no such IAM user, echoed back
+    sent = json.dumps([call.params for call in standin.calls], ensure_ascii=False)
+    for raw in ("<!channel>", "<@U0X>", "<https://x|y>", "`tick`"):
+        assert raw not in sent
+    update = standin.named("chat.update")[-1].text_of_blocks()
+    assert json.dumps(literal(hostile))[1:-1] in update  # in the kept finding's line
+    assert "&lt;@U0X&gt;" in standin.named("response/respond")[-1].text_of_blocks()

@@ -22,7 +22,7 @@ from bot.domain.records import Actor, Surface
 from bot.domain.rule import CATEGORIES
 from bot.domain.workflow import KEEP_BY, ROLE_ON_SURFACE, Intent, may
 from bot.slack.client import OwnerContact
-from bot.slack.messages.blocks import Message, escape
+from bot.slack.messages.blocks import Message, literal
 from bot.slack.messages.command import history_message, list_page
 from bot.slack.messages.modals import confirm_modal, keep_modal, unkeep_modal
 from storage.models import Finding
@@ -166,7 +166,7 @@ def keep(
     kept = services.decisions.keep(finding.id, actor, reason, days)
     services.announcer.refresh(kept)
     services.announcer.tell_outcome(
-        kept, f"Kept the console password of {kept.user_name}: {escape(reason)}"
+        kept, f"Kept the console password of {literal(kept.user_name)}: {literal(reason)}"
     )
 
 
@@ -186,7 +186,8 @@ def unkeep(services: Services, finding_id: str | None, user_id: str, reason: str
     )
     reopened = services.decisions.unkeep(finding.id, approver, reason)
     services.announcer.refresh(reopened)
-    line = f"Ended the keep of {reopened.user_name} (`{reopened.account_id}`): {escape(reason)}"
+    name, account = literal(reopened.user_name), reopened.account_id
+    line = f"Ended the keep of {name} (`{account}`): {literal(reason)}"
     services.announcer.announce(f"<@{user_id}> {line}", thread_ts=reopened.slack_ts)
     return line
 
@@ -201,7 +202,7 @@ def unkeep_user(services: Services, user_id: str, user_name: str, reason: str) -
         if row.closed_at is None and may(Intent.UNKEEP, row.state)
     ]
     if not kept:
-        raise Refused(f"No kept finding for IAM user {user_name}, so nothing was done.")
+        raise Refused(f"No kept finding for IAM user {literal(user_name)}, so nothing was done.")
     return "\n".join(unkeep(services, row.id, user_id, reason) for row in kept)
 
 

@@ -55,6 +55,17 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def literal(value: str) -> str:
+    """A value from people or AWS (a name, a tag, a reason, an error) shown exactly as written:
+    `&`, `<` and `>` as entities, so never a mention, a link or @channel, inside a code span, so
+    never bold, italics, strikethrough or emoji. A backtick, which would end the span, and line
+    breaks become look-alikes. Truncate before, never after: an entity is never cut."""
+    if not value:
+        return "(none)"
+    flat = value.replace("`", "\u02cb").replace("\r", " ").replace("\n", " ")
+    return f"`{escape(flat)}`"
+
+
 def day(moment: datetime | None, zone: tzinfo) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d") if moment else "never"
 
@@ -71,7 +82,7 @@ def mention(user_id: str | None) -> str:
 def owner_label(row: FindingView) -> str:
     if row.owner_slack_id:
         return mention(row.owner_slack_id)
-    return row.owner or "unknown owner"
+    return literal(row.owner) if row.owner else "unknown owner"
 
 
 def category_label(row: FindingView) -> str:
@@ -118,7 +129,7 @@ def truncate(text: str, limit: int) -> str:
 
 def finding_facts(row: FindingView, zone: tzinfo) -> str:
     return (
-        f"*{row.user_name}* in `{row.account_id}` · {category_label(row)}\n"
+        f"{literal(row.user_name)} in `{row.account_id}` · {category_label(row)}\n"
         f"Idle *{row.days_idle} days* · last password use {day(row.password_last_used, zone)}"
         f" · newest key use {day(row.newest_key_used, zone)} · owner {owner_label(row)}"
     )
@@ -126,7 +137,7 @@ def finding_facts(row: FindingView, zone: tzinfo) -> str:
 
 def status_line(row: FindingView, zone: tzinfo, dry_run: bool) -> str | None:
     """Where the decision on this finding stands, for its line in the channel and the DM."""
-    note = f": {escape(truncate(row.decision_note, 500))}" if row.decision_note else ""
+    note = f": {literal(truncate(row.decision_note, 500))}" if row.decision_note else ""
     match row.state:
         case State.OPEN:  # a note says why it is open again (a keep ended, a withdrawn request)
             return f":information_source: {note.removeprefix(': ')}" if note else None
@@ -153,7 +164,7 @@ def status_line(row: FindingView, zone: tzinfo, dry_run: bool) -> str | None:
         case State.FAILED:
             return f":warning: Removal failed{note}"
         case State.RESOLVED:
-            return f":heavy_check_mark: Resolved: {escape(row.resolution or '')}"
+            return f":heavy_check_mark: Resolved: {literal(row.resolution or '')}"
     return None
 
 

@@ -10,6 +10,7 @@ from slack_sdk.models.blocks import (
     Block,
     ConfirmObject,
     MarkdownTextObject,
+    PlainTextObject,
     SectionBlock,
 )
 
@@ -25,8 +26,8 @@ from bot.slack.messages.blocks import (
     checked,
     context,
     dry_run_note,
-    escape,
     finding_facts,
+    literal,
     notice,
     owner_label,
     status_line,
@@ -56,10 +57,13 @@ def finding_blocks(row: FindingView, zone: tzinfo, dry_run: bool) -> list[Block]
 def _decision_buttons(row: FindingView) -> ActionsBlock:
     confirm = ConfirmObject(
         title="Remove console password?",
-        text=truncate(
-            f"Ask {owner_label(row)} to confirm removing the console password of {row.user_name} "
-            f"({row.account_id}). Access keys keep working.",
-            300,
+        text=PlainTextObject(  # plain text: the owner tag and the name are shown as written
+            text=truncate(
+                f"Ask {row.owner or 'the owner'} to confirm removing the console password of "
+                f"{row.user_name} ({row.account_id}). Access keys keep working.",
+                300,
+            ),
+            emoji=False,
         ),
         confirm="Disable",
         deny="Cancel",
@@ -79,9 +83,10 @@ def _decide_now_buttons(row: FindingView) -> ActionsBlock:
 
 def scan_summary(account: AccountScan, new: Sequence[FindingView], dry_run: bool) -> Message:
     target = account.target
-    label = f"`{target.account_id}`" + (f" ({escape(target.name)})" if target.name else "")
+    label = f"`{target.account_id}`" + (f" ({literal(target.name)})" if target.name else "")
     if not account.ok:
-        text = f":warning: Scan of {label} failed: {escape(account.error or 'unknown error')}"
+        error = literal(truncate(account.error or "unknown error", 2000))
+        text = f":warning: Scan of {label} failed: {error}"
     else:
         keys_only = sum(1 for row in new if row.category == KEYS_ONLY)
         text = (
@@ -115,7 +120,7 @@ def batches(
 def escalation(row: FindingView, waited_days: int) -> Message:
     text = (
         f":rotating_light: {owner_label(row)} has not answered for {waited_days} days about "
-        f"*{row.user_name}* (`{row.account_id}`). Approvers can now decide alone with "
+        f"{literal(row.user_name)} (`{row.account_id}`). Approvers can now decide alone with "
         "*Decide now* on its line."
     )
     return notice(text)

@@ -25,8 +25,8 @@ from bot.slack.messages.blocks import (
     Message,
     checked,
     context,
-    escape,
     finding_facts,
+    literal,
     mention,
     truncate,
 )
@@ -83,10 +83,10 @@ def history_message(
 ) -> Message:
     if not findings:
         return checked(
-            f"No findings for IAM user {user_name}.",
+            f"No findings for IAM user {literal(user_name)}.",
             [
                 SectionBlock(
-                    text=MarkdownTextObject(text=f"No findings for IAM user *{user_name}*.")
+                    text=MarkdownTextObject(text=f"No findings for IAM user {literal(user_name)}.")
                 )
             ],
         )
@@ -100,7 +100,8 @@ def history_message(
         )
         lines = [
             f"{event.at.astimezone(zone):%Y-%m-%d %H:%M} · {mention(event.actor)} · "
-            f"{event.action}" + (f" ({escape(event.reason)})" if event.reason else "")
+            f"{event.action}"
+            + (f" ({literal(truncate(event.reason, 500))})" if event.reason else "")
             for event in events
         ]
         text = truncate("\n".join(lines) or "no events", MAX_SECTION_TEXT)

@@ -13,7 +13,7 @@ from bot.slack.messages.blocks import (
     checked,
     day,
     dry_run_note,
-    escape,
+    literal,
     owner_label,
     truncate,
 )
@@ -47,21 +47,21 @@ def digest_message(facts: DigestFacts, zone: tzinfo, dry_run: bool) -> Message:
         (
             "*Waiting for owners*",
             [
-                f"• *{row.user_name}* (`{row.account_id}`): {owner_label(row)}, {days} days"
+                f"• {literal(row.user_name)} (`{row.account_id}`): {owner_label(row)}, {days} days"
                 for row, days in facts.waiting_on_owners
             ],
         ),
         (
             "*Keeps expiring within 14 days*",
             [
-                f"• *{row.user_name}* (`{row.account_id}`) on {day(row.kept_until, zone)}"
+                f"• {literal(row.user_name)} (`{row.account_id}`) on {day(row.kept_until, zone)}"
                 for row in facts.keeps_expiring
             ],
         ),
         (
             "*Scan failures this week*",
             [
-                f"• {day(when, zone)} `{account}`: {escape(truncate(error or 'failed', 200))}"
+                f"• {day(when, zone)} `{account}`: {literal(truncate(error or 'failed', 200))}"
                 for when, account, error in facts.failed_scans
             ],
         ),

@@ -21,7 +21,7 @@ from slack_sdk.models.views import View
 from bot.domain.records import FindingView, Role, Surface
 from bot.domain.workflow import ROLE_ON_SURFACE, keep_refusal
 from bot.slack.ids import BlockId, CallbackId, InputId
-from bot.slack.messages.blocks import dry_run_note, finding_facts
+from bot.slack.messages.blocks import dry_run_note, finding_facts, literal
 
 KEEP_DAYS = (30, 90, 180)
 FOREVER = "forever"
@@ -46,7 +46,7 @@ def keep_modal(row: FindingView, surface: Surface, owner_max_days: int) -> dict[
     ]
     usual = next((option for option in periods if option.value == "90"), periods[0])
     intro = (
-        f"Keep the console password of *{row.user_name}* (`{row.account_id}`)?"
+        f"Keep the console password of {literal(row.user_name)} (`{row.account_id}`)?"
         " It will not be proposed again until the period ends."
     )
     blocks = [
@@ -68,7 +68,7 @@ def unkeep_modal(row: FindingView) -> dict[str, Any]:
     """An approver ends a keep (from `show`): the finding is open again at once."""
     until = row.kept_until.strftime("%Y-%m-%d") if row.kept_until else "revoked"
     intro = (
-        f"End the keep of *{row.user_name}* (`{row.account_id}`), kept until {until}? "
+        f"End the keep of {literal(row.user_name)} (`{row.account_id}`), kept until {until}? "
         "It is open again at once, with Disable and Keep."
     )
     blocks = [

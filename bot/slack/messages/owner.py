@@ -16,6 +16,7 @@ from bot.slack.messages.blocks import (
     context,
     dry_run_note,
     finding_facts,
+    literal,
     mention,
     notice,
     status_line,
@@ -24,7 +25,8 @@ from bot.slack.messages.blocks import (
 
 def owner_dm(row: FindingView, zone: tzinfo, dry_run: bool) -> Message:
     intro = (
-        f"Hi! The AWS console password of IAM user *{row.user_name}* (account `{row.account_id}`) "
+        f"Hi! The AWS console password of IAM user {literal(row.user_name)} "
+        f"(account `{row.account_id}`) "
         f"has not been used for *{row.days_idle} days*. {mention(row.requested_by)} asked to "
         "remove it. Access keys keep working, and an admin can set a new password any time."
     )
@@ -50,7 +52,8 @@ def owner_dm(row: FindingView, zone: tzinfo, dry_run: bool) -> Message:
 
 def owner_reminder(row: FindingView) -> Message:
     text = (
-        f":wave: Reminder: can the console password of *{row.user_name}* (`{row.account_id}`) "
+        f":wave: Reminder: can the console password of {literal(row.user_name)} "
+        f"(`{row.account_id}`) "
         f"be removed? It has not been used for {row.days_idle} days. Please answer with the "
         "buttons above."
     )
