@@ -11,6 +11,7 @@ import pytest
 import yaml
 from slack_sdk.models.blocks import DividerBlock
 
+from bot.domain.records import Surface
 from bot.domain.scan import AccountScan, AccountTarget
 from bot.domain.workflow import State
 from bot.slack.ids import ActionId
@@ -23,10 +24,11 @@ from bot.slack.messages.blocks import (
     status_line,
 )
 from bot.slack.messages.channel import batches, finding_blocks, findings_message, scan_summary
-from bot.slack.messages.command import list_page
-from bot.slack.messages.modals import confirm_modal, keep_modal
+from bot.slack.messages.command import help_message, list_page
+from bot.slack.messages.modals import confirm_modal, keep_modal, unkeep_modal
 from bot.slack.messages.owner import owner_dm
 from storage.models import Finding
+from tests.slack_standin import _message_problem, _view_problem
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,3 +191,41 @@ def test_text_from_people_and_aws_is_shown_as_written_never_as_markup():
 def test_the_bots_own_actors_are_named_not_mentioned():
     line = status_line(row(state=State.DISABLED, decided_by="scheduler"), UTC, dry_run=False)
     assert "<@scheduler>" not in line and "the scheduler" in line
+
+
+EXTREME_NAME = "a+b=c,d.e@f_g-h" * 4 + "xyzw"  # 64 characters, every symbol IAM allows
+ASTRAL_OWNER = "\U0001d4d0" * 256 + "@example.com"  # mathematical script letters
+LONG_REASON = "why " * 125  # the modal's maximum, 500 characters
+
+
+def test_no_extreme_value_makes_a_builder_send_what_slack_refuses():
+    def extreme_row(number: int) -> Finding:
+        return row(
+            EXTREME_NAME[:-2] + f"{number:02d}",
+            owner=ASTRAL_OWNER,
+            state=State.KEPT,
+            decided_by="U0APPROVER",
+            decision_note=LONG_REASON,
+            kept_until=NOW,
+            state_changed_at=NOW,
+        )
+
+    extreme = extreme_row(0)
+    account = AccountScan(AccountTarget("111122223333", name="n" * 50), error=LONG_REASON * 10)
+    messages = [
+        findings_message([extreme_row(n) for n in range(10)], UTC, dry_run=True),
+        owner_dm(extreme, UTC, dry_run=True),
+        scan_summary(account, [extreme], dry_run=True),
+        list_page([extreme_row(n) for n in range(40)], "", 1, UTC),
+        help_message(f"I don't know {literal('x' * 3000)}."),
+    ]
+    for message in messages:
+        assert _message_problem({"text": message.text, "blocks": message.blocks}) is None
+    why = f"The owner {ASTRAL_OWNER} has left"
+    views = [
+        confirm_modal(extreme, why, UTC, dry_run=True),
+        keep_modal(extreme, Surface.DM, 180),
+        unkeep_modal(extreme),
+    ]
+    for view in views:
+        assert _view_problem(view) is None

@@ -124,7 +124,23 @@ def button_pair(
 
 
 def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """At most `limit` characters as Slack counts them (UTF-16 units, so a letter outside the
+    Basic Multilingual Plane counts twice), ending in "…" when cut. A cut never ends inside an
+    entity (`&amp;`), a mention or link (`<...>`), and a code span it opened is closed."""
+    if slack_length(text) <= limit:
+        return text
+    cut = text[: limit - 2]  # room for "…" and a closing backtick
+    while slack_length(cut) > limit - 2:
+        cut = cut[:-1]
+    for opening, closing in (("&", ";"), ("<", ">")):
+        start = cut.rfind(opening)
+        if start != -1 and closing not in cut[start:]:
+            cut = cut[:start]
+    return cut + "…" + ("`" if cut.count("`") % 2 else "")
+
+
+def slack_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 def finding_facts(row: FindingView, zone: tzinfo) -> str:

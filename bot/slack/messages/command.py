@@ -46,7 +46,7 @@ HELP = "\n".join(
 
 
 def help_message(note: str | None = None) -> Message:
-    text = f"{note}\n\n{HELP}" if note else HELP
+    text = f"{truncate(note, 1000)}\n\n{HELP}" if note else HELP
     return checked(text, [SectionBlock(text=MarkdownTextObject(text=text))])
 
 

@@ -21,9 +21,10 @@ from slack_sdk.models.views import View
 from bot.domain.records import FindingView, Role, Surface
 from bot.domain.workflow import ROLE_ON_SURFACE, keep_refusal
 from bot.slack.ids import BlockId, CallbackId, InputId
-from bot.slack.messages.blocks import dry_run_note, finding_facts, literal
+from bot.slack.messages.blocks import dry_run_note, finding_facts, literal, truncate
 
 KEEP_DAYS = (30, 90, 180)
+MAX_METADATA = 3000  # characters of private_metadata Slack accepts
 FOREVER = "forever"
 
 
@@ -136,5 +137,7 @@ def confirm_modal(
     # withdrawn) refuses it. Scans only refresh facts and take no step.
     step = step or row.state_changed_at
     metadata = {"finding_id": row.id, "step": step and step.isoformat(), "why": why_final[:500]}
+    while len(json.dumps(metadata)) > MAX_METADATA:  # an owner tag of astral letters, escaped
+        metadata["why"] = truncate(metadata["why"], len(metadata["why"]) * 3 // 4)
     view = _modal(CallbackId.CONFIRM, metadata, "Remove console password", "Remove", blocks)
     return {**view, "notify_on_close": True}  # closing it withdraws the request it was for
