@@ -70,7 +70,8 @@ def register(app: App, services: Services) -> None:
     def on_list_page(body: dict[str, Any], respond: Callable[..., None]) -> None:
         try:
             page = json.loads(_value(body) or "")
-            message = flows.open_findings_page(services, str(page["filter"]), int(page["page"]))
+            filter_, number = str(page["filter"]), int(page["page"])
+            message = flows.open_findings_page(services, body["user"]["id"], filter_, number)
         except (ValueError, KeyError, TypeError):
             message = notice(NOT_MINE)
         respond(replace_original=True, text=message.text, blocks=message.blocks)

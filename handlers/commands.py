@@ -59,11 +59,12 @@ def _words(body: dict[str, Any]) -> tuple[str, list[str]]:
 
 
 def list_(services: Services, user_id: str, args: list[str], respond: Respond) -> None:
-    respond(**reply(flows.open_findings_page(services, args[0].lower() if args else "", 1)))
+    filter_ = args[0].lower() if args else ""
+    respond(**reply(flows.open_findings_page(services, user_id, filter_, 1)))
 
 
 def show(services: Services, user_id: str, args: list[str], respond: Respond) -> None:
-    respond(**reply(flows.user_history(services, args[0])))
+    respond(**reply(flows.user_history(services, user_id, args[0])))
 
 
 def scan(services: Services, user_id: str, args: list[str], respond: Respond) -> None:

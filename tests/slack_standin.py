@@ -81,6 +81,17 @@ class SlackStandIn:
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                path, _, query = self.path.partition("?")
+                params = {k: v[0] for k, v in parse_qs(query).items()}
+                answer = standin.answer(path.strip("/").removeprefix("api/"), params)
+                body = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 length = int(self.headers.get("Content-Length") or 0)
                 data = self.rfile.read(length)
@@ -185,6 +196,11 @@ class SlackStandIn:
                     if user["profile"]["email"] == params.get("email"):
                         return {"ok": True, "user": user}
                 return {"ok": False, "error": "users_not_found"}
+            case "conversations.members":
+                members = self.channels.get(params.get("channel", ""))
+                if members is None:
+                    return {"ok": False, "error": "channel_not_found"}
+                return {"ok": True, "members": sorted(members), "response_metadata": {}}
             case "usergroups.users.list":
                 return {"ok": True, "users": self.groups.get(params.get("usergroup", ""), [])}
             case "apps.connections.open":

@@ -8,11 +8,14 @@ role and records every refusal.
 from __future__ import annotations
 
 import re
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from bot.domain.clock import Clock
 from bot.domain.records import Actor, Role, Surface
 from bot.domain.workflow import AuditAction, Intent, Standing, person, require, roles_for
-from bot.slack.client import Approvers
+from bot.slack.client import Approvers, Members
 from storage.models import Finding
 from storage.repository import Repository
 
@@ -21,17 +24,42 @@ NOT_MINE = "That button or form is not one of mine, so nothing was done."
 GONE = "That finding no longer exists, so nothing was done."
 NOT_APPROVER = "Only approvers can do that; this attempt was recorded."
 NOT_OWNER = "Only the owner of this IAM user can answer here; this attempt was recorded."
+NOT_A_VIEWER = (
+    "Findings are shown to approvers and members of the findings channel, and each owner sees "
+    "their own IAM users; ask one of the approvers if you need to see them."
+)
+
+
+# A person refused again within this time is not told again, and the audit counts the repeats
+# in the next refusal it records instead of a row per click.
+QUIET_AFTER_REFUSAL = timedelta(minutes=1)
 
 
 class Refused(Exception):
-    """A request that must change nothing; the message is what the person is told."""
+    """A request that must change nothing; the message is what the person is told, unless
+    `quiet` (they were just told the same)."""
+
+    def __init__(self, answer: str, *, quiet: bool = False) -> None:
+        super().__init__(answer)
+        self.quiet = quiet
+
+
+@dataclass
+class _Refusals:
+    recorded_at: datetime
+    since: int = 0  # refusals since, neither told nor recorded
 
 
 class Access:
-    def __init__(self, repository: Repository, approvers: Approvers, clock: Clock) -> None:
+    def __init__(
+        self, repository: Repository, approvers: Approvers, viewers: Members, clock: Clock
+    ) -> None:
         self.repository = repository
         self.approvers = approvers
+        self.viewers = viewers  # the findings channel's members
         self._clock = clock
+        self._refusals: dict[str, _Refusals] = {}
+        self._lock = threading.Lock()
 
     def acting_on(
         self, value: object, user_id: str, surface: Surface, intent: Intent
@@ -58,6 +86,13 @@ class Access:
             self._refuse(finding, actor, "not an approver", NOT_APPROVER)
         return actor
 
+    def require_viewer(self, user_id: str, owns: bool = False) -> None:
+        """`list` and `show` are for approvers and the findings channel's members; `owns`: the
+        person owns what they ask about (an owner may `show` their own IAM users)."""
+        if owns or self.approvers.allows(user_id) or user_id in self.viewers:
+            return
+        self._refuse(None, person(user_id, Surface.COMMAND), "not a viewer", NOT_A_VIEWER)
+
     def _finding_for(self, value: object, actor: Actor) -> Finding:
         if not isinstance(value, str) or not FINDING_ID.match(value):
             self._refuse(None, actor, "tampered value", NOT_MINE, value)
@@ -74,12 +109,22 @@ class Access:
         answer: str,
         value: object = None,
     ) -> None:
+        now = self._clock()
+        with self._lock:
+            last = self._refusals.get(actor.id)
+            if last is not None and now - last.recorded_at < QUIET_AFTER_REFUSAL:
+                last.since += 1
+                raise Refused(answer, quiet=True)
+            self._refusals[actor.id] = _Refusals(now)
+        details = {"value": str(value)[:100]} if value else {}
+        if last is not None and last.since:
+            details["refused_since_last_recorded"] = last.since
         self.repository.record_event(
             finding.id if finding else None,
             AuditAction.REFUSED,
             actor,
-            at=self._clock(),
+            at=now,
             reason=why,
-            details={"value": str(value)[:100]} if value else None,
+            details=details or None,
         )
         raise Refused(answer)

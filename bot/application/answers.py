@@ -97,7 +97,8 @@ def _answered(services: Services, kwargs: dict[str, Any], work: Callable[[], Any
         answer = explain(error)
         if answer is None:
             raise
-        tell(services, kwargs, answer)
+        if not (isinstance(error, Refused) and error.quiet):
+            tell(services, kwargs, answer)
         return None
 
 

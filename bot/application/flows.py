@@ -210,8 +210,9 @@ def is_list_filter(filter_: str) -> bool:
     return not filter_ or filter_ in CATEGORIES or bool(ACCOUNT_ID.match(filter_))
 
 
-def open_findings_page(services: Services, filter_: str, page: int) -> Message:
+def open_findings_page(services: Services, user_id: str, filter_: str, page: int) -> Message:
     """One page of open findings, filtered by category or account (see `is_list_filter`)."""
+    services.access.require_viewer(user_id)
     rows = services.repository.open_findings(
         category=filter_ if filter_ in CATEGORIES else None,
         account_id=filter_ if ACCOUNT_ID.match(filter_ or "") else None,
@@ -219,11 +220,11 @@ def open_findings_page(services: Services, filter_: str, page: int) -> Message:
     return list_page(rows, filter_, page, services.settings.timezone)
 
 
-def user_history(services: Services, user_name: str) -> Message:
+def user_history(services: Services, user_id: str, user_name: str) -> Message:
     repository = services.repository
-    findings = [
-        (row, repository.history(row.id)) for row in repository.findings_for_user(user_name)
-    ]
+    rows = repository.findings_for_user(user_name)
+    services.access.require_viewer(user_id, owns=any(r.owner_slack_id == user_id for r in rows))
+    findings = [(row, repository.history(row.id)) for row in rows]
     return history_message(user_name, findings, services.settings.timezone)
 
 

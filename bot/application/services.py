@@ -19,7 +19,7 @@ from bot.aws.accounts import account_iam
 from bot.aws.iam import AccountIam
 from bot.domain.clock import Clock
 from bot.domain.settings import Settings
-from bot.slack.client import Approvers
+from bot.slack.client import Approvers, channel_members
 from storage.repository import Repository
 
 
@@ -50,7 +50,8 @@ class Services:
 
     def __post_init__(self) -> None:
         self.approvers = Approvers(self.settings, self.client)
-        self.access = Access(self.repository, self.approvers, self.clock)
+        viewers = channel_members(self.client, self.settings.slack_channel)
+        self.access = Access(self.repository, self.approvers, viewers, self.clock)
         self.announcer = Announcer(self.client, self.repository, self.settings, self.clock)
         self.decisions = Decisions(self.repository, self.settings, self.iam_for_account, self.clock)
 

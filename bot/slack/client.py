@@ -41,6 +41,41 @@ def slack_error(error: SlackClientError | OSError) -> str:
     return f"Slack could not be reached ({type(error).__name__})"
 
 
+class Members:
+    """Who is in a Slack user group or channel, read from Slack and trusted for
+    APPROVER_GROUP_TTL seconds; after that, a list Slack cannot read is unknown (ApproversUnknown:
+    fail closed) until it can be read again."""
+
+    def __init__(
+        self,
+        fetch: Callable[[], frozenset[str]],
+        what: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch, self._what, self._clock = fetch, what, clock
+        self._lock = threading.Lock()
+        self._members: frozenset[str] = frozenset()
+        self._fetched_at: float | None = None
+
+    def __contains__(self, user_id: object) -> bool:
+        with self._lock:
+            fresh = (
+                self._fetched_at is not None
+                and self._clock() - self._fetched_at < APPROVER_GROUP_TTL
+            )
+            if not fresh:
+                try:
+                    self._members = self._fetch()
+                except (SlackClientError, OSError) as error:
+                    log.warning("%s lookup failed: %s", self._what, error)
+                    raise ApproversUnknown(
+                        f"I could not read the {self._what} from Slack just now, so nothing "
+                        "was done. Please try again in a minute."
+                    ) from None
+                self._fetched_at = self._clock()
+            return user_id in self._members
+
+
 class Approvers:
     """Who may press channel buttons: listed user ids, and members of one user group."""
 
@@ -49,11 +84,12 @@ class Approvers:
     ) -> None:
         self._users = settings.slack_approvers
         self._group = settings.slack_approver_group
-        self._client = client
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._members: frozenset[str] = frozenset()
-        self._fetched_at: float | None = None
+        group = self._group or ""
+
+        def fetch() -> frozenset[str]:
+            return frozenset(client.usergroups_users_list(usergroup=group).get("users", []))
+
+        self._members = Members(fetch, "approver group", clock)
 
     @property
     def configured(self) -> bool:
@@ -62,28 +98,21 @@ class Approvers:
     def allows(self, user_id: str) -> bool:
         """Whether this person may act; ApproversUnknown when that depends on a group Slack
         could not tell us about in the last APPROVER_GROUP_TTL seconds."""
-        return user_id in self._users or user_id in self._group_members()
+        return user_id in self._users or (bool(self._group) and user_id in self._members)
 
-    def _group_members(self) -> frozenset[str]:
-        if not self._group:
+
+def channel_members(
+    client: WebClient, channel: str | None, clock: Callable[[], float] = time.monotonic
+) -> Members:
+    """The members of the findings channel (who may read its findings with list and show)."""
+
+    def fetch() -> frozenset[str]:
+        if not channel:
             return frozenset()
-        with self._lock:
-            fresh = (
-                self._fetched_at is not None
-                and self._clock() - self._fetched_at < APPROVER_GROUP_TTL
-            )
-            if not fresh:
-                try:
-                    answer = self._client.usergroups_users_list(usergroup=self._group)
-                except (SlackClientError, OSError) as error:
-                    log.warning("approver group lookup failed: %s", error)
-                    raise ApproversUnknown(
-                        "I could not read the approver group from Slack just now, so nothing "
-                        "was done. Please try again in a minute."
-                    ) from None
-                self._members = frozenset(answer.get("users", []))
-                self._fetched_at = self._clock()
-            return self._members
+        pages = client.conversations_members(channel=channel, limit=1000)
+        return frozenset(member for page in pages for member in page.get("members", []))
+
+    return Members(fetch, "findings channel's members", clock)
 
 
 @dataclass(frozen=True)
