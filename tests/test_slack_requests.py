@@ -341,8 +341,9 @@ FORM = "application/x-www-form-urlencoded"
     ],
 )
 def test_a_malformed_request_gets_a_client_error_and_no_traceback(
-    bot, standin, caplog, body, content_type, signed, status
+    standin, database_file, aws_session, caplog, body, content_type, signed, status
 ):
+    bot = start_bot(standin, database_file, aws_session)  # no findings needed
     secret = SECRET if signed else "not-the-secret"
     response = bot.post(body, content_type=content_type, secret=secret)
     assert response.status_code == status
