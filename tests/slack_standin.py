@@ -84,7 +84,9 @@ class SlackStandIn:
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 path, _, query = self.path.partition("?")
                 params = {k: v[0] for k, v in parse_qs(query).items()}
-                answer = standin.answer(path.strip("/").removeprefix("api/"), params)
+                self.send_answer(standin.answer(path.strip("/").removeprefix("api/"), params))
+
+            def send_answer(self, answer: dict[str, Any]) -> None:
                 body = json.dumps(answer).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -126,13 +128,7 @@ class SlackStandIn:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                answer = standin.answer(method, params)
-                body = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.send_answer(standin.answer(method, params))
 
             def log_message(self, *_args: Any) -> None:
                 pass
