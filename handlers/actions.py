@@ -37,16 +37,14 @@ def register(app: App, services: Services) -> None:
     def on_disable(body: dict[str, Any], client: WebClient) -> FollowUp:
         plan = flows.plan_disable(services, _value(body), body["user"]["id"])
         if plan.form is None:
-            return lambda: tell(body, flows.request_disable(services, plan))
+            return lambda: tell(body, flows.ask_for_consent(services, plan))
         form = open_form(client, body, plan.form)
-
-        def record() -> None:
-            try:
-                flows.request_disable(services, plan)
-            except Exception as error:  # the open form must not offer what was not recorded
-                replace_form(client, form, error)
-
-        return record
+        try:  # at once, so that the form's closing or submission finds its request
+            finding = flows.record_request(services, plan)
+        except Exception as error:  # the open form must not offer what was not recorded
+            replace_form(client, form, error)
+            raise
+        return lambda: services.announcer.refresh(finding)
 
     def opening(build: FormBuilder) -> Callable[[dict[str, Any], WebClient], FollowUp]:
         def on_click(body: dict[str, Any], client: WebClient) -> FollowUp:
@@ -57,6 +55,8 @@ def register(app: App, services: Services) -> None:
                     view = build(_value(body), body["user"]["id"])
                 except Exception as error:
                     replace_form(client, form, error)
+                    if explain(error) is None:
+                        raise
                     return
                 client.views_update(view_id=form["id"], hash=form.get("hash"), view=view)
 
@@ -108,9 +108,7 @@ def open_form(client: WebClient, body: dict[str, Any], view: dict[str, Any]) -> 
 
 def replace_form(client: WebClient, form: dict[str, Any], error: Exception) -> None:
     """The form cannot be what it was opened for: it says why instead."""
-    answer = explain(error)
-    if answer is None:
-        raise error
+    answer = explain(error) or "Something went wrong on my side, so nothing was changed."
     client.views_update(
         view_id=form["id"], hash=form.get("hash"), view=placeholder_modal(text=answer)
     )

@@ -76,6 +76,8 @@ def migrate(engine: Engine) -> None:
     processes at once: they take turns)."""
     with _sqlite_file_locked(engine), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
+            # Another replica migrating, or a long migration, is waited for: no request waits.
+            connection.execute(text("SET LOCAL lock_timeout = 0; SET LOCAL statement_timeout = 0"))
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
         if current_revision(connection) == HEAD_REVISION:
             return

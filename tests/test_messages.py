@@ -22,6 +22,7 @@ from bot.slack.messages.blocks import (
     finding_facts,
     literal,
     status_line,
+    truncate,
 )
 from bot.slack.messages.channel import batches, finding_blocks, findings_message, scan_summary
 from bot.slack.messages.command import help_message, list_page
@@ -232,3 +233,12 @@ def test_no_extreme_value_makes_a_builder_send_what_slack_refuses():
     ]
     for view in views:
         assert _view_problem(view) is None
+
+
+def test_a_cut_keeps_raw_text_and_never_ends_inside_markup():
+    assert (
+        truncate("R&D " * 200, 50).startswith("R&D R&D") and len(truncate("R&D " * 200, 50)) <= 50
+    )
+    assert truncate("x" * 45 + " &amp; more text", 50) == "x" * 45 + " …"
+    assert truncate("see <@U0ABCDEFGH> " * 5, 30).endswith("see …")
+    assert truncate("`" + "y" * 60 + "`", 20).endswith("…`")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from concurrent.futures import Executor, Future
 from datetime import timedelta
 
 import pytest
@@ -266,3 +267,18 @@ def test_closing_a_decide_now_form_changes_nothing(bot, standin):
     bot.click(ActionId.DECIDE_NOW, finding.id)
     bot.close_last_form(APPROVER)
     assert bot.finding("owned").state == State.AWAITING_OWNER
+
+
+def test_disable_records_the_request_its_form_is_for_before_any_queued_work(bot, standin):
+    queued = []
+
+    class Queue(Executor):  # the after-ack work waits, as under load
+        def submit(self, fn, /, *args, **kwargs):
+            queued.append(fn)
+            return Future()
+
+    bot.services.after_ack = Queue()
+    bot.click(ActionId.DISABLE, bot.finding("left-company").id)
+    assert standin.forms()[-1]["callback_id"] == CallbackId.CONFIRM
+    assert bot.finding("left-company").state == State.DISABLE_REQUESTED  # nothing queued ran
+    assert len(queued) == 1  # only the channel line's refresh waits

@@ -30,8 +30,9 @@ NOT_A_VIEWER = (
 )
 
 
-# A person refused again within this time is not told again, and the audit counts the repeats
-# in the next refusal it records instead of a row per click.
+# A person refused again for the same reason within this time is not told again after a click
+# (commands and forms are always answered), and the audit counts the repeats in the next
+# refusal it records instead of a row per attempt.
 QUIET_AFTER_REFUSAL = timedelta(minutes=1)
 
 
@@ -58,7 +59,7 @@ class Access:
         self.approvers = approvers
         self.viewers = viewers  # the findings channel's members
         self._clock = clock
-        self._refusals: dict[str, _Refusals] = {}
+        self._refusals: dict[tuple[str, str], _Refusals] = {}  # (person, answer)
         self._lock = threading.Lock()
 
     def acting_on(
@@ -89,7 +90,7 @@ class Access:
     def require_viewer(self, user_id: str, owns: bool = False) -> None:
         """`list` and `show` are for approvers and the findings channel's members; `owns`: the
         person owns what they ask about (an owner may `show` their own IAM users)."""
-        if owns or self.approvers.allows(user_id) or user_id in self.viewers:
+        if owns or user_id in self.viewers or self.approvers.allows(user_id):
             return
         self._refuse(None, person(user_id, Surface.COMMAND), "not a viewer", NOT_A_VIEWER)
 
@@ -111,11 +112,11 @@ class Access:
     ) -> None:
         now = self._clock()
         with self._lock:
-            last = self._refusals.get(actor.id)
+            last = self._refusals.get((actor.id, answer))
             if last is not None and now - last.recorded_at < QUIET_AFTER_REFUSAL:
                 last.since += 1
                 raise Refused(answer, quiet=True)
-            self._refusals[actor.id] = _Refusals(now)
+            self._refusals[(actor.id, answer)] = _Refusals(now)
         details = {"value": str(value)[:100]} if value else {}
         if last is not None and last.since:
             details["refused_since_last_recorded"] = last.since

@@ -97,7 +97,8 @@ def _answered(services: Services, kwargs: dict[str, Any], work: Callable[[], Any
         answer = explain(error)
         if answer is None:
             raise
-        if not (isinstance(error, Refused) and error.quiet):
+        repeated_click = kwargs["body"].get("type") == "block_actions"
+        if not (isinstance(error, Refused) and error.quiet and repeated_click):
             tell(services, kwargs, answer)
         return None
 

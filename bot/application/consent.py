@@ -13,6 +13,7 @@ from bot.application.decisions import Removal
 from bot.application.services import Services
 from bot.domain.records import Actor, Role, Surface, SystemActor
 from bot.slack.client import OwnerContact, resolve_owner, slack_error
+from bot.slack.messages.blocks import literal
 from storage.models import Finding
 
 
@@ -22,10 +23,10 @@ def look_up_owner(services: Services, owner: str | None) -> OwnerContact:
     try:
         return resolve_owner(services.client, owner)
     except (SlackClientError, OSError) as error:  # 5xx, ratelimited, timeouts, dropped links
+        who = literal(owner or "")
         raise Refused(
-            f"I could not look up the owner {owner} in Slack ({slack_error(error)}), so nothing "
-            "was changed. "
-            "Please try again in a moment."
+            f"I could not look up the owner {who} in Slack ({slack_error(error)}), so nothing "
+            "was changed. Please try again in a moment."
         ) from None
 
 

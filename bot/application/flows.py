@@ -64,20 +64,21 @@ def plan_disable(services: Services, finding_id: str | None, user_id: str) -> Di
     return DisablePlan(finding, approver, owner, at, form)
 
 
-def request_disable(services: Services, plan: DisablePlan) -> Answer:
-    """Record the request planned, then ask the owner; or, when the owner cannot be asked, show
-    it in the channel (the approver's final confirmation is already open)."""
-    finding = services.decisions.request_disable(
+def record_request(services: Services, plan: DisablePlan) -> Finding:
+    """Record the request planned (a form opened for it says `plan.at`)."""
+    return services.decisions.request_disable(
         plan.finding.id,
         plan.approver,
         plan.finding.owner,
         owner_unreachable=not plan.owner.reachable,
         at=plan.at,
     )
-    if plan.owner.reachable:
-        return Answer(ask_owner(services, finding, plan.owner, plan.approver))
-    services.announcer.refresh(finding)
-    return Answer()
+
+
+def ask_for_consent(services: Services, plan: DisablePlan) -> Answer:
+    """The owner can be asked: record the request and ask them."""
+    finding = record_request(services, plan)
+    return Answer(ask_owner(services, finding, plan.owner, plan.approver))
 
 
 def final_confirmation_closed(

@@ -14,6 +14,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.domain.rule import EMAIL_PATTERN, SLACK_USER_ID_PATTERN
 from bot.domain.settings import Settings
+from bot.slack.messages.blocks import literal
 
 log = logging.getLogger(__name__)
 
@@ -132,10 +133,11 @@ def resolve_owner(client: WebClient, owner: str | None) -> OwnerContact:
         elif EMAIL_PATTERN.match(owner):
             user = client.users_lookupByEmail(email=owner)["user"]
         else:
-            return OwnerContact(None, False, f"The owner {owner} is not a Slack user")
+            return OwnerContact(None, False, f"The owner {literal(owner)} is not a Slack user")
     except SlackApiError as error:
         if error.response.get("error") in ("users_not_found", "user_not_found"):
-            return OwnerContact(None, False, f"The owner {owner} has no Slack account")
+            why = f"The owner {literal(owner)} has no Slack account"
+            return OwnerContact(None, False, why)
         raise
     if user.get("deleted"):
         return OwnerContact(user["id"], False, f"The owner <@{user['id']}> has left (deactivated)")

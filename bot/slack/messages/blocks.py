@@ -7,6 +7,7 @@ in, validated dicts out.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -27,6 +28,9 @@ from bot.domain.rule import KEYS_ONLY
 from bot.domain.workflow import State
 from bot.slack.ids import ActionId
 
+# The end of a cut text that is half an entity (`&am`), or half a mention or link (`<@U0`,
+# `<https://...`): a cut backs off to before it. A lone `&` or `<` in raw text is kept.
+PARTIAL_MARKUP = re.compile(r"&[a-z#0-9]{1,6}$|<(?:[@#!]|https?:)[^<>]*$")
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
 DRY_RUN_NOTE = ":test_tube: Dry run: nothing is removed in AWS; decisions are still recorded."
@@ -132,10 +136,9 @@ def truncate(text: str, limit: int) -> str:
     cut = text[: limit - 2]  # room for "…" and a closing backtick
     while slack_length(cut) > limit - 2:
         cut = cut[:-1]
-    for opening, closing in (("&", ";"), ("<", ">")):
-        start = cut.rfind(opening)
-        if start != -1 and closing not in cut[start:]:
-            cut = cut[:start]
+    partial = PARTIAL_MARKUP.search(cut)
+    if partial:
+        cut = cut[: partial.start()]
     return cut + "…" + ("`" if cut.count("`") % 2 else "")
 
 
