@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackClientError
 
 from bot.application import flows
 from bot.application.access import NOT_MINE, Refused
-from bot.application.answers import FollowUp, answering, explain
+from bot.application.answers import FollowUp, answering, explain, tell
 from bot.application.services import Services
 from bot.domain.records import Surface
 from bot.slack.client import slack_error
@@ -29,15 +29,10 @@ FormBuilder = Callable[[str | None, str], dict[str, Any]]  # (finding id, user) 
 
 
 def register(app: App, services: Services) -> None:
-    def tell(body: dict[str, Any], answer: flows.Answer) -> None:
-        if answer.text is not None:
-            channel = (body.get("channel") or {}).get("id")
-            services.announcer.tell(channel, body["user"]["id"], answer.text)
-
     def on_disable(body: dict[str, Any], client: WebClient) -> FollowUp:
         plan = flows.plan_disable(services, _value(body), body["user"]["id"])
         if plan.form is None:
-            return lambda: tell(body, flows.ask_for_consent(services, plan))
+            return lambda: tell(services, {"body": body}, flows.ask_for_consent(services, plan))
         form = open_form(client, body, plan.form)
         try:  # at once, so that the form's closing or submission finds its request
             finding = flows.record_request(services, plan)

@@ -78,12 +78,11 @@ def answering(
         if immediate is not None:
             return
         given = {"body": body, "client": client, "respond": respond, "view": body.get("view")}
-        kwargs = {name: given[name] for name in wanted}
+        work = functools.partial(listener, **{name: given[name] for name in wanted})
         if not quick:
-            work = functools.partial(listener, **kwargs)
             services.after_ack.submit(_logged, services, given, work)
             return
-        follow_up = _answered(services, given, functools.partial(listener, **kwargs))
+        follow_up = _answered(services, given, work)
         if follow_up is not None:
             services.after_ack.submit(_logged, services, given, follow_up)
 

@@ -31,13 +31,6 @@ ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 
 @dataclass(frozen=True)
-class Answer:
-    """What the person who clicked hears next, if anything."""
-
-    text: str | None = None
-
-
-@dataclass(frozen=True)
 class DisablePlan:
     """A Disable press, looked at before anything is recorded: who pressed, who owns the IAM
     user, and, when the owner cannot be asked, the final confirmation to open first (Slack's
@@ -75,10 +68,10 @@ def record_request(services: Services, plan: DisablePlan) -> Finding:
     )
 
 
-def ask_for_consent(services: Services, plan: DisablePlan) -> Answer:
-    """The owner can be asked: record the request and ask them."""
+def ask_for_consent(services: Services, plan: DisablePlan) -> str:
+    """The owner can be asked: record the request and ask them. Returns the approver's line."""
     finding = record_request(services, plan)
-    return Answer(ask_owner(services, finding, plan.owner, plan.approver))
+    return ask_owner(services, finding, plan.owner, plan.approver)
 
 
 def final_confirmation_closed(

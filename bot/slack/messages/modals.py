@@ -105,13 +105,11 @@ def _modal(
     return view.to_dict()
 
 
-def placeholder_modal(
-    title: str = "IAM inactive", text: str = "Looking this up..."
-) -> dict[str, Any]:
+def placeholder_modal(text: str = "Looking this up...") -> dict[str, Any]:
     """What a button opens at once, and what its form becomes when it cannot be shown (`text`
     says why)."""
     blocks = [SectionBlock(text=MarkdownTextObject(text=text))]
-    return View(type="modal", title=title, close="Close", blocks=blocks).to_dict()
+    return View(type="modal", title="IAM inactive", close="Close", blocks=blocks).to_dict()
 
 
 def confirm_modal(
