@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 from slack_bolt import App
@@ -25,15 +26,50 @@ from bot.slack.ids import ActionId
 from bot.slack.messages.blocks import notice
 from bot.slack.messages.modals import placeholder_modal
 
+# Disable's lookups (the approver group, the owner in Slack) may take this long before a
+# placeholder form opens instead of waiting for them: Slack's trigger lasts 3 s.
+LOOKUPS_WITHIN = 1.0
+
 FormBuilder = Callable[[str | None, str], dict[str, Any]]  # (finding id, user) -> the form
 
 
 def register(app: App, services: Services) -> None:
     def on_disable(body: dict[str, Any], client: WebClient) -> FollowUp:
-        plan = flows.plan_disable(services, _value(body), body["user"]["id"])
+        planning = services.lookups.submit(
+            flows.plan_disable, services, _value(body), body["user"]["id"]
+        )
+        try:
+            plan = planning.result(timeout=LOOKUPS_WITHIN)
+        except TimeoutError:  # Slack is slow: a placeholder opens before the trigger expires
+            placeholder = open_form(client, body, placeholder_modal())
+            return lambda: disable_in_placeholder(planning, client, placeholder)
         if plan.form is None:
             return lambda: tell(services, {"body": body}, flows.ask_for_consent(services, plan))
-        form = open_form(client, body, plan.form)
+        return record_for(plan, client, open_form(client, body, plan.form))
+
+    def disable_in_placeholder(
+        planning: Future[flows.DisablePlan], client: WebClient, placeholder: dict[str, Any]
+    ) -> None:
+        """Disable's lookups ended after its placeholder opened: it becomes the final
+        confirmation, or says that the owner was asked, or why neither."""
+        try:
+            plan = planning.result()
+            if plan.form is None:
+                line = flows.ask_for_consent(services, plan)
+                client.views_update(view_id=placeholder["id"], view=placeholder_modal(text=line))
+                return
+            form = client.views_update(
+                view_id=placeholder["id"], hash=placeholder.get("hash"), view=plan.form
+            )["view"]
+        except Exception as error:
+            replace_form(client, placeholder, error)
+            if explain(error) is None:
+                raise
+            return
+        record_for(plan, client, form)()
+
+    def record_for(plan: flows.DisablePlan, client: WebClient, form: dict[str, Any]) -> FollowUp:
+        """The request the open `form` confirms, recorded; then its line is refreshed."""
         try:  # at once, so that the form's closing or submission finds its request
             finding = flows.record_request(services, plan)
         except Exception as error:  # the open form must not offer what was not recorded

@@ -114,9 +114,11 @@ class Finding(Base):
     owner_unreachable: Mapped[bool | None]
     # When the state last changed: a transient state left this long is moved on by the sweep.
     state_changed_at: Mapped[datetime | None]
-    # Where the finding is shown: its line in a channel message, and the owner's DM.
+    # Where the finding is shown: its line in a channel message (a reply in the thread of
+    # `slack_thread_ts` when a large scan was posted there), and the owner's DM.
     slack_channel: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
+    slack_thread_ts: Mapped[str | None] = mapped_column(String(32))
     dm_channel: Mapped[str | None] = mapped_column(String(32))
     dm_ts: Mapped[str | None] = mapped_column(String(32))
     # Owner follow-up: when the owner was asked, reminded, and the approvers told.
@@ -124,6 +126,11 @@ class Finding(Base):
     reminded_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer)
+
+    @property
+    def slack_thread(self) -> str | None:
+        """The channel thread where this finding is talked about."""
+        return self.slack_thread_ts or self.slack_ts
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (

@@ -115,9 +115,12 @@ class Repository:
                 finding_id = None
             audit(session, finding_id, at, action, reason, by, details=details)
 
-    def place_in_channel(self, finding_ids: Sequence[str], channel: str, ts: str) -> None:
-        """Remember which message shows these findings."""
-        self.note(finding_ids, FindingNotes(slack_channel=channel, slack_ts=ts))
+    def place_in_channel(
+        self, finding_ids: Sequence[str], channel: str, ts: str, thread_ts: str | None = None
+    ) -> None:
+        """Remember which message shows these findings (a reply in the thread of `thread_ts`)."""
+        notes = FindingNotes(slack_channel=channel, slack_ts=ts, slack_thread_ts=thread_ts)
+        self.note(finding_ids, notes)
 
     def claim_job(self, job: str, fire_time: datetime, claimed_by: str, at: datetime) -> bool:
         """Insert the claim for this fire time; True only for the one caller whose insert landed."""

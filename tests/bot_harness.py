@@ -55,14 +55,22 @@ def interaction_body(payload: dict[str, Any]) -> str:
 
 
 def click_payload(
-    action_id: str, value: str, user: str, channel: str, response_url: str
+    action_id: str,
+    value: str,
+    user: str,
+    channel: str,
+    response_url: str,
+    message: tuple[str, str | None] = ("1.0001", None),
 ) -> dict[str, Any]:
+    """A button click on the message `message` (its ts, and its thread's when a reply)."""
+    ts, thread = message
+    container = {"type": "message", "channel_id": channel, "message_ts": ts}
     return {
         "type": "block_actions",
         "user": {"id": user, "team_id": "T0TEAM"},
         "trigger_id": fresh_trigger(),
         "channel": {"id": channel},
-        "container": {"type": "message", "channel_id": channel, "message_ts": "1.0001"},
+        "container": container | ({"thread_ts": thread} if thread else {}),
         "response_url": response_url,
         "actions": [{"action_id": action_id, "block_id": "b", "value": value, "type": "button"}],
     }
@@ -75,6 +83,7 @@ def bot_settings(standin: SlackStandIn, database_url: str, **changes: Any) -> Se
         slack_channel=CHANNEL,
         slack_api_url=standin.url,
         slack_approvers=frozenset({APPROVER}),
+        slack_post_interval=0,
         database_url=database_url,
     )
     return replace(settings, **changes)
@@ -152,9 +161,11 @@ class BotHarness:
         value: str,
         user: str = APPROVER,
         channel: str = CHANNEL,
+        message: tuple[str, str | None] = ("1.0001", None),
         **options: Any,
     ) -> Any:
-        payload = click_payload(action_id, value, user, channel, self.standin.response_url())
+        response_url = self.standin.response_url()
+        payload = click_payload(action_id, value, user, channel, response_url, message)
         return self.interact(payload, **options)
 
     def submit(

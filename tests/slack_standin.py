@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 import threading
 import time
@@ -70,6 +71,12 @@ class SlackStandIn:
     held: dict[str, threading.Event] = field(default_factory=dict)
     # channel -> its members: an ephemeral there to anyone else is refused, as Slack does
     channels: dict[str, set[str]] = field(default_factory=dict)
+    # Messages a channel takes per second (0: no limit). Slack takes about one; a post sooner
+    # than that after the channel's last one is answered 429 with Retry-After, as Slack does.
+    channel_rate: float = 0.0
+    # Seconds every call waits before Slack answers, except the methods in `prompt` (a slow Slack)
+    latency: float = 0.0
+    prompt: frozenset[str] = frozenset()
     # What Slack would refuse or show wrongly (invalid blocks, a broken mention): the standin
     # fixture fails any test whose bot sent one.
     problems: list[str] = field(default_factory=list)
@@ -78,13 +85,17 @@ class SlackStandIn:
     def __post_init__(self) -> None:
         self._ts = itertools.count(1)
         self._lock = threading.Condition()
+        self._last_post: dict[str, float] = {}  # channel -> when it last took a message
+        self.parents: dict[str, str | None] = {}  # message ts -> its thread's parent, if a reply
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 path, _, query = self.path.partition("?")
                 params = {k: v[0] for k, v in parse_qs(query).items()}
-                self.send_answer(standin.answer(path.strip("/").removeprefix("api/"), params))
+                method = path.strip("/").removeprefix("api/")
+                standin.wait_as_slack_does(method)
+                self.send_answer(standin.answer(method, params))
 
             def send_answer(self, answer: dict[str, Any]) -> None:
                 body = json.dumps(answer).encode()
@@ -111,13 +122,12 @@ class SlackStandIn:
                 else:
                     params = {k: v[0] for k, v in parse_qs(raw).items()}
                 method = self.path.strip("/").removeprefix("api/")
-                if method in standin.held:
-                    standin.held[method].wait(60)
-                if standin.rate_limited.get(method, 0) > 0:
-                    standin.rate_limited[method] -= 1
+                standin.wait_as_slack_does(method)
+                retry_after = standin.retry_after(method, params)
+                if retry_after:
                     standin.answer(f"429/{method}", params)
                     self.send_response(429)
-                    self.send_header("Retry-After", "1")
+                    self.send_header("Retry-After", str(retry_after))
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
@@ -148,6 +158,27 @@ class SlackStandIn:
         self.server.shutdown()
         self.server.server_close()
 
+    def wait_as_slack_does(self, method: str) -> None:
+        if method in self.held:
+            self.held[method].wait(60)
+        if self.latency and method not in self.prompt:
+            time.sleep(self.latency)
+
+    def retry_after(self, method: str, params: dict[str, Any]) -> int:
+        """Seconds Slack asks the caller to wait before trying again (0: it takes the call)."""
+        with self._lock:
+            if self.rate_limited.get(method, 0) > 0:
+                self.rate_limited[method] -= 1
+                return 1
+            if method != "chat.postMessage" or not self.channel_rate:
+                return 0
+            channel, now = params.get("channel", ""), time.monotonic()
+            wait = self._last_post.get(channel, -math.inf) + 1 / self.channel_rate - now
+            if wait > 0:
+                return max(1, math.ceil(wait))
+            self._last_post[channel] = now
+            return 0
+
     def add_user(self, user_id: str, email: str | None = None, deleted: bool = False) -> None:
         self.users[user_id] = {"id": user_id, "deleted": deleted, "profile": {"email": email}}
 
@@ -171,11 +202,9 @@ class SlackStandIn:
             case "auth.test":
                 return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T0TEAM"}
             case "chat.postMessage":
-                return {
-                    "ok": True,
-                    "channel": params.get("channel"),
-                    "ts": f"{next(self._ts)}.0001",
-                }
+                ts = f"{next(self._ts)}.0001"
+                self.parents[ts] = params.get("thread_ts")
+                return {"ok": True, "channel": params.get("channel"), "ts": ts}
             case "chat.update":
                 return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
             case "chat.postEphemeral":
@@ -226,7 +255,7 @@ class SlackStandIn:
             except ValueError:
                 return "invalid_trigger_id"
         if method in POSTS or method.startswith("response/"):
-            problem = _message_problem(params)
+            problem = _message_problem(params) or self._thread_problem(params)
             if problem:
                 self.problems.append(f"{method}: {problem}")
                 return "invalid_blocks"
@@ -236,6 +265,12 @@ class SlackStandIn:
             if problem:
                 self.problems.append(f"{method}: {problem}")
                 return "invalid_arguments"
+        return None
+
+    def _thread_problem(self, params: dict[str, Any]) -> str | None:
+        thread = params.get("thread_ts")
+        if thread and self.parents.get(thread):  # Slack asks for the parent's ts, not a reply's
+            return f"thread_ts {thread} is a reply in the thread of {self.parents[thread]}"
         return None
 
     def wait_for(self, method: str, timeout: float = 60.0) -> Call:
@@ -269,6 +304,16 @@ class SlackStandIn:
         """Calls of `method` wait until the returned event is set."""
         self.held[method] = threading.Event()
         return self.held[method]
+
+    def posted(self, channel: str, thread_ts: str | None = None) -> list[Call]:
+        """Messages Slack took in `channel`: at its top level, or in the thread of `thread_ts`."""
+        return [
+            call
+            for call in self.named("chat.postMessage")
+            if call.answer.get("ok")
+            and call.params.get("channel") == channel
+            and call.params.get("thread_ts") == thread_ts
+        ]
 
     def named(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]

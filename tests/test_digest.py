@@ -94,4 +94,7 @@ def test_digest_message_reads_at_a_glance_within_limits():
     text = json.dumps(message.blocks)
     assert len(message.blocks) <= MAX_BLOCKS
     assert "Waiting for owners" in text and "u299" in text  # longest wait first
+    assert "…and 275 more (`/iam-inactive list` shows them all)" in json.dumps(
+        message.blocks, ensure_ascii=False
+    )  # 25 shown
     assert all(len(json.dumps(b)) < 3500 for b in message.blocks)

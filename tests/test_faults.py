@@ -171,15 +171,32 @@ def test_commands_are_acknowledged_before_the_approver_group_answers(production,
     assert answer.params["text"]
 
 
-def test_a_form_opens_before_anything_slow_and_is_filled_in_after(production, standin):
-    group = standin.hold("usergroups.users.list")
-    finding = production.finding("idle-dormant")
-    assert production.click(ActionId.KEEP, finding.id, user=GROUPIE).status_code == 200
-    placeholder = standin.wait_for("views.open")  # opened while the group lookup is held
-    assert "callback_id" not in placeholder.view_text()
-    group.set()
+@pytest.mark.parametrize(
+    ("button", "form"), [(ActionId.KEEP, CallbackId.KEEP), (ActionId.DISABLE, CallbackId.CONFIRM)]
+)
+def test_a_form_opens_first_when_every_other_slack_call_takes_2_s(
+    production, standin, button, form
+):
+    standin.latency, standin.prompt = 2.0, frozenset({"views.open"})
+    finding = production.finding("idle-dormant")  # no owner: Disable needs the final word
+    assert production.click(button, finding.id, user=GROUPIE).status_code == 200
     filled = standin.wait_for("views.update")
-    assert filled.params["view_id"] == "V0MODAL" and CallbackId.KEEP in filled.view_text()
+    placeholder = standin.calls[0]  # answered before any other call (the trigger was fresh)
+    assert placeholder.method == "views.open" and placeholder.answer["ok"]
+    assert "callback_id" not in placeholder.view_text() and form in filled.view_text()
+    expected = State.DISABLE_REQUESTED if button == ActionId.DISABLE else State.OPEN
+    wait_for(lambda: production.finding("idle-dormant").state == expected, what=expected)
+
+
+def test_disable_says_in_its_placeholder_that_the_owner_was_asked_when_slack_was_slow(
+    production, standin
+):
+    lookup = standin.hold("users.lookupByEmail")
+    assert production.click(ActionId.DISABLE, production.finding("owned").id).status_code == 200
+    assert "callback_id" not in standin.wait_for("views.open").view_text()
+    lookup.set()
+    assert "Asked" in standin.wait_for("views.update").view_text()  # after the request
+    assert production.finding("owned").state == State.AWAITING_OWNER
 
 
 def test_the_keep_form_closes_before_its_write_and_the_keep_lands_after(production, database_url):

@@ -24,11 +24,17 @@ from bot.slack.messages.blocks import (
     status_line,
     truncate,
 )
-from bot.slack.messages.channel import batches, finding_blocks, findings_message, scan_summary
-from bot.slack.messages.command import help_message, list_page
+from bot.slack.messages.channel import (
+    ThreadProgress,
+    batches,
+    finding_blocks,
+    findings_message,
+    scan_summary,
+)
+from bot.slack.messages.command import help_message, history_message, list_page
 from bot.slack.messages.modals import confirm_modal, keep_modal, unkeep_modal
 from bot.slack.messages.owner import owner_dm
-from storage.models import Finding
+from storage.models import AuditEvent, Finding
 from tests.slack_standin import _message_problem, _view_problem
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
@@ -215,11 +221,14 @@ def test_no_extreme_value_makes_a_builder_send_what_slack_refuses():
         )
 
     extreme = extreme_row(0)
+    event = AuditEvent(at=NOW, actor="U0APPROVER", action="keep", reason=LONG_REASON)
     account = AccountScan(AccountTarget("111122223333", name="n" * 50), error=LONG_REASON * 10)
     messages = [
         findings_message([extreme_row(n) for n in range(10)], UTC, dry_run=True),
         owner_dm(extreme, UTC, dry_run=True),
         scan_summary(account, [extreme], dry_run=True),
+        scan_summary(account, [extreme], dry_run=True, thread=ThreadProgress(2000, 10, 30, True)),
+        history_message(EXTREME_NAME, [(extreme_row(n), [event] * 40) for n in range(30)], UTC),
         list_page([extreme_row(n) for n in range(40)], "", 1, UTC),
         help_message(f"I don't know {literal('x' * 3000)}."),
     ]
@@ -242,3 +251,12 @@ def test_a_cut_keeps_raw_text_and_never_ends_inside_markup():
     assert truncate("x" * 45 + " &amp; more text", 50) == "x" * 45 + " …"
     assert truncate("see <@U0ABCDEFGH> " * 5, 30).endswith("see …")
     assert truncate("`" + "y" * 60 + "`", 20).endswith("…`")
+
+
+def test_a_long_history_says_what_it_left_out():
+    events = [AuditEvent(at=NOW, actor="U0APPROVER", action="keep", reason=LONG_REASON)] * 40
+    findings = [(row("ann", state=State.KEPT), events) for _ in range(30)]
+    message = history_message("ann", findings, UTC)
+    text = json.dumps(message.blocks, ensure_ascii=False)
+    assert "…and 35 more" in text  # five 500-character reasons fit a context block
+    assert "…and 18 earlier findings of this user" in text

@@ -10,12 +10,15 @@ from datetime import timedelta
 import pytest
 
 from bot.application.access import Access, Refused
+from bot.application.jobs import sweep_job
+from bot.aws.demo import DemoUser, seed_users
 from bot.domain.clock import utc_now
 from bot.domain.records import Surface
 from bot.domain.workflow import Intent
 from bot.slack.ids import ActionId
 from bot.slack.messages.blocks import literal
-from tests.bot_harness import APPROVER, OWNER, STRANGER
+from tests.bot_harness import APPROVER, CHANNEL, OWNER, STRANGER
+from tests.conftest import start_bot
 
 
 def test_hostile_text_reaches_slack_only_as_written(bot, standin):
@@ -65,3 +68,54 @@ def test_a_person_refused_again_and_again_is_told_once_a_minute_and_counted(bot,
     assert not refused_quietly()
     events = [e for e in bot.repository.history(finding.id) if e.actor == "U0INTRUDER"]
     assert len(events) == 2 and events[-1].details["refused_since_last_recorded"] == 4
+
+
+CROWD = tuple(
+    DemoUser(f"idle-{i:02d}", 400, password_used_days_ago=200, tags={"owner": OWNER})
+    for i in range(25)
+)
+
+
+def test_a_large_scan_goes_in_its_summarys_thread_at_the_channels_pace(
+    standin, database_file, aws_session, now
+):
+    seed_users(aws_session, CROWD, now)
+    standin.channel_rate = 20  # Slack's one a second, sped up: a post sooner gets a 429
+    harness = start_bot(standin, database_file, aws_session, slack_post_interval=0.05)
+    harness.command("scan")
+    (summary,) = standin.posted(CHANNEL)  # nothing else at the channel's top level
+    assert "Posting 25 findings in this thread: 0 so far" in summary.params["text"] + str(
+        summary.blocks()
+    )
+    thread = summary.answer["ts"]
+    replies = standin.posted(CHANNEL, thread)
+    assert [reply.text_of_blocks().count(ActionId.DISABLE) for reply in replies] == [10, 10, 5]
+    assert not standin.named("429/chat.postMessage")  # paced, never refused
+    final = [c for c in standin.named("chat.update") if c.params["ts"] == thread][-1]
+    assert "All 25 findings are in this thread" in final.text_of_blocks()
+    finding = harness.finding("idle-07")
+    assert finding.slack_thread_ts == thread and finding.slack_ts == replies[0].answer["ts"]
+    harness.click(ActionId.DISABLE, finding.id, message=(finding.slack_ts, thread))
+    harness.click(ActionId.OWNER_CONFIRM, finding.id, user=OWNER, channel="D0OWNER")
+    told = standin.named("chat.postEphemeral")  # where the approver clicked, then the outcome
+    assert [c.params["text"] for c in told] == [
+        "Asked <@U0OWNER> to confirm by DM.",
+        "Console password of idle-07 removed.",
+    ]
+    assert all(call.params["thread_ts"] == thread for call in told)
+
+
+def test_a_large_scan_slack_would_not_take_waits_for_the_sweep_and_then_gets_a_thread(
+    standin, database_file, aws_session, now
+):
+    seed_users(aws_session, CROWD, now)
+    harness = start_bot(standin, database_file, aws_session)
+    standin.fail["chat.postMessage"] = "channel_not_found"
+    assert "0 posted, 25 to be posted again" in harness.reply("scan")["text"]
+    assert len(standin.named("chat.postMessage")) == 1  # the summary, then nothing flooded
+    del standin.fail["chat.postMessage"]
+    standin.clear()
+    assert sweep_job(harness.services).endswith("25 posted, 0 still unposted")
+    (head,) = standin.posted(CHANNEL)
+    assert "could not be posted earlier" in head.params["text"]
+    assert len(standin.posted(CHANNEL, head.answer["ts"])) == 3

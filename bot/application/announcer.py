@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import partial
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -22,9 +24,17 @@ from bot.domain.scan import ScanResult
 from bot.domain.settings import Settings
 from bot.domain.workflow import AuditAction
 from bot.slack.chart import trend_chart
-from bot.slack.client import slack_error
+from bot.slack.client import ChannelPace, slack_error
 from bot.slack.messages.blocks import Message, notice
-from bot.slack.messages.channel import batches, escalation, findings_message, scan_summary
+from bot.slack.messages.channel import (
+    FINDINGS_PER_MESSAGE,
+    ThreadProgress,
+    batches,
+    escalation,
+    findings_message,
+    scan_summary,
+    unposted_summary,
+)
 from bot.slack.messages.digest import digest_message
 from bot.slack.messages.owner import owner_dm, owner_reminder
 from storage.models import Finding
@@ -36,6 +46,11 @@ BOT = Actor(SystemActor.BOT, Role.SYSTEM, Surface.SLACK)
 SLACK_USER = re.compile(r"^[UW][A-Z0-9]+$")  # not the bot's own actors ("scheduler", ...)
 # Slack's answers to an ephemeral for someone who cannot see the channel: a DM reaches them.
 NOT_THERE = frozenset({"user_not_in_channel", "channel_not_found", "not_in_channel"})
+# An account with more findings to post than this gets them in its summary's thread, and the
+# summary's progress line is brought up to date every PROGRESS_EVERY messages.
+THREAD_OVER = FINDINGS_PER_MESSAGE
+PROGRESS_EVERY = 5
+Summary = Callable[[ThreadProgress | None], Message]
 
 
 @dataclass(frozen=True)
@@ -57,36 +72,61 @@ class Announcer:
         self.repository = repository
         self.settings = settings
         self._clock = clock
+        self._pace = ChannelPace(settings.slack_post_interval)
 
     def post_scan(self, result: ScanResult, record: ScanRecord) -> Posting:
-        """Summary per account, then its new findings, and any earlier ones whose message never
-        made it, in batches of FINDINGS_PER_MESSAGE."""
-        dry_run = self.dry_run
+        """Summary per account, then its new findings and any earlier ones whose message never
+        made it (see `_post_account`)."""
         waiting = self._by_account(*record.to_announce, *self.repository.unposted_findings())
         posting = Posting()
         for account in result.accounts:
             account_id = account.target.account_id
             new = [row for row in record.to_announce if row.account_id == account_id]
-            self._post(self.settings.slack_channel, scan_summary(account, new, dry_run))
-            posting += self._post_findings(waiting.pop(account_id, []))
+            summary = partial(scan_summary, account, new, self.dry_run)
+            posting += self._post_account(waiting.pop(account_id, []), summary)
         for rows in waiting.values():  # accounts this scan did not cover
-            posting += self._post_findings(rows)
+            posting += self._post_account(rows)
         return posting
 
     def post_unposted(self) -> Posting:
         """Findings whose message never made it (Slack failed, the process died): post them."""
         posting = Posting()
         for rows in self._by_account(*self.repository.unposted_findings()).values():
-            posting += self._post_findings(rows)
+            posting += self._post_account(rows)
         return posting
 
-    def _post_findings(self, rows: list[Finding]) -> Posting:
+    def _post_account(self, rows: list[Finding], summary: Summary | None = None) -> Posting:
+        """One account's summary, then its findings in messages of FINDINGS_PER_MESSAGE: below
+        it, or, when more than THREAD_OVER, in its thread (the channel stays readable), the
+        summary showing how far the posting got. Without a thread to post in, they are left
+        for the next sweep rather than flooded into the channel."""
+        channel = self.settings.slack_channel
+        if len(rows) <= THREAD_OVER:
+            if summary:
+                self._post(channel, summary(None))
+            return self._post_findings(rows)
+        summary = summary or partial(unposted_summary, rows[0].account_id, self.dry_run)
+        progress = ThreadProgress(total=len(rows))
+        thread = self._post(channel, summary(progress))
+        if thread is None:
+            return Posting(retried=len(rows))
+        posting = Posting()
+        for number, batch in enumerate(batches(rows), 1):
+            posting += self._post_findings(batch, thread)
+            if number % PROGRESS_EVERY == 0:
+                progress = replace(progress, posted=posting.posted)
+                self._update(channel, thread, summary(progress))
+        progress = replace(progress, posted=posting.posted, failed=posting.retried, done=True)
+        self._update(channel, thread, summary(progress))
+        return posting
+
+    def _post_findings(self, rows: list[Finding], thread: str | None = None) -> Posting:
         channel, zone, dry_run = self.settings.slack_channel, self.settings.timezone, self.dry_run
         posting = Posting()
         for batch in batches(rows):
-            ts = self._post(channel, findings_message(batch, zone, dry_run))
+            ts = self._post(channel, findings_message(batch, zone, dry_run), thread_ts=thread)
             if ts:
-                self.repository.place_in_channel([row.id for row in batch], channel, ts)
+                self.repository.place_in_channel([row.id for row in batch], channel, ts, thread)
                 posting += Posting(posted=len(batch))
             else:
                 posting += Posting(retried=len(batch))
@@ -157,13 +197,13 @@ class Announcer:
     def escalate(self, finding: Finding) -> None:
         waited = (self._clock() - finding.asked_at).days if finding.asked_at else 0
         message = escalation(finding, waited)
-        self._post(self.settings.slack_channel, message, thread_ts=finding.slack_ts)
+        self._post(self.settings.slack_channel, message, thread_ts=finding.slack_thread)
         self.refresh(finding)
 
     def settled(self, finding: Finding, summary: str, *, prefix: str = "") -> None:
         """A decision reached its end: the finding's line and DM show it, and its thread says so."""
         self.refresh(finding)
-        self.announce(f"{prefix}{summary}", thread_ts=finding.slack_ts)
+        self.announce(f"{prefix}{summary}", thread_ts=finding.slack_thread)
 
     def tell_outcome(self, finding: Finding, text: str) -> None:
         """The outcome, where each person is: the approvers who asked and decided, privately in
@@ -172,7 +212,7 @@ class Announcer:
         owner = finding.owner_slack_id
         approvers = {finding.requested_by, finding.decided_by} - {None, owner}
         for person in sorted(p for p in approvers if p and SLACK_USER.match(p)):
-            self.tell(finding.slack_channel, person, text, thread_ts=finding.slack_ts)
+            self.tell(finding.slack_channel, person, text, thread_ts=finding.slack_thread)
         if not owner:
             return
         if finding.dm_channel and finding.dm_ts:
@@ -215,9 +255,10 @@ class Announcer:
         self, channel: str | None, message: Message, thread_ts: str | None = None
     ) -> str | None:
         try:
-            answer = self.client.chat_postMessage(
-                channel=channel, text=message.text, blocks=message.blocks, thread_ts=thread_ts
-            )
+            with self._pace.turn(channel or ""):
+                answer = self.client.chat_postMessage(
+                    channel=channel, text=message.text, blocks=message.blocks, thread_ts=thread_ts
+                )
             return answer["ts"]
         except (SlackClientError, OSError) as error:
             log.warning("chat.postMessage to %s failed: %s", channel, slack_error(error))

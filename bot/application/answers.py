@@ -111,7 +111,7 @@ def _logged(services: Services, kwargs: dict[str, Any], work: Callable[[], Any])
 
 def tell(services: Services, kwargs: dict[str, Any], answer: str) -> None:
     """Answer the person who made this request: a command through its response URL, a click
-    where it was made (privately), a form by DM."""
+    where it was made (privately, in the thread it was in), a form by DM."""
     body = kwargs.get("body") or {}
     respond = kwargs.get("respond")
     if body.get("command") and respond is not None:
@@ -120,4 +120,5 @@ def tell(services: Services, kwargs: dict[str, Any], answer: str) -> None:
         return
     user = body.get("user_id") or (body.get("user") or {}).get("id")
     channel = body.get("channel_id") or (body.get("channel") or {}).get("id")
-    services.announcer.tell(channel, user, answer)
+    thread = (body.get("container") or {}).get("thread_ts")
+    services.announcer.tell(channel, user, answer, thread_ts=thread)

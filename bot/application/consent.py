@@ -56,7 +56,7 @@ def ask_new_owner(services: Services, finding: Finding) -> str:
         )
         services.announcer.refresh(withdrawn)
         line = f"{owner.why_not}, so the request was withdrawn; an approver can decide again."
-    services.announcer.announce(line, thread_ts=finding.slack_ts)
+    services.announcer.announce(line, thread_ts=finding.slack_thread)
     return line
 
 

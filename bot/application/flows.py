@@ -182,7 +182,7 @@ def unkeep(services: Services, finding_id: str | None, user_id: str, reason: str
     services.announcer.refresh(reopened)
     name, account = literal(reopened.user_name), reopened.account_id
     line = f"Ended the keep of {name} (`{account}`): {literal(reason)}"
-    services.announcer.announce(f"<@{user_id}> {line}", thread_ts=reopened.slack_ts)
+    services.announcer.announce(f"<@{user_id}> {line}", thread_ts=reopened.slack_thread)
     return line
 
 

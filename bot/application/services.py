@@ -47,6 +47,8 @@ class Services:
     # Where slow work runs once Slack has its acknowledgement (see bot.application.answers);
     # the app factory sizes it, and runs it in the request when answers wait for the work.
     after_ack: Executor = field(default_factory=InlineExecutor)
+    # Where a click's lookups run while Bolt's thread keeps an eye on Slack's 3 s trigger.
+    lookups: Executor = field(default_factory=InlineExecutor)
 
     def __post_init__(self) -> None:
         self.approvers = Approvers(self.settings, self.client)

@@ -114,6 +114,7 @@ class FindingNotes(_Fields):
 
     slack_channel: str | None = UNSET
     slack_ts: str | None = UNSET
+    slack_thread_ts: str | None = UNSET
     dm_channel: str | None = UNSET
     dm_ts: str | None = UNSET
     reminded_at: datetime | None = UNSET

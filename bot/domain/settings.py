@@ -47,6 +47,9 @@ class Settings:
     slack_api_url: str | None = None
     slack_approvers: frozenset[str] = frozenset()
     slack_approver_group: str | None = None
+    # Slack takes about one message a second in a channel and answers more with 429: posts to a
+    # channel are spaced this far apart (fixed in production; tests and benches shorten it).
+    slack_post_interval: float = 1.0
     scan_cron: str = "0 6 * * *"
     digest_cron: str = "0 9 * * mon"
     reminder_cron: str = "0 10 * * *"

@@ -36,6 +36,7 @@ def create_app(
     )
     if not process_before_response:  # answers go out first: the slow work queues behind
         services.after_ack = ThreadPoolExecutor(WORK_THREADS, thread_name_prefix="after-ack")
+        services.lookups = ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="lookup")
     for surface in (commands, actions, views):
         surface.register(app, services)
     return app

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
@@ -114,6 +115,32 @@ def channel_members(
         return frozenset(member for page in pages for member in page.get("members", []))
 
     return Members(fetch, "findings channel's members", clock)
+
+
+class ChannelPace:
+    """Posts to one channel, `interval` seconds apart, counted from Slack's answer to the one
+    before (so no burst reaches Slack however the calls were delayed on the way)."""
+
+    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._interval, self._clock = interval, clock
+        self._guard = threading.Lock()
+        self._turns: dict[str, threading.Lock] = {}
+        self._next: dict[str, float] = {}
+
+    @contextmanager
+    def turn(self, channel: str) -> Iterator[None]:
+        """This channel's next slot: wait for it, post inside, and the next slot is set."""
+        if not self._interval:
+            yield
+            return
+        with self._guard:
+            lock = self._turns.setdefault(channel, threading.Lock())
+        with lock:
+            time.sleep(max(0.0, self._next.get(channel, 0.0) - self._clock()))
+            try:
+                yield
+            finally:
+                self._next[channel] = self._clock() + self._interval
 
 
 @dataclass(frozen=True)

@@ -142,6 +142,18 @@ def truncate(text: str, limit: int) -> str:
     return cut + "…" + ("`" if cut.count("`") % 2 else "")
 
 
+def listed(lines: Sequence[str], limit: int, *, most: int | None = None, hint: str = "") -> str:
+    """As many whole `lines` as fit in `limit` characters (and at most `most`), one per line,
+    then how many were left out: "…and 12 more" and the `hint` where to see them."""
+    for shown in range(min(len(lines), most or len(lines)), -1, -1):
+        left_out = len(lines) - shown
+        tail = [f"…and {left_out} more{hint}"] if left_out else []
+        text = "\n".join([*lines[:shown], *tail])
+        if slack_length(text) <= limit:
+            return text
+    return truncate(f"{len(lines)} lines{hint}", limit)
+
+
 def slack_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import tzinfo
 
 from slack_sdk.models.blocks import (
@@ -35,6 +36,29 @@ from bot.slack.messages.blocks import (
 )
 
 FINDINGS_PER_MESSAGE = 10
+
+
+@dataclass(frozen=True)
+class ThreadProgress:
+    """An account's findings being posted in the thread of its summary."""
+
+    total: int
+    posted: int = 0
+    failed: int = 0
+    done: bool = False
+
+    def line(self) -> str:
+        if not self.done:
+            return (
+                f":hourglass_flowing_sand: Posting {self.total} findings in this thread: "
+                f"{self.posted} so far."
+            )
+        if self.failed:
+            return (
+                f":warning: {self.posted} of {self.total} findings are in this thread; "
+                f"{self.failed} will be posted at the next sweep."
+            )
+        return f":speech_balloon: All {self.total} findings are in this thread, with their buttons."
 
 
 def finding_blocks(row: FindingView, zone: tzinfo, dry_run: bool) -> list[Block]:
@@ -81,7 +105,12 @@ def _decide_now_buttons(row: FindingView) -> ActionsBlock:
     )
 
 
-def scan_summary(account: AccountScan, new: Sequence[FindingView], dry_run: bool) -> Message:
+def scan_summary(
+    account: AccountScan,
+    new: Sequence[FindingView],
+    dry_run: bool,
+    thread: ThreadProgress | None = None,
+) -> Message:
     target = account.target
     label = f"`{target.account_id}`" + (f" ({literal(target.name)})" if target.name else "")
     if not account.ok:
@@ -94,7 +123,21 @@ def scan_summary(account: AccountScan, new: Sequence[FindingView], dry_run: bool
             f"console passwords, *{len(new)} new*"
             + (f" ({len(new) - keys_only} dormant, {keys_only} keys only)" if new else "")
         )
+    return _summary(text, dry_run, thread)
+
+
+def unposted_summary(
+    account_id: str, dry_run: bool, thread: ThreadProgress | None = None
+) -> Message:
+    """The head of an account's findings whose messages did not make it when they were found."""
+    text = f":inbox_tray: Findings in `{account_id}` that could not be posted earlier"
+    return _summary(text, dry_run, thread)
+
+
+def _summary(text: str, dry_run: bool, thread: ThreadProgress | None) -> Message:
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=truncate(text, 3000)))]
+    if thread:
+        blocks.append(context(thread.line()))
     blocks += dry_run_note(dry_run)
     return checked(text, blocks)
 

@@ -26,6 +26,7 @@ from bot.slack.messages.blocks import (
     checked,
     context,
     finding_facts,
+    listed,
     literal,
     mention,
     truncate,
@@ -91,7 +92,10 @@ def history_message(
             ],
         )
     blocks: list[Block] = [HeaderBlock(text=truncate(f"History of {user_name}", 150))]
-    for row, events in findings:
+    for number, (row, events) in enumerate(findings):
+        if len(blocks) > MAX_BLOCKS - 5:  # room for this finding's four and the note below
+            blocks.append(context(f"…and {len(findings) - number} earlier findings of this user"))
+            break
         state = describe(row.state)
         blocks.append(
             SectionBlock(
@@ -104,12 +108,9 @@ def history_message(
             + (f" ({literal(truncate(event.reason, 500))})" if event.reason else "")
             for event in events
         ]
-        text = truncate("\n".join(lines) or "no events", MAX_SECTION_TEXT)
-        blocks.append(context(text))
+        blocks.append(context(listed(lines, MAX_SECTION_TEXT) or "no events"))
         if may(Intent.UNKEEP, row.state):
             end = ButtonElement(text="End keep", action_id=ActionId.UNKEEP, value=row.id)
             blocks.append(ActionsBlock(block_id=f"unkeep:{row.id}", elements=[end]))
         blocks.append(DividerBlock())
-        if len(blocks) > MAX_BLOCKS - 4:
-            break
     return checked(f"History of {user_name}", blocks)

@@ -13,10 +13,13 @@ from bot.slack.messages.blocks import (
     checked,
     day,
     dry_run_note,
+    listed,
     literal,
     owner_label,
     truncate,
 )
+
+MORE_IN_LIST = " (`/iam-inactive list` shows them all)"
 
 
 def digest_message(facts: DigestFacts, zone: tzinfo, dry_run: bool) -> Message:
@@ -31,8 +34,9 @@ def digest_message(facts: DigestFacts, zone: tzinfo, dry_run: bool) -> Message:
                 MarkdownTextObject(text="*Idle for*\n" + _counts(facts.open_by_age)),
                 MarkdownTextObject(
                     text="*By account*\n"
-                    + truncate(
-                        _counts({f"`{k}`": v for k, v in facts.open_by_account.items()}), 1900
+                    + listed(
+                        [f"`{k}`: {v}" for k, v in facts.open_by_account.items()] or ["none"],
+                        1900,
                     )
                 ),
             ]
@@ -68,8 +72,8 @@ def digest_message(facts: DigestFacts, zone: tzinfo, dry_run: bool) -> Message:
     ]
     for title, lines in sections:
         if lines:
-            text = truncate("\n".join([title, *lines[:25]]), MAX_SECTION_TEXT)
-            blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
+            shown = listed(lines, MAX_SECTION_TEXT - len(title) - 1, most=25, hint=MORE_IN_LIST)
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=f"{title}\n{shown}")))
     blocks += dry_run_note(dry_run)
     summary = (
         f"Weekly digest: {facts.open_total} open, {week.get('disabled', 0)} disabled this week"
