@@ -6,16 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from uuid import uuid4
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain.records import FindingChanges
 from bot.domain.rule import DIFFERENT_USER, USER_DELETED, Candidate, UserCredentials
 from bot.domain.scan import AccountScan, ScanResult
 from bot.domain.workflow import AuditAction, Intent, State, keep_expired, may, opening
 from storage import models
-from storage.steps import audit, step
+from storage.bulk import insert_rows, update_rows
+from storage.steps import audit_values, step
 
 
 @dataclass
@@ -70,6 +73,9 @@ def _scan_account_row(account: AccountScan) -> models.ScanAccount:
 def _sync_account(
     session: Session, account: AccountScan, now: datetime, record: ScanRecord, dry_run: bool
 ) -> None:
+    """Set-based: the account's open rows read at once, their facts written in one statement,
+    new findings and their audit rows inserted in one each; only the few rows that change
+    state (reopened, resolved) take the checked step one by one."""
     account_id = account.target.account_id
     open_rows = {
         row.user_name: row
@@ -79,18 +85,19 @@ def _sync_account(
             )
         )
     }
+    seen: list[tuple[models.Finding, Candidate]] = []
+    unseen: list[Candidate] = []
     for candidate in account.candidates:
         row = open_rows.pop(candidate.user_name, None)
         if row is not None and _another_user(row, candidate):
             if not may(Intent.RESOLVE, row.state):
                 continue  # a removal is under way: it re-checks the identity itself
             _resolve(session, row, DIFFERENT_USER, now, record)
-            session.flush()
             row = None
         if row is None:
-            _open(session, candidate, now, record, account, dry_run)
+            unseen.append(candidate)
             continue
-        _apply_facts(row, candidate, now)
+        seen.append((row, candidate))
         if keep_expired(row.kept_until, now) and may(Intent.REOPEN, row.state):
             step(session, row, Intent.REOPEN, now, "keep expired", changes=REOPENED)
             record.reopened.append(row)
@@ -99,48 +106,78 @@ def _sync_account(
     for row in open_rows.values():
         if may(Intent.RESOLVE, row.state):
             _resolve(session, row, account.cleared.get(row.user_name, USER_DELETED), now, record)
+    session.flush()  # the steps, before rows for the same users are inserted
+    _update_facts(session, seen, now)
+    _open(session, unseen, now, record, account, dry_run)
+
+
+def _update_facts(
+    session: Session, seen: list[tuple[models.Finding, Candidate]], now: datetime
+) -> None:
+    """What the scan says now about users already found, in one statement. Facts decide
+    nothing, so the row's version stays: a decision taken meanwhile is not undone, nor undoes
+    this."""
+    if not seen:
+        return
+    values = []
+    for row, candidate in seen:
+        facts = _facts(candidate, now, row.user_id)
+        for name, value in facts.items():
+            set_committed_value(row, name, value)  # the row as written, not a change to flush
+        values.append({"id": row.id, **facts})
+    update_rows(session, models.Finding.__table__, "id", values)
 
 
 def _open(
     session: Session,
-    candidate: Candidate,
+    candidates: list[Candidate],
     now: datetime,
     record: ScanRecord,
     account: AccountScan,
     dry_run: bool,
 ) -> None:
-    last = _last_closed(session, candidate)
-    verdict = opening(last, account.report_generated_at, dry_run)
-    if not verdict.allowed:
-        return
-    row = models.Finding(
-        account_id=candidate.account_id,
-        user_name=candidate.user_name,
-        state=State.OPEN,
-        first_seen=now,
-        state_changed_at=now,
-        decision_note=verdict.note,
-    )
-    _apply_facts(row, candidate, now)
-    session.add(row)
-    session.flush()
-    why = "; ".join(filter(None, [f"idle {candidate.days_idle} days", verdict.note]))
-    audit(session, row.id, now, AuditAction.OPENED, why, to_state=State.OPEN)
-    record.new.append(row)
+    """New findings and their `opened` audit rows, one insert each."""
+    last_closed = _last_closed(session, account.target.account_id, candidates)
+    rows, events = [], []
+    for candidate in candidates:
+        verdict = opening(
+            last_closed.get(candidate.user_name), account.report_generated_at, dry_run
+        )
+        if not verdict.allowed:
+            continue
+        values = {
+            "id": uuid4().hex,
+            "account_id": candidate.account_id,
+            "user_name": candidate.user_name,
+            "state": State.OPEN,
+            "first_seen": now,
+            "state_changed_at": now,
+            "decision_note": verdict.note,
+            "version": 1,
+            **_facts(candidate, now),
+        }
+        rows.append(values)
+        why = "; ".join(filter(None, [f"idle {candidate.days_idle} days", verdict.note]))
+        events.append(audit_values(values["id"], now, AuditAction.OPENED, why, to=State.OPEN))
+    insert_rows(session, models.Finding.__table__, rows)
+    insert_rows(session, models.AuditEvent.__table__, events)
+    record.new.extend(models.Finding(**values) for values in rows)
 
 
-def _last_closed(session: Session, candidate: Candidate) -> models.Finding | None:
+def _last_closed(
+    session: Session, account_id: str, candidates: list[Candidate]
+) -> dict[str, models.Finding]:
+    """The last closed finding of each of these users, if any."""
     query = (
         select(models.Finding)
         .where(
-            models.Finding.account_id == candidate.account_id,
-            models.Finding.user_name == candidate.user_name,
+            models.Finding.account_id == account_id,
+            models.Finding.user_name.in_([candidate.user_name for candidate in candidates]),
             models.Finding.closed_at.is_not(None),
         )
-        .order_by(models.Finding.closed_at.desc())
-        .limit(1)
+        .order_by(models.Finding.closed_at)
     )
-    return session.scalars(query).first()
+    return {row.user_name: row for row in session.scalars(query)} if candidates else {}
 
 
 def _another_user(row: models.Finding, candidate: Candidate) -> bool:
@@ -154,20 +191,39 @@ def _resolve(
     record.resolved.append(row)
 
 
-def _apply_facts(row: models.Finding, candidate: Candidate, now: datetime) -> None:
+FACT_COLUMNS = (
+    "user_arn",
+    "category",
+    "fully_inactive",
+    "days_idle",
+    "user_created",
+    "password_last_used",
+    "password_last_changed",
+    "newest_key_used",
+    "owner",
+    "user_id",
+    "facts",
+    "last_seen",
+)
+
+
+def _facts(candidate: Candidate, now: datetime, known_user_id: str | None = None) -> dict[str, Any]:
+    """A finding's columns that say what the scan saw (FACT_COLUMNS)."""
     facts = candidate.credentials
-    row.user_arn = facts.arn
-    row.category = candidate.category
-    row.fully_inactive = candidate.fully_inactive
-    row.days_idle = candidate.days_idle
-    row.user_created = facts.created
-    row.password_last_used = facts.password_last_used
-    row.password_last_changed = facts.password_last_changed
-    row.newest_key_used = facts.newest_key_use
-    row.owner = candidate.owner
-    row.user_id = candidate.user_id or row.user_id
-    row.facts = credentials_to_json(facts)
-    row.last_seen = now
+    return {
+        "user_arn": facts.arn,
+        "category": candidate.category,
+        "fully_inactive": candidate.fully_inactive,
+        "days_idle": candidate.days_idle,
+        "user_created": facts.created,
+        "password_last_used": facts.password_last_used,
+        "password_last_changed": facts.password_last_changed,
+        "newest_key_used": facts.newest_key_use,
+        "owner": candidate.owner,
+        "user_id": candidate.user_id or known_user_id,
+        "facts": credentials_to_json(facts),
+        "last_seen": now,
+    }
 
 
 def credentials_to_json(facts: UserCredentials) -> dict[str, Any]:

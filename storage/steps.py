@@ -55,14 +55,30 @@ def audit(
 ) -> None:
     session.add(
         models.AuditEvent(
-            finding_id=finding_id,
-            at=at,
-            actor=by.id,
-            surface=by.surface,
-            action=action,
-            from_state=from_state,
-            to_state=to_state,
-            reason=reason,
-            details=details,
+            **audit_values(finding_id, at, action, reason, by, from_state, to_state, details)
         )
     )
+
+
+def audit_values(
+    finding_id: str | None,
+    at: datetime,
+    action: AuditAction | State,
+    reason: str | None,
+    by: Actor = SCANNER,
+    from_state: State | None = None,
+    to: State | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An audit event's columns (for `audit`, and for inserting many at once)."""
+    return {
+        "finding_id": finding_id,
+        "at": at,
+        "actor": by.id,
+        "surface": by.surface,
+        "action": action,
+        "from_state": from_state,
+        "to_state": to,
+        "reason": reason,
+        "details": details,
+    }

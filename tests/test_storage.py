@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from bot.domain.records import RecordsUnavailable
+from bot.domain.records import Actor, RecordsUnavailable, Role, Surface
 from bot.domain.rule import (
     KEYS_ONLY,
     AccessKeyUse,
@@ -19,7 +19,7 @@ from bot.domain.rule import (
     evaluate,
 )
 from bot.domain.scan import AccountScan, AccountTarget, ScanResult
-from bot.domain.workflow import State
+from bot.domain.workflow import Intent, State
 from storage import models
 from storage.db import (
     HEAD_REVISION,
@@ -274,6 +274,32 @@ def test_recording_a_scan_starts_again_when_a_decision_changed_a_row_meanwhile(
         scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli", dry_run=False
     )
     assert len(calls) == 2 and [row.user_name for row in record.new] == ["ann"]
+
+
+@pytest.mark.postgres
+def test_a_decision_taken_while_a_scan_is_recorded_stays_and_so_do_the_new_facts(
+    postgres_url, monkeypatch
+):
+    from storage import scans as recording
+
+    repository = Repository(make_engine(postgres_url))
+    migrate(repository.engine)
+    repository.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli", dry_run=False)
+    (finding,) = repository.open_findings()
+    write_facts = recording._update_facts
+
+    def decided_meanwhile(*args):  # between the scan's read and its write, in another session
+        approver = Actor("U0APPROVER", Role.APPROVER, Surface.CHANNEL)
+        repository.transition(finding.id, Intent.REQUEST_DISABLE, approver, at=T0)
+        write_facts(*args)
+
+    monkeypatch.setattr(recording, "_update_facts", decided_meanwhile)
+    later = T0 + timedelta(days=1)
+    rescan = scan(account_scan(ACCOUNT, [facts("ann", used_days_before=199)], later), at=later)
+    (updated,) = repository.record_scan(rescan, "cli", dry_run=False).updated
+    row = repository.finding(finding.id)
+    assert row.state == State.DISABLE_REQUESTED  # the decision is not undone by the scan
+    assert row.last_seen == later and row.days_idle == updated.days_idle
 
 
 @pytest.mark.postgres
