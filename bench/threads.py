@@ -16,48 +16,22 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
 
 from bot.application.services import Services
-from bot.domain.rule import DORMANT, Candidate, UserCredentials
-from bot.domain.scan import AccountScan, AccountTarget, ScanResult
 from bot.domain.settings import Settings
 from bot.slack.client import make_client
 from bot.slack.ids import ActionId
 from storage.db import make_engine, migrate
 from storage.repository import Repository
-from tests.bot_harness import CHANNEL
+from tests.bot_harness import CHANNEL, idle_scan
 from tests.slack_standin import SlackStandIn
 
 ACCOUNTS = {"111111111111": 667, "222222222222": 667, "333333333333": 666}
 TOP_LEVEL_LIMIT = 4
-
-
-def scan_result(now: datetime) -> ScanResult:
-    accounts = []
-    for account_id, users in ACCOUNTS.items():
-        candidates = [
-            Candidate(
-                UserCredentials(
-                    account_id=account_id,
-                    user_name=f"idle-{number:04d}",
-                    arn=f"arn:aws:iam::{account_id}:user/idle-{number:04d}",
-                    created=now - timedelta(days=400),
-                    has_password=True,
-                    password_last_used=now - timedelta(days=200),
-                    password_last_changed=None,
-                ),
-                DORMANT,
-                fully_inactive=True,
-                days_idle=200,
-            )
-            for number in range(users)
-        ]
-        accounts.append(AccountScan(AccountTarget(account_id), candidates, users_seen=users))
-    return ScanResult(now, now, "report", accounts)
 
 
 def main() -> None:
@@ -84,7 +58,7 @@ def main() -> None:
         boto3.Session(),
         lambda: now,
     )
-    result = scan_result(now)
+    result = idle_scan(ACCOUNTS, now)
     record = services.repository.record_scan(result, "bench", dry_run=False)
     started = time.monotonic()
     posting = services.announcer.post_scan(result, record)
@@ -97,7 +71,7 @@ def main() -> None:
     refused = len(standin.named("429/chat.postMessage"))
     progress = sum(1 for call in standin.named("chat.update") if call.params["ts"] in heads)
     findings = sum(ACCOUNTS.values())
-    before = len(ACCOUNTS) + -(-667 // 10) * 2 + -(-666 // 10)  # summaries + every batch
+    before = sum(1 + -(-count // 10) for count in ACCOUNTS.values())  # summaries, batches
     standin.stop()
     print(
         f"First scan: {findings} new findings in {len(ACCOUNTS)} accounts; Slack's per-channel "

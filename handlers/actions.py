@@ -8,8 +8,9 @@ A button that opens a form opens a placeholder first, in Bolt's thread (Slack's 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from typing import Any
 
 from slack_bolt import App
@@ -26,6 +27,8 @@ from bot.slack.ids import ActionId
 from bot.slack.messages.blocks import notice
 from bot.slack.messages.modals import placeholder_modal
 
+log = logging.getLogger(__name__)
+
 # Disable's lookups (the approver group, the owner in Slack) may take this long before a
 # placeholder form opens instead of waiting for them: Slack's trigger lasts 3 s.
 LOOKUPS_WITHIN = 1.0
@@ -38,35 +41,40 @@ def register(app: App, services: Services) -> None:
         planning = services.lookups.submit(
             flows.plan_disable, services, _value(body), body["user"]["id"]
         )
-        try:
-            plan = planning.result(timeout=LOOKUPS_WITHIN)
-        except TimeoutError:  # Slack is slow: a placeholder opens before the trigger expires
-            placeholder = open_form(client, body, placeholder_modal())
-            return lambda: disable_in_placeholder(planning, client, placeholder)
+        if not wait([planning], timeout=LOOKUPS_WITHIN).done:  # Slack is slow: the trigger
+            placeholder = open_form(client, body, placeholder_modal())  # would expire
+            return lambda: disable_in_placeholder(planning, body, client, placeholder)
+        plan = planning.result()
         if plan.form is None:
             return lambda: tell(services, {"body": body}, flows.ask_for_consent(services, plan))
         return record_for(plan, client, open_form(client, body, plan.form))
 
     def disable_in_placeholder(
-        planning: Future[flows.DisablePlan], client: WebClient, placeholder: dict[str, Any]
+        planning: Future[flows.DisablePlan],
+        body: dict[str, Any],
+        client: WebClient,
+        placeholder: dict[str, Any],
     ) -> None:
         """Disable's lookups ended after its placeholder opened: it becomes the final
-        confirmation, or says that the owner was asked, or why neither."""
+        confirmation; or the owner is asked, and the approver told (in the placeholder too,
+        unless they closed it)."""
         try:
             plan = planning.result()
             if plan.form is None:
                 line = flows.ask_for_consent(services, plan)
-                client.views_update(view_id=placeholder["id"], view=placeholder_modal(text=line))
-                return
-            form = client.views_update(
-                view_id=placeholder["id"], hash=placeholder.get("hash"), view=plan.form
-            )["view"]
+            else:
+                form = client.views_update(
+                    view_id=placeholder["id"], hash=placeholder.get("hash"), view=plan.form
+                )["view"]
         except Exception as error:
-            replace_form(client, placeholder, error)
-            if explain(error) is None:
+            if not replace_form(client, placeholder, error) or explain(error) is None:
                 raise
             return
-        record_for(plan, client, form)()
+        if plan.form is not None:
+            record_for(plan, client, form)()
+            return
+        tell(services, {"body": body}, line)
+        replace_form(client, placeholder, line)
 
     def record_for(plan: flows.DisablePlan, client: WebClient, form: dict[str, Any]) -> FollowUp:
         """The request the open `form` confirms, recorded; then its line is refreshed."""
@@ -85,8 +93,7 @@ def register(app: App, services: Services) -> None:
                 try:
                     view = build(_value(body), body["user"]["id"])
                 except Exception as error:
-                    replace_form(client, form, error)
-                    if explain(error) is None:
+                    if not replace_form(client, form, error) or explain(error) is None:
                         raise
                     return
                 client.views_update(view_id=form["id"], hash=form.get("hash"), view=view)
@@ -137,12 +144,19 @@ def open_form(client: WebClient, body: dict[str, Any], view: dict[str, Any]) -> 
         ) from None
 
 
-def replace_form(client: WebClient, form: dict[str, Any], error: Exception) -> None:
-    """The form cannot be what it was opened for: it says why instead."""
-    answer = explain(error) or "Something went wrong on my side, so nothing was changed."
-    client.views_update(
-        view_id=form["id"], hash=form.get("hash"), view=placeholder_modal(text=answer)
-    )
+def replace_form(client: WebClient, form: dict[str, Any], outcome: Exception | str) -> bool:
+    """The form says the outcome instead of what it was opened for (an error: why it cannot
+    be shown). False when Slack would not show it (the person closed the form)."""
+    if isinstance(outcome, Exception):
+        outcome = explain(outcome) or "Something went wrong on my side, so nothing was changed."
+    try:
+        client.views_update(
+            view_id=form["id"], hash=form.get("hash"), view=placeholder_modal(text=outcome)
+        )
+    except (SlackClientError, OSError) as error:
+        log.info("form %s not updated: %s", form.get("id"), slack_error(error))
+        return False
+    return True
 
 
 def _value(body: dict[str, Any]) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,6 +19,8 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.application.services import Services
 from bot.domain.clock import utc_now
+from bot.domain.rule import DORMANT, Candidate, UserCredentials
+from bot.domain.scan import AccountScan, AccountTarget, ScanResult
 from bot.domain.settings import Settings
 from bot.entry.bootstrap import build_services
 from bot.entry.slack_app import create_app
@@ -32,6 +35,31 @@ CHANNEL = "C0FINDINGS"
 APPROVER = "U0APPROVER"
 OWNER = "U0OWNER"
 STRANGER = "U0STRANGER"
+
+
+def idle_scan(accounts: dict[str, int], now: datetime) -> ScanResult:
+    """A scan that found `count` idle console passwords in each account (no AWS needed)."""
+    scans = []
+    for account_id, count in accounts.items():
+        candidates = [
+            Candidate(
+                UserCredentials(
+                    account_id=account_id,
+                    user_name=f"idle-{number:04d}",
+                    arn=f"arn:aws:iam::{account_id}:user/idle-{number:04d}",
+                    created=now - timedelta(days=400),
+                    has_password=True,
+                    password_last_used=now - timedelta(days=200),
+                    password_last_changed=None,
+                ),
+                DORMANT,
+                fully_inactive=True,
+                days_idle=200,
+            )
+            for number in range(count)
+        ]
+        scans.append(AccountScan(AccountTarget(account_id), candidates, users_seen=count))
+    return ScanResult(now, now, "report", scans)
 
 
 def command_body(text: str, user: str, response_url: str) -> str:

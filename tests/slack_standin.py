@@ -74,9 +74,10 @@ class SlackStandIn:
     # Messages a channel takes per second (0: no limit). Slack takes about one; a post sooner
     # than that after the channel's last one is answered 429 with Retry-After, as Slack does.
     channel_rate: float = 0.0
-    # Seconds every call waits before Slack answers, except the methods in `prompt` (a slow Slack)
+    # Seconds every call waits before Slack answers (a slow Slack), except the methods in
+    # `answered_at_once`
     latency: float = 0.0
-    prompt: frozenset[str] = frozenset()
+    answered_at_once: frozenset[str] = frozenset()
     # What Slack would refuse or show wrongly (invalid blocks, a broken mention): the standin
     # fixture fails any test whose bot sent one.
     problems: list[str] = field(default_factory=list)
@@ -94,7 +95,7 @@ class SlackStandIn:
                 path, _, query = self.path.partition("?")
                 params = {k: v[0] for k, v in parse_qs(query).items()}
                 method = path.strip("/").removeprefix("api/")
-                standin.wait_as_slack_does(method)
+                standin.delay(method)
                 self.send_answer(standin.answer(method, params))
 
             def send_answer(self, answer: dict[str, Any]) -> None:
@@ -122,7 +123,7 @@ class SlackStandIn:
                 else:
                     params = {k: v[0] for k, v in parse_qs(raw).items()}
                 method = self.path.strip("/").removeprefix("api/")
-                standin.wait_as_slack_does(method)
+                standin.delay(method)
                 retry_after = standin.retry_after(method, params)
                 if retry_after:
                     standin.answer(f"429/{method}", params)
@@ -158,10 +159,10 @@ class SlackStandIn:
         self.server.shutdown()
         self.server.server_close()
 
-    def wait_as_slack_does(self, method: str) -> None:
+    def delay(self, method: str) -> None:
         if method in self.held:
             self.held[method].wait(60)
-        if self.latency and method not in self.prompt:
+        if self.latency and method not in self.answered_at_once:
             time.sleep(self.latency)
 
     def retry_after(self, method: str, params: dict[str, Any]) -> int:

@@ -258,5 +258,5 @@ def test_a_long_history_says_what_it_left_out():
     findings = [(row("ann", state=State.KEPT), events) for _ in range(30)]
     message = history_message("ann", findings, UTC)
     text = json.dumps(message.blocks, ensure_ascii=False)
-    assert "…and 35 more" in text  # five 500-character reasons fit a context block
+    assert "…and 35 earlier" in text  # the latest five 500-character reasons fit
     assert "…and 18 earlier findings of this user" in text

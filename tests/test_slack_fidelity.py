@@ -17,8 +17,8 @@ from bot.domain.records import Surface
 from bot.domain.workflow import Intent
 from bot.slack.ids import ActionId
 from bot.slack.messages.blocks import literal
-from tests.bot_harness import APPROVER, CHANNEL, OWNER, STRANGER
-from tests.conftest import start_bot
+from tests.bot_harness import APPROVER, CHANNEL, OWNER, STRANGER, idle_scan
+from tests.conftest import set_fields, start_bot
 
 
 def test_hostile_text_reaches_slack_only_as_written(bot, standin):
@@ -119,3 +119,42 @@ def test_a_large_scan_slack_would_not_take_waits_for_the_sweep_and_then_gets_a_t
     (head,) = standin.posted(CHANNEL)
     assert "could not be posted earlier" in head.params["text"]
     assert len(standin.posted(CHANNEL, head.answer["ts"])) == 3
+
+
+def post_large_scan(harness, count: int):
+    """A scan that found `count` idle passwords in one account, recorded and posted."""
+    result = idle_scan({"111111111111": count}, utc_now())
+    record = harness.repository.record_scan(result, "test", dry_run=False)
+    return harness.services.announcer.post_scan(result, record)
+
+
+def test_a_large_scans_summary_shows_progress_and_findings_left_out_go_to_its_thread(
+    standin, database_file, aws_session
+):
+    harness = start_bot(standin, database_file, aws_session)
+    assert post_large_scan(harness, 60).posted == 60
+    (summary,) = standin.posted(CHANNEL)
+    thread = summary.answer["ts"]
+    updates = [c.text_of_blocks() for c in standin.named("chat.update") if c.params["ts"] == thread]
+    assert len(updates) == 2 and "50 so far" in updates[0] and "All 60 findings" in updates[1]
+    left = [row for row in harness.repository.open_findings() if row.user_name < "idle-0003"]
+    for row in left:  # as if the process had died before posting them
+        set_fields(harness.repository, row.id, slack_ts=None)
+    standin.clear()
+    assert sweep_job(harness.services).endswith("3 posted, 0 still unposted")
+    assert not standin.posted(CHANNEL)  # nothing at the top level
+    posted, note = standin.posted(CHANNEL, thread)
+    assert (
+        posted.text_of_blocks().count(ActionId.DISABLE) == 3 and "Posted 3" in note.params["text"]
+    )
+
+
+def test_posts_sooner_than_the_channel_takes_wait_out_its_retry_after(
+    standin, database_file, aws_session
+):
+    standin.channel_rate = 20  # the bot does not pace itself here: Slack answers 429
+    harness = start_bot(standin, database_file, aws_session)
+    assert post_large_scan(harness, 11).posted == 11
+    refused = standin.named("429/chat.postMessage")
+    (summary,) = standin.posted(CHANNEL)
+    assert refused and len(standin.posted(CHANNEL, summary.answer["ts"])) == 2

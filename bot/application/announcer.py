@@ -89,17 +89,29 @@ class Announcer:
         return posting
 
     def post_unposted(self) -> Posting:
-        """Findings whose message never made it (Slack failed, the process died): post them."""
+        """Findings whose message never made it (Slack failed, the process died): post them,
+        in the thread they were meant for if they had one."""
         posting = Posting()
         for rows in self._by_account(*self.repository.unposted_findings()).values():
-            posting += self._post_account(rows)
+            threads: dict[str | None, list[Finding]] = {}
+            for row in rows:
+                threads.setdefault(row.slack_thread_ts, []).append(row)
+            for thread, in_thread in threads.items():
+                if thread is None:
+                    posting += self._post_account(in_thread)
+                    continue
+                done = self._post_findings(in_thread, thread)
+                if done.posted:
+                    self.announce(f"Posted {done.posted} findings left out earlier.", thread)
+                posting += done
         return posting
 
     def _post_account(self, rows: list[Finding], summary: Summary | None = None) -> Posting:
         """One account's summary, then its findings in messages of FINDINGS_PER_MESSAGE: below
         it, or, when more than THREAD_OVER, in its thread (the channel stays readable), the
-        summary showing how far the posting got. Without a thread to post in, they are left
-        for the next sweep rather than flooded into the channel."""
+        summary showing how far the posting got. The rows know their thread before anything
+        is posted in it, so what is not posted now goes there at the next sweep. Without a
+        thread to post in, they are left for the sweep rather than flooded into the channel."""
         channel = self.settings.slack_channel
         if len(rows) <= THREAD_OVER:
             if summary:
@@ -108,29 +120,35 @@ class Announcer:
         summary = summary or partial(unposted_summary, rows[0].account_id, self.dry_run)
         progress = ThreadProgress(total=len(rows))
         thread = self._post(channel, summary(progress))
-        if thread is None:
+        if thread is None or not channel:
             return Posting(retried=len(rows))
+        self.repository.note([row.id for row in rows], FindingNotes(slack_thread_ts=thread))
         posting = Posting()
-        for number, batch in enumerate(batches(rows), 1):
-            posting += self._post_findings(batch, thread)
-            if number % PROGRESS_EVERY == 0:
-                progress = replace(progress, posted=posting.posted)
-                self._update(channel, thread, summary(progress))
-        progress = replace(progress, posted=posting.posted, failed=posting.retried, done=True)
-        self._update(channel, thread, summary(progress))
+        try:
+            for number, batch in enumerate(batches(rows), 1):
+                posting += self._post_batch(batch, thread)
+                if number % PROGRESS_EVERY == 0:
+                    progress = replace(progress, posted=posting.posted)
+                    self._update(channel, thread, summary(progress))
+        finally:  # even when the database failed meanwhile: the summary says where it stopped
+            unposted = len(rows) - posting.posted
+            progress = replace(progress, posted=posting.posted, failed=unposted, done=True)
+            self._update(channel, thread, summary(progress))
         return posting
 
     def _post_findings(self, rows: list[Finding], thread: str | None = None) -> Posting:
-        channel, zone, dry_run = self.settings.slack_channel, self.settings.timezone, self.dry_run
         posting = Posting()
         for batch in batches(rows):
-            ts = self._post(channel, findings_message(batch, zone, dry_run), thread_ts=thread)
-            if ts:
-                self.repository.place_in_channel([row.id for row in batch], channel, ts, thread)
-                posting += Posting(posted=len(batch))
-            else:
-                posting += Posting(retried=len(batch))
+            posting += self._post_batch(batch, thread)
         return posting
+
+    def _post_batch(self, batch: list[Finding], thread: str | None) -> Posting:
+        channel, zone, dry_run = self.settings.slack_channel, self.settings.timezone, self.dry_run
+        ts = self._post(channel, findings_message(batch, zone, dry_run), thread_ts=thread)
+        if not ts or not channel:
+            return Posting(retried=len(batch))
+        self.repository.place_in_channel([row.id for row in batch], channel, ts, thread)
+        return Posting(posted=len(batch))
 
     @staticmethod
     def _by_account(*rows: Finding) -> dict[str, list[Finding]]:
@@ -197,7 +215,9 @@ class Announcer:
     def escalate(self, finding: Finding) -> None:
         waited = (self._clock() - finding.asked_at).days if finding.asked_at else 0
         message = escalation(finding, waited)
-        self._post(self.settings.slack_channel, message, thread_ts=finding.slack_thread)
+        # In a large scan's thread, the channel sees it too: the approvers must.
+        threaded = finding.slack_thread_ts is not None
+        self._post(self.settings.slack_channel, message, finding.slack_thread, broadcast=threaded)
         self.refresh(finding)
 
     def settled(self, finding: Finding, summary: str, *, prefix: str = "") -> None:
@@ -252,12 +272,22 @@ class Announcer:
         return self.settings.dry_run
 
     def _post(
-        self, channel: str | None, message: Message, thread_ts: str | None = None
+        self,
+        channel: str | None,
+        message: Message,
+        thread_ts: str | None = None,
+        *,
+        broadcast: bool = False,
     ) -> str | None:
+        extra = {"reply_broadcast": True} if broadcast else {}
         try:
             with self._pace.turn(channel or ""):
                 answer = self.client.chat_postMessage(
-                    channel=channel, text=message.text, blocks=message.blocks, thread_ts=thread_ts
+                    channel=channel,
+                    text=message.text,
+                    blocks=message.blocks,
+                    thread_ts=thread_ts,
+                    **extra,
                 )
             return answer["ts"]
         except (SlackClientError, OSError) as error:

@@ -118,11 +118,12 @@ def channel_members(
 
 
 class ChannelPace:
-    """Posts to one channel, `interval` seconds apart, counted from Slack's answer to the one
-    before (so no burst reaches Slack however the calls were delayed on the way)."""
+    """This process's posts to one channel, `interval` seconds apart, counted from Slack's
+    answer to the one before (so no burst reaches Slack however the calls were delayed on the
+    way). Other processes pace their own; a 429 that still comes is waited out (Retry-After)."""
 
-    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._interval, self._clock = interval, clock
+    def __init__(self, interval: float) -> None:
+        self._interval = interval
         self._guard = threading.Lock()
         self._turns: dict[str, threading.Lock] = {}
         self._next: dict[str, float] = {}
@@ -136,11 +137,11 @@ class ChannelPace:
         with self._guard:
             lock = self._turns.setdefault(channel, threading.Lock())
         with lock:
-            time.sleep(max(0.0, self._next.get(channel, 0.0) - self._clock()))
+            time.sleep(max(0.0, self._next.get(channel, 0.0) - time.monotonic()))
             try:
                 yield
             finally:
-                self._next[channel] = self._clock() + self._interval
+                self._next[channel] = time.monotonic() + self._interval
 
 
 @dataclass(frozen=True)

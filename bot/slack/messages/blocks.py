@@ -142,16 +142,33 @@ def truncate(text: str, limit: int) -> str:
     return cut + "…" + ("`" if cut.count("`") % 2 else "")
 
 
-def listed(lines: Sequence[str], limit: int, *, most: int | None = None, hint: str = "") -> str:
+def listed(
+    lines: Sequence[str],
+    limit: int,
+    *,
+    most: int | None = None,
+    hint: str = "",
+    latest: bool = False,
+) -> str:
     """As many whole `lines` as fit in `limit` characters (and at most `most`), one per line,
-    then how many were left out: "…and 12 more" and the `hint` where to see them."""
-    for shown in range(min(len(lines), most or len(lines)), -1, -1):
-        left_out = len(lines) - shown
-        tail = [f"…and {left_out} more{hint}"] if left_out else []
-        text = "\n".join([*lines[:shown], *tail])
-        if slack_length(text) <= limit:
-            return text
-    return truncate(f"{len(lines)} lines{hint}", limit)
+    and how many were left out with the `hint` where to see them: the first lines then "…and 12
+    more", or (`latest`) "…and 12 earlier" then the last lines."""
+    whole = "\n".join(lines)
+    if (most is None or len(lines) <= most) and slack_length(whole) <= limit:
+        return whole
+    room = limit - slack_length(f"…and {len(lines)} earlier{hint}") - 1
+    ordered = list(reversed(lines)) if latest else list(lines)
+    shown: list[str] = []
+    for line in ordered[: len(lines) if most is None else most]:
+        room -= slack_length(line) + 1
+        if room < 0:
+            break
+        shown.append(line)
+    left_out = len(lines) - len(shown)
+    if latest:
+        head = [f"…and {left_out} earlier{hint}"] if left_out else []
+        return "\n".join(head + shown[::-1])
+    return "\n".join(shown + ([f"…and {left_out} more{hint}"] if left_out else []))
 
 
 def slack_length(text: str) -> int:

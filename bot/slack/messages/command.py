@@ -108,7 +108,7 @@ def history_message(
             + (f" ({literal(truncate(event.reason, 500))})" if event.reason else "")
             for event in events
         ]
-        blocks.append(context(listed(lines, MAX_SECTION_TEXT) or "no events"))
+        blocks.append(context(listed(lines, MAX_SECTION_TEXT, latest=True) or "no events"))
         if may(Intent.UNKEEP, row.state):
             end = ButtonElement(text="End keep", action_id=ActionId.UNKEEP, value=row.id)
             blocks.append(ActionsBlock(block_id=f"unkeep:{row.id}", elements=[end]))
