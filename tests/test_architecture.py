@@ -3,6 +3,7 @@ modules, and entry points that load only what their command uses."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -32,11 +33,18 @@ def test_no_module_is_over_400_lines():
     assert long == {}
 
 
-def loaded_by(code: str) -> set[str]:
+LOADED = "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})), flush=True)"
+
+
+def loaded_by(code: str, env: dict[str, str] | None = None) -> set[str]:
     """The top-level packages a fresh interpreter has loaded after running `code`."""
-    probe = f"import sys\n{code}\nprint(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))"
     out = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", f"import sys\n{code}\n{LOADED}"],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return set(out.split())
 
@@ -46,7 +54,25 @@ def test_help_loads_none_of_the_heavy_libraries():
     assert loaded_by(code) & set(HEAVY) == set()
 
 
-def test_the_terminal_scan_loads_neither_slack_nor_the_demo_nor_charts():
-    loaded = loaded_by("import bot.entry.cli")
-    assert {"boto3", "sqlalchemy"} <= loaded  # the scan's own work
+FIRST_REQUEST = f"""
+import os, botocore.hooks
+emit = botocore.hooks.HierarchicalEmitter.emit
+def first_request(self, name, **kwargs):
+    if name.startswith("before-send"):
+        {LOADED}
+        os._exit(0)
+    return emit(self, name, **kwargs)
+botocore.hooks.HierarchicalEmitter.emit = first_request
+from bot.__main__ import main
+main(["scan"])"""
+
+
+def test_the_terminal_scan_asks_aws_before_it_loads_the_database_and_never_loads_slack(
+    tmp_path,
+):
+    fake_aws = {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}
+    database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"}
+    loaded = loaded_by(FIRST_REQUEST, fake_aws | database)
+    assert "boto3" in loaded and "sqlalchemy" not in loaded  # opened while AWS answers
     assert loaded & {"moto", "matplotlib", "alembic", "slack_sdk", "slack_bolt", "flask"} == set()
+    assert "slack_sdk" not in loaded_by("import bot.entry.cli, bot.application.scans")

@@ -1,8 +1,8 @@
 """The one wiring of the bot: settings, logging, the database, then (for the Slack bot and the
 schedule) the Slack client and the application's services, all sharing one clock.
 
-The services and Slack are imported only by the commands that build them, so the terminal scan
-starts without them."""
+Each part is imported when it is built: settings need none of them, and the terminal scan
+starts AWS before it opens the database and never loads Slack."""
 
 from __future__ import annotations
 
@@ -10,21 +10,18 @@ import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
-
-import boto3
-from sqlalchemy import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from urllib.parse import unquote, urlsplit
 
 from bot.domain.clock import Clock, utc_now
-from bot.domain.records import RecordsUnavailable
 from bot.domain.settings import Settings
 from bot.entry import logs
 from bot.entry.config import SettingsError, load_settings
-from storage.db import make_engine, migrate, normalize_url
-from storage.repository import Repository
 
-if TYPE_CHECKING:  # for the annotation; build_services loads it (the terminal scan never does)
+if TYPE_CHECKING:
+    import boto3
+
     from bot.application.services import Services
+    from storage.repository import Repository
 
 
 log = logging.getLogger(__name__)
@@ -41,15 +38,32 @@ def prepare(
     serve_without_database: bool = False,
     **overrides: object,
 ) -> tuple[Settings, Repository]:
-    """Every entry point's first steps: settings, logging that redacts them, the database.
+    """Every entry point's first steps: settings, logging that redacts them, the database."""
+    settings = configure(env, verbose=verbose, **overrides)
+    return settings, open_database(settings, serve_without_database=serve_without_database)
 
-    `serve_without_database`: a web worker (re)started while the database is down still
-    boots, answers /healthz with 503 and tells people; commands stop with one line instead."""
+
+def configure(env: Mapping[str, str], *, verbose: bool, **overrides: object) -> Settings:
+    """The settings, and logging that redacts them."""
     try:
         settings = replace(load_settings(env), **overrides)
     except SettingsError as error:
         raise SetupError(f"configuration error: {error}") from None
     logs.configure(settings.log_format, secrets_of(settings, env), verbose=verbose)
+    return settings
+
+
+def open_database(settings: Settings, *, serve_without_database: bool = False) -> Repository:
+    """The database, its schema brought up to date.
+
+    `serve_without_database`: a web worker (re)started while the database is down still
+    boots, answers /healthz with 503 and tells people; commands stop with one line instead."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.domain.records import RecordsUnavailable
+    from storage.db import make_engine, migrate
+    from storage.repository import Repository
+
     engine = make_engine(settings.database_url)
     try:
         migrate(engine)
@@ -58,7 +72,7 @@ def prepare(
         if not serve_without_database:
             raise SetupError(f"cannot open the database (DATABASE_URL): {reason}") from None
         log.error("the database is unavailable at start-up, serving anyway: %s", reason)
-    return settings, Repository(engine)
+    return Repository(engine)
 
 
 def bootstrap(
@@ -68,6 +82,8 @@ def bootstrap(
 
     `http`: whether Slack's requests come over HTTP (and must be verified); by default, unless
     SLACK_APP_TOKEN asks for Socket Mode."""
+    import boto3
+
     settings, repository = prepare(env, verbose=True, serve_without_database=serve_without_database)
     serves_http = settings.slack_app_token is None if http is None else http
     require_slack_settings(settings, socket_mode=not serves_http)
@@ -109,12 +125,13 @@ def require_slack_settings(settings: Settings, *, socket_mode: bool) -> None:
 
 def secrets_of(settings: Settings, env: Mapping[str, str]) -> list[str | None]:
     """Values no log line may show."""
-    database_password = make_url(normalize_url(settings.database_url)).password
+    database_password = urlsplit(settings.database_url).password
     return [
         settings.slack_bot_token,
         settings.slack_signing_secret,
         settings.slack_app_token,
-        str(database_password) if database_password else None,
+        database_password,
+        unquote(database_password) if database_password else None,
         env.get("AWS_SECRET_ACCESS_KEY"),
         env.get("AWS_SESSION_TOKEN"),
     ]

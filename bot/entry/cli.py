@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
 from contextlib import contextmanager, nullcontext
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-import boto3
-
-from bot.application.scans import ScanRunning, scan_and_record, scan_lease
 from bot.domain.clock import utc_now
 from bot.domain.records import RecordsUnavailable
-from bot.entry.bootstrap import SetupError, bootstrap, prepare
+from bot.entry.bootstrap import SetupError, bootstrap, configure, open_database, prepare
 from bot.entry.terminal import render_csv, render_json, render_table
+
+if TYPE_CHECKING:
+    import boto3
+
+    from bot.domain.scan import ScanResult
+    from bot.domain.settings import Settings
 
 DEMO_DATABASE_URL = "sqlite:///iam-inactive-demo.db"
 EXIT_OK, EXIT_SCAN_FAILED, EXIT_BAD_SETUP, EXIT_SCAN_RUNNING = 0, 1, 2, 3
 
 
 @contextmanager
-def _demo_aws() -> Iterator[boto3.Session]:
+def _demo_aws() -> Iterator[boto3.Session | None]:
     from bot.aws.demo import demo_aws  # moto is imported only for --demo
 
     with demo_aws() as session:
@@ -43,34 +48,31 @@ def scan(
         overrides.update(role_arns=(), org_role_name=None)
         if not env.get("DATABASE_URL"):
             overrides["database_url"] = DEMO_DATABASE_URL
-    try:
-        settings, repository = prepare(env, verbose=verbose, **overrides)
-    except SetupError as error:
-        print(f"iam-inactive: {error}", file=stderr)
-        return EXIT_BAD_SETUP
+    trigger = "demo" if demo else "cli"
 
     def progress(message: str) -> None:
         print(message, file=stderr, flush=True)
 
     try:
-        with (
-            scan_lease(repository, utc_now, "demo" if demo else "cli"),
-            _demo_aws() if demo else nullcontext() as session,
-        ):
-            result, record = scan_and_record(
-                settings,
-                repository,
-                session,
-                clock=utc_now,
-                trigger="demo" if demo else "cli",
-                progress=progress,
-            )
+        settings = configure(env, verbose=verbose, **overrides)
+        with _demo_aws() if demo else nullcontext() as session:
+            scanning = _scan_first(settings, session, progress)
+            repository = open_database(settings)
+            from bot.application.scans import ScanRunning, scan_lease
+
+            try:
+                with scan_lease(repository, utc_now, trigger):
+                    result = scanning.result()
+                    record = repository.record_scan(result, trigger, dry_run=settings.dry_run)
+            except ScanRunning as running:
+                print(f"iam-inactive: {running}", file=stderr)
+                return EXIT_SCAN_RUNNING
+    except SetupError as error:
+        print(f"iam-inactive: {error}", file=stderr)
+        return EXIT_BAD_SETUP
     except RecordsUnavailable as error:
         print(f"iam-inactive: the database became unavailable: {error}", file=stderr)
         return EXIT_BAD_SETUP
-    except ScanRunning as running:
-        print(f"iam-inactive: {running}", file=stderr)
-        return EXIT_SCAN_RUNNING
     rows = sorted(
         record.new + record.reopened + record.updated,
         key=lambda row: (row.account_id, row.user_name),
@@ -89,6 +91,35 @@ def scan(
     for account in result.failed_accounts:
         print(f"iam-inactive: account {account.target.account_id}: {account.error}", file=stderr)
     return EXIT_SCAN_FAILED if result.failed_accounts else EXIT_OK
+
+
+def _scan_first(
+    settings: Settings, session: boto3.Session | None, progress: Callable[[str], None]
+) -> Future[ScanResult]:
+    """Start scanning AWS, in the background, and return once its first request is sent: the
+    database (SQLAlchemy takes as long to load as boto3) is opened while AWS answers. The scan
+    lease is taken before anything is recorded; a scan that finds it held was only reads."""
+    import boto3
+
+    from bot.aws.scanner import scan_accounts
+
+    base = session or boto3.Session()
+    asked = threading.Event()
+    base.events.register_first("before-send", lambda **_: asked.set())
+    scanned: Future[ScanResult] = Future()
+
+    def run() -> None:
+        try:
+            scanned.set_result(scan_accounts(settings, base, clock=utc_now, progress=progress))
+        except BaseException as error:  # handed to whoever reads the result
+            scanned.set_exception(error)
+        finally:
+            asked.set()
+
+    # A daemon: a scan whose lease another holds is not waited for at exit.
+    threading.Thread(target=run, name="scan", daemon=True).start()
+    asked.wait()
+    return scanned
 
 
 def run_bot(env: Mapping[str, str], port: int | None, stderr: TextIO = sys.stderr) -> int:

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from sqlalchemy import make_url
-from sqlalchemy.exc import ArgumentError
 
 from bot.domain.cron import CronError, parse_cron
 from bot.domain.rule import CATEGORIES, SLACK_USER_ID_PATTERN, Thresholds
@@ -26,12 +24,12 @@ from bot.domain.settings import (
     TAG_SOURCES,
     Settings,
 )
-from storage.db import normalize_url
 
 MAX_DAYS = 3650  # ten years: anything longer is a typo
 MAX_CONCURRENCY = 64
 MIN_STUCK_SECONDS = 120
 DATABASES = ("sqlite", "postgresql")
+BACKEND_ALIASES = {"postgres": "postgresql"}  # what platforms hand out
 
 
 class SettingsError(ValueError):
@@ -130,18 +128,24 @@ class _Reader:
         return self.positive_int(name, default, most=MAX_DAYS)
 
     def database_url(self, name: str) -> str:
+        """Checked with the standard library, not SQLAlchemy: the terminal scan reads its
+        settings before SQLAlchemy is imported (see bot.entry.cli.scan)."""
         raw = self.text(name) or DEFAULT_DATABASE_URL
         try:
-            url = make_url(normalize_url(raw))
+            url = urlsplit(raw)
             url.port  # noqa: B018 (parses the port, which may be malformed)
-        except (ArgumentError, ValueError):
-            raise SettingsError(f"{name} is not a database URL (got {_redacted(raw)})") from None
-        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        except ValueError:
+            url = None
+        if url is None or not url.scheme or "://" not in raw:
+            raise SettingsError(f"{name} is not a database URL (got {_redacted(raw)})")
+        backend = url.scheme.split("+")[0]
+        backend = BACKEND_ALIASES.get(backend, backend)
+        if backend == "sqlite" and url.path in ("", "/", "/:memory:"):
             raise SettingsError(f"{name} must name a SQLite file, such as sqlite:///bot.db")
-        if url.get_backend_name() not in DATABASES:
+        if backend not in DATABASES:
             raise SettingsError(
                 f"{name} must be a SQLite or PostgreSQL URL, such as sqlite:///iam-inactive.db "
-                f"(got {url.get_backend_name()})"
+                f"(got {backend})"
             )
         return raw
 

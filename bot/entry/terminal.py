@@ -11,7 +11,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from storage.models import Finding
+from bot.domain.records import FindingView
 
 TABLE_HEADERS = (
     "account",
@@ -41,7 +41,7 @@ RECORD_FIELDS = (
 )
 
 
-def finding_record(row: Finding) -> dict[str, Any]:
+def finding_record(row: FindingView) -> dict[str, Any]:
     """The stable, machine-readable shape of one finding (JSON and CSV): RECORD_FIELDS."""
     return {
         "finding_id": row.id,
@@ -61,11 +61,11 @@ def finding_record(row: Finding) -> dict[str, Any]:
     }
 
 
-def render_json(rows: Sequence[Finding]) -> str:
+def render_json(rows: Sequence[FindingView]) -> str:
     return json.dumps([finding_record(row) for row in rows], indent=2)
 
 
-def render_csv(rows: Sequence[Finding]) -> str:
+def render_csv(rows: Sequence[FindingView]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=RECORD_FIELDS)
     writer.writeheader()
@@ -73,7 +73,7 @@ def render_csv(rows: Sequence[Finding]) -> str:
     return out.getvalue()
 
 
-def render_table(rows: Sequence[Finding], zone: tzinfo) -> str:
+def render_table(rows: Sequence[FindingView], zone: tzinfo) -> str:
     if not rows:
         return "No idle console passwords found."
     table = [
