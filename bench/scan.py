@@ -31,6 +31,7 @@ from pathlib import Path
 import boto3
 
 from bot.aws import iam as aws
+from bot.aws.accounts import client
 from bot.aws.scanner import scan_accounts
 from bot.domain.settings import Settings
 
@@ -65,7 +66,7 @@ def instrumented_session() -> tuple[boto3.Session, list[str]]:
 
 def original_procedure(session: boto3.Session, now: datetime, idle: int, recent: int) -> int:
     """seed-procedure.sh's call pattern: sequential, per user, with its step-1 filter."""
-    iam = aws.iam_client(session)
+    iam = client(session, "iam")
     idle_cutoff, recent_cutoff = now - timedelta(days=idle), now - timedelta(days=recent)
     targets = 0
     for page in iam.get_paginator("list_users").paginate(PaginationConfig={"PageSize": 100}):

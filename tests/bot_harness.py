@@ -37,20 +37,22 @@ OWNER = "U0OWNER"
 STRANGER = "U0STRANGER"
 
 
-def idle_scan(accounts: dict[str, int], now: datetime) -> ScanResult:
-    """A scan that found `count` idle console passwords in each account (no AWS needed)."""
+def idle_scan(accounts: dict[str, int], now: datetime, cleared: int = 0) -> ScanResult:
+    """A scan that found `count` idle console passwords in each account, and `cleared` more
+    users there that are not findings (no AWS needed)."""
     scans = []
     for account_id, count in accounts.items():
         candidates = [
             Candidate(
                 UserCredentials(
                     account_id=account_id,
-                    user_name=f"idle-{number:04d}",
-                    arn=f"arn:aws:iam::{account_id}:user/idle-{number:04d}",
+                    user_name=f"idle-{number:05d}",
+                    arn=f"arn:aws:iam::{account_id}:user/idle-{number:05d}",
                     created=now - timedelta(days=400),
                     has_password=True,
                     password_last_used=now - timedelta(days=200),
                     password_last_changed=None,
+                    user_id=f"AIDA{account_id}{number:05d}",
                 ),
                 DORMANT,
                 fully_inactive=True,
@@ -58,7 +60,8 @@ def idle_scan(accounts: dict[str, int], now: datetime) -> ScanResult:
             )
             for number in range(count)
         ]
-        scans.append(AccountScan(AccountTarget(account_id), candidates, users_seen=count))
+        reasons = {f"busy-{number:05d}": "used recently" for number in range(cleared)}
+        scans.append(AccountScan(AccountTarget(account_id), candidates, reasons, count + cleared))
     return ScanResult(now, now, "report", scans)
 
 

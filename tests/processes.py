@@ -16,6 +16,7 @@ from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from slack_sdk.signature import SignatureVerifier
@@ -46,12 +47,14 @@ class AwsProxy:
         self.held = threading.Event()
         self.release = threading.Event()
         self.forwarded_deletes = 0
+        self.actions: list[str] = []  # the Query API actions forwarded, in order
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 deleting = b"Action=DeleteLoginProfile" in body
+                proxy.actions += parse_qs(body.decode(errors="replace")).get("Action", [])
                 if deleting and proxy.hold.is_set():
                     proxy.held.set()
                     if not proxy.release.wait(60):

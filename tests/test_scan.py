@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from bot.aws import iam as aws
+from bot.aws.accounts import client
 from bot.aws.demo import seed_users
 from bot.aws.scanner import scan_accounts
 from bot.domain.clock import utc_now
@@ -111,7 +112,7 @@ def test_report_generation_limit_and_not_ready_are_waited_out(scenario):
         fail_first("GetCredentialReport", "ReportInProgress", 1, status=404),
     )
     waits = []
-    report = aws.fetch_credential_report(aws.iam_client(scenario), sleep=waits.append)
+    report = aws.fetch_credential_report(client(scenario, "iam"), sleep=waits.append)
     assert {user.user_name for user in report.users} == {user.name for user in SCENARIO}
     assert waits == [0.05, 0.1, 0.2]  # two limited, one not ready: backoff doubles
 
@@ -121,7 +122,7 @@ def test_missing_or_expired_report_is_generated_again(scenario, code):
     scenario.events.register_first(
         "before-send.iam.GetCredentialReport", fail_first("GetCredentialReport", code, 1, 410)
     )
-    report = aws.fetch_credential_report(aws.iam_client(scenario), sleep=lambda _s: None)
+    report = aws.fetch_credential_report(client(scenario, "iam"), sleep=lambda _s: None)
     assert len(report.users) == len(SCENARIO)
 
 
@@ -131,7 +132,7 @@ def test_report_that_never_becomes_ready_times_out(scenario):
         fail_first("GetCredentialReport", "ReportInProgress", 10_000, 404),
     )
     with pytest.raises(aws.ReportTimeout, match="not ready"):
-        aws.fetch_credential_report(aws.iam_client(scenario), timeout=0.05, first_delay=0.01)
+        aws.fetch_credential_report(client(scenario, "iam"), timeout=0.05, first_delay=0.01)
 
 
 def test_throttling_is_retried_by_botocore(scenario, iam_calls, now, monkeypatch):
@@ -172,7 +173,7 @@ def test_access_denied_fails_the_account_with_a_clear_reason(scenario, now):
 
 
 def test_live_credentials_see_the_user_now(scenario, now):
-    iam = aws.iam_client(scenario)
+    iam = client(scenario, "iam")
     live = aws.live_user(iam, "123456789012", "keys-only")
     facts = live.credentials
     assert facts.has_password and len(facts.keys) == 1 and facts.keys[0].key_id
@@ -192,7 +193,7 @@ def test_other_client_errors_are_not_swallowed(scenario):
         "before-send.iam.GetLoginProfile", fail_first("GetLoginProfile", "AccessDenied", 1, 403)
     )
     with pytest.raises(ClientError):
-        aws.login_profile(aws.iam_client(scenario), "owned")
+        aws.login_profile(client(scenario, "iam"), "owned")
 
 
 def test_missing_credentials_are_reported_plainly(monkeypatch, tmp_path):

@@ -137,7 +137,7 @@ def test_a_large_scans_summary_shows_progress_and_findings_left_out_go_to_its_th
     thread = summary.answer["ts"]
     updates = [c.text_of_blocks() for c in standin.named("chat.update") if c.params["ts"] == thread]
     assert len(updates) == 2 and "50 so far" in updates[0] and "All 60 findings" in updates[1]
-    left = [row for row in harness.repository.open_findings() if row.user_name < "idle-0003"]
+    left = [row for row in harness.repository.open_findings() if row.user_name < "idle-00003"]
     for row in left:  # as if the process had died before posting them
         set_fields(harness.repository, row.id, slack_ts=None)
     standin.clear()

@@ -6,16 +6,18 @@ One account's failure is recorded for that account and never empties or aborts t
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import boto3
 
 from bot.aws import iam as aws
-from bot.aws.accounts import resolve_targets, session_for
+from bot.aws.accounts import iam_in, resolve_targets
 from bot.domain.assessment import IamIdentity, screen
 from bot.domain.clock import Clock
 from bot.domain.rule import Candidate, Cleared, UserCredentials, evaluate
@@ -65,14 +67,30 @@ def scan_accounts(
         return result
 
     workers = max(1, min(settings.account_concurrency, len(targets)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="account") as pool:
+    with (
+        collecting_rarely(),
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="account") as pool,
+    ):
         return finished(list(pool.map(scan_one, targets)))
+
+
+@contextmanager
+def collecting_rarely() -> Iterator[None]:
+    """Python's cyclic garbage collector, run less often: parsing AWS's answers allocates
+    millions of short-lived objects, and a collection every 700 of them cost a third of a
+    200-account scan's CPU. Nothing the scan makes is cyclic; memory is freed as before."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
 
 
 def _scan_account(
     settings: Settings, base: boto3.Session, target: AccountTarget, now: datetime
 ) -> AccountScan:
-    iam = aws.iam_client(session_for(target, base, settings.external_id))
+    iam = iam_in(target, base, settings.external_id)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tags") as side:
         # Bulk tags cost a call per 1,000 users whatever the candidates: fetch them meanwhile.
         bulk = (
