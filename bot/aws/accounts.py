@@ -63,7 +63,8 @@ def iam_in(target: AccountTarget, base: boto3.Session, external_id: str | None) 
     if target.role_arn is None:
         return client(base, "iam")
     extra = {"ExternalId": external_id} if external_id else {}
-    credentials = _sts(base).assume_role(
+    sts = _sts(base)
+    credentials = sts.assume_role(
         RoleArn=target.role_arn, RoleSessionName=ROLE_SESSION_NAME, **extra
     )["Credentials"]
     return client(
@@ -99,7 +100,8 @@ def _sts(base: boto3.Session) -> Any:
 
 
 def _current_account(base: boto3.Session) -> str:
-    return _sts(base).get_caller_identity()["Account"]
+    sts = _sts(base)
+    return sts.get_caller_identity()["Account"]
 
 
 def _organization_targets(base: boto3.Session, role_name: str) -> list[AccountTarget]:
