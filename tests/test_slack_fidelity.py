@@ -21,6 +21,12 @@ from tests.bot_harness import APPROVER, CHANNEL, OWNER, STRANGER, idle_scan
 from tests.conftest import set_fields, start_bot
 
 
+@pytest.fixture
+def database_url(tmp_path):
+    """How Slack behaves, not how storage does: a SQLite file is enough."""
+    return f"sqlite:///{tmp_path / 'bot.db'}"
+
+
 def test_hostile_text_reaches_slack_only_as_written(bot, standin):
     hostile = "<!channel> <@U0X> <https://x|y> a < b & c *bold* _it_ ~s~ `tick`"
     finding = bot.finding("owned")
