@@ -50,7 +50,7 @@ BEFORE = {
     "organization memory": 239,
     "20 / 1": 3.6,
 }
-Row = tuple[str, str, str, str, str, bool]
+Row = tuple[str, str, str, str, str, bool | None]
 
 
 def bot_env(**settings: str) -> dict[str, str]:
@@ -133,7 +133,7 @@ def recording(database_url: str) -> tuple[float, float, float, float]:
     return figures[0], figures[1], figures[2], figures[3]
 
 
-def first_request_seconds(runs: int = 5) -> float:
+def first_request_seconds(runs: int = 7) -> float:
     """Median seconds from starting `python -m bot scan` to its first AWS request."""
     arrived: list[float] = []
 
@@ -194,6 +194,10 @@ def main() -> None:
     args = parser.parse_args()
     rows: list[Row] = []
 
+    def info(what: str, now: float, before: float) -> None:
+        """A figure the issue sets no target for, beside its value before."""
+        rows.append((what, "", f"{before:g} s", f"{now:.2f} s", "", None))
+
     def row(
         what: str, target: float, now: float, before: float | None, original: str, unit: str = " s"
     ) -> None:
@@ -218,9 +222,9 @@ def main() -> None:
     for name, url in databases.items():
         first, first_db, rescan, rescan_db = recording(url)
         row(f"record 2,000 new + 8,000 cleared, {name}: database", 0.3, first_db, None, "")
-        row(f"  the same, {name}: whole recording", 0.3, first, BEFORE[f"record {name}"], "")
+        info(f"  the same, {name}: whole recording", first, BEFORE[f"record {name}"])
         row(f"rescan, nothing new, {name}: database", 0.2, rescan_db, None, "")
-        row(f"  the same, {name}: whole recording", 0.2, rescan, BEFORE[f"rescan {name}"], "")
+        info(f"  the same, {name}: whole recording", rescan, BEFORE[f"rescan {name}"])
     row(
         "terminal scan: start to first AWS request",
         0.5,
@@ -271,7 +275,7 @@ def main() -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(5)]
     for line in [header, *rows]:
         cells = [str(cell).ljust(width) for cell, width in zip(line[:5], widths, strict=True)]
-        verdict = "" if line is header else ("PASS" if line[5] else "MISS")
+        verdict = "" if line is header or line[5] is None else ("PASS" if line[5] else "MISS")
         print("  ".join([*cells, verdict]))
 
 
