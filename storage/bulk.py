@@ -44,7 +44,8 @@ def update_rows(session: Session, table: Table, key: str, rows: Sequence[dict[st
             .where(table.c[key] == bindparam(f"_{key}"))
             .values({name: bindparam(name) for name in names})
         )
-        session.execute(statement, [{**row, f"_{key}": row[key]} for row in rows])
+        values = [{f"_{key}": row[key], **{name: row[name] for name in names}} for row in rows]
+        session.execute(statement, values)
         return
     assignments = ", ".join(f"{name} = given.{name}" for name in names)
     session.execute(

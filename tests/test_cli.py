@@ -8,9 +8,12 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
+
+from bot.entry import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_FINDINGS = {
@@ -172,6 +175,14 @@ def test_a_second_scan_is_told_whose_scan_is_running(tmp_path):
     result = run_bot("scan", "--demo", cwd=tmp_path, DATABASE_URL=database_url)
     assert result.returncode == 3
     assert "A scan started by <@U0ALICE> at" in result.stderr and "still running" in result.stderr
+    # In-process: the AWS scan begun before the lease was asked for ends with the command.
+    errors = io.StringIO()
+    env = {"DATABASE_URL": database_url}
+    assert cli.scan(env, demo=True, output="json", source=None, stderr=errors) == 3
+    assert "still running" in errors.getvalue()
+    assert not [
+        t for t in threading.enumerate() if t.name == "scan" or t.name.startswith("account")
+    ]
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import replace
 
@@ -11,7 +12,7 @@ from botocore.exceptions import ClientError
 from bot.aws import iam as aws
 from bot.aws.accounts import client
 from bot.aws.demo import seed_users
-from bot.aws.scanner import scan_accounts
+from bot.aws.scanner import collecting_rarely, scan_accounts
 from bot.domain.clock import utc_now
 from bot.domain.rule import DORMANT, KEYS_ONLY
 from bot.domain.settings import Settings
@@ -208,3 +209,12 @@ def test_missing_credentials_are_reported_plainly(monkeypatch, tmp_path):
     result = scan_accounts(replace(Settings()), session, clock=utc_now)
     assert result.status == "failed"
     assert result.accounts[0].error.startswith("no AWS credentials found")
+
+
+def test_scans_at_once_leave_the_collector_as_it_was():
+    usual = gc.get_threshold()
+    with collecting_rarely():
+        with collecting_rarely():
+            assert gc.get_threshold()[0] > usual[0]
+        assert gc.get_threshold()[0] > usual[0]  # the outer scan still runs
+    assert gc.get_threshold() == usual

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.entry.config import SettingsError, load_settings
+from bot.entry.config import SettingsError, database_url_problem, load_settings
 
 
 def test_defaults_match_the_product_spec():
@@ -57,9 +57,6 @@ def test_values_are_read_and_normalized():
         ({"ACCOUNT_CONCURRENCY": "1000"}, "ACCOUNT_CONCURRENCY must be from 1 to 64"),
         ({"PORT": "abc"}, "PORT must be a whole number"),
         ({"PORT": "99999"}, "PORT must be from 1 to 65535"),
-        ({"DATABASE_URL": "garbage"}, "DATABASE_URL is not a database URL"),
-        ({"DATABASE_URL": "mysql://db/bot"}, "DATABASE_URL must be a SQLite or PostgreSQL URL"),
-        ({"DATABASE_URL": "postgresql://u:pw@h:abc/db"}, "DATABASE_URL is not a database URL"),
         ({"SLACK_API_URL": "ftp://slack"}, "SLACK_API_URL must be an http(s) URL"),
         ({"KEY_RECENT_DAYS": "100"}, "KEY_RECENT_DAYS (100) must not exceed CONSOLE_IDLE_DAYS"),
         ({"CATEGORIES": "dormant,stale"}, "CATEGORIES accepts dormant, keys_only (unknown: stale)"),
@@ -91,14 +88,35 @@ def test_token_values_never_appear_in_errors():
     assert "very-secret" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("garbage", "DATABASE_URL is not a database URL"),
+        ("mysql://db/bot", "DATABASE_URL must be a SQLite or PostgreSQL URL"),
+        ("postgresql://u:pw@h:abc/db", "DATABASE_URL is not a database URL"),
+        ("SQLITE:///x.db", "DATABASE_URL must be a SQLite or PostgreSQL URL"),
+        ("sqlite:///", "DATABASE_URL must name a SQLite file"),
+    ],
+)
+def test_database_urls_are_checked_as_sqlalchemy_reads_them(url, problem):
+    assert problem in (database_url_problem(url) or "")
+
+
 def test_a_database_password_never_appears_in_errors():
-    with pytest.raises(SettingsError) as caught:
-        load_settings({"DATABASE_URL": "postgresql://bot:hunter2@db:abc/bot"})
-    assert "hunter2" not in str(caught.value)
+    problem = database_url_problem("postgresql://bot:hunter2@db:abc/bot")
+    assert problem and "hunter2" not in problem
 
 
-def test_postgres_urls_as_platforms_hand_them_out_are_accepted():
-    url = "postgres://bot:pw@db.internal:5432/bot"
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgres://bot:pw@db.internal:5432/bot",  # as platforms hand them out
+        "postgresql://bot:pa/ss#wo?rd@db/bot",  # a generated password, unescaped
+        "sqlite:////var/lib/bot/bot.db",
+    ],
+)
+def test_database_urls_sqlalchemy_accepts_are_accepted(url):
+    assert database_url_problem(url) is None
     assert load_settings({"DATABASE_URL": url}).database_url == url
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -274,6 +275,18 @@ def test_recording_a_scan_starts_again_when_a_decision_changed_a_row_meanwhile(
         scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli", dry_run=False
     )
     assert len(calls) == 2 and [row.user_name for row in record.new] == ["ann"]
+
+
+def test_text_of_any_kind_is_recorded_as_written_in_bulk(repository):
+    owner = 'Zoë O\'Brien \\ "quoted" <z@x.io> 100%'
+    first = scan(account_scan(ACCOUNT, [facts("a+b=c,d.e@f_g-h")], T0))
+    first.accounts[0].candidates[0] = replace(first.accounts[0].candidates[0], owner=owner)
+    repository.record_scan(first, "cli", dry_run=False)
+    repository.record_scan(first, "cli", dry_run=False)  # the same facts, written again
+    (row,) = repository.open_findings()
+    assert row.owner == owner and row.user_name == "a+b=c,d.e@f_g-h"
+    assert row.facts["arn"].endswith("user/a+b=c,d.e@f_g-h") and row.last_seen == T0
+    assert [event.action for event in repository.history(row.id)] == ["opened"]
 
 
 @pytest.mark.postgres

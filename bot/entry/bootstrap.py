@@ -10,12 +10,16 @@ import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
 
 from bot.domain.clock import Clock, utc_now
 from bot.domain.settings import Settings
 from bot.entry import logs
-from bot.entry.config import SettingsError, load_settings
+from bot.entry.config import (
+    SettingsError,
+    database_password,
+    database_url_problem,
+    load_settings,
+)
 
 if TYPE_CHECKING:
     import boto3
@@ -64,6 +68,10 @@ def open_database(settings: Settings, *, serve_without_database: bool = False) -
     from storage.db import make_engine, migrate
     from storage.repository import Repository
 
+    problem = database_url_problem(settings.database_url)
+    if problem:
+        raise SetupError(f"configuration error: {problem}")
+    logs.redact(database_password(settings.database_url))
     engine = make_engine(settings.database_url)
     try:
         migrate(engine)
@@ -124,14 +132,11 @@ def require_slack_settings(settings: Settings, *, socket_mode: bool) -> None:
 
 
 def secrets_of(settings: Settings, env: Mapping[str, str]) -> list[str | None]:
-    """Values no log line may show."""
-    database_password = urlsplit(settings.database_url).password
+    """Values no log line may show (and the database's password, once it is opened)."""
     return [
         settings.slack_bot_token,
         settings.slack_signing_secret,
         settings.slack_app_token,
-        database_password,
-        unquote(database_password) if database_password else None,
         env.get("AWS_SECRET_ACCESS_KEY"),
         env.get("AWS_SESSION_TOKEN"),
     ]

@@ -55,8 +55,10 @@ def scan(
 
     try:
         settings = configure(env, verbose=verbose, **overrides)
-        with _demo_aws() if demo else nullcontext() as session:
-            scanning = _scan_first(settings, session, progress)
+        with (
+            _demo_aws() if demo else nullcontext() as session,
+            _scan_first(settings, session, progress) as scanning,
+        ):
             repository = open_database(settings)
             from bot.application.scans import ScanRunning, scan_lease
 
@@ -93,33 +95,41 @@ def scan(
     return EXIT_SCAN_FAILED if result.failed_accounts else EXIT_OK
 
 
+@contextmanager
 def _scan_first(
     settings: Settings, session: boto3.Session | None, progress: Callable[[str], None]
-) -> Future[ScanResult]:
-    """Start scanning AWS, in the background, and return once its first request is sent: the
+) -> Iterator[Future[ScanResult]]:
+    """Start scanning AWS in the background, and go on once its first request is sent: the
     database (SQLAlchemy takes as long to load as boto3) is opened while AWS answers. The scan
-    lease is taken before anything is recorded; a scan that finds it held was only reads."""
+    lease is taken before anything is recorded; a command that stops first (another scan holds
+    the lease, the database cannot be opened) stops the scan too, and waits for the accounts
+    under way, so that nothing outlives the command (nor, with --demo, its simulated AWS)."""
     import boto3
 
     from bot.aws.scanner import scan_accounts
 
     base = session or boto3.Session()
-    asked = threading.Event()
+    asked, stop = threading.Event(), threading.Event()
     base.events.register_first("before-send", lambda **_: asked.set())
     scanned: Future[ScanResult] = Future()
 
     def run() -> None:
         try:
-            scanned.set_result(scan_accounts(settings, base, clock=utc_now, progress=progress))
+            found = scan_accounts(settings, base, clock=utc_now, progress=progress, stop=stop)
+            scanned.set_result(found)
         except BaseException as error:  # handed to whoever reads the result
             scanned.set_exception(error)
         finally:
             asked.set()
 
-    # A daemon: a scan whose lease another holds is not waited for at exit.
-    threading.Thread(target=run, name="scan", daemon=True).start()
+    scanning = threading.Thread(target=run, name="scan")
+    scanning.start()
     asked.wait()
-    return scanned
+    try:
+        yield scanned
+    finally:
+        stop.set()
+        scanning.join()
 
 
 def run_bot(env: Mapping[str, str], port: int | None, stderr: TextIO = sys.stderr) -> int:

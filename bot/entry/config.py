@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.cron import CronError, parse_cron
@@ -29,7 +28,6 @@ MAX_DAYS = 3650  # ten years: anything longer is a typo
 MAX_CONCURRENCY = 64
 MIN_STUCK_SECONDS = 120
 DATABASES = ("sqlite", "postgresql")
-BACKEND_ALIASES = {"postgres": "postgresql"}  # what platforms hand out
 
 
 class SettingsError(ValueError):
@@ -128,26 +126,9 @@ class _Reader:
         return self.positive_int(name, default, most=MAX_DAYS)
 
     def database_url(self, name: str) -> str:
-        """Checked with the standard library, not SQLAlchemy: the terminal scan reads its
-        settings before SQLAlchemy is imported (see bot.entry.cli.scan)."""
-        raw = self.text(name) or DEFAULT_DATABASE_URL
-        try:
-            url = urlsplit(raw)
-            url.port  # noqa: B018 (parses the port, which may be malformed)
-        except ValueError:
-            url = None
-        if url is None or not url.scheme or "://" not in raw:
-            raise SettingsError(f"{name} is not a database URL (got {_redacted(raw)})")
-        backend = url.scheme.split("+")[0]
-        backend = BACKEND_ALIASES.get(backend, backend)
-        if backend == "sqlite" and url.path in ("", "/", "/:memory:"):
-            raise SettingsError(f"{name} must name a SQLite file, such as sqlite:///bot.db")
-        if backend not in DATABASES:
-            raise SettingsError(
-                f"{name} must be a SQLite or PostgreSQL URL, such as sqlite:///iam-inactive.db "
-                f"(got {backend})"
-            )
-        return raw
+        """Checked when the database is opened (`database_url_problem`): SQLAlchemy parses it,
+        and the terminal scan reads its settings before it loads SQLAlchemy."""
+        return self.text(name) or DEFAULT_DATABASE_URL
 
     def boolean(self, name: str, default: bool) -> bool:
         raw = self.text(name)
@@ -229,3 +210,35 @@ class _Reader:
 def _redacted(url: str) -> str:
     """A URL as it may be shown: without a password."""
     return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def database_url_problem(raw: str, name: str = "DATABASE_URL") -> str | None:
+    """What is wrong with a database URL, as SQLAlchemy reads it; None when nothing is."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from storage.db import normalize_url
+
+    try:
+        url = make_url(normalize_url(raw))
+        url.port  # noqa: B018 (parses the port, which may be malformed)
+    except (ArgumentError, ValueError):
+        return f"{name} is not a database URL (got {_redacted(raw)})"
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return f"{name} must name a SQLite file, such as sqlite:///bot.db"
+    if url.get_backend_name() not in DATABASES:
+        return (
+            f"{name} must be a SQLite or PostgreSQL URL, such as sqlite:///iam-inactive.db "
+            f"(got {url.get_backend_name()})"
+        )
+    return None
+
+
+def database_password(raw: str) -> str | None:
+    """The password in a database URL (checked by `database_url_problem`), to redact."""
+    from sqlalchemy import make_url
+
+    from storage.db import normalize_url
+
+    password = make_url(normalize_url(raw)).password
+    return str(password) if password else None

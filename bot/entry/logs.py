@@ -18,7 +18,12 @@ class Redactor(logging.Filter):
 
     def __init__(self, secrets: Iterable[str | None]) -> None:
         super().__init__()
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+        self._secrets: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str | None]) -> None:
+        known = {*self._secrets, *(s for s in secrets if s and len(s) >= 6)}
+        self._secrets = sorted(known, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:
@@ -32,6 +37,14 @@ class Redactor(logging.Filter):
             record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         return True
+
+
+def redact(secret: str | None) -> None:
+    """From now on, no log line shows `secret` either (one learnt after `configure`)."""
+    for handler in logging.getLogger().handlers:
+        for active in handler.filters:
+            if isinstance(active, Redactor):
+                active.add([secret])
 
 
 class JsonFormatter(logging.Formatter):
