@@ -158,7 +158,7 @@ def _open(
         }
         rows.append(values)
         why = "; ".join(filter(None, [f"idle {candidate.days_idle} days", verdict.note]))
-        events.append(audit_values(values["id"], now, AuditAction.OPENED, why, to=State.OPEN))
+        events.append(audit_values(values["id"], now, AuditAction.OPENED, why, to_state=State.OPEN))
     insert_rows(session, models.Finding.__table__, rows)
     insert_rows(session, models.AuditEvent.__table__, events)
     record.new.extend(models.Finding(**values) for values in rows)

@@ -42,22 +42,9 @@ def step(
         row.resolution = row.resolution or reason
 
 
-def audit(
-    session: Session,
-    finding_id: str | None,
-    at: datetime,
-    action: AuditAction | State,
-    reason: str | None,
-    by: Actor = SCANNER,
-    from_state: State | None = None,
-    to_state: State | None = None,
-    details: dict[str, Any] | None = None,
-) -> None:
-    session.add(
-        models.AuditEvent(
-            **audit_values(finding_id, at, action, reason, by, from_state, to_state, details)
-        )
-    )
+def audit(session: Session, *event: Any, **fields: Any) -> None:
+    """Append one audit event (`audit_values`' arguments) to the session."""
+    session.add(models.AuditEvent(**audit_values(*event, **fields)))
 
 
 def audit_values(
@@ -67,7 +54,7 @@ def audit_values(
     reason: str | None,
     by: Actor = SCANNER,
     from_state: State | None = None,
-    to: State | None = None,
+    to_state: State | None = None,
     details: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """An audit event's columns (for `audit`, and for inserting many at once)."""
@@ -78,7 +65,7 @@ def audit_values(
         "surface": by.surface,
         "action": action,
         "from_state": from_state,
-        "to_state": to,
+        "to_state": to_state,
         "reason": reason,
         "details": details,
     }
