@@ -50,20 +50,19 @@ def scan(
             overrides["database_url"] = DEMO_DATABASE_URL
     trigger = "demo" if demo else "cli"
 
-    def progress(message: str) -> None:
-        print(message, file=stderr, flush=True)
-
+    progress = _HeldLines(stderr)
     try:
         settings = configure(env, verbose=verbose, **overrides)
         with (
             _demo_aws() if demo else nullcontext() as session,
-            _scan_first(settings, session, progress) as scanning,
+            _scan_first(settings, session, progress.say) as scanning,
         ):
             repository = open_database(settings)
             from bot.application.scans import ScanRunning, scan_lease
 
             try:
                 with scan_lease(repository, utc_now, trigger):
+                    progress.release()
                     result = scanning.result()
                     record = repository.record_scan(result, trigger, dry_run=settings.dry_run)
             except ScanRunning as running:
@@ -93,6 +92,28 @@ def scan(
     for account in result.failed_accounts:
         print(f"iam-inactive: account {account.target.account_id}: {account.error}", file=stderr)
     return EXIT_SCAN_FAILED if result.failed_accounts else EXIT_OK
+
+
+class _HeldLines:
+    """Progress lines, held until the scan is sure to be recorded: a command that stops before
+    (bad settings, another scan running) says one line, not the progress of a scan it drops."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream, self._lock = stream, threading.Lock()
+        self._held: list[str] | None = []
+
+    def say(self, line: str) -> None:
+        with self._lock:
+            if self._held is None:
+                print(line, file=self._stream, flush=True)
+            else:
+                self._held.append(line)
+
+    def release(self) -> None:
+        with self._lock:
+            for line in self._held or []:
+                print(line, file=self._stream, flush=True)
+            self._held = None
 
 
 @contextmanager
