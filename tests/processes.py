@@ -13,6 +13,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from urllib.parse import parse_qs
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from slack_sdk.signature import SignatureVerifier
+
+from tests.slack_standin import POLL
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,7 +85,8 @@ class AwsProxy:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve = partial(self.server.serve_forever, poll_interval=POLL)
+        threading.Thread(target=serve, daemon=True).start()
 
     @property
     def url(self) -> str:

@@ -13,6 +13,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -21,6 +22,7 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+POLL = 0.01  # how often a server looks for its shutdown: `stop` waits that long, once a test
 TRIGGER_LIFETIME = 3.0  # seconds Slack accepts a trigger_id for views.open
 MESSAGE_BLOCKS, VIEW_BLOCKS = 50, 100
 MESSAGE_TEXT = 40_000
@@ -145,7 +147,8 @@ class SlackStandIn:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        serve = partial(self.server.serve_forever, poll_interval=POLL)
+        self.thread = threading.Thread(target=serve, daemon=True)
         self.thread.start()
 
     @property
