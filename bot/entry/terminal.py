@@ -9,8 +9,6 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
-from tabulate import tabulate
-
 from bot.domain.records import FindingView
 
 TABLE_HEADERS = (
@@ -74,6 +72,8 @@ def render_csv(rows: Sequence[FindingView]) -> str:
 
 
 def render_table(rows: Sequence[FindingView], zone: tzinfo) -> str:
+    from tabulate import tabulate  # once the scan is done: it is not on the way to AWS
+
     if not rows:
         return "No idle console passwords found."
     table = [
