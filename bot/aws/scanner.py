@@ -79,9 +79,8 @@ def scan_accounts(
         return finished(list(pool.map(scan_one, targets)))
 
 
-_SCANS_RUNNING = [
-    0
-]  # the thresholds are the process's: the first scan in sets, the last out resets
+# The collector's thresholds are the process's: the first scan in sets them, the last out resets.
+_scans_running = 0
 _SCANS_LOCK = threading.Lock()
 _USUAL_THRESHOLDS = gc.get_threshold()
 
@@ -92,15 +91,16 @@ def collecting_rarely() -> Iterator[None]:
     answers allocates millions of short-lived objects, and a collection every 700 of them cost
     a third of a 200-account scan's CPU. Reference counting frees memory as before; cycles
     wait a little longer."""
+    global _scans_running  # noqa: PLW0603 (one count for the process, under its lock)
     with _SCANS_LOCK:
-        _SCANS_RUNNING[0] += 1
+        _scans_running += 1
         gc.set_threshold(50_000, 20, 100)
     try:
         yield
     finally:
         with _SCANS_LOCK:
-            _SCANS_RUNNING[0] -= 1
-            if not _SCANS_RUNNING[0]:
+            _scans_running -= 1
+            if not _scans_running:
                 gc.set_threshold(*_USUAL_THRESHOLDS)
 
 

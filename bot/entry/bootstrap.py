@@ -14,12 +14,7 @@ from typing import TYPE_CHECKING
 from bot.domain.clock import Clock, utc_now
 from bot.domain.settings import Settings
 from bot.entry import logs
-from bot.entry.config import (
-    SettingsError,
-    database_password,
-    database_url_problem,
-    load_settings,
-)
+from bot.entry.config import SettingsError, database_url_problem, load_settings
 
 if TYPE_CHECKING:
     import boto3
@@ -71,8 +66,8 @@ def open_database(settings: Settings, *, serve_without_database: bool = False) -
     problem = database_url_problem(settings.database_url)
     if problem:
         raise SetupError(f"configuration error: {problem}")
-    logs.redact(database_password(settings.database_url))
     engine = make_engine(settings.database_url)
+    logs.redact(engine.url.password)
     try:
         migrate(engine)
     except (SQLAlchemyError, RecordsUnavailable, OSError) as error:

@@ -232,13 +232,3 @@ def database_url_problem(raw: str, name: str = "DATABASE_URL") -> str | None:
             f"(got {url.get_backend_name()})"
         )
     return None
-
-
-def database_password(raw: str) -> str | None:
-    """The password in a database URL (checked by `database_url_problem`), to redact."""
-    from sqlalchemy import make_url
-
-    from storage.db import normalize_url
-
-    password = make_url(normalize_url(raw)).password
-    return str(password) if password else None
