@@ -96,6 +96,10 @@ class Finding(Base):
     password_last_changed: Mapped[datetime | None]
     newest_key_used: Mapped[datetime | None]
     owner: Mapped[str | None] = mapped_column(String(320))
+    # Risk: administrator-equivalent (None: not known) and why; MFA on (None: not known).
+    privileged: Mapped[bool | None]
+    privilege: Mapped[str | None] = mapped_column(Text)
+    mfa_active: Mapped[bool | None]
     facts: Mapped[dict[str, Any]]
     first_seen: Mapped[datetime]
     last_seen: Mapped[datetime]

@@ -21,6 +21,7 @@ from bot.domain.records import (
     Holder,
     UnknownFinding,
 )
+from bot.domain.risk import by_risk
 from bot.domain.scan import ScanResult
 from bot.domain.workflow import (
     AWAITING_DECISION,
@@ -288,8 +289,7 @@ class Repository:
             query = query.where(models.Finding.category == category)
         if account_id:
             query = query.where(models.Finding.account_id == account_id)
-        query = query.order_by(models.Finding.account_id, models.Finding.user_name)
-        return self._all(query)
+        return sorted(self._all(query), key=by_risk)
 
     def findings_for_user(self, user_name: str) -> list[models.Finding]:
         """Every finding, open or closed, of IAM users with this name (newest first)."""

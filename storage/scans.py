@@ -202,6 +202,9 @@ FACT_COLUMNS = (
     "newest_key_used",
     "owner",
     "user_id",
+    "privileged",
+    "privilege",
+    "mfa_active",
     "facts",
     "last_seen",
 )
@@ -221,6 +224,9 @@ def _facts(candidate: Candidate, now: datetime, known_user_id: str | None = None
         "newest_key_used": facts.newest_key_use,
         "owner": candidate.owner,
         "user_id": candidate.user_id or known_user_id,
+        "privileged": candidate.privileged,
+        "privilege": candidate.privilege,
+        "mfa_active": candidate.mfa_active,
         "facts": credentials_to_json(facts),
         "last_seen": now,
     }
@@ -236,6 +242,7 @@ def credentials_to_json(facts: UserCredentials) -> dict[str, Any]:
         "has_password": facts.has_password,
         "password_last_used": iso(facts.password_last_used),
         "password_last_changed": iso(facts.password_last_changed),
+        "mfa_active": facts.mfa_active,
         "keys": [
             {"active": key.active, "last_used": iso(key.last_used), "key_id": key.key_id}
             for key in facts.keys

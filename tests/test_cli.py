@@ -46,8 +46,11 @@ def run_bot(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[st
 def test_demo_scan_prints_a_table_and_records_it(tmp_path):
     first = run_bot("scan", "--demo", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    header = first.stdout.splitlines()[0].split()
-    assert header[:4] == ["account", "user", "category", "state"]
+    lines = first.stdout.splitlines()
+    assert lines[0].split()[:4] == ["account", "user", "risk", "category"]
+    # the riskiest first: privileged without MFA (longest idle first), privileged, the rest
+    assert [line.split()[1] for line in lines[2:5]] == ["dave", "alice@example.com", "ivan"]
+    assert "PRIVILEGED, NO MFA" in lines[2] and "PRIVILEGED " in lines[4]
     for user in DEMO_FINDINGS:
         assert user in first.stdout
     assert "carol" not in first.stdout and "heidi" not in first.stdout
@@ -73,6 +76,20 @@ def test_demo_scan_as_json(tmp_path):
     assert bob["password_last_used"].endswith("+00:00")
     required = {"account_id", "user_name", "category", "fully_inactive", "password_last_used"}
     assert all(required | {"days_idle", "owner"} <= set(f) for f in findings)
+    assert [f["user_name"] for f in findings][:3] == ["dave", "alice@example.com", "ivan"]
+    alice = findings[1]
+    assert alice["privileged"] is True and alice["mfa_active"] is False
+    assert alice["privilege"] == "AdministratorAccess through group admins"
+    assert alice["risk"] == "privileged, no MFA"
+    assert alice["user_arn"] == "arn:aws:iam::123456789012:user/alice@example.com"
+    assert alice["user_path"] == "/" and alice["access_keys"] == []
+    assert (
+        findings[0]["privilege"]
+        == "inline policy iam-operators-policy allows iam:* through group iam-operators"
+    )
+    assert findings[2]["mfa_active"] is True and findings[2]["risk"] == "privileged"
+    assert [key["active"] for key in findings[2]["access_keys"]] == [True, True]
+    assert bob["privileged"] is False and bob["risk"] == "no MFA"
 
 
 def test_demo_scan_as_csv_through_the_api_path(tmp_path):
@@ -81,6 +98,14 @@ def test_demo_scan_as_csv_through_the_api_path(tmp_path):
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert {row["user_name"] for row in rows} == DEMO_FINDINGS
     assert rows[0]["account_id"] == "123456789012"
+    # privilege comes from the bulk call, whatever the source; MFA only from the report, and
+    # MFA not known counts as off: the privileged users, the longest idle first
+    assert [row["user_name"] for row in rows][:3] == ["ivan", "dave", "alice@example.com"]
+    assert rows[2]["privileged"] == "True" and {row["mfa_active"] for row in rows} == {""}
+    (bob,) = [row for row in rows if row["user_name"] == "bob"]
+    (key,) = json.loads(bob["access_keys"])
+    assert key["active"] is True and key["last_used"] == bob["newest_key_used"]
+    assert key["key_id"].startswith("AKIA")
 
 
 @pytest.mark.parametrize(

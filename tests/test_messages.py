@@ -97,8 +97,32 @@ def test_finding_line_reads_well():
     text = finding_facts(row(owner_slack_id="U0ANN"), UTC)
     assert text == (
         "`ann` in `111122223333` · dormant, fully inactive\n"
-        "Idle *120 days* · last password use 2026-07-30 · newest key use never · owner <@U0ANN>"
+        "Idle *120 days* · last password use 2026-07-30 · newest key use never · owner <@U0ANN>\n"
+        "MFA not known · no access keys"
     )
+
+
+def test_a_privileged_finding_is_marked_with_why_its_mfa_keys_and_path():
+    keys = [
+        {"active": True, "last_used": "2026-11-01T08:00:00+00:00", "key_id": None},
+        {"active": False, "last_used": None, "key_id": None},
+    ]
+    finding = row(
+        user_arn="arn:aws:iam::111122223333:user/ops/admins/ann",
+        privileged=True,
+        privilege="AdministratorAccess through group <!channel>",
+        mfa_active=False,
+        facts={"keys": keys},
+    )
+    assert finding_facts(finding, UTC).splitlines()[2] == (
+        ":rotating_light: *Privileged*: `AdministratorAccess through group &lt;!channel&gt;`"
+        " · *no MFA* · keys: active, used 2026-11-01; inactive, never used · path `/ops/admins/`"
+    )
+
+
+def test_an_unprivileged_finding_with_mfa_is_not_marked():
+    line = finding_facts(row(privileged=False, mfa_active=True), UTC).splitlines()[2]
+    assert line == "MFA on · no access keys"
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.domain import digest
 from bot.domain.clock import Clock
 from bot.domain.records import Actor, FindingNotes, Role, Surface, SystemActor
+from bot.domain.risk import by_risk
 from bot.domain.scan import ScanResult
 from bot.domain.settings import Settings
 from bot.domain.workflow import AuditAction
@@ -152,10 +153,10 @@ class Announcer:
 
     @staticmethod
     def _by_account(*rows: Finding) -> dict[str, list[Finding]]:
-        """Each account's findings in name order, each once."""
+        """Each account's findings, the riskiest first, each once."""
         unique = {row.id: row for row in rows}.values()
         by_account: dict[str, list[Finding]] = {}
-        for row in sorted(unique, key=lambda r: (r.account_id, r.user_name)):
+        for row in sorted(unique, key=by_risk):
             by_account.setdefault(row.account_id, []).append(row)
         return by_account
 

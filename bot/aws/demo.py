@@ -6,18 +6,21 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import boto3
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.iam.models import AccessKeyLastUsed, iam_backends
+from moto.iam.models import AccessKeyLastUsed, AWSManagedPolicy, iam_backends
 
 DEMO_ACCOUNT_ID = DEFAULT_ACCOUNT_ID
 DEMO_REGION = "us-east-1"
+EPOCH = "2015-02-06T18:39:46+00:00"
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,30 @@ class DemoUser:
     password_used_days_ago: int | None = None
     keys: tuple[DemoKey, ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
+    groups: tuple[str, ...] = ()
+    mfa: bool = False
+
+
+ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
+ALLOW_ALL = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+ALLOW_IAM = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}],
+}
+# Groups the demo's users may be in: one with AWS's AdministratorAccess, one with an inline
+# policy allowing iam:*, one read-only.
+DEMO_GROUPS = {
+    "admins": {"managed": ADMINISTRATOR_ACCESS},
+    "iam-operators": {"inline": ALLOW_IAM},
+    "readers": {},
+}
 
 
 DEMO_USERS = (
-    DemoUser("alice@example.com", 800, password_used_days_ago=210),
+    DemoUser("alice@example.com", 800, password_used_days_ago=210, groups=("admins",)),
     DemoUser(
         "bob",
         600,
@@ -49,7 +72,7 @@ DEMO_USERS = (
     ),
     DemoUser("carol", 500, password_used_days_ago=3, tags={"owner": "carol@example.com"}),
     DemoUser("ci-deploy", 900, password=False, keys=(DemoKey(0),), tags={"owner": "U0PLATFORM"}),
-    DemoUser("dave", 300, tags={"owner": "dave@example.com"}),
+    DemoUser("dave", 300, tags={"owner": "dave@example.com"}, groups=("iam-operators",)),
     DemoUser("erin", 30, tags={"owner": "erin@example.com"}),
     DemoUser(
         "frank",
@@ -67,7 +90,14 @@ DEMO_USERS = (
         password_used_days_ago=365,
         tags={"owner": "heidi@example.com", "iam-inactive:exempt": "break-glass"},
     ),
-    DemoUser("ivan", 1200, password_used_days_ago=400, keys=(DemoKey(None), DemoKey(300))),
+    DemoUser(
+        "ivan",
+        1200,
+        password_used_days_ago=400,
+        keys=(DemoKey(None), DemoKey(300)),
+        groups=("admins",),
+        mfa=True,
+    ),
     DemoUser("judy", 200, password_used_days_ago=89, tags={"owner": "judy@example.com"}),
     DemoUser(
         "svc-reporting",
@@ -107,6 +137,7 @@ def seed_users(
     """Create `users` through the IAM API, then set the dates no API can set (moto's backend)."""
     iam = session.client("iam")
     backend = iam_backends[account_id]["global"]
+    _seed_groups(iam, backend, {group for user in users for group in user.groups})
     for user in users:
         tags = [{"Key": key, "Value": value} for key, value in user.tags.items()]
         iam.create_user(UserName=user.name, Tags=tags)
@@ -117,6 +148,10 @@ def seed_users(
         record.create_date = now - timedelta(days=user.created_days_ago)
         if user.password_used_days_ago is not None:
             record.password_last_used = now - timedelta(days=user.password_used_days_ago)
+        for group in user.groups:
+            iam.add_user_to_group(GroupName=group, UserName=user.name)
+        if user.mfa:
+            _enable_mfa(iam, user.name)
         for key in user.keys:
             key_id = iam.create_access_key(UserName=user.name)["AccessKey"]["AccessKeyId"]
             if not key.active:
@@ -127,3 +162,45 @@ def seed_users(
                     service="s3",
                     region=DEMO_REGION,
                 )
+
+
+def _seed_groups(iam: Any, backend: Any, names: set[str]) -> None:
+    if not names:
+        return
+    # moto loads AWS's managed policies only on request, which costs a second: add the one
+    # the demo uses.
+    policy = AWSManagedPolicy.from_data(
+        "AdministratorAccess",
+        backend.account_id,
+        backend.region_name,
+        {
+            "DefaultVersionId": "v1",
+            "Path": "/",
+            "Document": ALLOW_ALL,
+            "CreateDate": EPOCH,
+            "UpdateDate": EPOCH,
+        },
+    )
+    backend.aws_managed_policies.append(policy)
+    backend.managed_policies[policy.arn] = policy
+    for name in sorted(names):
+        iam.create_group(GroupName=name)
+        grants = DEMO_GROUPS[name]
+        if "managed" in grants:
+            iam.attach_group_policy(GroupName=name, PolicyArn=grants["managed"])
+        if "inline" in grants:
+            iam.put_group_policy(
+                GroupName=name,
+                PolicyName=f"{name}-policy",
+                PolicyDocument=json.dumps(grants["inline"]),
+            )
+
+
+def _enable_mfa(iam: Any, user_name: str) -> None:
+    device = iam.create_virtual_mfa_device(VirtualMFADeviceName=user_name)["VirtualMFADevice"]
+    iam.enable_mfa_device(
+        UserName=user_name,
+        SerialNumber=device["SerialNumber"],
+        AuthenticationCode1="123456",
+        AuthenticationCode2="654321",
+    )

@@ -4,6 +4,7 @@ and removing a console password. boto3 stays in bot/aws/.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -11,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
@@ -18,6 +20,7 @@ from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
 from bot.domain.assessment import IamIdentity, LiveUser
 from bot.domain.report import parse_credential_report
+from bot.domain.risk import Grants, privilege
 from bot.domain.rule import AccessKeyUse, Cleared, Thresholds, UserCredentials, evaluate
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,8 @@ CLIENT_CONFIG = Config(
 )
 REPORT_NOT_READY = frozenset({"ReportInProgress", "ReportNotPresent", "ReportExpired"})
 GLOBAL_REGION = "us-east-1"
+AUTHORIZATION_ENTITIES = ["User", "Group", "LocalManagedPolicy"]
+BULK_PAGES = {"PageSize": 1000}
 
 
 class ReportTimeout(RuntimeError):
@@ -119,13 +124,54 @@ def _generate_report(iam: Any) -> str:
 
 
 def identities_of_all_users(iam: Any) -> dict[str, IamIdentity]:
-    """Every user's UserId and tags, 1,000 users a call (GetAccountAuthorizationDetails)."""
+    """Every user's UserId, tags and privilege, 1,000 entities a call
+    (GetAccountAuthorizationDetails): users, groups and customer managed policies, since a
+    user's privilege may come through any of them."""
+    users, groups, policies = [], {}, {}
     paginator = iam.get_paginator("get_account_authorization_details")
+    for page in paginator.paginate(Filter=AUTHORIZATION_ENTITIES, PaginationConfig=BULK_PAGES):
+        users.extend(page.get("UserDetailList", []))
+        for group in page.get("GroupDetailList", []):
+            groups[group["GroupName"]] = _grants(group, "GroupPolicyList")
+        for policy in page.get("Policies", []):
+            policies[policy["Arn"]] = _default_document(policy)
     identities = {}
-    for page in paginator.paginate(Filter=["User"], PaginationConfig={"PageSize": 1000}):
-        for user in page.get("UserDetailList", []):
-            identities[user["UserName"]] = _identity(user)
+    for user in users:
+        why = privilege(_grants(user, "UserPolicyList"), groups, policies)
+        identities[user["UserName"]] = replace(
+            _identity(user), privileged=why is not None, privilege=why
+        )
     return identities
+
+
+def _grants(entity: dict[str, Any], inline_key: str) -> Grants:
+    return Grants(
+        managed=tuple(policy["PolicyArn"] for policy in entity.get("AttachedManagedPolicies", [])),
+        inline=tuple(
+            (policy["PolicyName"], _document(policy.get("PolicyDocument")))
+            for policy in entity.get(inline_key, [])
+        ),
+        groups=tuple(entity.get("GroupList", [])),
+    )
+
+
+def _default_document(policy: dict[str, Any]) -> Any:
+    for version in policy.get("PolicyVersionList", []):
+        if version.get("IsDefaultVersion"):
+            return _document(version.get("Document"))
+    return None
+
+
+def _document(raw: Any) -> Any:
+    """A policy document as IAM sends it, URL-encoded JSON (botocore's decoding of every
+    document is turned off: see accounts.client); None when it cannot be read."""
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(unquote(raw))
+    except ValueError:
+        log.warning("a policy document could not be read; its statements are not considered")
+        return None
 
 
 def identity_of_user(iam: Any, user_name: str) -> IamIdentity:
@@ -134,7 +180,7 @@ def identity_of_user(iam: Any, user_name: str) -> IamIdentity:
 
 
 def list_users(iam: Any) -> Iterator[dict[str, Any]]:
-    for page in iam.get_paginator("list_users").paginate(PaginationConfig={"PageSize": 1000}):
+    for page in iam.get_paginator("list_users").paginate(PaginationConfig=BULK_PAGES):
         yield from page.get("Users", [])
 
 

@@ -28,10 +28,13 @@ NOT_REPORTED = "category {category} is not reported"
 
 @dataclass(frozen=True)
 class IamIdentity:
-    """Who a user is in IAM besides its credentials: its UserId and its tags."""
+    """Who a user is in IAM besides its credentials: its UserId, its tags, and whether it is
+    privileged (None when that was not looked at: only the bulk call tells)."""
 
     user_id: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    privileged: bool | None = None
+    privilege: str | None = None  # why
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class LiveUser:
 
 def screen(candidate: Candidate, identity: IamIdentity, settings: Settings) -> Candidate | Cleared:
     """A user the rule finds idle, once exemptions and reported categories are applied; the
-    candidate then carries its owner and UserId."""
+    candidate then carries its owner, UserId and privilege."""
     name = candidate.user_name
     exempt = exemption(name, identity.tags, settings.exempt_tag, settings.ignore_users)
     if exempt:
@@ -55,6 +58,8 @@ def screen(candidate: Candidate, identity: IamIdentity, settings: Settings) -> C
     return replace(
         candidate,
         owner=owner_of(name, identity.tags, settings.owner_tag_keys),
+        privileged=identity.privileged,
+        privilege=identity.privilege,
         credentials=replace(candidate.credentials, user_id=user_id),
     )
 

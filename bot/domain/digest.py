@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain.records import FindingView
+from bot.domain.risk import by_risk
 from bot.domain.workflow import AuditAction, State
 
 WEEKS_OF_TREND = 8
@@ -38,6 +39,7 @@ class DigestFacts:
     open_total: int
     open_by_age: dict[str, int]
     open_by_account: dict[str, int]
+    top_risks: list[FindingView]  # open privileged findings, the riskiest first
     waiting_on_owners: list[tuple[FindingView, int]]  # the finding, days waited
     keeps_expiring: list[FindingView]
     failed_scans: list[tuple[datetime, str, str]]  # when, account, error
@@ -70,6 +72,7 @@ def summarize(
         open_total=len(open_now),
         open_by_age={label: ages[label] for _days, label in AGE_BUCKETS if ages[label]},
         open_by_account=dict(sorted(Counter(row.account_id for row in open_now).items())),
+        top_risks=sorted((row for row in open_now if row.privileged), key=by_risk),
         waiting_on_owners=sorted(waiting, key=lambda pair: -pair[1]),
         keeps_expiring=sorted(expiring, key=lambda row: row.kept_until),
         failed_scans=list(failed_scans),

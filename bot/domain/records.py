@@ -130,6 +130,7 @@ class FindingView(Protocol):
     account_id: str
     user_name: str
     user_id: str | None
+    user_arn: str
     category: str
     fully_inactive: bool
     state: str
@@ -139,6 +140,10 @@ class FindingView(Protocol):
     password_last_changed: datetime | None
     newest_key_used: datetime | None
     owner: str | None
+    privileged: bool | None
+    privilege: str | None
+    mfa_active: bool | None
+    facts: dict[str, Any]
     first_seen: datetime
     kept_until: datetime | None
     closed_at: datetime | None

@@ -28,6 +28,7 @@ REQUIRED_COLUMNS = (
     "access_key_2_last_used_date",
 )
 KEY_SLOTS = (1, 2)
+MFA_COLUMN = "mfa_active"  # read when present: it ranks findings, it decides nothing
 
 
 class ReportFormatError(ValueError):
@@ -95,6 +96,7 @@ def _parse_row(row: dict[str, str | None], line: int) -> UserCredentials:
         has_password=flag("password_enabled"),
         password_last_used=date("password_last_used"),
         password_last_changed=date("password_last_changed"),
+        mfa_active=flag(MFA_COLUMN) if MFA_COLUMN in row else None,
         # An empty slot reads as inactive and never used, the same as no key at all.
         keys=tuple(key for key in slots if key.active or key.last_used),
     )

@@ -56,6 +56,7 @@ class UserCredentials:
     keys: tuple[AccessKeyUse, ...] = ()
     # IAM's UserId (ListUsers, GetUser and the bulk tag call give it; the report does not).
     user_id: str | None = None
+    mfa_active: bool | None = None  # the report says; None where it was not asked
 
     @property
     def newest_key_use(self) -> datetime | None:
@@ -80,6 +81,8 @@ class Candidate:
     fully_inactive: bool
     days_idle: int
     owner: str | None = None
+    privileged: bool | None = None  # None: not known (the bulk call was not made)
+    privilege: str | None = None  # why it is privileged
 
     @property
     def account_id(self) -> str:
@@ -92,6 +95,10 @@ class Candidate:
     @property
     def user_id(self) -> str | None:
         return self.credentials.user_id
+
+    @property
+    def mfa_active(self) -> bool | None:
+        return self.credentials.mfa_active
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from bot.domain.clock import utc_now
 from bot.domain.records import RecordsUnavailable
+from bot.domain.risk import by_risk
 from bot.entry.bootstrap import SetupError, bootstrap, configure, open_database, prepare
 from bot.entry.terminal import render_csv, render_json, render_table
 
@@ -74,10 +75,7 @@ def scan(
     except RecordsUnavailable as error:
         print(f"iam-inactive: the database became unavailable: {error}", file=stderr)
         return EXIT_BAD_SETUP
-    rows = sorted(
-        record.new + record.reopened + record.updated,
-        key=lambda row: (row.account_id, row.user_name),
-    )
+    rows = sorted(record.new + record.reopened + record.updated, key=by_risk)
     if output == "json":
         print(render_json(rows), file=stdout)
     elif output == "csv":

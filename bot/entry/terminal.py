@@ -10,10 +10,12 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from bot.domain.records import FindingView
+from bot.domain.risk import RISK_LABELS, risk, user_path
 
 TABLE_HEADERS = (
     "account",
     "user",
+    "risk",
     "category",
     "state",
     "idle days",
@@ -25,6 +27,13 @@ RECORD_FIELDS = (
     "finding_id",
     "account_id",
     "user_name",
+    "user_arn",
+    "user_path",
+    "risk",
+    "privileged",
+    "privilege",
+    "mfa_active",
+    "access_keys",
     "category",
     "fully_inactive",
     "state",
@@ -45,6 +54,13 @@ def finding_record(row: FindingView) -> dict[str, Any]:
         "finding_id": row.id,
         "account_id": row.account_id,
         "user_name": row.user_name,
+        "user_arn": row.user_arn,
+        "user_path": user_path(row.user_arn),
+        "risk": RISK_LABELS[risk(row.privileged, row.mfa_active)],
+        "privileged": row.privileged,
+        "privilege": row.privilege,
+        "mfa_active": row.mfa_active,
+        "access_keys": (row.facts or {}).get("keys", []),
         "category": row.category,
         "fully_inactive": row.fully_inactive,
         "state": row.state,
@@ -67,7 +83,9 @@ def render_csv(rows: Sequence[FindingView]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=RECORD_FIELDS)
     writer.writeheader()
-    writer.writerows(finding_record(row) for row in rows)
+    for row in rows:
+        record = finding_record(row)
+        writer.writerow({**record, "access_keys": json.dumps(record["access_keys"])})
     return out.getvalue()
 
 
@@ -80,6 +98,7 @@ def render_table(rows: Sequence[FindingView], zone: tzinfo) -> str:
         (
             row.account_id,
             row.user_name,
+            RISK_LABELS[risk(row.privileged, row.mfa_active)].upper(),
             row.category + (" (fully inactive)" if row.fully_inactive else ""),
             row.state,
             row.days_idle,

@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.domain.records import FindingView, SystemActor
+from bot.domain.risk import user_path
 from bot.domain.rule import KEYS_ONLY
 from bot.domain.workflow import State
 from bot.slack.ids import ActionId
@@ -179,7 +180,42 @@ def finding_facts(row: FindingView, zone: tzinfo) -> str:
     return (
         f"{literal(row.user_name)} in `{row.account_id}` · {category_label(row)}\n"
         f"Idle *{row.days_idle} days* · last password use {day(row.password_last_used, zone)}"
-        f" · newest key use {day(row.newest_key_used, zone)} · owner {owner_label(row)}"
+        f" · newest key use {day(row.newest_key_used, zone)} · owner {owner_label(row)}\n"
+        f"{risk_line(row, zone)}"
+    )
+
+
+def risk_line(row: FindingView, zone: tzinfo) -> str:
+    """What makes this finding matter: privilege (marked), MFA, the access keys, the path."""
+    parts = []
+    if row.privileged:
+        why = literal(truncate(row.privilege or "", 300))
+        parts.append(f":rotating_light: *Privileged*: {why}")
+    parts.append(MFA_LABELS[row.mfa_active])
+    parts.append(keys_label((row.facts or {}).get("keys", []), zone))
+    path = user_path(row.user_arn)
+    if path != "/":
+        parts.append(f"path {literal(truncate(path, 200))}")
+    return " · ".join(parts)
+
+
+MFA_LABELS = {True: "MFA on", False: "*no MFA*", None: "MFA not known"}
+
+
+def keys_label(keys: Sequence[dict[str, Any]], zone: tzinfo) -> str:
+    """The access keys as the scan saw them (the `keys` of a finding's recorded facts)."""
+    if not keys:
+        return "no access keys"
+    return "keys: " + "; ".join(_key_label(key, zone) for key in keys)
+
+
+def _key_label(key: dict[str, Any], zone: tzinfo) -> str:
+    status = "active" if key.get("active") else "inactive"
+    used = key.get("last_used")
+    return (
+        f"{status}, used {day(datetime.fromisoformat(used), zone)}"
+        if used
+        else f"{status}, never used"
     )
 
 

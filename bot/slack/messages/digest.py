@@ -9,6 +9,7 @@ from slack_sdk.models.blocks import Block, HeaderBlock, MarkdownTextObject, Sect
 from bot.domain.digest import DigestFacts, trend_text
 from bot.slack.messages.blocks import (
     MAX_SECTION_TEXT,
+    MFA_LABELS,
     Message,
     checked,
     day,
@@ -48,6 +49,15 @@ def digest_message(facts: DigestFacts, zone: tzinfo, dry_run: bool) -> Message:
         ),
     ]
     sections = [
+        (
+            "*Top risks: privileged users with idle passwords*",
+            [
+                f"• {literal(row.user_name)} (`{row.account_id}`): "
+                f"{literal(truncate(row.privilege or '', 200))}, "
+                f"{MFA_LABELS[row.mfa_active]}, idle {row.days_idle} days"
+                for row in facts.top_risks
+            ],
+        ),
         (
             "*Waiting for owners*",
             [

@@ -1,0 +1,131 @@
+"""Which findings matter most: a dormant administrator without MFA before a read-only user.
+
+Pure. The AWS side reads who is granted what from GetAccountAuthorizationDetails (the bulk call
+the scan already makes) into `Grants`; the credential report says whether MFA is active.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any, Protocol
+
+# AWS managed policies that make their holder an administrator, or able to become one (with
+# IAMFullAccess a user can grant itself anything).
+ADMIN_EQUIVALENT_POLICIES = frozenset(
+    {
+        "AdministratorAccess",
+        "AdministratorAccess-Amplify",
+        "AdministratorAccess-AWSElasticBeanstalk",
+        "IAMFullAccess",
+        "PowerUserAccess",
+    }
+)
+AWS_MANAGED_PREFIX = ":iam::aws:policy/"
+BROAD_ACTIONS = frozenset({"*", "iam:*"})
+
+
+@dataclass(frozen=True)
+class Grants:
+    """What a user or a group is given: managed policies (ARNs), inline policies (name and
+    document), and for a user, its groups."""
+
+    managed: tuple[str, ...] = ()
+    inline: tuple[tuple[str, Any], ...] = ()
+    groups: tuple[str, ...] = ()
+
+
+def privilege(
+    user: Grants, groups: Mapping[str, Grants], customer_policies: Mapping[str, Any]
+) -> str | None:
+    """Why this user is administrator-equivalent, or None: an admin-equivalent AWS managed
+    policy, or a statement allowing `*` or `iam:*` (in an inline policy or a customer managed
+    policy's default version), attached to the user or to one of its groups."""
+    holders = [("", user)] + [
+        (f" through group {name}", groups.get(name, Grants())) for name in user.groups
+    ]
+    for through, grants in holders:
+        for arn in grants.managed:
+            name = arn.rsplit("/", 1)[-1]
+            if AWS_MANAGED_PREFIX in arn and name in ADMIN_EQUIVALENT_POLICIES:
+                return f"{name}{through}"
+            action = broad_action(customer_policies.get(arn))
+            if action:
+                return f"policy {name} allows {action}{through}"
+        for name, document in grants.inline:
+            action = broad_action(document)
+            if action:
+                return f"inline policy {name} allows {action}{through}"
+    return None
+
+
+def broad_action(document: Any) -> str | None:
+    """The broad action an Allow statement of this policy document grants (`*`, `iam:*`, or
+    everything but a few with NotAction), or None."""
+    if not isinstance(document, Mapping):
+        return None
+    for statement in _listed(document.get("Statement")):
+        if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
+            continue
+        if "NotAction" in statement:
+            return "all but a few actions (NotAction)"
+        for action in _listed(statement.get("Action")):
+            if isinstance(action, str) and action.lower() in BROAD_ACTIONS:
+                return action
+    return None
+
+
+def _listed(value: Any) -> Iterable[Any]:
+    """Policy grammar allows one element or a list wherever a list may stand."""
+    if value is None:
+        return ()
+    return value if isinstance(value, list) else (value,)
+
+
+class Risk(IntEnum):
+    """Most urgent first. MFA not known to be on counts as off."""
+
+    PRIVILEGED_WITHOUT_MFA = 0
+    PRIVILEGED = 1
+    WITHOUT_MFA = 2
+    OTHER = 3
+
+
+RISK_LABELS = {
+    Risk.PRIVILEGED_WITHOUT_MFA: "privileged, no MFA",
+    Risk.PRIVILEGED: "privileged",
+    Risk.WITHOUT_MFA: "no MFA",
+    Risk.OTHER: "",
+}
+
+
+def risk(privileged: bool | None, mfa_active: bool | None) -> Risk:
+    if privileged:
+        return Risk.PRIVILEGED if mfa_active else Risk.PRIVILEGED_WITHOUT_MFA
+    return Risk.OTHER if mfa_active else Risk.WITHOUT_MFA
+
+
+class Ranked(Protocol):
+    account_id: str
+    user_name: str
+    days_idle: int
+    privileged: bool | None
+    mfa_active: bool | None
+
+
+def by_risk(finding: Ranked) -> tuple[Risk, int, str, str]:
+    """The order findings are shown in everywhere: risk, then the longest idle."""
+    return (
+        risk(finding.privileged, finding.mfa_active),
+        -finding.days_idle,
+        finding.account_id,
+        finding.user_name,
+    )
+
+
+def user_path(arn: str) -> str:
+    """The IAM path in a user ARN (`arn:aws:iam::123456789012:user/ops/alice` -> `/ops/`)."""
+    resource = arn.split(":", 5)[-1]
+    parts = resource.split("/")
+    return "/" + "".join(f"{part}/" for part in parts[1:-1]) if len(parts) > 2 else "/"
