@@ -98,3 +98,28 @@ def test_digest_message_reads_at_a_glance_within_limits():
         message.blocks, ensure_ascii=False
     )  # 25 shown
     assert all(len(json.dumps(b)) < 3500 for b in message.blocks)
+
+
+def test_the_digest_names_the_top_risks_first():
+    findings = [
+        row("reader", days_idle=900, privileged=False, mfa_active=False),
+        row(
+            "admin-mfa", days_idle=300, privileged=True, privilege="IAMFullAccess", mfa_active=True
+        ),
+        row("admin", days_idle=120, privileged=True, privilege="AdministratorAccess <!here>"),
+        row("gone", privileged=True, privilege="PowerUserAccess", closed_at=NOW),
+    ]
+    facts = digest.summarize(NOW, findings, {}, [])
+    assert [r.user_name for r in facts.top_risks] == ["admin", "admin-mfa"]
+    text = json.dumps(digest_message(facts, UTC, dry_run=False).blocks)
+    section = next(
+        block["text"]["text"]
+        for block in digest_message(facts, UTC, dry_run=False).blocks
+        if block.get("text", {}).get("text", "").startswith("*Top risks")
+    )
+    assert section.splitlines()[1:] == [
+        "• `admin` (`111122223333`): `AdministratorAccess &lt;!here&gt;`, MFA not known,"
+        " idle 120 days",
+        "• `admin-mfa` (`111122223333`): `IAMFullAccess`, MFA on, idle 300 days",
+    ]
+    assert "reader" not in text and "gone" not in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import time
 from dataclasses import replace
 
@@ -11,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from bot.aws import iam as aws
 from bot.aws.accounts import client
-from bot.aws.demo import seed_users
+from bot.aws.demo import ALLOW_ALL, DemoUser, seed_users
 from bot.aws.scanner import collecting_rarely, scan_accounts
 from bot.domain.clock import utc_now
 from bot.domain.rule import DORMANT, KEYS_ONLY
@@ -218,3 +219,47 @@ def test_scans_at_once_leave_the_collector_as_it_was():
             assert gc.get_threshold()[0] > usual[0]
         assert gc.get_threshold()[0] > usual[0]  # the outer scan still runs
     assert gc.get_threshold() == usual
+
+
+def test_the_scan_knows_who_is_privileged_and_who_has_mfa(aws_session, iam_calls, now):
+    users = tuple(
+        DemoUser(name, 400, password_used_days_ago=200, groups=groups, mfa=mfa)
+        for name, groups, mfa in [
+            ("group-admin", ("admins",), False),
+            ("iam-operator", ("iam-operators",), True),
+            ("reader", ("readers",), True),
+            ("loner", (), False),
+            ("inline-admin", (), False),
+            ("customer-admin", (), False),
+        ]
+    )
+    seed_users(aws_session, users, now)
+    iam = aws_session.client("iam")
+    iam.put_user_policy(
+        UserName="inline-admin", PolicyName="all", PolicyDocument=json.dumps(ALLOW_ALL)
+    )
+    mine = iam.create_policy(PolicyName="break-glass", PolicyDocument=json.dumps(ALLOW_ALL))
+    iam.attach_user_policy(UserName="customer-admin", PolicyArn=mine["Policy"]["Arn"])
+
+    findings = by_name(scan_accounts(Settings(), aws_session, clock=lambda: now))
+    assert {name: (f.privileged, f.privilege, f.mfa_active) for name, f in findings.items()} == {
+        "group-admin": (True, "AdministratorAccess through group admins", False),
+        "iam-operator": (
+            True,
+            "inline policy iam-operators-policy allows iam:* through group iam-operators",
+            True,
+        ),
+        "reader": (False, None, True),
+        "loner": (False, None, False),
+        "inline-admin": (True, "inline policy all allows *", False),
+        "customer-admin": (True, "policy break-glass allows *", False),
+    }
+    assert iam_calls.count("GetAccountAuthorizationDetails") == 1  # no call per user for it
+
+
+def test_without_the_bulk_call_privilege_is_not_known(aws_session, now):
+    seed_users(aws_session, (DemoUser("group-admin", 400, groups=("admins",)),), now)
+    (finding,) = scan_accounts(
+        Settings(tag_source="per-user"), aws_session, clock=lambda: now
+    ).candidates
+    assert (finding.privileged, finding.privilege, finding.mfa_active) == (None, None, False)

@@ -356,3 +356,30 @@ def test_slash_text_of_any_length_gets_a_clear_reply(bot, text):
     answer = bot.command(text)
     assert answer.status_code == 200
     assert "longer than any IAM user name" in answer.get_json()["text"]
+
+
+def test_the_riskiest_findings_come_first_in_the_channel_and_in_list(
+    standin, database_file, aws_session, now
+):
+    users = (
+        DemoUser("reader", 900, password_used_days_ago=800, mfa=True),
+        DemoUser("no-mfa", 300, password_used_days_ago=200),
+        DemoUser("admin", 200, password_used_days_ago=100, groups=("admins",)),
+    )
+    seed_users(aws_session, users, now)
+    harness = start_bot(standin, database_file, aws_session)
+    harness.command("scan")
+    (posted,) = [c for c in standin.named("chat.postMessage") if "admin" in c.text_of_blocks()]
+    sections = [
+        b["text"]["text"] for b in posted.blocks() if b.get("block_id", "").startswith("finding:")
+    ]
+    assert [line.split("`")[1] for line in sections] == ["admin", "no-mfa", "reader"]
+    assert (
+        ":rotating_light: *Privileged*: `AdministratorAccess through group admins`" in sections[0]
+    )
+    listed = [
+        b["text"]["text"].split("`")[1]
+        for b in harness.reply("list", user=STRANGER)["blocks"]
+        if b["type"] == "section"
+    ]
+    assert listed == ["admin", "no-mfa", "reader"]

@@ -334,3 +334,45 @@ def test_a_row_locked_by_a_stuck_transaction_is_an_outage_not_a_hang(postgres_ur
             waiting.execute(
                 select(models.Finding).where(models.Finding.id == finding.id).with_for_update()
             )
+
+
+def ranked(name: str, privileged: bool | None, mfa: bool | None, idle: int) -> Candidate:
+    verdict = evaluate(facts(name, used_days_before=idle, mfa_active=mfa), T0, Thresholds())
+    why = "AdministratorAccess through group <admins>" if privileged else None
+    return replace(verdict, privileged=privileged, privilege=why)
+
+
+def scan_of(*candidates: Candidate, at: datetime = T0) -> ScanResult:
+    return scan(AccountScan(ACCOUNT, list(candidates), {}, len(candidates)), at=at)
+
+
+def test_risk_facts_are_recorded_and_findings_listed_riskiest_first(repository):
+    repository.record_scan(
+        scan_of(
+            ranked("reader", False, True, 900),
+            ranked("admin-mfa", True, True, 100),
+            ranked("unknown", None, None, 300),
+            ranked("admin", True, False, 120),
+        ),
+        "cli",
+        dry_run=False,
+    )
+    rows = repository.open_findings()
+    assert [row.user_name for row in rows] == ["admin", "admin-mfa", "unknown", "reader"]
+    admin = rows[0]
+    assert (admin.privileged, admin.mfa_active) == (True, False)
+    assert admin.privilege == "AdministratorAccess through group <admins>"
+    assert admin.facts["mfa_active"] is False
+    assert (rows[2].privileged, rows[2].mfa_active, rows[2].privilege) == (None, None, None)
+
+
+def test_a_rescan_brings_risk_facts_up_to_date(repository):
+    repository.record_scan(scan_of(ranked("ann", True, False, 200)), "cli", dry_run=False)
+    later = T0 + timedelta(days=1)
+    calmer = replace(ranked("ann", False, True, 201), days_idle=201)
+    repository.record_scan(scan_of(calmer, at=later), "cli", dry_run=False)
+    (row,) = repository.open_findings()
+    assert (row.privileged, row.privilege, row.mfa_active) == (False, None, True)
+    with session_of(repository) as session:  # as stored, not as the scan's objects say
+        stored = session.get(models.Finding, row.id)
+        assert (stored.privileged, stored.privilege, stored.mfa_active) == (False, None, True)
