@@ -14,7 +14,7 @@ from bot.domain.clock import utc_now
 from bot.domain.records import RecordsUnavailable
 from bot.domain.risk import by_risk
 from bot.entry.bootstrap import SetupError, bootstrap, configure, open_database, prepare
-from bot.entry.terminal import render_csv, render_json, render_table
+from bot.entry.terminal import render_table, write_csv, write_json
 
 if TYPE_CHECKING:
     import boto3
@@ -77,9 +77,9 @@ def scan(
         return EXIT_BAD_SETUP
     rows = sorted(record.new + record.reopened + record.updated, key=by_risk)
     if output == "json":
-        print(render_json(rows), file=stdout)
+        write_json(rows, stdout)
     elif output == "csv":
-        print(render_csv(rows), file=stdout, end="")
+        write_csv(rows, stdout)
     else:
         print(render_table(rows, settings.timezone), file=stdout)
         print(

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Any, TextIO
 
 from bot.domain.records import FindingView
 from bot.domain.risk import RISK_LABELS, risk, user_path
@@ -75,18 +74,22 @@ def finding_record(row: FindingView) -> dict[str, Any]:
     }
 
 
-def render_json(rows: Sequence[FindingView]) -> str:
-    return json.dumps([finding_record(row) for row in rows], indent=2)
+def write_json(rows: Sequence[FindingView], out: TextIO) -> None:
+    """A JSON array of `finding_record`s, written one record at a time: a scan of 20,000
+    findings would otherwise hold the whole document in memory beside its rows."""
+    out.write("[")
+    for number, row in enumerate(rows):
+        record = json.dumps(finding_record(row), indent=2).replace("\n", "\n  ")
+        out.write(f"{',' if number else ''}\n  {record}")
+    out.write("\n]\n" if rows else "]\n")
 
 
-def render_csv(rows: Sequence[FindingView]) -> str:
-    out = io.StringIO()
+def write_csv(rows: Sequence[FindingView], out: TextIO) -> None:
     writer = csv.DictWriter(out, fieldnames=RECORD_FIELDS)
     writer.writeheader()
     for row in rows:
         record = finding_record(row)
         writer.writerow({**record, "access_keys": json.dumps(record["access_keys"])})
-    return out.getvalue()
 
 
 def render_table(rows: Sequence[FindingView], zone: tzinfo) -> str:
