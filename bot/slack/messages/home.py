@@ -88,10 +88,9 @@ def home_view(
     if owner is None and approver is None:
         rest += _about_blocks(about)
     if owner is not None:
-        room = MAX_HOME_BLOCKS - len(top) - len(rest)
-        top += _owner_blocks(owner, now, zone, room)
-    blocks = top + ([DividerBlock()] if owner is not None and rest else []) + rest
-    return {"type": "home", "blocks": [block.to_dict() for block in blocks]}
+        rest = [DividerBlock(), *rest] if rest else rest
+        top += _owner_blocks(owner, now, zone, room=MAX_HOME_BLOCKS - len(top) - len(rest))
+    return {"type": "home", "blocks": [block.to_dict() for block in top + rest]}
 
 
 def _owner_blocks(part: OwnerPart, now: datetime, zone: tzinfo, room: int) -> list[Block]:
