@@ -6,6 +6,7 @@ it is given. What an approver button did is shown on top of the Home, which is r
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from slack_bolt import App
@@ -29,25 +30,19 @@ def register(app: App, services: Services) -> None:
 
     def on_scan(body: dict[str, Any]) -> None:
         user = body["user"]["id"]
-        summary = flows.scan_for(
-            services, user, None, lambda line: publish_home(services, user, line), Surface.HOME
-        )
+        started = partial(publish_home, services, user)  # the Home says the scan began
+        summary = flows.scan_for(services, user, None, started, Surface.HOME)
         publish_home(services, user, summary)
 
     def on_digest(body: dict[str, Any]) -> None:
         user = body["user"]["id"]
-        posted = flows.post_digest_for(
-            services, user, lambda line: publish_home(services, user, line), Surface.HOME
-        )
         channel = f"<#{services.settings.slack_channel}>"
-        outcome = (
-            f"Posted the digest to {channel}."
-            if posted
-            else (
-                f"Slack did not take the digest in {channel}; the failure is recorded. "
-                "Please try again in a moment."
-            )
-        )
+        if flows.post_digest_for(
+            services, user, partial(publish_home, services, user), Surface.HOME
+        ):
+            outcome = f"Posted the digest to {channel}."
+        else:
+            outcome = f"Slack did not take the digest in {channel}; please try again in a moment."
         publish_home(services, user, outcome)
 
     app.event(HOME_OPENED)(answering(services, on_home_opened))

@@ -234,6 +234,13 @@ def test_scan_now_and_post_digest_on_home_do_what_the_commands_do_and_say_so(bot
     assert f"Posted the digest to <#{CHANNEL}>." in text_of(bot.home_of(APPROVER))
 
 
+def test_a_digest_slack_does_not_take_is_said_on_home(bot, standin):
+    standin.fail["chat.postMessage"] = "channel_not_found"
+    bot.home_click(ActionId.HOME_DIGEST, "now", APPROVER)
+    text = text_of(bot.home_of(APPROVER))
+    assert f"Slack did not take the digest in <#{CHANNEL}>" in text
+
+
 def test_a_non_approvers_forged_scan_now_or_post_digest_is_refused_and_nothing_happens(
     bot, standin
 ):
