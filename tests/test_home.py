@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bot.application.access import NOT_APPROVER, NOT_MINE, NOT_OWNER
 from bot.aws.demo import DEMO_ACCOUNT_ID
 from bot.domain.home import LastScan, OpenCount, by_priority
+from bot.domain.scan import AccountScan, AccountTarget, ScanResult
 from bot.domain.workflow import State
 from bot.slack.ids import ActionId
 from bot.slack.messages.home import MAX_HOME_BLOCKS, About, ApproverPart, OwnerPart, home_view
@@ -99,11 +100,12 @@ def test_an_approver_sees_open_findings_waits_expiring_keeps_and_last_scans(bot,
     ending = kept_by_approver(bot, "idle-dormant", "migration until Friday")
     set_fields(bot.repository, ending.id, kept_until=now + timedelta(days=5))
     kept_by_approver(bot, "keys-only", "kept for a long time", "180")
+    set_fields(bot.repository, bot.finding("left-company").id, first_seen=now - timedelta(days=40))
 
     bot.open_home(APPROVER)
     home = bot.home_of(APPROVER)
     text = text_of(home)
-    assert f"`{DEMO_ACCOUNT_ID}`: *4 open* (4 new this week, 0 open 30+ days)" in text
+    assert f"`{DEMO_ACCOUNT_ID}`: *4 open* (3 new this week, 1 open 30+ days)" in text
     assert "last scan" in text and ", ok" in text
     assert "*Waiting on owners (1)*\\n`owned`" in text and "waiting 4 days" in text
     assert "*Keeps ending in the next 14 days (1)*\\n`idle-dormant`" in text
@@ -252,6 +254,27 @@ def test_a_non_approvers_forged_scan_now_or_post_digest_is_refused_and_nothing_h
     assert not standin.posted(CHANNEL) and not standin.named("views.publish")
     assert NOT_APPROVER in standin.said_to(STRANGER) and NOT_APPROVER in standin.said_to(OWNER)
     assert refusals_by(bot, STRANGER) == [("slack-home", "not an approver")]
+
+
+def test_each_accounts_last_scan_and_open_findings_by_age_are_read_from_the_records(
+    repository, now
+):
+    day_before = now - timedelta(days=1)
+    repository.record_scan(
+        idle_scan({"111122223333": 2, "444455556666": 1}, day_before), "t", dry_run=False
+    )
+    failed = AccountScan(AccountTarget("444455556666", name="prod"), error="AccessDenied")
+    repository.record_scan(ScanResult(now, now, "report", [failed]), "t", dry_run=False)
+    last = repository.last_scans()
+    assert (last["111122223333"].status, last["111122223333"].at) == ("ok", day_before)
+    assert (last["444455556666"].status, last["444455556666"].error) == ("failed", "AccessDenied")
+    assert last["444455556666"].account_name == "prod"
+    (older,) = repository.open_findings(account_id="444455556666")
+    set_fields(repository, older.id, first_seen=now - timedelta(days=30))
+    assert repository.open_by_account(now) == {
+        "111122223333": OpenCount(total=2, new=2, old=0),
+        "444455556666": OpenCount(total=1, new=0, old=1),
+    }
 
 
 # --- limits and failures -----------------------------------------------------------------------
