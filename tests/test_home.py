@@ -4,24 +4,22 @@ SQLite; and its builder's limits and escaping."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import pytest
 from moto.iam.models import iam_backends
 from sqlalchemy import select
 
 from bot.application.access import NOT_APPROVER, NOT_MINE, NOT_OWNER
 from bot.aws.demo import DEMO_ACCOUNT_ID
-from bot.domain.home import LastScan, OpenCount, by_priority
+from bot.domain.home import OpenCount
 from bot.domain.scan import AccountScan, AccountTarget, ScanResult
 from bot.domain.workflow import State
 from bot.slack.ids import ActionId
-from bot.slack.messages.home import MAX_HOME_BLOCKS, About, ApproverPart, OwnerPart, home_view
+from bot.slack.messages.home import MAX_HOME_BLOCKS
 from storage import models
 from tests.bot_harness import APPROVER, CHANNEL, OWNER, STRANGER, idle_scan
 from tests.conftest import has_password, scans, session_of, set_fields, start_bot
 from tests.slack_standin import _view_problem
-from tests.test_messages import HOSTILE, SHOWN, row
 
 OWNER_EMAIL = "owner@example.com"
 
@@ -334,63 +332,3 @@ def test_a_malformed_event_is_refused_before_bolt_reads_it(bot, standin):
     body = json.dumps({"type": "event_callback", "event": "app_home_opened"})
     assert bot.post(body, content_type="application/json").status_code == 400
     assert not standin.named("views.publish")
-
-
-# --- the builder -------------------------------------------------------------------------------
-
-NOW = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
-ABOUT = About("C0FINDINGS", 90, ["U0APPROVER"], "S0GROUP", "iam-inactive:exempt", 180)
-
-
-def test_findings_are_ordered_by_one_key_the_longest_idle_first():
-    rows = [row("b", days_idle=100), row("a", days_idle=300), row("c", days_idle=100)]
-    assert [r.user_name for r in by_priority(rows)] == ["a", "b", "c"]
-
-
-@pytest.mark.parametrize("waiting", [0, 1, 49, 200])
-def test_every_home_stays_within_slacks_limits(waiting):
-    rows = [
-        row(f"{n:03d}" + "x" * 60, state=State.AWAITING_OWNER, owner_slack_id="U0OWNER")
-        for n in range(waiting)
-    ]
-    kept = [row(f"k{n}", state=State.KEPT, decision_note="why " * 125) for n in range(300)]
-    scans_by_account = {
-        f"{n:012d}": LastScan(NOW, "failed", "n" * 128, "e" * 3000) for n in range(300)
-    }
-    counts = {f"{n:012d}": OpenCount(10, 1, 2) for n in range(300)}
-    view = home_view(
-        about=ABOUT,
-        owner=OwnerPart(rows, kept),
-        approver=ApproverPart(counts, scans_by_account, rows, kept),
-        now=NOW,
-        zone=UTC,
-        dry_run=True,
-        note="x" * 5000,
-    )
-    assert _view_problem(view) is None and len(view["blocks"]) <= MAX_HOME_BLOCKS
-
-
-def test_text_from_people_and_aws_on_home_is_data_never_markup():
-    hostile = row(
-        HOSTILE[:60],
-        state=State.KEPT,
-        decided_by="U0APPROVER",
-        decision_note=HOSTILE,
-        kept_until=NOW,
-    )
-    view = home_view(
-        about=ABOUT,
-        owner=OwnerPart([], [hostile]),
-        approver=ApproverPart(
-            {"111122223333": OpenCount(1, 1, 0)},
-            {"111122223333": LastScan(NOW, "failed", HOSTILE, HOSTILE)},
-            [],
-            [hostile],
-        ),
-        now=NOW,
-        zone=UTC,
-        dry_run=False,
-    )
-    text = text_of(view)
-    assert "<!channel>" not in text and "<@U0X>" not in text and "<https" not in text
-    assert SHOWN in text
