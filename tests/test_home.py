@@ -1,5 +1,5 @@
 """The app's Home tab end to end: signed events and clicks through the production adapter, moto,
-SQLite; and its builder's limits and escaping."""
+SQLite (and PostgreSQL when it answers). The builder alone: tests/test_home_view.py."""
 
 from __future__ import annotations
 
@@ -20,8 +20,6 @@ from storage import models
 from tests.bot_harness import APPROVER, CHANNEL, OWNER, STRANGER, idle_scan
 from tests.conftest import has_password, scans, session_of, set_fields, start_bot
 from tests.slack_standin import _view_problem
-
-OWNER_EMAIL = "owner@example.com"
 
 
 def text_of(view: dict) -> str:
