@@ -1,5 +1,5 @@
-"""Buttons: Disable and Keep in the channel, Confirm and "I still need it" in owner DMs, End
-keep in `show`, paging.
+"""Buttons: Disable and Keep in the channel, Confirm and "I still need it" in owner DMs and on
+the Home tab, End keep in `show`, paging.
 
 A button that opens a form opens a placeholder first, in Bolt's thread (Slack's trigger lasts
 3 s), and fills it in after the acknowledgement with `views.update`.
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 # placeholder form opens instead of waiting for them: Slack's trigger lasts 3 s.
 LOOKUPS_WITHIN = 1.0
 
-FormBuilder = Callable[[str | None, str], dict[str, Any]]  # (finding id, user) -> the form
+FormBuilder = Callable[[dict[str, Any]], dict[str, Any]]  # the click -> the form
 
 
 def register(app: App, services: Services) -> None:
@@ -91,7 +91,7 @@ def register(app: App, services: Services) -> None:
 
             def fill() -> None:
                 try:
-                    view = build(_value(body), body["user"]["id"])
+                    view = build(body)
                 except Exception as error:
                     if not replace_form(client, form, error) or explain(error) is None:
                         raise
@@ -103,7 +103,7 @@ def register(app: App, services: Services) -> None:
         return on_click
 
     def on_owner_confirm(body: dict[str, Any]) -> None:
-        flows.owner_confirms(services, _value(body), body["user"]["id"])
+        flows.owner_confirms(services, _value(body), body["user"]["id"], _owner_surface(body))
 
     def on_list_page(body: dict[str, Any], respond: Callable[..., None]) -> None:
         try:
@@ -114,16 +114,18 @@ def register(app: App, services: Services) -> None:
             message = notice(NOT_MINE)
         respond(replace_original=True, text=message.text, blocks=message.blocks)
 
-    def keep_form(surface: Surface) -> FormBuilder:
-        return lambda finding_id, user: flows.keep_form(services, finding_id, user, surface)
+    def keep_form(surface: Callable[[dict[str, Any]], Surface]) -> FormBuilder:
+        return lambda body: flows.keep_form(
+            services, _value(body), body["user"]["id"], surface(body)
+        )
 
     forms: dict[ActionId, FormBuilder] = {
-        ActionId.KEEP: keep_form(Surface.CHANNEL),
-        ActionId.OWNER_DECLINE: keep_form(Surface.DM),
-        ActionId.DECIDE_NOW: lambda finding_id, user: flows.decide_now_form(
-            services, finding_id, user
+        ActionId.KEEP: keep_form(lambda _body: Surface.CHANNEL),
+        ActionId.OWNER_DECLINE: keep_form(_owner_surface),
+        ActionId.DECIDE_NOW: lambda body: flows.decide_now_form(
+            services, _value(body), body["user"]["id"]
         ),
-        ActionId.UNKEEP: lambda finding_id, user: flows.unkeep_form(services, finding_id, user),
+        ActionId.UNKEEP: lambda body: flows.unkeep_form(services, _value(body), body["user"]["id"]),
     }
     for action_id, build in forms.items():
         app.action(action_id)(answering(services, opening(build), quick=True))
@@ -157,6 +159,12 @@ def replace_form(client: WebClient, form: dict[str, Any], outcome: Exception | s
         log.info("form %s not updated: %s", form.get("id"), slack_error(error))
         return False
     return True
+
+
+def _owner_surface(body: dict[str, Any]) -> Surface:
+    """Owners answer in their DM or on their Home tab, whose clicks carry the view they were
+    made in instead of a message."""
+    return Surface.HOME if (body.get("view") or {}).get("type") == "home" else Surface.DM
 
 
 def _value(body: dict[str, Any]) -> str | None:

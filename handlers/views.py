@@ -95,7 +95,8 @@ def _surface(view: dict[str, Any]) -> Surface:
         metadata = _metadata(view)
     except Refused:
         return Surface.CHANNEL  # the strictest reading; the listener refuses the form itself
-    return Surface.DM if metadata.get("surface") == Surface.DM else Surface.CHANNEL
+    owners = (Surface.DM, Surface.HOME)  # where owners answer; anything else is the strictest
+    return Surface(metadata["surface"]) if metadata.get("surface") in owners else Surface.CHANNEL
 
 
 def _errors(block_id: BlockId, line: str) -> dict[str, Any]:

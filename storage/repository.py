@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot.domain.home import NEW_WITHIN, OLD_AFTER, LastScan, OpenCount
 from bot.domain.records import (
     NO_CHANGES,
     Actor,
@@ -299,6 +300,53 @@ class Repository:
             .order_by(models.Finding.first_seen.desc())
         )
         return self._all(query)
+
+    def findings_owned_by(self, owner_keys: Sequence[str]) -> list[models.Finding]:
+        """Open findings whose owner is one of `owner_keys` (a Slack user id, an email: tag
+        values, compared without case) or was resolved to one of them in Slack."""
+        keys = [key.lower() for key in owner_keys]  # emails' case carries no meaning
+        query = select(models.Finding).where(
+            models.Finding.closed_at.is_(None),
+            func.lower(models.Finding.owner).in_(keys)
+            | models.Finding.owner_slack_id.in_(owner_keys),
+        )
+        return self._all(query)
+
+    def open_by_account(self, now: datetime) -> dict[str, OpenCount]:
+        """Each account's open findings, counted by how long they have been open."""
+        first_seen = models.Finding.first_seen
+        query = (
+            select(
+                models.Finding.account_id,
+                func.count(),
+                func.count().filter(first_seen > now - NEW_WITHIN),
+                func.count().filter(first_seen <= now - OLD_AFTER),
+            )
+            .where(models.Finding.closed_at.is_(None))
+            .group_by(models.Finding.account_id)
+        )
+        with self._sessions() as session:
+            rows = session.execute(query).all()
+        return {account: OpenCount(total, new, old) for account, total, new, old in rows}
+
+    def last_scans(self) -> dict[str, LastScan]:
+        """How each account's most recent scan went."""
+        latest = (
+            select(func.max(models.ScanAccount.id))
+            .group_by(models.ScanAccount.account_id)
+            .scalar_subquery()
+        )
+        query = (
+            select(models.ScanAccount, models.Scan.started_at)
+            .join(models.ScanAccount.scan)
+            .where(models.ScanAccount.id.in_(latest))
+        )
+        with self._sessions() as session:
+            rows = session.execute(query).all()
+        return {
+            account.account_id: LastScan(at, account.status, account.account_name, account.error)
+            for account, at in rows
+        }
 
     def history(self, finding_id: str) -> list[models.AuditEvent]:
         query = (

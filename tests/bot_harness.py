@@ -199,6 +199,61 @@ class BotHarness:
         payload = click_payload(action_id, value, user, channel, response_url, message)
         return self.interact(payload, **options)
 
+    def event(self, event: dict[str, Any], **options: Any) -> Any:
+        """An Events API delivery of `event`, as Slack signs and sends it (JSON)."""
+        body = json.dumps(
+            {
+                "token": "legacy",
+                "team_id": "T0TEAM",
+                "api_app_id": "A0APP",
+                "type": "event_callback",
+                "event_id": f"Ev{time.time_ns()}",
+                "event_time": int(time.time()),
+                "event": event,
+            }
+        )
+        return self.post(body, content_type="application/json", **options)
+
+    def open_home(self, user: str, tab: str = "home") -> Any:
+        """`user` opens the app's Home tab (or its Messages tab)."""
+        event = {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": tab}
+        return self.event(event | {"event_ts": f"{time.time():.6f}"})
+
+    def home_click(self, action_id: str, value: str, user: str) -> Any:
+        """A button pressed on `user`'s Home tab: the payload has the view, no message and no
+        channel, and no response URL."""
+        return self.interact(
+            {
+                "type": "block_actions",
+                "user": {"id": user, "team_id": "T0TEAM"},
+                "trigger_id": fresh_trigger(),
+                "container": {"type": "view", "view_id": "V0HOME"},
+                "view": {
+                    "id": "V0HOME",
+                    "type": "home",
+                    "callback_id": "",
+                    "private_metadata": "",
+                    "blocks": [],
+                    "state": {"values": {}},
+                    "hash": "1.home",
+                },
+                "actions": [
+                    {"action_id": action_id, "block_id": "b", "value": value, "type": "button"}
+                ],
+            }
+        )
+
+    def home_of(self, user: str) -> dict[str, Any]:
+        """The Home view the bot published last for `user` (Slack took it)."""
+        published = [
+            call
+            for call in self.standin.named("views.publish")
+            if call.params.get("user_id") == user and call.answer.get("ok")
+        ]
+        assert published, f"no Home published for {user}"
+        view = published[-1].params["view"]
+        return json.loads(view) if isinstance(view, str) else view
+
     def submit(
         self, callback_id: str, values: dict[str, Any], metadata: dict[str, Any], user: str
     ) -> Any:

@@ -183,6 +183,7 @@ def test_manifest_grants_exactly_the_scopes_the_code_uses():
         "usergroups_users_list": "usergroups:read",
         "views_open": None,
         "views_update": None,
+        "views_publish": None,
         "conversations_members": ("channels:read", "groups:read"),  # public or private
         "files_upload_v2": "files:write",
     }

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.application.access import Refused
 from bot.application.consent import ask_new_owner, ask_owner, look_up_owner
+from bot.application.home import publish_home
 from bot.application.jobs import scan_and_announce, scan_summary_line
 from bot.application.scans import ScanRunning
 from bot.application.services import Services
@@ -108,9 +109,11 @@ def decide_now_form(services: Services, finding_id: str | None, user_id: str) ->
     return _final_confirmation(services, finding, f"{owner} did not answer")
 
 
-def owner_confirms(services: Services, finding_id: str | None, user_id: str) -> None:
-    """The owner's Confirm removal in their DM."""
-    _confirm(services, finding_id, user_id, Surface.DM, Intent.OWNER_CONFIRM, "owner confirmed")
+def owner_confirms(
+    services: Services, finding_id: str | None, user_id: str, surface: Surface = Surface.DM
+) -> None:
+    """The owner's Confirm removal, in their DM or on their Home tab."""
+    _confirm(services, finding_id, user_id, surface, Intent.OWNER_CONFIRM, "owner confirmed")
 
 
 def approver_confirms(
@@ -144,6 +147,7 @@ def _confirm(
         services.announcer.tell(channel, user_id, f"{removal.summary} {line}")
     else:
         services.announcer.tell_outcome(removal.finding, removal.summary)
+    publish_home(services, user_id)
 
 
 def keep(
@@ -162,6 +166,7 @@ def keep(
     services.announcer.tell_outcome(
         kept, f"Kept the console password of {literal(kept.user_name)}: {literal(reason)}"
     )
+    publish_home(services, user_id)
 
 
 def unkeep_form(services: Services, finding_id: str | None, user_id: str) -> dict[str, Any]:
@@ -183,6 +188,7 @@ def unkeep(services: Services, finding_id: str | None, user_id: str, reason: str
     name, account = literal(reopened.user_name), reopened.account_id
     line = f"Ended the keep of {name} (`{account}`): {literal(reason)}"
     services.announcer.announce(f"<@{user_id}> {line}", thread_ts=reopened.slack_thread)
+    publish_home(services, user_id)
     return line
 
 
@@ -223,11 +229,15 @@ def user_history(services: Services, user_id: str, user_name: str) -> Message:
 
 
 def scan_for(
-    services: Services, user_id: str, account: str | None, started: Callable[[str], None]
+    services: Services,
+    user_id: str,
+    account: str | None,
+    started: Callable[[str], None],
+    surface: Surface = Surface.COMMAND,
 ) -> str:
     """An approver's scan from Slack: `started` is told it began; returns the summary line, or
     who started the scan that is already running (anywhere) and when."""
-    services.access.require_approver(user_id, Surface.COMMAND)
+    services.access.require_approver(user_id, surface)
     if account is not None and not ACCOUNT_ID.match(account):
         raise Refused("`scan` takes an optional 12-digit account id.")
     where = f"account {account}" if account else "all accounts"
@@ -239,10 +249,17 @@ def scan_for(
     return scan_summary_line(*outcome)
 
 
-def post_digest_for(services: Services, user_id: str, started: Callable[[str], None]) -> None:
-    services.access.require_approver(user_id, Surface.COMMAND)
+def post_digest_for(
+    services: Services,
+    user_id: str,
+    started: Callable[[str], None],
+    surface: Surface = Surface.COMMAND,
+) -> bool:
+    """An approver's digest from Slack: `started` is told it began; False when Slack did not
+    take the message (the failure is recorded)."""
+    services.access.require_approver(user_id, surface)
     started("Posting the digest to the channel.")
-    services.announcer.post_digest()
+    return services.announcer.post_digest() is not None
 
 
 def _keep(surface: Surface) -> Intent:

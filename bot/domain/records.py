@@ -17,6 +17,7 @@ class Surface(StrEnum):
     SCAN = "scan"
     CHANNEL = "slack-channel"
     DM = "slack-dm"
+    HOME = "slack-home"  # the app's Home tab
     COMMAND = "slack-command"
     SLACK = "slack"
     SCHEDULE = "schedule"

@@ -215,11 +215,12 @@ class TransitionError(ValueError):
 
 
 # Who a person acts as, by where they act: approvers in the channel and the slash command, the
-# owner in their DM.
+# owner in their DM and on the app's Home tab (whose approver buttons act on no finding).
 ROLE_ON_SURFACE = {
     Surface.CHANNEL: Role.APPROVER,
     Surface.COMMAND: Role.APPROVER,
     Surface.DM: Role.OWNER,
+    Surface.HOME: Role.OWNER,
 }
 # Only findings waiting on their owner get reminders and escalations.
 FOLLOWED_UP = State.AWAITING_OWNER

@@ -32,6 +32,8 @@ def problem_with(body: bytes, content_type: str) -> str | None:
 def _problem_with_event(event: Any) -> str | None:
     if not isinstance(event, dict) or not isinstance(event.get("type"), str):
         return "an event needs a type"
+    if event["type"] == "event_callback" and not _text(event.get("event"), "type"):
+        return "an event_callback needs an event with a type"
     return None
 
 

@@ -9,7 +9,7 @@ from slack_bolt import App
 
 from bot.application.services import Services
 from bot.entry.bootstrap import require_slack_settings
-from handlers import actions, commands, views
+from handlers import actions, commands, home, views
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,6 @@ def create_app(
     if not process_before_response:  # answers go out first: the slow work queues behind
         services.after_ack = ThreadPoolExecutor(WORK_THREADS, thread_name_prefix="after-ack")
         services.lookups = ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="lookup")
-    for surface in (commands, actions, views):
+    for surface in (commands, actions, views, home):
         surface.register(app, services)
     return app

@@ -151,6 +151,12 @@ class OwnerContact:
     why_not: str = ""  # for the record when the approver's word is final
 
 
+def email_of(client: WebClient, user_id: str) -> str | None:
+    """The email on this person's Slack profile (None when it shows none); raises what the
+    Web API raises when Slack cannot answer."""
+    return (client.users_info(user=user_id)["user"].get("profile") or {}).get("email")
+
+
 def resolve_owner(client: WebClient, owner: str | None) -> OwnerContact:
     """The owner's Slack account from the tag value (a Slack user id or an email)."""
     if not owner:

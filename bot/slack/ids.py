@@ -18,6 +18,8 @@ class ActionId(StrEnum):
     OWNER_DECLINE = "owner_decline"
     LIST_PREVIOUS = "list_previous"
     LIST_NEXT = "list_next"
+    HOME_SCAN = "home_scan"
+    HOME_DIGEST = "home_digest"
 
 
 class CallbackId(StrEnum):
@@ -30,6 +32,7 @@ class BlockId(StrEnum):
     KEEP_REASON = "keep_reason"
     KEEP_PERIOD = "keep_period"
     UNKEEP_REASON = "unkeep_reason"
+    HOME_APPROVER = "home_approver"
 
 
 class InputId(StrEnum):

@@ -1,0 +1,75 @@
+"""What the app's Home tab shows each person: the facts, in the order that matters, without I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from bot.domain.records import FindingView
+from bot.domain.workflow import State
+
+# Keeps ending this soon are shown to approvers, so that none reopens by surprise.
+EXPIRING_WITHIN = timedelta(days=14)
+NEW_WITHIN = timedelta(days=7)  # an open finding first seen this recently is new
+OLD_AFTER = timedelta(days=30)  # an open finding this old has waited too long for a decision
+
+
+@dataclass(frozen=True)
+class OpenCount:
+    """An account's open findings, by how long they have been open."""
+
+    total: int
+    new: int  # first seen within NEW_WITHIN
+    old: int  # first seen OLD_AFTER ago or earlier
+
+
+@dataclass(frozen=True)
+class LastScan:
+    """How an account's last scan went."""
+
+    at: datetime
+    status: str  # ok, failed
+    account_name: str | None = None
+    error: str | None = None
+
+
+def priority(row: FindingView) -> tuple[int, str, str]:
+    """The sort key of every list of findings on the Home tab: what matters most first (the
+    longest idle), then a stable order. The one place to change that order."""
+    return (-row.days_idle, row.account_id, row.user_name)
+
+
+F = TypeVar("F", bound=FindingView)
+
+
+def by_priority(rows: Iterable[F]) -> list[F]:
+    return sorted(rows, key=priority)
+
+
+def waiting_on(rows: Iterable[F], user_id: str) -> list[F]:
+    """The findings whose owner's answer is asked of this person now (only they may give it)."""
+    return by_priority(
+        row for row in rows if row.state == State.AWAITING_OWNER and row.owner_slack_id == user_id
+    )
+
+
+def kept(rows: Iterable[F]) -> list[F]:
+    return by_priority(row for row in rows if row.state == State.KEPT)
+
+
+def expiring(rows: Iterable[F], now: datetime) -> list[F]:
+    """Keeps that end within EXPIRING_WITHIN, soonest first."""
+    ending = [
+        row
+        for row in rows
+        if row.state == State.KEPT
+        and row.kept_until is not None
+        and row.kept_until <= now + EXPIRING_WITHIN
+    ]
+    return sorted(ending, key=lambda row: (row.kept_until, priority(row)))
+
+
+def days_since(moment: datetime | None, now: datetime) -> int:
+    return max(0, (now - moment).days) if moment else 0

@@ -1,0 +1,209 @@
+"""The app's Home tab: what waits on each person (owners), what is open (approvers), and what
+the bot does (everyone else)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.domain.home import EXPIRING_WITHIN, LastScan, OpenCount, days_since
+from bot.domain.records import FindingView
+from bot.slack.ids import COMMAND, ActionId, BlockId
+from bot.slack.messages.blocks import (
+    MAX_SECTION_TEXT,
+    button_pair,
+    context,
+    day,
+    dry_run_note,
+    escape,
+    finding_facts,
+    listed,
+    literal,
+    mention,
+    owner_label,
+    truncate,
+)
+
+MAX_HOME_BLOCKS = 100  # Slack's limit for a Home view
+MORE_HINT = f" (see `{COMMAND} list`)"
+
+
+@dataclass(frozen=True)
+class OwnerPart:
+    """What an owner has: the findings asking for their answer, and their keeps."""
+
+    waiting: Sequence[FindingView]  # in priority order
+    keeps: Sequence[FindingView]
+
+
+@dataclass(frozen=True)
+class ApproverPart:
+    open_counts: Mapping[str, OpenCount]
+    last_scans: Mapping[str, LastScan]
+    waiting: Sequence[FindingView]  # findings waiting on their owners, in priority order
+    expiring: Sequence[FindingView]  # keeps ending soon, soonest first
+
+
+@dataclass(frozen=True)
+class About:
+    """What everyone may know about the bot."""
+
+    channel: str | None
+    idle_days: int
+    approvers: Sequence[str]
+    approver_group: str | None
+    exempt_tag: str
+    owner_keep_max_days: int
+
+
+def home_view(
+    *,
+    about: About,
+    owner: OwnerPart | None,
+    approver: ApproverPart | None,
+    now: datetime,
+    zone: tzinfo,
+    dry_run: bool,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """The Home view for one person: each part they hold a role in, and the bot's own
+    description for those who hold none; never more than Slack's MAX_HOME_BLOCKS."""
+    top: list[Block] = [_section(truncate(note, MAX_SECTION_TEXT))] if note else []
+    top += dry_run_note(dry_run)
+    rest: list[Block] = []
+    if approver is not None:
+        rest += _approver_blocks(approver, now, zone)
+    if owner is None and approver is None:
+        rest += _about_blocks(about)
+    if owner is not None:
+        rest = [DividerBlock(), *rest] if rest else rest
+        top += _owner_blocks(owner, now, zone, room=MAX_HOME_BLOCKS - len(top) - len(rest))
+    return {"type": "home", "blocks": [block.to_dict() for block in top + rest]}
+
+
+def _owner_blocks(part: OwnerPart, now: datetime, zone: tzinfo, room: int) -> list[Block]:
+    """Each finding waiting on the owner takes two blocks (its facts and its buttons): as many
+    as fit in `room`, with the fixed blocks around them, and how many more there are."""
+    keeps = _listing(f"Your keeps ({len(part.keeps)})", [_keep_line(r, zone) for r in part.keeps])
+    blocks: list[Block] = [HeaderBlock(text="Waiting on you")]
+    # Besides the header: the keeps and the "and N more" line
+    shown = max(0, (room - len(blocks) - 2) // 2)
+    for row in part.waiting[:shown]:
+        asked = days_since(row.asked_at, now)
+        facts = f"{finding_facts(row, zone)}\nAsked {asked} days ago by {mention(row.requested_by)}"
+        blocks.append(_section(facts))
+        blocks.append(
+            button_pair(
+                "home",
+                row,
+                ("Confirm removal", ActionId.OWNER_CONFIRM),
+                ("I still need it", ActionId.OWNER_DECLINE),
+            )
+        )
+    if not part.waiting:
+        blocks.append(_section("Nothing waits on your answer now."))
+    left_out = len(part.waiting) - shown
+    if left_out > 0:
+        blocks.append(context(f"…and {left_out} more{MORE_HINT}"))
+    return [*blocks, _section(keeps)]
+
+
+def _approver_blocks(part: ApproverPart, now: datetime, zone: tzinfo) -> list[Block]:
+    accounts = sorted(set(part.open_counts) | set(part.last_scans))
+    account_lines = [
+        _account_line(account, part.open_counts.get(account), part.last_scans.get(account), zone)
+        for account in accounts
+    ]
+    waiting_lines = [
+        f"{literal(row.user_name)} in `{row.account_id}` · {owner_label(row)} · waiting "
+        f"{days_since(row.asked_at, now)} days · idle {row.days_idle} days"
+        for row in part.waiting
+    ]
+    return [
+        HeaderBlock(text="For approvers"),
+        _section(_listing("Open findings by account", account_lines, empty="no scan yet")),
+        _section(_listing(f"Waiting on owners ({len(part.waiting)})", waiting_lines)),
+        _section(
+            _listing(
+                f"Keeps ending in the next {EXPIRING_WITHIN.days} days ({len(part.expiring)})",
+                [_keep_line(row, zone) for row in part.expiring],
+            )
+        ),
+        ActionsBlock(
+            block_id=BlockId.HOME_APPROVER,
+            elements=[
+                ButtonElement(
+                    text="Scan now", action_id=ActionId.HOME_SCAN, value="all", style="primary"
+                ),
+                ButtonElement(text="Post digest", action_id=ActionId.HOME_DIGEST, value="now"),
+            ],
+        ),
+    ]
+
+
+def _about_blocks(about: About) -> list[Block]:
+    where = f"<#{escape(about.channel)}>" if about.channel else "the findings channel"
+    who = [mention(user) for user in sorted(about.approvers)]
+    if about.approver_group:
+        who.append(f"the members of <!subteam^{escape(about.approver_group)}>")
+    approvers = ", ".join(who) if who else "nobody yet (ask your Slack admins)"
+    text = (
+        "*What I do*\nI look for AWS IAM users whose console password has not been used for "
+        f"{about.idle_days} days, post them in {where} with *Disable* and *Keep*, and ask each "
+        "IAM user's owner by DM before a password is removed. Access keys are never touched, "
+        "and every decision is recorded.\n\n"
+        f"*Approvers*: {approvers}\n\n"
+        "*Keeping a password*: ask an approver to keep it (with a reason and a period), answer "
+        f"*I still need it* when you are asked as its owner (up to {about.owner_keep_max_days} "
+        f"days), or have the IAM user tagged {literal(about.exempt_tag)}, which exempts it from "
+        "every scan."
+    )
+    return [HeaderBlock(text="About iam-inactive"), _section(truncate(text, MAX_SECTION_TEXT))]
+
+
+def _account_line(
+    account: str, count: OpenCount | None, scan: LastScan | None, zone: tzinfo
+) -> str:
+    name = f" {literal(truncate(scan.account_name, 64))}" if scan and scan.account_name else ""
+    line = f"`{escape(account)}`{name}: "
+    if count is None:
+        line += "no open findings"
+    else:
+        line += f"*{count.total} open* ({count.new} new this week, {count.old} open 30+ days)"
+    if scan is None:
+        return line
+    at = scan.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    if scan.status == "ok":
+        return f"{line} · last scan {at}, ok"
+    error = f": {literal(truncate(scan.error, 200))}" if scan.error else ""
+    return f"{line} · :warning: last scan {at} {escape(scan.status)}{error}"
+
+
+def _keep_line(row: FindingView, zone: tzinfo) -> str:
+    until = f"until {day(row.kept_until, zone)}" if row.kept_until else "until revoked"
+    reason = f": {literal(truncate(row.decision_note, 200))}" if row.decision_note else ""
+    return (
+        f"{literal(row.user_name)} in `{row.account_id}` · kept {until} by "
+        f"{mention(row.decided_by)}{reason}"
+    )
+
+
+def _listing(title: str, lines: Sequence[str], *, empty: str = "none") -> str:
+    head = f"*{title}*\n"
+    return head + (listed(lines, MAX_SECTION_TEXT - len(head), hint=MORE_HINT) or empty)
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=text))
