@@ -1,4 +1,4 @@
-"""`/iam-inactive`: help, list, show, scan, digest, unkeep.
+"""`/iam-inactive`: help, list, show, scan, digest, unkeep, export.
 
 Help and usage lines answer in the acknowledgement; every verb that reads the database or
 Slack answers through the command's response URL after it."""
@@ -10,9 +10,10 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.application import flows
+from bot.application import evidence, flows
 from bot.application.answers import answering
 from bot.application.services import Services
+from bot.domain.evidence import DEFAULT_DAYS, LONGEST_DAYS
 from bot.slack.ids import COMMAND
 from bot.slack.messages.blocks import Message, literal, notice
 from bot.slack.messages.command import help_message
@@ -50,7 +51,22 @@ def _usage(verb: str, args: list[str]) -> str | None:
         return "`show` takes one IAM user name."
     if verb == "unkeep" and len(args) < 2:
         return "`unkeep` takes an IAM user name and a reason."
+    if verb == "export" and _export_days(args) is None:
+        return (
+            f"`export` takes a number of days from 1 to {LONGEST_DAYS} "
+            f"(default {DEFAULT_DAYS}), not {literal(' '.join(args))}."
+        )
     return None
+
+
+def _export_days(args: list[str]) -> int | None:
+    """The days `export` covers; None when its words are not one such number."""
+    if not args:
+        return DEFAULT_DAYS
+    word = args[0]
+    if len(args) > 1 or not (word.isascii() and word.isdigit()):
+        return None
+    return int(word) if 1 <= int(word) <= LONGEST_DAYS else None
 
 
 def _words(body: dict[str, Any]) -> tuple[str, list[str]]:
@@ -81,6 +97,11 @@ def unkeep(services: Services, user_id: str, args: list[str], respond: Respond) 
     respond(**reply(notice(flows.unkeep_user(services, user_id, args[0], " ".join(args[1:])))))
 
 
+def export(services: Services, user_id: str, args: list[str], respond: Respond) -> None:
+    days = _export_days(args) or DEFAULT_DAYS  # checked in the acknowledgement (`_usage`)
+    respond(**reply(notice(evidence.send_to_dm(services, user_id, days))))
+
+
 def _saying(respond: Respond) -> Callable[[str], None]:
     return lambda line: respond(**reply(notice(line)))
 
@@ -96,4 +117,5 @@ VERBS: dict[str, Callable[..., None]] = {
     "scan": scan,
     "digest": digest,
     "unkeep": unkeep,
+    "export": export,
 }
