@@ -61,4 +61,4 @@ def send_to_dm(services: Services, user_id: str, days: int) -> str:
         if error.response.get("error") == "missing_scope":
             raise Refused(NO_FILE_SCOPE) from None
         raise
-    return f"Sent to our DM. {line}"
+    return f"Sent the CSV file to your DM. {line}"
