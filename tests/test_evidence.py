@@ -139,6 +139,17 @@ def test_a_month_of_decisions_is_exported_event_by_event(month):
         opened["reason"] == "idle 200 days" and opened["first_seen"] == "2026-06-01T12:00:00+00:00"
     )
     assert opened["password_last_used"] == "2025-11-13T12:00:00+00:00"
+    rechecked = next(r for r in rows if r["user_name"] == "ann" and r["action"] == "disabling")
+    assert rechecked["reason"] == "re-check: still idle"
+    assert json.loads(rechecked["details"]) == {
+        "user_id": "AIDAANN",
+        "category": "dormant",
+        "days_idle": 202,
+        "password_last_used": "2025-11-13T12:00:00+00:00",
+        "newest_key_used": None,
+        "owner": None,
+        "dry_run": False,
+    }
     asked = next(r for r in rows if r["user_name"] == "ann" and r["action"] == "disable_requested")
     assert asked["actor"] == APPROVER.id and asked["surface"] == "slack-channel"
     assert json.loads(asked["details"]) == {
