@@ -13,9 +13,9 @@ from slack_bolt import App
 from bot.application import evidence, flows
 from bot.application.answers import answering
 from bot.application.services import Services
-from bot.domain.evidence import DEFAULT_DAYS, LONGEST_DAYS
+from bot.domain.evidence import DEFAULT_DAYS, LONGEST_DAYS, days_asked
 from bot.slack.ids import COMMAND
-from bot.slack.messages.blocks import Message, literal, notice
+from bot.slack.messages.blocks import Message, literal, notice, truncate
 from bot.slack.messages.command import help_message
 
 Respond = Callable[..., None]
@@ -51,22 +51,12 @@ def _usage(verb: str, args: list[str]) -> str | None:
         return "`show` takes one IAM user name."
     if verb == "unkeep" and len(args) < 2:
         return "`unkeep` takes an IAM user name and a reason."
-    if verb == "export" and _export_days(args) is None:
+    if verb == "export" and days_asked(args) is None:
         return (
             f"`export` takes a number of days from 1 to {LONGEST_DAYS} "
-            f"(default {DEFAULT_DAYS}), not {literal(' '.join(args))}."
+            f"(default {DEFAULT_DAYS}), not {literal(truncate(' '.join(args), LONGEST_WORD))}."
         )
     return None
-
-
-def _export_days(args: list[str]) -> int | None:
-    """The days `export` covers; None when its words are not one such number."""
-    if not args:
-        return DEFAULT_DAYS
-    word = args[0]
-    if len(args) > 1 or not (word.isascii() and word.isdigit()):
-        return None
-    return int(word) if 1 <= int(word) <= LONGEST_DAYS else None
 
 
 def _words(body: dict[str, Any]) -> tuple[str, list[str]]:
@@ -98,7 +88,7 @@ def unkeep(services: Services, user_id: str, args: list[str], respond: Respond) 
 
 
 def export(services: Services, user_id: str, args: list[str], respond: Respond) -> None:
-    days = _export_days(args) or DEFAULT_DAYS  # checked in the acknowledgement (`_usage`)
+    days = days_asked(args) or DEFAULT_DAYS  # checked in the acknowledgement (`_usage`)
     respond(**reply(notice(evidence.send_to_dm(services, user_id, days))))
 
 

@@ -119,9 +119,18 @@ def period_of(since: str | None, until: str | None, now: datetime) -> Period:
     return Period(start, end)
 
 
+def days_asked(words: Sequence[str]) -> int | None:
+    """The days `/iam-inactive export [days]` covers; None unless the words are at most one
+    whole number from 1 to LONGEST_DAYS."""
+    if not words:
+        return DEFAULT_DAYS
+    if len(words) > 1 or not (words[0].isascii() and words[0].isdigit()):
+        return None
+    days = int(words[0])
+    return days if 1 <= days <= LONGEST_DAYS else None
+
+
 def last_days(days: int, now: datetime) -> Period:
-    if not 1 <= days <= LONGEST_DAYS:
-        raise EvidenceError(f"An export covers 1 to {LONGEST_DAYS} days, not {days}.")
     return Period(now - timedelta(days=days), now)
 
 
