@@ -18,7 +18,7 @@ import json
 import re
 import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
@@ -184,31 +184,18 @@ class Summary:
         )
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "since": iso(self.period.since),
-            "until": iso(self.period.until),
-            "account_id": self.account_id,
-            "findings": self.findings,
-            "found": self.found,
-            "removed": self.removed,
-            "removed_in_dry_run": self.removed_in_dry_run,
-            "kept": self.kept,
-            "aborted": self.aborted,
-            "failed": self.failed,
-            "resolved": self.resolved,
-            "still_open": self.still_open,
-            "median_days_to_decision": self.median_days_to_decision,
-            "line": self.line(),
-        }
+        counts = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "period"}
+        period = {"since": iso(self.period.since), "until": iso(self.period.until)}
+        return {**period, **counts, "line": self.line()}
 
 
 def summarize(records: Sequence[Record], period: Period, account_id: str | None) -> Summary:
-    def with_action(*actions: str, dry_run: bool | None = None) -> int:
+    def with_action(action: str, dry_run: bool | None = None) -> int:
         return sum(
             1
             for finding, events in records
             if (dry_run is None or bool(finding.requested_dry_run) is dry_run)
-            and any(e.action in actions and e.at in period for e in events)
+            and any(e.action == action and e.at in period for e in events)
         )
 
     waits = []
