@@ -34,6 +34,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan.set_defaults(output="table")
 
+    export = commands.add_parser(
+        "export",
+        help="write the decision record of a period for auditors (DATABASE_URL only)",
+        description="Findings first seen in the period or with any recorded event in it, each "
+        "with its whole history: CSV (a row per event) or JSON (findings with their events). "
+        "The summary line goes to stderr.",
+    )
+    export.add_argument("--since", help="first day, YYYY-MM-DD (default: 90 days before --until)")
+    export.add_argument("--until", help="last day, YYYY-MM-DD, included (default: now)")
+    export.add_argument("--account", help="only this 12-digit AWS account")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--output", help="write to this file instead of stdout")
+
     commands.add_parser("scheduler", help="run only the scheduled jobs, in the foreground")
     commands.add_parser("migrate", help="create or upgrade the database schema")
     return parser
@@ -65,6 +78,15 @@ def main(argv: list[str] | None = None) -> int:
             output=args.output,
             source=args.source,
             verbose=args.verbose,
+        )
+    if args.command == "export":
+        return cli.export(
+            os.environ,
+            since=args.since,
+            until=args.until,
+            account=args.account,
+            output_format=args.format,
+            output=args.output,
         )
     if args.command == "migrate":
         return cli.migrate_only(os.environ)

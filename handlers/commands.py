@@ -1,4 +1,4 @@
-"""`/iam-inactive`: help, list, show, scan, digest, unkeep.
+"""`/iam-inactive`: help, list, show, scan, digest, unkeep, export.
 
 Help and usage lines answer in the acknowledgement; every verb that reads the database or
 Slack answers through the command's response URL after it."""
@@ -10,11 +10,12 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.application import flows
+from bot.application import evidence, flows
 from bot.application.answers import answering
 from bot.application.services import Services
+from bot.domain.evidence import DEFAULT_DAYS, LONGEST_DAYS, days_asked
 from bot.slack.ids import COMMAND
-from bot.slack.messages.blocks import Message, literal, notice
+from bot.slack.messages.blocks import Message, literal, notice, truncate
 from bot.slack.messages.command import help_message
 
 Respond = Callable[..., None]
@@ -50,6 +51,11 @@ def _usage(verb: str, args: list[str]) -> str | None:
         return "`show` takes one IAM user name."
     if verb == "unkeep" and len(args) < 2:
         return "`unkeep` takes an IAM user name and a reason."
+    if verb == "export" and days_asked(args) is None:
+        return (
+            f"`export` takes a number of days from 1 to {LONGEST_DAYS} "
+            f"(default {DEFAULT_DAYS}), not {literal(truncate(' '.join(args), LONGEST_WORD))}."
+        )
     return None
 
 
@@ -81,6 +87,11 @@ def unkeep(services: Services, user_id: str, args: list[str], respond: Respond) 
     respond(**reply(notice(flows.unkeep_user(services, user_id, args[0], " ".join(args[1:])))))
 
 
+def export(services: Services, user_id: str, args: list[str], respond: Respond) -> None:
+    days = days_asked(args) or DEFAULT_DAYS  # checked in the acknowledgement (`_usage`)
+    respond(**reply(notice(evidence.send_to_dm(services, user_id, days))))
+
+
 def _saying(respond: Respond) -> Callable[[str], None]:
     return lambda line: respond(**reply(notice(line)))
 
@@ -96,4 +107,5 @@ VERBS: dict[str, Callable[..., None]] = {
     "scan": scan,
     "digest": digest,
     "unkeep": unkeep,
+    "export": export,
 }

@@ -355,3 +355,29 @@ class Repository:
             .order_by(models.AuditEvent.at, models.AuditEvent.id)
         )
         return self._all(query)
+
+    def evidence(
+        self, since: datetime, until: datetime, account_id: str | None = None
+    ) -> list[tuple[models.Finding, list[models.AuditEvent]]]:
+        """Findings first seen in [since, until) or with an audit event in it, by account and
+        user name, each with its whole history, oldest first (bot.domain.evidence)."""
+        finding, event = models.Finding, models.AuditEvent
+        touched = select(event.finding_id).where(event.at >= since, event.at < until)
+        chosen = select(finding.id).where(
+            ((finding.first_seen >= since) & (finding.first_seen < until)) | finding.id.in_(touched)
+        )
+        if account_id:
+            chosen = chosen.where(finding.account_id == account_id)
+        with self._sessions() as session:
+            findings = session.scalars(
+                select(finding)
+                .where(finding.id.in_(chosen))
+                .order_by(finding.account_id, finding.user_name, finding.first_seen, finding.id)
+            ).all()
+            history: dict[str, list[models.AuditEvent]] = {row.id: [] for row in findings}
+            for row in session.scalars(
+                select(event).where(event.finding_id.in_(chosen)).order_by(event.at, event.id)
+            ):
+                if row.finding_id in history:  # not a finding that appeared meanwhile
+                    history[row.finding_id].append(row)
+        return [(row, history[row.id]) for row in findings]

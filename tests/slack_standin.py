@@ -112,7 +112,7 @@ class SlackStandIn:
                 length = int(self.headers.get("Content-Length") or 0)
                 data = self.rfile.read(length)
                 if self.path.startswith("/upload/"):  # a file body, as files_upload_v2 sends it
-                    params = {"bytes": len(data), "png": data.startswith(b"\x89PNG")}
+                    params = {"bytes": len(data), "png": data.startswith(b"\x89PNG"), "data": data}
                     standin.answer(self.path.strip("/"), params)
                     self.send_response(200)
                     self.send_header("Content-Length", "2")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.domain.home import LastScan, OpenCount, by_priority
+from bot.domain.home import LastScan, OpenCount, riskiest_first
 from bot.domain.workflow import State
 from bot.slack.messages.home import MAX_HOME_BLOCKS, About, ApproverPart, OwnerPart, home_view
 from tests.slack_standin import _view_problem
@@ -17,9 +17,14 @@ NOW = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
 ABOUT = About("C0FINDINGS", 90, ["U0APPROVER"], "S0GROUP", "iam-inactive:exempt", 180)
 
 
-def test_findings_are_ordered_by_one_key_the_longest_idle_first():
-    rows = [row("b", days_idle=100), row("a", days_idle=300), row("c", days_idle=100)]
-    assert [r.user_name for r in by_priority(rows)] == ["a", "b", "c"]
+def test_findings_are_ordered_as_everywhere_the_riskiest_first():
+    rows = [
+        row("b", days_idle=100),
+        row("a", days_idle=300),
+        row("c", days_idle=100),
+        row("admin", days_idle=95, privileged=True, mfa_active=True),
+    ]
+    assert [r.user_name for r in riskiest_first(rows)] == ["admin", "a", "b", "c"]
 
 
 @pytest.mark.parametrize("waiting", [0, 1, 49, 200])

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.aws.iam import AccountIam, describe_error
-from bot.domain.assessment import recheck, same_owner
+from bot.domain.assessment import recheck, recheck_facts, same_owner
 from bot.domain.clock import Clock
 from bot.domain.records import (
     Actor,
@@ -221,9 +221,11 @@ class Decisions:
         return self._step(finding_id, Intent.CANCEL_REQUEST, by, why, changes)
 
     def _remove(self, finding: Finding, by: Actor) -> Removal:
-        def move(intent: Intent, reason: str, **changes: Any) -> Finding:
+        def move(
+            intent: Intent, reason: str, details: dict[str, Any] | None = None, **changes: Any
+        ) -> Finding:
             noted = FindingChanges(decision_note=reason, **changes)
-            return self._step(finding.id, intent, by, reason, noted)
+            return self._step(finding.id, intent, by, reason, noted, details)
 
         try:
             iam = self._iam_for_account(finding.account_id)
@@ -240,7 +242,8 @@ class Decisions:
             return self._owner_changed(finding, verdict.owner, by)
 
         if may(Intent.START_REMOVAL, finding.state):  # else recovery: recorded before the crash
-            move(Intent.START_REMOVAL, "re-check: still idle")
+            seen = {**recheck_facts(verdict, live), "dry_run": self.settings.dry_run}
+            move(Intent.START_REMOVAL, "re-check: still idle", seen)
         if self.settings.dry_run:
             done = move(Intent.FINISH_REMOVAL, DRY_RUN_REASON)
             return Removal(done, "Dry run: the console password would have been removed.")

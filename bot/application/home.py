@@ -82,6 +82,6 @@ def _approver_part(services: Services, now: datetime) -> ApproverPart:
     return ApproverPart(
         open_counts=repository.open_by_account(now),
         last_scans=repository.last_scans(),
-        waiting=home.by_priority(repository.findings_in_state(State.AWAITING_OWNER)),
+        waiting=home.riskiest_first(repository.findings_in_state(State.AWAITING_OWNER)),
         expiring=home.expiring(repository.findings_in_state(State.KEPT), now),
     )

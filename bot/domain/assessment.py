@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from bot.domain.rule import (
     DIFFERENT_USER,
@@ -77,6 +78,20 @@ def recheck(
     if isinstance(verdict, Cleared):
         return verdict
     return screen(verdict, live.identity, settings)
+
+
+def recheck_facts(verdict: Candidate, live: LiveUser) -> dict[str, Any]:
+    """What the live re-check saw of a user still idle, recorded with the removal it allows."""
+    credentials = verdict.credentials
+    used, key_used = credentials.password_last_used, credentials.newest_key_use
+    return {
+        "user_id": live.identity.user_id,
+        "category": verdict.category,
+        "days_idle": verdict.days_idle,
+        "password_last_used": used.isoformat() if used else None,
+        "newest_key_used": key_used.isoformat() if key_used else None,
+        "owner": verdict.owner,
+    }
 
 
 def same_owner(recorded: str | None, current: str | None) -> bool:

@@ -8,12 +8,16 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from bot.domain.records import FindingView
+from bot.domain.risk import by_risk
 from bot.domain.workflow import State
 
 # Keeps ending this soon are shown to approvers, so that none reopens by surprise.
 EXPIRING_WITHIN = timedelta(days=14)
 NEW_WITHIN = timedelta(days=7)  # an open finding first seen this recently is new
 OLD_AFTER = timedelta(days=30)  # an open finding this old has waited too long for a decision
+
+
+F = TypeVar("F", bound=FindingView)
 
 
 @dataclass(frozen=True)
@@ -35,28 +39,20 @@ class LastScan:
     error: str | None = None
 
 
-def priority(row: FindingView) -> tuple[int, str, str]:
-    """The sort key of every list of findings on the Home tab: what matters most first (the
-    longest idle), then a stable order. The one place to change that order."""
-    return (-row.days_idle, row.account_id, row.user_name)
-
-
-F = TypeVar("F", bound=FindingView)
-
-
-def by_priority(rows: Iterable[F]) -> list[F]:
-    return sorted(rows, key=priority)
+def riskiest_first(rows: Iterable[F]) -> list[F]:
+    """Every list of findings on the Home tab is in the order used everywhere (`by_risk`)."""
+    return sorted(rows, key=by_risk)
 
 
 def waiting_on(rows: Iterable[F], user_id: str) -> list[F]:
     """The findings whose owner's answer is asked of this person now (only they may give it)."""
-    return by_priority(
+    return riskiest_first(
         row for row in rows if row.state == State.AWAITING_OWNER and row.owner_slack_id == user_id
     )
 
 
 def kept(rows: Iterable[F]) -> list[F]:
-    return by_priority(row for row in rows if row.state == State.KEPT)
+    return riskiest_first(row for row in rows if row.state == State.KEPT)
 
 
 def expiring(rows: Iterable[F], now: datetime) -> list[F]:
@@ -68,7 +64,7 @@ def expiring(rows: Iterable[F], now: datetime) -> list[F]:
         and row.kept_until is not None
         and row.kept_until <= now + EXPIRING_WITHIN
     ]
-    return sorted(ending, key=lambda row: (row.kept_until, priority(row)))
+    return sorted(ending, key=lambda row: (row.kept_until, by_risk(row)))
 
 
 def days_since(moment: datetime | None, now: datetime) -> int:

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bot.domain.clock import utc_now
@@ -149,6 +150,51 @@ def _scan_first(
     finally:
         stop.set()
         scanning.join()
+
+
+def export(
+    env: Mapping[str, str],
+    *,
+    since: str | None,
+    until: str | None,
+    account: str | None,
+    output_format: str,
+    output: str | None,
+    stdout: TextIO = sys.stdout,
+    stderr: TextIO = sys.stderr,
+) -> int:
+    """The evidence of a period to stdout or `output`, its summary line to stderr. Arguments
+    are checked before the database is opened: a bad one changes nothing."""
+    from bot.domain.evidence import EvidenceError, check_account, period_of
+
+    try:
+        period = period_of(since, until, utc_now())
+        account_id = check_account(account)
+    except EvidenceError as error:
+        print(f"iam-inactive: {error}", file=stderr)
+        return EXIT_BAD_SETUP
+    try:
+        _, repository = prepare(env, verbose=False)
+        from bot.application.evidence import export as evidence_of
+
+        made = evidence_of(repository, period, account_id)
+    except SetupError as error:
+        print(f"iam-inactive: {error}", file=stderr)
+        return EXIT_BAD_SETUP
+    except RecordsUnavailable as error:
+        print(f"iam-inactive: the database became unavailable: {error}", file=stderr)
+        return EXIT_BAD_SETUP
+    text = made.json() + "\n" if output_format == "json" else made.csv()
+    try:
+        if output:
+            Path(output).write_text(text, encoding="utf-8", newline="")
+        else:
+            stdout.write(text)
+    except OSError as error:
+        print(f"iam-inactive: cannot write {output}: {error.strerror or error}", file=stderr)
+        return EXIT_BAD_SETUP
+    print(made.summary.line(), file=stderr)
+    return EXIT_OK
 
 
 def run_bot(env: Mapping[str, str], port: int | None, stderr: TextIO = sys.stderr) -> int:

@@ -190,7 +190,7 @@ def risk_line(row: FindingView, zone: tzinfo) -> str:
     parts = []
     if row.privileged:
         why = literal(truncate(row.privilege or "", 300))
-        parts.append(f":rotating_light: *Privileged*: {why}")
+        parts.append(f"{PRIVILEGED_MARK}*Privileged*: {why}")
     parts.append(MFA_LABELS[row.mfa_active])
     parts.append(keys_label((row.facts or {}).get("keys", []), zone))
     path = user_path(row.user_arn)
@@ -199,6 +199,7 @@ def risk_line(row: FindingView, zone: tzinfo) -> str:
     return " · ".join(parts)
 
 
+PRIVILEGED_MARK = ":rotating_light: "
 MFA_LABELS = {True: "MFA on", False: "*no MFA*", None: "MFA not known"}
 
 

@@ -41,6 +41,8 @@ HELP = "\n".join(
         f"• `{COMMAND} show <iam-user>`: a finding, its facts and its whole history",
         f"• `{COMMAND} digest`: post the digest to the channel now (approvers)",
         f"• `{COMMAND} unkeep <iam-user> <reason>`: end a keep; the finding reopens (approvers)",
+        f"• `{COMMAND} export [days]`: every finding of the last 90 (or `days`) days and its "
+        "decisions, as a CSV file in your DM for auditors (approvers)",
         f"• `{COMMAND} help`: this help",
     ]
 )

@@ -23,6 +23,7 @@ from bot.domain.records import FindingView
 from bot.slack.ids import COMMAND, ActionId, BlockId
 from bot.slack.messages.blocks import (
     MAX_SECTION_TEXT,
+    PRIVILEGED_MARK,
     button_pair,
     context,
     day,
@@ -44,7 +45,7 @@ MORE_HINT = f" (see `{COMMAND} list`)"
 class OwnerPart:
     """What an owner has: the findings asking for their answer, and their keeps."""
 
-    waiting: Sequence[FindingView]  # in priority order
+    waiting: Sequence[FindingView]  # riskiest first
     keeps: Sequence[FindingView]
 
 
@@ -52,7 +53,7 @@ class OwnerPart:
 class ApproverPart:
     open_counts: Mapping[str, OpenCount]
     last_scans: Mapping[str, LastScan]
-    waiting: Sequence[FindingView]  # findings waiting on their owners, in priority order
+    waiting: Sequence[FindingView]  # findings waiting on their owners, riskiest first
     expiring: Sequence[FindingView]  # keeps ending soon, soonest first
 
 
@@ -127,7 +128,8 @@ def _approver_blocks(part: ApproverPart, now: datetime, zone: tzinfo) -> list[Bl
         for account in accounts
     ]
     waiting_lines = [
-        f"{literal(row.user_name)} in `{row.account_id}` · {owner_label(row)} · waiting "
+        f"{PRIVILEGED_MARK if row.privileged else ''}{literal(row.user_name)} in "
+        f"`{row.account_id}` · {owner_label(row)} · waiting "
         f"{days_since(row.asked_at, now)} days · idle {row.days_idle} days"
         for row in part.waiting
     ]

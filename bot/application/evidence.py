@@ -1,0 +1,64 @@
+"""Evidence for access reviews: the decision record of a period, for the terminal and for an
+approver's DM (rows, neutralisation and the summary are bot.domain.evidence's)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk.errors import SlackApiError
+
+from bot.application.access import Refused
+from bot.application.services import Services
+from bot.domain.evidence import Period, Record, Summary, as_csv, as_json, last_days, summarize
+from bot.domain.records import Surface
+from storage.repository import Repository
+
+NO_FILE_SCOPE = (
+    "I cannot send files: this Slack app lacks the `files:write` scope, so nothing was sent. "
+    "A Slack admin can add it (see manifest.yml) and reinstall the app; meanwhile "
+    "`python -m bot export` makes the same file."
+)
+
+
+@dataclass(frozen=True)
+class Export:
+    records: list[Record]
+    summary: Summary
+
+    def csv(self) -> str:
+        return as_csv(self.records)
+
+    def json(self) -> str:
+        return as_json(self.records, self.summary)
+
+    def filename(self, extension: str) -> str:
+        period = self.summary.period
+        return f"iam-inactive-evidence-{period.since:%Y-%m-%d}-to-{period.last_day}.{extension}"
+
+
+def export(repository: Repository, period: Period, account_id: str | None = None) -> Export:
+    records = repository.evidence(period.since, period.until, account_id)
+    return Export(records, summarize(records, period, account_id))
+
+
+def send_to_dm(services: Services, user_id: str, days: int) -> str:
+    """An approver's export of the last `days` days, as a CSV file in their DM with the bot;
+    returns the summary line. Refused, with nothing sent, to anyone else or without the scope
+    Slack needs for files."""
+    services.access.require_approver(user_id, Surface.COMMAND)
+    made = export(services.repository, last_days(days, services.clock()))
+    line = made.summary.line()
+    dm = services.client.conversations_open(users=user_id)["channel"]["id"]
+    try:
+        services.client.files_upload_v2(
+            channel=dm,
+            content=made.csv(),
+            filename=made.filename("csv"),
+            title="iam-inactive evidence",
+            initial_comment=line,
+        )
+    except SlackApiError as error:
+        if error.response.get("error") == "missing_scope":
+            raise Refused(NO_FILE_SCOPE) from None
+        raise
+    return f"Sent the CSV file to your DM. {line}"

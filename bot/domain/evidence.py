@@ -1,0 +1,329 @@
+"""Evidence for access reviews: every finding of a period with its whole recorded history.
+
+Pure: the period an export covers, its rows (one per audit event, the finding's columns repeated,
+so an auditor can filter a spreadsheet by user, action or actor), the JSON document (findings
+with their events nested) and the summary of the period. Storage reads the rows; the terminal
+and Slack only write out what is built here.
+
+A finding is in a period when it was first seen in it or has any audit event in it; it is
+exported with its whole history, events before and after the period included. The summary
+counts what happened within the period.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Protocol
+
+from bot.domain.records import EventView, FindingView
+from bot.domain.workflow import CLOSED_STATES, State
+
+DEFAULT_DAYS = 90
+LONGEST_DAYS = 3650
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+
+# Stable column order (documented in README.md, "Evidence for access reviews"): append, never
+# reorder or rename, since auditors' spreadsheets and scripts refer to them.
+FINDING_COLUMNS = (
+    "finding_id",
+    "account_id",
+    "user_name",
+    "user_arn",
+    "privileged",
+    "privilege",
+    "mfa_active",
+    "category",
+    "owner",
+    "first_seen",
+    "last_seen",
+    "days_idle",
+    "password_last_used",
+    "newest_key_used",
+    "state",
+    "outcome",
+    "dry_run",
+    "closed_at",
+    "resolution",
+)
+EVENT_COLUMNS = (
+    "event_id",
+    "event_at",
+    "action",
+    "actor",
+    "surface",
+    "from_state",
+    "to_state",
+    "reason",
+    "kept_until",
+    "details",
+)
+COLUMNS = FINDING_COLUMNS + EVENT_COLUMNS
+
+# OWASP CSV injection: a spreadsheet runs a cell starting with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+# The audit actions that count as someone's decision on a finding (for days to decision).
+DECISIONS = frozenset({State.DISABLE_REQUESTED, State.KEPT})
+
+
+class EvidenceError(ValueError):
+    """An export that cannot be made as asked (a bad date or account id); says which."""
+
+
+class EvidenceFinding(FindingView, Protocol):
+    user_arn: str
+    last_seen: datetime
+
+
+class EvidenceEvent(EventView, Protocol):
+    id: int
+    surface: str
+    from_state: str | None
+    to_state: str | None
+    details: dict[str, Any] | None
+
+
+Record = tuple[EvidenceFinding, Sequence[EvidenceEvent]]
+
+
+@dataclass(frozen=True)
+class Period:
+    """From `since` (included) to `until` (excluded), both UTC."""
+
+    since: datetime
+    until: datetime
+
+    def __contains__(self, moment: datetime) -> bool:
+        return self.since <= moment < self.until
+
+    @property
+    def last_day(self) -> date:
+        return (self.until - timedelta(microseconds=1)).date()
+
+    def describe(self) -> str:
+        return f"{self.since:%Y-%m-%d} to {self.last_day:%Y-%m-%d} (UTC)"
+
+
+def period_of(since: str | None, until: str | None, now: datetime) -> Period:
+    """The period the terminal's `--since` / `--until` ask for: whole UTC days, `until` included
+    (or a moment, when a time is given). Without `until`: up to now; without `since`: the
+    DEFAULT_DAYS before `until`."""
+    end = _moment("--until", until, next_day=True) if until else now
+    start = _moment("--since", since) if since else end - timedelta(days=DEFAULT_DAYS)
+    if end <= start:
+        raise EvidenceError(f"--until ({until or 'now'}) must be after --since ({since}).")
+    return Period(start, end)
+
+
+def days_asked(words: Sequence[str]) -> int | None:
+    """The days `/iam-inactive export [days]` covers; None unless the words are at most one
+    whole number from 1 to LONGEST_DAYS."""
+    if not words:
+        return DEFAULT_DAYS
+    if len(words) > 1 or not (words[0].isascii() and words[0].isdigit()):
+        return None
+    days = int(words[0])
+    return days if 1 <= days <= LONGEST_DAYS else None
+
+
+def last_days(days: int, now: datetime) -> Period:
+    return Period(now - timedelta(days=days), now)
+
+
+def check_account(account_id: str | None) -> str | None:
+    if account_id is not None and not ACCOUNT_ID.match(account_id):
+        raise EvidenceError(f"--account takes a 12-digit AWS account id, not {account_id!r}.")
+    return account_id
+
+
+def _moment(option: str, text: str, *, next_day: bool = False) -> datetime:
+    try:
+        if len(text) == 10:  # a day: YYYY-MM-DD
+            day = date.fromisoformat(text) + timedelta(days=1 if next_day else 0)
+            return datetime.combine(day, time(), UTC)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise EvidenceError(
+            f"{option} takes a date (YYYY-MM-DD) or an ISO 8601 time, not {text!r}."
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What happened in the period; each count is of findings (one with two failures counts
+    once), `still_open` of the exported findings neither closed nor kept at the period's end."""
+
+    period: Period
+    account_id: str | None
+    findings: int
+    found: int
+    removed: int
+    removed_in_dry_run: int
+    kept: int
+    aborted: int
+    failed: int
+    resolved: int
+    still_open: int
+    median_days_to_decision: float | None
+
+    def line(self) -> str:
+        where = f"account {self.account_id}" if self.account_id else "all accounts"
+        median = self.median_days_to_decision
+        decided = "n/a" if median is None else f"{median:g} days"
+        return (
+            f"Evidence for {self.period.describe()}, {where}: {self.findings} findings; "
+            f"{self.found} found, {self.removed} removed "
+            f"(+{self.removed_in_dry_run} in dry run), {self.kept} kept, {self.aborted} aborted, "
+            f"{self.failed} failed, {self.resolved} resolved, {self.still_open} still open; "
+            f"median days to decision {decided}."
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        counts = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "period"}
+        period = {"since": iso(self.period.since), "until": iso(self.period.until)}
+        return {**period, **counts, "line": self.line()}
+
+
+def summarize(records: Sequence[Record], period: Period, account_id: str | None) -> Summary:
+    def with_action(action: str, dry_run: bool | None = None) -> int:
+        return sum(
+            1
+            for finding, events in records
+            if (dry_run is None or bool(finding.requested_dry_run) is dry_run)
+            and any(e.action == action and e.at in period for e in events)
+        )
+
+    waits = []
+    for finding, events in records:
+        decided = [e.at for e in events if e.action in DECISIONS]
+        if decided and decided[0] in period:
+            waits.append((decided[0] - finding.first_seen) / timedelta(days=1))
+    return Summary(
+        period=period,
+        account_id=account_id,
+        findings=len(records),
+        found=sum(1 for finding, _ in records if finding.first_seen in period),
+        removed=with_action(State.DISABLED, dry_run=False),
+        removed_in_dry_run=with_action(State.DISABLED, dry_run=True),
+        kept=with_action(State.KEPT),
+        aborted=with_action(State.ABORTED),
+        failed=with_action(State.FAILED),
+        resolved=with_action(State.RESOLVED),
+        still_open=sum(1 for record in records if _open_at_end(record, period)),
+        median_days_to_decision=round(statistics.median(waits), 1) if waits else None,
+    )
+
+
+def _open_at_end(record: Record, period: Period) -> bool:
+    """Neither closed nor kept at the end of the period, as its audit log says."""
+    finding, events = record
+    reached = [e.to_state for e in events if e.to_state and e.at < period.until]
+    state = reached[-1] if reached else finding.state
+    return state not in CLOSED_STATES | {State.KEPT}
+
+
+def outcome(finding: FindingView) -> str:
+    """How the finding ended (or stands): what an auditor filters on."""
+    if finding.state == State.DISABLED:
+        return "removed (dry run)" if finding.requested_dry_run else "removed"
+    if finding.state in (State.KEPT, State.ABORTED, State.FAILED, State.RESOLVED):
+        return str(finding.state)
+    return "open"
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment else None
+
+
+def finding_fields(finding: EvidenceFinding) -> dict[str, Any]:
+    return {
+        "finding_id": finding.id,
+        "account_id": finding.account_id,
+        "user_name": finding.user_name,
+        "user_arn": finding.user_arn,
+        "privileged": finding.privileged,
+        "privilege": finding.privilege,
+        "mfa_active": finding.mfa_active,
+        "category": finding.category,
+        "owner": finding.owner,
+        "first_seen": iso(finding.first_seen),
+        "last_seen": iso(finding.last_seen),
+        "days_idle": finding.days_idle,
+        "password_last_used": iso(finding.password_last_used),
+        "newest_key_used": iso(finding.newest_key_used),
+        "state": finding.state,
+        "outcome": outcome(finding),
+        "dry_run": finding.requested_dry_run,
+        "closed_at": iso(finding.closed_at),
+        "resolution": finding.resolution,
+    }
+
+
+def event_fields(event: EvidenceEvent) -> dict[str, Any]:
+    details = event.details or {}
+    return {
+        "event_id": event.id,
+        "event_at": iso(event.at),
+        "action": event.action,
+        "actor": event.actor,
+        "surface": event.surface,
+        "from_state": event.from_state,
+        "to_state": event.to_state,
+        "reason": event.reason,
+        "kept_until": details.get("kept_until"),
+        "details": details or None,
+    }
+
+
+def as_json(records: Sequence[Record], summary: Summary) -> str:
+    """The summary first, then each finding with its events nested; text exactly as recorded."""
+    document = {
+        "summary": summary.as_json(),
+        "columns": {"finding": FINDING_COLUMNS, "event": EVENT_COLUMNS},
+        "findings": [
+            {**finding_fields(finding), "events": [event_fields(e) for e in events]}
+            for finding, events in records
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def as_csv(records: Sequence[Record]) -> str:
+    """One row per audit event with its finding's columns (a finding without events: one row),
+    every cell neutralised against formula injection."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for finding, events in records:
+        found = finding_fields(finding)
+        for event in events or [None]:
+            row = {**found, **(event_fields(event) if event else {})}
+            writer.writerow(_cells(row.get(column) for column in COLUMNS))
+    return out.getvalue()
+
+
+def _cells(values: Iterable[Any]) -> list[str]:
+    return [neutralise(_text(value)) for value in values]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return str(value)
+
+
+def neutralise(cell: str) -> str:
+    """A cell a spreadsheet would read as a formula, made text with a leading single quote."""
+    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell

@@ -1,0 +1,385 @@
+"""Evidence for access reviews: a period's findings with their whole history, as CSV and JSON,
+with the period's summary (SQLite and PostgreSQL; the terminal as a real process).
+
+The history is made by the scan recorder and the decision service, as the bot makes it: a
+month of two scans and decisions of every kind, one keep reason written to look like a
+spreadsheet formula.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import yaml
+
+from bot.application.decisions import Decisions
+from bot.application.evidence import Export, export
+from bot.domain.evidence import (
+    COLUMNS,
+    EvidenceError,
+    Period,
+    check_account,
+    last_days,
+    neutralise,
+    period_of,
+)
+from bot.domain.settings import Settings
+from bot.domain.workflow import Intent
+from bot.slack.ids import ActionId
+from bot.slack.messages.command import help_message
+from storage.repository import Repository
+from tests.bot_harness import STRANGER
+from tests.slack_standin import SlackStandIn, dm_channel
+from tests.test_cli import ROOT, run_bot
+from tests.test_decisions import APPROVER, OWNER, FakeIam, access_denied
+from tests.test_storage import ACCOUNT, OTHER, T0, account_scan, facts, scan
+
+FORMULA = '=HYPERLINK("http://evil.example","click")'
+JUNE = Period(datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC))
+
+
+def day(n: int) -> datetime:
+    """`n` days after the first scan (T0, 2026-06-01 12:00 UTC)."""
+    return T0 + timedelta(days=n)
+
+
+@dataclass
+class Month:
+    """Two scans and a decision of each kind; finding ids by user name."""
+
+    repository: Repository
+    ids: dict[str, str]
+
+
+def decide(repository: Repository, at: datetime, iam: FakeIam, **settings: object) -> Decisions:
+    return Decisions(repository, Settings(**settings), lambda _account: iam, clock=lambda: at)
+
+
+def removal_confirmed(decisions: Decisions, finding_id: str) -> str:
+    decisions.request_disable(finding_id, APPROVER, owner=None, owner_unreachable=False)
+    decisions.await_owner(finding_id, OWNER.id, APPROVER)
+    return decisions.confirm_and_remove(finding_id, Intent.OWNER_CONFIRM, OWNER, "yes").summary
+
+
+@pytest.fixture
+def month(repository) -> Month:
+    """ann removed on day 2, ben kept on day 3 (a formula as reason), eve (another account)
+    failed on day 4, fay removed in a dry run on day 5; the second scan (day 10) resolves dan,
+    who signed in again; cat's removal is aborted on day 12, she signed in meanwhile."""
+    users = [facts(name, mfa_active=name != "ann") for name in ("ann", "ben", "cat", "dan", "fay")]
+    eve = facts("eve", account_id=OTHER.account_id)
+    record = repository.record_scan(
+        scan(account_scan(ACCOUNT, users, T0), account_scan(OTHER, [eve], T0)),
+        "cli",
+        dry_run=False,
+    )
+    ids = {row.user_name: row.id for row in record.new}
+    iam = FakeIam(*users, eve)
+
+    assert "removed" in removal_confirmed(decide(repository, day(2), iam), ids["ann"])
+    decide(repository, day(3), iam).keep(ids["ben"], APPROVER, FORMULA, 30)
+    iam.error = access_denied("GetUser")
+    assert "failed" in removal_confirmed(decide(repository, day(4), iam), ids["eve"])
+    iam.error = None
+    assert "Dry run" in removal_confirmed(decide(repository, day(5), iam, dry_run=True), ids["fay"])
+
+    later = [facts(name, at=day(10)) for name in ("ben", "cat")]
+    later.append(facts("dan", at=day(10), used_days_before=2))
+    repository.record_scan(
+        scan(account_scan(ACCOUNT, later, day(10)), at=day(10)), "cli", dry_run=False
+    )
+    iam.users["cat"] = facts("cat", at=day(12), used_days_before=1)
+    assert "Not removed" in removal_confirmed(decide(repository, day(12), iam), ids["cat"])
+    return Month(repository, ids)
+
+
+def rows_of(made: Export) -> list[dict[str, str]]:
+    reader = csv.DictReader(io.StringIO(made.csv(), newline=""))
+    assert tuple(reader.fieldnames) == COLUMNS
+    return list(reader)
+
+
+def test_a_month_of_decisions_is_exported_event_by_event(month):
+    made = export(month.repository, JUNE)
+    rows = rows_of(made)
+    trail = [(r["user_name"], r["action"]) for r in rows if r["user_name"] in ("ann", "cat")]
+    assert trail == [
+        ("ann", "opened"),
+        ("ann", "disable_requested"),
+        ("ann", "awaiting_owner"),
+        ("ann", "owner_confirmed"),
+        ("ann", "disabling"),
+        ("ann", "disabled"),
+        ("cat", "opened"),
+        ("cat", "disable_requested"),
+        ("cat", "awaiting_owner"),
+        ("cat", "owner_confirmed"),
+        ("cat", "aborted"),
+    ]
+    by_user = {r["user_name"]: r for r in rows}  # each user's last event
+    assert by_user["ann"]["outcome"] == "removed" and by_user["ann"]["dry_run"] == "false"
+    assert by_user["ann"]["closed_at"] == "2026-06-03T12:00:00+00:00"
+    assert (by_user["ann"]["mfa_active"], by_user["fay"]["mfa_active"]) == ("false", "true")
+    assert by_user["ann"]["privileged"] == ""  # not known: the scan did not make the bulk call
+    assert by_user["ann"]["reason"] == "console password removed"
+    assert by_user["fay"]["outcome"] == "removed (dry run)" and by_user["fay"]["dry_run"] == "true"
+    assert by_user["cat"]["reason"] == "re-check: password used in the last 90 days"
+    assert by_user["dan"]["outcome"] == "resolved" and by_user["dan"]["event_at"].startswith(
+        "2026-06-11T12:00:00"
+    )
+    assert (
+        by_user["eve"]["account_id"] == OTHER.account_id and by_user["eve"]["outcome"] == "failed"
+    )
+    assert by_user["eve"]["reason"].startswith("live re-check failed: GetUser failed")
+    opened = next(r for r in rows if r["user_name"] == "ann" and r["action"] == "opened")
+    assert (
+        opened["reason"] == "idle 200 days" and opened["first_seen"] == "2026-06-01T12:00:00+00:00"
+    )
+    assert opened["password_last_used"] == "2025-11-13T12:00:00+00:00"
+    rechecked = next(r for r in rows if r["user_name"] == "ann" and r["action"] == "disabling")
+    assert rechecked["reason"] == "re-check: still idle"
+    assert json.loads(rechecked["details"]) == {
+        "user_id": "AIDAANN",
+        "category": "dormant",
+        "days_idle": 202,
+        "password_last_used": "2025-11-13T12:00:00+00:00",
+        "newest_key_used": None,
+        "owner": None,
+        "dry_run": False,
+    }
+    asked = next(r for r in rows if r["user_name"] == "ann" and r["action"] == "disable_requested")
+    assert asked["actor"] == APPROVER.id and asked["surface"] == "slack-channel"
+    assert json.loads(asked["details"]) == {
+        "owner": None,
+        "owner_unreachable": False,
+        "dry_run": False,
+    }
+
+
+def test_a_keep_reason_like_a_formula_is_neutralised_in_csv_and_raw_in_json(month):
+    made = export(month.repository, JUNE)
+    (kept,) = [r for r in rows_of(made) if r["action"] == "kept"]
+    assert kept["reason"] == "'" + FORMULA and kept["actor"] == APPROVER.id
+    assert kept["kept_until"] == "2026-07-04T12:00:00+00:00" and kept["outcome"] == "kept"
+    (ben,) = [f for f in json.loads(made.json())["findings"] if f["user_name"] == "ben"]
+    assert ben["events"][-1]["reason"] == FORMULA
+    assert ben["events"][-1]["details"] == {"kept_until": "2026-07-04T12:00:00+00:00"}
+
+
+def test_the_summary_counts_the_period_and_heads_the_json(month):
+    made = export(month.repository, JUNE)
+    summary = json.loads(made.json())["summary"]
+    assert {k: v for k, v in summary.items() if k not in ("line", "since", "until")} == {
+        "account_id": None,
+        "findings": 6,
+        "found": 6,
+        "removed": 1,
+        "removed_in_dry_run": 1,
+        "kept": 1,
+        "aborted": 1,
+        "failed": 1,
+        "resolved": 1,
+        "still_open": 1,  # eve: failed, waiting for a new decision
+        "median_days_to_decision": 4.0,  # 2, 3, 4, 5 and 12 days
+    }
+    assert summary["since"] == "2026-06-01T00:00:00+00:00"
+    assert summary["line"] == made.summary.line()
+    assert made.summary.line() == (
+        "Evidence for 2026-06-01 to 2026-06-30 (UTC), all accounts: 6 findings; 6 found, "
+        "1 removed (+1 in dry run), 1 kept, 1 aborted, 1 failed, 1 resolved, 1 still open; "
+        "median days to decision 4 days."
+    )
+
+
+def test_a_later_period_holds_the_findings_with_events_in_it_and_their_whole_history(month):
+    made = export(month.repository, period_of("2026-06-11", "2026-06-30", T0))
+    rows = rows_of(made)
+    assert sorted({r["user_name"] for r in rows}) == ["cat", "dan"]
+    assert [r["action"] for r in rows if r["user_name"] == "cat"][0] == "opened"  # on June 1
+    summary = made.summary
+    assert (summary.found, summary.aborted, summary.resolved, summary.removed) == (0, 1, 1, 0)
+    assert summary.median_days_to_decision == 12.0
+
+
+def test_an_earlier_period_counts_states_as_they_were_at_its_end(month):
+    made = export(month.repository, period_of("2026-06-01", "2026-06-02", T0))
+    summary = made.summary
+    assert (summary.findings, summary.found, summary.still_open) == (6, 6, 6)
+    assert (summary.removed, summary.kept, summary.median_days_to_decision) == (0, 0, None)
+    # The history is whole even so: ann's removal two days later is in the file.
+    assert "disabled" in {r["action"] for r in rows_of(made) if r["user_name"] == "ann"}
+
+
+def test_an_account_filter_keeps_only_that_account(month):
+    made = export(month.repository, JUNE, OTHER.account_id)
+    assert {r["user_name"] for r in rows_of(made)} == {"eve"}
+    assert made.summary.findings == 1 and "account 444455556666" in made.summary.line()
+
+
+def test_a_period_before_anything_was_found_is_empty_but_well_formed(month):
+    made = export(month.repository, period_of("2026-05-01", "2026-05-31", T0))
+    assert rows_of(made) == [] and made.summary.findings == 0
+    assert json.loads(made.json())["findings"] == []
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_every_formula_start_is_neutralised(start):
+    assert neutralise(f"{start}1+1") == f"'{start}1+1"
+    assert neutralise(f"a{start}1") == f"a{start}1"
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "problem"),
+    [
+        ("2026-02-30", None, "--since takes a date"),
+        ("yesterday", None, "--since takes a date"),
+        (None, "2026-6-1", "--until takes a date"),
+        ("2026-06-10", "2026-06-01", "--until (2026-06-01) must be after --since (2026-06-10)"),
+        ("2026-07-01", None, "--until (now) must be after --since (2026-07-01)"),
+    ],
+)
+def test_bad_periods_say_what_is_wrong(since, until, problem):
+    with pytest.raises(EvidenceError, match=problem.replace("(", r"\(").replace(")", r"\)")):
+        period_of(since, until, T0)
+
+
+def test_periods_are_whole_utc_days_until_included():
+    assert period_of("2026-06-01", "2026-06-01", T0) == Period(
+        datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 6, 2, tzinfo=UTC)
+    )
+    assert period_of(None, None, T0) == Period(T0 - timedelta(days=90), T0)
+    assert period_of("2026-06-01T10:00:00+02:00", None, T0).since == datetime(
+        2026, 6, 1, 8, tzinfo=UTC
+    )
+    assert last_days(30, T0) == Period(T0 - timedelta(days=30), T0)
+    with pytest.raises(EvidenceError, match="12-digit"):
+        check_account("12345678901x")
+
+
+# --- python -m bot export, as a person runs it --------------------------------------------------
+
+
+def test_the_terminal_writes_csv_to_stdout_and_the_summary_to_stderr(month, database_url, tmp_path):
+    done = run_bot(
+        "export",
+        "--since",
+        "2026-06-01",
+        "--until",
+        "2026-06-30",
+        cwd=tmp_path,
+        DATABASE_URL=database_url,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert len(rows) == len(rows_of(export(month.repository, JUNE)))
+    assert "'" + FORMULA in {r["reason"] for r in rows}
+    assert done.stderr.strip().splitlines() == [export(month.repository, JUNE).summary.line()]
+
+
+def test_the_terminal_writes_json_to_a_file(month, database_url, tmp_path):
+    out = tmp_path / "evidence.json"
+    done = run_bot(
+        "export",
+        "--since",
+        "2026-06-01",
+        "--until",
+        "2026-06-30",
+        "--account",
+        OTHER.account_id,
+        "--format",
+        "json",
+        "--output",
+        str(out),
+        cwd=tmp_path,
+        DATABASE_URL=database_url,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    document = json.loads(out.read_text())
+    assert [f["user_name"] for f in document["findings"]] == ["eve"]
+    assert document["summary"]["failed"] == 1 and "1 failed" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["--since", "2026-13-01"], "--since takes a date (YYYY-MM-DD)"),
+        (
+            ["--since", "2026-06-10", "--until", "2026-06-01"],
+            "--until (2026-06-01) must be after --since (2026-06-10).",
+        ),
+        (["--account", "1234"], "--account takes a 12-digit AWS account id, not '1234'"),
+    ],
+)
+def test_bad_arguments_give_one_line_exit_2_and_change_nothing(tmp_path, args, problem):
+    database = tmp_path / "never.db"
+    done = run_bot("export", *args, cwd=tmp_path, DATABASE_URL=f"sqlite:///{database}")
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"iam-inactive: {problem}")
+    assert done.stdout == "" and not database.exists()
+
+
+def test_an_output_file_that_cannot_be_written_is_one_line_and_exit_2(tmp_path):
+    out = tmp_path / "missing-directory" / "evidence.csv"
+    done = run_bot("export", "--output", str(out), cwd=tmp_path)
+    assert done.returncode == 2 and not out.exists()
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"iam-inactive: cannot write {out}: No such file or directory")
+
+
+# --- /iam-inactive export, through the production HTTP path with the Slack stand-in -----------
+
+
+def uploads(standin: SlackStandIn) -> list[str]:
+    return [c.method for c in standin.calls if c.method.startswith(("files.", "upload/"))]
+
+
+def test_an_approver_gets_the_csv_in_their_dm_with_what_it_covers(bot, standin):
+    bot.click(ActionId.DISABLE, bot.finding("owned").id)
+    standin.clear()
+    answer = bot.reply("export 30")
+    (opened,) = standin.named("conversations.open")
+    assert opened.params["users"] == APPROVER.id  # the harness's approver
+    (complete,) = standin.named("files.completeUploadExternal")
+    assert complete.params["channel_id"] == dm_channel(APPROVER.id)
+    (upload,) = [c for c in standin.calls if c.method.startswith("upload/")]
+    rows = list(csv.DictReader(io.StringIO(upload.params["data"].decode())))
+    assert tuple(rows[0]) == COLUMNS
+    assert {r["user_name"] for r in rows} == {"idle-dormant", "keys-only", "owned", "left-company"}
+    assert ("owned", "disable_requested", APPROVER.id) in {
+        (r["user_name"], r["action"], r["actor"]) for r in rows
+    }
+    line = complete.params["initial_comment"]
+    assert line.startswith("Evidence for ") and "all accounts: 4 findings; 4 found" in line
+    assert answer["text"] == f"Sent the CSV file to your DM. {line}"
+
+
+def test_a_non_approver_is_refused_and_nothing_is_uploaded(bot, standin):
+    assert "Only approvers can do that" in bot.replies("export", user=STRANGER)
+    assert uploads(standin) == [] and standin.named("conversations.open") == []
+
+
+def test_without_the_files_scope_the_answer_says_so(bot, standin):
+    standin.fail["files.getUploadURLExternal"] = "missing_scope"
+    answer = bot.reply("export")
+    assert "lacks the `files:write` scope, so nothing was sent" in answer["text"]
+    assert standin.named("files.completeUploadExternal") == []
+
+
+@pytest.mark.parametrize("days", ["0", "3651", "ninety", "-5", "\u00b2", "30 40"])
+def test_bad_days_answer_the_usage_and_export_nothing(bot, standin, days):
+    answer = bot.reply(f"export {days}")
+    assert "`export` takes a number of days from 1 to 3650 (default 90)" in answer["text"]
+    assert uploads(standin) == [] and standin.named("conversations.open") == []
+
+
+def test_help_and_the_manifest_name_the_export():
+    assert "/iam-inactive export [days]" in help_message().text
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    assert "export [days]" in manifest["features"]["slash_commands"][0]["usage_hint"]
