@@ -70,12 +70,8 @@ def scan(
             except ScanRunning as running:
                 print(f"iam-inactive: {running}", file=stderr)
                 return EXIT_SCAN_RUNNING
-    except SetupError as error:
-        print(f"iam-inactive: {error}", file=stderr)
-        return EXIT_BAD_SETUP
-    except RecordsUnavailable as error:
-        print(f"iam-inactive: the database became unavailable: {error}", file=stderr)
-        return EXIT_BAD_SETUP
+    except (SetupError, RecordsUnavailable) as error:
+        return _stopped(error, stderr)
     rows = sorted(record.new + record.reopened + record.updated, key=by_risk)
     if output == "json":
         write_json(rows, stdout)
@@ -178,12 +174,8 @@ def export(
         from bot.application.evidence import export as evidence_of
 
         made = evidence_of(repository, period, account_id)
-    except SetupError as error:
-        print(f"iam-inactive: {error}", file=stderr)
-        return EXIT_BAD_SETUP
-    except RecordsUnavailable as error:
-        print(f"iam-inactive: the database became unavailable: {error}", file=stderr)
-        return EXIT_BAD_SETUP
+    except (SetupError, RecordsUnavailable) as error:
+        return _stopped(error, stderr)
     text = made.json() + "\n" if output_format == "json" else made.csv()
     try:
         if output:
@@ -195,6 +187,13 @@ def export(
         return EXIT_BAD_SETUP
     print(made.summary.line(), file=stderr)
     return EXIT_OK
+
+
+def _stopped(error: SetupError | RecordsUnavailable, stderr: TextIO) -> int:
+    """The one line a command stops with when it cannot set up or reach its database."""
+    why = "the database became unavailable: " if isinstance(error, RecordsUnavailable) else ""
+    print(f"iam-inactive: {why}{error}", file=stderr)
+    return EXIT_BAD_SETUP
 
 
 def run_bot(env: Mapping[str, str], port: int | None, stderr: TextIO = sys.stderr) -> int:

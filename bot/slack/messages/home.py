@@ -24,7 +24,6 @@ from bot.slack.ids import COMMAND, ActionId, BlockId
 from bot.slack.messages.blocks import (
     MAX_SECTION_TEXT,
     PRIVILEGED_MARK,
-    button_pair,
     context,
     day,
     dry_run_note,
@@ -36,6 +35,7 @@ from bot.slack.messages.blocks import (
     owner_label,
     truncate,
 )
+from bot.slack.messages.owner import owner_answers
 
 MAX_HOME_BLOCKS = 100  # Slack's limit for a Home view
 MORE_HINT = f" (see `{COMMAND} list`)"
@@ -105,14 +105,7 @@ def _owner_blocks(part: OwnerPart, now: datetime, zone: tzinfo, room: int) -> li
         asked = days_since(row.asked_at, now)
         facts = f"{finding_facts(row, zone)}\nAsked {asked} days ago by {mention(row.requested_by)}"
         blocks.append(_section(facts))
-        blocks.append(
-            button_pair(
-                "home",
-                row,
-                ("Confirm removal", ActionId.OWNER_CONFIRM),
-                ("I still need it", ActionId.OWNER_DECLINE),
-            )
-        )
+        blocks.append(owner_answers("home", row))
     if not part.waiting:
         blocks.append(_section("Nothing waits on your answer now."))
     left_out = len(part.waiting) - shown

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
-from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import ActionsBlock, Block, MarkdownTextObject, SectionBlock
 
 from bot.domain.records import FindingView
 from bot.domain.workflow import Intent, may
@@ -36,14 +36,7 @@ def owner_dm(row: FindingView, zone: tzinfo, dry_run: bool) -> Message:
     ]
     status = status_line(row, zone, dry_run)
     if may(Intent.OWNER_CONFIRM, row.state):
-        blocks.append(
-            button_pair(
-                "owner",
-                row,
-                ("Confirm removal", ActionId.OWNER_CONFIRM),
-                ("I still need it", ActionId.OWNER_DECLINE),
-            )
-        )
+        blocks.append(owner_answers("owner", row))
     elif status:
         blocks.append(context(status))
     blocks += dry_run_note(dry_run)
@@ -58,3 +51,13 @@ def owner_reminder(row: FindingView) -> Message:
         "buttons above."
     )
     return notice(text)
+
+
+def owner_answers(block_id: str, row: FindingView) -> ActionsBlock:
+    """The owner's two answers, the same wherever they are asked (their DM, their Home tab)."""
+    return button_pair(
+        block_id,
+        row,
+        ("Confirm removal", ActionId.OWNER_CONFIRM),
+        ("I still need it", ActionId.OWNER_DECLINE),
+    )
