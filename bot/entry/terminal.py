@@ -75,12 +75,11 @@ def finding_record(row: FindingView) -> dict[str, Any]:
 
 
 def write_json(rows: Sequence[FindingView], out: TextIO) -> None:
-    """A JSON array of `finding_record`s, written one record at a time: a scan of 20,000
-    findings would otherwise hold the whole document in memory beside its rows."""
+    """A JSON array of `finding_record`s, one to a line, written as they are made: a scan of
+    20,000 findings would otherwise hold the whole document in memory beside its rows."""
     out.write("[")
     for number, row in enumerate(rows):
-        record = json.dumps(finding_record(row), indent=2).replace("\n", "\n  ")
-        out.write(f"{',' if number else ''}\n  {record}")
+        out.write(f"{',' if number else ''}\n{json.dumps(finding_record(row))}")
     out.write("\n]\n" if rows else "]\n")
 
 
