@@ -3,9 +3,10 @@
 
 Everything runs end to end as a person runs it (`python -m bot scan --json`, a process of its
 own) except the recording, which is timed in-process with the time spent in the database driver
-counted apart. Each figure is printed beside its target, the figure before issue 11 (measured
-on this machine the same day), and the original procedure's call pattern (seed-procedure.sh:
-sequential, about 1.47 IAM calls a user as bench.scan counts them) at the same latency.
+counted apart. Each figure is printed beside its target, the figure before issue 11 (the code
+of c4753c6 measured the same way on the same machine), and the original procedure's call
+pattern (seed-procedure.sh: sequential, about 1.47 IAM calls a user as bench.scan counts them)
+at the same latency.
 
     python -m bench.scale                   # everything (PostgreSQL on 127.0.0.1:5432)
     python -m bench.scale --skip-postgres
@@ -38,17 +39,18 @@ from tests.processes import AwsProxy
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dbench_scale"
 ORIGINAL_CALLS_PER_USER = 1.47
-# Before issue 11, on this machine (2 cores), 2026-11-29.
+# Before issue 11: commit c4753c6 run against these same stand-ins on this machine (2 cores),
+# 2026-11-29, the mean of two runs.
 BEFORE = {
-    "record SQLite": 2.53,
-    "record PostgreSQL": 6.20,
-    "rescan SQLite": 0.48,
-    "rescan PostgreSQL": 1.22,
-    "first request": 0.82,
-    "organization": 30.7,
-    "organization CPU": 29.0,
-    "organization memory": 239,
-    "20 / 1": 3.6,
+    "record SQLite": 1.21,
+    "record PostgreSQL": 2.27,
+    "rescan SQLite": 0.19,
+    "rescan PostgreSQL": 0.43,
+    "first request": 0.38,
+    "organization": 92.5,
+    "organization CPU": 90.6,
+    "organization memory": 244,
+    "20 / 1": 5.4,
 }
 Row = tuple[str, str, str, str, str, bool | None]
 
