@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import boto3
 
-from bot.aws.scanner import Progress, scan_accounts
+from bot.aws.scanner import Progress, collecting_rarely, scan_accounts
 from bot.domain.clock import Clock
 from bot.domain.records import Holder
 from bot.domain.scan import ScanResult
@@ -51,11 +51,13 @@ def scan_and_record(
     progress: Progress | None = None,
     only_account: str | None = None,
 ) -> tuple[ScanResult, ScanRecord]:
-    """Scan AWS and record the result; the caller holds the scan lease."""
-    result = scan_accounts(
-        settings, base_session, clock=clock, progress=progress, only_account=only_account
-    )
-    return result, repository.record_scan(result, trigger, dry_run=settings.dry_run)
+    """Scan AWS and record the result; the caller holds the scan lease. The collector runs
+    rarely through the recording too, which allocates as much as the scan."""
+    with collecting_rarely():
+        result = scan_accounts(
+            settings, base_session, clock=clock, progress=progress, only_account=only_account
+        )
+        return result, repository.record_scan(result, trigger, dry_run=settings.dry_run)
 
 
 @contextmanager

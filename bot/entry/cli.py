@@ -45,6 +45,23 @@ def scan(
     stdout: TextIO = sys.stdout,
     stderr: TextIO = sys.stderr,
 ) -> int:
+    """Scan, record and print. The collector runs rarely for the whole command: recording and
+    printing 20,000 findings, with the scan's objects alive, cost 1.4 s of collections."""
+    from bot.aws.scanner import collecting_rarely  # boto3 loads here, as the scan needs it
+
+    with collecting_rarely():
+        return _scan(env, demo, output, source, verbose, stdout, stderr)
+
+
+def _scan(
+    env: Mapping[str, str],
+    demo: bool,
+    output: str,
+    source: str | None,
+    verbose: bool,
+    stdout: TextIO,
+    stderr: TextIO,
+) -> int:
     overrides: dict[str, object] = {"scan_source": source} if source else {}
     if demo:
         overrides.update(role_arns=(), org_role_name=None)
