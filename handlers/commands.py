@@ -80,7 +80,7 @@ def scan(services: Services, user_id: str, args: list[str], respond: Respond) ->
 
 
 def digest(services: Services, user_id: str, args: list[str], respond: Respond) -> None:
-    flows.post_digest_for(services, user_id, _saying(respond))
+    respond(**reply(notice(flows.post_digest_for(services, user_id, _saying(respond)))))
 
 
 def unkeep(services: Services, user_id: str, args: list[str], respond: Respond) -> None:

@@ -36,14 +36,8 @@ def register(app: App, services: Services) -> None:
 
     def on_digest(body: dict[str, Any]) -> None:
         user = body["user"]["id"]
-        channel = f"<#{services.settings.slack_channel}>"
-        if flows.post_digest_for(
-            services, user, partial(publish_home, services, user), Surface.HOME
-        ):
-            outcome = f"Posted the digest to {channel}."
-        else:
-            outcome = f"Slack did not take the digest in {channel}; please try again in a moment."
-        publish_home(services, user, outcome)
+        started = partial(publish_home, services, user)
+        publish_home(services, user, flows.post_digest_for(services, user, started, Surface.HOME))
 
     app.event(HOME_OPENED)(answering(services, on_home_opened))
     app.action(ActionId.HOME_SCAN)(answering(services, on_scan))

@@ -107,6 +107,21 @@ def _sqlite_file_locked(engine: Engine) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def unreadable(engine: Engine) -> str | None:
+    """Why this database holds no records to read as they are (no SQLite file, no schema, or
+    a schema older than this code's), or None; looks without creating or changing anything."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if path and path != ":memory:" and not Path(path).is_file():
+        return f"there is no database file at {path}"
+    with engine.connect() as connection:
+        revision = current_revision(connection)
+    if revision is None:
+        return "it holds no iam-inactive records (no schema)"
+    if revision != HEAD_REVISION:
+        return f"its schema is at revision {revision}; run `python -m bot migrate` first"
+    return None
+
+
 def current_revision(connection: Connection) -> str | None:
     if not inspect(connection).has_table("alembic_version"):
         return None

@@ -246,12 +246,11 @@ class Repository:
         return self._all(query)
 
     def findings_in_message(self, channel: str, ts: str) -> list[models.Finding]:
-        query = (
-            select(models.Finding)
-            .where(models.Finding.slack_channel == channel, models.Finding.slack_ts == ts)
-            .order_by(models.Finding.account_id, models.Finding.user_name)
+        """The findings of one channel message, in the order it was posted in."""
+        query = select(models.Finding).where(
+            models.Finding.slack_channel == channel, models.Finding.slack_ts == ts
         )
-        return self._all(query)
+        return sorted(self._all(query), key=by_risk)
 
     def digest_inputs(
         self, since: datetime, trend_start: datetime

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from bot.entry import cli
+from bot.entry.terminal import write_csv
+from tests.test_messages import row
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_FINDINGS = {
@@ -90,6 +92,14 @@ def test_demo_scan_as_json(tmp_path):
     assert findings[2]["mfa_active"] is True and findings[2]["risk"] == "privileged"
     assert [key["active"] for key in findings[2]["access_keys"]] == [True, True]
     assert bob["privileged"] is False and bob["risk"] == "no MFA"
+
+
+def test_the_scan_csv_keeps_spreadsheets_from_running_owner_tags():
+    out = io.StringIO()
+    write_csv([row(owner="=HYPERLINK(1)", privilege="AdministratorAccess", privileged=True)], out)
+    (written,) = csv.DictReader(io.StringIO(out.getvalue()))
+    assert written["owner"] == "'=HYPERLINK(1)" and written["privilege"] == "AdministratorAccess"
+    assert written["days_idle"] == "120" and written["privileged"] == "True"
 
 
 def test_demo_scan_as_csv_through_the_api_path(tmp_path):

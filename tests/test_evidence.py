@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import yaml
+from alembic import command
+from alembic.config import Config
 
 from bot.application.decisions import Decisions
 from bot.application.evidence import Export, export
@@ -30,12 +31,9 @@ from bot.domain.evidence import (
 )
 from bot.domain.settings import Settings
 from bot.domain.workflow import Intent
-from bot.slack.ids import ActionId
-from bot.slack.messages.command import help_message
+from storage.db import MIGRATIONS, current_revision, make_engine
 from storage.repository import Repository
-from tests.bot_harness import STRANGER
-from tests.slack_standin import SlackStandIn, dm_channel
-from tests.test_cli import ROOT, run_bot
+from tests.test_cli import run_bot
 from tests.test_decisions import APPROVER, OWNER, FakeIam, access_denied
 from tests.test_storage import ACCOUNT, OTHER, T0, account_scan, facts, scan
 
@@ -257,6 +255,8 @@ def test_periods_are_whole_utc_days_until_included():
         2026, 6, 1, 8, tzinfo=UTC
     )
     assert last_days(30, T0) == Period(T0 - timedelta(days=30), T0)
+    # a day in ISO 8601's basic form is a whole day too
+    assert period_of("20260601", "20260630", T0) == period_of("2026-06-01", "2026-06-30", T0)
     with pytest.raises(EvidenceError, match="12-digit"):
         check_account("12345678901x")
 
@@ -325,61 +325,35 @@ def test_bad_arguments_give_one_line_exit_2_and_change_nothing(tmp_path, args, p
     assert done.stdout == "" and not database.exists()
 
 
+def test_a_database_that_is_not_there_or_not_current_is_refused_not_created(tmp_path):
+    missing = tmp_path / "typo.db"
+    done = run_bot("export", cwd=tmp_path, DATABASE_URL=f"sqlite:///{missing}")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip() == (
+        "iam-inactive: cannot read the records (DATABASE_URL): "
+        f"there is no database file at {missing}"
+    )
+    assert not missing.exists()
+
+    old = tmp_path / "old.db"
+    engine = make_engine(f"sqlite:///{old}")
+    with engine.begin() as connection:  # an older schema, as a release before this one left it
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0006")
+    engine.dispose()
+    done = run_bot("export", cwd=tmp_path, DATABASE_URL=f"sqlite:///{old}")
+    assert done.returncode == 2
+    assert "its schema is at revision 0006; run `python -m bot migrate` first" in done.stderr
+    with make_engine(f"sqlite:///{old}").connect() as connection:
+        assert current_revision(connection) == "0006"  # not migrated by a read
+
+
 def test_an_output_file_that_cannot_be_written_is_one_line_and_exit_2(tmp_path):
     out = tmp_path / "missing-directory" / "evidence.csv"
+    assert run_bot("migrate", cwd=tmp_path).returncode == 0
     done = run_bot("export", "--output", str(out), cwd=tmp_path)
     assert done.returncode == 2 and not out.exists()
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"iam-inactive: cannot write {out}: No such file or directory")
-
-
-# --- /iam-inactive export, through the production HTTP path with the Slack stand-in -----------
-
-
-def uploads(standin: SlackStandIn) -> list[str]:
-    return [c.method for c in standin.calls if c.method.startswith(("files.", "upload/"))]
-
-
-def test_an_approver_gets_the_csv_in_their_dm_with_what_it_covers(bot, standin):
-    bot.click(ActionId.DISABLE, bot.finding("owned").id)
-    standin.clear()
-    answer = bot.reply("export 30")
-    (opened,) = standin.named("conversations.open")
-    assert opened.params["users"] == APPROVER.id  # the harness's approver
-    (complete,) = standin.named("files.completeUploadExternal")
-    assert complete.params["channel_id"] == dm_channel(APPROVER.id)
-    (upload,) = [c for c in standin.calls if c.method.startswith("upload/")]
-    rows = list(csv.DictReader(io.StringIO(upload.params["data"].decode())))
-    assert tuple(rows[0]) == COLUMNS
-    assert {r["user_name"] for r in rows} == {"idle-dormant", "keys-only", "owned", "left-company"}
-    assert ("owned", "disable_requested", APPROVER.id) in {
-        (r["user_name"], r["action"], r["actor"]) for r in rows
-    }
-    line = complete.params["initial_comment"]
-    assert line.startswith("Evidence for ") and "all accounts: 4 findings; 4 found" in line
-    assert answer["text"] == f"Sent the CSV file to your DM. {line}"
-
-
-def test_a_non_approver_is_refused_and_nothing_is_uploaded(bot, standin):
-    assert "Only approvers can do that" in bot.replies("export", user=STRANGER)
-    assert uploads(standin) == [] and standin.named("conversations.open") == []
-
-
-def test_without_the_files_scope_the_answer_says_so(bot, standin):
-    standin.fail["files.getUploadURLExternal"] = "missing_scope"
-    answer = bot.reply("export")
-    assert "lacks the `files:write` scope, so nothing was sent" in answer["text"]
-    assert standin.named("files.completeUploadExternal") == []
-
-
-@pytest.mark.parametrize("days", ["0", "3651", "ninety", "-5", "\u00b2", "30 40"])
-def test_bad_days_answer_the_usage_and_export_nothing(bot, standin, days):
-    answer = bot.reply(f"export {days}")
-    assert "`export` takes a number of days from 1 to 3650 (default 90)" in answer["text"]
-    assert uploads(standin) == [] and standin.named("conversations.open") == []
-
-
-def test_help_and_the_manifest_name_the_export():
-    assert "/iam-inactive export [days]" in help_message().text
-    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
-    assert "export [days]" in manifest["features"]["slash_commands"][0]["usage_hint"]

@@ -295,7 +295,7 @@ def test_a_home_over_slacks_100_blocks_shows_the_most_idle_first_and_how_many_mo
     assert len(home["blocks"]) <= MAX_HOME_BLOCKS
     shown = button_values(home, ActionId.OWNER_CONFIRM)
     assert 40 <= len(shown) < 70
-    assert f"…and {70 - len(shown)} more (see `/iam-inactive list`)" in text_of(home)
+    assert f"…and {70 - len(shown)} more (each is also in your DM with the bot)" in text_of(home)
     days = [bot.repository.finding(finding_id).days_idle for finding_id in shown]
     assert days == sorted(days, reverse=True) and days[0] == 169
 

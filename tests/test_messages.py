@@ -98,7 +98,7 @@ def test_finding_line_reads_well():
     assert text == (
         "`ann` in `111122223333` · dormant, fully inactive\n"
         "Idle *120 days* · last password use 2026-07-30 · newest key use never · owner <@U0ANN>\n"
-        "MFA not known · no access keys"
+        "privilege not known · MFA not known · no access keys"
     )
 
 

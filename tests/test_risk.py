@@ -8,13 +8,13 @@ from dataclasses import dataclass
 import pytest
 
 from bot.domain.risk import (
-    RISK_LABELS,
     Grants,
     Risk,
     broad_action,
     by_risk,
     privilege,
     risk,
+    risk_label,
     user_path,
 )
 
@@ -45,6 +45,25 @@ def allow(action, effect="Allow", key="Action"):
         (Grants(inline=(("p", allow(["s3:Get*", "IAM:*"])),)), {}, "inline policy p allows IAM:*"),
         (Grants(inline=(("p", allow("*", effect="Deny")),)), {}, None),
         (Grants(inline=(("p", allow("s3:*")),)), {}, None),
+        # actions that let a user grant itself anything, however they are written
+        (
+            Grants(inline=(("p", allow(["iam:Get*", "iam:Put*"])),)),
+            {},
+            "inline policy p allows iam:Put*",
+        ),
+        (
+            Grants(inline=(("p", allow("IAM:attachuserpolicy")),)),
+            {},
+            "inline policy p allows IAM:attachuserpolicy",
+        ),
+        (
+            Grants(inline=(("p", allow("iam:CreatePolicyVersio?")),)),
+            {},
+            "inline policy p allows iam:CreatePolicyVersio?",
+        ),
+        (Grants(inline=(("p", allow("*:*")),)), {}, "inline policy p allows *:*"),
+        (Grants(inline=(("p", allow(["iam:Get*", "iam:List*", "iam:Tag*"])),)), {}, None),
+        (Grants(inline=(("p", allow("iam:Put[a-z]*")),)), {}, None),  # brackets are literal
         (
             Grants(groups=("g",)),
             {"g": Grants(inline=(("gp", allow("iam:*", key="NotAction")),))},
@@ -89,7 +108,21 @@ def test_a_single_statement_not_in_a_list_is_read():
 )
 def test_risk_ranks_privilege_then_mfa(privileged, mfa, expected):
     assert risk(privileged, mfa) == expected
-    assert RISK_LABELS[expected] == RISK_LABELS[risk(privileged, mfa)]
+
+
+@pytest.mark.parametrize(
+    ("privileged", "mfa", "label"),
+    [
+        (True, False, "privileged, no MFA"),
+        (True, None, "privileged, MFA not known"),
+        (True, True, "privileged"),
+        (None, False, "no MFA"),
+        (False, None, "MFA not known"),
+        (False, True, ""),
+    ],
+)
+def test_the_risk_label_says_what_is_not_known(privileged, mfa, label):
+    assert risk_label(privileged, mfa) == label
 
 
 @dataclass

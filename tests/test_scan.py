@@ -263,3 +263,21 @@ def test_without_the_bulk_call_privilege_is_not_known(aws_session, now):
         Settings(tag_source="per-user"), aws_session, clock=lambda: now
     ).candidates
     assert (finding.privileged, finding.privilege, finding.mfa_active) == (None, None, False)
+
+
+def test_only_a_customer_policys_default_version_counts(aws_session, now):
+    users = (DemoUser("was-admin", 400, password_used_days_ago=200),)
+    users += (DemoUser("now-admin", 400, password_used_days_ago=200),)
+    seed_users(aws_session, users, now)
+    iam = aws_session.client("iam")
+    read = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}],
+    }
+    for name, first, then in [("was-admin", ALLOW_ALL, read), ("now-admin", read, ALLOW_ALL)]:
+        arn = iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(first))["Policy"]["Arn"]
+        iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(then), SetAsDefault=True)
+        iam.attach_user_policy(UserName=name, PolicyArn=arn)
+    findings = by_name(scan_accounts(Settings(), aws_session, clock=lambda: now))
+    assert (findings["was-admin"].privileged, findings["now-admin"].privileged) == (False, True)
+    assert findings["now-admin"].privilege == "policy now-admin allows *"

@@ -183,7 +183,7 @@ def test_show_gives_the_finding_and_its_history(bot):
 
 def test_digest_posts_to_the_channel_with_a_chart_for_approvers_only(bot, standin):
     assert "Only approvers" in bot.replies("digest", user=STRANGER)
-    bot.command("digest")
+    assert f"Posted the digest to <#{CHANNEL}>" in bot.replies("digest")
     (digest,) = standin.named("chat.postMessage")
     assert digest.params["channel"] == CHANNEL and "Weekly digest" in digest.text_of_blocks()
     assert "Open findings, last 8 weeks" in digest.text_of_blocks()
@@ -362,18 +362,19 @@ def test_the_riskiest_findings_come_first_in_the_channel_and_in_list(
     standin, database_file, aws_session, now
 ):
     users = (
-        DemoUser("reader", 900, password_used_days_ago=800, mfa=True),
-        DemoUser("no-mfa", 300, password_used_days_ago=200),
-        DemoUser("admin", 200, password_used_days_ago=100, groups=("admins",)),
+        DemoUser("aa-reader", 900, password_used_days_ago=800, mfa=True),
+        DemoUser("mm-no-mfa", 300, password_used_days_ago=200),
+        DemoUser("zz-admin", 200, password_used_days_ago=100, groups=("admins",)),
     )
     seed_users(aws_session, users, now)
     harness = start_bot(standin, database_file, aws_session)
     harness.command("scan")
-    (posted,) = [c for c in standin.named("chat.postMessage") if "admin" in c.text_of_blocks()]
+    (posted,) = [c for c in standin.named("chat.postMessage") if "zz-admin" in c.text_of_blocks()]
     sections = [
         b["text"]["text"] for b in posted.blocks() if b.get("block_id", "").startswith("finding:")
     ]
-    assert [line.split("`")[1] for line in sections] == ["admin", "no-mfa", "reader"]
+    assert len(finding_order(posted)) == 3
+    assert [line.split("`")[1] for line in sections] == ["zz-admin", "mm-no-mfa", "aa-reader"]
     assert (
         ":rotating_light: *Privileged*: `AdministratorAccess through group admins`" in sections[0]
     )
@@ -382,4 +383,13 @@ def test_the_riskiest_findings_come_first_in_the_channel_and_in_list(
         for b in harness.reply("list", user=STRANGER)["blocks"]
         if b["type"] == "section"
     ]
-    assert listed == ["admin", "no-mfa", "reader"]
+    assert listed == ["zz-admin", "mm-no-mfa", "aa-reader"]
+    # a click redraws the message in the same order, so no line moves under the next click
+    standin.clear()
+    harness.click(ActionId.DISABLE, harness.finding("aa-reader").id)
+    redrawn = [c for c in standin.named("chat.update") if c.params.get("ts") == posted.answer["ts"]]
+    assert redrawn and all(finding_order(call) == finding_order(posted) for call in redrawn)
+
+
+def finding_order(call) -> list[str]:
+    return [b["block_id"] for b in call.blocks() if b.get("block_id", "").startswith("finding:")]

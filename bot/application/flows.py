@@ -254,12 +254,15 @@ def post_digest_for(
     user_id: str,
     started: Callable[[str], None],
     surface: Surface = Surface.COMMAND,
-) -> bool:
-    """An approver's digest from Slack: `started` is told it began; False when Slack did not
-    take the message (the failure is recorded)."""
+) -> str:
+    """An approver's digest from Slack: `started` is told it began; returns what came of it
+    (Slack may not take the message: the failure is recorded)."""
     services.access.require_approver(user_id, surface)
     started("Posting the digest to the channel.")
-    return services.announcer.post_digest() is not None
+    channel = f"<#{services.settings.slack_channel}>"
+    if services.announcer.post_digest() is None:
+        return f"Slack did not take the digest in {channel}; please try again in a moment."
+    return f"Posted the digest to {channel}."
 
 
 def _keep(surface: Surface) -> Intent:

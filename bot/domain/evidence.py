@@ -144,10 +144,12 @@ def check_account(account_id: str | None) -> str | None:
 
 
 def _moment(option: str, text: str, *, next_day: bool = False) -> datetime:
+    try:  # a day, in any of ISO 8601's forms (2026-03-31, 20260331): the whole day
+        day = date.fromisoformat(text) + timedelta(days=1 if next_day else 0)
+        return datetime.combine(day, time(), UTC)
+    except ValueError:
+        pass
     try:
-        if len(text) == 10:  # a day: YYYY-MM-DD
-            day = date.fromisoformat(text) + timedelta(days=1 if next_day else 0)
-            return datetime.combine(day, time(), UTC)
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise EvidenceError(

@@ -6,6 +6,7 @@ the scan already makes) into `Grants`; the credential report says whether MFA is
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
@@ -23,7 +24,24 @@ ADMIN_EQUIVALENT_POLICIES = frozenset(
     }
 )
 AWS_MANAGED_PREFIX = ":iam::aws:policy/"
-BROAD_ACTIONS = frozenset({"*", "iam:*"})
+# Actions that let a user grant itself anything (the known IAM privilege escalation paths that
+# need no other service): a statement whose Action pattern matches one is administrator-
+# equivalent, as `*` and `iam:*` are.
+ESCALATION_ACTIONS = (
+    "iam:AddUserToGroup",
+    "iam:AttachGroupPolicy",
+    "iam:AttachRolePolicy",
+    "iam:AttachUserPolicy",
+    "iam:CreateAccessKey",
+    "iam:CreateLoginProfile",
+    "iam:CreatePolicyVersion",
+    "iam:PutGroupPolicy",
+    "iam:PutRolePolicy",
+    "iam:PutUserPolicy",
+    "iam:SetDefaultPolicyVersion",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateLoginProfile",
+)
 
 
 @dataclass(frozen=True)
@@ -61,8 +79,10 @@ def privilege(
 
 
 def broad_action(document: Any) -> str | None:
-    """The broad action an Allow statement of this policy document grants (`*`, `iam:*`, or
-    everything but a few with NotAction), or None."""
+    """The action pattern of an Allow statement in this policy document that makes its holder
+    administrator-equivalent (`*`, `iam:*`, `iam:Put*`, `iam:AttachUserPolicy`, ...: any
+    pattern matching an escalation action), or everything but a few with NotAction; None if
+    there is none. Deny statements are not weighed: a finding may rank too high, never too low."""
     if not isinstance(document, Mapping):
         return None
     for statement in _listed(document.get("Statement")):
@@ -71,9 +91,17 @@ def broad_action(document: Any) -> str | None:
         if "NotAction" in statement:
             return "all but a few actions (NotAction)"
         for action in _listed(statement.get("Action")):
-            if isinstance(action, str) and action.lower() in BROAD_ACTIONS:
+            if isinstance(action, str) and _escalates(action):
                 return action
     return None
+
+
+def _escalates(pattern: str) -> bool:
+    """IAM's action patterns: case-insensitive, `*` any run of characters, `?` any one."""
+    wanted = re.compile(
+        re.escape(pattern.lower()).replace(r"\*", ".*").replace(r"\?", "."), re.DOTALL
+    )
+    return any(wanted.fullmatch(action.lower()) for action in ESCALATION_ACTIONS)
 
 
 def _listed(value: Any) -> Iterable[Any]:
@@ -92,18 +120,16 @@ class Risk(IntEnum):
     OTHER = 3
 
 
-RISK_LABELS = {
-    Risk.PRIVILEGED_WITHOUT_MFA: "privileged, no MFA",
-    Risk.PRIVILEGED: "privileged",
-    Risk.WITHOUT_MFA: "no MFA",
-    Risk.OTHER: "",
-}
-
-
 def risk(privileged: bool | None, mfa_active: bool | None) -> Risk:
     if privileged:
         return Risk.PRIVILEGED if mfa_active else Risk.PRIVILEGED_WITHOUT_MFA
     return Risk.OTHER if mfa_active else Risk.WITHOUT_MFA
+
+
+def risk_label(privileged: bool | None, mfa_active: bool | None) -> str:
+    """The risk in words, saying what is not known rather than guessing it."""
+    mfa = {True: None, False: "no MFA", None: "MFA not known"}[mfa_active]
+    return ", ".join(filter(None, ["privileged" if privileged else None, mfa]))
 
 
 class Ranked(Protocol):

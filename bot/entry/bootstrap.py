@@ -52,15 +52,20 @@ def configure(env: Mapping[str, str], *, verbose: bool, **overrides: object) -> 
     return settings
 
 
-def open_database(settings: Settings, *, serve_without_database: bool = False) -> Repository:
+def open_database(
+    settings: Settings, *, serve_without_database: bool = False, read_only: bool = False
+) -> Repository:
     """The database, its schema brought up to date.
 
     `serve_without_database`: a web worker (re)started while the database is down still
-    boots, answers /healthz with 503 and tells people; commands stop with one line instead."""
+    boots, answers /healthz with 503 and tells people; commands stop with one line instead.
+    `read_only`: the records as they are, for a report: a database that is not there, or not
+    this version's, is an error rather than created or migrated (a mistyped DATABASE_URL must
+    not give an auditor an empty record)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.domain.records import RecordsUnavailable
-    from storage.db import make_engine, migrate
+    from storage.db import make_engine, migrate, unreadable
     from storage.repository import Repository
 
     problem = database_url_problem(settings.database_url)
@@ -69,7 +74,12 @@ def open_database(settings: Settings, *, serve_without_database: bool = False) -
     engine = make_engine(settings.database_url)
     logs.redact(engine.url.password)
     try:
-        migrate(engine)
+        if read_only:
+            problem = unreadable(engine)
+            if problem:
+                raise SetupError(f"cannot read the records (DATABASE_URL): {problem}")
+        else:
+            migrate(engine)
     except (SQLAlchemyError, RecordsUnavailable, OSError) as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         if not serve_without_database:

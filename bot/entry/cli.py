@@ -187,7 +187,7 @@ def export(
         print(f"iam-inactive: {error}", file=stderr)
         return EXIT_BAD_SETUP
     try:
-        _, repository = prepare(env, verbose=False)
+        repository = open_database(configure(env, verbose=False), read_only=True)
         from bot.application.evidence import export as evidence_of
 
         made = evidence_of(repository, period, account_id)

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Any, TextIO
 
+from bot.domain.evidence import neutralise
 from bot.domain.records import FindingView
-from bot.domain.risk import RISK_LABELS, risk, user_path
+from bot.domain.risk import risk_label, user_path
 
 TABLE_HEADERS = (
     "account",
@@ -55,7 +56,7 @@ def finding_record(row: FindingView) -> dict[str, Any]:
         "user_name": row.user_name,
         "user_arn": row.user_arn,
         "user_path": user_path(row.user_arn),
-        "risk": RISK_LABELS[risk(row.privileged, row.mfa_active)],
+        "risk": risk_label(row.privileged, row.mfa_active),
         "privileged": row.privileged,
         "privilege": row.privilege,
         "mfa_active": row.mfa_active,
@@ -88,7 +89,9 @@ def write_csv(rows: Sequence[FindingView], out: TextIO) -> None:
     writer.writeheader()
     for row in rows:
         record = finding_record(row)
-        writer.writerow({**record, "access_keys": json.dumps(record["access_keys"])})
+        cells = {**record, "access_keys": json.dumps(record["access_keys"])}
+        # owner tags are free text: a spreadsheet must not run one as a formula
+        writer.writerow({key: neutralise(str(v)) if v else v for key, v in cells.items()})
 
 
 def render_table(rows: Sequence[FindingView], zone: tzinfo) -> str:
@@ -100,7 +103,7 @@ def render_table(rows: Sequence[FindingView], zone: tzinfo) -> str:
         (
             row.account_id,
             row.user_name,
-            RISK_LABELS[risk(row.privileged, row.mfa_active)].upper(),
+            risk_label(row.privileged, row.mfa_active).upper(),
             row.category + (" (fully inactive)" if row.fully_inactive else ""),
             row.state,
             row.days_idle,

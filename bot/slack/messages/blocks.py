@@ -191,6 +191,8 @@ def risk_line(row: FindingView, zone: tzinfo) -> str:
     if row.privileged:
         why = literal(truncate(row.privilege or "", 300))
         parts.append(f"{PRIVILEGED_MARK}*Privileged*: {why}")
+    elif row.privileged is None:
+        parts.append("privilege not known")
     parts.append(MFA_LABELS[row.mfa_active])
     parts.append(keys_label((row.facts or {}).get("keys", []), zone))
     path = user_path(row.user_arn)

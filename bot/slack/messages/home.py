@@ -39,6 +39,8 @@ from bot.slack.messages.owner import owner_answers
 
 MAX_HOME_BLOCKS = 100  # Slack's limit for a Home view
 MORE_HINT = f" (see `{COMMAND} list`)"
+# Owners may not `list`; each finding waiting on them is also in their DM with the bot.
+MORE_FOR_OWNERS = " (each is also in your DM with the bot)"
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def _owner_blocks(part: OwnerPart, now: datetime, zone: tzinfo, room: int) -> li
         blocks.append(_section("Nothing waits on your answer now."))
     left_out = len(part.waiting) - shown
     if left_out > 0:
-        blocks.append(context(f"…and {left_out} more{MORE_HINT}"))
+        blocks.append(context(f"…and {left_out} more{MORE_FOR_OWNERS}"))
     return [*blocks, _section(keeps)]
 
 
