@@ -33,7 +33,9 @@ STATEMENT_TIMEOUT = "30s"
 LOCK_TIMEOUT = "10s"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """`read_only`: for reports, which must not change the database they read (not even
+    SQLite's journal mode)."""
     url = normalize_url(url)
     # Enough connections for the Slack listener threads and the scheduler at once.
     pool = {"pool_size": 10, "max_overflow": 40, "pool_timeout": 10}
@@ -41,11 +43,13 @@ def make_engine(url: str) -> Engine:
         pool = {}  # one in-memory database lives in one connection
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **pool)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_read_only if read_only else _sqlite_pragmas)
     else:
         # A database that hangs instead of refusing, or a row locked by a stuck transaction,
         # must not hold a request for long: the person is told instead.
         limits = f"-c statement_timeout={STATEMENT_TIMEOUT} -c lock_timeout={LOCK_TIMEOUT}"
+        if read_only:
+            limits += " -c default_transaction_read_only=on"
         given = make_url(url).query.get("options", "")  # e.g. a search_path: kept, ours after
         options = " ".join([*([given] if isinstance(given, str) else given), limits]).strip()
         connect_args = {"connect_timeout": 5, "options": options}
@@ -67,6 +71,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 (DB-API 
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_read_only(dbapi_connection, _record) -> None:  # noqa: ANN001 (DB-API objects)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
@@ -109,14 +120,16 @@ def _sqlite_file_locked(engine: Engine) -> Iterator[None]:
 
 def unreadable(engine: Engine) -> str | None:
     """Why this database holds no records to read as they are (no SQLite file, no schema, or
-    a schema older than this code's), or None; looks without creating or changing anything."""
+    a schema of another version than this code's), or None; looks without creating anything."""
     path = engine.url.database if engine.dialect.name == "sqlite" else None
-    if path and path != ":memory:" and not Path(path).is_file():
+    if path and engine.url.query.get("uri") != "true" and not Path(path).is_file():
         return f"there is no database file at {path}"
     with engine.connect() as connection:
         revision = current_revision(connection)
     if revision is None:
         return "it holds no iam-inactive records (no schema)"
+    if revision > HEAD_REVISION:  # revisions are numbered 0001, 0002, ...
+        return f"its schema (revision {revision}) is newer than this version of iam-inactive"
     if revision != HEAD_REVISION:
         return f"its schema is at revision {revision}; run `python -m bot migrate` first"
     return None

@@ -246,7 +246,7 @@ class Repository:
         return self._all(query)
 
     def findings_in_message(self, channel: str, ts: str) -> list[models.Finding]:
-        """The findings of one channel message, in the order it was posted in."""
+        """The findings of one channel message, riskiest first, as it is posted and redrawn."""
         query = select(models.Finding).where(
             models.Finding.slack_channel == channel, models.Finding.slack_ts == ts
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -348,6 +349,21 @@ def test_a_database_that_is_not_there_or_not_current_is_refused_not_created(tmp_
     assert "its schema is at revision 0006; run `python -m bot migrate` first" in done.stderr
     with make_engine(f"sqlite:///{old}").connect() as connection:
         assert current_revision(connection) == "0006"  # not migrated by a read
+
+
+def test_the_export_leaves_the_database_as_it_found_it(tmp_path):
+    database = tmp_path / "kept.db"
+    assert run_bot("migrate", cwd=tmp_path, DATABASE_URL=f"sqlite:///{database}").returncode == 0
+    with sqlite3.connect(database) as connection:  # as a copy restored from a backup might be
+        connection.execute("PRAGMA journal_mode=DELETE")
+    done = run_bot("export", cwd=tmp_path, DATABASE_URL=f"sqlite:///{database}")
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+        connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    done = run_bot("export", cwd=tmp_path, DATABASE_URL=f"sqlite:///{database}")
+    assert done.returncode == 2
+    assert "its schema (revision 9999) is newer than this version of iam-inactive" in done.stderr
 
 
 def test_an_output_file_that_cannot_be_written_is_one_line_and_exit_2(tmp_path):

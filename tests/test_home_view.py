@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain.home import LastScan, OpenCount, riskiest_first
+from bot.domain.home import LastScan, OpenCount, expiring, riskiest_first
 from bot.domain.workflow import State
 from bot.slack.messages.home import MAX_HOME_BLOCKS, About, ApproverPart, OwnerPart, home_view
 from tests.slack_standin import _view_problem
@@ -74,3 +74,27 @@ def test_text_from_people_and_aws_on_home_is_data_never_markup():
     text = json.dumps(view, ensure_ascii=False)
     assert "<!channel>" not in text and "<@U0X>" not in text and "<https" not in text
     assert SHOWN in text
+
+
+def test_keeps_ending_soon_are_those_still_running_soonest_first():
+    rows = [
+        row("later", state=State.KEPT, kept_until=NOW + timedelta(days=10)),
+        row("ended", state=State.KEPT, kept_until=NOW - timedelta(days=1)),  # the scan reopens it
+        row("soon", state=State.KEPT, kept_until=NOW + timedelta(days=2)),
+        row("far", state=State.KEPT, kept_until=NOW + timedelta(days=30)),
+        row("open", kept_until=NOW + timedelta(days=1)),
+    ]
+    assert [r.user_name for r in expiring(rows, NOW)] == ["soon", "later"]
+
+
+def test_an_owners_long_list_of_keeps_points_to_show_which_owners_may_use():
+    kept = [row(f"k{n}", state=State.KEPT, decision_note="why " * 125) for n in range(60)]
+    view = home_view(
+        about=ABOUT, owner=OwnerPart([], kept), approver=None, now=NOW, zone=UTC, dry_run=False
+    )
+    text = json.dumps(view)
+    assert (
+        "more (see `/iam-inactive show &lt;user&gt;`)" in text
+        or "more (see `/iam-inactive show <user>`)" in text
+    )
+    assert "/iam-inactive list" not in text

@@ -30,6 +30,19 @@ def allow(action, effect="Allow", key="Action"):
     }
 
 
+# AWS's example policy that lets people manage their own keys and console password.
+MANAGE_OWN_CREDENTIALS = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": ["iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:UpdateLoginProfile"],
+            "Resource": "arn:aws:iam::*:user/${aws:username}",
+        }
+    ],
+}
+
+
 @pytest.mark.parametrize(
     ("user", "groups", "expected"),
     [
@@ -64,6 +77,13 @@ def allow(action, effect="Allow", key="Action"):
         (Grants(inline=(("p", allow("*:*")),)), {}, "inline policy p allows *:*"),
         (Grants(inline=(("p", allow(["iam:Get*", "iam:List*", "iam:Tag*"])),)), {}, None),
         (Grants(inline=(("p", allow("iam:Put[a-z]*")),)), {}, None),  # brackets are literal
+        # other users' keys and passwords: only when the statement reaches other users
+        (
+            Grants(inline=(("p", allow("iam:CreateAccessKey")),)),
+            {},
+            "inline policy p allows iam:CreateAccessKey",
+        ),
+        (Grants(inline=(("p", MANAGE_OWN_CREDENTIALS),)), {}, None),
         (
             Grants(groups=("g",)),
             {"g": Grants(inline=(("gp", allow("iam:*", key="NotAction")),))},
@@ -116,7 +136,7 @@ def test_risk_ranks_privilege_then_mfa(privileged, mfa, expected):
         (True, False, "privileged, no MFA"),
         (True, None, "privileged, MFA not known"),
         (True, True, "privileged"),
-        (None, False, "no MFA"),
+        (None, False, "privilege not known, no MFA"),
         (False, None, "MFA not known"),
         (False, True, ""),
     ],

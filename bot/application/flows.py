@@ -7,7 +7,6 @@ turned into the person's line in one place (bot.application.answers).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,14 +20,13 @@ from bot.application.scans import ScanRunning
 from bot.application.services import Services
 from bot.domain.records import Actor, Surface
 from bot.domain.rule import CATEGORIES
+from bot.domain.scan import ACCOUNT_ID
 from bot.domain.workflow import KEEP_BY, ROLE_ON_SURFACE, Intent, may
 from bot.slack.client import OwnerContact
 from bot.slack.messages.blocks import Message, literal
 from bot.slack.messages.command import history_message, list_page
 from bot.slack.messages.modals import confirm_modal, keep_modal, unkeep_modal
 from storage.models import Finding
-
-ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 
 @dataclass(frozen=True)

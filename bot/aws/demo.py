@@ -20,7 +20,7 @@ from moto.iam.models import AccessKeyLastUsed, AWSManagedPolicy, iam_backends
 
 DEMO_ACCOUNT_ID = DEFAULT_ACCOUNT_ID
 DEMO_REGION = "us-east-1"
-EPOCH = "2015-02-06T18:39:46+00:00"
+ADMINISTRATOR_ACCESS_CREATED = "2015-02-06T18:39:46+00:00"
 
 
 @dataclass(frozen=True)
@@ -177,8 +177,8 @@ def _seed_groups(iam: Any, backend: Any, names: set[str]) -> None:
             "DefaultVersionId": "v1",
             "Path": "/",
             "Document": ALLOW_ALL,
-            "CreateDate": EPOCH,
-            "UpdateDate": EPOCH,
+            "CreateDate": ADMINISTRATOR_ACCESS_CREATED,
+            "UpdateDate": ADMINISTRATOR_ACCESS_CREATED,
         },
     )
     backend.aws_managed_policies.append(policy)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
@@ -23,11 +22,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from bot.domain.records import EventView, FindingView
+from bot.domain.scan import ACCOUNT_ID
 from bot.domain.workflow import CLOSED_STATES, State
 
 DEFAULT_DAYS = 90
 LONGEST_DAYS = 3650
-ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 # Stable column order (documented in README.md, "Evidence for access reviews"): append, never
 # reorder or rename, since auditors' spreadsheets and scripts refer to them.

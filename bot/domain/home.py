@@ -62,7 +62,7 @@ def expiring(rows: Iterable[F], now: datetime) -> list[F]:
         for row in rows
         if row.state == State.KEPT
         and row.kept_until is not None
-        and row.kept_until <= now + EXPIRING_WITHIN
+        and now <= row.kept_until <= now + EXPIRING_WITHIN
     ]
     return sorted(ending, key=lambda row: (row.kept_until, by_risk(row)))
 

@@ -24,24 +24,25 @@ ADMIN_EQUIVALENT_POLICIES = frozenset(
     }
 )
 AWS_MANAGED_PREFIX = ":iam::aws:policy/"
-# Actions that let a user grant itself anything (the known IAM privilege escalation paths that
-# need no other service): a statement whose Action pattern matches one is administrator-
-# equivalent, as `*` and `iam:*` are.
+# Actions with which a user can grant itself anything: a statement whose Action pattern
+# matches one is administrator-equivalent, as `*` and `iam:*` are.
 ESCALATION_ACTIONS = (
     "iam:AddUserToGroup",
     "iam:AttachGroupPolicy",
     "iam:AttachRolePolicy",
     "iam:AttachUserPolicy",
-    "iam:CreateAccessKey",
-    "iam:CreateLoginProfile",
     "iam:CreatePolicyVersion",
     "iam:PutGroupPolicy",
     "iam:PutRolePolicy",
     "iam:PutUserPolicy",
     "iam:SetDefaultPolicyVersion",
     "iam:UpdateAssumeRolePolicy",
-    "iam:UpdateLoginProfile",
 )
+# Actions that take over other users (their keys or console password): administrator-
+# equivalent only when the statement reaches users besides the holder. AWS's own "manage your
+# own credentials" policy grants them on `user/${aws:username}`.
+OTHER_USERS_ACTIONS = ("iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile")
+OWN_USER = "${aws:username}"
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def broad_action(document: Any) -> str | None:
     """The action pattern of an Allow statement in this policy document that makes its holder
     administrator-equivalent (`*`, `iam:*`, `iam:Put*`, `iam:AttachUserPolicy`, ...: any
     pattern matching an escalation action), or everything but a few with NotAction; None if
-    there is none. Deny statements are not weighed: a finding may rank too high, never too low."""
+    there is none. Deny statements are not weighed."""
     if not isinstance(document, Mapping):
         return None
     for statement in _listed(document.get("Statement")):
@@ -90,18 +91,28 @@ def broad_action(document: Any) -> str | None:
             continue
         if "NotAction" in statement:
             return "all but a few actions (NotAction)"
+        escalations = ESCALATION_ACTIONS
+        if _reaches_other_users(statement):
+            escalations += OTHER_USERS_ACTIONS
         for action in _listed(statement.get("Action")):
-            if isinstance(action, str) and _escalates(action):
+            if isinstance(action, str) and _matches_any(action, escalations):
                 return action
     return None
 
 
-def _escalates(pattern: str) -> bool:
+def _reaches_other_users(statement: Mapping[str, Any]) -> bool:
+    if "NotResource" in statement:
+        return True
+    resources = [r for r in _listed(statement.get("Resource")) if isinstance(r, str)]
+    return not resources or any(OWN_USER not in resource for resource in resources)
+
+
+def _matches_any(pattern: str, actions: Iterable[str]) -> bool:
     """IAM's action patterns: case-insensitive, `*` any run of characters, `?` any one."""
     wanted = re.compile(
         re.escape(pattern.lower()).replace(r"\*", ".*").replace(r"\?", "."), re.DOTALL
     )
-    return any(wanted.fullmatch(action.lower()) for action in ESCALATION_ACTIONS)
+    return any(wanted.fullmatch(action.lower()) for action in actions)
 
 
 def _listed(value: Any) -> Iterable[Any]:
@@ -126,10 +137,15 @@ def risk(privileged: bool | None, mfa_active: bool | None) -> Risk:
     return Risk.OTHER if mfa_active else Risk.WITHOUT_MFA
 
 
+MFA_WORDS = {True: "MFA on", False: "no MFA", None: "MFA not known"}
+
+
 def risk_label(privileged: bool | None, mfa_active: bool | None) -> str:
-    """The risk in words, saying what is not known rather than guessing it."""
-    mfa = {True: None, False: "no MFA", None: "MFA not known"}[mfa_active]
-    return ", ".join(filter(None, ["privileged" if privileged else None, mfa]))
+    """The risk in words, saying what is not known rather than guessing it (not known ranks as
+    not privileged, and as no MFA)."""
+    privilege = {True: "privileged", False: None, None: "privilege not known"}[privileged]
+    mfa = None if mfa_active else MFA_WORDS[mfa_active]
+    return ", ".join(filter(None, [privilege, mfa]))
 
 
 class Ranked(Protocol):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.domain.rule import Candidate
+
+ACCOUNT_ID = re.compile(r"^\d{12}$")  # an AWS account id, as people type it
 
 
 @dataclass(frozen=True)

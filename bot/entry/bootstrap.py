@@ -71,7 +71,7 @@ def open_database(
     problem = database_url_problem(settings.database_url)
     if problem:
         raise SetupError(f"configuration error: {problem}")
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, read_only=read_only)
     logs.redact(engine.url.password)
     try:
         if read_only:

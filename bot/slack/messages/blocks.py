@@ -24,7 +24,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.domain.records import FindingView, SystemActor
-from bot.domain.risk import user_path
+from bot.domain.risk import MFA_WORDS, user_path
 from bot.domain.rule import KEYS_ONLY
 from bot.domain.workflow import State
 from bot.slack.ids import ActionId
@@ -202,7 +202,7 @@ def risk_line(row: FindingView, zone: tzinfo) -> str:
 
 
 PRIVILEGED_MARK = ":rotating_light: "
-MFA_LABELS = {True: "MFA on", False: "*no MFA*", None: "MFA not known"}
+MFA_LABELS = {**MFA_WORDS, False: f"*{MFA_WORDS[False]}*"}  # no MFA stands out
 
 
 def keys_label(keys: Sequence[dict[str, Any]], zone: tzinfo) -> str:

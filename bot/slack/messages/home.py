@@ -99,7 +99,11 @@ def home_view(
 def _owner_blocks(part: OwnerPart, now: datetime, zone: tzinfo, room: int) -> list[Block]:
     """Each finding waiting on the owner takes two blocks (its facts and its buttons): as many
     as fit in `room`, with the fixed blocks around them, and how many more there are."""
-    keeps = _listing(f"Your keeps ({len(part.keeps)})", [_keep_line(r, zone) for r in part.keeps])
+    keeps = _listing(
+        f"Your keeps ({len(part.keeps)})",
+        [_keep_line(row, zone) for row in part.keeps],
+        hint=f" (see `{COMMAND} show {escape('<user>')}`)",  # owners may show, not list
+    )
     blocks: list[Block] = [HeaderBlock(text="Waiting on you")]
     # Besides the header: the keeps and the "and N more" line
     shown = max(0, (room - len(blocks) - 2) // 2)
@@ -197,9 +201,11 @@ def _keep_line(row: FindingView, zone: tzinfo) -> str:
     )
 
 
-def _listing(title: str, lines: Sequence[str], *, empty: str = "none") -> str:
+def _listing(
+    title: str, lines: Sequence[str], *, empty: str = "none", hint: str = MORE_HINT
+) -> str:
     head = f"*{title}*\n"
-    return head + (listed(lines, MAX_SECTION_TEXT - len(head), hint=MORE_HINT) or empty)
+    return head + (listed(lines, MAX_SECTION_TEXT - len(head), hint=hint) or empty)
 
 
 def _section(text: str) -> SectionBlock:
