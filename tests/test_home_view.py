@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain.home import LastScan, OpenCount, expiring, riskiest_first
+from bot.domain.digest import keeps_ending
+from bot.domain.home import LastScan, OpenCount, riskiest_first
 from bot.domain.workflow import State
 from bot.slack.messages.home import MAX_HOME_BLOCKS, About, ApproverPart, OwnerPart, home_view
 from tests.slack_standin import _view_problem
@@ -84,7 +85,7 @@ def test_keeps_ending_soon_are_those_still_running_soonest_first():
         row("far", state=State.KEPT, kept_until=NOW + timedelta(days=30)),
         row("open", kept_until=NOW + timedelta(days=1)),
     ]
-    assert [r.user_name for r in expiring(rows, NOW)] == ["soon", "later"]
+    assert [r.user_name for r in keeps_ending(rows, NOW)] == ["soon", "later"]
 
 
 def test_an_owners_long_list_of_keeps_points_to_show_which_owners_may_use():

@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackClientError
 
 from bot.application.services import Services
 from bot.domain import home
+from bot.domain.digest import keeps_ending
 from bot.domain.workflow import State
 from bot.slack.client import ApproversUnknown, email_of, slack_error
 from bot.slack.messages.home import About, ApproverPart, OwnerPart, home_view
@@ -83,5 +84,5 @@ def _approver_part(services: Services, now: datetime) -> ApproverPart:
         open_counts=repository.open_by_account(now),
         last_scans=repository.last_scans(),
         waiting=home.riskiest_first(repository.findings_in_state(State.AWAITING_OWNER)),
-        expiring=home.expiring(repository.findings_in_state(State.KEPT), now),
+        expiring=keeps_ending(repository.findings_in_state(State.KEPT), now),
     )

@@ -7,9 +7,10 @@ on, keeps about to expire, scan failures, and the trend of open findings week by
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from bot.domain.records import FindingView
 from bot.domain.risk import by_risk
@@ -17,6 +18,7 @@ from bot.domain.workflow import AuditAction, State
 
 WEEKS_OF_TREND = 8
 KEEPS_EXPIRING_WITHIN = timedelta(days=14)
+F = TypeVar("F", bound=FindingView)
 AGE_BUCKETS = ((90, "90-179 days"), (180, "180-364 days"), (365, "a year or more"))
 WEEK_ACTIONS = (
     AuditAction.OPENED,
@@ -60,13 +62,6 @@ def summarize(
         for row in open_now
         if row.state == State.AWAITING_OWNER
     ]
-    expiring = [
-        row
-        for row in open_now
-        if row.state == State.KEPT
-        and row.kept_until is not None
-        and now <= row.kept_until <= now + KEEPS_EXPIRING_WITHIN
-    ]
     return DigestFacts(
         week_actions={action: week_actions.get(action, 0) for action in WEEK_ACTIONS},
         open_total=len(open_now),
@@ -74,10 +69,23 @@ def summarize(
         open_by_account=dict(sorted(Counter(row.account_id for row in open_now).items())),
         top_risks=sorted((row for row in open_now if row.privileged), key=by_risk),
         waiting_on_owners=sorted(waiting, key=lambda pair: -pair[1]),
-        keeps_expiring=sorted(expiring, key=lambda row: row.kept_until),
+        keeps_expiring=keeps_ending(open_now, now),
         failed_scans=list(failed_scans),
         trend=open_per_week(findings, now),
     )
+
+
+def keeps_ending(rows: Iterable[F], now: datetime) -> list[F]:
+    """Keeps still running that end within KEEPS_EXPIRING_WITHIN, soonest first: shown to
+    approvers (the digest, the Home tab) so that none reopens by surprise."""
+    ending = [
+        row
+        for row in rows
+        if row.state == State.KEPT
+        and row.kept_until is not None
+        and now <= row.kept_until <= now + KEEPS_EXPIRING_WITHIN
+    ]
+    return sorted(ending, key=lambda row: (row.kept_until, by_risk(row)))
 
 
 def open_per_week(findings: Sequence[FindingView], now: datetime) -> list[WeekPoint]:

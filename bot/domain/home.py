@@ -11,8 +11,6 @@ from bot.domain.records import FindingView
 from bot.domain.risk import by_risk
 from bot.domain.workflow import State
 
-# Keeps ending this soon are shown to approvers, so that none reopens by surprise.
-EXPIRING_WITHIN = timedelta(days=14)
 NEW_WITHIN = timedelta(days=7)  # an open finding first seen this recently is new
 OLD_AFTER = timedelta(days=30)  # an open finding this old has waited too long for a decision
 
@@ -53,18 +51,6 @@ def waiting_on(rows: Iterable[F], user_id: str) -> list[F]:
 
 def kept(rows: Iterable[F]) -> list[F]:
     return riskiest_first(row for row in rows if row.state == State.KEPT)
-
-
-def expiring(rows: Iterable[F], now: datetime) -> list[F]:
-    """Keeps that end within EXPIRING_WITHIN, soonest first."""
-    ending = [
-        row
-        for row in rows
-        if row.state == State.KEPT
-        and row.kept_until is not None
-        and now <= row.kept_until <= now + EXPIRING_WITHIN
-    ]
-    return sorted(ending, key=lambda row: (row.kept_until, by_risk(row)))
 
 
 def days_since(moment: datetime | None, now: datetime) -> int:

@@ -18,7 +18,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.domain.home import EXPIRING_WITHIN, LastScan, OpenCount, days_since
+from bot.domain.digest import KEEPS_EXPIRING_WITHIN
+from bot.domain.home import LastScan, OpenCount, days_since
 from bot.domain.records import FindingView
 from bot.slack.ids import COMMAND, ActionId, BlockId
 from bot.slack.messages.blocks import (
@@ -37,6 +38,7 @@ from bot.slack.messages.blocks import (
 )
 from bot.slack.messages.owner import owner_answers
 
+ENDING_DAYS = KEEPS_EXPIRING_WITHIN.days
 MAX_HOME_BLOCKS = 100  # Slack's limit for a Home view
 MORE_HINT = f" (see `{COMMAND} list`)"
 # Owners may not `list`; each finding waiting on them is also in their DM with the bot.
@@ -138,7 +140,7 @@ def _approver_blocks(part: ApproverPart, now: datetime, zone: tzinfo) -> list[Bl
         _section(_listing(f"Waiting on owners ({len(part.waiting)})", waiting_lines)),
         _section(
             _listing(
-                f"Keeps ending in the next {EXPIRING_WITHIN.days} days ({len(part.expiring)})",
+                f"Keeps ending in the next {ENDING_DAYS} days ({len(part.expiring)})",
                 [_keep_line(row, zone) for row in part.expiring],
             )
         ),
