@@ -59,7 +59,7 @@ def privilege(
     user: Grants, groups: Mapping[str, Grants], customer_policies: Mapping[str, Any]
 ) -> str | None:
     """Why this user is administrator-equivalent, or None: an admin-equivalent AWS managed
-    policy, or a statement allowing `*` or `iam:*` (in an inline policy or a customer managed
+    policy, or a statement `broad_action` finds (in an inline policy or a customer managed
     policy's default version), attached to the user or to one of its groups."""
     holders = [("", user)] + [
         (f" through group {name}", groups.get(name, Grants())) for name in user.groups
