@@ -141,6 +141,14 @@ class Repository:
         self, name: str, holder: str, at: datetime, expires_at: datetime
     ) -> Holder | None:
         """Take the named lease when it is free or expired: None. Else who holds it."""
+        while True:  # until taken or held: a release between our two statements frees it
+            current = self._try_lease(name, holder, at, expires_at)
+            if current is None or current.holder is not None:
+                return current
+
+    def _try_lease(
+        self, name: str, holder: str, at: datetime, expires_at: datetime
+    ) -> Holder | None:
         dialect = self.engine.dialect.name
         insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         lease = models.Lease.__table__

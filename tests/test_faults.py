@@ -4,6 +4,7 @@ message failed, odd and oversized requests. Signed requests through the producti
 from __future__ import annotations
 
 import sqlite3
+import threading
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -103,6 +104,20 @@ def test_a_scan_longer_than_its_lease_keeps_it(bot, now):
         running = bot.repository.take_lease("scan", "schedule (b:1)", moments[0], moments[0])
         assert running is not None and running.holder.startswith("cli")
     assert bot.repository.take_lease("scan", "schedule (b:1)", moments[0], moments[0]) is None
+
+
+def test_a_scan_waits_for_a_sweep_rather_than_say_a_scan_is_running(bot, now):
+    """Every worker sweeps as it starts, holding the lease for moments: a scan asked for then
+    runs once the sweep is done."""
+    assert (
+        bot.repository.take_lease("scan", "sweep (worker-2:9)", now, now + timedelta(hours=1))
+        is None
+    )
+    threading.Timer(1.0, bot.repository.release_lease, ("scan", "sweep (worker-2:9)")).start()
+    scans_before = len(scans(bot.repository))
+    answer = bot.replies("scan")
+    assert "Scanning all accounts" in answer and "still running" not in answer
+    assert len(scans(bot.repository)) == scans_before + 1
 
 
 def test_a_scan_lease_left_by_a_dead_process_expires(bot, now):

@@ -69,8 +69,12 @@ def confirmed_with_removal_held(
     """Once the bot serves: a scan, Disable, and the owner's Confirm, whose DeleteLoginProfile
     the proxy holds. The finding, and a way to click its buttons."""
     wait_for(lambda: healthy(port), what="the bot to serve")
-    signed_post(port, command_body("scan", APPROVER, standin.response_url()), SECRET)
-    finding = wait_for(lambda: repository.open_findings(), what="the scan")[0]
+    assert signed_post(port, command_body("scan", APPROVER, standin.response_url()), SECRET) == 200
+    try:
+        finding = wait_for(lambda: repository.open_findings(), what="the scan")[0]
+    except AssertionError:
+        answers = [c.params.get("text") for c in standin.named("response/respond")]
+        raise AssertionError(f"no findings; the scan command was answered {answers}") from None
 
     def click(action: str, user: str, channel: str) -> int:
         payload = click_payload(action, finding.id, user, channel, standin.response_url())

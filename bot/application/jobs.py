@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from bot.application.announcer import Posting
 from bot.application.consent import after_removal
-from bot.application.scans import ScanRunning, scan_and_record, scan_lease
+from bot.application.scans import SWEEP, ScanRunning, scan_and_record, scan_lease
 from bot.application.scheduler import Schedule
 from bot.application.services import Services
 from bot.domain.cron import parse_cron
@@ -124,7 +124,7 @@ def sweep_job(services: Services) -> str:
     for removal in moved:
         after_removal(services, removal, prefix="Picked up again: ")
     try:  # not while a scan is posting the same findings
-        with scan_lease(services.repository, services.clock, "sweep"):
+        with scan_lease(services.repository, services.clock, SWEEP):
             posting = services.announcer.post_unposted()
     except ScanRunning:
         return f"{len(moved)} moved on; posting left to the running scan"

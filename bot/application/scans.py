@@ -9,13 +9,14 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
 import boto3
 
-from bot.aws.scanner import Progress, collecting_rarely, scan_accounts
+from bot.aws.scanner import Progress, scan_accounts, tuned_for_scanning
 from bot.domain.clock import Clock
 from bot.domain.records import Holder
 from bot.domain.scan import ScanResult
@@ -28,6 +29,9 @@ SCAN_LEASE = "scan"
 # A scan whose process died holds the lease this long at most; a live one renews it every
 # quarter of that, so a scan may take as long as it needs.
 SCAN_LEASE_TIME = timedelta(hours=1)
+SWEEP = "sweep"  # the lease holder's trigger when the sweep posts what was left unposted
+SWEEP_WAIT = timedelta(seconds=30)
+SWEEP_POLL = 0.2  # seconds
 
 
 class ScanRunning(RuntimeError):
@@ -51,9 +55,9 @@ def scan_and_record(
     progress: Progress | None = None,
     only_account: str | None = None,
 ) -> tuple[ScanResult, ScanRecord]:
-    """Scan AWS and record the result; the caller holds the scan lease. The collector runs
-    rarely through the recording too, which allocates as much as the scan."""
-    with collecting_rarely():
+    """Scan AWS and record the result; the caller holds the scan lease. The interpreter stays
+    tuned for scanning through the recording, which allocates as much as the scan."""
+    with tuned_for_scanning():
         result = scan_accounts(
             settings, base_session, clock=clock, progress=progress, only_account=only_account
         )
@@ -72,10 +76,18 @@ def scan_lease(
     ScanRunning with who does. It is renewed while held, and expires `lease_time` after its
     process dies."""
     holder = f"{trigger} ({socket.gethostname()}:{os.getpid()})"
-    now = clock()
-    running = repository.take_lease(SCAN_LEASE, holder, now, now + lease_time)
-    if running is not None:
-        raise ScanRunning(running)
+    waited_since = time.monotonic()
+    while True:
+        now = clock()
+        running = repository.take_lease(SCAN_LEASE, holder, now, now + lease_time)
+        if running is None:
+            break
+        # A sweep holds the lease for moments (every worker sweeps as it starts): a scan waits
+        # for it rather than tell someone a scan is running that is none.
+        brief = trigger != SWEEP and running.holder.startswith(f"{SWEEP} ")
+        if not brief or time.monotonic() - waited_since > SWEEP_WAIT.total_seconds():
+            raise ScanRunning(running)
+        time.sleep(SWEEP_POLL)
     done = threading.Event()
 
     def renew() -> None:
@@ -102,5 +114,5 @@ def started_by(holder: str) -> str:
     trigger = holder.split(" ", 1)[0]
     if trigger.startswith("slack:"):
         return f"<@{trigger.removeprefix('slack:')}>"
-    names = {"schedule": "the schedule", "sweep": "the sweep", "cli": "the terminal"}
+    names = {"schedule": "the schedule", SWEEP: "the sweep", "cli": "the terminal"}
     return names.get(trigger, "the terminal" if trigger == "demo" else trigger)

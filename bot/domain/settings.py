@@ -34,7 +34,7 @@ class Settings:
     role_arns: tuple[str, ...] = ()
     org_role_name: str | None = None
     external_id: str | None = None
-    account_concurrency: int = 8
+    account_concurrency: int = 24
     user_concurrency: int = 8
     database_url: str = DEFAULT_DATABASE_URL
     port: int = 3000  # HTTP mode

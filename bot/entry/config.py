@@ -54,7 +54,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         role_arns=tuple(reader.matching_csv("AWS_ROLE_ARNS", ROLE_ARN_PATTERN, "IAM role ARNs")),
         org_role_name=reader.matching("AWS_ORG_ROLE_NAME", ROLE_NAME_PATTERN, "an IAM role name"),
         external_id=reader.text("AWS_EXTERNAL_ID"),
-        account_concurrency=reader.positive_int("ACCOUNT_CONCURRENCY", 8, most=MAX_CONCURRENCY),
+        account_concurrency=reader.positive_int("ACCOUNT_CONCURRENCY", 24, most=MAX_CONCURRENCY),
         user_concurrency=reader.positive_int("USER_CONCURRENCY", 8, most=MAX_CONCURRENCY),
         database_url=reader.database_url("DATABASE_URL"),
         port=reader.positive_int("PORT", 3000, most=65535),
