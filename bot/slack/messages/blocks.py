@@ -222,6 +222,10 @@ def _key_label(key: dict[str, Any], zone: tzinfo) -> str:
     )
 
 
+def kept_until(row: FindingView, zone: tzinfo) -> str:
+    return f"until {day(row.kept_until, zone)}" if row.kept_until else "until revoked"
+
+
 def status_line(row: FindingView, zone: tzinfo, dry_run: bool) -> str | None:
     """Where the decision on this finding stands, for its line in the channel and the DM."""
     note = f": {literal(truncate(row.decision_note, 500))}" if row.decision_note else ""
@@ -244,8 +248,7 @@ def status_line(row: FindingView, zone: tzinfo, dry_run: bool) -> str | None:
                 f"confirmed by {mention(row.decided_by)}"
             )
         case State.KEPT:
-            until = f"until {day(row.kept_until, zone)}" if row.kept_until else "until revoked"
-            return f":shield: Kept {until} by {mention(row.decided_by)}{note}"
+            return f":shield: Kept {kept_until(row, zone)} by {mention(row.decided_by)}{note}"
         case State.ABORTED:
             return f":no_entry_sign: Not removed{note}"
         case State.FAILED:

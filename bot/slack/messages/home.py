@@ -26,10 +26,10 @@ from bot.slack.messages.blocks import (
     MAX_SECTION_TEXT,
     PRIVILEGED_MARK,
     context,
-    day,
     dry_run_note,
     escape,
     finding_facts,
+    kept_until,
     listed,
     literal,
     mention,
@@ -195,10 +195,9 @@ def _account_line(
 
 
 def _keep_line(row: FindingView, zone: tzinfo) -> str:
-    until = f"until {day(row.kept_until, zone)}" if row.kept_until else "until revoked"
     reason = f": {literal(truncate(row.decision_note, 200))}" if row.decision_note else ""
     return (
-        f"{literal(row.user_name)} in `{row.account_id}` · kept {until} by "
+        f"{literal(row.user_name)} in `{row.account_id}` · kept {kept_until(row, zone)} by "
         f"{mention(row.decided_by)}{reason}"
     )
 
