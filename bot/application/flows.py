@@ -178,6 +178,12 @@ def unkeep_form(services: Services, finding_id: str | None, user_id: str) -> dic
 def unkeep(services: Services, finding_id: str | None, user_id: str, reason: str) -> str:
     """An approver ends a keep: the finding is open again at once, its line offers Disable and
     Keep again, and the people involved hear it. Returns the line for the approver."""
+    line = _unkeep(services, finding_id, user_id, reason)
+    publish_home(services, user_id)
+    return line
+
+
+def _unkeep(services: Services, finding_id: str | None, user_id: str, reason: str) -> str:
     finding, approver = services.access.acting_on(
         finding_id, user_id, Surface.COMMAND, Intent.UNKEEP
     )
@@ -186,7 +192,6 @@ def unkeep(services: Services, finding_id: str | None, user_id: str, reason: str
     name, account = literal(reopened.user_name), reopened.account_id
     line = f"Ended the keep of {name} (`{account}`): {literal(reason)}"
     services.announcer.announce(f"<@{user_id}> {line}", thread_ts=reopened.slack_thread)
-    publish_home(services, user_id)
     return line
 
 
@@ -201,7 +206,9 @@ def unkeep_user(services: Services, user_id: str, user_name: str, reason: str) -
     ]
     if not kept:
         raise Refused(f"No kept finding for IAM user {literal(user_name)}, so nothing was done.")
-    return "\n".join(unkeep(services, row.id, user_id, reason) for row in kept)
+    lines = [_unkeep(services, row.id, user_id, reason) for row in kept]
+    publish_home(services, user_id)  # once, with every keep ended
+    return "\n".join(lines)
 
 
 def is_list_filter(filter_: str) -> bool:
