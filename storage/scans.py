@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from bot.domain.clock import iso
 from bot.domain.records import FindingChanges
 from bot.domain.rule import DIFFERENT_USER, USER_DELETED, Candidate, UserCredentials
 from bot.domain.scan import AccountScan, ScanResult
@@ -233,9 +234,6 @@ def _facts(candidate: Candidate, now: datetime, known_user_id: str | None = None
 
 
 def credentials_to_json(facts: UserCredentials) -> dict[str, Any]:
-    def iso(moment: datetime | None) -> str | None:
-        return moment.isoformat() if moment else None
-
     return {
         "arn": facts.arn,
         "created": iso(facts.created),

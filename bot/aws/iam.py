@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
 from bot.domain.assessment import IamIdentity, LiveUser
+from bot.domain.clock import as_utc
 from bot.domain.report import parse_credential_report
 from bot.domain.risk import Grants, privilege
 from bot.domain.rule import AccessKeyUse, Cleared, Thresholds, UserCredentials, evaluate
@@ -138,9 +139,7 @@ def identities_of_all_users(iam: Any) -> dict[str, IamIdentity]:
     identities = {}
     for user in users:
         why = privilege(_grants(user, "UserPolicyList"), groups, policies)
-        identities[user["UserName"]] = replace(
-            _identity(user), privileged=why is not None, privilege=why
-        )
+        identities[user["UserName"]] = _identity(user, why is not None, why)
     return identities
 
 
@@ -280,15 +279,16 @@ def delete_login_profile(iam: Any, user_name: str) -> bool:
     return True
 
 
-def _identity(user: dict[str, Any]) -> IamIdentity:
+def _identity(
+    user: dict[str, Any], privileged: bool | None = None, why: str | None = None
+) -> IamIdentity:
+    """Privilege is known (`privileged` not None) only from the bulk call's details."""
     tags = {tag["Key"]: tag["Value"] for tag in user.get("Tags", [])}
-    return IamIdentity(user.get("UserId"), tags)
+    return IamIdentity(user.get("UserId"), tags, privileged, why)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return as_utc(moment) if moment else None
 
 
 @dataclass(frozen=True)

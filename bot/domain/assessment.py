@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from bot.domain.clock import iso
 from bot.domain.rule import (
     DIFFERENT_USER,
     USER_DELETED,
@@ -83,13 +84,12 @@ def recheck(
 def recheck_facts(verdict: Candidate, live: LiveUser) -> dict[str, Any]:
     """What the live re-check saw of a user still idle, recorded with the removal it allows."""
     credentials = verdict.credentials
-    used, key_used = credentials.password_last_used, credentials.newest_key_use
     return {
         "user_id": live.identity.user_id,
         "category": verdict.category,
         "days_idle": verdict.days_idle,
-        "password_last_used": used.isoformat() if used else None,
-        "newest_key_used": key_used.isoformat() if key_used else None,
+        "password_last_used": iso(credentials.password_last_used),
+        "newest_key_used": iso(credentials.newest_key_use),
         "owner": verdict.owner,
     }
 

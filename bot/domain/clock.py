@@ -10,3 +10,13 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A time in UTC; one without a zone is taken to be UTC already (AWS and SQLite drop it)."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A time as people's tools read it: ISO 8601 in UTC, or None."""
+    return as_utc(moment).isoformat() if moment else None

@@ -21,6 +21,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
+from bot.domain.clock import as_utc, iso
 from bot.domain.records import EventView, FindingView
 from bot.domain.scan import ACCOUNT_ID
 from bot.domain.workflow import CLOSED_STATES, State
@@ -154,7 +155,7 @@ def _moment(option: str, text: str, *, next_day: bool = False) -> datetime:
         raise EvidenceError(
             f"{option} takes a date (YYYY-MM-DD) or an ISO 8601 time, not {text!r}."
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return as_utc(moment)
 
 
 @dataclass(frozen=True)
@@ -238,10 +239,6 @@ def outcome(finding: FindingView) -> str:
     if finding.state in (State.KEPT, State.ABORTED, State.FAILED, State.RESOLVED):
         return str(finding.state)
     return "open"
-
-
-def iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat() if moment else None
 
 
 def finding_fields(finding: EvidenceFinding) -> dict[str, Any]:

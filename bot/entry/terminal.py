@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Any, TextIO
 
+from bot.domain.clock import iso
 from bot.domain.evidence import neutralise
 from bot.domain.records import FindingView
 from bot.domain.risk import risk_label, user_path
@@ -65,13 +66,13 @@ def finding_record(row: FindingView) -> dict[str, Any]:
         "fully_inactive": row.fully_inactive,
         "state": row.state,
         "days_idle": row.days_idle,
-        "password_last_used": _iso(row.password_last_used),
-        "password_last_changed": _iso(row.password_last_changed),
-        "newest_key_used": _iso(row.newest_key_used),
-        "user_created": _iso(row.user_created),
+        "password_last_used": iso(row.password_last_used),
+        "password_last_changed": iso(row.password_last_changed),
+        "newest_key_used": iso(row.newest_key_used),
+        "user_created": iso(row.user_created),
         "owner": row.owner,
-        "first_seen": _iso(row.first_seen),
-        "kept_until": _iso(row.kept_until),
+        "first_seen": iso(row.first_seen),
+        "kept_until": iso(row.kept_until),
     }
 
 
@@ -114,10 +115,6 @@ def render_table(rows: Sequence[FindingView], zone: tzinfo) -> str:
         for row in rows
     ]
     return tabulate(table, headers=TABLE_HEADERS, tablefmt="simple")
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
 
 
 def _day(moment: datetime | None, zone: tzinfo) -> str | None:
