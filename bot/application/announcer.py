@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.domain import digest
 from bot.domain.clock import Clock
-from bot.domain.records import Actor, FindingNotes, Role, Surface, SystemActor
+from bot.domain.records import Actor, FindingNotes, FindingView, Role, Surface, SystemActor
 from bot.domain.risk import by_risk
 from bot.domain.scan import ScanResult
 from bot.domain.settings import Settings
@@ -94,7 +94,7 @@ class Announcer:
         in the thread they were meant for if they had one."""
         posting = Posting()
         for rows in self._by_account(*self.repository.unposted_findings()).values():
-            threads: dict[str | None, list[Finding]] = {}
+            threads: dict[str | None, list[FindingView]] = {}
             for row in rows:
                 threads.setdefault(row.slack_thread_ts, []).append(row)
             for thread, in_thread in threads.items():
@@ -107,7 +107,7 @@ class Announcer:
                 posting += done
         return posting
 
-    def _post_account(self, rows: list[Finding], summary: Summary | None = None) -> Posting:
+    def _post_account(self, rows: list[FindingView], summary: Summary | None = None) -> Posting:
         """One account's summary, then its findings in messages of FINDINGS_PER_MESSAGE: below
         it, or, when more than THREAD_OVER, in its thread (the channel stays readable), the
         summary showing how far the posting got. The rows know their thread before anything
@@ -137,13 +137,13 @@ class Announcer:
             self._update(channel, thread, summary(progress))
         return posting
 
-    def _post_findings(self, rows: list[Finding], thread: str | None = None) -> Posting:
+    def _post_findings(self, rows: list[FindingView], thread: str | None = None) -> Posting:
         posting = Posting()
         for batch in batches(rows):
             posting += self._post_batch(batch, thread)
         return posting
 
-    def _post_batch(self, batch: list[Finding], thread: str | None) -> Posting:
+    def _post_batch(self, batch: list[FindingView], thread: str | None) -> Posting:
         channel, zone, dry_run = self.settings.slack_channel, self.settings.timezone, self.dry_run
         ts = self._post(channel, findings_message(batch, zone, dry_run), thread_ts=thread)
         if not ts or not channel:
@@ -152,10 +152,10 @@ class Announcer:
         return Posting(posted=len(batch))
 
     @staticmethod
-    def _by_account(*rows: Finding) -> dict[str, list[Finding]]:
+    def _by_account(*rows: FindingView) -> dict[str, list[FindingView]]:
         """Each account's findings, the riskiest first, each once."""
         unique = {row.id: row for row in rows}.values()
-        by_account: dict[str, list[Finding]] = {}
+        by_account: dict[str, list[FindingView]] = {}
         for row in sorted(unique, key=by_risk):
             by_account.setdefault(row.account_id, []).append(row)
         return by_account

@@ -14,7 +14,8 @@ from typing import Any
 import boto3
 from botocore.handlers import json_decode_policies
 
-from bot.aws.iam import CLIENT_CONFIG, GLOBAL_REGION, AccountIam, parse_timestamp
+from bot.aws.iam import CLIENT_CONFIG, GLOBAL_REGION, AccountIam
+from bot.aws.parsing import ResponseParsers
 from bot.domain.scan import AccountTarget
 from bot.domain.settings import ROLE_ARN_PATTERN, Settings
 
@@ -79,8 +80,11 @@ def iam_in(target: AccountTarget, base: boto3.Session, external_id: str | None) 
 def client(base: boto3.Session, service: str, **credentials: str) -> Any:
     """A client of the base session (with other `credentials`, to act in another account)."""
     with _BUILDING:
-        parsers = base._session.get_component("response_parser_factory")  # noqa: SLF001
-        parsers.set_parser_defaults(timestamp_parser=parse_timestamp)
+        botocore_session = base._session  # noqa: SLF001 (boto3 offers no other way to it)
+        if not isinstance(
+            botocore_session.get_component("response_parser_factory"), ResponseParsers
+        ):
+            botocore_session.register_component("response_parser_factory", ResponseParsers())
         built = base.client(
             service,
             region_name=base.region_name or GLOBAL_REGION,

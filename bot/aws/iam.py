@@ -10,13 +10,12 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
 from bot.domain.assessment import IamIdentity, LiveUser
 from bot.domain.clock import as_utc
@@ -70,16 +69,6 @@ def error_code(error: BaseException) -> str | None:
     if isinstance(error, ClientError):
         return error.response.get("Error", {}).get("Code")
     return None
-
-
-def parse_timestamp(value: Any) -> datetime:
-    """AWS's ISO 8601 times, read by the standard library: botocore's default (dateutil) took
-    most of a scan's CPU on the bulk tag call's dates. Anything else is read as botocore does."""
-    try:
-        moment = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        return botocore_parse_timestamp(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def fetch_credential_report(

@@ -158,6 +158,7 @@ class FindingView(Protocol):
     owner_unreachable: bool | None
     slack_channel: str | None
     slack_ts: str | None
+    slack_thread_ts: str | None
     dm_channel: str | None
     dm_ts: str | None
     asked_at: datetime | None

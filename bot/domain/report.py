@@ -37,24 +37,32 @@ class ReportFormatError(ValueError):
 
 def parse_credential_report(content: bytes | str) -> list[UserCredentials]:
     text = content.decode("utf-8") if isinstance(content, bytes) else content
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [column for column in REQUIRED_COLUMNS if column not in (reader.fieldnames or ())]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, [])
+    missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
         raise ReportFormatError(f"credential report lacks columns: {', '.join(missing)}")
+    # Read by position: a row as a dict (csv.DictReader) cost a third of the parse.
+    position = {
+        column: header.index(column)
+        for column in (*REQUIRED_COLUMNS, MFA_COLUMN)
+        if column in header
+    }
     users = []
+    user = position["user"]
     for row in reader:
-        if row["user"] == ROOT_ROW:
+        if not row or row[user] == ROOT_ROW:
             continue  # the root user has no login profile the bot could remove
-        users.append(_parse_row(row, reader.line_num))
+        users.append(_parse_row(row, position, reader.line_num))
     return users
 
 
-def _parse_row(row: dict[str, str | None], line: int) -> UserCredentials:
+def _parse_row(row: list[str], position: dict[str, int], line: int) -> UserCredentials:
     def value(column: str) -> str:
-        raw = row.get(column)
-        if raw is None:
+        at = position[column]
+        if at >= len(row):
             raise ReportFormatError(f"line {line}: row is missing column {column}")
-        return raw.strip()
+        return row[at].strip()
 
     def date(column: str) -> datetime | None:
         raw = value(column)
@@ -96,7 +104,7 @@ def _parse_row(row: dict[str, str | None], line: int) -> UserCredentials:
         has_password=flag("password_enabled"),
         password_last_used=date("password_last_used"),
         password_last_changed=date("password_last_changed"),
-        mfa_active=flag(MFA_COLUMN) if MFA_COLUMN in row else None,
+        mfa_active=flag(MFA_COLUMN) if MFA_COLUMN in position else None,
         # An empty slot reads as inactive and never used, the same as no key at all.
         keys=tuple(key for key in slots if key.active or key.last_used),
     )
