@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from datetime import timedelta
+
 import boto3
 import pytest
 
@@ -107,6 +110,37 @@ def test_one_account_that_cannot_be_assumed_fails_alone(aws_session, organizatio
     assert list(failed) == [prod]
     assert "AssumeRole failed: AccessDenied" in failed[prod]
     assert set(findings_by_account(result)) == {"123456789012", dev}
+
+
+def test_an_account_out_of_time_fails_alone_and_sends_nothing_after(aws_session, organization, now):
+    """The management account's IAM answers start only once both members are scanned, and each
+    takes five minutes (of a clock the test moves): the members are scanned meanwhile, and the
+    management account fails at its deadline without another request."""
+    prod, dev = organization
+    moment, deadline = [now], now + timedelta(seconds=600)
+    members_done, summaries, late = threading.Event(), [], []
+
+    def progress(line: str) -> None:
+        summaries.extend(member for member in (prod, dev) if line.startswith(f"{member} ("))
+        if len(summaries) == 2:
+            members_done.set()
+
+    def management_answers_slowly(request, **_kwargs):
+        if "Credential=testing/" in str(request.headers.get("Authorization")):
+            assert members_done.wait(60), "the members waited on the stalled account"
+            if moment[0] >= deadline:
+                late.append(request.url)
+            moment[0] += timedelta(minutes=5)
+
+    aws_session.events.register("before-send.iam", management_answers_slowly)
+    settings = Settings(org_role_name=ORG_ROLE, account_timeout_seconds=600)
+    result = scan_accounts(settings, aws_session, clock=lambda: moment[0], progress=progress)
+    failed = {account.target.account_id: account.error for account in result.failed_accounts}
+    assert failed == {
+        "123456789012": "the account's scan took longer than 600 s (ACCOUNT_TIMEOUT_SECONDS)"
+    }
+    assert findings_by_account(result) == {prod: {"idle-dormant", "keys-only"}, dev: {"owned"}}
+    assert late == []
 
 
 def test_failed_discovery_is_a_failed_scan_not_an_empty_one(aws_session, organization, now):

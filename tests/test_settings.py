@@ -55,6 +55,7 @@ def test_values_are_read_and_normalized():
         ({"CONSOLE_IDLE_DAYS": "1000000"}, "CONSOLE_IDLE_DAYS must be from 1 to 3650"),
         ({"OWNER_KEEP_MAX_DAYS": "0"}, "OWNER_KEEP_MAX_DAYS must be from 1 to 3650"),
         ({"ACCOUNT_CONCURRENCY": "1000"}, "ACCOUNT_CONCURRENCY must be from 1 to 64"),
+        ({"ACCOUNT_TIMEOUT_SECONDS": "0"}, "ACCOUNT_TIMEOUT_SECONDS must be from 1 to 86400"),
         ({"PORT": "abc"}, "PORT must be a whole number"),
         ({"PORT": "99999"}, "PORT must be from 1 to 65535"),
         ({"SLACK_API_URL": "ftp://slack"}, "SLACK_API_URL must be an http(s) URL"),

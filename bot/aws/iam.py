@@ -43,6 +43,10 @@ class ReportTimeout(RuntimeError):
     """The credential report did not become ready in time."""
 
 
+class AccountTimeout(RuntimeError):
+    """An account's scan ran out of time (ACCOUNT_TIMEOUT_SECONDS)."""
+
+
 @dataclass(frozen=True)
 class CredentialReport:
     users: list[UserCredentials]
@@ -60,7 +64,7 @@ def describe_error(error: BaseException) -> str:
         details = error.response.get("Error", {})
         operation = error.operation_name or "AWS call"
         return f"{operation} failed: {details.get('Code', 'Error')}: {details.get('Message', '')}"
-    if isinstance(error, BotoCoreError | ReportTimeout):
+    if isinstance(error, BotoCoreError | ReportTimeout | AccountTimeout):
         return str(error)
     return f"{type(error).__name__}: {error}"
 

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
@@ -65,7 +65,7 @@ def scan_accounts(
             return AccountScan(target, error="the scan was stopped")
         report(f"scanning {_label(target)}")
         try:
-            result = _scan_account(settings, base, target, started)
+            result = _scan_account(settings, base, target, started, clock)
         except Exception as error:  # one account's failure must not stop the others
             log.warning("scan of %s failed: %s", target.account_id, aws.describe_error(error))
             result = AccountScan(target, error=aws.describe_error(error))
@@ -115,9 +115,11 @@ def tuned_for_scanning() -> Iterator[None]:
 
 
 def _scan_account(
-    settings: Settings, base: boto3.Session, target: AccountTarget, now: datetime
+    settings: Settings, base: boto3.Session, target: AccountTarget, now: datetime, clock: Clock
 ) -> AccountScan:
+    deadline = clock() + timedelta(seconds=settings.account_timeout_seconds)
     iam = iam_in(target, base, settings.external_id)
+    _send_nothing_after(iam, deadline, clock, settings.account_timeout_seconds)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tags") as side:
         # Bulk tags cost a call per 1,000 users whatever the candidates: fetch them meanwhile.
         bulk = (
@@ -140,6 +142,21 @@ def _scan_account(
         else:
             candidates.append(verdict)
     return AccountScan(target, candidates, cleared, len(users), generated_at)
+
+
+def _send_nothing_after(iam: Any, deadline: datetime, clock: Clock, seconds: int) -> None:
+    """Once the account's time is up its client sends no more requests, so its scan fails then
+    (at most one request's read timeout late) and the scan goes on to record the others.
+    Whatever the account is waiting on (a report never ready, throttling retried, an endpoint
+    that answers slowly), it fails alone and on time."""
+
+    def refuse(**_kwargs: Any) -> None:
+        if clock() >= deadline:
+            raise aws.AccountTimeout(
+                f"the account's scan took longer than {seconds} s (ACCOUNT_TIMEOUT_SECONDS)"
+            )
+
+    iam.meta.events.register_first("before-send.iam", refuse)
 
 
 def _users_of(

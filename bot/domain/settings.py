@@ -36,6 +36,8 @@ class Settings:
     external_id: str | None = None
     account_concurrency: int = 24
     user_concurrency: int = 8
+    # An account's scan that runs longer fails alone (the others are recorded without it).
+    account_timeout_seconds: int = 600
     database_url: str = DEFAULT_DATABASE_URL
     port: int = 3000  # HTTP mode
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
