@@ -66,6 +66,9 @@ def test_a_truncated_page_with_escapes_empty_and_unknown_elements_reads_as_botoc
     )
     read = bot_reads(body)
     assert read == botocore_reads(body)
+    # AWS indents its answers: whitespace between elements changes nothing
+    indented = body.replace(b"><", b">\n    <")
+    assert bot_reads(indented) == botocore_reads(indented)
     user = read["UserDetailList"][0]
     assert (read["IsTruncated"], read["Marker"]) == (True, "next&page")
     assert (user["UserName"], user["Path"], user["GroupList"]) == ("ana<b>", "", ["admins", "ops"])
@@ -89,8 +92,18 @@ def test_the_compiled_reader_is_what_reads_the_bulk_answer(monkeypatch):
     )
     body = page("<IsTruncated>false</IsTruncated><UserDetailList/>")
     assert bot_reads(body) == bot_reads(body) == {"IsTruncated": False, "UserDetailList": []}
-    # compiled once (with its members' shapes), then reused
+    # compiled once (with its members' shapes), then reused, and not left to botocore
     assert compiled.count("GetAccountAuthorizationDetailsResponse") == 1
+    assert parsing._READERS[(f"{{{NAMESPACE}}}", BULK.name)] is not None
+
+
+def test_elements_in_another_namespace_are_read_by_their_name_as_botocore_reads_them():
+    body = page(
+        '<IsTruncated xmlns="">true</IsTruncated><UserDetailList>'
+        '<member xmlns="urn:other"><UserName>ana</UserName></member></UserDetailList>'
+    )
+    assert bot_reads(body) == botocore_reads(body)
+    assert bot_reads(body) == {"IsTruncated": True, "UserDetailList": [{"UserName": "ana"}]}
 
 
 def test_a_shape_the_reader_does_not_support_is_read_by_botocore(monkeypatch):

@@ -69,6 +69,18 @@ def test_report_with_a_short_row_is_a_clear_error():
         parse_credential_report(HEADER + "\nann,arn:aws:iam::111122223333:user/ann")
 
 
+def test_a_short_row_is_a_clear_error_wherever_the_user_column_is():
+    columns = HEADER.split(",")
+    header = ",".join([*columns[1:], columns[0]])  # the user's name last
+    with pytest.raises(ReportFormatError, match="line 2: row is missing column"):
+        parse_credential_report(header + "\narn:aws:iam::111122223333:user/ann")
+
+
+def test_a_report_repeating_a_column_it_reads_is_a_clear_error():
+    with pytest.raises(ReportFormatError, match="repeats columns: user$"):
+        parse_credential_report(HEADER + ",user\n")
+
+
 def test_empty_report_has_no_users():
     assert parse_credential_report(HEADER + "\n") == []
 

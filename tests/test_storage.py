@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from bot.domain.records import Actor, RecordsUnavailable, Role, Surface
+from bot.domain.records import Actor, FindingView, RecordsUnavailable, Role, Surface
 from bot.domain.rule import (
     KEYS_ONLY,
     AccessKeyUse,
@@ -83,6 +83,11 @@ def test_first_scan_opens_findings_with_an_audit_entry(repository):
     assert row.facts["has_password"] is True
     (event,) = repository.history(row.id)
     assert (event.action, event.actor, event.to_state) == ("opened", "scanner", "open")
+    # what the scan returns of a new finding reads as the stored row does, whatever is read
+    (new,) = record.new
+    assert {name: getattr(new, name) for name in FindingView.__annotations__} == {
+        name: getattr(row, name) for name in FindingView.__annotations__
+    }
 
 
 def test_rescan_updates_in_place_and_does_not_announce_again(repository):

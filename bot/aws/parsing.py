@@ -5,9 +5,11 @@ Two changes, both kept to botocore's own model of each answer:
 - times are read by the standard library (botocore's default, dateutil, took most of a scan's
   CPU on the bulk call's dates);
 - the answers that grow with the number of users (GetAccountAuthorizationDetails) are read by a
-  reader compiled once from botocore's shape of that answer. It gives what botocore's parser
-  gives, at half the CPU: botocore works out, at every XML element, which shape member the
-  element is. A shape the reader does not support is read by botocore, as is every error.
+  reader compiled once from botocore's shape of that answer, at half the CPU: botocore works
+  out, at every XML element, which shape member the element is. For answers as AWS writes them
+  (each member at most once) it gives what botocore's parser gives; of a repeated element it
+  reads the first, where botocore's result is not meaningful. A shape the reader does not
+  support is read by botocore, as is every error.
 """
 
 from __future__ import annotations
@@ -42,7 +44,12 @@ def parse_timestamp(value: Any) -> datetime:
 class ResponseParsers(ResponseParserFactory):
     """The response parser factory of the bot's botocore session (see module docstring)."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.set_parser_defaults(timestamp_parser=parse_timestamp)
+
     def create_parser(self, protocol_name: str) -> Any:
+        # The compiled readers read times with parse_timestamp too (SCALARS).
         if protocol_name == "query":
             return CompilingQueryParser(timestamp_parser=parse_timestamp)
         return super().create_parser(protocol_name)
@@ -76,13 +83,17 @@ def _reader_for(shape: Shape, namespace: str) -> Reader | None:
             if key not in _READERS:
                 try:
                     _READERS[key] = compile_reader(shape, namespace)
-                except UnsupportedShape:
+                except (UnsupportedShape, RecursionError):  # a shape that contains itself
                     _READERS[key] = None
     return _READERS[key]
 
 
 def _namespace(tag: str) -> str:
     return tag[: tag.index("}") + 1] if tag.startswith("{") else ""
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
 
 
 SCALARS: dict[str, Callable[[str], Any]] = {
@@ -111,12 +122,14 @@ def compile_reader(shape: Shape, namespace: str = "") -> Reader:
                 raise UnsupportedShape(f"{shape.name}.{name}")
             xml_name = namespace + member.serialization.get("name", name)
             members[xml_name] = (name, compile_reader(member, namespace))
+        # botocore ignores namespaces: an element in another one is found by its local name
+        local_members = {tag.removeprefix(namespace): member for tag, member in members.items()}
 
         def read_structure(node: Element) -> dict[str, Any]:
             parsed = {}
             for child in node:
-                member = members.get(child.tag)
-                if member is not None and member[0] not in parsed:  # the first, as botocore
+                member = members.get(child.tag) or local_members.get(_local(child.tag))
+                if member is not None and member[0] not in parsed:
                     parsed[member[0]] = member[1](child)
             return parsed
 

@@ -42,16 +42,18 @@ def parse_credential_report(content: bytes | str) -> list[UserCredentials]:
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
         raise ReportFormatError(f"credential report lacks columns: {', '.join(missing)}")
+    read = (*REQUIRED_COLUMNS, MFA_COLUMN)
+    repeated = [column for column in read if header.count(column) > 1]
+    if repeated:
+        raise ReportFormatError(f"credential report repeats columns: {', '.join(repeated)}")
     # Read by position: a row as a dict (csv.DictReader) cost a third of the parse.
-    position = {
-        column: header.index(column)
-        for column in (*REQUIRED_COLUMNS, MFA_COLUMN)
-        if column in header
-    }
+    position = {column: header.index(column) for column in read if column in header}
+    user_at = position["user"]
     users = []
-    user = position["user"]
     for row in reader:
-        if not row or row[user] == ROOT_ROW:
+        if not row:
+            continue
+        if len(row) > user_at and row[user_at] == ROOT_ROW:
             continue  # the root user has no login profile the bot could remove
         users.append(_parse_row(row, position, reader.line_num))
     return users
