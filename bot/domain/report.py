@@ -42,12 +42,12 @@ def parse_credential_report(content: bytes | str) -> list[UserCredentials]:
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
         raise ReportFormatError(f"credential report lacks columns: {', '.join(missing)}")
-    read = (*REQUIRED_COLUMNS, MFA_COLUMN)
-    repeated = [column for column in read if header.count(column) > 1]
+    columns_read = (*REQUIRED_COLUMNS, MFA_COLUMN)
+    repeated = [column for column in columns_read if header.count(column) > 1]
     if repeated:
         raise ReportFormatError(f"credential report repeats columns: {', '.join(repeated)}")
-    # Read by position: a row as a dict (csv.DictReader) cost a third of the parse.
-    position = {column: header.index(column) for column in read if column in header}
+    # Read by position: making each row a dict (csv.DictReader) cost a sixth of the parse.
+    position = {column: header.index(column) for column in columns_read if column in header}
     user_at = position["user"]
     users = []
     for row in reader:
