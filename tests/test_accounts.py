@@ -112,10 +112,14 @@ def test_one_account_that_cannot_be_assumed_fails_alone(aws_session, organizatio
     assert set(findings_by_account(result)) == {"123456789012", dev}
 
 
+OUT_OF_TIME = "the account's scan took longer than 600 s (ACCOUNT_TIMEOUT_SECONDS)"
+
+
 def test_an_account_out_of_time_fails_alone_and_sends_nothing_after(aws_session, organization, now):
     """The management account's IAM answers start only once both members are scanned, and each
     takes five minutes (of a clock the test moves): the members are scanned meanwhile, and the
-    management account fails at its deadline without another request."""
+    management account fails at its deadline without another request. (Tags per user: each
+    account's requests go one after another.)"""
     prod, dev = organization
     moment, deadline = [now], now + timedelta(seconds=600)
     members_done, summaries, late = threading.Event(), [], []
@@ -133,14 +137,56 @@ def test_an_account_out_of_time_fails_alone_and_sends_nothing_after(aws_session,
             moment[0] += timedelta(minutes=5)
 
     aws_session.events.register("before-send.iam", management_answers_slowly)
-    settings = Settings(org_role_name=ORG_ROLE, account_timeout_seconds=600)
+    settings = Settings(org_role_name=ORG_ROLE, tag_source="per-user", account_timeout_seconds=600)
     result = scan_accounts(settings, aws_session, clock=lambda: moment[0], progress=progress)
     failed = {account.target.account_id: account.error for account in result.failed_accounts}
-    assert failed == {
-        "123456789012": "the account's scan took longer than 600 s (ACCOUNT_TIMEOUT_SECONDS)"
-    }
+    assert failed == {"123456789012": OUT_OF_TIME}
     assert findings_by_account(result) == {prod: {"idle-dormant", "keys-only"}, dev: {"owned"}}
     assert late == []
+
+
+def test_an_account_s_time_starts_when_its_scan_does(aws_session, organization, now):
+    """One account at a time, each IAM answer taking two minutes: every account takes 6-8
+    minutes and the three 20, yet none runs out of its 10."""
+    moment = [now]
+
+    def two_minutes(**_kwargs):
+        moment[0] += timedelta(minutes=2)
+
+    aws_session.events.register("before-send.iam", two_minutes)
+    settings = Settings(
+        org_role_name=ORG_ROLE,
+        tag_source="per-user",
+        account_concurrency=1,
+        account_timeout_seconds=600,
+    )
+    result = scan_accounts(settings, aws_session, clock=lambda: moment[0])
+    assert result.status == "ok"
+    assert moment[0] - now >= timedelta(minutes=20)
+    assert len(findings_by_account(result)) == 3
+
+
+def test_an_assume_role_throttled_past_the_deadline_is_not_tried_again(
+    aws_session, organization, now
+):
+    prod, dev = organization
+    moment, attempts = [now], []
+
+    def throttle_prod(request, **_kwargs):
+        if prod in body_of(request):
+            attempts.append(moment[0])
+            moment[0] += timedelta(minutes=11)
+            return iam_error("Throttling", 400)
+        return None
+
+    aws_session.events.register("before-send.sts.AssumeRole", throttle_prod)
+    settings = Settings(org_role_name=ORG_ROLE, account_concurrency=1, account_timeout_seconds=600)
+    result = scan_accounts(settings, aws_session, clock=lambda: moment[0])
+    assert {account.target.account_id: account.error for account in result.failed_accounts} == {
+        prod: OUT_OF_TIME
+    }
+    assert attempts == [now]  # botocore would have tried 8 times
+    assert set(findings_by_account(result)) == {"123456789012", dev}
 
 
 def test_failed_discovery_is_a_failed_scan_not_an_empty_one(aws_session, organization, now):

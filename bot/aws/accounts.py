@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -59,22 +60,50 @@ def account_iam(settings: Settings, base: boto3.Session, account_id: str) -> Acc
     return AccountIam(iam_in(target, base, settings.external_id), account_id)
 
 
-def iam_in(target: AccountTarget, base: boto3.Session, external_id: str | None) -> Any:
-    """An IAM client acting in the target account (through its role when there is one)."""
+def _send_anything() -> None:
+    pass
+
+
+# The STS client is shared by every account, and each AssumeRole is made (and retried) in the
+# thread of the account it is for: the check for that account is the thread's.
+_ASSUMING = threading.local()
+
+
+def _check_the_assuming_account(**_kwargs: Any) -> None:
+    getattr(_ASSUMING, "before_each_request", _send_anything)()
+
+
+def iam_in(
+    target: AccountTarget,
+    base: boto3.Session,
+    external_id: str | None,
+    before_each_request: Callable[[], None] = _send_anything,
+) -> Any:
+    """An IAM client acting in the target account (through its role when there is one).
+
+    `before_each_request` is called before every request made for the account, the AssumeRole
+    and its retries included; what it raises stops the request and is raised to the caller."""
     if target.role_arn is None:
-        return client(base, "iam")
-    extra = {"ExternalId": external_id} if external_id else {}
-    sts = _sts(base)
-    credentials = sts.assume_role(
-        RoleArn=target.role_arn, RoleSessionName=ROLE_SESSION_NAME, **extra
-    )["Credentials"]
-    return client(
-        base,
-        "iam",
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
+        iam = client(base, "iam")
+    else:
+        extra = {"ExternalId": external_id} if external_id else {}
+        sts = _sts(base)
+        _ASSUMING.before_each_request = before_each_request
+        try:
+            credentials = sts.assume_role(
+                RoleArn=target.role_arn, RoleSessionName=ROLE_SESSION_NAME, **extra
+            )["Credentials"]
+        finally:
+            _ASSUMING.before_each_request = _send_anything
+        iam = client(
+            base,
+            "iam",
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+    iam.meta.events.register_first("before-send.iam", lambda **_: before_each_request())
+    return iam
 
 
 def client(base: boto3.Session, service: str, **credentials: str) -> Any:
@@ -100,7 +129,9 @@ def client(base: boto3.Session, service: str, **credentials: str) -> Any:
 def _sts(base: boto3.Session) -> Any:
     """The base session's STS client, one for every role the scan assumes."""
     if base not in _STS:
-        _STS.setdefault(base, client(base, "sts"))
+        sts = client(base, "sts")
+        sts.meta.events.register_first("before-send.sts.AssumeRole", _check_the_assuming_account)
+        _STS.setdefault(base, sts)
     return _STS[base]
 
 

@@ -117,9 +117,9 @@ def tuned_for_scanning() -> Iterator[None]:
 def _scan_account(
     settings: Settings, base: boto3.Session, target: AccountTarget, now: datetime, clock: Clock
 ) -> AccountScan:
-    deadline = clock() + timedelta(seconds=settings.account_timeout_seconds)
-    iam = iam_in(target, base, settings.external_id)
-    _send_nothing_after(iam, deadline, clock, settings.account_timeout_seconds)
+    seconds = settings.account_timeout_seconds
+    out_of_time = _out_of_time_after(clock() + timedelta(seconds=seconds), clock, seconds)
+    iam = iam_in(target, base, settings.external_id, before_each_request=out_of_time)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tags") as side:
         # Bulk tags cost a call per 1,000 users whatever the candidates: fetch them meanwhile.
         bulk = (
@@ -144,19 +144,18 @@ def _scan_account(
     return AccountScan(target, candidates, cleared, len(users), generated_at)
 
 
-def _send_nothing_after(iam: Any, deadline: datetime, clock: Clock, seconds: int) -> None:
-    """Once the account's time is up its client sends no more requests, so its scan fails then
-    (at most one request's read timeout late) and the scan goes on to record the others.
-    Whatever the account is waiting on (a report never ready, throttling retried, an endpoint
-    that answers slowly), it fails alone and on time."""
+def _out_of_time_after(deadline: datetime, clock: Clock, seconds: int) -> Callable[[], None]:
+    """What stops the account's requests once its time is up, so that its scan fails then and
+    the scan goes on to record the others, whatever the account is waiting on (a report never
+    ready, throttling retried, an endpoint that does not answer)."""
 
-    def refuse(**_kwargs: Any) -> None:
+    def check() -> None:
         if clock() >= deadline:
             raise aws.AccountTimeout(
                 f"the account's scan took longer than {seconds} s (ACCOUNT_TIMEOUT_SECONDS)"
             )
 
-    iam.meta.events.register_first("before-send.iam", refuse)
+    return check
 
 
 def _users_of(

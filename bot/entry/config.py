@@ -56,7 +56,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         external_id=reader.text("AWS_EXTERNAL_ID"),
         account_concurrency=reader.positive_int("ACCOUNT_CONCURRENCY", 24, most=MAX_CONCURRENCY),
         user_concurrency=reader.positive_int("USER_CONCURRENCY", 8, most=MAX_CONCURRENCY),
-        account_timeout_seconds=reader.positive_int("ACCOUNT_TIMEOUT_SECONDS", 600, most=86400),
+        # at most an hour: an assumed role's credentials last that long
+        account_timeout_seconds=reader.positive_int("ACCOUNT_TIMEOUT_SECONDS", 600, most=3600),
         database_url=reader.database_url("DATABASE_URL"),
         port=reader.positive_int("PORT", 3000, most=65535),
         timezone=reader.timezone("TZ"),
