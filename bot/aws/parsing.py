@@ -17,13 +17,15 @@ from __future__ import annotations
 import base64
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from xml.etree.ElementTree import Element
 
 from botocore.model import Shape
 from botocore.parsers import QueryParser, ResponseParserFactory
 from botocore.utils import parse_timestamp as botocore_parse_timestamp
+
+from bot.domain.clock import as_utc
 
 # The output shapes read by a compiled reader: those whose size grows with the account's users.
 COMPILED_SHAPES = frozenset({"GetAccountAuthorizationDetailsResponse"})
@@ -32,13 +34,12 @@ Reader = Callable[[Element], Any]
 
 
 def parse_timestamp(value: Any) -> datetime:
-    """AWS's ISO 8601 times, read by the standard library. Anything else is read as botocore
-    does."""
+    """AWS's ISO 8601 times, read by the standard library, in UTC. Anything else is read as
+    botocore does."""
     try:
-        moment = datetime.fromisoformat(value)
+        return as_utc(datetime.fromisoformat(value))
     except (TypeError, ValueError):
         return botocore_parse_timestamp(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class ResponseParsers(ResponseParserFactory):

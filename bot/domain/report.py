@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import datetime
 
+from bot.domain.clock import as_utc
 from bot.domain.rule import AccessKeyUse, UserCredentials
 
 ROOT_ROW = "<root_account>"
@@ -74,7 +75,7 @@ def _parse_row(row: list[str], position: dict[str, int], line: int) -> UserCrede
             moment = datetime.fromisoformat(raw)
         except ValueError:
             raise ReportFormatError(f"line {line}: {column} is not a date: {raw!r}") from None
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return as_utc(moment)
 
     def flag(column: str) -> bool:
         raw = value(column).lower()
