@@ -32,9 +32,9 @@ from bot.domain.workflow import State
 from bot.slack.ids import ActionId
 from storage.db import make_engine
 from storage.repository import Repository
-from tests.bot_harness import APPROVER, CHANNEL, SECRET, click_payload, command_body
-from tests.bot_harness import interaction_body as interaction
-from tests.processes import (
+from tests.support.bot_harness import APPROVER, CHANNEL, SECRET, click_payload, command_body
+from tests.support.bot_harness import interaction_body as interaction
+from tests.support.processes import (
     AwsProxy,
     bot_env,
     free_port,
@@ -45,7 +45,7 @@ from tests.processes import (
     stop,
     wait_for,
 )
-from tests.slack_standin import SlackStandIn
+from tests.support.slack_standin import SlackStandIn
 
 ACK_LIMIT = 3.0
 AWS_SECONDS = 2.0

@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.test_report import HEADER as REPORT_HEADER
+from tests.unit.test_report import HEADER as REPORT_HEADER
 
 MANAGEMENT = "000000000000"
 ORGANIZATION_PAGE = 20  # ListAccounts' largest page

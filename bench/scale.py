@@ -34,8 +34,8 @@ from sqlalchemy import event
 from bench.scan import moto_server
 from storage.db import make_engine, migrate
 from storage.repository import Repository
-from tests.bot_harness import idle_scan
-from tests.processes import AwsProxy
+from tests.support.bot_harness import idle_scan
+from tests.support.processes import AwsProxy
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dbench_scale"
 ORIGINAL_CALLS_PER_USER = 1.47

@@ -27,8 +27,8 @@ from bot.slack.client import make_client
 from bot.slack.ids import ActionId
 from storage.db import make_engine, migrate
 from storage.repository import Repository
-from tests.bot_harness import CHANNEL, idle_scan
-from tests.slack_standin import SlackStandIn
+from tests.support.bot_harness import CHANNEL, idle_scan
+from tests.support.slack_standin import SlackStandIn
 
 ACCOUNTS = {"111111111111": 667, "222222222222": 667, "333333333333": 666}
 TOP_LEVEL_LIMIT = 4

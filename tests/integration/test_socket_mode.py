@@ -9,9 +9,9 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from bot.domain.clock import utc_now
 from bot.entry.bootstrap import build_services
 from bot.entry.slack_app import create_app
-from tests.bot_harness import APPROVER, CHANNEL, bot_settings
-from tests.slack_standin import fresh_trigger
-from tests.socket_standin import SocketModeStandIn
+from tests.support.bot_harness import APPROVER, CHANNEL, bot_settings
+from tests.support.slack_standin import fresh_trigger
+from tests.support.socket_standin import SocketModeStandIn
 
 
 def test_slash_command_over_socket_mode_is_acknowledged_with_the_answer(

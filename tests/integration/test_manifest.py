@@ -1,5 +1,5 @@
 """The Slack app's manifest subscribes to exactly the events and commands the bot listens to
-(the scopes it grants are checked against the Web API calls in tests/test_messages.py)."""
+(the scopes it grants are checked against the Web API calls in tests/unit/test_messages.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import yaml
 from slack_bolt import App
 
 from bot.entry.slack_app import create_app
-from tests.conftest import start_bot
+from tests.integration.conftest import start_bot
 
-MANIFEST = yaml.safe_load((Path(__file__).parents[1] / "manifest.yml").read_text())
+MANIFEST = yaml.safe_load((Path(__file__).parents[2] / "manifest.yml").read_text())
 
 
 def listened_to(app: App, kind: str) -> set[str]:

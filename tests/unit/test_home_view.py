@@ -11,8 +11,8 @@ from bot.domain.digest import keeps_ending
 from bot.domain.home import LastScan, OpenCount, riskiest_first
 from bot.domain.workflow import State
 from bot.slack.messages.home import MAX_HOME_BLOCKS, About, ApproverPart, OwnerPart, home_view
-from tests.slack_standin import _view_problem
-from tests.test_messages import HOSTILE, SHOWN, row
+from tests.support.slack_standin import _view_problem
+from tests.unit.test_messages import HOSTILE, SHOWN, row
 
 NOW = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
 ABOUT = About("C0FINDINGS", 90, ["U0APPROVER"], "S0GROUP", "iam-inactive:exempt", 180)

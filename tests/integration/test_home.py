@@ -1,5 +1,5 @@
 """The app's Home tab end to end: signed events and clicks through the production adapter, moto,
-SQLite (and PostgreSQL when it answers). The builder alone: tests/test_home_view.py."""
+SQLite (and PostgreSQL when it answers). The builder alone: tests/unit/test_home_view.py."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from bot.domain.workflow import State
 from bot.slack.ids import ActionId
 from bot.slack.messages.home import MAX_HOME_BLOCKS
 from storage import models
-from tests.bot_harness import APPROVER, CHANNEL, OWNER, STRANGER, idle_scan
-from tests.conftest import has_password, scans, session_of, set_fields, start_bot
-from tests.slack_standin import _view_problem
+from tests.integration.conftest import has_password, scans, session_of, set_fields, start_bot
+from tests.support.bot_harness import APPROVER, CHANNEL, OWNER, STRANGER, idle_scan
+from tests.support.slack_standin import _view_problem
 
 
 def text_of(view: dict) -> str:

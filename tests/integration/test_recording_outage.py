@@ -12,8 +12,8 @@ from bot.domain.records import RecordsUnavailable
 from storage import models
 from storage.db import make_engine, migrate
 from storage.repository import Repository
-from tests.bot_harness import idle_scan
-from tests.conftest import POSTGRES_URL, session_of
+from tests.integration.conftest import POSTGRES_URL, session_of
+from tests.support.bot_harness import idle_scan
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 

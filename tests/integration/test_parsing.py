@@ -16,7 +16,7 @@ from botocore.parsers import QueryParser
 from bot.aws import parsing
 from bot.aws.accounts import client
 from bot.aws.demo import ALLOW_ALL, DEMO_REGION, DemoKey, DemoUser, seed_users
-from tests.conftest import iam_error
+from tests.integration.conftest import iam_error
 
 IAM = botocore.session.get_session().get_service_model("iam")
 BULK = IAM.operation_model("GetAccountAuthorizationDetails").output_shape

@@ -15,8 +15,7 @@ from moto.iam.models import IAMBackend, iam_backends
 from bot.aws.demo import DEMO_ACCOUNT_ID, DemoUser, seed_users
 from bot.domain.workflow import State
 from bot.slack.ids import ActionId, CallbackId
-from tests.bot_harness import APPROVER, CHANNEL, OWNER
-from tests.conftest import (
+from tests.integration.conftest import (
     IDLE_DORMANT,
     KEYS_ONLY,
     OWNED,
@@ -25,6 +24,7 @@ from tests.conftest import (
     set_fields,
     start_bot,
 )
+from tests.support.bot_harness import APPROVER, CHANNEL, OWNER
 
 # --- scan and post -----------------------------------------------------------------------------
 

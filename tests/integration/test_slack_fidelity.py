@@ -17,8 +17,8 @@ from bot.domain.records import Surface
 from bot.domain.workflow import Intent
 from bot.slack.ids import ActionId
 from bot.slack.messages.blocks import literal
-from tests.bot_harness import APPROVER, CHANNEL, OWNER, STRANGER, idle_scan
-from tests.conftest import set_fields, start_bot
+from tests.integration.conftest import set_fields, start_bot
+from tests.support.bot_harness import APPROVER, CHANNEL, OWNER, STRANGER, idle_scan
 
 
 @pytest.fixture

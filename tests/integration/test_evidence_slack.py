@@ -12,10 +12,10 @@ import yaml
 from bot.domain.evidence import COLUMNS
 from bot.slack.ids import ActionId
 from bot.slack.messages.command import help_message
-from tests.bot_harness import STRANGER
-from tests.slack_standin import SlackStandIn, dm_channel
-from tests.test_cli import ROOT
-from tests.test_decisions import APPROVER
+from tests.integration.test_cli import ROOT
+from tests.integration.test_decisions import APPROVER
+from tests.support.bot_harness import STRANGER
+from tests.support.slack_standin import SlackStandIn, dm_channel
 
 
 def uploads(standin: SlackStandIn) -> list[str]:

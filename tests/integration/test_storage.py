@@ -33,7 +33,7 @@ from storage.db import (
     normalize_url,
 )
 from storage.repository import Repository
-from tests.conftest import scans, session_of
+from tests.integration.conftest import scans, session_of
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 ACCOUNT = AccountTarget("111122223333")

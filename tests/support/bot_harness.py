@@ -28,7 +28,7 @@ from bot.entry.web import create_flask
 from bot.slack.ids import COMMAND, BlockId, CallbackId, InputId
 from storage.models import Finding
 from storage.repository import Repository
-from tests.slack_standin import SlackStandIn, fresh_trigger
+from tests.support.slack_standin import SlackStandIn, fresh_trigger
 
 SECRET = "test-signing-secret"
 CHANNEL = "C0FINDINGS"

@@ -18,8 +18,8 @@ from bot.application.jobs import follow_up_job
 from bot.aws.demo import DEMO_ACCOUNT_ID, seed_users
 from bot.domain.workflow import State
 from bot.slack.ids import ActionId, CallbackId
-from tests.bot_harness import APPROVER, OWNER, STRANGER
-from tests.conftest import OWNED, has_password, set_fields, start_bot
+from tests.integration.conftest import OWNED, has_password, set_fields, start_bot
+from tests.support.bot_harness import APPROVER, OWNER, STRANGER
 
 DM = "D0OWNER"
 EXEMPT_TAG = {"Key": "iam-inactive:exempt", "Value": "break-glass"}

@@ -17,7 +17,8 @@ from bot.slack.ids import ActionId
 from storage import models
 from storage.db import make_engine, migrate
 from storage.repository import Repository
-from tests.bot_harness import (
+from tests.integration.conftest import OWNED, job_runs, session_of, set_fields
+from tests.support.bot_harness import (
     APPROVER,
     CHANNEL,
     OWNER,
@@ -26,8 +27,7 @@ from tests.bot_harness import (
     command_body,
     interaction_body,
 )
-from tests.conftest import OWNED, job_runs, session_of, set_fields
-from tests.processes import (
+from tests.support.processes import (
     AwsProxy,
     TcpForwarder,
     bot_env,
@@ -39,7 +39,9 @@ from tests.processes import (
     stop,
     wait_for,
 )
-from tests.slack_standin import SlackStandIn
+from tests.support.slack_standin import SlackStandIn
+
+pytestmark = pytest.mark.process  # each test starts processes of its own
 
 NEVER = "0 0 1 1 *"
 

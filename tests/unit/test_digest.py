@@ -10,7 +10,7 @@ from bot.domain.workflow import State
 from bot.slack.chart import trend_chart
 from bot.slack.messages.blocks import MAX_BLOCKS
 from bot.slack.messages.digest import digest_message
-from tests.test_messages import row
+from tests.unit.test_messages import row
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 

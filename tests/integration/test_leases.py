@@ -10,8 +10,8 @@ from sqlalchemy import event
 from storage import models
 from storage.db import make_engine, migrate
 from storage.repository import Repository
-from tests.conftest import session_of
-from tests.test_storage import T0
+from tests.integration.conftest import session_of
+from tests.integration.test_storage import T0
 
 
 @pytest.mark.postgres

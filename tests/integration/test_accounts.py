@@ -14,7 +14,14 @@ from bot.aws.scanner import scan_accounts
 from bot.domain.scan import AccountTarget
 from bot.domain.settings import Settings
 from bot.entry.config import load_settings
-from tests.conftest import IDLE_DORMANT, KEYS_ONLY, OWNED, RECENT_LOGIN, body_of, iam_error
+from tests.integration.conftest import (
+    IDLE_DORMANT,
+    KEYS_ONLY,
+    OWNED,
+    RECENT_LOGIN,
+    body_of,
+    iam_error,
+)
 
 ORG_ROLE = "OrganizationAccountAccessRole"
 

@@ -16,13 +16,13 @@ from bot.domain.settings import Settings
 from bot.domain.workflow import State
 from bot.slack.client import Approvers, ApproversUnknown, make_client
 from bot.slack.ids import ActionId, CallbackId
-from tests.bot_harness import APPROVER, CHANNEL, OWNER, SECRET, STRANGER, BotHarness
-from tests.conftest import (
+from tests.integration.conftest import (
     OWNED,
     has_password,
     set_fields,
     start_bot,
 )
+from tests.support.bot_harness import APPROVER, CHANNEL, OWNER, SECRET, STRANGER, BotHarness
 
 
 @pytest.fixture
@@ -261,7 +261,7 @@ def test_a_tampered_keep_form_changes_nothing(bot, standin):
 
 
 def test_a_failed_account_scan_is_said_in_the_channel_and_to_the_caller(bot, standin, aws_session):
-    from tests.conftest import fail_first
+    from tests.integration.conftest import fail_first
 
     aws_session.events.register_first(
         "before-send.iam.GenerateCredentialReport",
@@ -276,7 +276,7 @@ def test_a_failed_account_scan_is_said_in_the_channel_and_to_the_caller(bot, sta
 
 
 def test_a_live_recheck_that_aws_refuses_fails_safely(bot, standin, aws_session):
-    from tests.conftest import fail_first
+    from tests.integration.conftest import fail_first
 
     finding = bot.finding("owned")
     bot.click(ActionId.DISABLE, finding.id)

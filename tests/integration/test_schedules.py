@@ -16,8 +16,8 @@ from bot.domain.cron import CronError, latest_fire_time, parse_cron
 from bot.domain.records import Actor, Role, Surface
 from bot.domain.workflow import AuditAction, Intent, State, follow_up
 from bot.slack.ids import ActionId
-from tests.bot_harness import APPROVER, CHANNEL, OWNER, BotHarness, bot_settings
-from tests.conftest import OWNED, job_runs, set_fields
+from tests.integration.conftest import OWNED, job_runs, set_fields
+from tests.support.bot_harness import APPROVER, CHANNEL, OWNER, BotHarness, bot_settings
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 

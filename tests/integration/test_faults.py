@@ -18,8 +18,7 @@ from bot.slack.ids import ActionId, CallbackId
 from storage import models
 from storage.db import make_engine
 from storage.repository import Repository
-from tests.bot_harness import APPROVER, BotHarness, bot_settings
-from tests.conftest import (
+from tests.integration.conftest import (
     IDLE_DORMANT,
     KEYS_ONLY,
     OWNED,
@@ -28,7 +27,8 @@ from tests.conftest import (
     session_of,
     start_bot,
 )
-from tests.processes import wait_for
+from tests.support.bot_harness import APPROVER, BotHarness, bot_settings
+from tests.support.processes import wait_for
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from bot.domain.settings import Settings
 from bot.domain.workflow import Intent, State, TransitionError
 from storage.db import make_engine, migrate
 from storage.repository import Repository
-from tests.test_storage import ACCOUNT, T0, account_scan, facts, scan
+from tests.integration.test_storage import ACCOUNT, T0, account_scan, facts, scan
 
 APPROVER = Actor("U0APPROVER", Role.APPROVER, Surface.CHANNEL)
 OWNER = Actor("U0OWNER", Role.OWNER, Surface.DM)

@@ -34,9 +34,9 @@ from bot.domain.settings import Settings
 from bot.domain.workflow import Intent
 from storage.db import MIGRATIONS, current_revision, make_engine
 from storage.repository import Repository
-from tests.test_cli import run_bot
-from tests.test_decisions import APPROVER, OWNER, FakeIam, access_denied
-from tests.test_storage import ACCOUNT, OTHER, T0, account_scan, facts, scan
+from tests.integration.test_cli import run_bot
+from tests.integration.test_decisions import APPROVER, OWNER, FakeIam, access_denied
+from tests.integration.test_storage import ACCOUNT, OTHER, T0, account_scan, facts, scan
 
 FORMULA = '=HYPERLINK("http://evil.example","click")'
 JUNE = Period(datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC))

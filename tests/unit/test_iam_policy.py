@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # sts:GetCallerIdentity needs no permission (AWS documents it as always allowed).
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
 CLIENTS = {"iam": "iam", "sts": "sts", "organizations": "organizations"}

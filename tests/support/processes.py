@@ -22,9 +22,9 @@ from urllib.parse import parse_qs
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from slack_sdk.signature import SignatureVerifier
 
-from tests.slack_standin import POLL
+from tests.support.slack_standin import POLL
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager

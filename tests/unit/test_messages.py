@@ -35,10 +35,10 @@ from bot.slack.messages.command import help_message, history_message, list_page
 from bot.slack.messages.modals import confirm_modal, keep_modal, unkeep_modal
 from bot.slack.messages.owner import owner_dm
 from storage.models import AuditEvent, Finding
-from tests.slack_standin import _message_problem, _view_problem
+from tests.support.slack_standin import _message_problem, _view_problem
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def row(name: str = "ann", **changes) -> Finding:

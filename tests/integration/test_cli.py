@@ -15,9 +15,11 @@ import pytest
 
 from bot.entry import cli
 from bot.entry.terminal import write_csv
-from tests.test_messages import row
+from tests.unit.test_messages import row
 
-ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.process  # each test starts processes of its own
+
+ROOT = Path(__file__).resolve().parents[2]
 DEMO_FINDINGS = {
     "alice@example.com",
     "bob",

@@ -18,7 +18,7 @@ from bot.aws.scanner import scan_accounts, tuned_for_scanning
 from bot.domain.clock import utc_now
 from bot.domain.rule import DORMANT, KEYS_ONLY
 from bot.domain.settings import Settings
-from tests.conftest import SCENARIO, SCENARIO_FINDINGS, fail_first
+from tests.integration.conftest import SCENARIO, SCENARIO_FINDINGS, fail_first
 
 
 @pytest.fixture

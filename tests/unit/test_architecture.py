@@ -1,0 +1,29 @@
+"""The shape of the code: one-way imports (import-linter contracts in pyproject.toml) and small
+modules. What each entry point loads: tests/integration/test_start_up.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from importlinter.cli import lint_imports
+
+ROOT = Path(__file__).resolve().parents[2]
+MAX_MODULE_LINES = 400
+
+
+def test_imports_go_one_way():
+    assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True) == 0
+
+
+def test_no_module_is_over_400_lines():
+    sources = [
+        path
+        for folder in ("bot", "handlers", "storage", "tests", "bench")
+        for path in (ROOT / folder).rglob("*.py")
+    ]
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in sources
+        if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}
