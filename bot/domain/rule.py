@@ -1,4 +1,4 @@
-"""The detection rule (shared/spec/detection-rule.md) as pure functions over one user's facts.
+"""The detection rule (docs/detection-rule.md) as pure functions over one user's facts.
 
 Nothing here does I/O: the credential report parser and the live IAM calls both produce
 `UserCredentials`, and `evaluate` decides whether that user is a candidate finding.

@@ -1,4 +1,4 @@
-"""The detection rule at every boundary (detection-rule.md), called directly."""
+"""The detection rule at every boundary (docs/detection-rule.md), called directly."""
 
 from __future__ import annotations
 

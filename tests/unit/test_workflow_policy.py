@@ -1,6 +1,6 @@
 """The workflow policy, whole: every intent against every state, with and without escalation.
 
-The expected table is written out here from the product spec (shared/spec/product.md), not
+The expected table is written out here from the product spec (docs/workflow.md), not
 derived from the policy, so a change to bot/domain/workflow.py that the spec does not allow fails.
 """
 
