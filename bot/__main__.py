@@ -47,7 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--output", help="write to this file instead of stdout")
 
-    commands.add_parser("scheduler", help="run only the scheduled jobs, in the foreground")
+    commands.add_parser(
+        "scanner",
+        aliases=["scheduler"],
+        help="run the scanner: the schedule and every scan asked for (Procfile scanner:)",
+    )
     commands.add_parser("migrate", help="create or upgrade the database schema")
     return parser
 
@@ -90,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.command == "migrate":
         return cli.migrate_only(os.environ)
-    if args.command == "scheduler":
-        return cli.run_scheduler(os.environ)
+    if args.command in ("scanner", "scheduler"):
+        return cli.run_scanner(os.environ)
     return cli.run_bot(os.environ, port=getattr(args, "port", None))
 
 

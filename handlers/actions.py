@@ -19,13 +19,13 @@ from slack_sdk.errors import SlackClientError
 
 from bot.application import flows
 from bot.application.access import NOT_MINE, Refused
-from bot.application.answers import FollowUp, answering, explain, tell
 from bot.application.services import Services
 from bot.domain.records import Surface
 from bot.slack.client import slack_error
 from bot.slack.ids import ActionId
 from bot.slack.messages.blocks import notice
 from bot.slack.messages.modals import placeholder_modal
+from handlers.answering import FollowUp, answering, explain, tell
 
 log = logging.getLogger(__name__)
 

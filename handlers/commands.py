@@ -11,12 +11,12 @@ from typing import Any
 from slack_bolt import App
 
 from bot.application import evidence, flows
-from bot.application.answers import answering
 from bot.application.services import Services
 from bot.domain.evidence import DEFAULT_DAYS, LONGEST_DAYS, days_asked
 from bot.slack.ids import COMMAND
 from bot.slack.messages.blocks import Message, literal, notice, truncate
 from bot.slack.messages.command import help_message
+from handlers.answering import answering
 
 Respond = Callable[..., None]
 LONGEST_WORD = 128  # IAM user names have at most 64 characters, account ids 12
@@ -75,8 +75,9 @@ def show(services: Services, user_id: str, args: list[str], respond: Respond) ->
 
 def scan(services: Services, user_id: str, args: list[str], respond: Respond) -> None:
     account = args[0] if args else None
-    summary = flows.scan_for(services, user_id, account, _saying(respond))
-    respond(**reply(notice(summary)))
+    # The scanner process answers through the command's response URL when the scan is done.
+    url = getattr(respond, "response_url", None)
+    flows.scan_for(services, user_id, account, _saying(respond), response_url=url)
 
 
 def digest(services: Services, user_id: str, args: list[str], respond: Respond) -> None:

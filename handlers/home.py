@@ -12,11 +12,11 @@ from typing import Any
 from slack_bolt import App
 
 from bot.application import flows
-from bot.application.answers import answering
 from bot.application.home import publish_home
 from bot.application.services import Services
 from bot.domain.records import Surface
 from bot.slack.ids import ActionId
+from handlers.answering import answering
 
 HOME_OPENED = "app_home_opened"
 
@@ -30,9 +30,8 @@ def register(app: App, services: Services) -> None:
 
     def on_scan(body: dict[str, Any]) -> None:
         user = body["user"]["id"]
-        started = partial(publish_home, services, user)  # the Home says the scan began
-        summary = flows.scan_for(services, user, None, started, Surface.HOME)
-        publish_home(services, user, summary)
+        # The Home says the scan is queued; the scanner republishes it as the scan goes.
+        flows.scan_for(services, user, None, partial(publish_home, services, user), Surface.HOME)
 
     def on_digest(body: dict[str, Any]) -> None:
         user = body["user"]["id"]

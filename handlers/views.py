@@ -15,12 +15,12 @@ from slack_bolt import App
 
 from bot.application import flows
 from bot.application.access import NOT_MINE, Refused
-from bot.application.answers import answering
 from bot.application.services import Services
 from bot.domain.records import Surface
 from bot.domain.workflow import ROLE_ON_SURFACE, keep_refusal
 from bot.slack.ids import BlockId, CallbackId, InputId
 from bot.slack.messages.modals import FOREVER
+from handlers.answering import answering
 
 MIN_REASON = 3
 

@@ -9,14 +9,14 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 
 from bot.domain.records import RecordsUnavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest revision in migrations/versions (a test keeps the two in step): when the database
 # is already there, start-up skips loading alembic altogether.
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 # Replicas starting together must not migrate at once: PostgreSQL serializes them on this lock.
 MIGRATION_LOCK_ID = 7_243_001
 
@@ -62,6 +62,8 @@ def _unavailable(context: ExceptionContext) -> None:
     """A database that cannot be reached (or is locked) is an outage the bot says so about,
     not a bug: the rest of the bot sees RecordsUnavailable."""
     error = context.sqlalchemy_exception
+    if _probing(context) and _no_such_table(context.original_exception):
+        return  # no schema yet: schema_revision says so, it is no outage
     if context.is_disconnect or isinstance(error, OperationalError | InterfaceError):
         reason = str(context.original_exception).strip().splitlines()[0][:200]
         raise RecordsUnavailable(reason) from context.original_exception
@@ -84,14 +86,19 @@ def _sqlite_read_only(dbapi_connection, _record) -> None:  # noqa: ANN001 (DB-AP
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (safe to run on every start, by several
-    processes at once: they take turns)."""
+    processes at once: they take turns).
+
+    A schema already at HEAD_REVISION, every start but the first after an upgrade, costs one
+    query: no lock is taken, nothing is reflected and alembic is not loaded."""
+    if schema_revision(engine) == HEAD_REVISION:
+        return
     with _sqlite_file_locked(engine), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Another replica migrating, or a long migration, is waited for: no request waits.
             connection.execute(text("SET LOCAL lock_timeout = 0; SET LOCAL statement_timeout = 0"))
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
         if current_revision(connection) == HEAD_REVISION:
-            return
+            return  # another process migrated it while this one waited for the lock
         from alembic import command
         from alembic.config import Config
 
@@ -124,8 +131,7 @@ def unreadable(engine: Engine) -> str | None:
     path = engine.url.database if engine.dialect.name == "sqlite" else None
     if path and engine.url.query.get("uri") != "true" and not Path(path).is_file():
         return f"there is no database file at {path}"
-    with engine.connect() as connection:
-        revision = current_revision(connection)
+    revision = schema_revision(engine)
     if revision is None:
         return "it holds no iam-inactive records (no schema)"
     if revision > HEAD_REVISION:  # revisions are numbered 0001, 0002, ...
@@ -135,7 +141,39 @@ def unreadable(engine: Engine) -> str | None:
     return None
 
 
+# Set on the one query of schema_revision, for the handle_error hook.
+_SCHEMA_PROBE = "iam_inactive_schema_probe"
+_UNDEFINED_TABLE = "42P01"  # PostgreSQL's SQLSTATE
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The schema's revision in one query, or None when there is no schema yet. Any other
+    failure raises as every query's does (RecordsUnavailable for an outage)."""
+    with engine.connect() as connection:
+        probe = connection.execution_options(**{_SCHEMA_PROBE: True})
+        try:
+            return probe.scalar(text("SELECT version_num FROM alembic_version"))
+        except (OperationalError, ProgrammingError) as error:
+            if _no_such_table(error.orig):
+                return None  # the failed query's transaction ends with the connection
+            raise
+
+
+def _probing(context: ExceptionContext) -> bool:
+    execution = context.execution_context
+    return execution is not None and bool(execution.execution_options.get(_SCHEMA_PROBE))
+
+
+def _no_such_table(error: BaseException | None) -> bool:
+    """The database driver's error for a table that is not there (sqlite3, psycopg)."""
+    if getattr(error, "sqlstate", None) == _UNDEFINED_TABLE:
+        return True
+    return str(error).startswith("no such table")
+
+
 def current_revision(connection: Connection) -> str | None:
+    """The revision as seen inside a transaction under way (a failed query would end it on
+    PostgreSQL, so the table is looked for first)."""
     if not inspect(connection).has_table("alembic_version"):
         return None
     return connection.scalar(text("SELECT version_num FROM alembic_version"))

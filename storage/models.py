@@ -195,3 +195,24 @@ class Lease(Base):
     holder: Mapped[str | None] = mapped_column(String(200))
     started_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class ScanRequest(Base):
+    """A scan someone asked for (Slack, the schedule), waiting for the scanner process to claim
+    it: who asked, from where, and what came of it."""
+
+    __tablename__ = "scan_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    requested_by: Mapped[str] = mapped_column(String(64))  # slack:<user id>, or schedule
+    surface: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[str | None] = mapped_column(String(12))  # None: every account
+    # Where the person hears what came of it (a command's response URL lasts 30 minutes).
+    response_url: Mapped[str | None] = mapped_column(Text)
+    requested_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_scan_requests_open", "finished_at", "claimed_by"),)

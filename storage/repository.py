@@ -7,8 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, Select, func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -19,7 +17,6 @@ from bot.domain.records import (
     Actor,
     FindingChanges,
     FindingNotes,
-    Holder,
     UnknownFinding,
 )
 from bot.domain.risk import by_risk
@@ -32,6 +29,7 @@ from bot.domain.workflow import (
     TransitionError,
 )
 from storage import models, scans
+from storage.coordination import Coordination
 from storage.scans import ScanRecord
 from storage.steps import audit, step
 
@@ -39,7 +37,9 @@ RECORD_ATTEMPTS = 3
 CHANGED_SINCE = "This finding has changed since then, so nothing was done."
 
 
-class Repository:
+class Repository(Coordination):
+    """Findings, their audit log and scans (and, from Coordination, what processes share)."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
@@ -123,85 +123,6 @@ class Repository:
         """Remember which message shows these findings (a reply in the thread of `thread_ts`)."""
         notes = FindingNotes(slack_channel=channel, slack_ts=ts, slack_thread_ts=thread_ts)
         self.note(finding_ids, notes)
-
-    def claim_job(self, job: str, fire_time: datetime, claimed_by: str, at: datetime) -> bool:
-        """Insert the claim for this fire time; True only for the one caller whose insert landed."""
-        dialect = self.engine.dialect.name
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        statement = (
-            insert(models.JobRun.__table__)
-            .values(job=job, fire_time=fire_time, claimed_by=claimed_by, started_at=at)
-            .on_conflict_do_nothing(index_elements=["job", "fire_time"])
-            .returning(models.JobRun.__table__.c.id)
-        )
-        with self.engine.begin() as connection:
-            return connection.execute(statement).first() is not None
-
-    def take_lease(
-        self, name: str, holder: str, at: datetime, expires_at: datetime
-    ) -> Holder | None:
-        """Take the named lease when it is free or expired: None. Else who holds it."""
-        while True:  # until taken or held: a release between our two statements frees it
-            current = self._try_lease(name, holder, at, expires_at)
-            if current is None or current.holder is not None:
-                return current
-
-    def _try_lease(
-        self, name: str, holder: str, at: datetime, expires_at: datetime
-    ) -> Holder | None:
-        dialect = self.engine.dialect.name
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        lease = models.Lease.__table__
-        with self.engine.begin() as connection:
-            connection.execute(
-                insert(lease)
-                .values(name=name, holder=None, started_at=at, expires_at=at)
-                .on_conflict_do_nothing(index_elements=["name"])
-            )
-            taken = connection.execute(
-                update(lease)
-                .where(
-                    lease.c.name == name, (lease.c.holder.is_(None)) | (lease.c.expires_at <= at)
-                )
-                .values(holder=holder, started_at=at, expires_at=expires_at)
-            )
-            if taken.rowcount == 1:
-                return None
-            current = connection.execute(
-                select(lease.c.holder, lease.c.started_at).where(lease.c.name == name)
-            ).one()
-        return Holder(
-            current.holder,
-            models.UTCDateTime().process_result_value(current.started_at, self.engine.dialect),
-        )
-
-    def renew_lease(self, name: str, holder: str, expires_at: datetime) -> bool:
-        """Extend a lease still held by `holder`; False when it is no longer theirs."""
-        lease = models.Lease.__table__
-        with self.engine.begin() as connection:
-            renewed = connection.execute(
-                update(lease)
-                .where(lease.c.name == name, lease.c.holder == holder)
-                .values(expires_at=expires_at)
-            )
-        return renewed.rowcount == 1
-
-    def release_lease(self, name: str, holder: str) -> None:
-        lease = models.Lease.__table__
-        with self.engine.begin() as connection:
-            connection.execute(
-                update(lease)
-                .where(lease.c.name == name, lease.c.holder == holder)
-                .values(holder=None)
-            )
-
-    def finish_job(self, job: str, fire_time: datetime, at: datetime, outcome: str) -> None:
-        with self._sessions.begin() as session:
-            session.execute(
-                update(models.JobRun)
-                .where(models.JobRun.job == job, models.JobRun.fire_time == fire_time)
-                .values(finished_at=at, outcome=outcome[:2000])
-            )
 
     def note(self, finding_ids: Sequence[str], notes: FindingNotes) -> None:
         """Facts about findings that are not decisions (where they are shown, follow-up times):

@@ -16,6 +16,7 @@ from functools import partial
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.webhook import WebhookClient
 
 from bot.domain import digest
 from bot.domain.clock import Clock
@@ -264,6 +265,23 @@ class Announcer:
             self.client.chat_postMessage(channel=user_id, text=message.text, blocks=message.blocks)
         except (SlackClientError, OSError) as error:
             log.warning("could not tell %s %r: %s", user_id, text, slack_error(error))
+
+    def respond(self, response_url: str | None, user_id: str, text: str) -> None:
+        """A line for the person where they asked (a command's response URL, which Slack honours
+        for 30 minutes and 5 answers); by DM when it is gone or Slack refuses it (`expired_url`,
+        `used_url`: JSON with ok false)."""
+        if response_url:
+            message = notice(text)
+            try:
+                answer = WebhookClient(response_url, timeout=15).send(
+                    text=message.text, blocks=message.blocks
+                )
+                if answer.status_code == 200 and '"ok":false' not in answer.body.replace(" ", ""):
+                    return
+                log.info("response URL refused (%s): telling %s by DM", answer.body, user_id)
+            except (SlackClientError, OSError) as error:
+                log.info("response URL failed (%s): telling %s by DM", slack_error(error), user_id)
+        self.tell(None, user_id, text)
 
     def announce(self, text: str, thread_ts: str | None = None) -> None:
         self._post(self.settings.slack_channel, notice(text), thread_ts=thread_ts)

@@ -2,7 +2,7 @@
 
 Each checks who may act (bot.application.access), takes the step (bot.application.decisions),
 tells the people involved, and returns what the listener shows next. Refusals are raised and
-turned into the person's line in one place (bot.application.answers).
+turned into the person's line in one place (handlers.answering).
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from typing import Any
 from bot.application.access import Refused
 from bot.application.consent import ask_new_owner, ask_owner, look_up_owner
 from bot.application.home import publish_home
-from bot.application.jobs import scan_and_announce, scan_summary_line
-from bot.application.scans import ScanRunning
+from bot.application.scan_queue import ask_for_scan
 from bot.application.services import Services
 from bot.domain.records import Actor, Surface
 from bot.domain.rule import CATEGORIES
@@ -237,21 +236,19 @@ def scan_for(
     services: Services,
     user_id: str,
     account: str | None,
-    started: Callable[[str], None],
+    tell: Callable[[str], None],
     surface: Surface = Surface.COMMAND,
-) -> str:
-    """An approver's scan from Slack: `started` is told it began; returns the summary line, or
-    who started the scan that is already running (anywhere) and when."""
+    response_url: str | None = None,
+) -> None:
+    """An approver's scan from Slack, queued for the scanner process: `tell` hears at once
+    whether it will start; the scanner tells them (through `response_url`, or on their Home)
+    when it starts and what it found."""
     services.access.require_approver(user_id, surface)
     if account is not None and not ACCOUNT_ID.match(account):
         raise Refused("`scan` takes an optional 12-digit account id.")
-    where = f"account {account}" if account else "all accounts"
-    line = f":mag: Scanning {where}; results go to <#{services.settings.slack_channel}>."
-    try:
-        outcome = scan_and_announce(services, f"slack:{user_id}", account, lambda: started(line))
-    except ScanRunning as running:
-        return str(running)
-    return scan_summary_line(*outcome)
+    ask_for_scan(
+        services, f"slack:{user_id}", surface, account, response_url=response_url, tell=tell
+    )
 
 
 def post_digest_for(

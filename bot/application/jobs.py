@@ -1,22 +1,20 @@
-"""What the bot does on its own: scheduled scans, the weekly digest, owner follow-ups, and
-settling removals a crash interrupted. Each job returns a one-line outcome for the job record.
+"""What the bot does on its own, in the scanner process: scheduled scans, the weekly digest,
+owner follow-ups, and settling removals a crash interrupted. Each job returns a one-line outcome
+for the job record.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
-from bot.application.announcer import Posting
 from bot.application.consent import after_removal
-from bot.application.scans import SWEEP, ScanRunning, scan_and_record, scan_lease
+from bot.application.scan_queue import SCHEDULE, ask_for_scan
+from bot.application.scans import SWEEP, ScanRunning, scan_lease
 from bot.application.scheduler import Schedule
 from bot.application.services import Services
 from bot.domain.cron import parse_cron
 from bot.domain.records import Actor, FindingNotes, Role, Surface, SystemActor
-from bot.domain.scan import ScanResult
 from bot.domain.workflow import FOLLOWED_UP, AuditAction, Intent, TransitionError, follow_up
-from storage.repository import ScanRecord
 
 log = logging.getLogger(__name__)
 
@@ -25,48 +23,10 @@ SWEEP_CRON = "*/5 * * * *"
 FOLLOW_UPS = (AuditAction.REMIND, AuditAction.ESCALATE, AuditAction.AUTO_DISABLE)
 
 
-def scan_and_announce(
-    services: Services,
-    trigger: str,
-    only_account: str | None = None,
-    started: Callable[[], None] = lambda: None,
-) -> tuple[ScanResult, ScanRecord, Posting]:
-    """Scan, record, post what is new (and what earlier failed to post), and update the lines
-    of findings that closed, all under the scan lease (so that the sweep does not post the same
-    findings meanwhile). ScanRunning when another scan is under way."""
-    with scan_lease(services.repository, services.clock, trigger):
-        started()
-        result, record = scan_and_record(
-            services.settings,
-            services.repository,
-            services.aws_session,
-            clock=services.clock,
-            trigger=trigger,
-            only_account=only_account,
-        )
-        posting = services.announcer.post_scan(result, record)
-    for finding in record.resolved:  # their lines say why they closed
-        services.announcer.refresh(finding)
-    return result, record, posting
-
-
-def scan_summary_line(result: ScanResult, record: ScanRecord, posting: Posting) -> str:
-    """One line for the person who asked for the scan: what it found, and what was posted."""
-    failed = len(result.failed_accounts)
-    return (
-        f"Scan done: {len(record.to_announce)} new findings, {len(record.resolved)} resolved"
-        + (f", {failed} account(s) failed" if failed else "")
-        + f"; {posting.posted} posted"
-        + (f", {posting.retried} to be posted again at the next sweep" if posting.retried else "")
-        + "."
-    )
-
-
 def scan_job(services: Services) -> str:
-    try:
-        return scan_summary_line(*scan_and_announce(services, "schedule"))
-    except ScanRunning as running:
-        return f"skipped: {running}"
+    """The scheduled scan is a request like anyone's: the scanner runs it (scan_queue)."""
+    request = ask_for_scan(services, SCHEDULE, Surface.SCHEDULE, None)
+    return f"queued as scan request {request}"
 
 
 def digest_job(services: Services) -> str:
@@ -131,20 +91,19 @@ def sweep_job(services: Services) -> str:
     return f"{len(moved)} moved on, {posting.posted} posted, {posting.retried} still unposted"
 
 
-def start_background(services: Services, *, blocking: bool = False) -> Schedule:
-    """Move on what a crash left half-done, then run the scheduled jobs: in the background of
-    this process, or (`blocking`) in the foreground until stopped. Nothing here may stop the
-    process from starting: every worker and replica does this at once."""
+def start_schedule(services: Services) -> Schedule:
+    """Move on what a crash left half-done, then run the scheduled jobs in the background.
+    Nothing here may stop the scanner from starting: every replica does this at once."""
     try:
         log.info("start-up sweep: %s", sweep_job(services))
     except Exception:
         log.exception("start-up sweep failed; the scheduled sweep tries again")
-    services.schedule = build_schedule(services, blocking=blocking)
-    services.schedule.start()
-    return services.schedule
+    schedule = build_schedule(services)
+    schedule.start()
+    return schedule
 
 
-def build_schedule(services: Services, *, blocking: bool = False) -> Schedule:
+def build_schedule(services: Services) -> Schedule:
     settings = services.settings
     zone = settings.timezone
     jobs = {
@@ -153,4 +112,4 @@ def build_schedule(services: Services, *, blocking: bool = False) -> Schedule:
         "follow_up": (parse_cron(settings.reminder_cron, zone), lambda: follow_up_job(services)),
         "sweep": (parse_cron(SWEEP_CRON, zone), lambda: sweep_job(services)),
     }
-    return Schedule(jobs, services.repository, zone, services.clock, blocking=blocking)
+    return Schedule(jobs, services.repository, zone, services.clock)

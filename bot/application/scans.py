@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import boto3
 
-from bot.aws.scanner import Progress, scan_accounts, tuned_for_scanning
+from bot.aws.scanner import Progress, scan_accounts
 from bot.domain.clock import Clock
 from bot.domain.records import Holder
 from bot.domain.scan import ScanResult
@@ -55,13 +55,11 @@ def scan_and_record(
     progress: Progress | None = None,
     only_account: str | None = None,
 ) -> tuple[ScanResult, ScanRecord]:
-    """Scan AWS and record the result; the caller holds the scan lease. The interpreter stays
-    tuned for scanning through the recording, which allocates as much as the scan."""
-    with tuned_for_scanning():
-        result = scan_accounts(
-            settings, base_session, clock=clock, progress=progress, only_account=only_account
-        )
-        return result, repository.record_scan(result, trigger, dry_run=settings.dry_run)
+    """Scan AWS and record the result; the caller holds the scan lease."""
+    result = scan_accounts(
+        settings, base_session, clock=clock, progress=progress, only_account=only_account
+    )
+    return result, repository.record_scan(result, trigger, dry_run=settings.dry_run)
 
 
 @contextmanager

@@ -16,8 +16,6 @@ from collections.abc import Callable, Mapping
 from datetime import tzinfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.domain.clock import Clock
@@ -82,11 +80,8 @@ class Schedule:
         repository: Repository,
         zone: tzinfo,
         clock: Clock,
-        *,
-        blocking: bool = False,
     ) -> None:
-        scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
-        self.scheduler: BaseScheduler = scheduler_class(timezone=zone)
+        self.scheduler = BackgroundScheduler(timezone=zone)
         for name, (trigger, work) in jobs.items():
             self.scheduler.add_job(
                 ClaimedJob(name, trigger, work, repository, clock),
@@ -109,5 +104,8 @@ class Schedule:
         }
 
     def start(self) -> None:
-        """Starts the jobs (BackgroundScheduler) or runs them until stopped (BlockingScheduler)."""
+        """Runs the jobs in the background of this process."""
         self.scheduler.start()
+
+    def stop(self) -> None:
+        self.scheduler.shutdown(wait=False)

@@ -62,6 +62,18 @@ class Holder:
     since: datetime
 
 
+@dataclass(frozen=True)
+class QueuedScan:
+    """A scan someone asked for, as the scanner process claims it."""
+
+    id: int
+    requested_by: str  # slack:<user id>, or schedule
+    surface: str
+    account_id: str | None  # None: every account
+    response_url: str | None
+    requested_at: datetime
+
+
 class UnknownFinding(LookupError):
     """No finding has this id."""
 

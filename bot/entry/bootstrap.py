@@ -1,5 +1,6 @@
-"""The one wiring of the bot: settings, logging, the database, then (for the Slack bot and the
-schedule) the Slack client and the application's services, all sharing one clock.
+"""The one wiring of the bot, its composition root: settings, logging, the database, then (for
+the Slack bot and the scanner) the Slack client, the application's services, the Bolt app and
+the scanner, all sharing one clock. Nothing else builds its own collaborators.
 
 Each part is imported when it is built: settings need none of them, and the terminal scan
 starts AWS before it opens the database and never loads Slack."""
@@ -9,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.clock import Clock, utc_now
 from bot.domain.settings import Settings
@@ -18,12 +19,18 @@ from bot.entry.config import SettingsError, database_url_problem, load_settings
 
 if TYPE_CHECKING:
     import boto3
+    from slack_bolt import App
 
+    from bot.application.scan_queue import Scanner
     from bot.application.services import Services
+    from bot.aws.iam import AccountIam
     from storage.repository import Repository
 
 
 log = logging.getLogger(__name__)
+
+LISTENER_THREADS = 16
+WORK_THREADS = 8
 
 
 class SetupError(RuntimeError):
@@ -89,9 +96,13 @@ def open_database(
 
 
 def bootstrap(
-    env: Mapping[str, str], *, http: bool | None = None, serve_without_database: bool = False
+    env: Mapping[str, str],
+    *,
+    http: bool | None = None,
+    serve_without_database: bool = False,
+    answer_first: bool = True,
 ) -> Services:
-    """The Slack bot's and the scheduler's services, once the settings they need are there.
+    """The Slack bot's and the scanner's services, once the settings they need are there.
 
     `http`: whether Slack's requests come over HTTP (and must be verified); by default, unless
     SLACK_APP_TOKEN asks for Socket Mode."""
@@ -100,7 +111,7 @@ def bootstrap(
     settings, repository = prepare(env, verbose=True, serve_without_database=serve_without_database)
     serves_http = settings.slack_app_token is None if http is None else http
     require_slack_settings(settings, socket_mode=not serves_http)
-    return build_services(settings, repository, boto3.Session(), utc_now)
+    return build_services(settings, repository, boto3.Session(), utc_now, answer_first=answer_first)
 
 
 def build_services(
@@ -108,17 +119,85 @@ def build_services(
     repository: Repository,
     aws_session: boto3.Session,
     clock: Clock,
+    *,
+    answer_first: bool = True,
 ) -> Services:
-    from bot.application.services import Services
-    from bot.slack.client import make_client
+    """Everything the application uses, built here and nowhere else. `answer_first`: Slack's
+    requests are acknowledged before their work, which runs on pools of its own (production);
+    else the work runs in the request (tests read its outcome right after)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.application.access import Access
+    from bot.application.announcer import Announcer
+    from bot.application.decisions import Decisions
+    from bot.application.services import InlineExecutor, Services
+    from bot.aws.accounts import account_iam
+    from bot.slack.client import Approvers, channel_members, make_client
+
+    client = make_client(settings)
+    approvers = Approvers(settings, client)
+    viewers = channel_members(client, settings.slack_channel)
+
+    def iam_for_account(account_id: str) -> AccountIam:
+        return account_iam(settings, aws_session, account_id)
 
     return Services(
         settings=settings,
         repository=repository,
-        client=make_client(settings),
+        client=client,
         aws_session=aws_session,
         clock=clock,
+        approvers=approvers,
+        access=Access(repository, approvers, viewers, clock),
+        announcer=Announcer(client, repository, settings, clock),
+        decisions=Decisions(repository, settings, iam_for_account, clock),
+        answer_first=answer_first,
+        after_ack=(
+            ThreadPoolExecutor(WORK_THREADS, thread_name_prefix="after-ack")
+            if answer_first
+            else InlineExecutor()
+        ),
+        lookups=(
+            ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="lookup")
+            if answer_first
+            else InlineExecutor()
+        ),
     )
+
+
+def build_app(services: Services, *, socket_mode: bool = False) -> App:
+    """The Bolt app, every listener registered on it (handlers/, by surface)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from slack_bolt import App
+
+    from handlers import register_listeners
+
+    settings = services.settings
+    require_slack_settings(settings, socket_mode=socket_mode)
+    if not services.approvers.configured:
+        log.warning("no SLACK_APPROVERS or SLACK_APPROVER_GROUP: every action will be refused")
+    app = App(
+        signing_secret=settings.slack_signing_secret or "",
+        client=services.client,
+        process_before_response=not services.answer_first,
+        # Bolt's default is 5 threads, and clicks queued behind slow removals were answered
+        # too late: listeners acknowledge first, and the slow ones hand their work on.
+        listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="listener"),
+        request_verification_enabled=not socket_mode,
+        token_verification_enabled=False,
+    )
+    register_listeners(app, services)
+    return app
+
+
+def build_scanner(services: Services, **options: Any) -> Scanner:
+    """This process's scanner, woken whenever this process queues a scan."""
+    from bot.application.scan_queue import Scanner
+
+    scanner = Scanner(services, **options)
+    services.scan_queued = scanner.wake
+    return scanner
 
 
 def require_slack_settings(settings: Settings, *, socket_mode: bool) -> None:

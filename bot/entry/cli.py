@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -16,6 +17,7 @@ from bot.domain.records import RecordsUnavailable
 from bot.domain.risk import by_risk
 from bot.entry.bootstrap import SetupError, bootstrap, configure, open_database, prepare
 from bot.entry.terminal import render_table, write_csv, write_json
+from bot.entry.tuning import tune_for_scanning
 
 if TYPE_CHECKING:
     import boto3
@@ -48,10 +50,8 @@ def scan(
     """Scan, record and print, with the interpreter tuned for scanning for the whole command:
     recording and printing 20,000 findings, with the scan's objects alive, cost 1.4 s of
     garbage collections."""
-    from bot.aws.scanner import tuned_for_scanning  # boto3 loads here, as the scan needs it
-
-    with tuned_for_scanning():
-        return _scan(env, demo, output, source, verbose, stdout, stderr)
+    tune_for_scanning()
+    return _scan(env, demo, output, source, verbose, stdout, stderr)
 
 
 def _scan(
@@ -215,21 +215,25 @@ def _stopped(error: SetupError | RecordsUnavailable, stderr: TextIO) -> int:
 
 
 def run_bot(env: Mapping[str, str], port: int | None, stderr: TextIO = sys.stderr) -> int:
-    """Socket Mode when SLACK_APP_TOKEN is set, else HTTP under gunicorn (which runs the jobs)."""
-    from bot.application.jobs import start_background
-    from bot.entry.slack_app import create_app
+    """Socket Mode when SLACK_APP_TOKEN is set: one process answers Slack and runs the scanner.
+    Else HTTP under gunicorn, which only answers Slack (`scanner` runs the scans)."""
+    from bot.entry.bootstrap import build_app, build_scanner
 
     try:
         services = bootstrap(env)
         socket_mode = services.settings.slack_app_token is not None
-        app = create_app(services, socket_mode=socket_mode)
+        app = build_app(services, socket_mode=socket_mode)
     except SetupError as error:
         print(f"iam-inactive: {error}", file=stderr)
         return EXIT_BAD_SETUP
     if socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        start_background(services)
+        from bot.application.jobs import start_schedule
+
+        scanner = build_scanner(services)
+        start_schedule(services)
+        threading.Thread(target=scanner.serve, name="scanner", daemon=True).start()
         SocketModeHandler(app, services.settings.slack_app_token).start()
         return EXIT_OK
     os.execv(
@@ -250,16 +254,26 @@ def run_bot(env: Mapping[str, str], port: int | None, stderr: TextIO = sys.stder
     return EXIT_OK  # not reached: gunicorn replaces this process
 
 
-def run_scheduler(env: Mapping[str, str], stderr: TextIO = sys.stderr) -> int:
-    """Only the scheduled jobs, in the foreground (a `clock:` process, or a replica in tests)."""
-    from bot.application.jobs import start_background
+def run_scanner(env: Mapping[str, str], stderr: TextIO = sys.stderr) -> int:
+    """The scanner process (Procfile `scanner:`): the schedule, the sweep and every scan asked
+    for, in the foreground until SIGTERM or SIGINT."""
+    from bot.application.jobs import start_schedule
+    from bot.entry.bootstrap import build_scanner
 
+    tune_for_scanning()
     try:
-        services = bootstrap(env, http=False)
+        services = bootstrap(env, http=False, answer_first=False)
     except SetupError as error:
         print(f"iam-inactive: {error}", file=stderr)
         return EXIT_BAD_SETUP
-    start_background(services, blocking=True)
+    scanner = build_scanner(services)
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda *_: scanner.stop())
+    schedule = start_schedule(services)
+    try:
+        scanner.serve()  # a scan under way when the signal comes finishes first
+    finally:
+        schedule.stop()
     return EXIT_OK
 
 

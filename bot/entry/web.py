@@ -1,6 +1,8 @@
 """HTTP mode: Bolt's Flask adapter at POST /slack/events, and GET /healthz.
 
-Served by gunicorn (Procfile `web:`): `gunicorn 'bot.entry.web:create_wsgi()'`.
+Served by gunicorn (Procfile `web:`): `gunicorn 'bot.entry.web:create_wsgi()'`. The web process
+only answers Slack: scans, schedules and the sweep run in the scanner process (`python -m bot
+scanner`, Procfile `scanner:`).
 """
 
 from __future__ import annotations
@@ -13,13 +15,10 @@ from flask.typing import ResponseReturnValue
 from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import text
 
-from bot.application.jobs import start_background
 from bot.application.services import Services
-from bot.entry.bootstrap import bootstrap
+from bot.entry.bootstrap import bootstrap, build_app
 from bot.entry.shapes import problem_with
-from bot.entry.slack_app import create_app
 
 log = logging.getLogger(__name__)
 
@@ -54,27 +53,19 @@ def create_flask(app: App, services: Services) -> Flask:
 
     @web.get("/healthz")
     def healthz() -> ResponseReturnValue:
-        schedule = services.schedule
-        scheduler = {
-            "running": bool(schedule and schedule.running),
-            "next_runs": schedule.next_runs() if schedule and schedule.running else {},
-        }
+        """200 while this process can reach its database. Whether a scanner runs is said, not
+        counted: a web worker restarted for a scanner that is down would not bring it back."""
         try:
-            with services.repository.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
+            scanners = services.repository.scanners_alive(services.clock())
         except Exception as error:  # the probe must answer, whatever the database does
             log.warning("health check: database unreachable: %s", type(error).__name__)
-            return jsonify(status="error", database="unreachable", scheduler=scheduler), 503
-        healthy = schedule is None or schedule.running
-        body = {"status": "ok" if healthy else "degraded", "database": "ok", "scheduler": scheduler}
-        return jsonify(body), 200 if healthy else 503
+            return jsonify(status="error", database="unreachable"), 503
+        return jsonify(status="ok", database="ok", scanners=scanners), 200
 
     return web
 
 
 def create_wsgi() -> Flask:
-    """gunicorn's entry point (per worker): settings, migrations, recovery, schedules."""
+    """gunicorn's entry point (per worker): settings, migrations, the Bolt app."""
     services = bootstrap(os.environ, http=True, serve_without_database=True)
-    app = create_app(services)
-    start_background(services)
-    return create_flask(app, services)
+    return create_flask(build_app(services), services)

@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from bot.application.answers import explain
 from bot.application.decisions import DRY_RUN_REASON, Decisions, RemovedUnrecorded
 from bot.domain.assessment import IamIdentity, LiveUser
 from bot.domain.records import Actor, RecordsUnavailable, Role, Surface, SystemActor
 from bot.domain.rule import UserCredentials
 from bot.domain.settings import Settings
 from bot.domain.workflow import Intent, State, TransitionError
+from handlers.answering import explain
 from storage.db import make_engine, migrate
 from storage.repository import Repository
 from tests.integration.test_storage import ACCOUNT, T0, account_scan, facts, scan

@@ -82,12 +82,18 @@ def test_one_scan_at_a_time_and_the_second_asker_hears_whose_is_running(bot, sta
         is None
     )
     scans_before = len(scans(bot.repository))
-    answer = bot.reply("scan")
-    assert "started by the schedule at" in answer["text"] and "still running" in answer["text"]
+    answer = bot.reply("scan")["text"]
+    assert "started by the schedule at" in answer and "Yours starts when it ends" in answer
+    assert len(scans(bot.repository)) == scans_before  # it waits for the lease
+    assert scan_job(bot.services).startswith("queued as scan request")
     assert len(scans(bot.repository)) == scans_before
-    assert scan_job(bot.services).startswith("skipped: A scan started by the schedule")
     bot.repository.release_lease("scan", "schedule (replica-b:7)")
+    standin.clear()
     assert "Scanning all accounts" in bot.replies("scan")
+    # One scan served the three requests waiting; the two people who asked each heard of it.
+    assert len(scans(bot.repository)) == scans_before + 1
+    done = [c for c in standin.named("response/respond") if "Scan done" in c.params["text"]]
+    assert len(done) == 2
 
 
 def test_a_scan_longer_than_its_lease_keeps_it(bot, now):

@@ -221,8 +221,10 @@ def test_scan_now_and_post_digest_on_home_do_what_the_commands_do_and_say_so(bot
     assert bot.home_click(ActionId.HOME_SCAN, "all", APPROVER).status_code == 200
     latest = scans(bot.repository)
     assert len(latest) == scanned + 1 and latest[0].trigger == f"slack:{APPROVER}"
-    published = [json.dumps(call.params) for call in standin.named("views.publish")]
-    assert "Scanning all accounts" in published[0]
+    queued, started, done = [json.dumps(call.params) for call in standin.named("views.publish")]
+    assert "The scan of all accounts is queued" in queued
+    assert "Scanning all accounts" in started
+    assert "Scan done: 0 new findings" in done
     assert "Scan done: 0 new findings" in text_of(bot.home_of(APPROVER))
 
     standin.clear()

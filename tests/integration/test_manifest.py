@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from slack_bolt import App
 
-from bot.entry.slack_app import create_app
+from bot.entry.bootstrap import build_app
 from tests.integration.conftest import start_bot
 
 MANIFEST = yaml.safe_load((Path(__file__).parents[2] / "manifest.yml").read_text())
@@ -31,7 +31,7 @@ def test_the_manifest_subscribes_to_exactly_the_events_and_commands_listened_to(
     standin, database_file, aws_session
 ):
     harness = start_bot(standin, database_file, aws_session)
-    app = create_app(harness.services, process_before_response=True)
+    app = build_app(harness.services)
     events = MANIFEST["settings"]["event_subscriptions"]
     assert set(events["bot_events"]) == listened_to(app, "event_type") == {"app_home_opened"}
     assert events["request_url"] == MANIFEST["settings"]["interactivity"]["request_url"]

@@ -91,7 +91,7 @@ def confirmed_with_removal_held(
 
 
 @pytest.mark.postgres
-def test_two_replicas_on_postgresql_run_each_fire_time_once(
+def test_two_scanners_on_postgresql_queue_each_fire_time_once_and_run_every_request(
     postgres_url, standin, aws_url, tmp_path
 ):
     migrate(make_engine(postgres_url))
@@ -102,27 +102,34 @@ def test_two_replicas_on_postgresql_run_each_fire_time_once(
         DIGEST_CRON=NEVER,
         REMINDER_CRON=NEVER,
     )
-    replicas = [start(["scheduler"], env, tmp_path / f"replica-{i}.log") for i in (1, 2)]
+    logs = [tmp_path / f"scanner-{i}.log" for i in (1, 2)]
+    scanners = [start(["scanner"], env, log) for log in logs]
     repository = Repository(make_engine(postgres_url))
 
-    def finished_runs() -> list[models.JobRun]:
-        return [run for run in job_runs(repository, "scan") if run.finished_at]
+    def finished_requests() -> list[models.ScanRequest]:
+        with session_of(repository) as session:
+            query = select(models.ScanRequest).where(models.ScanRequest.finished_at.is_not(None))
+            return list(session.scalars(query))
 
     try:
-        wait_for(lambda: len(finished_runs()) >= 4, timeout=90, what="4 finished scan runs")
+        wait_for(lambda: len(finished_requests()) >= 4, timeout=90, what="4 scans run")
     finally:
-        for replica in replicas:
-            stop(replica)
-    claimed, finished = job_runs(repository, "scan"), finished_runs()
+        for scanner in scanners:
+            stop(scanner)
+    claimed = job_runs(repository, "scan")
     with session_of(repository) as session:
+        requests = list(session.scalars(select(models.ScanRequest)))
         scans = list(session.scalars(select(models.Scan).where(models.Scan.trigger == "schedule")))
     summaries = [c for c in standin.named("chat.postMessage") if ":mag: Scan" in c.params["text"]]
-    # One scan per fire time however many replicas (a run stopped midway may lack its scan).
+    # One claim per fire time however many scanners, each queuing one request; a scan serves
+    # every request waiting when it starts, and every scan's summary reached the channel.
     assert len({run.fire_time for run in claimed}) == len(claimed)
-    assert len(finished) <= len(scans) <= len(claimed)
-    assert len(finished) <= len(summaries) <= len(scans)
-    logs = " ".join((tmp_path / f"replica-{i}.log").read_text() for i in (1, 2))
-    assert "runs on another replica" in logs  # both replicas did compete for fire times
+    assert len(requests) == len([run for run in claimed if run.finished_at])
+    assert all(r.outcome.startswith("Scan done") for r in finished_requests())
+    assert len(scans) <= len(finished_requests()) and len(summaries) == len(scans)
+    text = " ".join(log.read_text() for log in logs)
+    assert "runs on another replica" in text  # both scanners did compete for fire times
+    assert "Traceback" not in text
 
 
 def test_removal_killed_midway_is_settled_once_after_restart(standin, aws_url, tmp_path):
@@ -135,28 +142,31 @@ def test_removal_killed_midway_is_settled_once_after_restart(standin, aws_url, t
         PORT=str(port),
     )
     repository = Repository(make_engine(database_url))
-    log = tmp_path / "bot.log"
+    log, scanner_log = tmp_path / "bot.log", tmp_path / "scanner.log"
 
-    first = start(["run"], env, log)
+    processes = [start(["run"], env, log), start(["scanner"], env, scanner_log)]
     try:
         finding, _click = confirmed_with_removal_held(port, standin, repository, proxy)
         assert repository.finding(finding.id).state == State.DISABLING
     finally:
-        stop(first, signal.SIGKILL)
+        for process in processes:  # the whole machine goes down
+            stop(process, signal.SIGKILL)
     proxy.hold.clear()
     assert iam_backends[DEMO_ACCOUNT_ID]["global"].users["owned"].password  # still there
     # As if the restart came STUCK_AFTER_SECONDS (600) later.
     set_fields(repository, finding.id, state_changed_at=datetime.now(UTC) - timedelta(hours=1))
 
-    second = start(["run"], env, log)
+    processes = [start(["run"], env, log), start(["scanner"], env, scanner_log)]
     try:
         wait_for(lambda: healthy(port), what="the restarted bot")
+        # The scanner's start-up sweep settles the removal; the web workers only serve.
         wait_for(lambda: repository.finding(finding.id).state == State.DISABLED, what="recovery")
-        # Both gunicorn workers ran the start-up sweep; the one that lost the race kept serving.
-        wait_for(lambda: log.read_text().count("start-up sweep:") >= 2, what="both workers")
+        assert scanner_log.read_text().count("start-up sweep:") == 2  # once per start
+        assert "start-up sweep" not in log.read_text()
         assert healthy(port), "the bot went down after recovering"
     finally:
-        stop(second)
+        for process in processes:
+            stop(process)
         proxy.stop()
     assert proxy.forwarded_deletes == 1
     assert not iam_backends[DEMO_ACCOUNT_ID]["global"].users["owned"].password
@@ -166,7 +176,7 @@ def test_removal_killed_midway_is_settled_once_after_restart(standin, aws_url, t
         ("disabling", OWNER),
         ("disabled", "system"),
     ]
-    assert "xoxb-test-token" not in log.read_text()
+    assert "xoxb-test-token" not in log.read_text() + scanner_log.read_text()
     assert "Worker failed to boot" not in log.read_text()
 
 
@@ -186,8 +196,8 @@ def test_postgresql_cut_mid_removal_every_person_hears_it_and_nothing_is_lost(
     through_hop = direct.set(port=hop.port).render_as_string(hide_password=False)
     env = bot_env(proxy.url, **slack_settings(standin, through_hop), PORT=str(port))
     repository = Repository(make_engine(postgres_url))  # the test's own, direct link
-    log = tmp_path / "bot.log"
-    bot = start(["run"], env, log)
+    log, scanner_log = tmp_path / "bot.log", tmp_path / "scanner.log"
+    bot, scanner = start(["run"], env, log), start(["scanner"], env, scanner_log)
     try:
         finding, click = confirmed_with_removal_held(port, standin, repository, proxy)
         hop.cut()
@@ -210,18 +220,19 @@ def test_postgresql_cut_mid_removal_every_person_hears_it_and_nothing_is_lost(
         assert not healthy(port)
     finally:
         stop(bot)
+        stop(scanner)
         hop.restore()
-    # After STUCK_AFTER_SECONDS, the restarted bot's start-up sweep records the removal once.
+    # After STUCK_AFTER_SECONDS, the restarted scanner's start-up sweep records the removal once.
     set_fields(repository, finding.id, state_changed_at=datetime.now(UTC) - timedelta(hours=1))
-    bot = start(["run"], env, log)
+    scanner = start(["scanner"], env, scanner_log)
     try:
         wait_for(lambda: repository.finding(finding.id).state == State.DISABLED, what="recovery")
     finally:
-        stop(bot)
+        stop(scanner)
         proxy.stop()
     assert proxy.forwarded_deletes == 1
     assert (
         repository.history(finding.id)[-1].reason
         == "recovered after a restart: the password is gone"
     )
-    assert "Traceback" not in log.read_text()
+    assert "Traceback" not in log.read_text() + scanner_log.read_text()

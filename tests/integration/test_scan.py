@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gc
 import json
-import sys
 import time
 from dataclasses import replace
 
@@ -14,7 +12,7 @@ from botocore.exceptions import ClientError
 from bot.aws import iam as aws
 from bot.aws.accounts import client
 from bot.aws.demo import ALLOW_ALL, DemoUser, seed_users
-from bot.aws.scanner import scan_accounts, tuned_for_scanning
+from bot.aws.scanner import scan_accounts
 from bot.domain.clock import utc_now
 from bot.domain.rule import DORMANT, KEYS_ONLY
 from bot.domain.settings import Settings
@@ -211,16 +209,6 @@ def test_missing_credentials_are_reported_plainly(monkeypatch, tmp_path):
     result = scan_accounts(replace(Settings()), session, clock=utc_now)
     assert result.status == "failed"
     assert result.accounts[0].error.startswith("no AWS credentials found")
-
-
-def test_scans_at_once_leave_the_interpreter_as_it_was():
-    usual = gc.get_threshold(), sys.getswitchinterval()
-    with tuned_for_scanning():
-        with tuned_for_scanning():
-            assert gc.get_threshold()[0] > usual[0][0] and sys.getswitchinterval() > usual[1]
-        # the outer scan still runs
-        assert gc.get_threshold()[0] > usual[0][0] and sys.getswitchinterval() > usual[1]
-    assert (gc.get_threshold(), sys.getswitchinterval()) == usual
 
 
 def test_the_scan_knows_who_is_privileged_and_who_has_mfa(aws_session, iam_calls, now):

@@ -7,8 +7,7 @@ from dataclasses import replace
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from bot.domain.clock import utc_now
-from bot.entry.bootstrap import build_services
-from bot.entry.slack_app import create_app
+from bot.entry.bootstrap import build_app, build_services
 from tests.support.bot_harness import APPROVER, CHANNEL, bot_settings
 from tests.support.slack_standin import fresh_trigger
 from tests.support.socket_standin import SocketModeStandIn
@@ -23,7 +22,7 @@ def test_slash_command_over_socket_mode_is_acknowledged_with_the_answer(
         bot_settings(standin, "unused"), slack_signing_secret=None, slack_app_token="xapp-1-test"
     )
     services = build_services(settings, repository, aws_session, utc_now)
-    handler = SocketModeHandler(create_app(services, socket_mode=True), settings.slack_app_token)
+    handler = SocketModeHandler(build_app(services, socket_mode=True), settings.slack_app_token)
     try:
         handler.connect()
         assert socket.connected.wait(10)

@@ -59,3 +59,31 @@ def test_the_terminal_scan_asks_aws_before_it_loads_the_database_and_never_loads
     assert "boto3" in loaded and not loaded & {"sqlalchemy", "tabulate"}  # loaded while AWS answers
     assert loaded & {"moto", "matplotlib", "alembic", "slack_sdk", "slack_bolt", "flask"} == set()
     assert "slack_sdk" not in loaded_by("import bot.entry.cli, bot.application.scans")
+
+
+TUNED_AT_FIRST_REQUEST = FIRST_REQUEST.replace(
+    LOADED, "import gc; print(gc.get_threshold()[0], sys.getswitchinterval(), flush=True)"
+)
+
+
+def test_the_terminal_scan_tunes_its_process_for_scanning_and_the_web_app_does_not(tmp_path):
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'bot.db'}"
+    out = subprocess.run(
+        [sys.executable, "-c", f"import sys\n{TUNED_AT_FIRST_REQUEST}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert int(out[0]) == 50_000 and float(out[1]) == pytest.approx(0.05)
+    web = "import gc, bot.entry.web; print(gc.get_threshold()[0], sys.getswitchinterval())"
+    out = subprocess.run(
+        [sys.executable, "-c", f"import sys\n{web}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert int(out[0]) == 700 and float(out[1]) == pytest.approx(0.005)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,13 +18,14 @@ import boto3
 from flask.testing import FlaskClient
 from slack_sdk.signature import SignatureVerifier
 
+from bot.application.scan_queue import Scanner
 from bot.application.services import Services
 from bot.domain.clock import utc_now
+from bot.domain.records import RecordsUnavailable
 from bot.domain.rule import DORMANT, Candidate, UserCredentials
 from bot.domain.scan import AccountScan, AccountTarget, ScanResult
 from bot.domain.settings import Settings
-from bot.entry.bootstrap import build_services
-from bot.entry.slack_app import create_app
+from bot.entry.bootstrap import build_app, build_scanner, build_services
 from bot.entry.web import create_flask
 from bot.slack.ids import COMMAND, BlockId, CallbackId, InputId
 from storage.models import Finding
@@ -125,6 +127,7 @@ class BotHarness:
     services: Services
     web: FlaskClient
     standin: SlackStandIn
+    scanner: Scanner
 
     @classmethod
     def start(
@@ -137,10 +140,20 @@ class BotHarness:
         process_before_response: bool = True,
     ) -> BotHarness:
         """`process_before_response=True` answers each request once its listener is done, so
-        tests read the outcome right after; False is production's way (ack first, work after)."""
-        services = build_services(settings, repository, session, clock=utc_now)
-        app = create_app(services, process_before_response=process_before_response)
-        return cls(services, create_flask(app, services).test_client(), standin)
+        tests read the outcome right after; False is production's way (ack first, work after).
+
+        The harness is its own scanner process too: a scan asked for runs in the thread that
+        asked, right after the asker was told it is queued (the scanner's own loop is tested
+        in tests/integration/test_scanner.py)."""
+        services = build_services(
+            settings, repository, session, clock=utc_now, answer_first=not process_before_response
+        )
+        scanner = build_scanner(services, heartbeat_ttl=timedelta(days=1))
+        with suppress(RecordsUnavailable):  # a harness on a database that is down
+            scanner.beat()
+        services.scan_queued = scanner.run_pending
+        web = create_flask(build_app(services), services).test_client()
+        return cls(services, web, standin, scanner)
 
     @property
     def repository(self) -> Repository:

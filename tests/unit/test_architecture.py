@@ -27,3 +27,23 @@ def test_no_module_is_over_400_lines():
         if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES
     }
     assert long == {}
+
+
+PROCESS_WIDE = ("gc.set_threshold", "sys.setswitchinterval", "gc.disable")
+
+
+def test_only_entry_points_change_the_interpreter_for_the_whole_process():
+    """Library code that tunes the interpreter tunes every thread of whatever process imports
+    it (the web workers answering Slack among them): only bot/entry does, once."""
+    library = [
+        path
+        for folder in ("bot", "handlers", "storage")
+        for path in (ROOT / folder).rglob("*.py")
+        if "entry" not in path.relative_to(ROOT).parts
+    ]
+    tuning = {
+        str(path.relative_to(ROOT))
+        for path in library
+        if any(call in path.read_text() for call in PROCESS_WIDE)
+    }
+    assert tuning == set()

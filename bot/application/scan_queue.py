@@ -1,0 +1,227 @@
+"""Scans run in the scanner process, never in the web workers that must answer Slack in 3 s.
+
+Slack (`/iam-inactive scan`, the Home's Scan now) and the schedule only queue a scan request in
+the database; a scanner process claims the requests (those one scan serves: every waiting
+request when one is for every account), runs the scan under the scan lease, and tells each
+person who asked what came of it. Each scanner keeps a heartbeat lease, so that a request is
+told at once when no scanner runs, and a request claimed by a scanner that died is claimed again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import suppress
+from datetime import timedelta
+from uuid import uuid4
+
+from bot.application.announcer import Posting
+from bot.application.home import publish_home
+from bot.application.scans import SCAN_LEASE, SWEEP, ScanRunning, scan_and_record, scan_lease
+from bot.application.scheduler import replica_name
+from bot.application.services import Services
+from bot.domain.records import QueuedScan, RecordsUnavailable, Surface
+from bot.domain.scan import ScanResult
+from storage.coordination import SCANNER_LEASE_PREFIX
+from storage.repository import ScanRecord
+
+log = logging.getLogger(__name__)
+
+SCHEDULE = "schedule"
+DATABASE_DOWN = "the bot's database became unavailable; it runs again once the database is back."
+HEARTBEAT_TTL = timedelta(seconds=30)  # a scanner not heard from this long is gone
+HEARTBEAT_EVERY = 5.0  # seconds
+POLL_SECONDS = 1.0  # how soon a request queued by another process starts
+
+
+def ask_for_scan(
+    services: Services,
+    requested_by: str,
+    surface: Surface,
+    account: str | None,
+    *,
+    response_url: str | None = None,
+    tell: Callable[[str], None] = lambda _line: None,
+) -> int:
+    """Queue a scan; `tell` hears at once whether a scanner will start it, then the scanner
+    (in this process or another) is woken. The request's id."""
+    now = services.clock()
+    repository = services.repository
+    request_id = repository.request_scan(requested_by, surface.value, account, response_url, now)
+    where = f"account {account}" if account else "all accounts"
+    running = repository.lease_holder(SCAN_LEASE, now)
+    if not repository.scanners_alive(now):
+        tell(
+            f":warning: The scan of {where} is queued, but no scanner process is running, so it "
+            "starts only when one does. Whoever runs the bot: start `python -m bot scanner`."
+        )
+    elif running is not None and not running.holder.startswith(f"{SWEEP} "):
+        tell(f"{ScanRunning(running)} Yours starts when it ends.")
+    else:
+        tell(
+            f":hourglass_flowing_sand: The scan of {where} is queued; the scanner starts it in "
+            f"a moment. Results go to <#{services.settings.slack_channel}>."
+        )
+    services.scan_queued()
+    return request_id
+
+
+def scan_and_announce(
+    services: Services,
+    trigger: str,
+    only_account: str | None = None,
+    started: Callable[[], None] = lambda: None,
+) -> tuple[ScanResult, ScanRecord, Posting]:
+    """Scan, record, post what is new (and what earlier failed to post), and update the lines
+    of findings that closed, all under the scan lease (so that the sweep does not post the same
+    findings meanwhile). ScanRunning when another scan is under way."""
+    with scan_lease(services.repository, services.clock, trigger):
+        started()
+        result, record = scan_and_record(
+            services.settings,
+            services.repository,
+            services.aws_session,
+            clock=services.clock,
+            trigger=trigger,
+            only_account=only_account,
+        )
+        posting = services.announcer.post_scan(result, record)
+    for finding in record.resolved:  # their lines say why they closed
+        services.announcer.refresh(finding)
+    return result, record, posting
+
+
+def scan_summary_line(result: ScanResult, record: ScanRecord, posting: Posting) -> str:
+    """One line for the person who asked for the scan: what it found, and what was posted."""
+    failed = len(result.failed_accounts)
+    return (
+        f"Scan done: {len(record.to_announce)} new findings, {len(record.resolved)} resolved"
+        + (f", {failed} account(s) failed" if failed else "")
+        + f"; {posting.posted} posted"
+        + (f", {posting.retried} to be posted again at the next sweep" if posting.retried else "")
+        + "."
+    )
+
+
+class Scanner:
+    """The scanner process's loop: heartbeat, claim, scan, tell. `run_pending` runs what is
+    waiting now (the loop calls it when woken or every POLL_SECONDS)."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        poll: float = POLL_SECONDS,
+        heartbeat_ttl: timedelta = HEARTBEAT_TTL,
+    ) -> None:
+        self.services = services
+        self.name = f"{SCANNER_LEASE_PREFIX}{uuid4().hex[:12]}"
+        self.holder = replica_name()
+        self.poll, self.heartbeat_ttl = poll, heartbeat_ttl
+        self.woken = threading.Event()
+        self.stopping = threading.Event()
+        # Requests this scanner claimed but could not finish (the database went away): given
+        # back to the queue once it answers, so they are not held by a live scanner for ever.
+        self._stranded: set[int] = set()
+
+    def wake(self) -> None:
+        self.woken.set()
+
+    def beat(self) -> None:
+        """Say this scanner is alive (take its heartbeat lease, or renew it)."""
+        repository, now = self.services.repository, self.services.clock()
+        expires = now + self.heartbeat_ttl
+        if not repository.renew_lease(self.name, self.holder, expires):
+            repository.take_lease(self.name, self.holder, now, expires)
+
+    def serve(self) -> None:
+        """Run scan requests until `stop`; the heartbeat beats meanwhile, scans or not."""
+        heartbeat = threading.Thread(target=self._beat_until_stopped, name="scanner-heartbeat")
+        heartbeat.start()
+        try:
+            while not self.stopping.is_set():
+                try:
+                    self.run_pending()
+                except RecordsUnavailable as error:
+                    log.warning("scan requests unreadable: the database is unavailable (%s)", error)
+                except Exception:  # the loop must outlive any one request
+                    log.exception("running scan requests failed")
+                self.woken.wait(self.poll)
+                self.woken.clear()
+        finally:
+            self.stopping.set()
+            heartbeat.join()
+            with suppress(RecordsUnavailable):  # else it expires by itself
+                self.services.repository.release_lease(self.name, self.holder)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.woken.set()
+
+    def run_pending(self) -> int:
+        """Claim and run scans until none is waiting or the scan lease is held elsewhere; how
+        many scans ran."""
+        ran, repository = 0, self.services.repository
+        if self._stranded:
+            repository.unclaim_scan_requests(sorted(self._stranded), self.name)
+            self._stranded.clear()
+        while not self.stopping.is_set():
+            asked = repository.claim_scan_requests(self.name, self.services.clock())
+            if not asked or not self._run(asked):
+                break
+            ran += 1
+        return ran
+
+    def _beat_until_stopped(self) -> None:
+        while True:
+            try:
+                self.beat()
+            except Exception as error:  # the database is down: the next beat tries again
+                log.warning("scanner heartbeat failed: %s", error)
+            if self.stopping.wait(HEARTBEAT_EVERY):
+                return
+
+    def _run(self, asked: list[QueuedScan]) -> bool:
+        """One scan for the claimed requests; False when another scan holds the lease (the
+        requests wait for the next try)."""
+        services, ids = self.services, [request.id for request in asked]
+        accounts = {request.account_id for request in asked}
+        account = accounts.pop() if len(accounts) == 1 else None
+        where = f"account {account}" if account else "all accounts"
+        started = f":mag: Scanning {where}; results go to <#{services.settings.slack_channel}>."
+        try:
+            outcome = scan_and_announce(
+                services, asked[0].requested_by, account, lambda: self._tell(asked, started)
+            )
+        except ScanRunning:
+            services.repository.unclaim_scan_requests(ids, self.name)
+            return False
+        except RecordsUnavailable as error:  # an outage, not a bug: the request runs again
+            log.warning("scan request(s) %s stopped: the database is unavailable (%s)", ids, error)
+            self._stranded.update(ids)
+            self._tell(asked, f"The scan of {where} stopped: {DATABASE_DOWN}")
+            raise
+        except Exception as error:
+            log.exception("scan request(s) %s failed", ids)
+            line = f"The scan of {where} stopped: {type(error).__name__}: {error}"
+        else:
+            line = scan_summary_line(*outcome)
+        try:
+            services.repository.finish_scan_requests(ids, services.clock(), line)
+        except RecordsUnavailable:
+            self._stranded.update(ids)
+            raise
+        self._tell(asked, line)
+        return True
+
+    def _tell(self, asked: list[QueuedScan], line: str) -> None:
+        """Each person who asked hears it where they asked (the schedule hears nothing)."""
+        for request in asked:
+            if not request.requested_by.startswith("slack:"):
+                continue
+            user = request.requested_by.removeprefix("slack:")
+            if request.surface == Surface.HOME.value:
+                publish_home(self.services, user, line)
+            else:
+                self.services.announcer.respond(request.response_url, user, line)

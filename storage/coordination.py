@@ -1,0 +1,221 @@
+"""What the bot's processes share through the database: claims on scheduled fire times, leases
+(one scan at a time; each scanner process's heartbeat) and the queue of scan requests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Engine, Select, and_, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from bot.domain.records import Holder, QueuedScan
+from storage import models
+
+# A scanner process holds a lease named so while it runs, renewed as its heartbeat.
+SCANNER_LEASE_PREFIX = "scanner:"
+
+
+class Coordination:
+    engine: Engine
+
+    def claim_job(self, job: str, fire_time: datetime, claimed_by: str, at: datetime) -> bool:
+        """Insert the claim for this fire time; True only for the one caller whose insert landed."""
+        dialect = self.engine.dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = (
+            insert(models.JobRun.__table__)
+            .values(job=job, fire_time=fire_time, claimed_by=claimed_by, started_at=at)
+            .on_conflict_do_nothing(index_elements=["job", "fire_time"])
+            .returning(models.JobRun.__table__.c.id)
+        )
+        with self.engine.begin() as connection:
+            return connection.execute(statement).first() is not None
+
+    def take_lease(
+        self, name: str, holder: str, at: datetime, expires_at: datetime
+    ) -> Holder | None:
+        """Take the named lease when it is free or expired: None. Else who holds it."""
+        while True:  # until taken or held: a release between our two statements frees it
+            current = self._try_lease(name, holder, at, expires_at)
+            if current is None or current.holder is not None:
+                return current
+
+    def _try_lease(
+        self, name: str, holder: str, at: datetime, expires_at: datetime
+    ) -> Holder | None:
+        dialect = self.engine.dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        lease = models.Lease.__table__
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(lease)
+                .values(name=name, holder=None, started_at=at, expires_at=at)
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
+            taken = connection.execute(
+                update(lease)
+                .where(
+                    lease.c.name == name, (lease.c.holder.is_(None)) | (lease.c.expires_at <= at)
+                )
+                .values(holder=holder, started_at=at, expires_at=expires_at)
+            )
+            if taken.rowcount == 1:
+                return None
+            current = connection.execute(
+                select(lease.c.holder, lease.c.started_at).where(lease.c.name == name)
+            ).one()
+        return Holder(
+            current.holder,
+            models.UTCDateTime().process_result_value(current.started_at, self.engine.dialect),
+        )
+
+    def lease_holder(self, name: str, at: datetime) -> Holder | None:
+        """Who holds the named lease now (None: nobody, or it expired)."""
+        lease = models.Lease.__table__
+        with self.engine.connect() as connection:
+            current = connection.execute(
+                select(lease.c.holder, lease.c.started_at).where(
+                    lease.c.name == name, lease.c.holder.is_not(None), lease.c.expires_at > at
+                )
+            ).first()
+        if current is None:
+            return None
+        as_utc = models.UTCDateTime().process_result_value
+        return Holder(current.holder, as_utc(current.started_at, self.engine.dialect))
+
+    def renew_lease(self, name: str, holder: str, expires_at: datetime) -> bool:
+        """Extend a lease still held by `holder`; False when it is no longer theirs."""
+        lease = models.Lease.__table__
+        with self.engine.begin() as connection:
+            renewed = connection.execute(
+                update(lease)
+                .where(lease.c.name == name, lease.c.holder == holder)
+                .values(expires_at=expires_at)
+            )
+        return renewed.rowcount == 1
+
+    def release_lease(self, name: str, holder: str) -> None:
+        lease = models.Lease.__table__
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(lease)
+                .where(lease.c.name == name, lease.c.holder == holder)
+                .values(holder=None)
+            )
+
+    def finish_job(self, job: str, fire_time: datetime, at: datetime, outcome: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(models.JobRun)
+                .where(models.JobRun.job == job, models.JobRun.fire_time == fire_time)
+                .values(finished_at=at, outcome=outcome[:2000])
+            )
+
+    # --- scan requests --------------------------------------------------------------------------
+
+    def request_scan(
+        self,
+        requested_by: str,
+        surface: str,
+        account_id: str | None,
+        response_url: str | None,
+        at: datetime,
+    ) -> int:
+        """Queue a scan for the scanner process; its id."""
+        with self.engine.begin() as connection:
+            return connection.execute(
+                insert(models.ScanRequest)
+                .values(
+                    requested_by=requested_by,
+                    surface=surface,
+                    account_id=account_id,
+                    response_url=response_url,
+                    requested_at=at,
+                )
+                .returning(models.ScanRequest.id)
+            ).scalar_one()
+
+    def claim_scan_requests(self, scanner: str, at: datetime) -> list[QueuedScan]:
+        """Claim for `scanner` the open requests one scan serves: every open request when one of
+        them is for every account, else those for the account asked for first. A request claimed
+        by a scanner whose heartbeat stopped is open again."""
+        requests = models.ScanRequest.__table__
+        claimable = and_(
+            requests.c.finished_at.is_(None),
+            or_(requests.c.claimed_by.is_(None), requests.c.claimed_by.not_in(self._live(at))),
+        )
+        with self.engine.begin() as connection:
+            open_ = connection.execute(
+                select(requests.c.id, requests.c.account_id)
+                .where(claimable)
+                .order_by(requests.c.id)
+            ).all()
+            if not open_:
+                return []
+            accounts = {row.account_id for row in open_}
+            scope = None if None in accounts else open_[0].account_id
+            wanted = [row.id for row in open_ if scope is None or row.account_id == scope]
+            claimed = connection.execute(
+                update(requests)
+                .where(requests.c.id.in_(wanted), claimable)
+                .values(claimed_by=scanner, claimed_at=at)
+                .returning(
+                    requests.c.id,
+                    requests.c.requested_by,
+                    requests.c.surface,
+                    requests.c.account_id,
+                    requests.c.response_url,
+                    requests.c.requested_at,
+                )
+            ).all()
+        as_utc = models.UTCDateTime().process_result_value
+        return sorted(
+            (
+                QueuedScan(
+                    row.id,
+                    row.requested_by,
+                    row.surface,
+                    row.account_id,
+                    row.response_url,
+                    as_utc(row.requested_at, self.engine.dialect),
+                )
+                for row in claimed
+            ),
+            key=lambda request: request.id,
+        )
+
+    def unclaim_scan_requests(self, ids: Sequence[int], scanner: str) -> None:
+        """Give requests back to the queue (the scan could not start yet)."""
+        requests = models.ScanRequest.__table__
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(requests)
+                .where(requests.c.id.in_(ids), requests.c.claimed_by == scanner)
+                .values(claimed_by=None, claimed_at=None)
+            )
+
+    def finish_scan_requests(self, ids: Sequence[int], at: datetime, outcome: str) -> None:
+        """What came of the requests; a response URL is kept no longer than it is needed."""
+        requests = models.ScanRequest.__table__
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(requests)
+                .where(requests.c.id.in_(ids))
+                .values(finished_at=at, outcome=outcome[:2000], response_url=None)
+            )
+
+    def scanners_alive(self, at: datetime) -> int:
+        """How many scanner processes have a heartbeat now."""
+        with self.engine.connect() as connection:
+            return len(connection.execute(self._live(at)).all())
+
+    @staticmethod
+    def _live(at: datetime) -> Select[tuple[str]]:
+        lease = models.Lease.__table__
+        return select(lease.c.name).where(
+            lease.c.name.startswith(SCANNER_LEASE_PREFIX, autoescape=True),
+            lease.c.holder.is_not(None),
+            lease.c.expires_at > at,
+        )

@@ -1,0 +1,144 @@
+"""Scans run in the scanner, not where Slack is answered: a scan asked for is queued, the asker
+hears at once whether a scanner will run it, and the scanner's loop (its own thread here, as in
+`python -m bot scanner`) claims, scans and tells them. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.application.scan_queue import Scanner
+from bot.application.services import nobody_to_wake
+from bot.aws.demo import seed_users
+from storage import models
+from tests.integration.conftest import IDLE_DORMANT, OWNED, scans, session_of, start_bot
+from tests.support.bot_harness import APPROVER, STRANGER
+from tests.support.processes import wait_for
+
+
+@pytest.fixture
+def web(standin, database_file, aws_session, now):
+    """The bot as a web worker: it queues scans and never runs one (no scanner of its own)."""
+    seed_users(aws_session, (IDLE_DORMANT, OWNED), now)
+    harness = start_bot(standin, database_file, aws_session)
+    harness.repository.release_lease(harness.scanner.name, harness.scanner.holder)
+    harness.services.scan_queued = nobody_to_wake
+    return harness
+
+
+def requests_of(repository) -> list[models.ScanRequest]:
+    with session_of(repository) as session:
+        return list(session.scalars(select(models.ScanRequest).order_by(models.ScanRequest.id)))
+
+
+def answers(standin) -> list[str]:
+    return [call.params["text"] for call in standin.named("response/respond")]
+
+
+def serving(scanner: Scanner) -> threading.Thread:
+    thread = threading.Thread(target=scanner.serve, daemon=True)
+    thread.start()
+    wait_for(lambda: scanner.services.repository.scanners_alive(scanner.services.clock()))
+    return thread
+
+
+def test_a_scan_asked_for_with_no_scanner_running_is_told_so_and_runs_when_one_starts(web, standin):
+    started = time.monotonic()
+    answer = web.reply("scan")["text"]
+    assert time.monotonic() - started < 3
+    assert "no scanner process is running" in answer and "python -m bot scanner" in answer
+    assert scans(web.repository) == [] and len(requests_of(web.repository)) == 1
+
+    scanner = Scanner(web.services, poll=0.05)
+    thread = serving(scanner)
+    try:
+        wait_for(lambda: any("Scan done: 2 new findings" in a for a in answers(standin)))
+    finally:
+        scanner.stop()
+        thread.join(30)
+    (request,) = requests_of(web.repository)
+    assert request.outcome.startswith("Scan done") and request.response_url is None
+    assert [scan.trigger for scan in scans(web.repository)] == [f"slack:{APPROVER}"]
+    assert not web.repository.scanners_alive(web.services.clock())  # it said goodbye
+
+
+def test_the_web_answers_at_once_while_the_scanner_scans(web, standin):
+    scanner = Scanner(web.services, poll=0.05)
+    aws_held = threading.Event()
+    web.services.aws_session.events.register_first(
+        "before-send.iam.GenerateCredentialReport", lambda **_: aws_held.wait(30) and None
+    )
+    thread = serving(scanner)
+    try:
+        web.command("scan")
+        wait_for(lambda: any("Scanning all accounts" in a for a in answers(standin)))
+        started = time.monotonic()
+        assert "Yours starts when it ends" in web.reply("scan")["text"]  # queued behind it
+        assert "Only approvers" in web.reply("scan", user=STRANGER)["text"]
+        assert time.monotonic() - started < 3
+        aws_held.set()
+        wait_for(lambda: all(r.finished_at for r in requests_of(web.repository)))
+    finally:
+        aws_held.set()
+        scanner.stop()
+        thread.join(30)
+    assert len(requests_of(web.repository)) == 2
+    assert len([a for a in answers(standin) if a.startswith("Scan done")]) == 2
+
+
+def test_a_request_claimed_by_a_scanner_that_died_is_claimed_again(web, now):
+    repository = web.repository
+    dead = Scanner(web.services, heartbeat_ttl=timedelta(seconds=1))
+    dead.beat()
+    repository.request_scan(f"slack:{APPROVER}", "slack-command", None, None, now)
+    (claimed,) = repository.claim_scan_requests(dead.name, now)
+    alive = Scanner(web.services)
+    alive.beat()
+    assert repository.claim_scan_requests(alive.name, now) == []  # its scanner lives
+    later = now + timedelta(seconds=2)  # the dead one's heartbeat has lapsed
+    assert [r.id for r in repository.claim_scan_requests(alive.name, later)] == [claimed.id]
+
+
+def test_two_scanners_never_claim_the_same_request(web, now):
+    repository = web.repository
+    for _ in range(20):
+        repository.request_scan("schedule", "schedule", "123456789012", None, now)
+    first, second = Scanner(web.services), Scanner(web.services)
+    first.beat()
+    second.beat()
+    claims: list[list[int]] = []
+    barrier = threading.Barrier(2)
+
+    def claim(scanner: Scanner) -> None:
+        barrier.wait()
+        claims.append([r.id for r in repository.claim_scan_requests(scanner.name, now)])
+
+    threads = [threading.Thread(target=claim, args=(s,)) for s in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(len(c) for c in claims) == [0, 20]  # one scan serves them all, once
+
+
+def test_a_request_for_every_account_serves_those_for_one(web, now):
+    repository = web.repository
+    one = repository.request_scan(f"slack:{APPROVER}", "slack-command", "123456789012", None, now)
+    every = repository.request_scan("schedule", "schedule", None, None, now)
+    other = repository.request_scan(f"slack:{APPROVER}", "slack-command", "210987654321", None, now)
+    scanner = Scanner(web.services)
+    scanner.beat()
+    assert [r.id for r in repository.claim_scan_requests(scanner.name, now)] == [one, every, other]
+
+
+def test_an_expired_response_url_is_answered_by_dm(web, standin):
+    standin.fail["response/respond"] = "expired_url"
+    web.command("scan")
+    scanner = Scanner(web.services)
+    scanner.beat()
+    assert scanner.run_pending() == 1
+    assert "Scan done: 2 new findings" in standin.said_to(APPROVER)
