@@ -18,6 +18,8 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam.models import AccessKeyLastUsed, AWSManagedPolicy, iam_backends
 
+from bot.aws.fast import aws_session
+
 DEMO_ACCOUNT_ID = DEFAULT_ACCOUNT_ID
 DEMO_REGION = "us-east-1"
 ADMINISTRATOR_ACCESS_CREATED = "2015-02-06T18:39:46+00:00"
@@ -118,11 +120,14 @@ def stable_user_id(name: str) -> str:
 
 
 @contextmanager
-def demo_aws(users: tuple[DemoUser, ...] = DEMO_USERS) -> Iterator[boto3.Session]:
-    """A simulated account seeded with `users`; yields a session that talks to it."""
+def demo_aws(
+    users: tuple[DemoUser, ...] = DEMO_USERS, *, fast: bool = True
+) -> Iterator[boto3.Session]:
+    """A simulated account seeded with `users`; yields a session that talks to it (`fast`:
+    AWS_FAST_PARSING, see bot.aws.fast)."""
     with mock_aws():
-        session = boto3.Session(
-            aws_access_key_id="demo", aws_secret_access_key="demo", region_name=DEMO_REGION
+        session = aws_session(
+            fast, aws_access_key_id="demo", aws_secret_access_key="demo", region_name=DEMO_REGION
         )
         seed_users(session, users, datetime.now(UTC))
         yield session

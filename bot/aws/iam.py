@@ -155,9 +155,10 @@ def _default_document(policy: dict[str, Any]) -> Any:
 
 
 def _document(raw: Any) -> Any:
-    """A policy document as IAM sends it, URL-encoded JSON (botocore's decoding of every
-    document is turned off: see accounts.client); None when it cannot be read."""
-    if not isinstance(raw, str):
+    """A policy document, read from either form: as IAM sends it, URL-encoded JSON (a fast
+    session's clients leave botocore's decoding off, see bot.aws.fast), or as botocore's
+    json_decode_policies decoded it (AWS_FAST_PARSING=false). None when it cannot be read."""
+    if not isinstance(raw, str):  # botocore decoded it (decode_quoted_jsondoc)
         return raw
     try:
         return json.loads(unquote(raw))

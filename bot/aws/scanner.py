@@ -20,6 +20,7 @@ import boto3
 
 from bot.aws import iam as aws
 from bot.aws.accounts import iam_in, resolve_targets
+from bot.aws.fast import aws_session
 from bot.domain.assessment import IamIdentity, screen
 from bot.domain.clock import Clock
 from bot.domain.rule import Candidate, Cleared, UserCredentials, evaluate
@@ -42,7 +43,7 @@ def scan_accounts(
 ) -> ScanResult:
     """Scan every configured account (or just `only_account`); never raises for AWS errors.
     Once `stop` is set, accounts not yet begun are not scanned (those under way finish)."""
-    base = base_session or boto3.Session()
+    base = base_session or aws_session(settings.aws_fast_parsing)
     started = clock()
     report = progress or (lambda _message: None)
 

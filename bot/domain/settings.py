@@ -38,6 +38,8 @@ class Settings:
     user_concurrency: int = 8
     # An account's scan that runs longer fails alone (the others are recorded without it).
     account_timeout_seconds: int = 600
+    # Read AWS's answers with the bot's faster parsing (bot/aws/fast.py); false: botocore's own.
+    aws_fast_parsing: bool = True
     database_url: str = DEFAULT_DATABASE_URL
     port: int = 3000  # HTTP mode
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))

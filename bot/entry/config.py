@@ -58,6 +58,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         user_concurrency=reader.positive_int("USER_CONCURRENCY", 8, most=MAX_CONCURRENCY),
         # at most an hour: an assumed role's credentials last that long
         account_timeout_seconds=reader.positive_int("ACCOUNT_TIMEOUT_SECONDS", 600, most=3600),
+        aws_fast_parsing=reader.boolean("AWS_FAST_PARSING", True),
         database_url=reader.database_url("DATABASE_URL"),
         port=reader.positive_int("PORT", 3000, most=65535),
         timezone=reader.timezone("TZ"),

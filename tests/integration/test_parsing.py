@@ -1,5 +1,6 @@
 """The bot's AWS clients read answers as botocore does: the compiled reader of the bulk answer
-gives what botocore's own parser gives, and whatever it does not read is left to botocore."""
+gives what botocore's own parser gives, and whatever it does not read is left to botocore (a
+shape it was told to read and cannot is an error naming AWS_FAST_PARSING=false)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from botocore.exceptions import ClientError
 from botocore.handlers import json_decode_policies
 from botocore.parsers import QueryParser
 
-from bot.aws import parsing
+from bot.aws import fast
 from bot.aws.accounts import client
 from bot.aws.demo import ALLOW_ALL, DEMO_REGION, DemoKey, DemoUser, seed_users
 from tests.integration.conftest import iam_error
@@ -23,6 +24,13 @@ BULK = IAM.operation_model("GetAccountAuthorizationDetails").output_shape
 NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/"
 
 
+def fast_session() -> boto3.Session:
+    """A fast session talking to moto (inside the aws_session fixture's simulated AWS)."""
+    return fast.aws_session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=DEMO_REGION
+    )
+
+
 def botocore_reads(body: bytes, shape=BULK) -> dict:
     parsed = QueryParser().parse({"body": body, "headers": {}, "status_code": 200}, shape)
     parsed.pop("ResponseMetadata", None)
@@ -30,7 +38,7 @@ def botocore_reads(body: bytes, shape=BULK) -> dict:
 
 
 def bot_reads(body: bytes, shape=BULK) -> dict:
-    parser = parsing.ResponseParsers().create_parser("query")
+    parser = fast.ResponseParsers().create_parser("query")
     parsed = parser.parse({"body": body, "headers": {}, "status_code": 200}, shape)
     parsed.pop("ResponseMetadata", None)
     return parsed
@@ -85,16 +93,16 @@ def test_a_truncated_page_with_escapes_empty_and_unknown_elements_reads_as_botoc
 def test_the_compiled_reader_is_what_reads_the_bulk_answer(monkeypatch):
     """Without it the bot would still be right, only slower: this test shows it is in use."""
     compiled = []
-    original = parsing.compile_reader
-    monkeypatch.setattr(parsing, "_READERS", {})
+    original = fast.compile_reader
+    monkeypatch.setattr(fast, "_READERS", {})
     monkeypatch.setattr(
-        parsing, "compile_reader", lambda *args: compiled.append(args[0].name) or original(*args)
+        fast, "compile_reader", lambda *args: compiled.append(args[0].name) or original(*args)
     )
     body = page("<IsTruncated>false</IsTruncated><UserDetailList/>")
     assert bot_reads(body) == bot_reads(body) == {"IsTruncated": False, "UserDetailList": []}
     # compiled once (with its members' shapes), then reused, and not left to botocore
     assert compiled.count("GetAccountAuthorizationDetailsResponse") == 1
-    assert parsing._READERS[(f"{{{NAMESPACE}}}", BULK.name)] is not None
+    assert fast._READERS[(f"{{{NAMESPACE}}}", BULK.name)] is not None
 
 
 def test_elements_in_another_namespace_are_read_by_their_name_as_botocore_reads_them():
@@ -106,17 +114,21 @@ def test_elements_in_another_namespace_are_read_by_their_name_as_botocore_reads_
     assert bot_reads(body) == {"IsTruncated": True, "UserDetailList": [{"UserName": "ana"}]}
 
 
-def test_a_shape_the_reader_does_not_support_is_read_by_botocore(monkeypatch):
+def test_a_shape_the_reader_cannot_compile_is_an_error_naming_the_way_out(monkeypatch):
     summary = IAM.operation_model("GetAccountSummary").output_shape  # a map: SummaryMap
-    with pytest.raises(parsing.UnsupportedShape):
-        parsing.compile_reader(summary)
-    monkeypatch.setattr(parsing, "COMPILED_SHAPES", parsing.COMPILED_SHAPES | {summary.name})
+    with pytest.raises(fast.UnsupportedShape):
+        fast.compile_reader(summary)
     body = (
         f'<GetAccountSummaryResponse xmlns="{NAMESPACE}"><GetAccountSummaryResult><SummaryMap>'
         "<entry><key>Users</key><value>3</value></entry></SummaryMap></GetAccountSummaryResult>"
         "</GetAccountSummaryResponse>"
     ).encode()
+    # not among the compiled shapes: botocore reads it
     assert bot_reads(body, summary) == botocore_reads(body, summary) == {"SummaryMap": {"Users": 3}}
+    # told to compile it: no silent fallback to the slower parser
+    monkeypatch.setattr(fast, "COMPILED_SHAPES", fast.COMPILED_SHAPES | {summary.name})
+    with pytest.raises(fast.FastParsingUnavailable, match="AWS_FAST_PARSING=false"):
+        bot_reads(body, summary)
 
 
 def test_moto_s_bulk_answer_reads_as_botocore_reads_it(aws_session, now):
@@ -130,22 +142,24 @@ def test_moto_s_bulk_answer_reads_as_botocore_reads_it(aws_session, now):
     mine = iam.create_policy(PolicyName="break-glass", PolicyDocument=json.dumps(ALLOW_ALL))
     iam.attach_user_policy(UserName="grouped", PolicyArn=mine["Policy"]["Arn"])
 
-    # botocore as it comes, in a session of its own (the bot's session has its parsers)
+    # botocore as it comes, in a session of its own; the bot's, fast
     plain = boto3.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name=DEMO_REGION
     ).client("iam")
     plain.meta.events.unregister("after-call.iam", json_decode_policies)  # as the bot does
     theirs = plain.get_account_authorization_details()
-    ours = client(aws_session, "iam").get_account_authorization_details()
+    ours = client(fast_session(), "iam").get_account_authorization_details()
     for answer in (theirs, ours):
         answer.pop("ResponseMetadata")
     assert ours == theirs
     assert {user["UserName"] for user in ours["UserDetailList"]} == {"grouped", "keyed"}
     assert ours["GroupDetailList"] and ours["Policies"]
+    (keyed,) = (user for user in ours["UserDetailList"] if user["UserName"] == "keyed")
+    assert isinstance(keyed["UserPolicyList"][0]["PolicyDocument"], str)  # as IAM sent it
 
 
 def test_an_error_answer_is_still_botocore_s(aws_session):
-    iam = client(aws_session, "iam")
+    iam = client(fast_session(), "iam")
     iam.meta.events.register(
         "before-send.iam.GetAccountAuthorizationDetails",
         lambda **_: iam_error("AccessDenied", 403),

@@ -15,6 +15,7 @@ def test_defaults_match_the_product_spec():
     assert settings.exempt_tag == "iam-inactive:exempt"
     assert settings.database_url == "sqlite:///iam-inactive.db"
     assert settings.dry_run is False
+    assert settings.aws_fast_parsing is True
     assert str(settings.timezone) == "UTC"
     assert (settings.scan_cron, settings.digest_cron) == ("0 6 * * *", "0 9 * * mon")
     assert (settings.reminder_days, settings.escalate_days, settings.auto_disable_days) == (
@@ -35,6 +36,7 @@ def test_values_are_read_and_normalized():
             "SLACK_APPROVERS": "U01,U02",
             "SLACK_API_URL": "http://127.0.0.1:9000/api",
             "DRY_RUN": "yes",
+            "AWS_FAST_PARSING": "false",
             "TZ": "Europe/Berlin",
         }
     )
@@ -45,6 +47,7 @@ def test_values_are_read_and_normalized():
     assert settings.slack_approvers == {"U01", "U02"}
     assert settings.slack_api_url == "http://127.0.0.1:9000/api/"
     assert settings.dry_run is True
+    assert settings.aws_fast_parsing is False
 
 
 @pytest.mark.parametrize(
@@ -65,6 +68,7 @@ def test_values_are_read_and_normalized():
         ({"AWS_ROLE_ARNS": "arn:aws:iam::12:role/x"}, "AWS_ROLE_ARNS must be a comma-separated"),
         ({"AWS_ORG_ROLE_NAME": "bad role"}, "AWS_ORG_ROLE_NAME must be an IAM role name"),
         ({"DRY_RUN": "maybe"}, "DRY_RUN must be true or false"),
+        ({"AWS_FAST_PARSING": "fast"}, "AWS_FAST_PARSING must be true or false"),
         ({"TZ": "Mars/Olympus"}, "TZ must be an IANA time zone"),
         ({"SLACK_BOT_TOKEN": "xoxp-123"}, "SLACK_BOT_TOKEN must start with xoxb-"),
         ({"SLACK_APPROVERS": "alice"}, "SLACK_APPROVERS must be a comma-separated list of Slack"),
