@@ -250,7 +250,8 @@ def main() -> None:
         timings, findings = measure(users, args.runs)
         _first, steady, yardstick, _with_sts = timings
         print(f"{users} users ({findings} findings)")
-        print(f"  {'':<18} {'wall: min':>13} {'median':>6} {'max':>6}   {'cpu':>6}   wall    cpu")
+        print(f"  {'':<18} {'wall s':^20}   {'cpu s':>6}   {'vs plain boto3':^14}")
+        print(f"  {'':<18} {'min':>6} {'median':>6} {'max':>6}   {'median':>6}   {'wall':>6}  cpu")
         for timing in timings:
             print(f"  {timing.row(None if timing is yardstick else yardstick)}")
         ratio = steady.ratio(yardstick)
