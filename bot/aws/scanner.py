@@ -6,13 +6,10 @@ One account's failure is recorded for that account and never empties or aborts t
 
 from __future__ import annotations
 
-import gc
 import logging
-import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -74,45 +71,8 @@ def scan_accounts(
         return result
 
     workers = max(1, min(settings.account_concurrency, len(targets)))
-    with (
-        tuned_for_scanning(),
-        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="account") as pool,
-    ):
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="account") as pool:
         return finished(list(pool.map(scan_one, targets)))
-
-
-# The collector's thresholds and the GIL's switch interval are the process's: the first scan
-# in sets them, the last out restores them.
-_scans_running = 0
-_SCANS_LOCK = threading.Lock()
-_USUAL_THRESHOLDS = gc.get_threshold()
-_USUAL_SWITCH_INTERVAL = sys.getswitchinterval()
-SCAN_SWITCH_INTERVAL = 0.05  # seconds
-
-
-@contextmanager
-def tuned_for_scanning() -> Iterator[None]:
-    """The interpreter set for a scan while one runs.
-
-    Python's cyclic garbage collector runs less often: parsing AWS's answers and recording
-    them allocate millions of short-lived objects, and a collection every 700 of them cost a
-    third of a 200-account scan's CPU. Reference counting frees memory as before; cycles wait a
-    little longer. And a thread parsing an answer keeps the GIL for 50 ms rather than 5 before
-    it must hand it over: with 24 accounts in flight, the handovers cost more CPU than they
-    bought (a thread waiting on AWS releases the GIL anyway)."""
-    global _scans_running  # noqa: PLW0603 (one count for the process, under its lock)
-    with _SCANS_LOCK:
-        _scans_running += 1
-        gc.set_threshold(50_000, 20, 100)
-        sys.setswitchinterval(SCAN_SWITCH_INTERVAL)
-    try:
-        yield
-    finally:
-        with _SCANS_LOCK:
-            _scans_running -= 1
-            if not _scans_running:
-                gc.set_threshold(*_USUAL_THRESHOLDS)
-                sys.setswitchinterval(_USUAL_SWITCH_INTERVAL)
 
 
 def _scan_account(

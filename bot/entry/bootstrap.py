@@ -106,12 +106,13 @@ def bootstrap(
 
     `http`: whether Slack's requests come over HTTP (and must be verified); by default, unless
     SLACK_APP_TOKEN asks for Socket Mode."""
-    import boto3
+    from bot.aws.fast import aws_session
 
     settings, repository = prepare(env, verbose=True, serve_without_database=serve_without_database)
     serves_http = settings.slack_app_token is None if http is None else http
     require_slack_settings(settings, socket_mode=not serves_http)
-    return build_services(settings, repository, boto3.Session(), utc_now, answer_first=answer_first)
+    session = aws_session(settings.aws_fast_parsing)
+    return build_services(settings, repository, session, utc_now, answer_first=answer_first)
 
 
 def build_services(

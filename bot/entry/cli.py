@@ -30,10 +30,10 @@ EXIT_OK, EXIT_SCAN_FAILED, EXIT_BAD_SETUP, EXIT_SCAN_RUNNING = 0, 1, 2, 3
 
 
 @contextmanager
-def _demo_aws() -> Iterator[boto3.Session | None]:
+def _demo_aws(fast: bool) -> Iterator[boto3.Session | None]:
     from bot.aws.demo import demo_aws  # moto is imported only for --demo
 
-    with demo_aws() as session:
+    with demo_aws(fast=fast) as session:
         yield session
 
 
@@ -74,7 +74,7 @@ def _scan(
     try:
         settings = configure(env, verbose=verbose, **overrides)
         with (
-            _demo_aws() if demo else nullcontext() as session,
+            _demo_aws(settings.aws_fast_parsing) if demo else nullcontext() as session,
             _scan_first(settings, session, progress.say) as scanning,
         ):
             repository = open_database(settings)
@@ -138,11 +138,10 @@ def _scan_first(
     lease is taken before anything is recorded; a command that stops first (another scan holds
     the lease, the database cannot be opened) stops the scan too, and waits for the accounts
     under way, so that nothing outlives the command (nor, with --demo, its simulated AWS)."""
-    import boto3
-
+    from bot.aws.fast import aws_session
     from bot.aws.scanner import scan_accounts
 
-    base = session or boto3.Session()
+    base = session or aws_session(settings.aws_fast_parsing)
     asked, stop = threading.Event(), threading.Event()
     base.events.register_first("before-send", lambda **_: asked.set())
     scanned: Future[ScanResult] = Future()

@@ -23,6 +23,7 @@ from moto.iam.responses import IamResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.aws import fast
 from bot.aws.demo import DEMO_ACCOUNT_ID, DEMO_REGION, DemoKey, DemoUser, seed_users
 from storage import models
 from storage.db import make_engine, migrate
@@ -77,11 +78,12 @@ def now() -> datetime:
 
 @pytest.fixture
 def aws_session(monkeypatch) -> Iterator[boto3.Session]:
-    """A boto3 session talking to moto's in-process AWS."""
+    """A boto3 session talking to moto's in-process AWS, built as production builds its own
+    (AWS_FAST_PARSING on; tests/integration/test_fast_parsing.py covers it off)."""
     for name in ("AWS_PROFILE", "AWS_ROLE_ARNS", "AWS_ORG_ROLE_NAME", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
     with mock_aws():
-        yield boto3.Session(
+        yield fast.aws_session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=DEMO_REGION
         )
 

@@ -90,16 +90,19 @@ def test_the_web_answers_at_once_while_the_scanner_scans(web, standin):
     assert len([a for a in answers(standin) if a.startswith("Scan done")]) == 2
 
 
-def test_a_request_claimed_by_a_scanner_that_died_is_claimed_again(web, now):
-    repository = web.repository
-    dead = Scanner(web.services, heartbeat_ttl=timedelta(seconds=1))
+def test_a_request_claimed_by_a_scanner_that_died_is_claimed_again(web):
+    repository, clock = web.repository, web.services.clock
+    dead = Scanner(web.services, heartbeat_ttl=timedelta(seconds=30))
     dead.beat()
-    repository.request_scan(f"slack:{APPROVER}", "slack-command", None, None, now)
-    (claimed,) = repository.claim_scan_requests(dead.name, now)
+    beaten = clock()
+    repository.request_scan(f"slack:{APPROVER}", "slack-command", None, None, beaten)
+    (claimed,) = repository.claim_scan_requests(dead.name, beaten)
     alive = Scanner(web.services)
     alive.beat()
-    assert repository.claim_scan_requests(alive.name, now) == []  # its scanner lives
-    later = now + timedelta(seconds=2)  # the dead one's heartbeat has lapsed
+    assert repository.claim_scan_requests(alive.name, beaten) == []  # its scanner lives
+    later = beaten + timedelta(seconds=31)  # the dead one's heartbeat has lapsed
+    alive.services.clock = lambda: later
+    alive.beat()
     assert [r.id for r in repository.claim_scan_requests(alive.name, later)] == [claimed.id]
 
 
