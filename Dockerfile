@@ -10,6 +10,8 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY bot/ bot/
 COPY handlers/ handlers/
 COPY storage/ storage/
+# PYTHONDONTWRITEBYTECODE keeps the running container from writing: compile once, here.
+RUN python -m compileall -q bot handlers storage
 USER bot
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=4)"

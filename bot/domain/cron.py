@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
-from apscheduler.triggers.cron import CronTrigger
+if TYPE_CHECKING:  # apscheduler loads when a schedule is parsed: a terminal scan parses none
+    from apscheduler.triggers.cron import CronTrigger
 
 LOOKBACK = timedelta(hours=2)
 
@@ -15,6 +17,8 @@ class CronError(ValueError):
 
 def parse_cron(expression: str, zone: tzinfo) -> CronTrigger:
     """A crontab line (5 fields), or 6 fields with seconds first (for fast test schedules)."""
+    from apscheduler.triggers.cron import CronTrigger
+
     fields = expression.split()
     try:
         if len(fields) == 5:
