@@ -29,7 +29,7 @@ from bot.domain.workflow import CLOSED_STATES, State
 DEFAULT_DAYS = 90
 LONGEST_DAYS = 3650
 
-# Stable column order (documented in README.md, "Evidence for access reviews"): append, never
+# Stable column order (documented in docs/evidence.md): append, never
 # reorder or rename, since auditors' spreadsheets and scripts refer to them.
 FINDING_COLUMNS = (
     "finding_id",
