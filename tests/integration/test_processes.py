@@ -40,6 +40,7 @@ from tests.support.processes import (
     wait_for,
 )
 from tests.support.slack_standin import SlackStandIn
+from tests.support.socket_standin import SocketModeStandIn
 
 pytestmark = pytest.mark.process  # each test starts processes of its own
 
@@ -236,3 +237,42 @@ def test_postgresql_cut_mid_removal_every_person_hears_it_and_nothing_is_lost(
         == "recovered after a restart: the password is gone"
     )
     assert "Traceback" not in log.read_text() + scanner_log.read_text()
+
+
+def test_socket_mode_is_one_process_that_answers_slack_and_runs_the_scans(
+    standin, aws_url, tmp_path
+):
+    socket = SocketModeStandIn()
+    standin.socket_url = socket.url
+    settings = slack_settings(standin, f"sqlite:///{tmp_path / 'bot.db'}")
+    del settings["SLACK_SIGNING_SECRET"]
+    log = tmp_path / "bot.log"
+    bot = start(["run"], bot_env(aws_url, **settings, SLACK_APP_TOKEN="xapp-1-test"), log)
+    try:
+        assert socket.connected.wait(60), "the bot never connected"
+        payload = {
+            "command": "/iam-inactive",
+            "text": "scan",
+            "user_id": APPROVER,
+            "channel_id": CHANNEL,
+            "team_id": "T0TEAM",
+            "response_url": standin.response_url(),
+            "trigger_id": "1.2.3",
+        }
+        socket.send({"envelope_id": "e-1", "type": "slash_commands", "payload": payload})
+        assert socket.acks.get(timeout=30)["envelope_id"] == "e-1"
+        answers = wait_for(
+            lambda: [
+                c.params["text"]
+                for c in standin.named("response/respond")
+                if "Scan done" in c.params["text"]
+            ],
+            what="the scan's answer",
+        )
+    finally:
+        stop(bot)
+        socket.stop()
+    assert answers == ["Scan done: 1 new findings, 0 resolved; 1 posted."]
+    said = [c.params["text"] for c in standin.named("response/respond")]
+    assert "is queued; the scanner starts it" in said[0]  # its own scanner, in this process
+    assert "Traceback" not in log.read_text()
