@@ -11,6 +11,7 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, NoReturn
 
 from bot.domain.clock import Clock
 from bot.domain.records import Actor, Role, Surface
@@ -109,7 +110,7 @@ class Access:
         why: str,
         answer: str,
         value: object = None,
-    ) -> None:
+    ) -> NoReturn:
         now = self._clock()
         with self._lock:
             last = self._refusals.get((actor.id, answer))
@@ -117,7 +118,7 @@ class Access:
                 last.since += 1
                 raise Refused(answer, quiet=True)
             self._refusals[(actor.id, answer)] = _Refusals(now)
-        details = {"value": str(value)[:100]} if value else {}
+        details: dict[str, Any] = {"value": str(value)[:100]} if value else {}
         if last is not None and last.since:
             details["refused_since_last_recorded"] = last.since
         self.repository.record_event(

@@ -298,17 +298,19 @@ class Announcer:
         *,
         broadcast: bool = False,
     ) -> str | None:
-        extra = {"reply_broadcast": True} if broadcast else {}
         try:
             with self._pace.turn(channel or ""):
                 answer = self.client.chat_postMessage(
-                    channel=channel,
+                    # No channel is sent as none (slack_sdk drops None): Slack refuses the post,
+                    # which is recorded below like any failure.
+                    channel=channel,  # type: ignore[arg-type]
                     text=message.text,
                     blocks=message.blocks,
                     thread_ts=thread_ts,
-                    **extra,
+                    reply_broadcast=True if broadcast else None,  # None: not sent
                 )
-            return answer["ts"]
+            ts: str = answer["ts"]
+            return ts
         except (SlackClientError, OSError) as error:
             log.warning("chat.postMessage to %s failed: %s", channel, slack_error(error))
             self.repository.record_event(

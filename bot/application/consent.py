@@ -32,6 +32,7 @@ def look_up_owner(services: Services, owner: str | None) -> OwnerContact:
 
 def ask_owner(services: Services, finding: Finding, owner: OwnerContact, by: Actor) -> str:
     """Record that the owner is asked, DM them, and say so (a line for whoever asked)."""
+    assert owner.slack_id is not None  # only a reachable owner is asked, and one has an id
     finding = services.decisions.await_owner(finding.id, owner.slack_id, by)
     # The channel line only: an earlier owner's DM keeps saying where things stood for them.
     services.announcer.refresh(finding, dm=False)

@@ -231,8 +231,8 @@ class Decisions:
             iam = self._iam_for_account(finding.account_id)
             live = iam.live_user(finding.user_name)
         except Exception as error:  # AccessDenied, throttling beyond retries, no credentials
-            failed = move(Intent.FAIL, f"live re-check failed: {describe_error(error)}")
-            return Removal(failed, failed.decision_note)
+            note = f"live re-check failed: {describe_error(error)}"
+            return Removal(move(Intent.FAIL, note), note)
         verdict = recheck(live, finding.user_id, self._clock(), self.settings)
         if isinstance(verdict, Cleared):
             why = verdict.reason
@@ -240,6 +240,7 @@ class Decisions:
             return Removal(aborted, f"Not removed: the re-check found {why}.")
         if not same_owner(finding.requested_owner, verdict.owner):
             return self._owner_changed(finding, verdict.owner, by)
+        assert live is not None  # recheck clears a user that is gone
 
         if may(Intent.START_REMOVAL, finding.state):  # else recovery: recorded before the crash
             seen = {**recheck_facts(verdict, live), "dry_run": self.settings.dry_run}
@@ -250,8 +251,8 @@ class Decisions:
         try:
             existed = iam.delete_login_profile(finding.user_name)
         except Exception as error:
-            failed = move(Intent.FAIL, describe_error(error))
-            return Removal(failed, failed.decision_note)
+            note = describe_error(error)
+            return Removal(move(Intent.FAIL, note), note)
         try:
             done = move(
                 Intent.FINISH_REMOVAL,

@@ -3,6 +3,7 @@ approver's DM (rows, neutralisation and the summary are bot.domain.evidence's)."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
@@ -22,7 +23,7 @@ NO_FILE_SCOPE = (
 
 @dataclass(frozen=True)
 class Export:
-    records: list[Record]
+    records: Sequence[Record]
     summary: Summary
 
     def csv(self) -> str:

@@ -95,7 +95,8 @@ class Schedule:
 
     @property
     def running(self) -> bool:
-        return self.scheduler.running
+        running: bool = self.scheduler.running  # apscheduler is untyped
+        return running
 
     def next_runs(self) -> dict[str, str | None]:
         return {

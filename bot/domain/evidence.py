@@ -302,7 +302,7 @@ def as_csv(records: Sequence[Record]) -> str:
     writer.writerow(COLUMNS)
     for finding, events in records:
         found = finding_fields(finding)
-        for event in events or [None]:
+        for event in events or (None,):
             row = {**found, **(event_fields(event) if event else {})}
             writer.writerow(_cells(row.get(column) for column in COLUMNS))
     return out.getvalue()

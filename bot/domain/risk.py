@@ -91,7 +91,7 @@ def broad_action(document: Any) -> str | None:
             continue
         if "NotAction" in statement:
             return "all but a few actions (NotAction)"
-        escalations = ESCALATION_ACTIONS
+        escalations: tuple[str, ...] = ESCALATION_ACTIONS
         if _reaches_other_users(statement):
             escalations += OTHER_USERS_ACTIONS
         for action in _listed(statement.get("Action")):
