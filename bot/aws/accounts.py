@@ -37,16 +37,21 @@ def resolve_targets(settings: Settings, base: boto3.Session) -> list[AccountTarg
         return _organization_targets(base, settings.org_role_name)
     if settings.role_arns:
         return [
-            AccountTarget(account_id=ROLE_ARN_PATTERN.match(arn).group(1), role_arn=arn)
-            for arn in settings.role_arns
+            AccountTarget(account_id=_account_of(arn), role_arn=arn) for arn in settings.role_arns
         ]
     return [AccountTarget(account_id=_current_account(base))]
+
+
+def _account_of(role_arn: str) -> str:
+    match = ROLE_ARN_PATTERN.match(role_arn)
+    assert match is not None  # the settings hold only role ARNs the pattern matches
+    return match.group(1)
 
 
 def target_for(settings: Settings, base: boto3.Session, account_id: str) -> AccountTarget:
     """How to act in one account a finding belongs to (for the live re-check and removal)."""
     for arn in settings.role_arns:
-        if ROLE_ARN_PATTERN.match(arn).group(1) == account_id:
+        if _account_of(arn) == account_id:
             return AccountTarget(account_id, arn)
     if settings.org_role_name and account_id != _current_account(base):
         partition = base.get_partition_for_region(base.region_name or GLOBAL_REGION)

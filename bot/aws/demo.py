@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 import boto3
 from moto import mock_aws
@@ -54,9 +54,16 @@ ALLOW_IAM = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}],
 }
+
+
+class DemoGrants(TypedDict, total=False):
+    managed: str  # a managed policy's ARN
+    inline: Mapping[str, object]  # an inline policy document
+
+
 # Groups the demo's users may be in: one with AWS's AdministratorAccess, one with an inline
 # policy allowing iam:*, one read-only.
-DEMO_GROUPS = {
+DEMO_GROUPS: dict[str, DemoGrants] = {
     "admins": {"managed": ADMINISTRATOR_ACCESS},
     "iam-operators": {"inline": ALLOW_IAM},
     "readers": {},
@@ -152,7 +159,9 @@ def seed_users(
         record.id = stable_user_id(user.name)  # the same user in every run of the demo
         record.create_date = now - timedelta(days=user.created_days_ago)
         if user.password_used_days_ago is not None:
-            record.password_last_used = now - timedelta(days=user.password_used_days_ago)
+            # moto's User declares this attribute None; moto sets a datetime there on sign-in.
+            used = now - timedelta(days=user.password_used_days_ago)
+            record.password_last_used = used  # type: ignore[assignment]
         for group in user.groups:
             iam.add_user_to_group(GroupName=group, UserName=user.name)
         if user.mfa:

@@ -194,7 +194,7 @@ def credentials_from_api(
         account_id=account_id,
         user_name=name,
         arn=user["Arn"],
-        created=_aware(user["CreateDate"]),
+        created=as_utc(user["CreateDate"]),  # always in IAM's answer
         has_password=True,
         password_last_used=_aware(user.get("PasswordLastUsed")),
         password_last_changed=None,
