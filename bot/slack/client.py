@@ -30,8 +30,8 @@ class ApproversUnknown(RuntimeError):
 
 def make_client(settings: Settings) -> WebClient:
     """A WebClient that waits out HTTP 429 (Retry-After) and honours SLACK_API_URL."""
-    extra = {"base_url": settings.slack_api_url} if settings.slack_api_url else {}
-    client = WebClient(token=settings.slack_bot_token, timeout=15, **extra)
+    base_url = settings.slack_api_url or WebClient.BASE_URL
+    client = WebClient(token=settings.slack_bot_token, timeout=15, base_url=base_url)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
     return client
 

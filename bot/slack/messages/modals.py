@@ -134,8 +134,9 @@ def confirm_modal(
     # The form is for the finding as it is now: any step since (a new owner asked, a request
     # withdrawn) refuses it. Scans only refresh facts and take no step.
     step = step or row.state_changed_at
-    metadata = {"finding_id": row.id, "step": step and step.isoformat(), "why": why_final[:500]}
+    why = why_final[:500]
+    metadata = {"finding_id": row.id, "step": step.isoformat() if step else None, "why": why}
     while len(json.dumps(metadata)) > MAX_METADATA:  # an owner tag of astral letters, escaped
-        metadata["why"] = truncate(metadata["why"], len(metadata["why"]) * 3 // 4)
+        why = metadata["why"] = truncate(why, len(why) * 3 // 4)
     view = _modal(CallbackId.CONFIRM, metadata, "Remove console password", "Remove", blocks)
     return {**view, "notify_on_close": True}  # closing it withdraws the request it was for
