@@ -10,6 +10,7 @@ from sqlalchemy import Engine, Select, and_, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from bot.domain.clock import as_utc
 from bot.domain.records import Holder, QueuedScan
 from storage import models
 
@@ -66,10 +67,7 @@ class Coordination:
             current = connection.execute(
                 select(lease.c.holder, lease.c.started_at).where(lease.c.name == name)
             ).one()
-        return Holder(
-            current.holder,
-            models.UTCDateTime().process_result_value(current.started_at, self.engine.dialect),
-        )
+        return Holder(current.holder, as_utc(current.started_at))  # the column is NOT NULL
 
     def lease_holder(self, name: str, at: datetime) -> Holder | None:
         """Who holds the named lease now (None: nobody, or it expired)."""
@@ -82,8 +80,7 @@ class Coordination:
             ).first()
         if current is None:
             return None
-        as_utc = models.UTCDateTime().process_result_value
-        return Holder(current.holder, as_utc(current.started_at, self.engine.dialect))
+        return Holder(current.holder, as_utc(current.started_at))
 
     def renew_lease(self, name: str, holder: str, expires_at: datetime) -> bool:
         """Extend a lease still held by `holder`; False when it is no longer theirs."""
@@ -170,7 +167,6 @@ class Coordination:
                     requests.c.requested_at,
                 )
             ).all()
-        as_utc = models.UTCDateTime().process_result_value
         return sorted(
             (
                 QueuedScan(
@@ -179,7 +175,7 @@ class Coordination:
                     row.surface,
                     row.account_id,
                     row.response_url,
-                    as_utc(row.requested_at, self.engine.dialect),
+                    as_utc(row.requested_at),  # the column is NOT NULL
                 )
                 for row in claimed
             ),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, Select, func, select, update
+from sqlalchemy import CursorResult, Engine, Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -140,11 +140,15 @@ class Repository(Coordination):
         The claim also counts as a change of state, so no other sweeper finds the finding stuck
         until the claimer has had STUCK_AFTER_SECONDS to move it on."""
         with self._sessions.begin() as session:
-            result = session.execute(
-                update(models.Finding)
-                .where(models.Finding.id == finding_id, models.Finding.version == version)
-                .values(version=version + 1, state_changed_at=at),
-                execution_options={"synchronize_session": False},
+            # An UPDATE's result is a CursorResult; Session.execute is typed as any statement's.
+            result = cast(
+                "CursorResult[Any]",
+                session.execute(
+                    update(models.Finding)
+                    .where(models.Finding.id == finding_id, models.Finding.version == version)
+                    .values(version=version + 1, state_changed_at=at),
+                    execution_options={"synchronize_session": False},
+                ),
             )
             return result.rowcount == 1
 
@@ -183,7 +187,7 @@ class Repository(Coordination):
 
     def digest_inputs(
         self, since: datetime, trend_start: datetime
-    ) -> tuple[list[models.Finding], dict[str, int], list[tuple[datetime, str, str]]]:
+    ) -> tuple[list[models.Finding], dict[str, int], list[tuple[datetime, str, str | None]]]:
         """For the digest: findings open now or closed since `trend_start`, the audit actions
         since `since` by name, and the accounts whose scans failed since `since`."""
         with self._sessions() as session:
@@ -208,7 +212,7 @@ class Repository(Coordination):
                 .where(models.Scan.started_at >= since, models.ScanAccount.status == "failed")
                 .order_by(models.Scan.started_at)
             ).all()
-        return findings, dict(actions), [tuple(row) for row in failures]
+        return findings, dict(actions), [(at, account, error) for at, account, error in failures]
 
     def open_findings(
         self, *, category: str | None = None, account_id: str | None = None

@@ -44,7 +44,7 @@ class DigestFacts:
     top_risks: list[FindingView]  # open privileged findings, the riskiest first
     waiting_on_owners: list[tuple[FindingView, int]]  # the finding, days waited
     keeps_expiring: list[FindingView]
-    failed_scans: list[tuple[datetime, str, str]]  # when, account, error
+    failed_scans: list[tuple[datetime, str, str | None]]  # when, account, error
     trend: list[WeekPoint]  # oldest first, the current week last
 
 
@@ -52,7 +52,7 @@ def summarize(
     now: datetime,
     findings: Sequence[FindingView],
     week_actions: dict[str, int],
-    failed_scans: Sequence[tuple[datetime, str, str]],
+    failed_scans: Sequence[tuple[datetime, str, str | None]],
 ) -> DigestFacts:
     """`findings`: every finding open now or closed within the trend window."""
     open_now = [row for row in findings if row.closed_at is None]
