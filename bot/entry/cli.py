@@ -90,7 +90,7 @@ def _scan(
                 return EXIT_SCAN_RUNNING
     except (SetupError, RecordsUnavailable) as error:
         return _stopped(error, stderr)
-    rows = sorted(record.new + record.reopened + record.updated, key=by_risk)
+    rows = sorted([*record.new, *record.reopened, *record.updated], key=by_risk)
     if output == "json":
         write_json(rows, stdout)
     elif output == "csv":

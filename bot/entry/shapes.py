@@ -61,7 +61,7 @@ def _problem_with_interaction(payload: Any) -> str | None:
                 return "an action's value is text"
     if payload["type"] in INTERACTIONS_WITH_VIEW:
         view = payload.get("view")
-        if not (_text(view, "type") and _text(view, "callback_id")):
+        if not (isinstance(view, dict) and _text(view, "type") and _text(view, "callback_id")):
             return "a view needs a type and a callback_id"
         if not isinstance(view.get("private_metadata", ""), str):
             return "a view's private_metadata is text"
