@@ -192,6 +192,16 @@ class Coordination:
                 .values(claimed_by=None, claimed_at=None)
             )
 
+    def unclaim_scan_requests_of(self, scanner: str) -> None:
+        """Give back every unfinished request `scanner` holds (it has none under way)."""
+        requests = models.ScanRequest.__table__
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(requests)
+                .where(requests.c.claimed_by == scanner, requests.c.finished_at.is_(None))
+                .values(claimed_by=None, claimed_at=None)
+            )
+
     def finish_scan_requests(self, ids: Sequence[int], at: datetime, outcome: str) -> None:
         """What came of the requests; a response URL is kept no longer than it is needed."""
         requests = models.ScanRequest.__table__

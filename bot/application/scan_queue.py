@@ -23,6 +23,7 @@ from bot.application.scheduler import replica_name
 from bot.application.services import Services
 from bot.domain.records import QueuedScan, RecordsUnavailable, Surface
 from bot.domain.scan import ScanResult
+from bot.slack.messages.blocks import literal
 from storage.coordination import SCANNER_LEASE_PREFIX
 from storage.repository import ScanRecord
 
@@ -48,10 +49,13 @@ def ask_for_scan(
     (in this process or another) is woken. The request's id."""
     now = services.clock()
     repository = services.repository
+    # Read before the request is in: a scanner could otherwise start it meanwhile, and its
+    # asker be told that their own scan is someone else's.
+    running = repository.lease_holder(SCAN_LEASE, now)
+    scanners = repository.scanners_alive(now)
     request_id = repository.request_scan(requested_by, surface.value, account, response_url, now)
     where = f"account {account}" if account else "all accounts"
-    running = repository.lease_holder(SCAN_LEASE, now)
-    if not repository.scanners_alive(now):
+    if not scanners:
         tell(
             f":warning: The scan of {where} is queued, but no scanner process is running, so it "
             "starts only when one does. Whoever runs the bot: start `python -m bot scanner`."
@@ -121,9 +125,7 @@ class Scanner:
         self.poll, self.heartbeat_ttl = poll, heartbeat_ttl
         self.woken = threading.Event()
         self.stopping = threading.Event()
-        # Requests this scanner claimed but could not finish (the database went away): given
-        # back to the queue once it answers, so they are not held by a live scanner for ever.
-        self._stranded: set[int] = set()
+        self._heartbeat = threading.Thread(target=self._beat_until_stopped, name="heartbeat")
 
     def wake(self) -> None:
         self.woken.set()
@@ -135,13 +137,20 @@ class Scanner:
         if not repository.renew_lease(self.name, self.holder, expires):
             repository.take_lease(self.name, self.holder, now, expires)
 
+    def start(self) -> None:
+        """Start beating: from here on, people asking for a scan hear that a scanner runs (the
+        process's start-up sweep, which can take a while, comes after)."""
+        self._heartbeat.start()
+
     def serve(self) -> None:
-        """Run scan requests until `stop`; the heartbeat beats meanwhile, scans or not."""
-        heartbeat = threading.Thread(target=self._beat_until_stopped, name="scanner-heartbeat")
-        heartbeat.start()
+        """Run scan requests until `stop` (`start` first); the heartbeat beats meanwhile."""
+        repository = self.services.repository
         try:
             while not self.stopping.is_set():
                 try:
+                    # Nothing of this scanner's is under way between two turns: a request it
+                    # claimed and did not finish (the database failed it) is given back.
+                    repository.unclaim_scan_requests_of(self.name)
                     self.run_pending()
                 except RecordsUnavailable as error:
                     log.warning("scan requests unreadable: the database is unavailable (%s)", error)
@@ -151,9 +160,9 @@ class Scanner:
                 self.woken.clear()
         finally:
             self.stopping.set()
-            heartbeat.join()
+            self._heartbeat.join()
             with suppress(RecordsUnavailable):  # else it expires by itself
-                self.services.repository.release_lease(self.name, self.holder)
+                repository.release_lease(self.name, self.holder)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -163,9 +172,6 @@ class Scanner:
         """Claim and run scans until none is waiting or the scan lease is held elsewhere; how
         many scans ran."""
         ran, repository = 0, self.services.repository
-        if self._stranded:
-            repository.unclaim_scan_requests(sorted(self._stranded), self.name)
-            self._stranded.clear()
         while not self.stopping.is_set():
             asked = repository.claim_scan_requests(self.name, self.services.clock())
             if not asked or not self._run(asked):
@@ -199,19 +205,14 @@ class Scanner:
             return False
         except RecordsUnavailable as error:  # an outage, not a bug: the request runs again
             log.warning("scan request(s) %s stopped: the database is unavailable (%s)", ids, error)
-            self._stranded.update(ids)
             self._tell(asked, f"The scan of {where} stopped: {DATABASE_DOWN}")
             raise
         except Exception as error:
             log.exception("scan request(s) %s failed", ids)
-            line = f"The scan of {where} stopped: {type(error).__name__}: {error}"
+            line = f"The scan of {where} stopped: {literal(f'{type(error).__name__}: {error}')}"
         else:
             line = scan_summary_line(*outcome)
-        try:
-            services.repository.finish_scan_requests(ids, services.clock(), line)
-        except RecordsUnavailable:
-            self._stranded.update(ids)
-            raise
+        services.repository.finish_scan_requests(ids, services.clock(), line)
         self._tell(asked, line)
         return True
 

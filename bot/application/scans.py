@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from uuid import uuid4
 
 import boto3
 
@@ -26,9 +27,10 @@ from storage.repository import Repository, ScanRecord
 log = logging.getLogger(__name__)
 
 SCAN_LEASE = "scan"
-# A scan whose process died holds the lease this long at most; a live one renews it every
-# quarter of that, so a scan may take as long as it needs.
-SCAN_LEASE_TIME = timedelta(hours=1)
+# A scan whose process died (killed, its machine gone) holds the lease this long at most, and
+# the scans asked for meanwhile wait that long; a live one renews it every quarter of that, so a
+# scan may take as long as it needs.
+SCAN_LEASE_TIME = timedelta(minutes=2)
 SWEEP = "sweep"  # the lease holder's trigger when the sweep posts what was left unposted
 SWEEP_WAIT = timedelta(seconds=30)
 SWEEP_POLL = 0.2  # seconds
@@ -73,7 +75,9 @@ def scan_lease(
     """Hold the scan lease (anything that posts findings, scans or the sweep, holds it), or
     ScanRunning with who does. It is renewed while held, and expires `lease_time` after its
     process dies."""
-    holder = f"{trigger} ({socket.gethostname()}:{os.getpid()})"
+    # Each hold its own: a release the database failed leaves a lease that expires, and that
+    # this process's next scan must not take for its own.
+    holder = f"{trigger} ({socket.gethostname()}:{os.getpid()}:{uuid4().hex[:6]})"
     waited_since = time.monotonic()
     while True:
         now = clock()

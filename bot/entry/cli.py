@@ -22,6 +22,7 @@ from bot.entry.tuning import tune_for_scanning
 if TYPE_CHECKING:
     import boto3
 
+    from bot.application.services import Services
     from bot.domain.scan import ScanResult
     from bot.domain.settings import Settings
 
@@ -216,7 +217,7 @@ def _stopped(error: SetupError | RecordsUnavailable, stderr: TextIO) -> int:
 def run_bot(env: Mapping[str, str], port: int | None, stderr: TextIO = sys.stderr) -> int:
     """Socket Mode when SLACK_APP_TOKEN is set: one process answers Slack and runs the scanner.
     Else HTTP under gunicorn, which only answers Slack (`scanner` runs the scans)."""
-    from bot.entry.bootstrap import build_app, build_scanner
+    from bot.entry.bootstrap import build_app
 
     try:
         services = bootstrap(env)
@@ -228,12 +229,12 @@ def run_bot(env: Mapping[str, str], port: int | None, stderr: TextIO = sys.stder
     if socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        from bot.application.jobs import start_schedule
-
-        scanner = build_scanner(services)
-        start_schedule(services)
-        threading.Thread(target=scanner.serve, name="scanner", daemon=True).start()
-        SocketModeHandler(app, services.settings.slack_app_token).start()
+        socket = SocketModeHandler(app, services.settings.slack_app_token)
+        socket.connect()
+        try:  # the socket's own threads answer Slack; this one runs the scanner
+            _serve_scans(services)
+        finally:
+            socket.close()
         return EXIT_OK
     os.execv(
         sys.executable,
@@ -256,24 +257,31 @@ def run_bot(env: Mapping[str, str], port: int | None, stderr: TextIO = sys.stder
 def run_scanner(env: Mapping[str, str], stderr: TextIO = sys.stderr) -> int:
     """The scanner process (Procfile `scanner:`): the schedule, the sweep and every scan asked
     for, in the foreground until SIGTERM or SIGINT."""
-    from bot.application.jobs import start_schedule
-    from bot.entry.bootstrap import build_scanner
-
     tune_for_scanning()
     try:
         services = bootstrap(env, http=False, answer_first=False)
     except SetupError as error:
         print(f"iam-inactive: {error}", file=stderr)
         return EXIT_BAD_SETUP
+    _serve_scans(services)
+    return EXIT_OK
+
+
+def _serve_scans(services: Services) -> None:
+    """The scanner (heartbeat first, then the start-up sweep and the schedule) until SIGTERM or
+    SIGINT, when a scan under way finishes first."""
+    from bot.application.jobs import start_schedule
+    from bot.entry.bootstrap import build_scanner
+
     scanner = build_scanner(services)
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, lambda *_: scanner.stop())
+    scanner.start()
     schedule = start_schedule(services)
     try:
-        scanner.serve()  # a scan under way when the signal comes finishes first
+        scanner.serve()
     finally:
         schedule.stop()
-    return EXIT_OK
 
 
 def migrate_only(env: Mapping[str, str], stderr: TextIO = sys.stderr) -> int:

@@ -53,14 +53,16 @@ def create_flask(app: App, services: Services) -> Flask:
 
     @web.get("/healthz")
     def healthz() -> ResponseReturnValue:
-        """200 while this process can reach its database. Whether a scanner runs is said, not
-        counted: a web worker restarted for a scanner that is down would not bring it back."""
+        """200 while this process can reach its database; "degraded" (still 200) when no scanner
+        has a heartbeat, for monitoring to alert on: a web worker restarted for a scanner that
+        is down would not bring it back, and nothing scheduled runs meanwhile."""
         try:
             scanners = services.repository.scanners_alive(services.clock())
         except Exception as error:  # the probe must answer, whatever the database does
             log.warning("health check: database unreachable: %s", type(error).__name__)
             return jsonify(status="error", database="unreachable"), 503
-        return jsonify(status="ok", database="ok", scanners=scanners), 200
+        status = "ok" if scanners else "degraded"
+        return jsonify(status=status, database="ok", scanners=scanners), 200
 
     return web
 

@@ -270,8 +270,11 @@ def test_socket_mode_is_one_process_that_answers_slack_and_runs_the_scans(
             what="the scan's answer",
         )
     finally:
-        stop(bot)
+        stop(bot)  # SIGTERM, as a platform's redeploy sends it
         socket.stop()
+    assert bot.returncode == 0  # stopped on its own terms, its scanner's heartbeat released
+    repository = Repository(make_engine(settings["DATABASE_URL"]))
+    assert repository.scanners_alive(datetime.now(UTC)) == 0
     assert answers == ["Scan done: 1 new findings, 0 resolved; 1 posted."]
     said = [c.params["text"] for c in standin.named("response/respond")]
     assert "is queued; the scanner starts it" in said[0]  # its own scanner, in this process

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot.application.scan_queue import Scanner
 from bot.application.services import nobody_to_wake
 from bot.aws.demo import seed_users
+from bot.domain.records import RecordsUnavailable
 from storage import models
 from tests.integration.conftest import IDLE_DORMANT, OWNED, scans, session_of, start_bot
 from tests.support.bot_harness import APPROVER, STRANGER
@@ -40,6 +41,7 @@ def answers(standin) -> list[str]:
 
 
 def serving(scanner: Scanner) -> threading.Thread:
+    scanner.start()
     thread = threading.Thread(target=scanner.serve, daemon=True)
     thread.start()
     wait_for(lambda: scanner.services.repository.scanners_alive(scanner.services.clock()))
@@ -145,3 +147,48 @@ def test_an_expired_response_url_is_answered_by_dm(web, standin):
     scanner.beat()
     assert scanner.run_pending() == 1
     assert "Scan done: 2 new findings" in standin.said_to(APPROVER)
+
+
+def test_a_request_the_database_failed_is_given_back_at_the_loops_next_turn(web, now, monkeypatch):
+    """A scan held back by another's lease gives its requests back; when the database fails
+    that too, the request stays claimed by a live scanner, until the loop's next turn."""
+    repository = web.repository
+    assert repository.take_lease("scan", "cli (other:1:abc)", now, now + timedelta(hours=1)) is None
+    scanner = Scanner(web.services, poll=0.05)
+    real_unclaim = repository.unclaim_scan_requests
+
+    def database_gone(*_args):
+        raise RecordsUnavailable("connection refused (injected)")
+
+    monkeypatch.setattr(repository, "unclaim_scan_requests", database_gone)
+    repository.request_scan(f"slack:{APPROVER}", "slack-command", None, None, now)
+    scanner.beat()
+    with pytest.raises(RecordsUnavailable):
+        scanner.run_pending()
+    (held,) = requests_of(repository)
+    assert held.claimed_by == scanner.name  # held by a live scanner: nobody else may take it
+    monkeypatch.setattr(repository, "unclaim_scan_requests", real_unclaim)
+    repository.release_lease("scan", "cli (other:1:abc)")
+    thread = serving(scanner)
+    try:
+        wait_for(lambda: requests_of(repository)[0].finished_at, what="the request to run")
+    finally:
+        scanner.stop()
+        thread.join(30)
+
+
+def test_a_scanner_is_seen_from_its_start_before_its_loop_runs(web, standin, now):
+    """The entry points start the heartbeat before the start-up sweep, which posts what was left
+    unposted and takes as long as Slack does: a scan asked for meanwhile hears that a scanner
+    runs."""
+    scanner = Scanner(web.services)
+    held = standin.hold("chat.postMessage")
+    web.services.repository.request_scan("schedule", "schedule", None, None, now)
+    scanner.start()
+    try:
+        wait_for(lambda: web.repository.scanners_alive(web.services.clock()))
+        assert "no scanner process is running" not in web.reply("scan")["text"]
+    finally:
+        held.set()
+        scanner.stop()
+        scanner._heartbeat.join(30)

@@ -201,9 +201,14 @@ def test_digest_without_file_permission_keeps_the_text_trend(bot, standin):
     assert standin.named("files.completeUploadExternal") == []
 
 
-def test_health_check(bot):
+def test_health_check_says_whether_a_scanner_runs(bot):
     response = bot.web.get("/healthz")
-    assert response.status_code == 200 and response.get_json()["database"] == "ok"
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok", "scanners": 1}
+    bot.repository.release_lease(bot.scanner.name, bot.scanner.holder)
+    response = bot.web.get("/healthz")
+    assert response.status_code == 200  # the web process itself is fine
+    assert response.get_json() == {"status": "degraded", "database": "ok", "scanners": 0}
 
 
 def test_a_failing_slack_post_loses_no_decision(bot, standin):
