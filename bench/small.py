@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -36,6 +35,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from tests.support.processes import bot_env
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.3  # the scan of a small account, against plain boto3
@@ -182,16 +183,10 @@ class Timings:
 
 
 def environment(endpoint: str, database_url: str | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SLACK_"))}
+    """The processes' environment: the bots' (tests.support.processes.bot_env), and this
+    database or none."""
+    env = bot_env(endpoint)
     env.pop("DATABASE_URL", None)
-    env.update(
-        PYTHONPATH=str(ROOT),
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing-secret-key",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_EC2_METADATA_DISABLED="true",
-    )
     if database_url:
         env["DATABASE_URL"] = database_url
     return env

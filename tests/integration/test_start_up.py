@@ -19,17 +19,21 @@ HEAVY = ("moto", "matplotlib", "alembic", "boto3", "sqlalchemy", "slack_sdk", "s
 LOADED = "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})), flush=True)"
 
 
-def loaded_by(code: str, env: dict[str, str] | None = None) -> set[str]:
-    """The top-level packages a fresh interpreter has loaded after running `code`."""
-    out = subprocess.run(
-        [sys.executable, "-c", f"import sys\n{code}\n{LOADED}"],
+def printed_by(code: str, env: dict[str, str] | None = None) -> list[str]:
+    """The words a fresh interpreter prints running `code` (with sys imported)."""
+    return subprocess.run(
+        [sys.executable, "-c", f"import sys\n{code}"],
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         check=True,
-    ).stdout
-    return set(out.split())
+    ).stdout.split()
+
+
+def loaded_by(code: str, env: dict[str, str] | None = None) -> set[str]:
+    """The top-level packages a fresh interpreter has loaded after running `code`."""
+    return set(printed_by(f"{code}\n{LOADED}", env))
 
 
 def test_help_loads_none_of_the_heavy_libraries():
@@ -67,23 +71,10 @@ TUNED_AT_FIRST_REQUEST = FIRST_REQUEST.replace(
 
 
 def test_the_terminal_scan_tunes_its_process_for_scanning_and_the_web_app_does_not(tmp_path):
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}
+    env = {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'bot.db'}"
-    out = subprocess.run(
-        [sys.executable, "-c", f"import sys\n{TUNED_AT_FIRST_REQUEST}"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    assert int(out[0]) == 50_000 and float(out[1]) == pytest.approx(0.05)
+    threshold, interval = printed_by(TUNED_AT_FIRST_REQUEST, env)
+    assert int(threshold) == 50_000 and float(interval) == pytest.approx(0.05)
     web = "import gc, bot.entry.web; print(gc.get_threshold()[0], sys.getswitchinterval())"
-    out = subprocess.run(
-        [sys.executable, "-c", f"import sys\n{web}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    assert int(out[0]) == 700 and float(out[1]) == pytest.approx(0.005)
+    threshold, interval = printed_by(web)
+    assert int(threshold) == 700 and float(interval) == pytest.approx(0.005)
