@@ -32,6 +32,7 @@ import boto3
 
 from bot.aws import iam as aws
 from bot.aws.accounts import client
+from bot.aws.fast import aws_session
 from bot.aws.scanner import scan_accounts
 from bot.domain.settings import Settings
 
@@ -55,7 +56,7 @@ class Run:
 
 
 def instrumented_session() -> tuple[boto3.Session, list[str]]:
-    session = boto3.Session(
+    session = aws_session(  # as the bot builds its own (AWS_FAST_PARSING on)
         aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1"
     )
     calls: list[str] = []

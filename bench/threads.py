@@ -21,9 +21,8 @@ from pathlib import Path
 
 import boto3
 
-from bot.application.services import Services
 from bot.domain.settings import Settings
-from bot.slack.client import make_client
+from bot.entry.bootstrap import build_services
 from bot.slack.ids import ActionId
 from storage.db import make_engine, migrate
 from storage.repository import Repository
@@ -51,12 +50,9 @@ def main() -> None:
         slack_post_interval=args.interval,
     )
     now = datetime.now(UTC)
-    services = Services(
-        settings,
-        Repository(make_engine(database_url)),
-        make_client(settings),
-        boto3.Session(),
-        lambda: now,
+    repository = Repository(make_engine(database_url))
+    services = build_services(
+        settings, repository, boto3.Session(), lambda: now, answer_first=False
     )
     result = idle_scan(ACCOUNTS, now)
     record = services.repository.record_scan(result, "bench", dry_run=False)

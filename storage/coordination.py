@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, Select, and_, insert, or_, select, update
+from sqlalchemy import Engine, Select, and_, delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -68,6 +68,12 @@ class Coordination:
                 select(lease.c.holder, lease.c.started_at).where(lease.c.name == name)
             ).one()
         return Holder(current.holder, as_utc(current.started_at))  # the column is NOT NULL
+
+    def drop_lease(self, name: str, holder: str) -> None:
+        """Remove a lease no one will take again (a scanner's heartbeat, as it stops)."""
+        lease = models.Lease.__table__
+        with self.engine.begin() as connection:
+            connection.execute(delete(lease).where(lease.c.name == name, lease.c.holder == holder))
 
     def lease_holder(self, name: str, at: datetime) -> Holder | None:
         """Who holds the named lease now (None: nobody, or it expired)."""

@@ -18,8 +18,14 @@ from uuid import uuid4
 
 from bot.application.announcer import Posting
 from bot.application.home import publish_home
-from bot.application.scans import SCAN_LEASE, SWEEP, ScanRunning, scan_and_record, scan_lease
-from bot.application.scheduler import replica_name
+from bot.application.scans import (
+    SCAN_LEASE,
+    SWEEP,
+    ScanRunning,
+    replica_name,
+    scan_and_record,
+    scan_lease,
+)
 from bot.application.services import Services
 from bot.domain.records import QueuedScan, RecordsUnavailable, Surface
 from bot.domain.scan import ScanResult
@@ -125,7 +131,10 @@ class Scanner:
         self.poll, self.heartbeat_ttl = poll, heartbeat_ttl
         self.woken = threading.Event()
         self.stopping = threading.Event()
-        self._heartbeat = threading.Thread(target=self._beat_until_stopped, name="heartbeat")
+        # A daemon: a process whose start fails after it (the schedule) must not linger beating.
+        self._heartbeat = threading.Thread(
+            target=self._beat_until_stopped, name="heartbeat", daemon=True
+        )
 
     def wake(self) -> None:
         self.woken.set()
@@ -140,21 +149,27 @@ class Scanner:
     def start(self) -> None:
         """Start beating: from here on, people asking for a scan hear that a scanner runs (the
         process's start-up sweep, which can take a while, comes after)."""
+        self.beat()  # before any claim: another scanner must not take this one's for orphans
         self._heartbeat.start()
 
     def serve(self) -> None:
         """Run scan requests until `stop` (`start` first); the heartbeat beats meanwhile."""
         repository = self.services.repository
+        # Nothing of this scanner's is under way between two turns: after a turn that failed
+        # (the database, most likely), a request it claimed and did not finish is given back.
+        owes_claims = True
         try:
             while not self.stopping.is_set():
                 try:
-                    # Nothing of this scanner's is under way between two turns: a request it
-                    # claimed and did not finish (the database failed it) is given back.
-                    repository.unclaim_scan_requests_of(self.name)
+                    if owes_claims:
+                        repository.unclaim_scan_requests_of(self.name)
+                        owes_claims = False
                     self.run_pending()
                 except RecordsUnavailable as error:
+                    owes_claims = True
                     log.warning("scan requests unreadable: the database is unavailable (%s)", error)
                 except Exception:  # the loop must outlive any one request
+                    owes_claims = True
                     log.exception("running scan requests failed")
                 self.woken.wait(self.poll)
                 self.woken.clear()
@@ -162,7 +177,7 @@ class Scanner:
             self.stopping.set()
             self._heartbeat.join()
             with suppress(RecordsUnavailable):  # else it expires by itself
-                repository.release_lease(self.name, self.holder)
+                repository.drop_lease(self.name, self.holder)
 
     def stop(self) -> None:
         self.stopping.set()

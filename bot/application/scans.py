@@ -64,6 +64,11 @@ def scan_and_record(
     return result, repository.record_scan(result, trigger, dry_run=settings.dry_run)
 
 
+def replica_name() -> str:
+    """This process, as leases and job claims name it."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 @contextmanager
 def scan_lease(
     repository: Repository,
@@ -77,14 +82,14 @@ def scan_lease(
     process dies."""
     # Each hold its own: a release the database failed leaves a lease that expires, and that
     # this process's next scan must not take for its own.
-    holder = f"{trigger} ({socket.gethostname()}:{os.getpid()}:{uuid4().hex[:6]})"
+    holder = f"{trigger} ({replica_name()}:{uuid4().hex[:6]})"
     waited_since = time.monotonic()
     while True:
         now = clock()
         running = repository.take_lease(SCAN_LEASE, holder, now, now + lease_time)
         if running is None:
             break
-        # A sweep holds the lease for moments (every worker sweeps as it starts): a scan waits
+        # A sweep holds the lease for moments (every scanner sweeps as it starts): a scan waits
         # for it rather than tell someone a scan is running that is none.
         brief = trigger != SWEEP and running.holder.startswith(f"{SWEEP} ")
         if not brief or time.monotonic() - waited_since > SWEEP_WAIT.total_seconds():

@@ -10,14 +10,13 @@ time is a new key.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections.abc import Callable, Mapping
 from datetime import tzinfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.application.scans import replica_name
 from bot.domain.clock import Clock
 from bot.domain.cron import latest_fire_time
 from bot.domain.records import RecordsUnavailable
@@ -26,10 +25,6 @@ from storage.repository import Repository
 log = logging.getLogger(__name__)
 
 MISFIRE_GRACE_SECONDS = 300
-
-
-def replica_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class ClaimedJob:
@@ -72,7 +67,7 @@ class ClaimedJob:
 
 
 class Schedule:
-    """The bot's jobs on one APScheduler instance, and whether it is running (for /healthz)."""
+    """The bot's jobs on one APScheduler instance."""
 
     def __init__(
         self,

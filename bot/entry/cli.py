@@ -230,9 +230,8 @@ def run_bot(env: Mapping[str, str], port: int | None, stderr: TextIO = sys.stder
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         socket = SocketModeHandler(app, services.settings.slack_app_token)
-        socket.connect()
         try:  # the socket's own threads answer Slack; this one runs the scanner
-            _serve_scans(services)
+            _serve_scans(services, then=socket.connect)  # a scan asked for finds it beating
         finally:
             socket.close()
         return EXIT_OK
@@ -267,9 +266,9 @@ def run_scanner(env: Mapping[str, str], stderr: TextIO = sys.stderr) -> int:
     return EXIT_OK
 
 
-def _serve_scans(services: Services) -> None:
-    """The scanner (heartbeat first, then the start-up sweep and the schedule) until SIGTERM or
-    SIGINT, when a scan under way finishes first."""
+def _serve_scans(services: Services, then: Callable[[], None] = lambda: None) -> None:
+    """The scanner (heartbeat first, then `then`, the start-up sweep and the schedule) until
+    SIGTERM or SIGINT, when a scan under way finishes first."""
     from bot.application.jobs import start_schedule
     from bot.entry.bootstrap import build_scanner
 
@@ -277,11 +276,15 @@ def _serve_scans(services: Services) -> None:
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, lambda *_: scanner.stop())
     scanner.start()
-    schedule = start_schedule(services)
     try:
-        scanner.serve()
+        then()
+        schedule = start_schedule(services)
+        try:
+            scanner.serve()
+        finally:
+            schedule.stop()
     finally:
-        schedule.stop()
+        scanner.stop()
 
 
 def migrate_only(env: Mapping[str, str], stderr: TextIO = sys.stderr) -> int:

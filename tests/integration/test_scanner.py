@@ -66,6 +66,8 @@ def test_a_scan_asked_for_with_no_scanner_running_is_told_so_and_runs_when_one_s
     assert request.outcome.startswith("Scan done") and request.response_url is None
     assert [scan.trigger for scan in scans(web.repository)] == [f"slack:{APPROVER}"]
     assert not web.repository.scanners_alive(web.services.clock())  # it said goodbye
+    with session_of(web.repository) as session:  # and left no row behind
+        assert session.get(models.Lease, scanner.name) is None
 
 
 def test_the_web_answers_at_once_while_the_scanner_scans(web, standin):
