@@ -23,8 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -32,6 +31,7 @@ from typing import Any
 from sqlalchemy import event
 
 from bench.scan import moto_server
+from bench.serving import served
 from storage.db import make_engine, migrate
 from storage.repository import Repository
 from tests.support.bot_harness import idle_scan
@@ -84,20 +84,9 @@ def terminal_scan(env: dict[str, str]) -> tuple[float, float, int, subprocess.Co
     return wall, cpu, after.ru_maxrss // 1024, done
 
 
-@contextmanager
-def organization(accounts: int, users: int, delay: float) -> Iterator[str]:
+def organization(accounts: int, users: int, delay: float) -> AbstractContextManager[str]:
     """bench.org_standin in its own process; yields its URL."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "bench.org_standin", str(accounts), str(users), str(delay)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        yield f"http://127.0.0.1:{server.stdout.readline().strip()}"
-    finally:
-        server.stdin.close()
-        server.wait(timeout=30)
+    return served("bench.org_standin", accounts, users, delay)
 
 
 def organization_scan(accounts: int, users: int = 500, delay: float = 0.1) -> tuple:

@@ -19,7 +19,6 @@ import argparse
 import os
 import shutil
 import subprocess
-import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import boto3
 
+from bench.serving import served
 from bot.aws import iam as aws
 from bot.aws.accounts import client
 from bot.aws.fast import aws_session
@@ -111,21 +111,12 @@ def measure(label: str, users: int, work: Callable[[boto3.Session], int]) -> Run
 @contextmanager
 def moto_server(users: int, now: datetime) -> Iterator[None]:
     """A seeded moto server process; boto3 reaches it through AWS_ENDPOINT_URL."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "bench.moto_server", str(users), now.isoformat()],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        port = int(server.stdout.readline())
-        os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
-        yield
-    finally:
-        os.environ.pop("AWS_ENDPOINT_URL", None)
-        server.stdin.close()
-        server.wait(timeout=30)
+    with served("bench.moto_server", users, now.isoformat()) as url:
+        os.environ["AWS_ENDPOINT_URL"] = url
+        try:
+            yield
+        finally:
+            os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
 def run_size(users: int, with_original: bool) -> list[Run]:

@@ -30,12 +30,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.serving import served
 from tests.support.processes import bot_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,20 +140,8 @@ def serve(users: int) -> None:
     server.stop()
 
 
-@contextmanager
-def moto_server(users: int) -> Iterator[str]:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "bench.small", "--serve", str(users)],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        yield f"http://127.0.0.1:{int(server.stdout.readline())}"
-    finally:
-        server.stdin.close()
-        server.wait(timeout=30)
+def moto_server(users: int) -> AbstractContextManager[str]:
+    return served("bench.small", "--serve", users)
 
 
 # --- the timed processes ---
