@@ -158,6 +158,7 @@ class Scanner:
         # Nothing of this scanner's is under way between two turns: after a turn that failed
         # (the database, most likely), a request it claimed and did not finish is given back.
         owes_claims = True
+        database_down = False  # said once an outage, not at every poll
         try:
             while not self.stopping.is_set():
                 try:
@@ -165,9 +166,14 @@ class Scanner:
                         repository.unclaim_scan_requests_of(self.name)
                         owes_claims = False
                     self.run_pending()
+                    if database_down:
+                        log.info("scan requests readable again: the database is back")
+                        database_down = False
                 except RecordsUnavailable as error:
                     owes_claims = True
-                    log.warning("scan requests unreadable: the database is unavailable (%s)", error)
+                    if not database_down:
+                        log.warning("scan requests wait: the database is unavailable (%s)", error)
+                        database_down = True
                 except Exception:  # the loop must outlive any one request
                     owes_claims = True
                     log.exception("running scan requests failed")

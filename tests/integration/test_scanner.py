@@ -4,6 +4,7 @@ hears at once whether a scanner will run it, and the scanner's loop (its own thr
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import timedelta
@@ -194,3 +195,29 @@ def test_a_scanner_is_seen_from_its_start_before_its_loop_runs(web, standin, now
         held.set()
         scanner.stop()
         scanner._heartbeat.join(30)
+
+
+def test_a_database_outage_is_logged_once_not_at_every_poll(web, monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="bot.application.scan_queue")
+    repository = web.repository
+    real_claim, polls = repository.claim_scan_requests, []
+
+    def down_for_five_polls(*args):
+        polls.append(1)
+        if len(polls) <= 5:
+            raise RecordsUnavailable("connection refused (injected)")
+        return real_claim(*args)
+
+    monkeypatch.setattr(repository, "claim_scan_requests", down_for_five_polls)
+    scanner = Scanner(web.services, poll=0.02)
+    thread = serving(scanner)
+    try:
+        wait_for(lambda: len(polls) > 7, what="the database to come back")
+    finally:
+        scanner.stop()
+        thread.join(30)
+    said = [r.getMessage() for r in caplog.records if r.name == "bot.application.scan_queue"]
+    assert [line for line in said if "database is unavailable" in line] == [
+        "scan requests wait: the database is unavailable (connection refused (injected))"
+    ]
+    assert "scan requests readable again: the database is back" in said
