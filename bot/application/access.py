@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 from bot.domain.clock import Clock
 from bot.domain.records import Actor, Role, Surface
 from bot.domain.workflow import AuditAction, Intent, Standing, person, require, roles_for
-from bot.slack.client import Approvers, Members
+from bot.slack.client import Approvers, ApproversUnknown, Members
 from storage.models import Finding
 from storage.repository import Repository
 
@@ -90,9 +90,22 @@ class Access:
 
     def require_viewer(self, user_id: str, owns: bool = False) -> None:
         """`list` and `show` are for approvers and the findings channel's members; `owns`: the
-        person owns what they ask about (an owner may `show` their own IAM users)."""
-        if owns or user_id in self.viewers or self.approvers.allows(user_id):
+        person owns what they ask about (an owner may `show` their own IAM users).
+
+        An approver's right never waits on the channel: it is asked about last, and when Slack
+        cannot say who is in it, anyone else is refused with that line (ApproversUnknown)."""
+        if owns:
             return
+        group_unknown: ApproversUnknown | None = None
+        try:
+            if self.approvers.allows(user_id):
+                return
+        except ApproversUnknown as unknown:  # a channel member may still look
+            group_unknown = unknown
+        if user_id in self.viewers:
+            return
+        if group_unknown is not None:
+            raise group_unknown
         self._refuse(None, person(user_id, Surface.COMMAND), "not a viewer", NOT_A_VIEWER)
 
     def _finding_for(self, value: object, actor: Actor) -> Finding:

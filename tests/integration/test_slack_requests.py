@@ -173,6 +173,19 @@ def test_list_is_paged_and_filtered(bot):
     assert "takes dormant" in bot.reply("list nonsense")["text"]
 
 
+def test_approvers_list_whatever_the_channel_lookup_does_and_others_hear_it_failed(
+    bot, standin
+):
+    """An approver's right never depends on who is in the channel; anyone else is refused with
+    the reason when Slack cannot say (fail closed)."""
+    standin.fail["conversations.members"] = "internal_error"
+    assert "4 open findings" in bot.reply("list")["text"]
+    answer = bot.reply("list", user="U0GROUPIE")["text"]  # in the channel, not an approver
+    assert "could not read the findings channel" in answer and "open findings" not in answer
+    del standin.fail["conversations.members"]
+    assert "4 open findings" in bot.reply("list", user="U0GROUPIE")["text"]
+
+
 def test_show_gives_the_finding_and_its_history(bot):
     finding = bot.finding("owned")
     bot.click(ActionId.DISABLE, finding.id)
