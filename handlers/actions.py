@@ -110,7 +110,7 @@ def register(app: App, services: Services) -> None:
             page = json.loads(_value(body) or "")
             filter_, number = str(page["filter"]), int(page["page"])
             message = flows.open_findings_page(services, body["user"]["id"], filter_, number)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, OverflowError):  # a page of 1e400, say
             message = notice(NOT_MINE)
         respond(replace_original=True, text=message.text, blocks=message.blocks)
 

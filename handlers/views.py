@@ -76,18 +76,22 @@ def unkeep_errors(body: dict[str, Any]) -> dict[str, Any] | None:
 
 def _keep_fields(view: dict[str, Any]) -> tuple[str, int | None | bool]:
     """The reason given and the period chosen (see `_days`)."""
-    reason = _input(view, BlockId.KEEP_REASON, InputId.KEEP_REASON).get("value") or ""
-    period_input = _input(view, BlockId.KEEP_PERIOD, InputId.KEEP_PERIOD)
-    return reason.strip(), _days((period_input.get("selected_option") or {}).get("value"))
+    reason = _field(view, BlockId.KEEP_REASON, InputId.KEEP_REASON, "value")
+    period = _field(view, BlockId.KEEP_PERIOD, InputId.KEEP_PERIOD, "selected_option", "value")
+    return reason.strip(), _days(period or None)
 
 
 def _unkeep_reason(view: dict[str, Any]) -> str:
-    return (_input(view, BlockId.UNKEEP_REASON, InputId.UNKEEP_REASON).get("value") or "").strip()
+    return _field(view, BlockId.UNKEEP_REASON, InputId.UNKEEP_REASON, "value").strip()
 
 
-def _input(view: dict[str, Any], block_id: BlockId, input_id: InputId) -> dict[str, Any]:
-    values = (view.get("state") or {}).get("values") or {}
-    return (values.get(block_id) or {}).get(input_id) or {}
+def _field(view: dict[str, Any], *path: str) -> str:
+    """The text at `path` under the form's state.values; empty when anything on the way is not
+    what Slack sends (a signed request may carry any JSON)."""
+    found: Any = view.get("state")
+    for key in ("values", *path):
+        found = found.get(key) if isinstance(found, dict) else None
+    return found if isinstance(found, str) else ""
 
 
 def _surface(view: dict[str, Any]) -> Surface:

@@ -26,14 +26,20 @@ def problem_with(body: bytes, content_type: str) -> str | None:
             return _problem_with_interaction(json.loads(form["payload"]))
     except (UnicodeDecodeError, ValueError):
         return "the body is not what its content type says"
+    except RecursionError:  # JSON nested deeper than Python parses; Slack sends a few levels
+        return "the body nests deeper than any request Slack sends"
     return _problem_with_command(form)
 
 
 def _problem_with_event(event: Any) -> str | None:
     if not isinstance(event, dict) or not isinstance(event.get("type"), str):
         return "an event needs a type"
-    if event["type"] == "event_callback" and not _text(event.get("event"), "type"):
-        return "an event_callback needs an event with a type"
+    if event["type"] == "event_callback":
+        inner = event.get("event")
+        if not isinstance(inner, dict) or not _text(inner, "type"):
+            return "an event_callback needs an event with a type"
+        if "user" in inner and not isinstance(inner["user"], str | dict):
+            return "an event's user is an id or an object"
     return None
 
 
