@@ -13,6 +13,12 @@ from typing import Any
 from urllib.parse import parse_qs
 
 INTERACTIONS_WITH_VIEW = ("view_submission", "view_closed")
+# What the app's manifest has Slack send: any other type is no request of Slack's to this app
+# (and Bolt's own warning about an unhandled request fails on some of them).
+INTERACTIONS = ("block_actions", *INTERACTIONS_WITH_VIEW)
+EVENTS = ("event_callback", "url_verification", "app_rate_limited")
+# Parts of an interaction that Slack sends as objects, and Bolt reads as such.
+OBJECTS = ("team", "channel", "container", "message", "enterprise")
 
 
 def problem_with(body: bytes, content_type: str) -> str | None:
@@ -32,8 +38,8 @@ def problem_with(body: bytes, content_type: str) -> str | None:
 
 
 def _problem_with_event(event: Any) -> str | None:
-    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
-        return "an event needs a type"
+    if not isinstance(event, dict) or event.get("type") not in EVENTS:
+        return f"an event's type is one of {', '.join(EVENTS)}"
     if event["type"] == "event_callback":
         inner = event.get("event")
         if not isinstance(inner, dict) or not _text(inner, "type"):
@@ -48,14 +54,21 @@ def _problem_with_command(form: dict[str, str]) -> str | None:
         return None
     if not (form.get("command") and form.get("user_id")):
         return "a command needs a command and a user_id"
+    if not _url(form.get("response_url", "https://")):
+        return "a command's response_url is a URL"
     return None
 
 
 def _problem_with_interaction(payload: Any) -> str | None:
-    if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
-        return "an interaction needs a type"
+    if not isinstance(payload, dict) or payload.get("type") not in INTERACTIONS:
+        return f"an interaction's type is one of {', '.join(INTERACTIONS)}"
     if not _text(payload.get("user"), "id"):
         return "an interaction needs a user with an id"
+    if not _url(payload.get("response_url", "https://")):
+        return "an interaction's response_url is a URL"
+    for part in OBJECTS:
+        if part in payload and not isinstance(payload[part], dict):
+            return f"an interaction's {part} is an object"
     if payload["type"] == "block_actions":
         actions = payload.get("actions")
         if not isinstance(actions, list) or not actions:
@@ -74,6 +87,12 @@ def _problem_with_interaction(payload: Any) -> str | None:
         if not isinstance(view.get("state", {}), dict):
             return "a view's state is an object"
     return None
+
+
+def _url(value: Any) -> bool:
+    """Where the bot may answer through a response URL: Slack's are https (a local stand-in's
+    http)."""
+    return isinstance(value, str) and value.startswith(("https://", "http://"))
 
 
 def _text(mapping: Any, key: str) -> bool:
