@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 DRY_RUN_REASON = "dry run: DeleteLoginProfile was not called"
 PASSWORD_REMOVED = "console password removed"
+ANSWER_LOST = "console password removed (AWS's answer was lost; the password is gone)"
 CONFIRMATIONS = frozenset({Intent.OWNER_CONFIRM, Intent.APPROVER_CONFIRM, Intent.AUTO_CONFIRM})
 
 SLACK_SYSTEM = Actor(SystemActor.SYSTEM, Role.SYSTEM, Surface.SLACK)
@@ -250,14 +251,14 @@ class Decisions:
             return Removal(done, "Dry run: the console password would have been removed.")
         try:
             existed = iam.delete_login_profile(finding.user_name)
+            outcome = PASSWORD_REMOVED if existed else "the password was already gone"
         except Exception as error:
-            note = describe_error(error)
-            return Removal(move(Intent.FAIL, note), note)
+            if not _gone_after_all(iam, finding.user_name):
+                note = describe_error(error)
+                return Removal(move(Intent.FAIL, note), note)
+            outcome = ANSWER_LOST  # the re-check saw it there just before our request
         try:
-            done = move(
-                Intent.FINISH_REMOVAL,
-                PASSWORD_REMOVED if existed else "the password was already gone",
-            )
+            done = move(Intent.FINISH_REMOVAL, outcome)
         except RecordsUnavailable:
             raise RemovedUnrecorded(finding.user_name, self.settings.stuck_after_seconds) from None
         log.info("removed console password of %s in %s", done.user_name, done.account_id)
@@ -308,3 +309,13 @@ class Decisions:
             changes=changes,
             expected_step=seen_step,
         )
+
+
+def _gone_after_all(iam: AccountIam, user_name: str) -> bool:
+    """Whether a removal whose answer never came (a timeout, a dropped connection, every retry
+    failing) took place all the same: AWS says the password is gone. Not knowing is not gone."""
+    try:
+        return not iam.has_password(user_name)
+    except Exception as error:  # the question fails too: the removal stays failed
+        log.warning("could not ask whether %s's password is gone: %s", user_name, error)
+        return False
