@@ -6,7 +6,7 @@ import random
 from datetime import datetime, timedelta
 
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.iam.models import AccessKeyLastUsed, iam_backends
+from moto.iam.models import AccessKeyLastUsed, IAMBackend, iam_backends
 
 
 def seed_account(users: int, now: datetime, seed: int = 7) -> None:
@@ -31,11 +31,16 @@ def seed_account(users: int, now: datetime, seed: int = 7) -> None:
         else:  # new joiner with a password never used yet
             user.create_date = now - timedelta(days=rng.randint(0, 60))
             backend.create_login_profile(name, "Bench-password-1!")
-        for _ in range(rng.choice((0, 1, 1, 2))):
-            key = backend.create_access_key(name)
-            if rng.random() < 0.7:
-                key.last_used = AccessKeyLastUsed(
-                    timestamp=now - timedelta(days=rng.randint(0, 400)),
-                    service="s3",
-                    region="us-east-1",
-                )
+        seed_keys(backend, name, now, rng)
+
+
+def seed_keys(backend: IAMBackend, name: str, now: datetime, rng: random.Random) -> None:
+    """0-2 access keys, most of them used at some time in the last 400 days."""
+    for _ in range(rng.choice((0, 1, 1, 2))):
+        key = backend.create_access_key(name)
+        if rng.random() < 0.7:
+            key.last_used = AccessKeyLastUsed(
+                timestamp=now - timedelta(days=rng.randint(0, 400)),
+                service="s3",
+                region="us-east-1",
+            )

@@ -69,7 +69,9 @@ def seed_realistic(users: int, now: datetime, seed: int = 19) -> None:
     import random
 
     from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.iam.models import AccessKeyLastUsed, iam_backends
+    from moto.iam.models import iam_backends
+
+    from bench.accounts import seed_keys  # moto loads in the server process only
 
     rng = random.Random(seed)
     backend = iam_backends[DEFAULT_ACCOUNT_ID]["global"]
@@ -115,14 +117,7 @@ def seed_realistic(users: int, now: datetime, seed: int = 19) -> None:
             backend.attach_user_policy(rng.choice(policies), name)
         if rng.random() < 0.03:
             backend.put_user_policy(name, "own-bucket", document("s3:*"))
-        for _ in range(rng.choice((0, 1, 1, 2))):
-            key = backend.create_access_key(name)
-            if rng.random() < 0.7:
-                key.last_used = AccessKeyLastUsed(
-                    timestamp=now - timedelta(days=rng.randint(0, 400)),
-                    service="s3",
-                    region="us-east-1",
-                )
+        seed_keys(backend, name, now, rng)
 
 
 def serve(users: int) -> None:
