@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Engine, Select, and_, delete, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.domain.clock import as_utc
 from bot.domain.records import Holder, QueuedScan
@@ -22,8 +23,10 @@ class Coordination:
 
     def claim_job(self, job: str, fire_time: datetime, claimed_by: str, at: datetime) -> bool:
         """Insert the claim for this fire time; True only for the one caller whose insert landed."""
+        dialect = self.engine.dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         statement = (
-            _dialect_insert(self.engine, models.JobRun.__table__)
+            insert(models.JobRun.__table__)
             .values(job=job, fire_time=fire_time, claimed_by=claimed_by, started_at=at)
             .on_conflict_do_nothing(index_elements=["job", "fire_time"])
             .returning(models.JobRun.__table__.c.id)
@@ -43,10 +46,12 @@ class Coordination:
     def _try_lease(
         self, name: str, holder: str, at: datetime, expires_at: datetime
     ) -> Holder | None:
+        dialect = self.engine.dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         lease = models.Lease.__table__
         with self.engine.begin() as connection:
             connection.execute(
-                _dialect_insert(self.engine, lease)
+                insert(lease)
                 .values(name=name, holder=None, started_at=at, expires_at=at)
                 .on_conflict_do_nothing(index_elements=["name"])
             )
@@ -226,15 +231,3 @@ class Coordination:
             lease.c.holder.is_not(None),
             lease.c.expires_at > at,
         )
-
-
-def _dialect_insert(engine: Engine, table: Any) -> Any:
-    """The database's own INSERT (with ON CONFLICT). Its dialect module is imported here, not
-    at the top: PostgreSQL's loads asyncio and costs a SQLite terminal scan 40 ms."""
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-
-        return postgresql_insert(table)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table)
