@@ -12,7 +12,7 @@ from bot.application.access import Refused
 from bot.application.decisions import Removal
 from bot.application.services import Services
 from bot.domain.records import Actor, Role, Surface, SystemActor
-from bot.slack.client import OwnerContact, resolve_owner, slack_error
+from bot.slack.client import OwnerContact, slack_error
 from bot.slack.messages.blocks import literal
 from storage.models import Finding
 
@@ -21,7 +21,7 @@ def look_up_owner(services: Services, owner: str | None) -> OwnerContact:
     """The owner's Slack account, or a definite answer that it cannot be asked; Refused when
     Slack could not answer (nothing has been changed then)."""
     try:
-        return resolve_owner(services.client, owner)
+        return services.owners.contact(owner)
     except (SlackClientError, OSError) as error:  # 5xx, ratelimited, timeouts, dropped links
         who = literal(owner or "")
         raise Refused(

@@ -17,7 +17,7 @@ from bot.application.announcer import Announcer
 from bot.application.decisions import Decisions
 from bot.domain.clock import Clock
 from bot.domain.settings import Settings
-from bot.slack.client import Approvers
+from bot.slack.client import Approvers, OwnerDirectory
 from storage.repository import Repository
 
 
@@ -45,6 +45,7 @@ class Services:
     aws_session: boto3.Session
     clock: Clock
     approvers: Approvers
+    owners: OwnerDirectory
     access: Access
     announcer: Announcer
     decisions: Decisions

@@ -134,7 +134,7 @@ def build_services(
     from bot.application.decisions import Decisions
     from bot.application.services import InlineExecutor, Services
     from bot.aws.accounts import account_iam
-    from bot.slack.client import Approvers, channel_members, make_client
+    from bot.slack.client import Approvers, OwnerDirectory, channel_members, make_client
 
     client = make_client(settings)
     approvers = Approvers(settings, client)
@@ -150,6 +150,7 @@ def build_services(
         aws_session=aws_session,
         clock=clock,
         approvers=approvers,
+        owners=OwnerDirectory(client),
         access=Access(repository, approvers, viewers, clock),
         announcer=Announcer(client, repository, settings, clock),
         decisions=Decisions(repository, settings, iam_for_account, clock),

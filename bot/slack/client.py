@@ -157,22 +157,68 @@ def email_of(client: WebClient, user_id: str) -> str | None:
     return (client.users_info(user=user_id)["user"].get("profile") or {}).get("email")
 
 
-def resolve_owner(client: WebClient, owner: str | None) -> OwnerContact:
-    """The owner's Slack account from the tag value (a Slack user id or an email)."""
-    if not owner:
-        return OwnerContact(None, False, "The owner of this IAM user is unknown")
-    try:
-        if SLACK_USER_ID_PATTERN.match(owner):
-            user = client.users_info(user=owner)["user"]
-        elif EMAIL_PATTERN.match(owner):
-            user = client.users_lookupByEmail(email=owner)["user"]
-        else:
-            return OwnerContact(None, False, f"The owner {literal(owner)} is not a Slack user")
-    except SlackApiError as error:
-        if error.response.get("error") in ("users_not_found", "user_not_found"):
-            why = f"The owner {literal(owner)} has no Slack account"
-            return OwnerContact(None, False, why)
-        raise
-    if user.get("deleted"):
-        return OwnerContact(user["id"], False, f"The owner <@{user['id']}> has left (deactivated)")
-    return OwnerContact(user["id"], True)
+# Deactivated accounts are read from users.list (Tier 2, a page per 200 people) at most this
+# often: a person who leaves is rarely an owner asked within the hour.
+DEACTIVATED_TTL = 3600.0
+
+
+class OwnerDirectory:
+    """The Slack account of an IAM user's owner, from its owner tag (a Slack user id or an
+    email).
+
+    users.lookupByEmail does not find deactivated accounts (it answers users_not_found, as for
+    an email Slack never knew), so before an owner is called "has no Slack account" the email is
+    looked for among the workspace's deactivated accounts, read with users.list and cached."""
+
+    def __init__(self, client: WebClient, clock: Callable[[], float] = time.monotonic) -> None:
+        self._client, self._clock = client, clock
+        self._lock = threading.Lock()
+        self._deactivated: dict[str, str] = {}  # email (lower case) -> user id
+        self._read_at: float | None = None
+
+    def contact(self, owner: str | None) -> OwnerContact:
+        """Raises what the Web API raises when Slack cannot answer the lookup itself."""
+        if not owner:
+            return OwnerContact(None, False, "The owner of this IAM user is unknown")
+        try:
+            if SLACK_USER_ID_PATTERN.match(owner):
+                user = self._client.users_info(user=owner)["user"]
+            elif EMAIL_PATTERN.match(owner):
+                user = self._client.users_lookupByEmail(email=owner)["user"]
+            else:
+                return OwnerContact(None, False, f"The owner {literal(owner)} is not a Slack user")
+        except SlackApiError as error:
+            if error.response.get("error") not in ("users_not_found", "user_not_found"):
+                raise
+            left = self._deactivated_id(owner)
+            if left is None:
+                return OwnerContact(None, False, f"The owner {literal(owner)} has no Slack account")
+            user = {"id": left, "deleted": True}
+        if user.get("deleted"):
+            return OwnerContact(
+                user["id"], False, f"The owner <@{user['id']}> has left (deactivated)"
+            )
+        return OwnerContact(user["id"], True)
+
+    def _deactivated_id(self, email: str) -> str | None:
+        """The deactivated account with this email, if Slack can say; when users.list cannot be
+        read the owner reads as having no account: either way the approver's word is final."""
+        with self._lock:
+            stale = self._read_at is None or self._clock() - self._read_at >= DEACTIVATED_TTL
+            if stale:
+                try:
+                    self._deactivated = self._read_deactivated()
+                except (SlackClientError, OSError) as error:
+                    log.warning("deactivated Slack accounts could not be read: %s", error)
+                else:
+                    self._read_at = self._clock()
+            return self._deactivated.get(email.lower())
+
+    def _read_deactivated(self) -> dict[str, str]:
+        found = {}
+        for page in self._client.users_list(limit=200):
+            for user in page.get("members", []):
+                email = (user.get("profile") or {}).get("email")
+                if user.get("deleted") and email:
+                    found[email.lower()] = user["id"]
+        return found

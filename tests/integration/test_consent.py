@@ -119,9 +119,25 @@ def test_a_transient_slack_error_changes_nothing_and_asks_to_try_again(bot, stan
 
 
 def test_an_owner_who_left_makes_the_approvers_word_final(bot, standin):
+    # As Slack does, the stand-in's users.lookupByEmail does not find the deactivated owner:
+    # only the workspace's list of deactivated accounts tells "has left" from "no account".
     bot.click(ActionId.DISABLE, bot.finding("left-company").id)
     (modal,) = standin.forms()
     assert "has left" in json.dumps(modal)
+    assert "<@U0GONE>" in json.dumps(modal)
+
+
+def test_deactivated_accounts_are_read_once_for_many_lookups(bot, standin):
+    for _ in range(3):
+        bot.click(ActionId.DISABLE, bot.finding("left-company").id)
+    assert len(standin.named("users.list")) == 1
+
+
+def test_an_unreadable_list_of_deactivated_accounts_leaves_the_approvers_word_final(bot, standin):
+    standin.fail["users.list"] = "ratelimited"
+    bot.click(ActionId.DISABLE, bot.finding("left-company").id)
+    (modal,) = standin.forms()
+    assert "has no Slack account" in json.dumps(modal)  # all Slack could say; the same outcome
 
 
 # --- consent is for what was asked ---------------------------------------------------------------

@@ -220,11 +220,21 @@ class SlackStandIn:
                 return (
                     {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
                 )
-            case "users.lookupByEmail":
+            case "users.lookupByEmail":  # as Slack: deactivated accounts are not found
                 for user in self.users.values():
-                    if user["profile"]["email"] == params.get("email"):
+                    if user["profile"]["email"] == params.get("email") and not user["deleted"]:
                         return {"ok": True, "user": user}
                 return {"ok": False, "error": "users_not_found"}
+            case "users.list":  # everyone, deactivated too, a page at a time
+                people = sorted(self.users.values(), key=lambda user: user["id"])
+                start, size = int(params.get("cursor") or 0), int(params.get("limit") or 200)
+                following = str(start + size) if start + size < len(people) else ""
+                page = people[start : start + size]
+                return {
+                    "ok": True,
+                    "members": page,
+                    "response_metadata": {"next_cursor": following},
+                }
             case "conversations.members":
                 members = self.channels.get(params.get("channel", ""))
                 if members is None:

@@ -180,6 +180,7 @@ def test_manifest_grants_exactly_the_scopes_the_code_uses():
         "conversations_open": "im:write",
         "users_info": "users:read",
         "users_lookupByEmail": "users:read.email",
+        "users_list": ("users:read", "users:read.email"),  # emails show with the second
         "usergroups_users_list": "usergroups:read",
         "views_open": None,
         "views_update": None,
