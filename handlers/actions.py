@@ -15,7 +15,7 @@ from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackClientError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.application import flows
 from bot.application.access import NOT_MINE, Refused
@@ -63,15 +63,14 @@ def register(app: App, services: Services) -> None:
             if plan.form is None:
                 line = flows.ask_for_consent(services, plan)
             else:
-                form = client.views_update(
-                    view_id=placeholder["id"], hash=placeholder.get("hash"), view=plan.form
-                )["view"]
+                form = fill_form(client, placeholder, plan.form)
         except Exception as error:
             if not replace_form(client, placeholder, error) or explain(error) is None:
                 raise
             return
         if plan.form is not None:
-            record_for(plan, client, form)()
+            if form is not None:  # else closed before it was filled: nothing to confirm
+                record_for(plan, client, form)()
             return
         tell(services, {"body": body}, line)
         replace_form(client, placeholder, line)
@@ -96,7 +95,7 @@ def register(app: App, services: Services) -> None:
                     if not replace_form(client, form, error) or explain(error) is None:
                         raise
                     return
-                client.views_update(view_id=form["id"], hash=form.get("hash"), view=view)
+                fill_form(client, form, view)
 
             return fill
 
@@ -144,6 +143,22 @@ def open_form(client: WebClient, body: dict[str, Any], view: dict[str, Any]) -> 
             f"Slack did not open the form ({slack_error(error)}), so nothing was changed. "
             "Please press the button again."
         ) from None
+
+
+def fill_form(
+    client: WebClient, placeholder: dict[str, Any], view: dict[str, Any]
+) -> dict[str, Any] | None:
+    """`view` shown in the open `placeholder`: the view as updated; None when the person closed
+    the placeholder first (Slack answers not_found), which needs no answer."""
+    try:
+        return client.views_update(
+            view_id=placeholder["id"], hash=placeholder.get("hash"), view=view
+        )["view"]
+    except SlackApiError as error:
+        if error.response.get("error") != "not_found":
+            raise
+        log.info("form %s was closed before it was filled", placeholder.get("id"))
+        return None
 
 
 def replace_form(client: WebClient, form: dict[str, Any], outcome: Exception | str) -> bool:

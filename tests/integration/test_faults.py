@@ -248,3 +248,18 @@ def sqlite_write_lock(database_url):
     finally:
         connection.rollback()
         connection.close()
+
+
+@pytest.mark.parametrize("button", [ActionId.KEEP, ActionId.DISABLE])
+def test_a_placeholder_closed_before_its_form_is_filled_says_nothing(production, standin, button):
+    group = standin.hold("usergroups.users.list")  # the lookups outlast Slack's trigger
+    finding = production.finding("idle-dormant")  # no owner: Disable's form is the final word
+    assert production.click(button, finding.id, user=GROUPIE).status_code == 200
+    standin.wait_for("views.open")
+    standin.close_views()  # the person closes the placeholder
+    group.set()
+    refused = wait_for(lambda: standin.named("views.update"), what="the form filled in")
+    assert refused[0].answer == {"ok": False, "error": "not_found"}
+    production.services.after_ack.shutdown(wait=True)  # the click's work is over
+    assert not standin.named("chat.postEphemeral") and not standin.named("chat.postMessage")
+    assert production.finding("idle-dormant").state == State.OPEN  # nothing to confirm

@@ -90,6 +90,7 @@ class SlackStandIn:
         self._lock = threading.Condition()
         self._last_post: dict[str, float] = {}  # channel -> when it last took a message
         self.parents: dict[str, str | None] = {}  # message ts -> its thread's parent, if a reply
+        self.open_views: dict[str, str] = {}  # view id -> its hash, until the person closes it
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -244,8 +245,15 @@ class SlackStandIn:
                 return {"ok": True, "users": self.groups.get(params.get("usergroup", ""), [])}
             case "apps.connections.open":
                 return {"ok": True, "url": self.socket_url}
-            case "views.open" | "views.update":
-                return {"ok": True, "view": {"id": "V0MODAL", "hash": "1.hash"}}
+            case "views.open":
+                return {"ok": True, "view": self._shown(f"V{next(self._ts)}")}
+            case "views.update":  # as Slack: a closed view is not_found, a stale hash refused
+                view_id = params.get("view_id", "")
+                if view_id not in self.open_views:
+                    return {"ok": False, "error": "not_found"}
+                if params.get("hash") not in (None, self.open_views[view_id]):
+                    return {"ok": False, "error": "hash_conflict"}
+                return {"ok": True, "view": self._shown(view_id)}
             case "files.getUploadURLExternal":
                 upload_url = f"http://127.0.0.1:{self.server.server_port}/upload/F0CHART"
                 return {"ok": True, "upload_url": upload_url, "file_id": "F0CHART"}
@@ -254,6 +262,14 @@ class SlackStandIn:
             case "files.info":
                 return {"ok": True, "file": {"id": "F0CHART"}}
         return {"ok": True}
+
+    def _shown(self, view_id: str) -> dict[str, str]:
+        self.open_views[view_id] = f"{next(self._ts)}.hash"
+        return {"id": view_id, "hash": self.open_views[view_id]}
+
+    def close_views(self) -> None:
+        """Every open form closed, as by the person pressing Cancel."""
+        self.open_views.clear()
 
     def _refusal(self, method: str, params: dict[str, Any]) -> str | None:
         """Slack's answer to what it would not accept; None when it accepts the call."""
