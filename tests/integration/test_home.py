@@ -19,7 +19,7 @@ from bot.slack.messages.home import MAX_HOME_BLOCKS
 from storage import models
 from tests.integration.conftest import has_password, scans, session_of, set_fields, start_bot
 from tests.support.bot_harness import APPROVER, CHANNEL, OWNER, STRANGER, idle_scan
-from tests.support.slack_standin import _view_problem
+from tests.support.slack_rules import view_problem
 
 
 def text_of(view: dict) -> str:
@@ -304,8 +304,8 @@ def test_a_home_over_slacks_100_blocks_shows_the_most_idle_first_and_how_many_mo
 
 def test_slack_refuses_a_home_view_over_100_blocks():
     divider = {"type": "divider"}
-    assert _view_problem({"type": "home", "blocks": [divider] * 100}) is None
-    assert "100 blocks" in _view_problem({"type": "home", "blocks": [divider] * 101})
+    assert view_problem({"type": "home", "blocks": [divider] * 100}) is None
+    assert "100 blocks" in view_problem({"type": "home", "blocks": [divider] * 101})
 
 
 def test_a_failing_views_publish_changes_no_decision(bot, standin, iam_calls_to_delete):

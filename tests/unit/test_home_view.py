@@ -11,7 +11,7 @@ from bot.domain.digest import keeps_ending
 from bot.domain.home import LastScan, OpenCount, riskiest_first
 from bot.domain.workflow import State
 from bot.slack.messages.home import MAX_HOME_BLOCKS, About, ApproverPart, OwnerPart, home_view
-from tests.support.slack_standin import _view_problem
+from tests.support.slack_rules import view_problem
 from tests.unit.test_messages import HOSTILE, SHOWN, row
 
 NOW = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
@@ -48,7 +48,7 @@ def test_every_home_stays_within_slacks_limits(waiting):
         dry_run=True,
         note="x" * 5000,
     )
-    assert _view_problem(view) is None and len(view["blocks"]) <= MAX_HOME_BLOCKS
+    assert view_problem(view) is None and len(view["blocks"]) <= MAX_HOME_BLOCKS
 
 
 def test_text_from_people_and_aws_on_home_is_data_never_markup():

@@ -35,7 +35,7 @@ from bot.slack.messages.command import help_message, history_message, list_page
 from bot.slack.messages.modals import confirm_modal, keep_modal, unkeep_modal
 from bot.slack.messages.owner import owner_dm
 from storage.models import AuditEvent, Finding
-from tests.support.slack_standin import _message_problem, _view_problem
+from tests.support.slack_rules import message_problem, view_problem
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
@@ -259,7 +259,7 @@ def test_no_extreme_value_makes_a_builder_send_what_slack_refuses():
         help_message(f"I don't know {literal('x' * 3000)}."),
     ]
     for message in messages:
-        assert _message_problem({"text": message.text, "blocks": message.blocks}) is None
+        assert message_problem({"text": message.text, "blocks": message.blocks}) is None
     why = f"The owner {ASTRAL_OWNER} has left"
     views = [
         confirm_modal(extreme, why, UTC, dry_run=True),
@@ -267,7 +267,7 @@ def test_no_extreme_value_makes_a_builder_send_what_slack_refuses():
         unkeep_modal(extreme),
     ]
     for view in views:
-        assert _view_problem(view) is None
+        assert view_problem(view) is None
 
 
 def test_a_cut_keeps_raw_text_and_never_ends_inside_markup():
