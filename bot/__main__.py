@@ -46,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--account", help="only this 12-digit AWS account")
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--output", help="write to this file instead of stdout")
+    export.add_argument(
+        "--no-bom",
+        dest="bom",
+        action="store_false",
+        help="CSV without UTF-8's byte order mark (spreadsheets need it; pipelines may not)",
+    )
 
     commands.add_parser(
         "scanner",
@@ -91,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             account=args.account,
             output_format=args.format,
             output=args.output,
+            bom=args.bom,
         )
     if args.command == "migrate":
         return cli.migrate_only(os.environ)

@@ -45,6 +45,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         return as_utc(value)
 
 
+class PlainText(TypeDecorator[str]):
+    """Text from people and from AWS (reasons, outcomes, errors). NUL characters are dropped:
+    PostgreSQL's text cannot hold them, and they carry nothing a person meant to say."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return value.replace("\x00", "") if isinstance(value, str) else value
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
 
@@ -74,7 +85,7 @@ class ScanAccount(Base):
     account_id: Mapped[str] = mapped_column(String(12))
     account_name: Mapped[str | None] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(16))  # ok, failed
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(PlainText)
     users_seen: Mapped[int] = mapped_column(Integer, default=0)
     findings: Mapped[int] = mapped_column(Integer, default=0)
     report_generated_at: Mapped[datetime | None]
@@ -104,18 +115,18 @@ class Finding(Base):
     owner: Mapped[str | None] = mapped_column(String(320))
     # Risk: administrator-equivalent (None: not known) and why; MFA on (None: not known).
     privileged: Mapped[bool | None]
-    privilege: Mapped[str | None] = mapped_column(Text)
+    privilege: Mapped[str | None] = mapped_column(PlainText)
     mfa_active: Mapped[bool | None]
     facts: Mapped[dict[str, Any]]
     first_seen: Mapped[datetime]
     last_seen: Mapped[datetime]
     kept_until: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
-    resolution: Mapped[str | None] = mapped_column(Text)
+    resolution: Mapped[str | None] = mapped_column(PlainText)
     # The decision in progress, for messages: who asked, who decided, and the note they gave.
     requested_by: Mapped[str | None] = mapped_column(String(32))
     decided_by: Mapped[str | None] = mapped_column(String(32))
-    decision_note: Mapped[str | None] = mapped_column(Text)
+    decision_note: Mapped[str | None] = mapped_column(PlainText)
     owner_slack_id: Mapped[str | None] = mapped_column(String(32))
     # What the removal request was for: the owner (tag value) it concerns, and the dry-run mode.
     requested_owner: Mapped[str | None] = mapped_column(String(320))
@@ -170,7 +181,7 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(32))
     from_state: Mapped[str | None] = mapped_column(String(24))
     to_state: Mapped[str | None] = mapped_column(String(24))
-    reason: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(PlainText)
     details: Mapped[dict[str, Any] | None]
 
 
@@ -185,7 +196,7 @@ class JobRun(Base):
     claimed_by: Mapped[str] = mapped_column(String(128))
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
-    outcome: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(PlainText)
 
     __table_args__ = (UniqueConstraint("job", "fire_time", name="uq_job_runs_job_fire_time"),)
 
@@ -217,6 +228,6 @@ class ScanRequest(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     claimed_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
-    outcome: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(PlainText)
 
     __table_args__ = (Index("ix_scan_requests_open", "finished_at", "claimed_by"),)

@@ -288,6 +288,20 @@ class Repository(Coordination):
         )
         return self._all(query)
 
+    def accounts_scanned(self, since: datetime, until: datetime) -> list[str]:
+        """The accounts a scan started in [since, until) covered, whether or not it could
+        read them (a failed account is in the scan's record, and in the evidence's scope)."""
+        with self._sessions() as session:
+            return list(
+                session.scalars(
+                    select(models.ScanAccount.account_id)
+                    .join(models.ScanAccount.scan)
+                    .where(models.Scan.started_at >= since, models.Scan.started_at < until)
+                    .distinct()
+                    .order_by(models.ScanAccount.account_id)
+                )
+            )
+
     def evidence(
         self, since: datetime, until: datetime, account_id: str | None = None
     ) -> list[tuple[models.Finding, list[models.AuditEvent]]]:

@@ -16,7 +16,7 @@ import csv
 import io
 import json
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from bot.domain.clock import as_utc, iso
 from bot.domain.records import EventView, FindingView
 from bot.domain.scan import ACCOUNT_ID
+from bot.domain.sheets import BYTE_ORDER_MARK, MARK, cell
 from bot.domain.workflow import CLOSED_STATES, State
 
 DEFAULT_DAYS = 90
@@ -65,9 +66,6 @@ EVENT_COLUMNS = (
     "details",
 )
 COLUMNS = FINDING_COLUMNS + EVENT_COLUMNS
-
-# OWASP CSV injection: a spreadsheet runs a cell starting with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # The audit actions that count as someone's decision on a finding (for days to decision).
 DECISIONS = frozenset({State.DISABLE_REQUESTED, State.KEPT})
@@ -281,9 +279,70 @@ def event_fields(event: EvidenceEvent) -> dict[str, Any]:
     }
 
 
-def as_json(records: Sequence[Record], summary: Summary) -> str:
-    """The summary first, then each finding with its events nested; text exactly as recorded."""
+# The controls whose evidence this is (docs/evidence.md says what in the file serves which).
+CONTROLS = (
+    "CIS AWS Foundations 1.12 (v1.x) / 2.11 (v2+): credentials unused are disabled",
+    "NIST SP 800-53 AC-2(3): disable accounts",
+    "SOC 2 CC6.2, CC6.3: access is removed when no longer needed",
+    "ISO/IEC 27001:2022 A.5.18: access rights are reviewed and removed",
+)
+
+
+@dataclass(frozen=True)
+class About:
+    """What an export is and covers, written at its head: the file says it, not a side channel."""
+
+    generated_at: datetime
+    tool: str  # name and version
+    accounts: tuple[str, ...]  # the accounts the period's scans covered
+    idle_days: int
+    key_recent_days: int
+    dry_run: bool
+
+    def as_json(self, summary: Summary) -> dict[str, Any]:
+        return {
+            "export": "iam-inactive evidence",
+            "generated_at": iso(self.generated_at),
+            "tool": self.tool,
+            "period": {"since": iso(summary.period.since), "until": iso(summary.period.until)},
+            "account_filter": summary.account_id,
+            "accounts_scanned": list(self.accounts),
+            "thresholds": {"idle_days": self.idle_days, "key_recent_days": self.key_recent_days},
+            "dry_run": self.dry_run,
+            "controls": list(CONTROLS),
+        }
+
+    def csv_rows(self, summary: Summary) -> list[list[str]]:
+        """`# name`, value rows: a reader skips the rows whose first cell begins with #."""
+        facts = self.as_json(summary)
+        rows: list[list[Any]] = [
+            ["# iam-inactive evidence export", READING],
+            ["# generated_at", facts["generated_at"]],
+            ["# tool", self.tool],
+            ["# period", facts["period"]["since"], facts["period"]["until"]],
+            ["# account_filter", summary.account_id or "all accounts"],
+            ["# accounts_scanned", " ".join(self.accounts)],
+            ["# idle_days", self.idle_days],
+            ["# key_recent_days", self.key_recent_days],
+            ["# dry_run", self.dry_run],
+            *(["# control", control] for control in CONTROLS),
+            ["# summary", summary.line()],
+        ]
+        return [[cell(value) for value in row] for row in rows]
+
+
+READING = (
+    "Rows whose first cell begins with # describe the export; the column names follow. "
+    f"A cell that begins with {MARK} had one {MARK} put before it (a formula, a number or a "
+    f"leading {MARK} as typed): take one off to get the recorded text. Times are UTC."
+)
+
+
+def as_json(records: Sequence[Record], summary: Summary, about: About) -> str:
+    """What the export is, the summary, then each finding with its events nested; text exactly
+    as recorded (the lossless form)."""
     document = {
+        "about": about.as_json(summary),
         "summary": summary.as_json(),
         "columns": {"finding": FINDING_COLUMNS, "event": EVENT_COLUMNS},
         "findings": [
@@ -294,34 +353,18 @@ def as_json(records: Sequence[Record], summary: Summary) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False)
 
 
-def as_csv(records: Sequence[Record]) -> str:
-    """One row per audit event with its finding's columns (a finding without events: one row),
-    every cell neutralised against formula injection."""
+def as_csv(records: Sequence[Record], summary: Summary, about: About, bom: bool = True) -> str:
+    """What the export is (rows beginning with #), the column names, then one row per audit
+    event with its finding's columns (a finding without events: one row); every cell as
+    bot.domain.sheets writes it. `bom`: begin with UTF-8's byte order mark, which spreadsheets
+    need to read the file as UTF-8."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerows(about.csv_rows(summary))
     writer.writerow(COLUMNS)
     for finding, events in records:
         found = finding_fields(finding)
         for event in events or (None,):
             row = {**found, **(event_fields(event) if event else {})}
-            writer.writerow(_cells(row.get(column) for column in COLUMNS))
-    return out.getvalue()
-
-
-def _cells(values: Iterable[Any]) -> list[str]:
-    return [neutralise(_text(value)) for value in values]
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True, ensure_ascii=False)
-    return str(value)
-
-
-def neutralise(cell: str) -> str:
-    """A cell a spreadsheet would read as a formula, made text with a leading single quote."""
-    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
+            writer.writerow([cell(row.get(column)) for column in COLUMNS])
+    return (BYTE_ORDER_MARK if bom else "") + out.getvalue()

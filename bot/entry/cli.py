@@ -174,6 +174,7 @@ def export(
     account: str | None,
     output_format: str,
     output: str | None,
+    bom: bool = True,
     stdout: TextIO = sys.stdout,
     stderr: TextIO = sys.stderr,
 ) -> int:
@@ -188,13 +189,14 @@ def export(
         print(f"iam-inactive: {error}", file=stderr)
         return EXIT_BAD_SETUP
     try:
-        repository = open_database(configure(env, verbose=False), read_only=True)
+        settings = configure(env, verbose=False)
+        repository = open_database(settings, read_only=True)
         from bot.application.evidence import export as evidence_of
 
-        made = evidence_of(repository, period, account_id)
+        made = evidence_of(repository, settings, period, account_id)
     except (SetupError, RecordsUnavailable) as error:
         return _stopped(error, stderr)
-    text = made.json() + "\n" if output_format == "json" else made.csv()
+    text = made.json() + "\n" if output_format == "json" else made.csv(bom=bom)
     try:
         if output:
             Path(output).write_text(text, encoding="utf-8", newline="")

@@ -9,9 +9,9 @@ from datetime import datetime, tzinfo
 from typing import Any, TextIO
 
 from bot.domain.clock import iso
-from bot.domain.evidence import neutralise
 from bot.domain.records import FindingView
 from bot.domain.risk import risk_label, user_path
+from bot.domain.sheets import cell
 
 TABLE_HEADERS = (
     "account",
@@ -90,9 +90,8 @@ def write_csv(rows: Sequence[FindingView], out: TextIO) -> None:
     writer.writeheader()
     for row in rows:
         record = finding_record(row)
-        cells = {**record, "access_keys": json.dumps(record["access_keys"])}
         # owner tags are free text: a spreadsheet must not run one as a formula
-        writer.writerow({key: neutralise(str(v)) if v else v for key, v in cells.items()})
+        writer.writerow({key: cell(value) for key, value in record.items()})
 
 
 def render_table(rows: Sequence[FindingView], zone: tzinfo) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.sheets import read_csv
 from bot.entry import cli
 from bot.entry.terminal import write_csv
 from tests.unit.test_messages import row
@@ -101,19 +102,22 @@ def test_the_scan_csv_keeps_spreadsheets_from_running_owner_tags():
     write_csv([row(owner="=HYPERLINK(1)", privilege="AdministratorAccess", privileged=True)], out)
     (written,) = csv.DictReader(io.StringIO(out.getvalue()))
     assert written["owner"] == "'=HYPERLINK(1)" and written["privilege"] == "AdministratorAccess"
-    assert written["days_idle"] == "120" and written["privileged"] == "True"
+    assert written["days_idle"] == "120" and written["privileged"] == "true"
+    assert written["account_id"] == "'111122223333"  # read as a number, its zeros would go
+    _described, (restored,) = read_csv(out.getvalue())
+    assert restored["owner"] == "=HYPERLINK(1)" and restored["account_id"] == "111122223333"
 
 
 def test_demo_scan_as_csv_through_the_api_path(tmp_path):
     result = run_bot("scan", "--demo", "--csv", "--source", "api", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    _described, rows = read_csv(result.stdout)
     assert {row["user_name"] for row in rows} == DEMO_FINDINGS
     assert rows[0]["account_id"] == "123456789012"
     # privilege comes from the bulk call, whatever the source; MFA only from the report, and
     # MFA not known counts as off: the privileged users, the longest idle first
     assert [row["user_name"] for row in rows][:3] == ["ivan", "dave", "alice@example.com"]
-    assert rows[2]["privileged"] == "True" and {row["mfa_active"] for row in rows} == {""}
+    assert rows[2]["privileged"] == "true" and {row["mfa_active"] for row in rows} == {""}
     (bob,) = [row for row in rows if row["user_name"] == "bob"]
     (key,) = json.loads(bob["access_keys"])
     assert key["active"] is True and key["last_used"] == bob["newest_key_used"]

@@ -3,13 +3,11 @@ HTTP path with the Slack stand-in."""
 
 from __future__ import annotations
 
-import csv
-import io
-
 import pytest
 import yaml
 
 from bot.domain.evidence import COLUMNS
+from bot.domain.sheets import read_csv
 from bot.slack.ids import ActionId
 from bot.slack.messages.command import help_message
 from tests.integration.test_cli import ROOT
@@ -31,8 +29,8 @@ def test_an_approver_gets_the_csv_in_their_dm_with_what_it_covers(bot, standin):
     (complete,) = standin.named("files.completeUploadExternal")
     assert complete.params["channel_id"] == dm_channel(APPROVER.id)
     (upload,) = [c for c in standin.calls if c.method.startswith("upload/")]
-    rows = list(csv.DictReader(io.StringIO(upload.params["data"].decode())))
-    assert tuple(rows[0]) == COLUMNS
+    described, rows = read_csv(upload.params["data"].decode())
+    assert tuple(rows[0]) == COLUMNS and described[0][0] == "# iam-inactive evidence export"
     assert {r["user_name"] for r in rows} == {"idle-dormant", "keys-only", "owned", "left-company"}
     assert ("owned", "disable_requested", APPROVER.id) in {
         (r["user_name"], r["action"], r["actor"]) for r in rows

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
 import pytest
 
+from bot import __version__
 from bot.entry.config import SettingsError, database_url_problem, load_settings
 
 
@@ -130,3 +134,8 @@ def test_the_sweep_waits_longer_than_a_removal_can_take():
     with pytest.raises(SettingsError, match="STUCK_AFTER_SECONDS must be at least 120"):
         load_settings({"STUCK_AFTER_SECONDS": "1"})
     assert load_settings({}).stuck_after_seconds == 600
+
+
+def test_the_version_the_bot_reports_is_the_projects():
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    assert __version__ == project["project"]["version"]
