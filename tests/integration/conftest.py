@@ -94,7 +94,13 @@ def _botocore_reads_its_models_once():
 def aws_session(monkeypatch) -> Iterator[boto3.Session]:
     """A boto3 session talking to moto's in-process AWS, built as production builds its own
     (AWS_FAST_PARSING on; tests/integration/test_fast_parsing.py covers it off)."""
-    for name in ("AWS_PROFILE", "AWS_ROLE_ARNS", "AWS_ORG_ROLE_NAME", "AWS_ENDPOINT_URL"):
+    for name in (
+        "AWS_PROFILE",
+        "AWS_ROLE_ARNS",
+        "AWS_ORGANIZATION",
+        "AWS_ORG_ROLE_NAME",
+        "AWS_ENDPOINT_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     with mock_aws():
         yield fast.aws_session(
