@@ -5,10 +5,9 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-import boto3
 import pytest
 
-from bot.aws.accounts import client, resolve_targets, target_for
+from bot.aws.accounts import resolve_targets, target_for
 from bot.aws.demo import seed_users
 from bot.aws.scanner import scan_accounts
 from bot.domain.scan import AccountTarget
@@ -19,6 +18,7 @@ from tests.integration.conftest import (
     KEYS_ONLY,
     OWNED,
     RECENT_LOGIN,
+    assumed,
     body_of,
     iam_error,
 )
@@ -38,21 +38,8 @@ def organization(aws_session, now):
     seed_users(aws_session, (IDLE_DORMANT, RECENT_LOGIN), now)
     for account_id, users in zip(members, [(IDLE_DORMANT, KEYS_ONLY), (OWNED,)], strict=True):
         target = AccountTarget(account_id, f"arn:aws:iam::{account_id}:role/{ORG_ROLE}")
-        seed_users(assumed(aws_session, target), users, now, account_id=account_id)
+        seed_users(assumed(aws_session, target.role_arn), users, now, account_id=account_id)
     return members
-
-
-def assumed(aws_session, target):
-    """A session acting in the target account through its role."""
-    credentials = client(aws_session, "sts").assume_role(
-        RoleArn=target.role_arn, RoleSessionName="seed"
-    )["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=aws_session.region_name,
-    )
 
 
 def findings_by_account(result):
