@@ -1,9 +1,9 @@
 """Which AWS accounts to scan, and a boto3 session for each.
 
 Default: the account of the current credentials. `AWS_ROLE_ARNS`: one role per account.
-`AWS_ORGANIZATION`: every active member of the Organization, through the role `AWS_ORG_ROLE_NAME`
-(the account the bot runs in is scanned with the current credentials). Every client comes from one base
-session, built by `bot.aws.fast.aws_session`.
+`AWS_ORGANIZATION`: every active member of the Organization, through the role
+`AWS_ORG_ROLE_NAME` (the account the bot runs in is scanned with the current credentials). Every
+client comes from one base session, built by `bot.aws.fast.aws_session`.
 """
 
 from __future__ import annotations
