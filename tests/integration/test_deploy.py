@@ -47,11 +47,14 @@ def resolved(node, values):
 
 
 def deploy_stackset(cloudformation, values) -> None:
-    """deploy/stackset.yaml's StackSet, made through the API calls its properties name (moto's
-    CloudFormation creates no AWS::CloudFormation::StackSet resource): boto3 checks that they
-    are the API's, and moto deploys the member role to every account of the units."""
-    (resource,) = load_template(STACKSET)["Resources"].values()
-    properties = resolved(resource["Properties"], values)
+    """deploy/stackset.yaml's StackSet, its parameters `values` or their defaults, made through
+    the API calls its properties name (moto's CloudFormation creates no AWS::CloudFormation::
+    StackSet resource): boto3 checks that they are the API's, and moto deploys the member role
+    to every account of the units."""
+    template = load_template(STACKSET)
+    defaults = {name: spec.get("Default") for name, spec in template["Parameters"].items()}
+    (resource,) = template["Resources"].values()
+    properties = resolved(resource["Properties"], defaults | values)
     (instances,) = properties.pop("StackInstancesGroup")
     preferences = properties.pop("OperationPreferences")
     del properties["TemplateURL"]  # moto reads no S3 URL: the template itself
@@ -82,8 +85,7 @@ def deploy(aws_session, allow_removal: str) -> tuple[str, str]:
     )
     (stack,) = cloudformation.describe_stacks(StackName="iam-inactive-bot")["Stacks"]
     bot_role = {out["OutputKey"]: out["OutputValue"] for out in stack["Outputs"]}["RoleArn"]
-    parameters = {name: spec.get("Default") for name, spec in stackset_parameters().items()}
-    values = parameters | {
+    values = {
         "MemberRoleTemplateURL": "https://bucket.s3.amazonaws.com/member-role.yaml",
         "OrganizationalUnitIds": [root["Id"]],
         "BotAccountId": DEMO_ACCOUNT_ID,
@@ -93,10 +95,6 @@ def deploy(aws_session, allow_removal: str) -> tuple[str, str]:
     }
     deploy_stackset(cloudformation, values)
     return member, bot_role
-
-
-def stackset_parameters() -> dict:
-    return load_template(STACKSET)["Parameters"]
 
 
 @pytest.fixture
