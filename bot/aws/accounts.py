@@ -1,9 +1,9 @@
 """Which AWS accounts to scan, and a boto3 session for each.
 
 Default: the account of the current credentials. `AWS_ROLE_ARNS`: one role per account.
-`AWS_ORG_ROLE_NAME`: every active member of the Organization, through that role (the management
-account itself is scanned with the current credentials). Every client comes from one base
-session, built by `bot.aws.fast.aws_session`.
+`AWS_ORGANIZATION`: every active member of the Organization, through the role
+`AWS_ORG_ROLE_NAME` (the account the bot runs in is scanned with the current credentials). Every
+client comes from one base session, built by `bot.aws.fast.aws_session`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class DiscoveryError(RuntimeError):
 
 def resolve_targets(settings: Settings, base: boto3.Session) -> list[AccountTarget]:
     """The accounts this scan covers. Raises botocore errors when discovery itself fails."""
-    if settings.org_role_name:
+    if settings.organization:
         return _organization_targets(base, settings.org_role_name)
     if settings.role_arns:
         return [
@@ -53,7 +53,7 @@ def target_for(settings: Settings, base: boto3.Session, account_id: str) -> Acco
     for arn in settings.role_arns:
         if _account_of(arn) == account_id:
             return AccountTarget(account_id, arn)
-    if settings.org_role_name and account_id != _current_account(base):
+    if settings.organization and account_id != _current_account(base):
         partition = base.get_partition_for_region(base.region_name or GLOBAL_REGION)
         return AccountTarget(account_id, _role_arn(partition, account_id, settings.org_role_name))
     return AccountTarget(account_id)

@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo
 from bot.domain.rule import CATEGORIES, Thresholds
 
 DEFAULT_DATABASE_URL = "sqlite:///iam-inactive.db"
+# The role deploy/member-role.yaml creates in each account (tests/unit/test_deploy_templates.py
+# keeps the two equal).
+DEFAULT_ORG_ROLE_NAME = "iam-inactive"
 ROLE_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]+$")
 ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
 SLACK_GROUP_ID_PATTERN = re.compile(r"^S[A-Z0-9]{2,}$")
@@ -32,7 +35,9 @@ class Settings:
     tag_source: str = "bulk"
     scan_source: str = "report"
     role_arns: tuple[str, ...] = ()
-    org_role_name: str | None = None
+    # Discover the accounts through Organizations and assume org_role_name in each.
+    organization: bool = False
+    org_role_name: str = DEFAULT_ORG_ROLE_NAME
     external_id: str | None = None
     account_concurrency: int = 24
     user_concurrency: int = 8

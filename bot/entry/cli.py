@@ -66,7 +66,7 @@ def _scan(
 ) -> int:
     overrides: dict[str, object] = {"scan_source": source} if source else {}
     if demo:
-        overrides.update(role_arns=(), org_role_name=None)
+        overrides.update(role_arns=(), organization=False)
         if not env.get("DATABASE_URL"):
             overrides["database_url"] = DEMO_DATABASE_URL
     trigger = "demo" if demo else "cli"

@@ -14,6 +14,7 @@ from bot.domain.cron import CronError, parse_cron
 from bot.domain.rule import CATEGORIES, SLACK_USER_ID_PATTERN, Thresholds
 from bot.domain.settings import (
     DEFAULT_DATABASE_URL,
+    DEFAULT_ORG_ROLE_NAME,
     LOG_FORMATS,
     ROLE_ARN_PATTERN,
     ROLE_NAME_PATTERN,
@@ -43,6 +44,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         raise SettingsError(
             f"KEY_RECENT_DAYS ({recent_days}) must not exceed CONSOLE_IDLE_DAYS ({idle_days})"
         )
+    org_role_name = reader.matching("AWS_ORG_ROLE_NAME", ROLE_NAME_PATTERN, "an IAM role name")
     return Settings(
         thresholds=Thresholds(idle_days=idle_days, key_recent_days=recent_days),
         categories=frozenset(reader.choices("CATEGORIES", CATEGORIES, default=CATEGORIES)),
@@ -52,7 +54,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         tag_source=reader.one_of("TAG_SOURCE", TAG_SOURCES, "bulk"),
         scan_source=reader.one_of("SCAN_SOURCE", SOURCES, "report"),
         role_arns=tuple(reader.matching_csv("AWS_ROLE_ARNS", ROLE_ARN_PATTERN, "IAM role ARNs")),
-        org_role_name=reader.matching("AWS_ORG_ROLE_NAME", ROLE_NAME_PATTERN, "an IAM role name"),
+        # Naming the role has always meant the Organization: deployments that set only
+        # AWS_ORG_ROLE_NAME keep scanning every account.
+        organization=reader.boolean("AWS_ORGANIZATION", org_role_name is not None),
+        org_role_name=org_role_name or DEFAULT_ORG_ROLE_NAME,
         external_id=reader.text("AWS_EXTERNAL_ID"),
         account_concurrency=reader.positive_int("ACCOUNT_CONCURRENCY", 24, most=MAX_CONCURRENCY),
         user_concurrency=reader.positive_int("USER_CONCURRENCY", 8, most=MAX_CONCURRENCY),

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.aws import fast
+from bot.aws.accounts import client
 from bot.aws.demo import DEMO_ACCOUNT_ID, DEMO_REGION, DemoKey, DemoUser, seed_users
 from storage import models
 from storage.db import make_engine, migrate
@@ -94,7 +95,13 @@ def _botocore_reads_its_models_once():
 def aws_session(monkeypatch) -> Iterator[boto3.Session]:
     """A boto3 session talking to moto's in-process AWS, built as production builds its own
     (AWS_FAST_PARSING on; tests/integration/test_fast_parsing.py covers it off)."""
-    for name in ("AWS_PROFILE", "AWS_ROLE_ARNS", "AWS_ORG_ROLE_NAME", "AWS_ENDPOINT_URL"):
+    for name in (
+        "AWS_PROFILE",
+        "AWS_ROLE_ARNS",
+        "AWS_ORGANIZATION",
+        "AWS_ORG_ROLE_NAME",
+        "AWS_ENDPOINT_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     with mock_aws():
         yield fast.aws_session(
@@ -118,6 +125,22 @@ def paged_list_users(monkeypatch) -> int:
 
     monkeypatch.setattr(IamResponse, "list_users", list_users)
     return page_size
+
+
+def assumed(
+    aws_session: boto3.Session, role_arn: str, *, as_the_bot: bool = False
+) -> boto3.Session:
+    """A session acting through the role `role_arn`; `as_the_bot`: built as the bot builds its
+    base session (bot.aws.fast)."""
+    answer = client(aws_session, "sts").assume_role(RoleArn=role_arn, RoleSessionName="seed")
+    keys = answer["Credentials"]
+    build = fast.aws_session if as_the_bot else boto3.Session
+    return build(
+        aws_access_key_id=keys["AccessKeyId"],
+        aws_secret_access_key=keys["SecretAccessKey"],
+        aws_session_token=keys["SessionToken"],
+        region_name=aws_session.region_name,
+    )
 
 
 class CallLog:

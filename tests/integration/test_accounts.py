@@ -5,10 +5,9 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-import boto3
 import pytest
 
-from bot.aws.accounts import client, resolve_targets, target_for
+from bot.aws.accounts import resolve_targets, target_for
 from bot.aws.demo import seed_users
 from bot.aws.scanner import scan_accounts
 from bot.domain.scan import AccountTarget
@@ -19,6 +18,7 @@ from tests.integration.conftest import (
     KEYS_ONLY,
     OWNED,
     RECENT_LOGIN,
+    assumed,
     body_of,
     iam_error,
 )
@@ -38,21 +38,8 @@ def organization(aws_session, now):
     seed_users(aws_session, (IDLE_DORMANT, RECENT_LOGIN), now)
     for account_id, users in zip(members, [(IDLE_DORMANT, KEYS_ONLY), (OWNED,)], strict=True):
         target = AccountTarget(account_id, f"arn:aws:iam::{account_id}:role/{ORG_ROLE}")
-        seed_users(assumed(aws_session, target), users, now, account_id=account_id)
+        seed_users(assumed(aws_session, target.role_arn), users, now, account_id=account_id)
     return members
-
-
-def assumed(aws_session, target):
-    """A session acting in the target account through its role."""
-    credentials = client(aws_session, "sts").assume_role(
-        RoleArn=target.role_arn, RoleSessionName="seed"
-    )["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=aws_session.region_name,
-    )
 
 
 def findings_by_account(result):
@@ -65,7 +52,10 @@ def findings_by_account(result):
 def test_organization_discovery_scans_every_active_member(aws_session, organization, now):
     progress = []
     result = scan_accounts(
-        Settings(org_role_name=ORG_ROLE), aws_session, clock=lambda: now, progress=progress.append
+        Settings(organization=True, org_role_name=ORG_ROLE),
+        aws_session,
+        clock=lambda: now,
+        progress=progress.append,
     )
     prod, dev = organization
     assert result.status == "ok"
@@ -79,7 +69,7 @@ def test_organization_discovery_scans_every_active_member(aws_session, organizat
 
 
 def test_management_account_uses_current_credentials(aws_session, organization):
-    targets = resolve_targets(Settings(org_role_name=ORG_ROLE), aws_session)
+    targets = resolve_targets(Settings(organization=True, org_role_name=ORG_ROLE), aws_session)
     management = [t for t in targets if t.account_id == "123456789012"]
     assert management and management[0].role_arn is None
     assert all(t.role_arn.endswith(f":role/{ORG_ROLE}") for t in targets if t not in management)
@@ -111,7 +101,9 @@ def test_one_account_that_cannot_be_assumed_fails_alone(aws_session, organizatio
         return None
 
     aws_session.events.register_first("before-send.sts.AssumeRole", deny_prod)
-    result = scan_accounts(Settings(org_role_name=ORG_ROLE), aws_session, clock=lambda: now)
+    result = scan_accounts(
+        Settings(organization=True, org_role_name=ORG_ROLE), aws_session, clock=lambda: now
+    )
     assert result.status == "partial"
     failed = {account.target.account_id: account.error for account in result.failed_accounts}
     assert list(failed) == [prod]
@@ -144,7 +136,12 @@ def test_an_account_out_of_time_fails_alone_and_sends_nothing_after(aws_session,
             moment[0] += timedelta(minutes=5)
 
     aws_session.events.register("before-send.iam", management_answers_slowly)
-    settings = Settings(org_role_name=ORG_ROLE, tag_source="per-user", account_timeout_seconds=600)
+    settings = Settings(
+        organization=True,
+        org_role_name=ORG_ROLE,
+        tag_source="per-user",
+        account_timeout_seconds=600,
+    )
     result = scan_accounts(settings, aws_session, clock=lambda: moment[0], progress=progress)
     failed = {account.target.account_id: account.error for account in result.failed_accounts}
     assert failed == {"123456789012": OUT_OF_TIME}
@@ -162,6 +159,7 @@ def test_an_account_s_time_starts_when_its_scan_does(aws_session, organization, 
 
     aws_session.events.register("before-send.iam", two_minutes)
     settings = Settings(
+        organization=True,
         org_role_name=ORG_ROLE,
         tag_source="per-user",
         account_concurrency=1,
@@ -187,7 +185,12 @@ def test_an_assume_role_throttled_past_the_deadline_is_not_tried_again(
         return None
 
     aws_session.events.register("before-send.sts.AssumeRole", throttle_prod)
-    settings = Settings(org_role_name=ORG_ROLE, account_concurrency=1, account_timeout_seconds=600)
+    settings = Settings(
+        organization=True,
+        org_role_name=ORG_ROLE,
+        account_concurrency=1,
+        account_timeout_seconds=600,
+    )
     result = scan_accounts(settings, aws_session, clock=lambda: moment[0])
     assert {account.target.account_id: account.error for account in result.failed_accounts} == {
         prod: OUT_OF_TIME
@@ -202,14 +205,18 @@ def test_failed_discovery_is_a_failed_scan_not_an_empty_one(aws_session, organiz
         "before-send.organizations.ListAccounts",
         lambda **_: iam_error("AccessDeniedException", 400),
     )
-    result = scan_accounts(Settings(org_role_name=ORG_ROLE), aws_session, clock=lambda: now)
+    result = scan_accounts(
+        Settings(organization=True, org_role_name=ORG_ROLE), aws_session, clock=lambda: now
+    )
     assert result.status == "failed"
     assert result.candidates == []
     assert "ListAccounts failed" in result.accounts[0].error
 
 
 def test_an_organization_without_active_accounts_is_a_failed_scan(aws_session, now):
-    result = scan_accounts(Settings(org_role_name=ORG_ROLE), aws_session, clock=lambda: now)
+    result = scan_accounts(
+        Settings(organization=True, org_role_name=ORG_ROLE), aws_session, clock=lambda: now
+    )
     assert result.status == "failed"
     assert "no active accounts" in result.accounts[0].error
 
@@ -220,7 +227,7 @@ def test_default_is_the_account_of_the_current_credentials(aws_session):
 
 def test_removal_targets_match_how_the_account_was_scanned(aws_session, organization):
     prod, _dev = organization
-    org = Settings(org_role_name=ORG_ROLE)
+    org = Settings(organization=True, org_role_name=ORG_ROLE)
     assert target_for(org, aws_session, prod).role_arn == f"arn:aws:iam::{prod}:role/{ORG_ROLE}"
     assert target_for(org, aws_session, "123456789012").role_arn is None
     listed = load_settings({"AWS_ROLE_ARNS": f"arn:aws:iam::{prod}:role/audit"})

@@ -1,4 +1,5 @@
-"""iam-policy.json grants every AWS action the code calls, and nothing else."""
+"""iam-policy.json and the roles in deploy/ grant every AWS action the code calls, and nothing
+else; the read-only variants grant no removal."""
 
 from __future__ import annotations
 
@@ -6,12 +7,17 @@ import json
 import re
 from pathlib import Path
 
+from tests.support.templates import BOT_ROLE, MEMBER_ROLE, granted_actions, load_template
+
 ROOT = Path(__file__).resolve().parents[2]
 # sts:GetCallerIdentity needs no permission (AWS documents it as always allowed).
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
 CLIENTS = {"iam": "iam", "sts": "sts", "organizations": "organizations"}
 # bot/aws/demo.py only ever talks to the embedded simulated account, never to AWS.
 SIMULATION_ONLY = {"demo.py"}
+# What changes an account. A read-only role grants none of it, including what the code may
+# call one day (deactivating an access key).
+REMOVALS = {"iam:DeleteLoginProfile", "iam:UpdateAccessKey"}
 
 
 def camel(snake: str) -> str:
@@ -28,13 +34,39 @@ def actions_called_by_the_code() -> set[str]:
             found.add(f"{service}:{camel(method)}")
         for method in re.findall(rf'\b{client}\.get_paginator\("(\w+)"\)', source):
             found.add(f"{service}:{camel(method)}")
-    return found
+    return found - NEEDS_NO_PERMISSION
 
 
 def test_policy_covers_exactly_what_the_code_calls():
     policy = json.loads((ROOT / "iam-policy.json").read_text())
     granted = {action for statement in policy["Statement"] for action in statement["Action"]}
-    called = actions_called_by_the_code() - NEEDS_NO_PERMISSION
+    called = actions_called_by_the_code()
     assert "iam:DeleteLoginProfile" in called and "iam:GenerateCredentialReport" in called
     assert granted == called, {"missing": called - granted, "unused": granted - called}
     assert all(statement["Effect"] == "Allow" for statement in policy["Statement"])
+
+
+def test_the_bot_s_role_grants_what_the_code_calls():
+    """The bot scans the account it runs in with its own role, and reaches the others."""
+    called = actions_called_by_the_code()
+    granted = granted_actions(load_template(BOT_ROLE))
+    assert granted == called, {"missing": called - granted, "unused": granted - called}
+
+
+def test_the_member_role_grants_what_the_code_calls_in_another_account():
+    """In a member account the bot only calls IAM: discovery and AssumeRole happen at home."""
+    called = {action for action in actions_called_by_the_code() if action.startswith("iam:")}
+    granted = granted_actions(load_template(MEMBER_ROLE))
+    assert granted == called, {"missing": called - granted, "unused": granted - called}
+
+
+def test_the_read_only_variants_scan_but_remove_nothing():
+    for path in (MEMBER_ROLE, BOT_ROLE):
+        template = load_template(path)
+        assert template["Conditions"]["Removes"] == {
+            "Fn::Equals": [{"Ref": "AllowRemoval"}, "true"]
+        }
+        everything = granted_actions(template)
+        read_only = granted_actions(template, false=frozenset({"Removes"}))
+        assert read_only == everything - REMOVALS, path.name
+        assert "iam:GenerateCredentialReport" in read_only and "iam:GetUser" in read_only

@@ -55,6 +55,20 @@ def test_values_are_read_and_normalized():
 
 
 @pytest.mark.parametrize(
+    ("env", "organization", "role"),
+    [
+        ({}, False, "iam-inactive"),  # deploy/member-role.yaml's name, ready for the switch
+        ({"AWS_ORGANIZATION": "true"}, True, "iam-inactive"),
+        ({"AWS_ORG_ROLE_NAME": "audit"}, True, "audit"),  # as before AWS_ORGANIZATION existed
+        ({"AWS_ORGANIZATION": "false", "AWS_ORG_ROLE_NAME": "audit"}, False, "audit"),
+    ],
+)
+def test_the_organization_is_scanned_when_asked_or_when_its_role_is_named(env, organization, role):
+    settings = load_settings(env)
+    assert (settings.organization, settings.org_role_name) == (organization, role)
+
+
+@pytest.mark.parametrize(
     ("env", "message"),
     [
         ({"CONSOLE_IDLE_DAYS": "abc"}, "CONSOLE_IDLE_DAYS must be a whole number"),
@@ -71,6 +85,7 @@ def test_values_are_read_and_normalized():
         ({"CATEGORIES": "dormant,stale"}, "CATEGORIES accepts dormant, keys_only (unknown: stale)"),
         ({"AWS_ROLE_ARNS": "arn:aws:iam::12:role/x"}, "AWS_ROLE_ARNS must be a comma-separated"),
         ({"AWS_ORG_ROLE_NAME": "bad role"}, "AWS_ORG_ROLE_NAME must be an IAM role name"),
+        ({"AWS_ORGANIZATION": "all"}, "AWS_ORGANIZATION must be true or false"),
         ({"DRY_RUN": "maybe"}, "DRY_RUN must be true or false"),
         ({"AWS_FAST_PARSING": "fast"}, "AWS_FAST_PARSING must be true or false"),
         ({"TZ": "Mars/Olympus"}, "TZ must be an IANA time zone"),
