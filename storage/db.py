@@ -48,12 +48,12 @@ class Patience:
 
 
 # The web process (gunicorn's workers) answers Slack, which allows 3 s for an acknowledgement.
-# Acknowledgements wait on no query (the work runs after them, /healthz waits at most
-# bot/entry/health.py's bound), but the threads doing the work are few: a hung database frees them
-# within a few seconds, each person told so (about `answer` + `connect` at worst: a pooled
-# connection's ping, then a new connection). Its queries are a page of findings, a history, an
-# export's rows: milliseconds each; a decision's row lock is held for milliseconds, and a scan's
-# recording holds its rows (SQLite: the write lock) about a second for 20,000 new findings.
+# Acknowledgements wait on no query (the work runs after them; /healthz waits at most
+# HEALTH_WITHIN, bot/entry/web.py), but the threads doing the work are few: a database that
+# hangs frees them within `answer` seconds (a new connection, `connect`), each person told so.
+# Its queries are a page of findings, a history, an export's rows: milliseconds each; a
+# decision's row lock is held for milliseconds, and a scan's recording holds its rows (SQLite:
+# the write lock) about a second for 20,000 new findings.
 SERVING = Patience(checkout=2, connect=2, lock=2, statement=3, answer=4)
 # The scanner, Socket Mode's one process, the terminal's commands: nobody's acknowledgement
 # waits on them, and a scan's recording of a large Organization is one transaction that may
@@ -145,9 +145,10 @@ def migrate(engine: Engine) -> None:
 
 @contextmanager
 def _unhurried(connection: Connection) -> Iterator[None]:
-    """No bound of the engine's for a migration: another replica's migrating is waited for, and
-    a migration may rightly run long (no request waits on it: a web worker migrates before it
-    serves)."""
+    """A migration is not held to a web worker's bounds (no request waits on it: a worker
+    migrates before it serves). On PostgreSQL none at all: another replica's migrating is
+    waited for, and a migration may rightly run long. On SQLite, where migrating processes take
+    turns on a file lock first, the scanner's wait for other writers' lock."""
     if connection.dialect.name == "sqlite":
         busy = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
         connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(WORKING.lock * 1000)}")
