@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, Select, and_, delete, insert, or_, select, update
+from sqlalchemy import Engine, Select, and_, delete, false, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -221,6 +221,15 @@ class Coordination:
     def scanners_alive(self, at: datetime) -> int:
         """How many scanner processes have a heartbeat now."""
         with self.engine.connect() as connection:
+            return len(connection.execute(self._live(at)).all())
+
+    def scanners_alive_and_writable(self, at: datetime) -> int:
+        """scanners_alive, asked in a transaction that first takes the write lock of a write
+        matching no row: on SQLite, a write lock another process holds keeps every decision
+        waiting though reads go on; on PostgreSQL, a read-only server (a failover under way)."""
+        lease = models.Lease.__table__
+        with self.engine.begin() as connection:
+            connection.execute(update(lease).where(false()).values(holder=lease.c.holder))
             return len(connection.execute(self._live(at)).all())
 
     @staticmethod

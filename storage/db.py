@@ -5,9 +5,12 @@ from __future__ import annotations
 import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
+from sqlalchemy import Connection, Dialect, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 
@@ -29,33 +32,71 @@ def normalize_url(url: str) -> str:
     return url
 
 
-STATEMENT_TIMEOUT = "30s"
-LOCK_TIMEOUT = "10s"
+@dataclass(frozen=True)
+class Patience:
+    """How long a process waits on its database before the wait is an outage: RecordsUnavailable,
+    the person told, the thread free again. Seconds."""
+
+    checkout: float  # for a pooled connection, all of them in use
+    connect: int  # to open one, signing in included (libpq counts whole seconds, 2 at least)
+    lock: float  # for a row lock (PostgreSQL's lock_timeout), SQLite's write lock (busy timeout)
+    statement: float  # for a statement to run (PostgreSQL's statement_timeout, the server's)
+    # For any one answer from PostgreSQL, on this side: when the server or the path to it hangs,
+    # no statement_timeout ever ends the wait. Longer than `statement`, so that a server that is
+    # only slow cancels its statement first and the connection stays usable.
+    answer: float
 
 
-def make_engine(url: str, *, read_only: bool = False) -> Engine:
+# The web process (gunicorn's workers) answers Slack, which allows 3 s for an acknowledgement.
+# Acknowledgements wait on no query (the work runs after them; /healthz waits at most
+# HEALTH_WITHIN, bot/entry/web.py), but the threads doing the work are few: a database that
+# hangs frees them within `answer` seconds (a new connection, `connect`), each person told so.
+# Its queries are a page of findings, a history, an export's rows: milliseconds each; a
+# decision's row lock is held for milliseconds, and a scan's recording holds its rows (SQLite:
+# the write lock) about a second for 20,000 new findings.
+SERVING = Patience(checkout=2, connect=2, lock=2, statement=3, answer=4)
+# The scanner, Socket Mode's one process, the terminal's commands: nobody's acknowledgement
+# waits on them, and a scan's recording of a large Organization is one transaction that may
+# rightly wait on another process's for seconds.
+WORKING = Patience(checkout=10, connect=5, lock=10, statement=30, answer=35)
+
+
+def make_engine(url: str, *, read_only: bool = False, patience: Patience = WORKING) -> Engine:
     """`read_only`: for reports, which must not change the database they read (not even
-    SQLite's journal mode)."""
+    SQLite's journal mode). `patience`: SERVING for processes answering Slack."""
     url = normalize_url(url)
     # Enough connections for the Slack listener threads and the scheduler at once.
-    pool = {"pool_size": 10, "max_overflow": 40, "pool_timeout": 10}
+    pool = {"pool_size": 10, "max_overflow": 40, "pool_timeout": patience.checkout}
     if url.startswith("sqlite") and make_url(url).database in (None, "", ":memory:"):
         pool = {}  # one in-memory database lives in one connection
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **pool)
+        # No network: a lock held by another connection is what keeps SQLite's queries waiting,
+        # and its busy timeout (the driver's `timeout`) the bound.
+        busy = {"timeout": patience.lock}
+        engine = create_engine(url, connect_args=busy, **pool)
         event.listen(engine, "connect", _sqlite_read_only if read_only else _sqlite_pragmas)
     else:
-        # A database that hangs instead of refusing, or a row locked by a stuck transaction,
-        # must not hold a request for long: the person is told instead.
-        limits = f"-c statement_timeout={STATEMENT_TIMEOUT} -c lock_timeout={LOCK_TIMEOUT}"
+        limits = (
+            f"-c statement_timeout={int(patience.statement * 1000)}"
+            f" -c lock_timeout={int(patience.lock * 1000)}"
+        )
         if read_only:
             limits += " -c default_transaction_read_only=on"
         given = make_url(url).query.get("options", "")  # e.g. a search_path: kept, ours after
         options = " ".join([*([given] if isinstance(given, str) else given), limits]).strip()
-        connect_args = {"connect_timeout": 5, "options": options}
+        connect_args = {"connect_timeout": patience.connect, "options": options}
         engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
+        event.listen(engine, "do_connect", partial(_answer_bound, patience.answer))
     event.listen(engine, "handle_error", _unavailable)
     return engine
+
+
+def _answer_bound(
+    answer_within: float, _dialect: Dialect, _record: object, cargs: Any, cparams: Any
+) -> Any:
+    from storage.answers import connect  # psycopg: loaded for PostgreSQL only
+
+    return connect(answer_within, *cargs, **cparams)
 
 
 def _unavailable(context: ExceptionContext) -> None:
@@ -73,15 +114,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 (DB-API 
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
 def _sqlite_read_only(dbapi_connection, _record) -> None:  # noqa: ANN001 (DB-API objects)
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA query_only=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+    dbapi_connection.execute("PRAGMA query_only=ON")
 
 
 def migrate(engine: Engine) -> None:
@@ -92,10 +129,8 @@ def migrate(engine: Engine) -> None:
     query: no lock is taken, nothing is reflected and alembic is not loaded."""
     if schema_revision(engine) == HEAD_REVISION:
         return
-    with _sqlite_file_locked(engine), engine.begin() as connection:
+    with _sqlite_file_locked(engine), engine.begin() as connection, _unhurried(connection):
         if connection.dialect.name == "postgresql":
-            # Another replica migrating, or a long migration, is waited for: no request waits.
-            connection.execute(text("SET LOCAL lock_timeout = 0; SET LOCAL statement_timeout = 0"))
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
         if current_revision(connection) == HEAD_REVISION:
             return  # another process migrated it while this one waited for the lock
@@ -106,6 +141,29 @@ def migrate(engine: Engine) -> None:
         config.set_main_option("script_location", str(MIGRATIONS))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+@contextmanager
+def _unhurried(connection: Connection) -> Iterator[None]:
+    """A migration is not held to a web worker's bounds (no request waits on it: a worker
+    migrates before it serves). On PostgreSQL none at all: another replica's migrating is
+    waited for, and a migration may rightly run long. On SQLite, where migrating processes take
+    turns on a file lock first, the scanner's wait for other writers' lock."""
+    if connection.dialect.name == "sqlite":
+        busy = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(WORKING.lock * 1000)}")
+        try:
+            yield
+        finally:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {busy}")
+        return
+    connection.execute(text("SET LOCAL lock_timeout = 0; SET LOCAL statement_timeout = 0"))
+    driver = connection.connection.driver_connection
+    bound, driver.answer_within = driver.answer_within, None  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        driver.answer_within = bound  # type: ignore[union-attr]
 
 
 @contextmanager

@@ -41,12 +41,12 @@ def prepare(
     env: Mapping[str, str],
     *,
     verbose: bool,
-    serve_without_database: bool = False,
+    web_worker: bool = False,
     **overrides: object,
 ) -> tuple[Settings, Repository]:
     """Every entry point's first steps: settings, logging that redacts them, the database."""
     settings = configure(env, verbose=verbose, **overrides)
-    return settings, open_database(settings, serve_without_database=serve_without_database)
+    return settings, open_database(settings, web_worker=web_worker)
 
 
 def configure(env: Mapping[str, str], *, verbose: bool, **overrides: Any) -> Settings:
@@ -61,25 +61,27 @@ def configure(env: Mapping[str, str], *, verbose: bool, **overrides: Any) -> Set
 
 
 def open_database(
-    settings: Settings, *, serve_without_database: bool = False, read_only: bool = False
+    settings: Settings, *, web_worker: bool = False, read_only: bool = False
 ) -> Repository:
     """The database, its schema brought up to date.
 
-    `serve_without_database`: a web worker (re)started while the database is down still
-    boots, answers /healthz with 503 and tells people; commands stop with one line instead.
+    `web_worker`: a gunicorn worker, answering Slack, waits on its database only as long as a
+    Slack request can (storage.db.SERVING). Started while the database is down, it still boots,
+    answers /healthz with 503 and tells people; commands stop with one line instead.
     `read_only`: the records as they are, for a report: a database that is not there, or not
     this version's, is an error rather than created or migrated (a mistyped DATABASE_URL must
     not give an auditor an empty record)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.domain.records import RecordsUnavailable
-    from storage.db import make_engine, migrate, unreadable
+    from storage.db import SERVING, WORKING, make_engine, migrate, unreadable
     from storage.repository import Repository
 
     problem = database_url_problem(settings.database_url)
     if problem:
         raise SetupError(f"configuration error: {problem}")
-    engine = make_engine(settings.database_url, read_only=read_only)
+    patience = SERVING if web_worker else WORKING
+    engine = make_engine(settings.database_url, read_only=read_only, patience=patience)
     logs.redact(engine.url.password)
     try:
         if read_only:
@@ -90,7 +92,7 @@ def open_database(
             migrate(engine)
     except (SQLAlchemyError, RecordsUnavailable, OSError) as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        if not serve_without_database:
+        if not web_worker:
             raise SetupError(f"cannot open the database (DATABASE_URL): {reason}") from None
         log.error("the database is unavailable at start-up, serving anyway: %s", reason)
     return Repository(engine)
@@ -100,7 +102,7 @@ def bootstrap(
     env: Mapping[str, str],
     *,
     http: bool | None = None,
-    serve_without_database: bool = False,
+    web_worker: bool = False,
     answer_first: bool = True,
 ) -> Services:
     """The Slack bot's and the scanner's services, once the settings they need are there.
@@ -109,7 +111,7 @@ def bootstrap(
     SLACK_APP_TOKEN asks for Socket Mode."""
     from bot.aws.fast import aws_session
 
-    settings, repository = prepare(env, verbose=True, serve_without_database=serve_without_database)
+    settings, repository = prepare(env, verbose=True, web_worker=web_worker)
     serves_http = settings.slack_app_token is None if http is None else http
     require_slack_settings(settings, socket_mode=not serves_http)
     session = aws_session(settings.aws_fast_parsing)

@@ -35,6 +35,7 @@ from tests.support.processes import (
     healthy,
     moto_http,
     signed_post,
+    slack_settings,
     start,
     stop,
     wait_for,
@@ -52,18 +53,6 @@ def aws_url(aws_session):
     seed_users(aws_session, (OWNED,), datetime.now(UTC))
     with moto_http() as url:
         yield url
-
-
-def slack_settings(standin: SlackStandIn, database_url: str) -> dict[str, str]:
-    return {
-        "SLACK_BOT_TOKEN": "xoxb-test-token",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_CHANNEL": CHANNEL,
-        "SLACK_API_URL": standin.url,
-        "SLACK_APPROVERS": APPROVER,
-        "DATABASE_URL": database_url,
-        "LOG_FORMAT": "json",
-    }
 
 
 def confirmed_with_removal_held(

@@ -24,9 +24,8 @@ from bot.domain.workflow import Intent, State
 from storage import models
 from storage.db import (
     HEAD_REVISION,
-    LOCK_TIMEOUT,
     MIGRATIONS,
-    STATEMENT_TIMEOUT,
+    WORKING,
     current_revision,
     make_engine,
     migrate,
@@ -328,8 +327,10 @@ def test_a_row_locked_by_a_stuck_transaction_is_an_outage_not_a_hang(postgres_ur
     repository.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli", dry_run=False)
     (finding,) = repository.open_findings()
     with engine.connect() as connection:
-        assert connection.execute(text("SHOW lock_timeout")).scalar() == LOCK_TIMEOUT
-        assert connection.execute(text("SHOW statement_timeout")).scalar() == STATEMENT_TIMEOUT
+        assert connection.execute(text("SHOW lock_timeout")).scalar() == f"{WORKING.lock:g}s"
+        assert connection.execute(text("SHOW statement_timeout")).scalar() == (
+            f"{WORKING.statement:g}s"
+        )
     with engine.begin() as stuck:
         stuck.execute(
             select(models.Finding).where(models.Finding.id == finding.id).with_for_update()

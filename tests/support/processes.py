@@ -22,7 +22,8 @@ from urllib.parse import parse_qs
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from slack_sdk.signature import SignatureVerifier
 
-from tests.support.slack_standin import POLL
+from tests.support.bot_harness import APPROVER, CHANNEL, SECRET
+from tests.support.slack_standin import POLL, SlackStandIn
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,7 +100,9 @@ class AwsProxy:
 
 class TcpForwarder:
     """A TCP hop in front of a server (PostgreSQL) that can be cut: `cut()` drops every
-    connection and refuses new ones, as a database host going away does; `restore()` undoes it."""
+    connection and refuses new ones, as a database host going away does; `restore()` undoes it.
+    `pause()` keeps every connection open, and takes new ones, but forwards no byte either way
+    until `resume()`: a database that hangs rather than refuses (its host's TCP still answers)."""
 
     def __init__(self, upstream_port: int) -> None:
         self.upstream_port = upstream_port
@@ -107,7 +110,15 @@ class TcpForwarder:
         self._open: list[socket.socket] = []
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
+        self._flowing = threading.Event()
+        self._flowing.set()
         self.restore()
+
+    def pause(self) -> None:
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
 
     def restore(self) -> None:
         listener = socket.create_server(("127.0.0.1", self.port))
@@ -139,10 +150,10 @@ class TcpForwarder:
             for source, target in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(source, target), daemon=True).start()
 
-    @staticmethod
-    def _pipe(source: socket.socket, target: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, target: socket.socket) -> None:
         with suppress(OSError):
             while data := source.recv(65536):
+                self._flowing.wait()  # paused: held here, and what follows waits in the kernel
                 target.sendall(data)
         with suppress(OSError):
             target.shutdown(socket.SHUT_WR)
@@ -166,6 +177,19 @@ def bot_env(aws_url: str, **settings: str) -> dict[str, str]:
         **settings,
     )
     return env
+
+
+def slack_settings(standin: SlackStandIn, database_url: str) -> dict[str, str]:
+    """A bot process's Slack settings (the stand-in's) and database."""
+    return {
+        "SLACK_BOT_TOKEN": "xoxb-test-token",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_CHANNEL": CHANNEL,
+        "SLACK_API_URL": standin.url,
+        "SLACK_APPROVERS": APPROVER,
+        "DATABASE_URL": database_url,
+        "LOG_FORMAT": "json",
+    }
 
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
@@ -205,6 +229,11 @@ def healthy(port: int) -> bool:
 
 
 def signed_post(port: int, body: str, secret: str) -> int:
+    return signed_answer(port, body, secret)[0]
+
+
+def signed_answer(port: int, body: str, secret: str, timeout: float = 30) -> tuple[int, str]:
+    """POST a signed body to the bot: the HTTP status and the answer's body."""
     timestamp = str(int(time.time()))
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/slack/events",
@@ -217,5 +246,5 @@ def signed_post(port: int, body: str, secret: str) -> int:
             ),
         },
     )
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return answer.status
+    with urllib.request.urlopen(request, timeout=timeout) as answer:
+        return answer.status, answer.read().decode()
