@@ -105,6 +105,10 @@ def _unavailable(context: ExceptionContext) -> None:
     error = context.sqlalchemy_exception
     if _probing(context) and _no_such_table(context.original_exception):
         return  # no schema yet: schema_revision says so, it is no outage
+    if context.is_pre_ping:
+        # A pooled connection that died (a restart, a failover): SQLAlchemy replaces it with a
+        # new one, and only that one's failure is an outage.
+        return
     if context.is_disconnect or isinstance(error, OperationalError | InterfaceError):
         reason = str(context.original_exception).strip().splitlines()[0][:200]
         raise RecordsUnavailable(reason) from context.original_exception

@@ -133,13 +133,32 @@ def test_postgresql_that_hangs_is_an_outage_within_the_answer_bound(postgres_url
         first, second = engine.connect(), engine.connect()
         second.close()  # pooled, to be pinged when checked out next
         with hang():
-            outage_within(QUICK.answer, engine.connect)  # the pool's ping of a pooled connection
+            # The pool's ping of a pooled connection, then a new connection in its place.
+            outage_within(QUICK.answer + QUICK.connect, engine.connect)
             outage_within(QUICK.answer, lambda: first.execute(select(models.Lease)))  # under way
             outage_within(QUICK.connect, engine.connect)  # a new connection, never signed in
         first.close()
         with engine.connect() as connection:  # back: the connections given up on were replaced
             assert connection.execute(select(models.Lease)).all() == []
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_pooled_connections_a_restart_broke_are_replaced_not_an_outage(postgres_url):
+    migrate(make_engine(postgres_url))
+    direct = make_url(postgres_url)
+    hop = TcpForwarder(direct.port or 5432)
+    engine = make_engine(direct.set(port=hop.port).render_as_string(False), patience=QUICK)
+    held = [engine.connect() for _ in range(3)]
+    for connection in held:
+        connection.close()  # three pooled connections
+    hop.cut()  # the database restarts: every open connection drops
+    hop.restore()
+    for _ in held:  # each stale pooled connection is pinged, found dead and replaced
+        with engine.connect() as connection:
+            assert connection.execute(select(models.Lease)).all() == []
+    engine.dispose()
+    hop.cut()
 
 
 @pytest.mark.postgres
