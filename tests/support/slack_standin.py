@@ -9,24 +9,22 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
-from slack_sdk.errors import SlackObjectFormationError
-from slack_sdk.models.blocks import Block
-from slack_sdk.models.views import View
+from tests.support.slack_history import HISTORY_SCOPES, History, manifest_scopes
+from tests.support.slack_limits import _message_problem, _view_problem
+
+__all__ = ["SlackStandIn", "_message_problem", "_view_problem", "dm_channel", "fresh_trigger"]
 
 POLL = 0.01  # how often a server looks for its shutdown: `stop` waits that long, once a test
 TRIGGER_LIFETIME = 3.0  # seconds Slack accepts a trigger_id for views.open
-MESSAGE_BLOCKS, VIEW_BLOCKS = 50, 100
-MESSAGE_TEXT = 40_000
-USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 POSTS = ("chat.postMessage", "chat.update", "chat.postEphemeral")
 VIEWS = ("views.open", "views.update", "views.publish")
 
@@ -46,6 +44,7 @@ class Call:
     method: str
     params: dict[str, Any]
     answer: dict[str, Any] = field(default_factory=dict)
+    lost: bool = False  # Slack took the call, but its answer never reached the caller
 
     def blocks(self) -> list[dict[str, Any]]:
         blocks = self.params.get("blocks") or []
@@ -69,6 +68,14 @@ class SlackStandIn:
     fail: dict[str, str] = field(default_factory=dict)  # method -> Slack error to answer
     rate_limited: dict[str, int] = field(default_factory=dict)  # method -> HTTP 429s to answer
     server_errors: dict[str, int] = field(default_factory=dict)  # method -> HTTP 500s to answer
+    # Which calls Slack carries out but whose answer is lost on the way back: the connection
+    # closes unanswered or, with `lost_status`, a gateway answers that status (a 504, ...)
+    lose_answer: Callable[[str, dict[str, Any]], bool] = lambda _method, _params: False
+    lost_status: int = 0
+    # What Slack refuses in a message: text its posts must not hold -> Slack's error for it
+    refused_content: dict[str, str] = field(default_factory=dict)
+    # The bot token's scopes (the manifest's): reading a conversation's history needs one
+    scopes: frozenset[str] = field(default_factory=manifest_scopes)
     # method -> an event its calls wait for before Slack answers (a slow Slack, held at will)
     held: dict[str, threading.Event] = field(default_factory=dict)
     # channel -> its members: an ephemeral there to anyone else is refused, as Slack does
@@ -89,7 +96,7 @@ class SlackStandIn:
         self._ts = itertools.count(1)
         self._lock = threading.Condition()
         self._last_post: dict[str, float] = {}  # channel -> when it last took a message
-        self.parents: dict[str, str | None] = {}  # message ts -> its thread's parent, if a reply
+        self.history = History()
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -137,11 +144,19 @@ class SlackStandIn:
                 if standin.server_errors.get(method, 0) > 0:
                     standin.server_errors[method] -= 1
                     standin.answer(f"500/{method}", params)
-                    self.send_response(500)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
+                    self.send_status(500)
                     return
-                self.send_answer(standin.answer(method, params))
+                call = standin.take(method, params)
+                if call.lost:
+                    if standin.lost_status:
+                        self.send_status(standin.lost_status)
+                    return  # unanswered: the connection closes
+                self.send_answer(call.answer)
+
+            def send_status(self, status: int) -> None:
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
             def log_message(self, *_args: Any) -> None:
                 pass
@@ -187,12 +202,17 @@ class SlackStandIn:
         self.users[user_id] = {"id": user_id, "deleted": deleted, "profile": {"email": email}}
 
     def answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        return self.take(method, params).answer
+
+    def take(self, method: str, params: dict[str, Any]) -> Call:
+        """Carry out the call and record it (and whether its answer is to be lost)."""
         call = Call(method, params)
         call.answer = self._answer(method, params)
+        call.lost = bool(call.answer.get("ok")) and self.lose_answer(method, params)
         with self._lock:
             self.calls.append(call)
             self._lock.notify_all()
-        return call.answer
+        return call
 
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method in self.fail:
@@ -206,13 +226,18 @@ class SlackStandIn:
             case "auth.test":
                 return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T0TEAM"}
             case "chat.postMessage":
-                ts = f"{next(self._ts)}.0001"
-                self.parents[ts] = params.get("thread_ts")
+                ts = self._next_ts()
+                self.history.take(ts, params)
                 return {"ok": True, "channel": params.get("channel"), "ts": ts}
             case "chat.update":
+                self.history.update(params)
                 return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
             case "chat.postEphemeral":
-                return {"ok": True, "message_ts": f"{next(self._ts)}.0002"}
+                return {"ok": True, "message_ts": self._next_ts()}
+            case "conversations.history":
+                return self.history.history(params)
+            case "conversations.replies":
+                return self.history.replies(params)
             case "conversations.open":
                 return {"ok": True, "channel": {"id": dm_channel(params.get("users", ""))}}
             case "users.info":
@@ -245,8 +270,21 @@ class SlackStandIn:
                 return {"ok": True, "file": {"id": "F0CHART"}}
         return {"ok": True}
 
+    def _next_ts(self) -> str:
+        """A message ts as Slack makes them: the second it was taken, then a unique number."""
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
     def _refusal(self, method: str, params: dict[str, Any]) -> str | None:
         """Slack's answer to what it would not accept; None when it accepts the call."""
+        if method in ("conversations.history", "conversations.replies"):
+            needed = HISTORY_SCOPES.get(params.get("channel", " ")[:1])
+            if needed not in self.scopes:
+                return "missing_scope"
+        if method in POSTS:
+            sent = (params.get("text") or "") + json.dumps(params.get("blocks") or "")
+            for content, error in self.refused_content.items():
+                if content in sent:
+                    return error
         if method == "chat.postEphemeral":
             members = self.channels.get(params.get("channel", ""))
             if members is not None and params.get("user") not in members:
@@ -273,8 +311,9 @@ class SlackStandIn:
 
     def _thread_problem(self, params: dict[str, Any]) -> str | None:
         thread = params.get("thread_ts")
-        if thread and self.parents.get(thread):  # Slack asks for the parent's ts, not a reply's
-            return f"thread_ts {thread} is a reply in the thread of {self.parents[thread]}"
+        parent = self.history.parent_of(thread) if thread else None
+        if parent:  # Slack asks for the parent's ts, not a reply's
+            return f"thread_ts {thread} is a reply in the thread of {parent}"
         return None
 
     def wait_for(self, method: str, timeout: float = 60.0) -> Call:
@@ -325,61 +364,3 @@ class SlackStandIn:
     def clear(self) -> None:
         with self._lock:
             self.calls.clear()
-
-
-def _message_problem(params: dict[str, Any]) -> str | None:
-    blocks = params.get("blocks") or []
-    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
-    text = params.get("text") or ""
-    if len(text) > MESSAGE_TEXT:
-        return f"text of {len(text)} characters"
-    return _blocks_problem(blocks, MESSAGE_BLOCKS) or _mention_problem(text + json.dumps(blocks))
-
-
-def _view_problem(view: dict[str, Any]) -> str | None:
-    try:
-        View(**view).validate_json()
-    except (SlackObjectFormationError, TypeError) as error:
-        return f"view: {error}"
-    if view.get("type") == "modal" and not view.get("title"):
-        return "a modal needs a title"
-    blocks = view.get("blocks") or []
-    return _blocks_problem(blocks, VIEW_BLOCKS) or _mention_problem(json.dumps(blocks))
-
-
-def _blocks_problem(blocks: list[dict[str, Any]], limit: int) -> str | None:
-    if len(blocks) > limit:
-        return f"{len(blocks)} blocks (at most {limit})"
-    block_ids = [block["block_id"] for block in blocks if "block_id" in block]
-    if len(block_ids) != len(set(block_ids)):
-        return f"repeated block_id in {block_ids}"
-    for block in blocks:
-        action_ids = [
-            element["action_id"] for element in _elements(block) if "action_id" in element
-        ]
-        if len(action_ids) != len(set(action_ids)):  # unique within their block, says Slack
-            return f"repeated action_id in {action_ids}"
-        parsed = Block.parse(block)
-        if parsed is None:
-            return f"unknown block {block.get('type')!r}"
-        try:
-            parsed.validate_json()
-        except SlackObjectFormationError as error:
-            return f"{block.get('type')} block: {error}"
-        if block.get("type") == "section" and len((block.get("text") or {}).get("text", "")) > 3000:
-            return "section text over 3,000 characters"
-    return None
-
-
-def _elements(block: dict[str, Any]) -> list[dict[str, Any]]:
-    found = list(block.get("elements") or [])
-    return found + [block[key] for key in ("accessory", "element") if key in block]
-
-
-def _mention_problem(text: str) -> str | None:
-    for target in re.findall(r"<([@!][^>|]*)", text):
-        if target.startswith("@") and not USER_ID.match(target[1:]):
-            return f"<{target}> mentions something that is not a user id"
-        if target in ("!channel", "!here", "!everyone"):
-            return f"<{target}> pings everyone"
-    return None
