@@ -63,12 +63,12 @@ class Announcer:
         self.settings = settings
         self._clock = clock
         self._slack = Poster(client, repository, clock, settings.slack_post_interval)
-        self.findings = FindingsPoster(self._slack, repository, settings, clock)
+        self._findings = FindingsPoster(self._slack, repository, settings, clock)
 
     def post_scan(self, result: ScanResult, record: ScanRecord) -> Posting:
         """Summary per account, then its new findings and any earlier ones whose message never
-        made it (see `_post_account`)."""
-        earlier, posting = self.findings.unposted(besides=record.to_announce)
+        made it and is not in Slack after all (see `_post_account`)."""
+        earlier, posting = self._findings.unposted(besides=record.to_announce)
         waiting = self._by_account(*record.to_announce, *earlier)
         for account in result.accounts:
             account_id = account.target.account_id
@@ -83,7 +83,7 @@ class Announcer:
     def post_unposted(self) -> Posting:
         """Findings whose message never made it (Slack failed, the process died), less those
         found in Slack after all: post them, in the thread they were meant for if they had one."""
-        unposted, posting = self.findings.unposted()
+        unposted, posting = self._findings.unposted()
         for rows in self._by_account(*unposted).values():
             threads: dict[str | None, list[FindingView]] = {}
             for row in rows:
@@ -92,7 +92,7 @@ class Announcer:
                 if thread is None:
                     posting += self._post_account(in_thread)
                     continue
-                done = self.findings.post(in_thread, thread)
+                done = self._findings.post(in_thread, thread)
                 if done.posted:
                     self.announce(f"Posted {done.posted} findings left out earlier.", thread)
                 posting += done
@@ -110,7 +110,7 @@ class Announcer:
         if len(rows) <= THREAD_OVER:
             if summary:
                 self._slack.post(channel, summary(None))
-            return self.findings.post(rows, scan_id=scan_id)
+            return self._findings.post(rows, scan_id=scan_id)
         summary = summary or partial(unposted_summary, rows[0].account_id, self.dry_run)
         progress = ThreadProgress(total=len(rows))
         thread = self._slack.post(channel, summary(progress))
@@ -120,7 +120,7 @@ class Announcer:
         posting = Posting()
         try:
             for number, batch in enumerate(batches(rows), 1):
-                posting += self.findings.post_batch(batch, thread, scan_id)
+                posting += self._findings.post_batch(batch, thread, scan_id)
                 if number % PROGRESS_EVERY == 0:
                     progress = replace(progress, posted=posting.posted)
                     self._slack.update(channel, thread, summary(progress))

@@ -148,10 +148,11 @@ class FindingsPoster:
         rows: list[FindingView] = [
             row for row in self._repository.unposted_findings() if row.id not in skip
         ]
-        if not rows:
-            return [], Posting()
+        channel = self._settings.slack_channel
+        if not rows or not channel:  # without a channel, posting fails and is recorded
+            return rows, Posting()
         try:
-            found = self._look_up(rows)
+            found = self._look_up(channel, rows)
         except (SlackClientError, OSError) as error:
             if answered(error) != "missing_scope":
                 log.warning(
@@ -168,15 +169,12 @@ class FindingsPoster:
                 slack_error(error),
             )
             found = {}
-        self._adopt([row for row in rows if row.id in found], found)
+        self._adopt(channel, rows, found)
         return [row for row in rows if row.id not in found], Posting(found=len(found))
 
-    def _look_up(self, rows: list[FindingView]) -> dict[str, str]:
+    def _look_up(self, channel: str, rows: list[FindingView]) -> dict[str, str]:
         """Finding id -> the ts of a message in the channel that shows it, for these rows: at
         the channel's top level since the earliest was found, and in their threads."""
-        channel = self._settings.slack_channel
-        if not channel:
-            return {}
         client = self._poster.client
         found: dict[str, str] = {}
         top = [row.first_seen for row in rows if row.slack_thread_ts is None]
@@ -188,13 +186,12 @@ class FindingsPoster:
         wanted = {row.id for row in rows}
         return {finding_id: ts for finding_id, ts in found.items() if finding_id in wanted}
 
-    def _adopt(self, rows: list[FindingView], found: dict[str, str]) -> None:
-        channel = self._settings.slack_channel
-        if not channel:
-            return
+    def _adopt(self, channel: str, rows: list[FindingView], found: dict[str, str]) -> None:
+        """The messages found become the rows' own, as if their post had been answered."""
         messages: dict[tuple[str, str | None], list[str]] = {}
         for row in rows:
-            messages.setdefault((found[row.id], row.slack_thread_ts), []).append(row.id)
+            if row.id in found:
+                messages.setdefault((found[row.id], row.slack_thread_ts), []).append(row.id)
         for (ts, thread), ids in messages.items():
             log.info(
                 "%d findings found already posted in %s/%s: not posted again", len(ids), channel, ts

@@ -1,7 +1,8 @@
 """Findings posted to Slack exactly once (issue 20, points 4 and 7): a post Slack took but whose
 answer was lost is found in the channel, not posted again; a finding Slack refuses does not hold
 back the others, is reported with Slack's error, and is not retried for ever. Scans asked for
-with signed requests through the production adapter, against the stand-in."""
+with signed requests through the production adapter, against the stand-in; SQLite and
+PostgreSQL (the sweep leaves refused findings by their audit)."""
 
 from __future__ import annotations
 
@@ -9,22 +10,17 @@ import json
 import logging
 
 import pytest
+from slack_sdk import WebClient
 from sqlalchemy import func, select
 
 from bot.application.jobs import sweep_job
 from bot.aws.demo import DEMO_ACCOUNT_ID, DemoUser, seed_users
 from bot.slack.ids import ActionId
+from bot.slack.posted import HISTORY_PAGE, findings_metadata, posted_findings
 from storage import models
 from tests.integration.conftest import session_of, start_bot
 from tests.support.bot_harness import CHANNEL
 from tests.support.slack_history import manifest_scopes
-
-
-@pytest.fixture
-def database_url(tmp_path):
-    """How the bot posts to Slack, not how storage works: a SQLite file is enough."""
-    return f"sqlite:///{tmp_path / 'bot.db'}"
-
 
 # A user whose line Slack refuses (what it holds: here, the owner tag its line shows)
 REFUSED_OWNER = "refused@example.com"
@@ -170,3 +166,22 @@ def test_in_a_large_scans_thread_a_refused_finding_is_told_in_the_summary(
     in_thread = standin.posted(CHANNEL, summary.answer["ts"])
     assert sum(c.text_of_blocks().count(ActionId.DISABLE) for c in in_thread) == 14
     assert any("msg_too_long" in c.params["text"] for c in in_thread)
+
+
+def test_the_channel_is_read_page_by_page_and_threads_alone(standin):
+    client = WebClient(token="xoxb-test", base_url=standin.url)
+    count = 2 * HISTORY_PAGE + 50
+
+    def post(number: int, thread: str | None = None) -> str:
+        metadata = findings_metadata([f"f{number}", f"g{number}"], scan_id=7)
+        return client.chat_postMessage(
+            channel=CHANNEL, text="x", thread_ts=thread, metadata=metadata
+        )["ts"]
+
+    posted = [post(number) for number in range(count)]
+    replies = [post(count + number, thread=posted[0]) for number in range(3)]
+    found = posted_findings(client, CHANNEL, oldest=0)
+    assert found == {f"{kind}{n}": ts for n, ts in enumerate(posted) for kind in "fg"}
+    assert len(standin.named("conversations.history")) == 3
+    in_thread = posted_findings(client, CHANNEL, thread_ts=posted[0])
+    assert set(in_thread.values()) == {posted[0], *replies}
