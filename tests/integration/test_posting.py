@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import json
 import logging
+from http.client import RemoteDisconnected
+from urllib.error import URLError
 
 import pytest
 from slack_sdk import WebClient
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.state import RetryState
 from sqlalchemy import func, select
 
 from bot.application.jobs import sweep_job
 from bot.aws.demo import DEMO_ACCOUNT_ID, DemoUser, seed_users
+from bot.slack.client import ConnectionRetry
 from bot.slack.ids import ActionId
 from bot.slack.posted import HISTORY_PAGE, findings_metadata, posted_findings
 from storage import models
@@ -185,3 +190,19 @@ def test_the_channel_is_read_page_by_page_and_threads_alone(standin):
     assert len(standin.named("conversations.history")) == 3
     in_thread = posted_findings(client, CHANNEL, thread_ts=posted[0])
     assert set(in_thread.values()) == {posted[0], *replies}
+
+
+@pytest.mark.parametrize(
+    ("method", "error", "again"),
+    [
+        ("chat.postMessage", RemoteDisconnected("closed unanswered"), False),
+        ("chat.postMessage", ConnectionResetError(), False),
+        ("chat.postMessage", URLError(ConnectionRefusedError()), True),  # never reached Slack
+        ("chat.update", RemoteDisconnected("closed unanswered"), True),  # the same twice is once
+    ],
+)
+def test_a_post_is_tried_again_after_a_connection_error_only_if_it_never_reached_slack(
+    method, error, again
+):
+    request = HttpRequest(method="POST", url=f"https://slack.com/api/{method}", headers={})
+    assert ConnectionRetry().can_retry(state=RetryState(), request=request, error=error) is again
