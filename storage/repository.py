@@ -166,9 +166,17 @@ class Repository(Coordination):
         return self._all(query)
 
     def unposted_findings(self) -> list[models.Finding]:
-        """Findings waiting for a decision that have no channel message (posting failed)."""
+        """Findings waiting for a decision that have no channel message (posting failed), but
+        not those Slack refused for what their message holds: posted again, it would be refused
+        again (their audit says so)."""
+        refused = select(models.AuditEvent.id).where(
+            models.AuditEvent.finding_id == models.Finding.id,
+            models.AuditEvent.action == AuditAction.POST_REFUSED,
+        )
         query = select(models.Finding).where(
-            models.Finding.state.in_(AWAITING_DECISION), models.Finding.slack_ts.is_(None)
+            models.Finding.state.in_(AWAITING_DECISION),
+            models.Finding.slack_ts.is_(None),
+            ~refused.exists(),
         )
         return self._all(query)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 
@@ -18,15 +18,15 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
+from bot.application.posting import FindingsPoster, Poster, Posting
 from bot.domain import digest
 from bot.domain.clock import Clock
-from bot.domain.records import Actor, FindingNotes, FindingView, Role, Surface, SystemActor
+from bot.domain.records import FindingNotes, FindingView
 from bot.domain.risk import by_risk
 from bot.domain.scan import ScanResult
 from bot.domain.settings import Settings
-from bot.domain.workflow import AuditAction
 from bot.slack.chart import trend_chart
-from bot.slack.client import ChannelPace, slack_error
+from bot.slack.client import slack_error
 from bot.slack.messages.blocks import Message, notice
 from bot.slack.messages.channel import (
     FINDINGS_PER_MESSAGE,
@@ -44,7 +44,6 @@ from storage.repository import Repository, ScanRecord
 
 log = logging.getLogger(__name__)
 
-BOT = Actor(SystemActor.BOT, Role.SYSTEM, Surface.SLACK)
 SLACK_USER = re.compile(r"^[UW][A-Z0-9]+$")  # not the bot's own actors ("scheduler", ...)
 # Slack's answers to an ephemeral for someone who cannot see the channel: a DM reaches them.
 NOT_THERE = frozenset({"user_not_in_channel", "channel_not_found", "not_in_channel"})
@@ -55,17 +54,6 @@ PROGRESS_EVERY = 5
 Summary = Callable[[ThreadProgress | None], Message]
 
 
-@dataclass(frozen=True)
-class Posting:
-    """How many findings got their channel message, and how many will be posted again later."""
-
-    posted: int = 0
-    retried: int = 0
-
-    def __add__(self, other: Posting) -> Posting:
-        return Posting(self.posted + other.posted, self.retried + other.retried)
-
-
 class Announcer:
     def __init__(
         self, client: WebClient, repository: Repository, settings: Settings, clock: Clock
@@ -74,27 +62,29 @@ class Announcer:
         self.repository = repository
         self.settings = settings
         self._clock = clock
-        self._pace = ChannelPace(settings.slack_post_interval)
+        self._slack = Poster(client, repository, clock, settings.slack_post_interval)
+        self._findings = FindingsPoster(self._slack, repository, settings, clock)
 
     def post_scan(self, result: ScanResult, record: ScanRecord) -> Posting:
         """Summary per account, then its new findings and any earlier ones whose message never
-        made it (see `_post_account`)."""
-        waiting = self._by_account(*record.to_announce, *self.repository.unposted_findings())
-        posting = Posting()
+        made it and is not in Slack after all (see `_post_account`)."""
+        earlier, posting = self._findings.unposted(besides=record.to_announce)
+        waiting = self._by_account(*record.to_announce, *earlier)
         for account in result.accounts:
             account_id = account.target.account_id
             new = [row for row in record.to_announce if row.account_id == account_id]
             summary = partial(scan_summary, account, new, self.dry_run)
-            posting += self._post_account(waiting.pop(account_id, []), summary)
+            rows = waiting.pop(account_id, [])
+            posting += self._post_account(rows, summary, record.scan_id)
         for rows in waiting.values():  # accounts this scan did not cover
-            posting += self._post_account(rows)
+            posting += self._post_account(rows, scan_id=record.scan_id)
         return posting
 
     def post_unposted(self) -> Posting:
-        """Findings whose message never made it (Slack failed, the process died): post them,
-        in the thread they were meant for if they had one."""
-        posting = Posting()
-        for rows in self._by_account(*self.repository.unposted_findings()).values():
+        """Findings whose message never made it (Slack failed, the process died), less those
+        found in Slack after all: post them, in the thread they were meant for if they had one."""
+        unposted, posting = self._findings.unposted()
+        for rows in self._by_account(*unposted).values():
             threads: dict[str | None, list[FindingView]] = {}
             for row in rows:
                 threads.setdefault(row.slack_thread_ts, []).append(row)
@@ -102,13 +92,15 @@ class Announcer:
                 if thread is None:
                     posting += self._post_account(in_thread)
                     continue
-                done = self._post_findings(in_thread, thread)
+                done = self._findings.post(in_thread, thread)
                 if done.posted:
                     self.announce(f"Posted {done.posted} findings left out earlier.", thread)
                 posting += done
         return posting
 
-    def _post_account(self, rows: list[FindingView], summary: Summary | None = None) -> Posting:
+    def _post_account(
+        self, rows: list[FindingView], summary: Summary | None = None, scan_id: int | None = None
+    ) -> Posting:
         """One account's summary, then its findings in messages of FINDINGS_PER_MESSAGE: below
         it, or, when more than THREAD_OVER, in its thread (the channel stays readable), the
         summary showing how far the posting got. The rows know their thread before anything
@@ -117,40 +109,27 @@ class Announcer:
         channel = self.settings.slack_channel
         if len(rows) <= THREAD_OVER:
             if summary:
-                self._post(channel, summary(None))
-            return self._post_findings(rows)
+                self._slack.post(channel, summary(None))
+            return self._findings.post(rows, scan_id=scan_id)
         summary = summary or partial(unposted_summary, rows[0].account_id, self.dry_run)
         progress = ThreadProgress(total=len(rows))
-        thread = self._post(channel, summary(progress))
+        thread = self._slack.post(channel, summary(progress))
         if thread is None or not channel:
             return Posting(retried=len(rows))
         self.repository.note([row.id for row in rows], FindingNotes(slack_thread_ts=thread))
         posting = Posting()
         try:
             for number, batch in enumerate(batches(rows), 1):
-                posting += self._post_batch(batch, thread)
+                posting += self._findings.post_batch(batch, thread, scan_id)
                 if number % PROGRESS_EVERY == 0:
                     progress = replace(progress, posted=posting.posted)
-                    self._update(channel, thread, summary(progress))
+                    self._slack.update(channel, thread, summary(progress))
         finally:  # even when the database failed meanwhile: the summary says where it stopped
-            unposted = len(rows) - posting.posted
-            progress = replace(progress, posted=posting.posted, failed=unposted, done=True)
-            self._update(channel, thread, summary(progress))
+            posted, refused = posting.posted, posting.refused
+            unposted = len(rows) - posted - refused
+            progress = replace(progress, posted=posted, failed=unposted, refused=refused, done=True)
+            self._slack.update(channel, thread, summary(progress))
         return posting
-
-    def _post_findings(self, rows: list[FindingView], thread: str | None = None) -> Posting:
-        posting = Posting()
-        for batch in batches(rows):
-            posting += self._post_batch(batch, thread)
-        return posting
-
-    def _post_batch(self, batch: list[FindingView], thread: str | None) -> Posting:
-        channel, zone, dry_run = self.settings.slack_channel, self.settings.timezone, self.dry_run
-        ts = self._post(channel, findings_message(batch, zone, dry_run), thread_ts=thread)
-        if not ts or not channel:
-            return Posting(retried=len(batch))
-        self.repository.place_in_channel([row.id for row in batch], channel, ts, thread)
-        return Posting(posted=len(batch))
 
     @staticmethod
     def _by_account(*rows: FindingView) -> dict[str, list[FindingView]]:
@@ -170,7 +149,7 @@ class Announcer:
         )
         facts = digest.summarize(now, findings, actions, failures)
         channel = self.settings.slack_channel
-        ts = self._post(channel, digest_message(facts, self.settings.timezone, self.dry_run))
+        ts = self._slack.post(channel, digest_message(facts, self.settings.timezone, self.dry_run))
         if ts:
             try:
                 self.client.files_upload_v2(
@@ -189,11 +168,11 @@ class Announcer:
         zone, dry_run = self.settings.timezone, self.dry_run
         if finding.slack_channel and finding.slack_ts:
             rows = self.repository.findings_in_message(finding.slack_channel, finding.slack_ts)
-            self._update(
+            self._slack.update(
                 finding.slack_channel, finding.slack_ts, findings_message(rows, zone, dry_run)
             )
         if dm and finding.dm_channel and finding.dm_ts:
-            self._update(finding.dm_channel, finding.dm_ts, owner_dm(finding, zone, dry_run))
+            self._slack.update(finding.dm_channel, finding.dm_ts, owner_dm(finding, zone, dry_run))
 
     def dm_owner(self, finding: Finding) -> bool:
         """Open a DM with the owner and ask; False when Slack would not let us."""
@@ -202,7 +181,7 @@ class Announcer:
         except (SlackClientError, OSError) as error:
             log.warning("cannot open a DM with %s: %s", finding.owner_slack_id, slack_error(error))
             return False
-        ts = self._post(channel, owner_dm(finding, self.settings.timezone, self.dry_run))
+        ts = self._slack.post(channel, owner_dm(finding, self.settings.timezone, self.dry_run))
         if ts:
             self.repository.note([finding.id], FindingNotes(dm_channel=channel, dm_ts=ts))
         return ts is not None
@@ -212,14 +191,16 @@ class Announcer:
         if not finding.dm_channel:
             self.dm_owner(finding)
             return
-        self._post(finding.dm_channel, owner_reminder(finding), thread_ts=finding.dm_ts)
+        self._slack.post(finding.dm_channel, owner_reminder(finding), thread_ts=finding.dm_ts)
 
     def escalate(self, finding: Finding) -> None:
         waited = (self._clock() - finding.asked_at).days if finding.asked_at else 0
         message = escalation(finding, waited)
         # In a large scan's thread, the channel sees it too: the approvers must.
         threaded = finding.slack_thread_ts is not None
-        self._post(self.settings.slack_channel, message, finding.slack_thread, broadcast=threaded)
+        self._slack.post(
+            self.settings.slack_channel, message, finding.slack_thread, broadcast=threaded
+        )
         self.refresh(finding)
 
     def settled(self, finding: Finding, summary: str, *, prefix: str = "") -> None:
@@ -238,7 +219,7 @@ class Announcer:
         if not owner:
             return
         if finding.dm_channel and finding.dm_ts:
-            self._post(finding.dm_channel, notice(text), thread_ts=finding.dm_ts)
+            self._slack.post(finding.dm_channel, notice(text), thread_ts=finding.dm_ts)
         else:
             self.tell(None, owner, text)
 
@@ -284,49 +265,8 @@ class Announcer:
         self.tell(None, user_id, text)
 
     def announce(self, text: str, thread_ts: str | None = None) -> None:
-        self._post(self.settings.slack_channel, notice(text), thread_ts=thread_ts)
+        self._slack.post(self.settings.slack_channel, notice(text), thread_ts=thread_ts)
 
     @property
     def dry_run(self) -> bool:
         return self.settings.dry_run
-
-    def _post(
-        self,
-        channel: str | None,
-        message: Message,
-        thread_ts: str | None = None,
-        *,
-        broadcast: bool = False,
-    ) -> str | None:
-        try:
-            with self._pace.turn(channel or ""):
-                answer = self.client.chat_postMessage(
-                    # No channel is sent as none (slack_sdk drops None): Slack refuses the post,
-                    # which is recorded below like any failure.
-                    channel=channel,  # type: ignore[arg-type]
-                    text=message.text,
-                    blocks=message.blocks,
-                    thread_ts=thread_ts,
-                    reply_broadcast=True if broadcast else None,  # None: not sent
-                )
-            ts: str = answer["ts"]
-            return ts
-        except (SlackClientError, OSError) as error:
-            log.warning("chat.postMessage to %s failed: %s", channel, slack_error(error))
-            self.repository.record_event(
-                None,
-                AuditAction.POST_FAILED,
-                BOT,
-                at=self._clock(),
-                reason=slack_error(error),
-                details={"channel": channel, "text": message.text[:200]},
-            )
-            return None
-
-    def _update(self, channel: str, ts: str, message: Message) -> None:
-        try:
-            self.client.chat_update(
-                channel=channel, ts=ts, text=message.text, blocks=message.blocks
-            )
-        except (SlackClientError, OSError) as error:
-            log.warning("chat.update of %s/%s failed: %s", channel, ts, slack_error(error))

@@ -88,7 +88,12 @@ def sweep_job(services: Services) -> str:
             posting = services.announcer.post_unposted()
     except ScanRunning:
         return f"{len(moved)} moved on; posting left to the running scan"
-    return f"{len(moved)} moved on, {posting.posted} posted, {posting.retried} still unposted"
+    return (
+        f"{len(moved)} moved on, "
+        + (f"{posting.found} found already in Slack, " if posting.found else "")
+        + (f"{posting.refused} refused by Slack, " if posting.refused else "")
+        + f"{posting.posted} posted, {posting.retried} still unposted"
+    )
 
 
 def start_schedule(services: Services) -> Schedule:

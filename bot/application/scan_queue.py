@@ -16,8 +16,8 @@ from contextlib import suppress
 from datetime import timedelta
 from uuid import uuid4
 
-from bot.application.announcer import Posting
 from bot.application.home import publish_home
+from bot.application.posting import Posting
 from bot.application.scans import (
     SCAN_LEASE,
     SWEEP,
@@ -109,6 +109,8 @@ def scan_summary_line(result: ScanResult, record: ScanRecord, posting: Posting) 
         f"Scan done: {len(record.to_announce)} new findings, {len(record.resolved)} resolved"
         + (f", {failed} account(s) failed" if failed else "")
         + f"; {posting.posted} posted"
+        + (f", {posting.found} found in Slack already" if posting.found else "")
+        + (f", {posting.refused} refused by Slack (said in the channel)" if posting.refused else "")
         + (f", {posting.retried} to be posted again at the next sweep" if posting.retried else "")
         + "."
     )

@@ -35,6 +35,7 @@ class AuditAction(StrEnum):
     REOPENED = "reopened"
     REFUSED = "refused"
     POST_FAILED = "post_failed"
+    POST_REFUSED = "post_refused"  # Slack refused the finding's message for what it holds
     REMIND = "remind"
     ESCALATE = "escalate"
     AUTO_DISABLE = "auto_disable"

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 from bot.domain.rule import EMAIL_PATTERN, SLACK_USER_ID_PATTERN
 from bot.domain.settings import Settings
@@ -22,6 +30,22 @@ log = logging.getLogger(__name__)
 # Membership of the approver group is trusted this long; after that, a group Slack cannot read
 # lets nobody from it act (fail closed) until it can be read again.
 APPROVER_GROUP_TTL = 60.0
+# Slack's answers refusing a message for what it holds: sent again as it is, it is refused again.
+REFUSED_MESSAGE = frozenset(
+    {
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "invalid_arguments",
+        "invalid_attachments",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
+        "metadata_too_large",
+        "msg_blocks_too_long",
+        "msg_too_long",
+        "no_text",
+        "too_many_attachments",
+    }
+)
 
 
 class ApproversUnknown(RuntimeError):
@@ -29,11 +53,41 @@ class ApproversUnknown(RuntimeError):
 
 
 def make_client(settings: Settings) -> WebClient:
-    """A WebClient that waits out HTTP 429 (Retry-After) and honours SLACK_API_URL."""
+    """A WebClient that waits out HTTP 429 (Retry-After), tries a call again once after a
+    connection error unless it may have posted a message (`ConnectionRetry`), and honours
+    SLACK_API_URL."""
     base_url = settings.slack_api_url or WebClient.BASE_URL
-    client = WebClient(token=settings.slack_bot_token, timeout=15, base_url=base_url)
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
-    return client
+    return WebClient(
+        token=settings.slack_bot_token,
+        timeout=15,
+        base_url=base_url,
+        retry_handlers=[ConnectionRetry(), RateLimitErrorRetryHandler(max_retry_count=3)],
+    )
+
+
+class ConnectionRetry(ConnectionErrorRetryHandler):
+    """slack_sdk's one retry after a connection error, but not for a chat.postMessage that may
+    have reached Slack (the connection reset or closed unanswered): Slack may have taken it and
+    only its answer been lost, and posting it again would show it twice. Such a post fails; the
+    sweep looks for it in the channel before posting anything again."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if request.url.partition("?")[0].endswith("/chat.postMessage") and not _never_sent(error):
+            return False
+        return super()._can_retry(state=state, request=request, response=response, error=error)
+
+
+def _never_sent(error: Exception | None) -> bool:
+    """The connection was never made (refused, or no such host): Slack saw nothing."""
+    reason = error.reason if isinstance(error, URLError) else error
+    return isinstance(reason, ConnectionRefusedError | socket.gaierror)
 
 
 def slack_error(error: SlackClientError | OSError) -> str:
@@ -41,6 +95,22 @@ def slack_error(error: SlackClientError | OSError) -> str:
     if isinstance(error, SlackApiError):
         return f"Slack answered {error.response.get('error', 'an error')}"
     return f"Slack could not be reached ({type(error).__name__})"
+
+
+def answered(error: SlackClientError | OSError) -> str | None:
+    """Slack's error code, when Slack answered one."""
+    if isinstance(error, SlackApiError):
+        code = error.response.get("error")
+        return code if isinstance(code, str) else None
+    return None
+
+
+def refusal(error: SlackClientError | OSError) -> str | None:
+    """Slack's error when it refused a message for what the message holds; None when the call
+    may succeed later as it is (rate limits, Slack's own errors, the network, a channel the bot
+    is not in yet)."""
+    code = answered(error)
+    return code if code in REFUSED_MESSAGE else None
 
 
 class Members:

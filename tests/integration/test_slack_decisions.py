@@ -43,7 +43,7 @@ def test_scan_posts_a_summary_and_new_findings_with_buttons(
         assert name in findings_message
     assert findings_message.count(ActionId.DISABLE) == 3
     assert "recent-login" not in findings_message
-    assert harness.finding("owned").slack_ts == "2.0001"
+    assert harness.finding("owned").slack_ts == posts[1].answer["ts"]
     answer = standin.named("response/respond")[-1]
     assert "3 new findings" in answer.params["text"]
 

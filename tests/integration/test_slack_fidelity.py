@@ -143,9 +143,12 @@ def test_a_large_scans_summary_shows_progress_and_findings_left_out_go_to_its_th
     thread = summary.answer["ts"]
     updates = [c.text_of_blocks() for c in standin.named("chat.update") if c.params["ts"] == thread]
     assert len(updates) == 2 and "50 so far" in updates[0] and "All 60 findings" in updates[1]
-    left = [row for row in harness.repository.open_findings() if row.user_name < "idle-00003"]
-    for row in left:  # as if the process had died before posting them
-        set_fields(harness.repository, row.id, slack_ts=None)
+    # Three more, meant for the same thread, as if the process had died before posting them
+    more = idle_scan({"111111111111": 63}, utc_now())
+    harness.repository.record_scan(more, "test", dry_run=False)
+    for row in harness.repository.open_findings():
+        if row.slack_ts is None:
+            set_fields(harness.repository, row.id, slack_thread_ts=thread)
     standin.clear()
     assert sweep_job(harness.services).endswith("3 posted, 0 still unposted")
     assert not standin.posted(CHANNEL)  # nothing at the top level

@@ -11,12 +11,14 @@ import json
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+from tests.support.slack_history import HISTORY_SCOPES, History, manifest_scopes
 from tests.support.slack_rules import message_problem, view_problem
 
 POLL = 0.01  # how often a server looks for its shutdown: `stop` waits that long, once a test
@@ -40,6 +42,7 @@ class Call:
     method: str
     params: dict[str, Any]
     answer: dict[str, Any] = field(default_factory=dict)
+    lost: bool = False  # Slack took the call, but its answer never reached the caller
 
     def blocks(self) -> list[dict[str, Any]]:
         blocks = self.params.get("blocks") or []
@@ -63,6 +66,14 @@ class SlackStandIn:
     fail: dict[str, str] = field(default_factory=dict)  # method -> Slack error to answer
     rate_limited: dict[str, int] = field(default_factory=dict)  # method -> HTTP 429s to answer
     server_errors: dict[str, int] = field(default_factory=dict)  # method -> HTTP 500s to answer
+    # Which calls Slack carries out but whose answer is lost on the way back: the connection
+    # closes unanswered or, with `lost_status`, a gateway answers that status (a 504, ...)
+    lose_answer: Callable[[str, dict[str, Any]], bool] = lambda _method, _params: False
+    lost_status: int = 0
+    # What Slack refuses in a message: text its posts must not hold -> Slack's error for it
+    refused_content: dict[str, str] = field(default_factory=dict)
+    # The bot token's scopes (the manifest's): reading a conversation's history needs one
+    scopes: frozenset[str] = field(default_factory=manifest_scopes)
     # method -> an event its calls wait for before Slack answers (a slow Slack, held at will)
     held: dict[str, threading.Event] = field(default_factory=dict)
     # channel -> its members: an ephemeral there to anyone else is refused, as Slack does
@@ -83,7 +94,7 @@ class SlackStandIn:
         self._ts = itertools.count(1)
         self._lock = threading.Condition()
         self._last_post: dict[str, float] = {}  # channel -> when it last took a message
-        self.parents: dict[str, str | None] = {}  # message ts -> its thread's parent, if a reply
+        self.history = History()
         self.open_views: dict[str, str] = {}  # view id -> its hash, until the person closes it
         standin = self
 
@@ -132,11 +143,19 @@ class SlackStandIn:
                 if standin.server_errors.get(method, 0) > 0:
                     standin.server_errors[method] -= 1
                     standin.answer(f"500/{method}", params)
-                    self.send_response(500)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
+                    self.send_status(500)
                     return
-                self.send_answer(standin.answer(method, params))
+                call = standin.take(method, params)
+                if call.lost:
+                    if standin.lost_status:
+                        self.send_status(standin.lost_status)
+                    return  # unanswered: the connection closes
+                self.send_answer(call.answer)
+
+            def send_status(self, status: int) -> None:
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
             def log_message(self, *_args: Any) -> None:
                 pass
@@ -182,12 +201,17 @@ class SlackStandIn:
         self.users[user_id] = {"id": user_id, "deleted": deleted, "profile": {"email": email}}
 
     def answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        return self.take(method, params).answer
+
+    def take(self, method: str, params: dict[str, Any]) -> Call:
+        """Carry out the call and record it (and whether its answer is to be lost)."""
         call = Call(method, params)
         call.answer = self._answer(method, params)
+        call.lost = bool(call.answer.get("ok")) and self.lose_answer(method, params)
         with self._lock:
             self.calls.append(call)
             self._lock.notify_all()
-        return call.answer
+        return call
 
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method in self.fail:
@@ -201,13 +225,18 @@ class SlackStandIn:
             case "auth.test":
                 return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T0TEAM"}
             case "chat.postMessage":
-                ts = f"{next(self._ts)}.0001"
-                self.parents[ts] = params.get("thread_ts")
+                ts = self._next_ts()
+                self.history.take(ts, params)
                 return {"ok": True, "channel": params.get("channel"), "ts": ts}
             case "chat.update":
+                self.history.update(params)
                 return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
             case "chat.postEphemeral":
-                return {"ok": True, "message_ts": f"{next(self._ts)}.0002"}
+                return {"ok": True, "message_ts": self._next_ts()}
+            case "conversations.history":
+                return self.history.history(params)
+            case "conversations.replies":
+                return self.history.replies(params)
             case "conversations.open":
                 return {"ok": True, "channel": {"id": dm_channel(params.get("users", ""))}}
             case "users.info":
@@ -257,6 +286,10 @@ class SlackStandIn:
                 return {"ok": True, "file": {"id": "F0CHART"}}
         return {"ok": True}
 
+    def _next_ts(self) -> str:
+        """A message ts as Slack makes them: the second it was taken, then a unique number."""
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
     def _shown(self, view_id: str) -> dict[str, str]:
         self.open_views[view_id] = f"{next(self._ts)}.hash"
         return {"id": view_id, "hash": self.open_views[view_id]}
@@ -267,6 +300,15 @@ class SlackStandIn:
 
     def _refusal(self, method: str, params: dict[str, Any]) -> str | None:
         """Slack's answer to what it would not accept; None when it accepts the call."""
+        if method in ("conversations.history", "conversations.replies"):
+            needed = HISTORY_SCOPES.get(params.get("channel", " ")[:1])
+            if needed not in self.scopes:
+                return "missing_scope"
+        if method in POSTS:
+            sent = (params.get("text") or "") + json.dumps(params.get("blocks") or "")
+            for content, error in self.refused_content.items():
+                if content in sent:
+                    return error
         if method == "chat.postEphemeral":
             members = self.channels.get(params.get("channel", ""))
             if members is not None and params.get("user") not in members:
@@ -293,8 +335,9 @@ class SlackStandIn:
 
     def _thread_problem(self, params: dict[str, Any]) -> str | None:
         thread = params.get("thread_ts")
-        if thread and self.parents.get(thread):  # Slack asks for the parent's ts, not a reply's
-            return f"thread_ts {thread} is a reply in the thread of {self.parents[thread]}"
+        parent = self.history.parent_of(thread) if thread else None
+        if parent:  # Slack asks for the parent's ts, not a reply's
+            return f"thread_ts {thread} is a reply in the thread of {parent}"
         return None
 
     def wait_for(self, method: str, timeout: float = 60.0) -> Call:

@@ -186,6 +186,8 @@ def test_manifest_grants_exactly_the_scopes_the_code_uses():
         "views_update": None,
         "views_publish": None,
         "conversations_members": ("channels:read", "groups:read"),  # public or private
+        "conversations_history": ("channels:history", "groups:history"),
+        "conversations_replies": ("channels:history", "groups:history"),
         "files_upload_v2": "files:write",
     }
     paths = [*ROOT.glob("bot/**/*.py"), *ROOT.glob("handlers/*.py")]

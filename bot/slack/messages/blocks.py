@@ -42,6 +42,7 @@ Blocks = list[dict[str, Any]]
 class Message:
     text: str  # the notification and screen-reader fallback
     blocks: Blocks
+    metadata: dict[str, Any] | None = None  # Slack message metadata, for apps (not shown)
 
 
 class MessageTooLarge(ValueError):

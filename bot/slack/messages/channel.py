@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import tzinfo
 
 from slack_sdk.models.blocks import (
@@ -34,6 +34,7 @@ from bot.slack.messages.blocks import (
     status_line,
     truncate,
 )
+from bot.slack.posted import findings_metadata
 
 FINDINGS_PER_MESSAGE = 10
 
@@ -45,6 +46,7 @@ class ThreadProgress:
     total: int
     posted: int = 0
     failed: int = 0
+    refused: int = 0  # by Slack, each said in the thread
     done: bool = False
 
     def line(self) -> str:
@@ -53,10 +55,12 @@ class ThreadProgress:
                 f":hourglass_flowing_sand: Posting {self.total} findings in this thread: "
                 f"{self.posted} so far."
             )
-        if self.failed:
+        if self.failed or self.refused:
             return (
-                f":warning: {self.posted} of {self.total} findings are in this thread; "
-                f"{self.failed} will be posted at the next sweep."
+                f":warning: {self.posted} of {self.total} findings are in this thread"
+                + (f"; {self.failed} will be posted at the next sweep" if self.failed else "")
+                + (f"; Slack refused {self.refused}, said below" if self.refused else "")
+                + "."
             )
         return f":speech_balloon: All {self.total} findings are in this thread, with their buttons."
 
@@ -142,8 +146,11 @@ def _summary(text: str, dry_run: bool, thread: ThreadProgress | None) -> Message
     return checked(text, blocks)
 
 
-def findings_message(rows: Sequence[FindingView], zone: tzinfo, dry_run: bool) -> Message:
-    """Up to FINDINGS_PER_MESSAGE findings, each with its own line and buttons."""
+def findings_message(
+    rows: Sequence[FindingView], zone: tzinfo, dry_run: bool, scan_id: int | None = None
+) -> Message:
+    """Up to FINDINGS_PER_MESSAGE findings, each with its own line and buttons, and their ids
+    in the message's metadata (`scan_id`: the scan posting them)."""
     if len(rows) > FINDINGS_PER_MESSAGE:
         raise MessageTooLarge(f"{len(rows)} findings, at most {FINDINGS_PER_MESSAGE} a message")
     blocks: list[Block] = []
@@ -151,7 +158,8 @@ def findings_message(rows: Sequence[FindingView], zone: tzinfo, dry_run: bool) -
         blocks.extend(finding_blocks(row, zone, dry_run))
     blocks += dry_run_note(dry_run)
     names = ", ".join(row.user_name for row in rows)
-    return checked(f"Idle console passwords: {names}", blocks)
+    message = checked(f"Idle console passwords: {names}", blocks)
+    return replace(message, metadata=findings_metadata([row.id for row in rows], scan_id))
 
 
 def batches(
@@ -167,3 +175,12 @@ def escalation(row: FindingView, waited_days: int) -> Message:
         "*Decide now* on its line."
     )
     return notice(text)
+
+
+def refused_finding(row: FindingView, error: str) -> Message:
+    """A finding Slack would not take, even alone: it is not posted again."""
+    return notice(
+        f":warning: Slack refused the message for {literal(row.user_name)} "
+        f"(`{row.account_id}`): {literal(error)}. It is not posted again; see it with "
+        f"/iam-inactive show {literal(row.user_name)}"
+    )
