@@ -250,15 +250,17 @@ class Decisions:
             done = move(Intent.FINISH_REMOVAL, DRY_RUN_REASON)
             return Removal(done, "Dry run: the console password would have been removed.")
         try:
-            existed = iam.delete_login_profile(finding.user_name)
-            outcome = PASSWORD_REMOVED if existed else "the password was already gone"
+            deletion = iam.delete_login_profile(finding.user_name)
+            outcome = PASSWORD_REMOVED if deletion.existed else "the password was already gone"
+            proof = {"aws_request_id": deletion.request_id, **_checked_after(iam, finding)}
         except Exception as error:
             if not _gone_after_all(iam, finding.user_name):
                 note = describe_error(error)
                 return Removal(move(Intent.FAIL, note), note)
             outcome = ANSWER_LOST  # the re-check saw it there just before our request
+            proof = {"aws_request_id": None, "checked_after": GONE}
         try:
-            done = move(Intent.FINISH_REMOVAL, outcome)
+            done = move(Intent.FINISH_REMOVAL, outcome, proof)
         except RecordsUnavailable:
             raise RemovedUnrecorded(finding.user_name, self.settings.stuck_after_seconds) from None
         log.info("removed console password of %s in %s", done.user_name, done.account_id)
@@ -309,6 +311,22 @@ class Decisions:
             changes=changes,
             expected_step=seen_step,
         )
+
+
+GONE = "GetLoginProfile: NoSuchEntity"
+
+
+def _checked_after(iam: AccountIam, finding: Finding) -> dict[str, str]:
+    """The removal checked right after it, for the record: AWS asked whether the password is
+    still there. What the check finds is recorded; it changes nothing (IAM is eventually
+    consistent: a password just removed may still show for a moment)."""
+    try:
+        there = iam.has_password(finding.user_name)
+    except Exception as error:
+        return {"checked_after": f"GetLoginProfile failed: {describe_error(error)}"}
+    if there:
+        log.warning("%s's password still shows right after its removal", finding.user_name)
+    return {"checked_after": "GetLoginProfile: the password still shows" if there else GONE}
 
 
 def _gone_after_all(iam: AccountIam, user_name: str) -> bool:

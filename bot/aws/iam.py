@@ -262,15 +262,28 @@ def scan_users_via_api(
         )
 
 
-def delete_login_profile(iam: Any, user_name: str) -> bool:
-    """Remove the console password; False if there was none to remove."""
+@dataclass(frozen=True)
+class Deletion:
+    """What AWS answered DeleteLoginProfile: whether there was a password to remove, and the
+    request id AWS gave the call (CloudTrail's `requestID`: the proof an auditor can follow)."""
+
+    existed: bool
+    request_id: str | None
+
+
+def delete_login_profile(iam: Any, user_name: str) -> Deletion:
+    """Remove the console password (`existed` False: there was none to remove)."""
     try:
-        iam.delete_login_profile(UserName=user_name)
+        answer = iam.delete_login_profile(UserName=user_name)
     except ClientError as error:
         if error_code(error) == "NoSuchEntity":
-            return False
+            return Deletion(False, _request_id(error.response))
         raise
-    return True
+    return Deletion(True, _request_id(answer))
+
+
+def _request_id(answer: dict[str, Any]) -> str | None:
+    return (answer.get("ResponseMetadata") or {}).get("RequestId")
 
 
 def _identity(
@@ -300,5 +313,5 @@ class AccountIam:
     def has_password(self, user_name: str) -> bool:
         return login_profile(self.client, user_name) is not None
 
-    def delete_login_profile(self, user_name: str) -> bool:
+    def delete_login_profile(self, user_name: str) -> Deletion:
         return delete_login_profile(self.client, user_name)

@@ -64,6 +64,8 @@ EVENT_COLUMNS = (
     "reason",
     "kept_until",
     "details",
+    "aws_request_id",
+    "checked_after",
 )
 COLUMNS = FINDING_COLUMNS + EVENT_COLUMNS
 
@@ -276,6 +278,8 @@ def event_fields(event: EvidenceEvent) -> dict[str, Any]:
         "reason": event.reason,
         "kept_until": details.get("kept_until"),
         "details": details or None,
+        "aws_request_id": details.get("aws_request_id"),
+        "checked_after": details.get("checked_after"),
     }
 
 

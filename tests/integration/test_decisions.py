@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from bot.application.decisions import DRY_RUN_REASON, Decisions, RemovedUnrecorded
+from bot.aws.iam import Deletion
 from bot.domain.assessment import IamIdentity, LiveUser
 from bot.domain.records import Actor, RecordsUnavailable, Role, Surface, SystemActor
 from bot.domain.rule import UserCredentials
@@ -55,13 +56,13 @@ class FakeIam:
         user = self.users.get(user_name)
         return bool(user and user.has_password)
 
-    def delete_login_profile(self, user_name: str) -> bool:
+    def delete_login_profile(self, user_name: str) -> Deletion:
         self._answer()
         existed = self.has_password(user_name)
         if existed:
             self.users[user_name] = replace(self.users[user_name], has_password=False)
             self.deleted.append(user_name)
-        return existed
+        return Deletion(existed, f"request-{len(self.deleted)}")
 
 
 def access_denied(operation: str) -> ClientError:
@@ -383,10 +384,10 @@ def test_a_database_lost_right_after_the_removal_says_it_was_removed(
 
     removed = iam.delete_login_profile
 
-    def remove_then_lose_the_database(user_name: str) -> bool:
-        existed = removed(user_name)
+    def remove_then_lose_the_database(user_name: str) -> Deletion:
+        deletion = removed(user_name)
         monkeypatch.setattr(repository, "transition", database_gone)
-        return existed
+        return deletion
 
     monkeypatch.setattr(iam, "delete_login_profile", remove_then_lose_the_database)
     with pytest.raises(RemovedUnrecorded) as told:

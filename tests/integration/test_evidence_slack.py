@@ -10,9 +10,10 @@ from bot.domain.evidence import COLUMNS
 from bot.domain.sheets import read_csv
 from bot.slack.ids import ActionId
 from bot.slack.messages.command import help_message
+from tests.integration.conftest import has_password
 from tests.integration.test_cli import ROOT
 from tests.integration.test_decisions import APPROVER
-from tests.support.bot_harness import STRANGER
+from tests.support.bot_harness import OWNER, STRANGER
 from tests.support.slack_standin import SlackStandIn, dm_channel
 
 
@@ -63,3 +64,17 @@ def test_help_and_the_manifest_name_the_export():
     assert "/iam-inactive export [days]" in help_message().text
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
     assert "export [days]" in manifest["features"]["slash_commands"][0]["usage_hint"]
+
+
+def test_a_removal_carries_awss_request_id_and_the_check_after_it(bot, standin):
+    finding = bot.finding("owned")
+    bot.click(ActionId.DISABLE, finding.id)
+    bot.click(ActionId.OWNER_CONFIRM, finding.id, user=OWNER, channel=dm_channel(OWNER))
+    assert not has_password("owned")
+    standin.clear()
+    bot.reply("export 30")
+    (upload,) = [c for c in standin.calls if c.method.startswith("upload/")]
+    _described, rows = read_csv(upload.params["data"].decode())
+    (removed,) = [r for r in rows if r["action"] == "disabled"]
+    assert len(removed["aws_request_id"]) > 8  # the id moto's IAM gave DeleteLoginProfile
+    assert removed["checked_after"] == "GetLoginProfile: NoSuchEntity"

@@ -181,8 +181,9 @@ def test_live_credentials_see_the_user_now(scenario, now):
     assert live.identity.user_id == facts.user_id and live.identity.user_id.startswith("AIDA")
     owned = aws.live_user(iam, "123456789012", "owned").identity
     assert owned.tags == {"owner": "owner@example.com", "team": "x"}
-    assert aws.delete_login_profile(iam, "keys-only") is True
-    assert aws.delete_login_profile(iam, "keys-only") is False
+    removed, again = (aws.delete_login_profile(iam, "keys-only") for _ in range(2))
+    assert removed.existed is True and again.existed is False
+    assert removed.request_id and again.request_id and removed.request_id != again.request_id
     after = aws.live_user(iam, "123456789012", "keys-only").credentials
     assert after.has_password is False
     assert after.password_last_used == facts.password_last_used  # survives removal, as in AWS
