@@ -32,7 +32,7 @@ def register(app: App, services: Services) -> None:
 
 def first_answer(body: dict[str, Any]) -> dict[str, Any] | None:
     """Help, and the line for words no verb takes; None when a verb is to run."""
-    words = (body.get("text") or "").split()
+    words = typed(body).split()
     verb, args = _words(body)
     if any(len(word) > LONGEST_WORD for word in words[:2]):
         return reply(help_message("That is longer than any IAM user name or account id."))
@@ -60,8 +60,15 @@ def _usage(verb: str, args: list[str]) -> str | None:
 
 
 def _words(body: dict[str, Any]) -> tuple[str, list[str]]:
-    words = (body.get("text") or "").split()
+    words = typed(body).split()
     return (words[0].lower(), words[1:]) if words else ("help", [])
+
+
+def typed(body: dict[str, Any]) -> str:
+    """The command's text as the person typed it: Slack sends `&`, `<` and `>` in it as
+    `&amp;`, `&lt;` and `&gt;` (a reason "a < b" must be recorded so, not as "a &lt; b")."""
+    text = body.get("text") or ""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def list_(services: Services, user_id: str, args: list[str], respond: Respond) -> None:

@@ -205,13 +205,13 @@ def test_approvers_end_a_keep_by_command_and_it_reopens(bot, standin):
     refused = bot.reply("unkeep owned not mine to end", user=STRANGER)
     assert "Only approvers" in refused["text"] and bot.finding("owned").state == State.KEPT
     standin.clear()
-    answer = bot.reply("unkeep owned moved to SSO")
+    answer = bot.reply("unkeep owned moved to SSO &amp; &lt;okta&gt;")  # as Slack sends "&", "<"
     assert "Ended the keep of `owned`" in answer["text"]
     reopened = bot.finding("owned")
     assert (reopened.state, reopened.kept_until) == (State.OPEN, None)
     (update,) = standin.named("chat.update")
     assert ActionId.DISABLE in update.text_of_blocks()  # its line offers Disable again
-    assert ("unkept", APPROVER, "moved to SSO") in bot.actions_of(reopened)
+    assert ("unkept", APPROVER, "moved to SSO & <okta>") in bot.actions_of(reopened)
 
 
 def test_approvers_end_a_keep_from_show(bot, standin):
