@@ -12,6 +12,7 @@ checks the same verdicts on moto's copies of AWS's real documents.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -571,3 +572,78 @@ def details(aws_documents: dict[str, dict] = AWS_MANAGED) -> Details:
         ),
         policies=policies,
     )
+
+
+def synthetic(users: int, roles: int, seed: int = 3) -> Details:
+    """A large account for timing: every user may manage its own credentials, a few are
+    administrators, some may assume one role each; a tenth of the roles are administrators."""
+    import random
+
+    rng = random.Random(seed)
+    own = allow(
+        ["iam:CreateAccessKey", "iam:UpdateLoginProfile", "iam:ChangePassword"],
+        "arn:aws:iam::*:user/${aws:username}",
+    )
+    people = []
+    for number in range(users):
+        inline: list[tuple[str, Any]] = [("own", own)]
+        managed: tuple[str, ...] = ()
+        draw = rng.random()
+        if draw < 0.05:
+            managed = ADMIN
+        elif draw < 0.15:
+            role = f"{IAM}:role/role-{rng.randrange(roles)}"
+            inline.append(("assume", allow("sts:AssumeRole", role)))
+        elif draw < 0.5:
+            managed = (aws("ReadOnlyAccess"),)
+        name = f"user-{number}"
+        people.append(
+            UserDetail(name, f"{IAM}:user/{name}", "", Attachments(tuple(inline), managed))
+        )
+    return Details(
+        users=tuple(people),
+        roles=tuple(
+            RoleDetail(
+                f"role-{number}",
+                f"{IAM}:role/role-{number}",
+                trust(ROOT if number % 2 else {"Service": "lambda.amazonaws.com"}),
+                Attachments(managed=ADMIN if number % 10 == 0 else (aws("ReadOnlyAccess"),)),
+            )
+            for number in range(roles)
+        ),
+        policies={aws(name): ManagedPolicy(aws(name), doc) for name, doc in AWS_MANAGED.items()},
+    )
+
+
+def seed(iam: Any, user_boundaries: Any) -> None:
+    """Create the account through the IAM API (`iam`: a client). moto has no API for a user's
+    permissions boundary: `user_boundaries(name, arn)` sets it on moto's backend object."""
+    for name, versions in POLICIES.items():
+        iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(versions[0]))
+        for version in versions[1:]:
+            iam.create_policy_version(
+                PolicyArn=local(name), PolicyDocument=json.dumps(version), SetAsDefault=False
+            )
+    for name, group in GROUPS.items():
+        iam.create_group(GroupName=name)
+        _attach(iam.put_group_policy, iam.attach_group_policy, {"GroupName": name}, group)
+    for name, role in ROLES.items():
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(role.trust))
+        _attach(iam.put_role_policy, iam.attach_role_policy, {"RoleName": name}, role)
+        if role.instance_profile:
+            iam.create_instance_profile(InstanceProfileName=name)
+            iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
+    for case in CASES:
+        iam.create_user(UserName=case.user)
+        _attach(iam.put_user_policy, iam.attach_user_policy, {"UserName": case.user}, case)
+        for group in case.groups:
+            iam.add_user_to_group(GroupName=group, UserName=case.user)
+        if case.boundary:
+            user_boundaries(case.user, case.boundary)
+
+
+def _attach(put: Any, attach: Any, who: dict[str, str], holder: Any) -> None:
+    for policy, document in holder.inline.items():
+        put(**who, PolicyName=policy, PolicyDocument=json.dumps(document))
+    for arn in holder.managed:
+        attach(**who, PolicyArn=arn)
