@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import chain
 
 from bot.domain.authorization import (
@@ -36,45 +35,24 @@ from bot.domain.evaluation import (
     decide,
     may_attempt,
 )
-from bot.domain.policy import Requirement, Statement, action_matches
-
-TAKEOVER = ("iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile")
-USER_EDIT = ("iam:PutUserPolicy", "iam:AttachUserPolicy")
-GROUP_EDIT = ("iam:PutGroupPolicy", "iam:AttachGroupPolicy")
-ROLE_EDIT = ("iam:PutRolePolicy", "iam:AttachRolePolicy")
-ASSUME, NEW_TRUST, PASS = "sts:AssumeRole", "iam:UpdateAssumeRolePolicy", "iam:PassRole"
-NEW_VERSION, OLD_VERSION, JOIN = (
-    "iam:CreatePolicyVersion",
-    "iam:SetDefaultPolicyVersion",
-    "iam:AddUserToGroup",
+from bot.domain.policy import Requirement
+from bot.domain.steps import (
+    ASSUME,
+    CODE_RUNNERS,
+    GROUP_EDIT,
+    IAM_PRINCIPAL,
+    JOIN,
+    NEW_TRUST,
+    NEW_VERSION,
+    OLD_VERSION,
+    PASS,
+    ROLE_EDIT,
+    SELF_EDIT,
+    TAKEOVER,
+    USER_EDIT,
+    Index,
+    steps_of,
 )
-SELF_EDIT = (*USER_EDIT, *GROUP_EDIT, *ROLE_EDIT, NEW_VERSION, OLD_VERSION, JOIN)
-STEPS = (*TAKEOVER, *SELF_EDIT, ASSUME, NEW_TRUST, PASS)
-# Services that run code of the caller's with a role passed to them, and what the caller needs
-# besides iam:PassRole: every group, one action of each. EC2 also needs the role in an instance
-# profile. The README's Risk section lists them.
-CODE_RUNNERS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "ec2.amazonaws.com": (("ec2:RunInstances",),),
-    "lambda.amazonaws.com": (
-        ("lambda:CreateFunction",),
-        (
-            "lambda:InvokeFunction",
-            "lambda:CreateEventSourceMapping",
-            "lambda:CreateFunctionUrlConfig",
-        ),
-    ),
-    "cloudformation.amazonaws.com": (("cloudformation:CreateStack",),),
-    "ecs-tasks.amazonaws.com": (
-        ("ecs:RegisterTaskDefinition",),
-        ("ecs:RunTask", "ecs:StartTask", "ecs:CreateService"),
-    ),
-    "codebuild.amazonaws.com": (("codebuild:CreateProject",), ("codebuild:StartBuild",)),
-    "glue.amazonaws.com": (("glue:CreateDevEndpoint",),),
-    "sagemaker.amazonaws.com": (
-        ("sagemaker:CreateNotebookInstance",),
-        ("sagemaker:CreatePresignedNotebookInstanceUrl",),
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -112,7 +90,7 @@ class _Account:
         self._capable: dict[str, frozenset[str]] = {}
         self._escalable: dict[str, bool] = {}
         self._order = {arn: index for index, arn in enumerate(self.principals)}
-        self._indexes: dict[tuple[str, ...], _Index] = {}
+        self._indexes: dict[tuple[str, ...], Index] = {}
 
     def verdicts(self) -> dict[str, Verdict]:
         frontier = deque(self._administrators())
@@ -240,13 +218,13 @@ class _Account:
         if principal.arn not in self._capable:
             steps: set[str] = set()
             for statement in principal.statements:
-                steps |= _steps_of(statement)
+                steps |= steps_of(statement)
             self._capable[principal.arn] = frozenset(steps)
         return not self._capable[principal.arn].isdisjoint(actions)
 
-    def _index(self, actions: tuple[str, ...]) -> _Index:
+    def _index(self, actions: tuple[str, ...]) -> Index:
         if actions not in self._indexes:
-            index = _Index()
+            index = Index()
             for arn, principal in self.principals.items():
                 if self._can(principal, actions):
                     index.add(arn, principal, actions)
@@ -356,50 +334,3 @@ def _granted(access: Access) -> str:
 
 def _with(text: str, requires: Requirement) -> str:
     return " ".join((text, *requires))
-
-
-def _steps_of(statement: Statement) -> frozenset[str]:
-    """The STEPS actions an Allow statement names (none for a Deny)."""
-    if not statement.allow:
-        return frozenset()
-    named = frozenset().union(*(_steps_matching(pattern) for pattern in statement.actions))
-    return frozenset(STEPS) - named if statement.not_action else named
-
-
-@lru_cache(maxsize=4096)
-def _steps_matching(pattern: str) -> frozenset[str]:
-    return frozenset(action for action in STEPS if action_matches(pattern, action))
-
-
-IAM_PRINCIPAL = "arn:aws:iam::"
-
-
-class _Index:
-    """Who may act on what, by the last segment of the resource patterns their Allows name
-    (`user/alice` -> alice): a principal allowed only its own user is found for that user alone,
-    not weighed against every administrator. Patterns with a wildcard there hold for all."""
-
-    def __init__(self) -> None:
-        self.by_name: dict[str, set[str]] = {}
-        self.anywhere: set[str] = set()
-
-    def add(self, arn: str, principal: Principal, actions: tuple[str, ...]) -> None:
-        context = principal.context()
-        for statement in principal.statements:
-            if _steps_of(statement).isdisjoint(actions):
-                continue
-            if statement.not_resource:
-                self.anywhere.add(arn)
-                return
-            for pattern in statement.resources:
-                expanded = context.expand(pattern)
-                if expanded is None:
-                    continue
-                name = expanded.rsplit("/", 1)[-1]
-                if "/" not in expanded or "*" in name or "?" in name:
-                    self.anywhere.add(arn)
-                    return
-                self.by_name.setdefault(name, set()).add(arn)
-
-    def of(self, name: str) -> set[str]:
-        return self.anywhere | self.by_name.get(name, set())

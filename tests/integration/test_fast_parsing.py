@@ -9,8 +9,7 @@ from collections import Counter
 
 import pytest
 
-from bot.aws import fast
-from bot.aws import details
+from bot.aws import details, fast
 from bot.aws import iam as aws
 from bot.aws.accounts import client
 from bot.aws.demo import ALLOW_ALL, DEMO_REGION, DemoUser, seed_users

@@ -15,7 +15,7 @@ from bot.aws.accounts import client
 from bot.aws.demo import DEMO_ACCOUNT_ID
 from bot.domain.paths import Verdict
 from tests.integration.test_fast_parsing import session
-from tests.support.privilege_account import ACCOUNT, AWS_MANAGED, CASES, seed
+from tests.support.privilege_account import ACCOUNT, AWS_MANAGED, cases, seed
 
 
 def load_aws_managed_policies() -> None:
@@ -47,7 +47,7 @@ def crafted(aws_session):
 def test_every_crafted_case_is_judged_as_expected_from_the_bulk_call(crafted, fast_parsing):
     identities = aws.identities_of_all_users(client(session(fast_parsing), "iam"))
     verdicts = {name: Verdict(i.privileged, i.privilege) for name, i in identities.items()}
-    expected = {case.user: Verdict(case.privileged, case.why) for case in CASES}
+    expected = {case.user: Verdict(case.privileged, case.why) for case in cases()}
     assert verdicts == expected
 
 

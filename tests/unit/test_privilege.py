@@ -22,10 +22,10 @@ from bot.domain.evaluation import Access, Principal, Refused, administrator, all
 from bot.domain.paths import Verdict, judge
 from bot.domain.policy import Context, condition_holds, statements
 from tests.support.privilege_account import (
-    CASES,
     IAM,
     MFA,
     allow,
+    cases,
     combined,
     deny,
     details,
@@ -33,6 +33,7 @@ from tests.support.privilege_account import (
     trust,
 )
 
+CASES = cases()
 VERDICTS = judge(details())
 
 
