@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import lru_cache
 from typing import Any
@@ -71,6 +71,7 @@ class Statement:
     source: str
     through: str = ""
     managed_by_aws: bool = False
+    _covers: dict[str, bool] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def origin(self) -> str:
@@ -84,8 +85,12 @@ class Statement:
         return f"{self.source} allows {self.action_text()}{self.through}"
 
     def covers_action(self, action: str) -> bool:
-        hit = any(action_matches(pattern, action) for pattern in self.actions)
-        return hit != self.not_action
+        # Statements of managed policies are shared by every principal holding them, and
+        # AWS's own (ReadOnlyAccess) name thousands of actions: each question is answered once.
+        known = self._covers.get(action)
+        if known is None:
+            known = self._covers[action] = _action_set(self.actions).has(action) != self.not_action
+        return known
 
     def covers_resource(self, resource: str, context: Context) -> bool:
         hit = any(_resource_matches(pattern, resource, context) for pattern in self.resources)
@@ -139,6 +144,47 @@ def action_matches(pattern: str, action: str) -> bool:
 @lru_cache(maxsize=4096)
 def _action_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(_wildcards(pattern), re.IGNORECASE | re.DOTALL)
+
+
+@lru_cache(maxsize=1024)
+def _action_set(patterns: tuple[str, ...]) -> _ActionSet:
+    return _ActionSet(patterns)
+
+
+class _ActionSet:
+    """A statement's action patterns, asked about one action at a time. AWS's own policies name
+    thousands (ReadOnlyAccess): names without wildcards are looked up, and those with wildcards
+    are compiled by service, a service's only when an action of it is asked about."""
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        self.names = {p.lower() for p in patterns if "*" not in p and "?" not in p}
+        self.wild: dict[str, list[str]] = {}
+        for pattern in patterns:
+            if "*" in pattern or "?" in pattern:
+                service, colon, _ = pattern.lower().partition(":")
+                wild_service = not colon or "*" in service or "?" in service
+                self.wild.setdefault("" if wild_service else service, []).append(pattern)
+        self._compiled: dict[str, re.Pattern[str] | None] = {}
+
+    def has(self, action: str) -> bool:
+        lowered = action.lower()
+        if lowered in self.names:
+            return True
+        service = lowered.partition(":")[0]
+        return any(
+            regex is not None and regex.fullmatch(action) is not None
+            for regex in (self._regex(service), self._regex(""))
+        )
+
+    def _regex(self, service: str) -> re.Pattern[str] | None:
+        if service not in self._compiled:
+            patterns = self.wild.get(service)
+            self._compiled[service] = (
+                re.compile("|".join(f"(?:{_wildcards(p)})" for p in patterns), re.I | re.S)
+                if patterns
+                else None
+            )
+        return self._compiled[service]
 
 
 def _resource_matches(pattern: str, resource: str, context: Context) -> bool:

@@ -3,10 +3,8 @@ index of who may take them on what. Pure."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from bot.domain.evaluation import Principal
-from bot.domain.policy import Statement, action_matches
+from bot.domain.policy import Statement
 
 TAKEOVER = ("iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile")
 USER_EDIT = ("iam:PutUserPolicy", "iam:AttachUserPolicy")
@@ -51,13 +49,7 @@ def steps_of(statement: Statement) -> frozenset[str]:
     """The STEPS actions an Allow statement names (none for a Deny)."""
     if not statement.allow:
         return frozenset()
-    named = frozenset().union(*(steps_matching(pattern) for pattern in statement.actions))
-    return frozenset(STEPS) - named if statement.not_action else named
-
-
-@lru_cache(maxsize=4096)
-def steps_matching(pattern: str) -> frozenset[str]:
-    return frozenset(action for action in STEPS if action_matches(pattern, action))
+    return frozenset(action for action in STEPS if statement.covers_action(action))
 
 
 IAM_PRINCIPAL = "arn:aws:iam::"

@@ -4,42 +4,21 @@ account, with moto's copies of AWS's own managed policy documents this time."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from moto.iam.aws_managed_policies import aws_managed_policies_data
-from moto.iam.models import AWSManagedPolicy, iam_backends
 
 from bot.aws import iam as aws
 from bot.aws.accounts import client
 from bot.aws.demo import DEMO_ACCOUNT_ID
 from bot.domain.paths import Verdict
 from tests.integration.test_fast_parsing import session
-from tests.support.privilege_account import ACCOUNT, AWS_MANAGED, cases, seed
-
-
-def load_aws_managed_policies() -> None:
-    """AWS's own documents of the policies the account uses, as moto copies them (moto loads
-    none unless asked, and all 1,500 of them when asked, which takes seconds)."""
-    backend = iam_backends[ACCOUNT]["global"]
-    data = json.loads(aws_managed_policies_data)
-    for name in AWS_MANAGED:
-        policy = AWSManagedPolicy.from_data(name, ACCOUNT, backend.region_name, data[name])
-        backend.aws_managed_policies.append(policy)
-        backend.managed_policies[policy.arn] = policy
-
-
-def set_user_boundary(name: str, arn: str) -> None:
-    """moto has no PutUserPermissionsBoundary: set it on moto's user, as its roles hold it."""
-    user = iam_backends[ACCOUNT]["global"].users[name]
-    user.permissions_boundary = {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": arn}
+from tests.support.privilege_account import ACCOUNT, cases
+from tests.support.privilege_moto import load_aws_managed_policies, seed_moto
 
 
 @pytest.fixture
 def crafted(aws_session):
     assert ACCOUNT == DEMO_ACCOUNT_ID
-    load_aws_managed_policies()
-    seed(aws_session.client("iam"), set_user_boundary)
+    seed_moto(aws_session.client("iam"))
     return aws_session
 
 
