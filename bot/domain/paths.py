@@ -35,7 +35,7 @@ from bot.domain.evaluation import (
     decide,
     may_attempt,
 )
-from bot.domain.policy import Requirement
+from bot.domain.policy import Requirement, Statement
 from bot.domain.steps import (
     ASSUME,
     CODE_RUNNERS,
@@ -88,6 +88,10 @@ class _Account:
         self.reasons: dict[str, _Reason] = {}
         self.refused: dict[str, str] = {}
         self._capable: dict[str, frozenset[str]] = {}
+        self._steps: dict[int, frozenset[str]] = {}
+        self._verdicts: dict[
+            tuple[tuple[int, ...], tuple[int, ...] | None], Access | Refused | None
+        ] = {}
         self._escalable: dict[str, bool] = {}
         self._order = {arn: index for index, arn in enumerate(self.principals)}
         self._indexes: dict[tuple[str, ...], Index] = {}
@@ -120,7 +124,7 @@ class _Account:
     def _administrators(self) -> list[str]:
         found = []
         for arn, principal in self.principals.items():
-            decision = administrator(principal)
+            decision = self._administrator(principal)
             if isinstance(decision, Access):
                 self.reasons[arn] = _Reason(_granted(decision))
             elif isinstance(decision, Refused):
@@ -208,9 +212,24 @@ class _Account:
         """Whether the principal would be an administrator once it granted itself everything
         (a Deny or its boundary may stop it)."""
         if arn not in self._escalable:
-            decision = administrator(self.principals[arn], (GRANT_ALL,))
+            decision = self._administrator(self.principals[arn], (GRANT_ALL,))
             self._escalable[arn] = isinstance(decision, Access)
         return self._escalable[arn]
+
+    def _administrator(
+        self, principal: Principal, extra: tuple[Statement, ...] = ()
+    ) -> Access | Refused | None:
+        """administrator(), asked once for principals holding the same statements (the same
+        groups and managed policies): on every resource, only policy variables tell them
+        apart."""
+        statements = (*principal.statements, *extra, *(principal.boundary or ()))
+        if any("${" in r for statement in statements for r in statement.resources):
+            return administrator(principal, extra)
+        own = tuple(map(id, (*principal.statements, *extra)))
+        key = (own, None if principal.boundary is None else tuple(map(id, principal.boundary)))
+        if key not in self._verdicts:
+            self._verdicts[key] = administrator(principal, extra)
+        return self._verdicts[key]
 
     def _can(self, principal: Principal, actions: tuple[str, ...]) -> bool:
         """Whether any Allow of the principal's names one of `actions` (of STEPS) at all: most
@@ -218,7 +237,10 @@ class _Account:
         if principal.arn not in self._capable:
             steps: set[str] = set()
             for statement in principal.statements:
-                steps |= steps_of(statement)
+                # by identity: a group's or a managed policy's statements are shared
+                if id(statement) not in self._steps:
+                    self._steps[id(statement)] = steps_of(statement)
+                steps |= self._steps[id(statement)]
             self._capable[principal.arn] = frozenset(steps)
         return not self._capable[principal.arn].isdisjoint(actions)
 
