@@ -3,6 +3,7 @@
 Serves what an Organization-wide scan asks (STS GetCallerIdentity and AssumeRole,
 Organizations ListAccounts, IAM GenerateCredentialReport, GetCredentialReport and
 GetAccountAuthorizationDetails) for ACCOUNTS accounts of USERS users each, a fifth of them idle,
+with groups, roles and AWS managed policies (bench.org_iam),
 answering every request after DELAY seconds. moto would spend about 0.4 ms of CPU per user on
 the bulk tag call alone, which on this machine would be the benchmark's real subject; here each
 answer is rendered once, before the clock starts. The account a request is for is read from
@@ -23,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+from bench.org_iam import aws_managed_policies, groups_and_roles, user_grants
 from tests.unit.test_report import HEADER as REPORT_HEADER
 
 MANAGEMENT = "000000000000"
@@ -31,6 +33,7 @@ IDLE_EVERY = 5  # one user in five has an idle console password
 IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/"
 STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 ACCESS_KEY = re.compile(r"Credential=([A-Z0-9]+)/")
+AWS_POLICIES = "GetAccountAuthorizationDetails with Filter=AWSManagedPolicy"
 
 
 def account_ids(accounts: int) -> list[str]:
@@ -69,8 +72,8 @@ def render_account(account_id: str, users: int, now: datetime) -> dict[str, byte
         )
         members.append(
             f"<member><Path>/</Path><UserName>{name}</UserName><UserId>AIDA{account_id}{number:06d}"
-            f"</UserId><Arn>{arn}</Arn><CreateDate>{created}</CreateDate><UserPolicyList/>"
-            "<GroupList/><AttachedManagedPolicies/><Tags><member><Key>owner</Key>"
+            f"</UserId><Arn>{arn}</Arn><CreateDate>{created}</CreateDate>{user_grants(number)}"
+            "<Tags><member><Key>owner</Key>"
             f"<Value>{name}@example.com</Value></member></Tags></member>"
         )
     report = base64.b64encode("\n".join(rows).encode()).decode()
@@ -90,7 +93,13 @@ def render_account(account_id: str, users: int, now: datetime) -> dict[str, byte
             "GetAccountAuthorizationDetails",
             IAM_NS,
             f"<IsTruncated>false</IsTruncated><UserDetailList>{''.join(members)}</UserDetailList>"
-            "<GroupDetailList/><RoleDetailList/><Policies/>",
+            f"{groups_and_roles(account_id, created)}<Policies/>",
+        ),
+        AWS_POLICIES: _query(
+            "GetAccountAuthorizationDetails",
+            IAM_NS,
+            "<IsTruncated>false</IsTruncated><UserDetailList/><GroupDetailList/>"
+            f"<RoleDetailList/><Policies>{aws_managed_policies(created)}</Policies>",
         ),
     }
 
@@ -156,6 +165,8 @@ def serve(accounts: int, users: int, delay: float) -> ThreadingHTTPServer:
                     "</AssumedRoleUser>"
                 )
                 self.answer(_query(action, STS_NS, result))
+            elif action == "GetAccountAuthorizationDetails" and b"AWSManagedPolicy" in body:
+                self.answer(answers[account][AWS_POLICIES])
             else:
                 self.answer(answers[account][action])
 

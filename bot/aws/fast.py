@@ -14,7 +14,7 @@ own parsers and handlers, and the same scan results, only slower):
   error, is read by botocore;
 - botocore's `json_decode_policies` handler (registered on `after-call.iam`) is taken off the
   bot's clients: it decodes every policy document of every answer, a tenth of a scan's CPU, and
-  the privilege check decodes only those it reads (iam._document takes either form).
+  the privilege check decodes only those it reads (bot.aws.details.Documents takes either form).
 
 What is private, and why: botocore has no public way to replace how one shape of one answer is
 read, so CompilingQueryParser overrides `botocore.parsers.QueryParser._parse_shape`, a private

@@ -4,7 +4,6 @@ and removing a console password. boto3 stays in bot/aws/.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -12,15 +11,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from bot.aws.details import BULK_PAGES, account_details
 from bot.domain.assessment import IamIdentity, LiveUser
 from bot.domain.clock import as_utc
+from bot.domain.paths import judge
 from bot.domain.report import parse_credential_report
-from bot.domain.risk import Grants, privilege
 from bot.domain.rule import AccessKeyUse, Cleared, Thresholds, UserCredentials, evaluate
 
 log = logging.getLogger(__name__)
@@ -35,8 +34,6 @@ CLIENT_CONFIG = Config(
 )
 REPORT_NOT_READY = frozenset({"ReportInProgress", "ReportNotPresent", "ReportExpired"})
 GLOBAL_REGION = "us-east-1"
-AUTHORIZATION_ENTITIES = ["User", "Group", "LocalManagedPolicy"]
-BULK_PAGES = {"PageSize": 1000}
 
 
 class ReportTimeout(RuntimeError):
@@ -118,53 +115,17 @@ def _generate_report(iam: Any) -> str:
 
 
 def identities_of_all_users(iam: Any) -> dict[str, IamIdentity]:
-    """Every user's UserId, tags and privilege, 1,000 entities a call
-    (GetAccountAuthorizationDetails): users, groups and customer managed policies, since a
-    user's privilege may come through any of them."""
-    users, groups, policies = [], {}, {}
-    paginator = iam.get_paginator("get_account_authorization_details")
-    for page in paginator.paginate(Filter=AUTHORIZATION_ENTITIES, PaginationConfig=BULK_PAGES):
-        users.extend(page.get("UserDetailList", []))
-        for group in page.get("GroupDetailList", []):
-            groups[group["GroupName"]] = _grants(group, "GroupPolicyList")
-        for policy in page.get("Policies", []):
-            policies[policy["Arn"]] = _default_document(policy)
-    identities = {}
-    for user in users:
-        why = privilege(_grants(user, "UserPolicyList"), groups, policies)
-        identities[user["UserName"]] = _identity(user, why is not None, why)
-    return identities
-
-
-def _grants(entity: dict[str, Any], inline_key: str) -> Grants:
-    return Grants(
-        managed=tuple(policy["PolicyArn"] for policy in entity.get("AttachedManagedPolicies", [])),
-        inline=tuple(
-            (policy["PolicyName"], _document(policy.get("PolicyDocument")))
-            for policy in entity.get(inline_key, [])
-        ),
-        groups=tuple(entity.get("GroupList", [])),
-    )
-
-
-def _default_document(policy: dict[str, Any]) -> Any:
-    for version in policy.get("PolicyVersionList", []):
-        if version.get("IsDefaultVersion"):
-            return _document(version.get("Document"))
-    return None
-
-
-def _document(raw: Any) -> Any:
-    """A policy document, read from either form: as IAM sends it, URL-encoded JSON (a fast
-    session's clients leave botocore's decoding off, see bot.aws.fast), or as botocore's
-    json_decode_policies decoded it (AWS_FAST_PARSING=false). None when it cannot be read."""
-    if not isinstance(raw, str):  # botocore decoded it (decode_quoted_jsondoc)
-        return raw
-    try:
-        return json.loads(unquote(raw))
-    except ValueError:
-        log.warning("a policy document could not be read; its statements are not considered")
-        return None
+    """Every user's UserId, tags and privilege from GetAccountAuthorizationDetails (1,000
+    entities a call): users, groups, roles and managed policies, since a user's privilege may
+    come through any of them (bot.domain.paths judges the whole account at once)."""
+    details, users = account_details(iam)
+    verdicts = judge(details)
+    return {
+        user["UserName"]: _identity(
+            user, verdicts[user["UserName"]].privileged, verdicts[user["UserName"]].why
+        )
+        for user in users
+    }
 
 
 def identity_of_user(iam: Any, user_name: str) -> IamIdentity:

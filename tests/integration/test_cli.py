@@ -88,10 +88,8 @@ def test_demo_scan_as_json(tmp_path):
     assert alice["risk"] == "privileged, no MFA"
     assert alice["user_arn"] == "arn:aws:iam::123456789012:user/alice@example.com"
     assert alice["user_path"] == "/" and alice["access_keys"] == []
-    assert (
-        findings[0]["privilege"]
-        == "inline policy iam-operators-policy allows iam:* through group iam-operators"
-    )
+    # iam:* through a group: not administrator itself, but the user can make itself one
+    assert findings[0]["privilege"] == "can iam:PutUserPolicy on self"
     assert findings[2]["mfa_active"] is True and findings[2]["risk"] == "privileged"
     assert [key["active"] for key in findings[2]["access_keys"]] == [True, True]
     assert bob["privileged"] is False and bob["risk"] == "no MFA"

@@ -235,17 +235,15 @@ def test_the_scan_knows_who_is_privileged_and_who_has_mfa(aws_session, iam_calls
     findings = by_name(scan_accounts(Settings(), aws_session, clock=lambda: now))
     assert {name: (f.privileged, f.privilege, f.mfa_active) for name, f in findings.items()} == {
         "group-admin": (True, "AdministratorAccess through group admins", False),
-        "iam-operator": (
-            True,
-            "inline policy iam-operators-policy allows iam:* through group iam-operators",
-            True,
-        ),
+        "iam-operator": (True, "can iam:PutUserPolicy on self", True),
         "reader": (False, None, True),
         "loner": (False, None, False),
         "inline-admin": (True, "inline policy all allows *", False),
         "customer-admin": (True, "policy break-glass allows *", False),
     }
-    assert iam_calls.count("GetAccountAuthorizationDetails") == 1  # no call per user for it
+    # no call per user for it: users, groups, roles and customer policies, then the AWS
+    # managed policies attached (AdministratorAccess, to admins)
+    assert iam_calls.count("GetAccountAuthorizationDetails") == 2
 
 
 def test_without_the_bulk_call_privilege_is_not_known(aws_session, now):

@@ -130,3 +130,46 @@ def test_off_a_session_is_boto3_s_own():
     assert not isinstance(
         off._session.get_component("response_parser_factory"), fast.ResponseParsers
     )
+
+
+ROLE_AND_POLICIES = (
+    f'<GetAccountAuthorizationDetailsResponse xmlns="{NAMESPACE}">'
+    "<GetAccountAuthorizationDetailsResult><IsTruncated>false</IsTruncated>"
+    "<UserDetailList><member><UserName>u</UserName><Arn>arn:aws:iam::1:user/u</Arn>"
+    "<PermissionsBoundary><PermissionsBoundaryType>Policy</PermissionsBoundaryType>"
+    "<PermissionsBoundaryArn>arn:aws:iam::aws:policy/ReadOnlyAccess</PermissionsBoundaryArn>"
+    "</PermissionsBoundary></member></UserDetailList>"
+    "<RoleDetailList><member><RoleName>r</RoleName><Arn>arn:aws:iam::1:role/r</Arn>"
+    "<AssumeRolePolicyDocument>%7B%22Statement%22%3A%5B%5D%7D</AssumeRolePolicyDocument>"
+    "<InstanceProfileList><member><InstanceProfileName>r</InstanceProfileName><Roles><member>"
+    "<RoleName>r</RoleName></member></Roles></member></InstanceProfileList>"
+    "<RolePolicyList><member><PolicyName>p</PolicyName><PolicyDocument>%7B%7D</PolicyDocument>"
+    "</member></RolePolicyList><AttachedManagedPolicies><member><PolicyName>A</PolicyName>"
+    "<PolicyArn>arn:aws:iam::aws:policy/A</PolicyArn></member></AttachedManagedPolicies>"
+    "<PermissionsBoundary><PermissionsBoundaryArn>arn:aws:iam::1:policy/b</PermissionsBoundaryArn>"
+    "</PermissionsBoundary></member></RoleDetailList>"
+    "<Policies><member><PolicyName>A</PolicyName><Arn>arn:aws:iam::aws:policy/A</Arn>"
+    "<PolicyVersionList><member><Document>%7B%7D</Document><VersionId>v2</VersionId>"
+    "<IsDefaultVersion>true</IsDefaultVersion></member><member><Document>%7B%7D</Document>"
+    "<VersionId>v1</VersionId><IsDefaultVersion>false</IsDefaultVersion></member>"
+    "</PolicyVersionList></member></Policies>"
+    "</GetAccountAuthorizationDetailsResult></GetAccountAuthorizationDetailsResponse>"
+).encode()
+
+
+def test_the_compiled_reader_reads_roles_boundaries_and_policy_versions_as_botocore_does():
+    """What the privilege verdicts read of the bulk answer (bot.aws.details): roles with their
+    trust, instance profiles and boundary, users' boundaries, every version of a policy."""
+    answer = {"body": ROLE_AND_POLICIES, "headers": {}, "status_code": 200}
+    plain = QueryParser().parse(answer, BULK)
+    compiled = fast.CompilingQueryParser().parse(answer, BULK)
+    assert compiled == plain
+    (role,) = compiled["RoleDetailList"]
+    assert role["AssumeRolePolicyDocument"] == "%7B%22Statement%22%3A%5B%5D%7D"
+    assert role["InstanceProfileList"][0]["Roles"][0]["RoleName"] == "r"
+    assert role["PermissionsBoundary"]["PermissionsBoundaryArn"].endswith("policy/b")
+    assert compiled["UserDetailList"][0]["PermissionsBoundary"]["PermissionsBoundaryArn"]
+    assert [v["IsDefaultVersion"] for v in compiled["Policies"][0]["PolicyVersionList"]] == [
+        True,
+        False,
+    ]

@@ -125,6 +125,18 @@ def test_an_unprivileged_finding_with_mfa_is_not_marked():
     assert line == "MFA on · no access keys"
 
 
+def test_an_unprivileged_finding_says_why_an_allow_of_everything_does_not_count():
+    finding = row(
+        privileged=False,
+        privilege="AdministratorAccess, but denied by inline policy quarantine",
+        mfa_active=True,
+    )
+    assert finding_facts(finding, UTC).splitlines()[2] == (
+        "not privileged: `AdministratorAccess, but denied by inline policy quarantine`"
+        " · MFA on · no access keys"
+    )
+
+
 @pytest.mark.parametrize(
     ("state", "changes", "expected"),
     [

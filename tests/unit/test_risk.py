@@ -1,5 +1,4 @@
-"""Risk context, pure: which users are administrator-equivalent, and the order findings are
-shown in."""
+"""Risk context, pure: the order findings are shown in (privilege itself: test_privilege)."""
 
 from __future__ import annotations
 
@@ -7,112 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.domain.risk import (
-    Grants,
-    Risk,
-    broad_action,
-    by_risk,
-    privilege,
-    risk,
-    risk_label,
-    user_path,
-)
-
-ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
-READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
-MINE = "arn:aws:iam::111122223333:policy/mine"
-
-
-def allow(action, effect="Allow", key="Action"):
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": effect, key: action, "Resource": "*"}],
-    }
-
-
-# AWS's example policy that lets people manage their own keys and console password.
-MANAGE_OWN_CREDENTIALS = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Action": ["iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:UpdateLoginProfile"],
-            "Resource": "arn:aws:iam::*:user/${aws:username}",
-        }
-    ],
-}
-
-
-@pytest.mark.parametrize(
-    ("user", "groups", "expected"),
-    [
-        (Grants(managed=(ADMIN,)), {}, "AdministratorAccess"),
-        (Grants(managed=(READ_ONLY,)), {}, None),
-        (
-            Grants(groups=("ops",)),
-            {"ops": Grants(managed=("arn:aws:iam::aws:policy/PowerUserAccess",))},
-            "PowerUserAccess through group ops",
-        ),
-        (Grants(groups=("gone",)), {}, None),  # a group the details did not list grants nothing
-        (Grants(inline=(("p", allow("iam:*")),)), {}, "inline policy p allows iam:*"),
-        (Grants(inline=(("p", allow(["s3:Get*", "IAM:*"])),)), {}, "inline policy p allows IAM:*"),
-        (Grants(inline=(("p", allow("*", effect="Deny")),)), {}, None),
-        (Grants(inline=(("p", allow("s3:*")),)), {}, None),
-        # actions that let a user grant itself anything, however they are written
-        (
-            Grants(inline=(("p", allow(["iam:Get*", "iam:Put*"])),)),
-            {},
-            "inline policy p allows iam:Put*",
-        ),
-        (
-            Grants(inline=(("p", allow("IAM:attachuserpolicy")),)),
-            {},
-            "inline policy p allows IAM:attachuserpolicy",
-        ),
-        (
-            Grants(inline=(("p", allow("iam:CreatePolicyVersio?")),)),
-            {},
-            "inline policy p allows iam:CreatePolicyVersio?",
-        ),
-        (Grants(inline=(("p", allow("*:*")),)), {}, "inline policy p allows *:*"),
-        (Grants(inline=(("p", allow(["iam:Get*", "iam:List*", "iam:Tag*"])),)), {}, None),
-        (Grants(inline=(("p", allow("iam:Put[a-z]*")),)), {}, None),  # brackets are literal
-        # other users' keys and passwords: only when the statement reaches other users
-        (
-            Grants(inline=(("p", allow("iam:CreateAccessKey")),)),
-            {},
-            "inline policy p allows iam:CreateAccessKey",
-        ),
-        (Grants(inline=(("p", MANAGE_OWN_CREDENTIALS),)), {}, None),
-        (
-            Grants(groups=("g",)),
-            {"g": Grants(inline=(("gp", allow("iam:*", key="NotAction")),))},
-            "inline policy gp allows all but a few actions (NotAction) through group g",
-        ),
-        (Grants(managed=(MINE,)), {}, "policy mine allows *"),
-        # a customer managed policy named like AWS's is judged by what it allows
-        (Grants(managed=("arn:aws:iam::111122223333:policy/AdministratorAccess",)), {}, None),
-        (Grants(inline=(("broken", None),)), {}, None),
-    ],
-)
-def test_privilege_says_why_a_user_is_administrator_equivalent(user, groups, expected):
-    customer = {
-        MINE: allow("*"),
-        "arn:aws:iam::111122223333:policy/AdministratorAccess": allow("s3:GetObject"),
-    }
-    assert privilege(user, groups, customer) == expected
-
-
-@pytest.mark.parametrize(
-    "document",
-    [None, "not a document", {}, {"Statement": "nonsense"}, {"Statement": [{"Effect": "Allow"}]}],
-)
-def test_documents_it_cannot_read_grant_nothing(document):
-    assert broad_action(document) is None
-
-
-def test_a_single_statement_not_in_a_list_is_read():
-    assert broad_action({"Statement": {"Effect": "Allow", "Action": "*"}}) == "*"
+from bot.domain.risk import Risk, by_risk, risk, risk_label, user_path
 
 
 @pytest.mark.parametrize(
