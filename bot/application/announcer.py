@@ -53,6 +53,12 @@ NOT_THERE = frozenset({"user_not_in_channel", "channel_not_found", "not_in_chann
 THREAD_OVER = FINDINGS_PER_MESSAGE
 PROGRESS_EVERY = 5
 Summary = Callable[[ThreadProgress | None], Message]
+# Raises LeaseLost once this process may post findings no more (bot.application.scans.HeldLease)
+LeaseCheck = Callable[[], None]
+
+
+def no_lease() -> None:
+    """Posting outside the scan lease (benchmarks, tests): nothing to check."""
 
 
 @dataclass(frozen=True)
@@ -76,23 +82,25 @@ class Announcer:
         self._clock = clock
         self._pace = ChannelPace(settings.slack_post_interval)
 
-    def post_scan(self, result: ScanResult, record: ScanRecord) -> Posting:
+    def post_scan(
+        self, result: ScanResult, record: ScanRecord, lease: LeaseCheck = no_lease
+    ) -> Posting:
         """Summary per account, then its new findings and any earlier ones whose message never
-        made it (see `_post_account`)."""
+        made it (see `_post_account`). `lease` is checked before each message."""
         waiting = self._by_account(*record.to_announce, *self.repository.unposted_findings())
         posting = Posting()
         for account in result.accounts:
             account_id = account.target.account_id
             new = [row for row in record.to_announce if row.account_id == account_id]
             summary = partial(scan_summary, account, new, self.dry_run)
-            posting += self._post_account(waiting.pop(account_id, []), summary)
+            posting += self._post_account(waiting.pop(account_id, []), lease, summary)
         for rows in waiting.values():  # accounts this scan did not cover
-            posting += self._post_account(rows)
+            posting += self._post_account(rows, lease)
         return posting
 
-    def post_unposted(self) -> Posting:
+    def post_unposted(self, lease: LeaseCheck = no_lease) -> Posting:
         """Findings whose message never made it (Slack failed, the process died): post them,
-        in the thread they were meant for if they had one."""
+        in the thread they were meant for if they had one. `lease` as for `post_scan`."""
         posting = Posting()
         for rows in self._by_account(*self.repository.unposted_findings()).values():
             threads: dict[str | None, list[FindingView]] = {}
@@ -100,25 +108,28 @@ class Announcer:
                 threads.setdefault(row.slack_thread_ts, []).append(row)
             for thread, in_thread in threads.items():
                 if thread is None:
-                    posting += self._post_account(in_thread)
+                    posting += self._post_account(in_thread, lease)
                     continue
-                done = self._post_findings(in_thread, thread)
+                done = self._post_findings(in_thread, lease, thread)
                 if done.posted:
                     self.announce(f"Posted {done.posted} findings left out earlier.", thread)
                 posting += done
         return posting
 
-    def _post_account(self, rows: list[FindingView], summary: Summary | None = None) -> Posting:
+    def _post_account(
+        self, rows: list[FindingView], lease: LeaseCheck, summary: Summary | None = None
+    ) -> Posting:
         """One account's summary, then its findings in messages of FINDINGS_PER_MESSAGE: below
         it, or, when more than THREAD_OVER, in its thread (the channel stays readable), the
         summary showing how far the posting got. The rows know their thread before anything
         is posted in it, so what is not posted now goes there at the next sweep. Without a
         thread to post in, they are left for the sweep rather than flooded into the channel."""
         channel = self.settings.slack_channel
+        lease()
         if len(rows) <= THREAD_OVER:
             if summary:
                 self._post(channel, summary(None))
-            return self._post_findings(rows)
+            return self._post_findings(rows, lease)
         summary = summary or partial(unposted_summary, rows[0].account_id, self.dry_run)
         progress = ThreadProgress(total=len(rows))
         thread = self._post(channel, summary(progress))
@@ -128,7 +139,7 @@ class Announcer:
         posting = Posting()
         try:
             for number, batch in enumerate(batches(rows), 1):
-                posting += self._post_batch(batch, thread)
+                posting += self._post_batch(batch, lease, thread)
                 if number % PROGRESS_EVERY == 0:
                     progress = replace(progress, posted=posting.posted)
                     self._update(channel, thread, summary(progress))
@@ -138,14 +149,19 @@ class Announcer:
             self._update(channel, thread, summary(progress))
         return posting
 
-    def _post_findings(self, rows: list[FindingView], thread: str | None = None) -> Posting:
+    def _post_findings(
+        self, rows: list[FindingView], lease: LeaseCheck, thread: str | None = None
+    ) -> Posting:
         posting = Posting()
         for batch in batches(rows):
-            posting += self._post_batch(batch, thread)
+            posting += self._post_batch(batch, lease, thread)
         return posting
 
-    def _post_batch(self, batch: list[FindingView], thread: str | None) -> Posting:
+    def _post_batch(
+        self, batch: list[FindingView], lease: LeaseCheck, thread: str | None
+    ) -> Posting:
         channel, zone, dry_run = self.settings.slack_channel, self.settings.timezone, self.dry_run
+        lease()  # another process may be posting these by now
         ts = self._post(channel, findings_message(batch, zone, dry_run), thread_ts=thread)
         if not ts or not channel:
             return Posting(retried=len(batch))
