@@ -169,12 +169,12 @@ def _take(
     """Take the lease; when the taking request was sent (monotonic). Waited for: a lease whose
     holder stopped renewing it, until it lapses (unless it is renewed meanwhile); a sweep's,
     for moments (every scanner sweeps as it starts), rather than tell someone a scan is running
-    that is none. `patient` (the sweep) waits for any holder until it renews: one killed a
-    moment ago looks alive until its next renewal is due."""
+    that is none. `patient` (the sweep, the terminal) waits for any holder until it renews: one
+    killed a moment ago looks alive until its next renewal is due."""
     waited_since = time.monotonic()
     waiting = stop or threading.Event()
     seen: Holder | None = None
-    give_up = math.inf
+    give_up, warned = math.inf, False
     while True:
         sent, now = time.monotonic(), clock()
         running = repository.take_lease(SCAN_LEASE, holder, now, now + lease_time)
@@ -185,21 +185,25 @@ def _take(
                 raise ScanRunning(running)
             pause = SWEEP_POLL
         else:
+            silent = running.silent(now)
             renewed = seen is not None and (seen.holder, seen.renewed_at) != (
                 running.holder,
                 running.renewed_at,
             )
-            if renewed or not (patient or running.silent(now)) or sent > give_up:
+            if renewed or not (patient or silent) or sent > give_up:
                 raise ScanRunning(running)
             until_lapse = max((running.expires_at - now).total_seconds(), 0.0)
             if seen is None:  # bounded by the lease as first seen, whatever the clocks say
                 give_up = sent + until_lapse + running.renew_every.total_seconds()
-                log.info(
-                    "the scan lease of %s, last renewed %s, is waited for (it lapses at %s)",
+            if silent and not warned:
+                log.warning(
+                    "%s has not renewed the scan lease since %s UTC, so its process has likely "
+                    "stopped; the lease is taken when it lapses, at %s UTC",
                     running.holder,
                     f"{running.renewed_at:%H:%M:%S}",
                     f"{running.expires_at:%H:%M:%S}",
                 )
+                warned = True
             seen = running
             pause = max(SWEEP_POLL, min(until_lapse, running.renew_every.total_seconds()))
         if waiting.wait(pause):

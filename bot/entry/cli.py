@@ -82,9 +82,10 @@ def _scan(
             from bot.application.scans import ScanRunning, record_held, scan_lease
 
             try:
+                # Patient: a rerun right after a scan was killed is not told that it runs.
                 lease_time = settings.scan_lease_time
                 with scan_lease(
-                    repository, utc_now, trigger, lease_time=lease_time, lost=stop
+                    repository, utc_now, trigger, lease_time=lease_time, patient=True, lost=stop
                 ) as lease:
                     progress.release()
                     result = scanning.result()
