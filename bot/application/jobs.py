@@ -10,7 +10,7 @@ import threading
 
 from bot.application.consent import after_removal
 from bot.application.scan_queue import SCHEDULE, ask_for_scan
-from bot.application.scans import SWEEP, ScanRunning, scan_lease
+from bot.application.scans import SWEEP, ScanRunning, scan_lease, started_by
 from bot.application.scheduler import Schedule
 from bot.application.services import Services
 from bot.domain.cron import parse_cron
@@ -97,8 +97,9 @@ def sweep_job(services: Services, stop: threading.Event | None = None) -> str:
             stop=stop,
         ) as lease:
             posting = services.announcer.post_unposted(lease.check)
-    except ScanRunning:
-        return f"{len(moved)} moved on; posting left to the running scan"
+    except ScanRunning as running:  # a terminal's scan posts nothing: the next sweep does
+        who = started_by(running.holder.holder)
+        return f"{len(moved)} moved on; posting left to the running scan ({who}) or the next sweep"
     except LeaseLost as error:
         return f"{len(moved)} moved on; posting stopped: {error}"
     return f"{len(moved)} moved on, {posting.posted} posted, {posting.retried} still unposted"
