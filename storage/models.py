@@ -199,7 +199,7 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     holder: Mapped[str | None] = mapped_column(String(200))
     started_at: Mapped[datetime]
-    renewed_at: Mapped[datetime | None]  # None: taken by a release from before 0009
+    renewed_at: Mapped[datetime | None]  # None: a lease taken before migration 0009
     expires_at: Mapped[datetime]
 
 

@@ -79,7 +79,7 @@ class HeldLease:
     def check(self) -> None:
         """LeaseLost once the lease is lost: called before anything is recorded or posted."""
         if not self.held():
-            raise LeaseLost(f"this scan lost its lease ({self._why}), so it stopped")
+            raise LeaseLost(f"the scan lease was lost ({self._why})")
 
 
 def scan_and_record(
@@ -186,10 +186,7 @@ def _take(
             pause = SWEEP_POLL
         else:
             silent = running.silent(now)
-            renewed = seen is not None and (seen.holder, seen.renewed_at) != (
-                running.holder,
-                running.renewed_at,
-            )
+            renewed = seen is not None and seen != running  # or taken by another meanwhile
             if renewed or not (patient or silent) or sent > give_up:
                 raise ScanRunning(running)
             until_lapse = max((running.expires_at - now).total_seconds(), 0.0)

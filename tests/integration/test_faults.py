@@ -14,6 +14,7 @@ from bot.application.jobs import scan_job, sweep_job
 from bot.application.scans import SCAN_LEASE_TIME, scan_lease
 from bot.aws.demo import seed_users
 from bot.domain.clock import utc_now
+from bot.domain.records import LeaseLost
 from bot.domain.workflow import State
 from bot.slack.ids import ActionId, CallbackId
 from storage import models
@@ -166,6 +167,25 @@ def test_the_sweep_posts_what_a_killed_scan_left_once_its_lease_lapses(
     )
     assert sweep_job(harness.services).endswith("3 posted, 0 still unposted")
     assert all(harness.finding(name).slack_ts for name in ("owned", "keys-only", "idle-dormant"))
+
+
+def test_a_scan_that_lost_its_lease_posts_nothing_more(standin, database_file, aws_session, now):
+    seed_users(aws_session, (IDLE_DORMANT, KEYS_ONLY, OWNED), now)
+    harness = start_bot(standin, database_file, aws_session)
+    standin.fail["chat.postMessage"] = "not_in_channel"
+    harness.command("scan")
+    del standin.fail["chat.postMessage"]
+    standin.clear()
+    with scan_lease(
+        harness.repository, utc_now, "schedule", lease_time=timedelta(seconds=4)
+    ) as lease:
+        with session_of(harness.repository) as session, session.begin():  # taken over
+            session.get(models.Lease, "scan").holder = "sweep (other:2:abc)"
+        assert lease.lost.wait(30)
+        with pytest.raises(LeaseLost, match="another process took it over"):
+            harness.services.announcer.post_unposted(lease.check)
+    assert not standin.named("chat.postMessage")
+    assert not any(harness.finding(name).slack_ts for name in ("owned", "keys-only"))
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Nullable: a process of the previous release, still running through a deploy, takes and
-    # renews leases without it (read as renewed when taken).
+    # Nullable: a lease taken before has none (it is read as renewed when it was taken).
     op.add_column("leases", sa.Column("renewed_at", sa.DateTime(timezone=True), nullable=True))
 
 
