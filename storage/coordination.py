@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, Select, and_, delete, false, insert, or_, select, update
+from sqlalchemy import Engine, Row, Select, and_, delete, false, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -60,14 +60,12 @@ class Coordination:
                 .where(
                     lease.c.name == name, (lease.c.holder.is_(None)) | (lease.c.expires_at <= at)
                 )
-                .values(holder=holder, started_at=at, expires_at=expires_at)
+                .values(holder=holder, started_at=at, renewed_at=at, expires_at=expires_at)
             )
             if taken.rowcount == 1:
                 return None
-            current = connection.execute(
-                select(lease.c.holder, lease.c.started_at).where(lease.c.name == name)
-            ).one()
-        return Holder(current.holder, as_utc(current.started_at))  # the column is NOT NULL
+            current = connection.execute(_holder_of(name)).one()
+        return _holder(current)
 
     def drop_lease(self, name: str, holder: str) -> None:
         """Remove a lease no one will take again (a scanner's heartbeat, as it stops)."""
@@ -80,22 +78,18 @@ class Coordination:
         lease = models.Lease.__table__
         with self.engine.connect() as connection:
             current = connection.execute(
-                select(lease.c.holder, lease.c.started_at).where(
-                    lease.c.name == name, lease.c.holder.is_not(None), lease.c.expires_at > at
-                )
+                _holder_of(name).where(lease.c.holder.is_not(None), lease.c.expires_at > at)
             ).first()
-        if current is None:
-            return None
-        return Holder(current.holder, as_utc(current.started_at))
+        return None if current is None else _holder(current)
 
-    def renew_lease(self, name: str, holder: str, expires_at: datetime) -> bool:
+    def renew_lease(self, name: str, holder: str, at: datetime, expires_at: datetime) -> bool:
         """Extend a lease still held by `holder`; False when it is no longer theirs."""
         lease = models.Lease.__table__
         with self.engine.begin() as connection:
             renewed = connection.execute(
                 update(lease)
                 .where(lease.c.name == name, lease.c.holder == holder)
-                .values(expires_at=expires_at)
+                .values(renewed_at=at, expires_at=expires_at)
             )
         return renewed.rowcount == 1
 
@@ -240,3 +234,18 @@ class Coordination:
             lease.c.holder.is_not(None),
             lease.c.expires_at > at,
         )
+
+
+def _holder_of(name: str) -> Select[tuple[str | None, datetime, datetime | None, datetime]]:
+    lease = models.Lease.__table__
+    return select(lease.c.holder, lease.c.started_at, lease.c.renewed_at, lease.c.expires_at).where(
+        lease.c.name == name
+    )
+
+
+def _holder(row: Row[tuple[str | None, datetime, datetime | None, datetime]]) -> Holder:
+    """The lease's holder as read; a lease from before renewals were recorded counts as renewed
+    when it was taken."""
+    since = as_utc(row.started_at)  # the column is NOT NULL
+    renewed = as_utc(row.renewed_at) if row.renewed_at else since
+    return Holder(row.holder, since, renewed, as_utc(row.expires_at))

@@ -202,13 +202,15 @@ class JobRun(Base):
 
 
 class Lease(Base):
-    """Work one process at a time may do (a scan): who holds it, since when, until when."""
+    """Work one process at a time may do (a scan): who holds it, since when, when they last
+    renewed it, until when."""
 
     __tablename__ = "leases"
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     holder: Mapped[str | None] = mapped_column(String(200))
     started_at: Mapped[datetime]
+    renewed_at: Mapped[datetime | None]  # None: a lease taken before migration 0009
     expires_at: Mapped[datetime]
 
 

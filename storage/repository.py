@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, Engine, Select, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.domain.home import NEW_WITHIN, OLD_AFTER, LastScan, OpenCount
@@ -17,6 +17,7 @@ from bot.domain.records import (
     Actor,
     FindingChanges,
     FindingNotes,
+    LeaseLost,
     UnknownFinding,
 )
 from bot.domain.risk import by_risk
@@ -48,9 +49,17 @@ class Repository(Coordination):
         with self._sessions() as session:
             return list(session.scalars(query))
 
-    def record_scan(self, result: ScanResult, trigger: str, *, dry_run: bool) -> ScanRecord:
+    def record_scan(
+        self,
+        result: ScanResult,
+        trigger: str,
+        *,
+        dry_run: bool,
+        lease: tuple[str, str] | None = None,
+    ) -> ScanRecord:
         """Store the scan and bring findings up to date, in one transaction. `dry_run`: whether
-        removals made in a dry run stay decided (see bot.domain.workflow.opening).
+        removals made in a dry run stay decided (see bot.domain.workflow.opening). `lease`
+        (name, holder): recorded only if the holder still holds it, else LeaseLost.
 
         A decision that changes a finding while the scan is being recorded makes the recording
         start again from the rows as they are now, so neither loses the other's write."""
@@ -58,11 +67,27 @@ class Repository(Coordination):
         while True:
             try:
                 with self._sessions.begin() as session:
+                    if lease is not None:
+                        self._hold_for_transaction(session, *lease)
                     return scans.record(session, result, trigger, dry_run)
             except (StaleDataError, IntegrityError):
                 if attempts == RECORD_ATTEMPTS:
                     raise
                 attempts += 1
+
+    @staticmethod
+    def _hold_for_transaction(session: Session, name: str, holder: str) -> None:
+        """Lock the lease row as this transaction's first write, if `holder` has it: whoever
+        takes the lease over then waits for this transaction's end (a row lock on PostgreSQL,
+        the write lock on SQLite), so nothing is recorded after they take it."""
+        lease = models.Lease.__table__
+        held = session.execute(
+            update(lease)
+            .where(lease.c.name == name, lease.c.holder == holder)
+            .values(holder=lease.c.holder)
+        )
+        if cast(CursorResult[Any], held).rowcount != 1:
+            raise LeaseLost(f"{holder} no longer holds the {name} lease: nothing was recorded")
 
     def finding(self, finding_id: str) -> models.Finding | None:
         with self._sessions() as session:

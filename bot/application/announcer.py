@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
-from bot.application.posting import FindingsPoster, Poster, Posting
+from bot.application.posting import FindingsPoster, LeaseCheck, Poster, Posting, no_lease
 from bot.domain import digest
 from bot.domain.clock import Clock
 from bot.domain.records import FindingNotes, FindingView
@@ -65,9 +65,12 @@ class Announcer:
         self._slack = Poster(client, repository, clock, settings.slack_post_interval)
         self._findings = FindingsPoster(self._slack, repository, settings, clock)
 
-    def post_scan(self, result: ScanResult, record: ScanRecord) -> Posting:
+    def post_scan(
+        self, result: ScanResult, record: ScanRecord, lease: LeaseCheck = no_lease
+    ) -> Posting:
         """Summary per account, then its new findings and any earlier ones whose message never
-        made it and is not in Slack after all (see `_post_account`)."""
+        made it and is not in Slack after all (see `_post_account`). `lease` is checked before
+        each message."""
         earlier, posting = self._findings.unposted(besides=record.to_announce)
         waiting = self._by_account(*record.to_announce, *earlier)
         for account in result.accounts:
@@ -75,14 +78,15 @@ class Announcer:
             new = [row for row in record.to_announce if row.account_id == account_id]
             summary = partial(scan_summary, account, new, self.dry_run)
             rows = waiting.pop(account_id, [])
-            posting += self._post_account(rows, summary, record.scan_id)
+            posting += self._post_account(rows, lease, summary, record.scan_id)
         for rows in waiting.values():  # accounts this scan did not cover
-            posting += self._post_account(rows, scan_id=record.scan_id)
+            posting += self._post_account(rows, lease, scan_id=record.scan_id)
         return posting
 
-    def post_unposted(self) -> Posting:
+    def post_unposted(self, lease: LeaseCheck = no_lease) -> Posting:
         """Findings whose message never made it (Slack failed, the process died), less those
-        found in Slack after all: post them, in the thread they were meant for if they had one."""
+        found in Slack after all: post them, in the thread they were meant for if they had one.
+        `lease` as for `post_scan`."""
         unposted, posting = self._findings.unposted()
         for rows in self._by_account(*unposted).values():
             threads: dict[str | None, list[FindingView]] = {}
@@ -90,16 +94,20 @@ class Announcer:
                 threads.setdefault(row.slack_thread_ts, []).append(row)
             for thread, in_thread in threads.items():
                 if thread is None:
-                    posting += self._post_account(in_thread)
+                    posting += self._post_account(in_thread, lease)
                     continue
-                done = self._findings.post(in_thread, thread)
+                done = self._findings.post(in_thread, lease, thread)
                 if done.posted:
                     self.announce(f"Posted {done.posted} findings left out earlier.", thread)
                 posting += done
         return posting
 
     def _post_account(
-        self, rows: list[FindingView], summary: Summary | None = None, scan_id: int | None = None
+        self,
+        rows: list[FindingView],
+        lease: LeaseCheck,
+        summary: Summary | None = None,
+        scan_id: int | None = None,
     ) -> Posting:
         """One account's summary, then its findings in messages of FINDINGS_PER_MESSAGE: below
         it, or, when more than THREAD_OVER, in its thread (the channel stays readable), the
@@ -107,10 +115,11 @@ class Announcer:
         is posted in it, so what is not posted now goes there at the next sweep. Without a
         thread to post in, they are left for the sweep rather than flooded into the channel."""
         channel = self.settings.slack_channel
+        lease()
         if len(rows) <= THREAD_OVER:
             if summary:
                 self._slack.post(channel, summary(None))
-            return self._findings.post(rows, scan_id=scan_id)
+            return self._findings.post(rows, lease, scan_id=scan_id)
         summary = summary or partial(unposted_summary, rows[0].account_id, self.dry_run)
         progress = ThreadProgress(total=len(rows))
         thread = self._slack.post(channel, summary(progress))
@@ -120,7 +129,7 @@ class Announcer:
         posting = Posting()
         try:
             for number, batch in enumerate(batches(rows), 1):
-                posting += self._findings.post_batch(batch, thread, scan_id)
+                posting += self._findings.post_batch(batch, lease, thread, scan_id)
                 if number % PROGRESS_EVERY == 0:
                     progress = replace(progress, posted=posting.posted)
                     self._slack.update(channel, thread, summary(progress))

@@ -6,14 +6,15 @@ for the job record.
 from __future__ import annotations
 
 import logging
+import threading
 
 from bot.application.consent import after_removal
 from bot.application.scan_queue import SCHEDULE, ask_for_scan
-from bot.application.scans import SWEEP, ScanRunning, scan_lease
+from bot.application.scans import SWEEP, ScanRunning, scan_lease, started_by
 from bot.application.scheduler import Schedule
 from bot.application.services import Services
 from bot.domain.cron import parse_cron
-from bot.domain.records import Actor, FindingNotes, Role, Surface, SystemActor
+from bot.domain.records import Actor, FindingNotes, LeaseLost, Role, Surface, SystemActor
 from bot.domain.workflow import FOLLOWED_UP, AuditAction, Intent, TransitionError, follow_up
 
 log = logging.getLogger(__name__)
@@ -78,16 +79,29 @@ def follow_up_job(services: Services) -> str:
     return ", ".join(f"{count} {step}" for step, count in done.items())
 
 
-def sweep_job(services: Services) -> str:
-    """Findings left in a transient state are moved on, and the people concerned told."""
+def sweep_job(services: Services, stop: threading.Event | None = None) -> str:
+    """Findings left in a transient state are moved on, and the people concerned told. Posting
+    what was left unposted waits for the scan lease: for a scan whose process died, until its
+    lease lapses (a live scan posts them itself). `stop` ends that wait."""
     moved = services.decisions.sweep()
     for removal in moved:
         after_removal(services, removal, prefix="Picked up again: ")
+    lease_time = services.settings.scan_lease_time
     try:  # not while a scan is posting the same findings
-        with scan_lease(services.repository, services.clock, SWEEP):
-            posting = services.announcer.post_unposted()
-    except ScanRunning:
-        return f"{len(moved)} moved on; posting left to the running scan"
+        with scan_lease(
+            services.repository,
+            services.clock,
+            SWEEP,
+            lease_time=lease_time,
+            patient=True,
+            stop=stop,
+        ) as lease:
+            posting = services.announcer.post_unposted(lease.check)
+    except ScanRunning as running:  # a terminal's scan posts nothing: the next sweep does
+        who = started_by(running.holder.holder)
+        return f"{len(moved)} moved on; posting left to the running scan ({who}) or the next sweep"
+    except LeaseLost as error:
+        return f"{len(moved)} moved on; posting stopped: {error}"
     return (
         f"{len(moved)} moved on, "
         + (f"{posting.found} found already in Slack, " if posting.found else "")
@@ -96,25 +110,26 @@ def sweep_job(services: Services) -> str:
     )
 
 
-def start_schedule(services: Services) -> Schedule:
+def start_schedule(services: Services, stop: threading.Event | None = None) -> Schedule:
     """Move on what a crash left half-done, then run the scheduled jobs in the background.
-    Nothing here may stop the scanner from starting: every replica does this at once."""
+    Nothing here may stop the scanner from starting: every replica does this at once. `stop`
+    (the process is stopping) ends the sweeps' wait for the scan lease."""
     try:
-        log.info("start-up sweep: %s", sweep_job(services))
+        log.info("start-up sweep: %s", sweep_job(services, stop))
     except Exception:
         log.exception("start-up sweep failed; the scheduled sweep tries again")
-    schedule = build_schedule(services)
+    schedule = build_schedule(services, stop)
     schedule.start()
     return schedule
 
 
-def build_schedule(services: Services) -> Schedule:
+def build_schedule(services: Services, stop: threading.Event | None = None) -> Schedule:
     settings = services.settings
     zone = settings.timezone
     jobs = {
         "scan": (parse_cron(settings.scan_cron, zone), lambda: scan_job(services)),
         "digest": (parse_cron(settings.digest_cron, zone), lambda: digest_job(services)),
         "follow_up": (parse_cron(settings.reminder_cron, zone), lambda: follow_up_job(services)),
-        "sweep": (parse_cron(SWEEP_CRON, zone), lambda: sweep_job(services)),
+        "sweep": (parse_cron(SWEEP_CRON, zone), lambda: sweep_job(services, stop)),
     }
     return Schedule(jobs, services.repository, zone, services.clock)

@@ -14,7 +14,7 @@ is left for the sweep, as before.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -129,6 +129,14 @@ class Poster:
             log.warning("chat.update of %s/%s failed: %s", channel, ts, slack_error(error))
 
 
+# Raises LeaseLost once this process may post findings no more (bot.application.scans.HeldLease)
+LeaseCheck = Callable[[], None]
+
+
+def no_lease() -> None:
+    """Posting outside the scan lease (benchmarks, tests): nothing to check."""
+
+
 class FindingsPoster:
     """Findings into the findings channel, each in one message (see the module's docstring)."""
 
@@ -199,18 +207,28 @@ class FindingsPoster:
             self._repository.place_in_channel(ids, channel, ts, thread)
 
     def post(
-        self, rows: list[FindingView], thread: str | None = None, scan_id: int | None = None
+        self,
+        rows: list[FindingView],
+        lease: LeaseCheck = no_lease,
+        thread: str | None = None,
+        scan_id: int | None = None,
     ) -> Posting:
         """These findings in messages of FINDINGS_PER_MESSAGE (in the thread of `thread`)."""
         posting = Posting()
         for batch in batches(rows):
-            posting += self.post_batch(batch, thread, scan_id)
+            posting += self.post_batch(batch, lease, thread, scan_id)
         return posting
 
     def post_batch(
-        self, batch: list[FindingView], thread: str | None, scan_id: int | None = None
+        self,
+        batch: list[FindingView],
+        lease: LeaseCheck,
+        thread: str | None,
+        scan_id: int | None = None,
     ) -> Posting:
-        """One message of findings; refused for what it holds, one finding a message."""
+        """One message of findings; refused for what it holds, one finding a message. `lease`
+        is checked first: another process may be posting these by now."""
+        lease()
         channel = self._settings.slack_channel
         message = findings_message(batch, self._settings.timezone, self._settings.dry_run, scan_id)
         try:
@@ -228,7 +246,8 @@ class FindingsPoster:
                 len(batch),
                 refused,
             )
-            return sum((self.post_batch([row], thread, scan_id) for row in batch), Posting())
+            alone = (self.post_batch([row], lease, thread, scan_id) for row in batch)
+            return sum(alone, Posting())
         if not channel:
             return Posting(retried=len(batch))
         self._repository.place_in_channel([row.id for row in batch], channel, ts, thread)

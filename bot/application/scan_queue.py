@@ -25,9 +25,10 @@ from bot.application.scans import (
     replica_name,
     scan_and_record,
     scan_lease,
+    started_by,
 )
 from bot.application.services import Services
-from bot.domain.records import QueuedScan, RecordsUnavailable, Surface
+from bot.domain.records import LeaseLost, QueuedScan, RecordsUnavailable, Surface
 from bot.domain.scan import ScanResult
 from bot.slack.messages.blocks import literal
 from storage.coordination import SCANNER_LEASE_PREFIX
@@ -66,6 +67,13 @@ def ask_for_scan(
             f":warning: The scan of {where} is queued, but no scanner process is running, so it "
             "starts only when one does. Whoever runs the bot: start `python -m bot scanner`."
         )
+    elif running is not None and running.silent(now):
+        tell(
+            f":hourglass_flowing_sand: The scan of {where} is queued. The scan started by "
+            f"{started_by(running.holder)} at {running.since:%H:%M} UTC has not renewed its lease "
+            f"since {running.renewed_at:%H:%M:%S} UTC, so its process has likely stopped; yours "
+            f"starts once that lease lapses, by {running.expires_at:%H:%M:%S} UTC."
+        )
     elif running is not None and not running.holder.startswith(f"{SWEEP} "):
         tell(f"{ScanRunning(running)} Yours starts when it ends.")
     else:
@@ -82,21 +90,26 @@ def scan_and_announce(
     trigger: str,
     only_account: str | None = None,
     started: Callable[[], None] = lambda: None,
+    stop: threading.Event | None = None,
 ) -> tuple[ScanResult, ScanRecord, Posting]:
     """Scan, record, post what is new (and what earlier failed to post), and update the lines
     of findings that closed, all under the scan lease (so that the sweep does not post the same
-    findings meanwhile). ScanRunning when another scan is under way."""
-    with scan_lease(services.repository, services.clock, trigger):
+    findings meanwhile). ScanRunning when another scan is under way; LeaseLost when this one
+    lost the lease (it stopped, and another scan or the sweep posts what it left). `stop` ends
+    a wait for the lease."""
+    repository, lease_time = services.repository, services.settings.scan_lease_time
+    with scan_lease(repository, services.clock, trigger, lease_time=lease_time, stop=stop) as lease:
         started()
         result, record = scan_and_record(
             services.settings,
-            services.repository,
+            repository,
             services.aws_session,
             clock=services.clock,
             trigger=trigger,
+            lease=lease,
             only_account=only_account,
         )
-        posting = services.announcer.post_scan(result, record)
+        posting = services.announcer.post_scan(result, record, lease.check)
     for finding in record.resolved:  # their lines say why they closed
         services.announcer.refresh(finding)
     return result, record, posting
@@ -145,7 +158,7 @@ class Scanner:
         """Say this scanner is alive (take its heartbeat lease, or renew it)."""
         repository, now = self.services.repository, self.services.clock()
         expires = now + self.heartbeat_ttl
-        if not repository.renew_lease(self.name, self.holder, expires):
+        if not repository.renew_lease(self.name, self.holder, now, expires):
             repository.take_lease(self.name, self.holder, now, expires)
 
     def start(self) -> None:
@@ -221,9 +234,18 @@ class Scanner:
         started = f":mag: Scanning {where}; results go to <#{services.settings.slack_channel}>."
         try:
             outcome = scan_and_announce(
-                services, asked[0].requested_by, account, lambda: self._tell(asked, started)
+                services,
+                asked[0].requested_by,
+                account,
+                lambda: self._tell(asked, started),
+                self.stopping,
             )
         except ScanRunning:
+            services.repository.unclaim_scan_requests(ids, self.name)
+            return False
+        except LeaseLost as error:  # given back: they run once the lease is free again
+            log.warning("scan request(s) %s stopped: %s", ids, error)
+            self._tell(asked, f"The scan of {where} stopped: {error}; it runs again.")
             services.repository.unclaim_scan_requests(ids, self.name)
             return False
         except RecordsUnavailable as error:  # an outage, not a bug: the request runs again

@@ -6,6 +6,7 @@ Kept free of Slack so the terminal scan loads nothing it does not use."""
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
@@ -19,7 +20,7 @@ import boto3
 
 from bot.aws.scanner import Progress, scan_accounts
 from bot.domain.clock import Clock
-from bot.domain.records import Holder
+from bot.domain.records import RENEWALS_PER_LEASE, Holder, LeaseLost
 from bot.domain.scan import ScanResult
 from bot.domain.settings import Settings
 from storage.repository import Repository, ScanRecord
@@ -27,10 +28,10 @@ from storage.repository import Repository, ScanRecord
 log = logging.getLogger(__name__)
 
 SCAN_LEASE = "scan"
-# A scan whose process died (killed, its machine gone) holds the lease this long at most, and
-# the scans asked for meanwhile wait that long; a live one renews it every quarter of that, so a
-# scan may take as long as it needs.
-SCAN_LEASE_TIME = timedelta(minutes=2)
+# The lease's time is a setting (SCAN_LEASE_SECONDS, 2 minutes): a scan whose process died
+# (killed, its machine gone) blocks the next one that long at most. Its holder renews it
+# RENEWALS_PER_LEASE times in that time, so a scan may take as long as it needs.
+SCAN_LEASE_TIME = timedelta(seconds=Settings.scan_lease_seconds)
 SWEEP = "sweep"  # the lease holder's trigger when the sweep posts what was left unposted
 SWEEP_WAIT = timedelta(seconds=30)
 SWEEP_POLL = 0.2  # seconds
@@ -47,6 +48,40 @@ class ScanRunning(RuntimeError):
         self.holder = holder
 
 
+class HeldLease:
+    """The scan lease as its holder sees it. Lost once a renewal finds another holder, or once
+    none has landed for three renewal intervals: that is a renewal interval before anyone may
+    take the lease over, time for a Slack post under way to end. Lost is for good."""
+
+    def __init__(self, holder: str, lease_time: timedelta, lost: threading.Event) -> None:
+        self.holder = holder
+        self.lost = lost  # set once lost: the scan begins no more accounts
+        self.renew_every = lease_time.total_seconds() / RENEWALS_PER_LEASE
+        self._fence = lease_time.total_seconds() - self.renew_every
+        self._renewed = time.monotonic()  # when the last renewal that landed was sent
+        self._why = ""
+
+    def renewed(self, sent: float) -> None:
+        self._renewed = sent
+
+    def seconds_left(self) -> float:
+        return self._renewed + self._fence - time.monotonic()
+
+    def lose(self, why: str) -> None:
+        self._why = self._why or why
+        self.lost.set()
+
+    def held(self) -> bool:
+        if not self.lost.is_set() and self.seconds_left() <= 0:
+            self.lose(f"no renewal reached the database for {self._fence:.0f} s")
+        return not self.lost.is_set()
+
+    def check(self) -> None:
+        """LeaseLost once the lease is lost: called before anything is recorded or posted."""
+        if not self.held():
+            raise LeaseLost(f"the scan lease was lost ({self._why})")
+
+
 def scan_and_record(
     settings: Settings,
     repository: Repository,
@@ -54,14 +89,31 @@ def scan_and_record(
     *,
     clock: Clock,
     trigger: str,
+    lease: HeldLease,
     progress: Progress | None = None,
     only_account: str | None = None,
 ) -> tuple[ScanResult, ScanRecord]:
-    """Scan AWS and record the result; the caller holds the scan lease."""
+    """Scan AWS and record the result under `lease`; a lease lost stops the scan."""
     result = scan_accounts(
-        settings, base_session, clock=clock, progress=progress, only_account=only_account
+        settings,
+        base_session,
+        clock=clock,
+        progress=progress,
+        only_account=only_account,
+        stop=lease.lost,
     )
-    return result, repository.record_scan(result, trigger, dry_run=settings.dry_run)
+    return result, record_held(repository, lease, result, trigger, dry_run=settings.dry_run)
+
+
+def record_held(
+    repository: Repository, lease: HeldLease, result: ScanResult, trigger: str, *, dry_run: bool
+) -> ScanRecord:
+    """Record the scan if this process still holds the lease, else LeaseLost. Checked in the
+    recording's transaction too: the lease may lapse after the check."""
+    lease.check()
+    return repository.record_scan(
+        result, trigger, dry_run=dry_run, lease=(SCAN_LEASE, lease.holder)
+    )
 
 
 def replica_name() -> str:
@@ -76,44 +128,107 @@ def scan_lease(
     trigger: str,
     *,
     lease_time: timedelta = SCAN_LEASE_TIME,
-) -> Iterator[None]:
+    patient: bool = False,
+    lost: threading.Event | None = None,
+    stop: threading.Event | None = None,
+) -> Iterator[HeldLease]:
     """Hold the scan lease (anything that posts findings, scans or the sweep, holds it), or
-    ScanRunning with who does. It is renewed while held, and expires `lease_time` after its
-    process dies."""
+    ScanRunning with who does (see `_take` for what is waited for; `stop` ends the wait). It is
+    renewed while held, and expires `lease_time` after its process dies; `lost` is set if it is
+    lost meanwhile (HeldLease)."""
     # Each hold its own: a release the database failed leaves a lease that expires, and that
     # this process's next scan must not take for its own.
     holder = f"{trigger} ({replica_name()}:{uuid4().hex[:6]})"
-    waited_since = time.monotonic()
-    while True:
-        now = clock()
-        running = repository.take_lease(SCAN_LEASE, holder, now, now + lease_time)
-        if running is None:
-            break
-        # A sweep holds the lease for moments (every scanner sweeps as it starts): a scan waits
-        # for it rather than tell someone a scan is running that is none.
-        brief = trigger != SWEEP and running.holder.startswith(f"{SWEEP} ")
-        if not brief or time.monotonic() - waited_since > SWEEP_WAIT.total_seconds():
-            raise ScanRunning(running)
-        time.sleep(SWEEP_POLL)
+    lease = HeldLease(holder, lease_time, lost or threading.Event())
+    lease.renewed(_take(repository, clock, trigger, holder, lease_time, patient, stop))
     done = threading.Event()
-
-    def renew() -> None:
-        while not done.wait(lease_time.total_seconds() / 4):
-            try:
-                if not repository.renew_lease(SCAN_LEASE, holder, clock() + lease_time):
-                    log.warning("the scan lease of %s was taken over; it renews no more", holder)
-                    return
-            except Exception as error:  # the database is down: the next renewal tries again
-                log.warning("could not renew the scan lease: %s", error)
-
-    renewer = threading.Thread(target=renew, name="scan-lease", daemon=True)
+    renewer = threading.Thread(
+        target=_keep_renewed,
+        args=(lease, repository, clock, lease_time, done),
+        name="scan-lease",
+        daemon=True,
+    )
     renewer.start()
     try:
-        yield
+        yield lease
     finally:
         done.set()
         renewer.join()
         repository.release_lease(SCAN_LEASE, holder)
+
+
+def _take(
+    repository: Repository,
+    clock: Clock,
+    trigger: str,
+    holder: str,
+    lease_time: timedelta,
+    patient: bool,
+    stop: threading.Event | None,
+) -> float:
+    """Take the lease; when the taking request was sent (monotonic). Waited for: a lease whose
+    holder stopped renewing it, until it lapses (unless it is renewed meanwhile); a sweep's,
+    for moments (every scanner sweeps as it starts), rather than tell someone a scan is running
+    that is none. `patient` (the sweep, the terminal) waits for any holder until it renews: one
+    killed a moment ago looks alive until its next renewal is due."""
+    waited_since = time.monotonic()
+    waiting = stop or threading.Event()
+    seen: Holder | None = None
+    give_up, warned = math.inf, False
+    while True:
+        sent, now = time.monotonic(), clock()
+        running = repository.take_lease(SCAN_LEASE, holder, now, now + lease_time)
+        if running is None:
+            return sent
+        if trigger != SWEEP and running.holder.startswith(f"{SWEEP} "):
+            if sent - waited_since > SWEEP_WAIT.total_seconds():
+                raise ScanRunning(running)
+            pause = SWEEP_POLL
+        else:
+            silent = running.silent(now)
+            renewed = seen is not None and seen != running  # or taken by another meanwhile
+            if renewed or not (patient or silent) or sent > give_up:
+                raise ScanRunning(running)
+            until_lapse = max((running.expires_at - now).total_seconds(), 0.0)
+            if seen is None:  # bounded by the lease as first seen, whatever the clocks say
+                give_up = sent + until_lapse + running.renew_every.total_seconds()
+            if silent and not warned:
+                log.warning(
+                    "%s has not renewed the scan lease since %s UTC, so its process has likely "
+                    "stopped; the lease is taken when it lapses, at %s UTC",
+                    running.holder,
+                    f"{running.renewed_at:%H:%M:%S}",
+                    f"{running.expires_at:%H:%M:%S}",
+                )
+                warned = True
+            seen = running
+            pause = max(SWEEP_POLL, min(until_lapse, running.renew_every.total_seconds()))
+        if waiting.wait(pause):
+            raise ScanRunning(running)
+
+
+def _keep_renewed(
+    lease: HeldLease,
+    repository: Repository,
+    clock: Clock,
+    lease_time: timedelta,
+    done: threading.Event,
+) -> None:
+    """Renew the lease every interval until `done`, or until it is lost."""
+    # Woken at the latest when the lease would be lost, so that the scan stops then.
+    while not done.wait(max(0.0, min(lease.renew_every, lease.seconds_left()))):
+        if not lease.held():
+            break
+        try:
+            sent, now = time.monotonic(), clock()
+            if not repository.renew_lease(SCAN_LEASE, lease.holder, now, now + lease_time):
+                lease.lose("another process took it over")
+                break
+            lease.renewed(sent)
+        except Exception as error:  # the database is down: the next renewal tries again
+            log.warning("could not renew the scan lease: %s", error)
+    if lease.lost.is_set():
+        log.warning("%s lost the scan lease; it stops", lease.holder)
 
 
 def started_by(holder: str) -> str:

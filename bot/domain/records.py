@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -54,12 +54,30 @@ class Actor:
 SCANNER = Actor(SystemActor.SCANNER, Role.SYSTEM, Surface.SCAN)
 
 
+# A lease is renewed this many times in its time: a holder whose process died shows as silent
+# after one missed renewal, long before others may take the lease over.
+RENEWALS_PER_LEASE = 4
+
+
 @dataclass(frozen=True)
 class Holder:
-    """Who holds a lease (a running scan), and since when."""
+    """Who holds a lease (a running scan), since when, when they last renewed it, and when it
+    lapses unless they renew it again."""
 
     holder: str
     since: datetime
+    renewed_at: datetime
+    expires_at: datetime
+
+    @property
+    def renew_every(self) -> timedelta:
+        return (self.expires_at - self.renewed_at) / RENEWALS_PER_LEASE
+
+    def silent(self, at: datetime) -> bool:
+        """Its holder is half an interval late with a renewal: its process is likely gone (a
+        database the holder cannot reach looks the same), and the lease lapses at
+        `expires_at` unless it is renewed meanwhile."""
+        return at - self.renewed_at > self.renew_every * 1.5
 
 
 @dataclass(frozen=True)
@@ -80,6 +98,11 @@ class UnknownFinding(LookupError):
 
 class RecordsUnavailable(RuntimeError):
     """The bot's database cannot be reached (or is locked) right now; try again later."""
+
+
+class LeaseLost(RuntimeError):
+    """This process no longer holds the scan lease (another took it over, or its renewals did
+    not reach the database in time): it records and posts nothing more."""
 
 
 class _Unset:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.rule import CATEGORIES, Thresholds
@@ -67,4 +68,11 @@ class Settings:
     auto_disable_days: int | None = None
     owner_keep_max_days: int = 180
     stuck_after_seconds: int = 600  # a transient state untouched this long is moved on
+    # How long a scan's lease outlives its last renewal (renewed 4 times in that time): what a
+    # scan killed mid-way blocks the next one for, at most.
+    scan_lease_seconds: int = 120
     log_format: str = "text"
+
+    @property
+    def scan_lease_time(self) -> timedelta:
+        return timedelta(seconds=self.scan_lease_seconds)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bot.domain.clock import utc_now
-from bot.domain.records import RecordsUnavailable
+from bot.domain.records import LeaseLost, RecordsUnavailable
 from bot.domain.risk import by_risk
 from bot.entry.bootstrap import SetupError, bootstrap, configure, open_database, prepare
 from bot.entry.terminal import render_table, write_csv, write_json
@@ -71,22 +71,28 @@ def _scan(
             overrides["database_url"] = DEMO_DATABASE_URL
     trigger = "demo" if demo else "cli"
 
-    progress = _HeldLines(stderr)
+    progress, stop = _HeldLines(stderr), threading.Event()
     try:
         settings = configure(env, verbose=verbose, **overrides)
         with (
             _demo_aws(settings.aws_fast_parsing) if demo else nullcontext() as session,
-            _scan_first(settings, session, progress.say) as scanning,
+            _scan_first(settings, session, progress.say, stop) as scanning,
         ):
             repository = open_database(settings)
-            from bot.application.scans import ScanRunning, scan_lease
+            from bot.application.scans import ScanRunning, record_held, scan_lease
 
             try:
-                with scan_lease(repository, utc_now, trigger):
+                # Patient: a rerun right after a scan was killed is not told that it runs.
+                lease_time = settings.scan_lease_time
+                with scan_lease(
+                    repository, utc_now, trigger, lease_time=lease_time, patient=True, lost=stop
+                ) as lease:
                     progress.release()
                     result = scanning.result()
-                    record = repository.record_scan(result, trigger, dry_run=settings.dry_run)
-            except ScanRunning as running:
+                    record = record_held(
+                        repository, lease, result, trigger, dry_run=settings.dry_run
+                    )
+            except (ScanRunning, LeaseLost) as running:
                 print(f"iam-inactive: {running}", file=stderr)
                 return EXIT_SCAN_RUNNING
     except (SetupError, RecordsUnavailable) as error:
@@ -132,18 +138,22 @@ class _HeldLines:
 
 @contextmanager
 def _scan_first(
-    settings: Settings, session: boto3.Session | None, progress: Callable[[str], None]
+    settings: Settings,
+    session: boto3.Session | None,
+    progress: Callable[[str], None],
+    stop: threading.Event,
 ) -> Iterator[Future[ScanResult]]:
     """Start scanning AWS in the background, and go on once its first request is sent: the
     database (SQLAlchemy takes as long to load as boto3) is opened while AWS answers. The scan
     lease is taken before anything is recorded; a command that stops first (another scan holds
     the lease, the database cannot be opened) stops the scan too, and waits for the accounts
-    under way, so that nothing outlives the command (nor, with --demo, its simulated AWS)."""
+    under way, so that nothing outlives the command (nor, with --demo, its simulated AWS). So
+    does `stop`, set by the lease once lost."""
     from bot.aws.fast import aws_session
     from bot.aws.scanner import scan_accounts
 
     base = session or aws_session(settings.aws_fast_parsing)
-    asked, stop = threading.Event(), threading.Event()
+    asked = threading.Event()
     base.events.register_first("before-send", lambda **_: asked.set())
     scanned: Future[ScanResult] = Future()
 
@@ -280,7 +290,7 @@ def _serve_scans(services: Services, then: Callable[[], None] = lambda: None) ->
     scanner.start()
     try:
         then()
-        schedule = start_schedule(services)
+        schedule = start_schedule(services, scanner.stopping)
         try:
             scanner.serve()
         finally:

@@ -28,6 +28,7 @@ from bot.domain.settings import (
 MAX_DAYS = 3650  # ten years: anything longer is a typo
 MAX_CONCURRENCY = 64
 MIN_STUCK_SECONDS = 120
+MIN_SCAN_LEASE_SECONDS = 4
 DATABASES = ("sqlite", "postgresql")
 
 
@@ -92,6 +93,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         log_format=reader.one_of("LOG_FORMAT", LOG_FORMATS, "text"),
         owner_keep_max_days=reader.days("OWNER_KEEP_MAX_DAYS", 180),
         stuck_after_seconds=reader.seconds_stuck("STUCK_AFTER_SECONDS", 600),
+        scan_lease_seconds=reader.scan_lease_seconds("SCAN_LEASE_SECONDS"),
     )
 
 
@@ -127,6 +129,17 @@ class _Reader:
             raise SettingsError(
                 f"{name} must be at least {MIN_STUCK_SECONDS}, longer than a removal in "
                 f"progress can take (got {value})"
+            )
+        return value
+
+    def scan_lease_seconds(self, name: str) -> int:
+        """A quarter of it is the renewal interval: a second at least, so that a database
+        answering slowly does not cost a live scan its lease."""
+        value = self.positive_int(name, Settings.scan_lease_seconds, most=3600)
+        if value < MIN_SCAN_LEASE_SECONDS:
+            raise SettingsError(
+                f"{name} must be at least {MIN_SCAN_LEASE_SECONDS}, four renewals of a second "
+                f"(got {value})"
             )
         return value
 

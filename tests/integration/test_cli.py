@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -200,17 +201,29 @@ def test_migrate_command(tmp_path):
     assert (tmp_path / "iam-inactive.db").exists()
 
 
-def test_a_second_scan_is_told_whose_scan_is_running(tmp_path):
-    from datetime import UTC, datetime, timedelta
+@pytest.fixture
+def running_scan(tmp_path) -> Iterator[str]:
+    """A scan Alice asked for, under way in another process: it renews its lease every second.
+    The shared database's URL."""
+    from datetime import timedelta
 
+    from bot.application.scans import scan_lease
+    from bot.domain.clock import utc_now
     from storage.db import make_engine, migrate
     from storage.repository import Repository
 
     database_url = f"sqlite:///{tmp_path / 'shared.db'}"
     engine = make_engine(database_url)
     migrate(engine)
-    now = datetime.now(UTC)
-    Repository(engine).take_lease("scan", "slack:U0ALICE (host:1)", now, now + timedelta(hours=1))
+    lease = scan_lease(
+        Repository(engine), utc_now, "slack:U0ALICE", lease_time=timedelta(seconds=4)
+    )
+    with lease:
+        yield database_url
+
+
+def test_a_second_scan_is_told_whose_scan_is_running(tmp_path, running_scan):
+    database_url = running_scan
     result = run_bot("scan", "--demo", cwd=tmp_path, DATABASE_URL=database_url)
     assert result.returncode == 3
     assert "A scan started by <@U0ALICE> at" in result.stderr and "still running" in result.stderr

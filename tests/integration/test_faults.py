@@ -13,6 +13,8 @@ import pytest
 from bot.application.jobs import scan_job, sweep_job
 from bot.application.scans import SCAN_LEASE_TIME, scan_lease
 from bot.aws.demo import seed_users
+from bot.domain.clock import utc_now
+from bot.domain.records import LeaseLost
 from bot.domain.workflow import State
 from bot.slack.ids import ActionId, CallbackId
 from storage import models
@@ -133,6 +135,57 @@ def test_a_scan_lease_left_by_a_dead_process_expires_within_minutes(bot, now):
     killed = now - SCAN_LEASE_TIME - timedelta(seconds=1)  # its last renewal
     bot.repository.take_lease("scan", "slack:U0DEAD (gone:1:x)", killed, killed + SCAN_LEASE_TIME)
     assert "Scanning all accounts" in bot.replies("scan")
+
+
+def test_nobody_is_told_a_scan_runs_whose_holder_stopped_renewing(bot):
+    """A scan killed mid-way: its lease holds for the seconds it has left, but the person who
+    asks hears that its process has likely stopped and when theirs starts, and it starts then."""
+    now = utc_now()
+    gone = "slack:U0DEAD (gone:1:x)"
+    bot.repository.take_lease("scan", gone, now - timedelta(minutes=1), now + timedelta(seconds=2))
+    scans_before = len(scans(bot.repository))
+    answer = bot.replies("scan")
+    assert "has not renewed its lease since" in answer and "still running" not in answer
+    assert "Scanning all accounts" in answer
+    assert len(scans(bot.repository)) == scans_before + 1
+
+
+def test_the_sweep_posts_what_a_killed_scan_left_once_its_lease_lapses(
+    standin, database_file, aws_session, now
+):
+    """Killed right after a renewal, the scan looks alive: the sweep waits to see it renew, and
+    posts its findings once its lease has lapsed instead."""
+    seed_users(aws_session, (IDLE_DORMANT, KEYS_ONLY, OWNED), now)
+    harness = start_bot(standin, database_file, aws_session)
+    standin.fail["chat.postMessage"] = "not_in_channel"
+    harness.command("scan")
+    del standin.fail["chat.postMessage"]
+    killed = utc_now()
+    gone = "schedule (gone:1:x)"
+    assert (
+        harness.repository.take_lease("scan", gone, killed, killed + timedelta(seconds=3)) is None
+    )
+    assert sweep_job(harness.services).endswith("3 posted, 0 still unposted")
+    assert all(harness.finding(name).slack_ts for name in ("owned", "keys-only", "idle-dormant"))
+
+
+def test_a_scan_that_lost_its_lease_posts_nothing_more(standin, database_file, aws_session, now):
+    seed_users(aws_session, (IDLE_DORMANT, KEYS_ONLY, OWNED), now)
+    harness = start_bot(standin, database_file, aws_session)
+    standin.fail["chat.postMessage"] = "not_in_channel"
+    harness.command("scan")
+    del standin.fail["chat.postMessage"]
+    standin.clear()
+    with scan_lease(
+        harness.repository, utc_now, "schedule", lease_time=timedelta(seconds=4)
+    ) as lease:
+        with session_of(harness.repository) as session, session.begin():  # taken over
+            session.get(models.Lease, "scan").holder = "sweep (other:2:abc)"
+        assert lease.lost.wait(30)
+        with pytest.raises(LeaseLost, match="another process took it over"):
+            harness.services.announcer.post_unposted(lease.check)
+    assert not standin.named("chat.postMessage")
+    assert not any(harness.finding(name).slack_ts for name in ("owned", "keys-only"))
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ SIGKILL and settled after restart. AWS is moto over HTTP, Slack a local stand-in
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -17,7 +18,15 @@ from bot.slack.ids import ActionId
 from storage import models
 from storage.db import make_engine, migrate
 from storage.repository import Repository
-from tests.integration.conftest import OWNED, job_runs, session_of, set_fields
+from tests.integration.conftest import (
+    IDLE_DORMANT,
+    KEYS_ONLY,
+    OWNED,
+    job_runs,
+    scans,
+    session_of,
+    set_fields,
+)
 from tests.support.bot_harness import (
     APPROVER,
     CHANNEL,
@@ -126,10 +135,13 @@ def test_removal_killed_midway_is_settled_once_after_restart(standin, aws_url, t
     database_url = f"sqlite:///{tmp_path / 'bot.db'}"
     proxy = AwsProxy(aws_url)
     port = free_port()
+    # The scan may still be posting when the machine goes down: the restarted scanner's
+    # start-up sweep waits for its lease to lapse.
     env = bot_env(
         proxy.url,
         **slack_settings(standin, database_url),
         PORT=str(port),
+        SCAN_LEASE_SECONDS="4",
     )
     repository = Repository(make_engine(database_url))
     log, scanner_log = tmp_path / "bot.log", tmp_path / "scanner.log"
@@ -151,7 +163,10 @@ def test_removal_killed_midway_is_settled_once_after_restart(standin, aws_url, t
         wait_for(lambda: healthy(port), what="the restarted bot")
         # The scanner's start-up sweep settles the removal; the web workers only serve.
         wait_for(lambda: repository.finding(finding.id).state == State.DISABLED, what="recovery")
-        assert scanner_log.read_text().count("start-up sweep:") == 2  # once per start
+        wait_for(  # once per start
+            lambda: scanner_log.read_text().count("start-up sweep:") == 2,
+            what="the start-up sweep's end",
+        )
         assert "start-up sweep" not in log.read_text()
         assert healthy(port), "the bot went down after recovering"
     finally:
@@ -168,6 +183,96 @@ def test_removal_killed_midway_is_settled_once_after_restart(standin, aws_url, t
     ]
     assert "xoxb-test-token" not in log.read_text() + scanner_log.read_text()
     assert "Worker failed to boot" not in log.read_text()
+
+
+def test_a_scanner_killed_mid_posting_blocks_scans_for_its_lease_and_its_findings_are_posted(
+    standin, aws_session, aws_url, tmp_path
+):
+    """SIGKILL while the scan's findings are being posted (Slack held): the restarted scanner's
+    start-up sweep posts them once the dead scanner's lease has lapsed (SCAN_LEASE_SECONDS=4,
+    renewed every second), and a scan asked for meanwhile runs right after."""
+    seed_users(aws_session, (IDLE_DORMANT, KEYS_ONLY), datetime.now(UTC))
+    database_url = f"sqlite:///{tmp_path / 'bot.db'}"
+    env = bot_env(
+        aws_url,
+        **slack_settings(standin, database_url),
+        SCAN_LEASE_SECONDS="4",
+        SCAN_CRON=NEVER,
+        DIGEST_CRON=NEVER,
+        REMINDER_CRON=NEVER,
+    )
+    migrate(make_engine(database_url))
+    repository = Repository(make_engine(database_url))
+    log = tmp_path / "scanner.log"
+
+    def queue_scan() -> int:  # as the schedule does
+        return repository.request_scan("schedule", "schedule", None, None, datetime.now(UTC))
+
+    def outcome(request: int) -> str | None:
+        with session_of(repository) as session:
+            return session.get(models.ScanRequest, request).outcome
+
+    posting = standin.hold("chat.postMessage")
+    scanner = start(["scanner"], env, log)
+    try:
+        queue_scan()
+        wait_for(lambda: len(repository.open_findings()) == 3, what="the scan to be recorded")
+        assert repository.lease_holder("scan", datetime.now(UTC)) is not None  # posting
+    finally:
+        stop(scanner, signal.SIGKILL)
+    killed = time.monotonic()
+    del standin.held["chat.postMessage"]
+    posting.set()
+    assert [f.slack_ts for f in repository.open_findings()] == [None] * 3
+
+    scanner = start(["scanner"], env, log)  # restarted at once, as a platform does
+    try:
+        asked = queue_scan()
+        wait_for(lambda: outcome(asked), timeout=90, what="the scan asked for after the kill")
+        scanned_after = time.monotonic() - killed
+        assert all(f.slack_ts for f in repository.open_findings())
+    finally:
+        stop(scanner)
+    assert outcome(asked).startswith("Scan done")
+    text = log.read_text()
+    assert '"start-up sweep: 0 moved on, 3 posted, 0 still unposted"' in text
+    assert "left to the running scan" not in text and "Traceback" not in text
+    # How long scans were blocked (a few seconds over the lease: the restart, then a scan).
+    print(f"scan asked for after the kill done {scanned_after:.1f} s after it")
+
+
+def test_a_terminal_scan_killed_mid_scan_blocks_a_rerun_only_until_its_lease_lapses(
+    aws_url, tmp_path
+):
+    """`python -m bot scan` SIGKILLed while AWS answers slowly: a rerun waits for the killed
+    scan's lease to lapse (SCAN_LEASE_SECONDS=4), then scans, rather than exit 3."""
+    database_url = f"sqlite:///{tmp_path / 'bot.db'}"
+    migrate(make_engine(database_url))
+    repository = Repository(make_engine(database_url))
+    proxy = AwsProxy(aws_url, delay=2.0)
+    env = bot_env(proxy.url, DATABASE_URL=database_url, SCAN_LEASE_SECONDS="4")
+    log = tmp_path / "scan.log"
+
+    def held_by_the_terminal() -> bool:
+        running = repository.lease_holder("scan", datetime.now(UTC))
+        return running is not None and running.holder.startswith("cli (")
+
+    scan = start(["scan"], env, log)
+    try:
+        wait_for(held_by_the_terminal, what="the terminal scan to take the lease")
+    finally:
+        stop(scan, signal.SIGKILL)
+    killed = time.monotonic()
+    proxy.delay = 0.0
+    try:
+        rerun = start(["scan"], env, log)
+        assert rerun.wait(90) == 0, log.read_text()
+    finally:
+        stop(rerun)
+        proxy.stop()
+    rerun_took = time.monotonic() - killed
+    assert [scan.trigger for scan in scans(repository)] == ["cli"]  # the rerun's alone
+    print(f"the rerun scanned and exited {rerun_took:.1f} s after the kill")
 
 
 @pytest.mark.postgres

@@ -154,3 +154,10 @@ def test_the_sweep_waits_longer_than_a_removal_can_take():
 def test_the_version_the_bot_reports_is_the_projects():
     project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
     assert __version__ == project["project"]["version"]
+
+
+def test_a_scan_lease_is_two_minutes_and_renewable_every_second_at_least():
+    assert load_settings({}).scan_lease_time.total_seconds() == 120
+    assert load_settings({"SCAN_LEASE_SECONDS": "8"}).scan_lease_seconds == 8
+    with pytest.raises(SettingsError, match="SCAN_LEASE_SECONDS must be at least 4"):
+        load_settings({"SCAN_LEASE_SECONDS": "2"})
