@@ -15,7 +15,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.domain.rule import EMAIL_PATTERN, SLACK_USER_ID_PATTERN
 from bot.domain.settings import Settings
-from bot.slack.messages.blocks import literal
+from bot.slack.messages.text import literal, mention
 
 log = logging.getLogger(__name__)
 
@@ -174,5 +174,7 @@ def resolve_owner(client: WebClient, owner: str | None) -> OwnerContact:
             return OwnerContact(None, False, why)
         raise
     if user.get("deleted"):
-        return OwnerContact(user["id"], False, f"The owner <@{user['id']}> has left (deactivated)")
+        return OwnerContact(
+            user["id"], False, f"The owner {mention(user['id'])} has left (deactivated)"
+        )
     return OwnerContact(user["id"], True)
