@@ -57,10 +57,10 @@ def checked(text: str, blocks: Sequence[Block], limit: int = MAX_BLOCKS) -> Mess
 
 
 def mrkdwn(text: str) -> MarkdownTextObject:
-    """mrkdwn the bot wrote around values. Verbatim: Slack's automatic parsing, which turns a
-    bare URL, a #channel or an @name in the text into a link or a mention, stays off; the
-    bot's own mentions (`<@U...>`) are parsed all the same."""
-    return MarkdownTextObject(text=text, verbatim=True)
+    """mrkdwn the bot wrote around values, cut to what Slack takes. Verbatim: Slack's automatic
+    parsing, which turns a bare URL, a #channel or an @name in the text into a link or a
+    mention, stays off; the bot's own mentions (`<@U...>`) are parsed all the same."""
+    return MarkdownTextObject(text=truncate(text, MAX_SECTION_TEXT), verbatim=True)
 
 
 def day(moment: datetime | None, zone: tzinfo) -> str:
@@ -229,4 +229,4 @@ def status_line(row: FindingView, zone: tzinfo, dry_run: bool) -> str | None:
 
 def notice(text: str) -> Message:
     """A one-line answer: refusals, errors, confirmations."""
-    return checked(text, [SectionBlock(text=mrkdwn(truncate(text, MAX_SECTION_TEXT)))])
+    return checked(text, [SectionBlock(text=mrkdwn(text))])

@@ -21,7 +21,6 @@ from bot.domain.workflow import Intent, Standing, may
 from bot.slack.ids import ActionId
 from bot.slack.messages.blocks import (
     MAX_OWNER,
-    MAX_SECTION_TEXT,
     Message,
     MessageTooLarge,
     button_pair,
@@ -136,7 +135,7 @@ def unposted_summary(
 
 
 def _summary(text: str, dry_run: bool, thread: ThreadProgress | None) -> Message:
-    blocks: list[Block] = [SectionBlock(text=mrkdwn(truncate(text, MAX_SECTION_TEXT)))]
+    blocks: list[Block] = [SectionBlock(text=mrkdwn(text))]
     if thread:
         blocks.append(context(thread.line()))
     blocks += dry_run_note(dry_run)

@@ -33,7 +33,7 @@ from bot.slack.messages.blocks import (
     owner_label,
 )
 from bot.slack.messages.owner import owner_answers
-from bot.slack.messages.text import escape, literal, mention, truncate
+from bot.slack.messages.text import escape, literal, mention
 
 ENDING_DAYS = KEEPS_EXPIRING_WITHIN.days
 MAX_HOME_BLOCKS = 100  # Slack's limit for a Home view
@@ -82,7 +82,7 @@ def home_view(
 ) -> dict[str, Any]:
     """The Home view for one person: each part they hold a role in, and the bot's own
     description for those who hold none; never more than Slack's MAX_HOME_BLOCKS."""
-    top: list[Block] = [_section(truncate(note, MAX_SECTION_TEXT))] if note else []
+    top: list[Block] = [_section(note)] if note else []
     top += dry_run_note(dry_run)
     rest: list[Block] = []
     if approver is not None:
@@ -170,7 +170,7 @@ def _about_blocks(about: About) -> list[Block]:
         f"days), or have the IAM user tagged {literal(about.exempt_tag)}, which exempts it from "
         "every scan."
     )
-    return [HeaderBlock(text="About iam-inactive"), _section(truncate(text, MAX_SECTION_TEXT))]
+    return [HeaderBlock(text="About iam-inactive"), _section(text)]
 
 
 def _account_line(

@@ -21,8 +21,8 @@ import re
 from bot.domain.records import SystemActor
 
 # The end of a cut text that is half an entity (`&am`), or half a mention or link (`<@U0`,
-# `<https://...`): a cut backs off to before it. A lone `&` or `<` in raw text is kept.
-PARTIAL_MARKUP = re.compile(r"&[a-z#0-9]{1,6}$|<(?:[@#!]|https?:)[^<>]*$")
+# `<https://...`): a cut backs off to before it. A lone `<` in raw text is kept.
+PARTIAL_MARKUP = re.compile(r"&[a-z#0-9]{0,6}$|<(?:[@#!]|https?:)[^<>]*$")
 # Line breaks of every kind, and the controls that act like one: a value stays on its line.
 BREAKS = re.compile(r"[\t\n\v\f\r\x1c-\x1f\x85\u2028\u2029]")
 # C0 and C1 controls, and Unicode's Bidi_Control characters (ALM, LRM, RLM, LRE, RLE, PDF,
