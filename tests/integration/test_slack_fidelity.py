@@ -16,7 +16,7 @@ from bot.domain.clock import utc_now
 from bot.domain.records import Surface
 from bot.domain.workflow import Intent
 from bot.slack.ids import ActionId
-from bot.slack.messages.blocks import literal
+from bot.slack.messages.text import literal
 from tests.integration.conftest import set_fields, start_bot
 from tests.support.bot_harness import APPROVER, CHANNEL, OWNER, STRANGER, idle_scan
 

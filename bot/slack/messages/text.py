@@ -86,8 +86,8 @@ def truncate(text: str, limit: int) -> str:
     entity (`&amp;`), a mention or link (`<...>`), and a code span it opened is closed."""
     if slack_length(text) <= limit:
         return text
-    cut = text[: limit - 2]  # room for "…" and a closing backtick
-    while slack_length(cut) > limit - 2:
+    cut = text[: max(limit - 2, 0)]  # room for "…" and a closing backtick
+    while cut and slack_length(cut) > limit - 2:
         cut = cut[:-1]
     partial = PARTIAL_MARKUP.search(cut)
     if partial:
