@@ -46,9 +46,9 @@ def test_findings_are_shown_to_approvers_channel_members_and_owners_only(bot, st
         outsider = f"U0OUTSIDER{number}"
         assert "Findings are shown to approvers" in bot.reply(text, user=outsider)["text"]
     assert "owned" in json.dumps(bot.reply("list", user=STRANGER))  # a channel member
-    assert "History of owned" in bot.reply("show owned", user=APPROVER)["text"]
+    assert "History of `owned`" in bot.reply("show owned", user=APPROVER)["text"]
     bot.click(ActionId.DISABLE, bot.finding("owned").id)  # the owner is now known in Slack
-    assert "History of owned" in bot.reply("show owned", user=OWNER)["text"]  # their own
+    assert "History of `owned`" in bot.reply("show owned", user=OWNER)["text"]  # their own
     assert "Findings are shown" in bot.reply("show idle-dormant", user=OWNER)["text"]
 
 
@@ -106,7 +106,7 @@ def test_a_large_scan_goes_in_its_summarys_thread_at_the_channels_pace(
     told = standin.named("chat.postEphemeral")  # where the approver clicked, then the outcome
     assert [c.params["text"] for c in told] == [
         "Asked <@U0OWNER> to confirm by DM.",
-        "Console password of idle-07 removed.",
+        "Console password of `idle-07` removed.",
     ]
     assert all(call.params["thread_ts"] == thread for call in told)
 
