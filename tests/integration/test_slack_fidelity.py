@@ -165,3 +165,22 @@ def test_posts_sooner_than_the_channel_takes_wait_out_its_retry_after(
     refused = standin.named("429/chat.postMessage")
     (summary,) = standin.posted(CHANNEL)
     assert refused and len(standin.posted(CHANNEL, summary.answer["ts"])) == 2
+
+
+def test_an_owner_tag_and_a_name_that_would_ping_or_format_reach_slack_as_text(
+    standin, database_file, aws_session, now
+):
+    """Issue 20: this owner tag went raw into the Disable button's confirm dialog, and Slack
+    refused the whole message. Issue 21: the name showed in italics. (The stand-in refuses what
+    Slack refuses: the fixture fails the test on any of it.)"""
+    owner = "<!channel>@x.io"  # an email to the owner tag's rule, so the owner
+    admin = DemoUser("_break_glass_admin_", 400, password_used_days_ago=200, tags={"owner": owner})
+    seed_users(aws_session, (admin,), now)
+    harness = start_bot(standin, database_file, aws_session)
+    harness.command("scan")
+    (posted,) = [c for c in standin.posted(CHANNEL) if ActionId.DISABLE in c.text_of_blocks()]
+    assert posted.params["text"] == "Idle console passwords: `_break_glass_admin_`"
+    assert "Ask &lt;!channel&gt;@x.io to confirm removing" in posted.text_of_blocks()
+    harness.click(ActionId.DISABLE, harness.finding("_break_glass_admin_").id)
+    (form,) = standin.forms()  # no such Slack user: the approver's word is final
+    assert "The owner `&lt;!channel&gt;@x.io` has no Slack account" in json.dumps(form)
