@@ -14,8 +14,9 @@ from bot.application import evidence, flows
 from bot.application.services import Services
 from bot.domain.evidence import DEFAULT_DAYS, LONGEST_DAYS, days_asked
 from bot.slack.ids import COMMAND
-from bot.slack.messages.blocks import Message, literal, notice, truncate
+from bot.slack.messages.blocks import Message, notice
 from bot.slack.messages.command import help_message
+from bot.slack.messages.text import literal, truncate
 from handlers.answering import answering
 
 Respond = Callable[..., None]

@@ -13,7 +13,7 @@ from bot.application.decisions import Removal
 from bot.application.services import Services
 from bot.domain.records import Actor, Role, Surface, SystemActor
 from bot.slack.client import OwnerContact, slack_error
-from bot.slack.messages.blocks import literal
+from bot.slack.messages.text import literal, mention
 from storage.models import Finding
 
 
@@ -37,8 +37,8 @@ def ask_owner(services: Services, finding: Finding, owner: OwnerContact, by: Act
     # The channel line only: an earlier owner's DM keeps saying where things stood for them.
     services.announcer.refresh(finding, dm=False)
     if services.announcer.dm_owner(finding):
-        return f"Asked <@{owner.slack_id}> to confirm by DM."
-    return f"Recorded, but I could not DM <@{owner.slack_id}>; the reminder will try again."
+        return f"Asked {mention(owner.slack_id)} to confirm by DM."
+    return f"Recorded, but I could not DM {mention(owner.slack_id)}; the reminder will try again."
 
 
 def ask_new_owner(services: Services, finding: Finding) -> str:

@@ -37,6 +37,7 @@ from bot.domain.workflow import (
     keep_refusal,
     may,
 )
+from bot.slack.messages.text import literal
 from storage.models import Finding
 from storage.repository import Repository
 
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 DRY_RUN_REASON = "dry run: DeleteLoginProfile was not called"
 PASSWORD_REMOVED = "console password removed"
 ANSWER_LOST = "console password removed (AWS's answer was lost; the password is gone)"
+OWNER_CHANGED = "the owner is now {owner} (was {was}), whose consent is needed"
+MAX_ERROR = 500  # of an AWS error message, in the line people are told
 CONFIRMATIONS = frozenset({Intent.OWNER_CONFIRM, Intent.APPROVER_CONFIRM, Intent.AUTO_CONFIRM})
 
 SLACK_SYSTEM = Actor(SystemActor.SYSTEM, Role.SYSTEM, Surface.SLACK)
@@ -58,8 +61,8 @@ class RemovedUnrecorded(RecordsUnavailable):
     def __init__(self, user_name: str, stuck_after_seconds: int) -> None:
         minutes = -(-stuck_after_seconds // 60) + 5  # the stuck time, then the next sweep
         super().__init__(
-            f"The console password of {user_name} was removed in AWS, but the bot's database "
-            f"became unavailable before it was recorded; the bot records it within about "
+            f"The console password of {literal(user_name)} was removed in AWS, but the bot's "
+            "database became unavailable before it was recorded; the bot records it within about "
             f"{minutes} minutes."
         )
 
@@ -67,7 +70,7 @@ class RemovedUnrecorded(RecordsUnavailable):
 @dataclass(frozen=True)
 class Removal:
     finding: Finding
-    summary: str  # one line for people
+    summary: str  # one line for people, in mrkdwn: what came from AWS is in code spans
     ask_new_owner: bool = False  # the re-check found another owner, whose consent is needed
 
 
@@ -210,7 +213,7 @@ class Decisions:
             why = "recovered after a restart: the password is gone"
             changes = FindingChanges(decision_note=PASSWORD_REMOVED)
             done = self._step(finding.id, Intent.FINISH_REMOVAL, system, why, changes)
-            return Removal(done, f"Console password of {done.user_name} removed.")
+            return Removal(done, _removed(done))
         if self._other_mode(finding):
             return self._withdraw(finding, system)
         return self._remove(finding, system)
@@ -232,8 +235,9 @@ class Decisions:
             iam = self._iam_for_account(finding.account_id)
             live = iam.live_user(finding.user_name)
         except Exception as error:  # AccessDenied, throttling beyond retries, no credentials
-            note = f"live re-check failed: {describe_error(error)}"
-            return Removal(move(Intent.FAIL, note), note)
+            error_text = describe_error(error)
+            failed = move(Intent.FAIL, f"live re-check failed: {error_text}")
+            return Removal(failed, f"live re-check failed: {literal(error_text, MAX_ERROR)}")
         verdict = recheck(live, finding.user_id, self._clock(), self.settings)
         if isinstance(verdict, Cleared):
             why = verdict.reason
@@ -256,7 +260,7 @@ class Decisions:
         except Exception as error:
             if not _gone_after_all(iam, finding.user_name):
                 note = describe_error(error)
-                return Removal(move(Intent.FAIL, note), note)
+                return Removal(move(Intent.FAIL, note), literal(note, MAX_ERROR))
             outcome = ANSWER_LOST  # the re-check saw it there just before our request
             proof = {"aws_request_id": None, "checked_after": GONE}
         try:
@@ -264,7 +268,7 @@ class Decisions:
         except RecordsUnavailable:
             raise RemovedUnrecorded(finding.user_name, self.settings.stuck_after_seconds) from None
         log.info("removed console password of %s in %s", done.user_name, done.account_id)
-        return Removal(done, f"Console password of {done.user_name} removed.")
+        return Removal(done, _removed(done))
 
     def _other_mode(self, finding: Finding) -> bool:
         """Asked in a dry run and now for real, or the other way round (a request whose mode
@@ -277,8 +281,11 @@ class Decisions:
         return Removal(self.withdraw(finding.id, why, by), f"Not removed: {why}.")
 
     def _owner_changed(self, finding: Finding, owner: str | None, by: Actor) -> Removal:
-        was = finding.requested_owner or "nobody"
-        why = f"the owner is now {owner or 'unknown'} (was {was}), whose consent is needed"
+        was = finding.requested_owner
+        why = OWNER_CHANGED.format(owner=owner or "unknown", was=was or "nobody")
+        shown = OWNER_CHANGED.format(
+            owner=literal(owner) if owner else "unknown", was=literal(was) if was else "nobody"
+        )
         changes = FindingChanges(
             requested_owner=owner,
             owner_slack_id=None,
@@ -287,7 +294,7 @@ class Decisions:
             decision_note=why,
         )
         moved = self._step(finding.id, Intent.OWNER_CHANGED, by, why, changes)
-        return Removal(moved, f"Not removed yet: {why}.", ask_new_owner=True)
+        return Removal(moved, f"Not removed yet: {shown}.", ask_new_owner=True)
 
     def _step(
         self,
@@ -327,6 +334,10 @@ def _checked_after(iam: AccountIam, finding: Finding) -> dict[str, str]:
     if there:
         log.warning("%s's password still shows right after its removal", finding.user_name)
     return {"checked_after": "GetLoginProfile: the password still shows" if there else GONE}
+
+
+def _removed(finding: Finding) -> str:
+    return f"Console password of {literal(finding.user_name)} removed."
 
 
 def _gone_after_all(iam: AccountIam, user_name: str) -> bool:

@@ -22,9 +22,10 @@ from bot.domain.rule import CATEGORIES
 from bot.domain.scan import ACCOUNT_ID
 from bot.domain.workflow import KEEP_BY, ROLE_ON_SURFACE, Intent, may
 from bot.slack.client import OwnerContact
-from bot.slack.messages.blocks import Message, literal
+from bot.slack.messages.blocks import Message
 from bot.slack.messages.command import history_message, list_page
 from bot.slack.messages.modals import confirm_modal, keep_modal, unkeep_modal
+from bot.slack.messages.text import literal, mention
 from storage.models import Finding
 
 
@@ -102,7 +103,7 @@ def decide_now_form(services: Services, finding_id: str | None, user_id: str) ->
     finding, _approver = services.access.acting_on(
         finding_id, user_id, Surface.CHANNEL, Intent.DECIDE_NOW
     )
-    owner = f"<@{finding.owner_slack_id}>" if finding.owner_slack_id else "The owner"
+    owner = mention(finding.owner_slack_id) if finding.owner_slack_id else "The owner"
     return _final_confirmation(services, finding, f"{owner} did not answer")
 
 
@@ -188,9 +189,9 @@ def _unkeep(services: Services, finding_id: str | None, user_id: str, reason: st
     )
     reopened = services.decisions.unkeep(finding.id, approver, reason)
     services.announcer.refresh(reopened)
-    name, account = literal(reopened.user_name), reopened.account_id
-    line = f"Ended the keep of {name} (`{account}`): {literal(reason)}"
-    services.announcer.announce(f"<@{user_id}> {line}", thread_ts=reopened.slack_thread)
+    name, account = literal(reopened.user_name), literal(reopened.account_id)
+    line = f"Ended the keep of {name} ({account}): {literal(reason)}"
+    services.announcer.announce(f"{mention(user_id)} {line}", thread_ts=reopened.slack_thread)
     return line
 
 

@@ -30,7 +30,7 @@ from bot.application.scans import (
 from bot.application.services import Services
 from bot.domain.records import LeaseLost, QueuedScan, RecordsUnavailable, Surface
 from bot.domain.scan import ScanResult
-from bot.slack.messages.blocks import literal
+from bot.slack.messages.text import literal
 from storage.coordination import SCANNER_LEASE_PREFIX
 from storage.repository import ScanRecord
 
@@ -61,7 +61,7 @@ def ask_for_scan(
     running = repository.lease_holder(SCAN_LEASE, now)
     scanners = repository.scanners_alive(now)
     request_id = repository.request_scan(requested_by, surface.value, account, response_url, now)
-    where = f"account {account}" if account else "all accounts"
+    where = f"account {literal(account)}" if account else "all accounts"
     if not scanners:
         tell(
             f":warning: The scan of {where} is queued, but no scanner process is running, so it "
@@ -230,7 +230,7 @@ class Scanner:
         services, ids = self.services, [request.id for request in asked]
         accounts = {request.account_id for request in asked}
         account = accounts.pop() if len(accounts) == 1 else None
-        where = f"account {account}" if account else "all accounts"
+        where = f"account {literal(account)}" if account else "all accounts"
         started = f":mag: Scanning {where}; results go to <#{services.settings.slack_channel}>."
         try:
             outcome = scan_and_announce(

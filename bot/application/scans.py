@@ -23,6 +23,7 @@ from bot.domain.clock import Clock
 from bot.domain.records import RENEWALS_PER_LEASE, Holder, LeaseLost
 from bot.domain.scan import ScanResult
 from bot.domain.settings import Settings
+from bot.slack.messages.text import literal, mention
 from storage.repository import Repository, ScanRecord
 
 log = logging.getLogger(__name__)
@@ -235,6 +236,11 @@ def started_by(holder: str) -> str:
     """Who a lease holder is, for people: a Slack user, the schedule, the terminal."""
     trigger = holder.split(" ", 1)[0]
     if trigger.startswith("slack:"):
-        return f"<@{trigger.removeprefix('slack:')}>"
-    names = {"schedule": "the schedule", SWEEP: "the sweep", "cli": "the terminal"}
-    return names.get(trigger, "the terminal" if trigger == "demo" else trigger)
+        return mention(trigger.removeprefix("slack:"))
+    names = {
+        "schedule": "the schedule",
+        SWEEP: "the sweep",
+        "cli": "the terminal",
+        "demo": "the terminal",
+    }
+    return names.get(trigger) or literal(trigger)

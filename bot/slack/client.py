@@ -23,7 +23,7 @@ from slack_sdk.http_retry.state import RetryState
 
 from bot.domain.rule import EMAIL_PATTERN, SLACK_USER_ID_PATTERN
 from bot.domain.settings import Settings
-from bot.slack.messages.blocks import literal
+from bot.slack.messages.text import literal, mention
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +266,7 @@ class OwnerDirectory:
             user = {"id": left, "deleted": True}
         if user.get("deleted"):
             return OwnerContact(
-                user["id"], False, f"The owner <@{user['id']}> has left (deactivated)"
+                user["id"], False, f"The owner {mention(user['id'])} has left (deactivated)"
             )
         return OwnerContact(user["id"], True)
 

@@ -170,7 +170,7 @@ def test_the_previous_owners_consent_does_not_count(bot, standin, aws_session):
     assert has_password("owned")
     finding = bot.finding("owned")
     assert (finding.state, finding.owner_slack_id) == (State.AWAITING_OWNER, "U0NEWOWNER")
-    assert "owner is now new@example.com" in standin.said_to(OWNER)
+    assert "owner is now `new@example.com`" in standin.said_to(OWNER)
     assert [c.params["users"] for c in standin.named("conversations.open")] == ["U0NEWOWNER"]
     dm = [c for c in standin.named("chat.postMessage") if c.params["channel"] == "D0NEWOWNER"]
     assert dm, "the new owner is asked"

@@ -392,7 +392,7 @@ def test_a_database_lost_right_after_the_removal_says_it_was_removed(
     monkeypatch.setattr(iam, "delete_login_profile", remove_then_lose_the_database)
     with pytest.raises(RemovedUnrecorded) as told:
         decisions.confirm_and_remove(finding_id, Intent.OWNER_CONFIRM, OWNER, "confirmed")
-    assert "ann was removed in AWS" in explain(told.value)
+    assert "`ann` was removed in AWS" in explain(told.value)
     assert "nothing more was done" not in explain(told.value)
     monkeypatch.setattr(repository, "transition", recorded)  # the database is back
     assert repository.finding(finding_id).state == State.DISABLING

@@ -157,7 +157,7 @@ def test_confirm_removal_on_home_removes_after_the_recheck_and_republishes(
         "disabled",
     ]
     assert surfaces_of(bot, finding, "owner_confirmed") == ["slack-home"]
-    assert "Console password of owned removed" in standin.said_to(OWNER)
+    assert "Console password of `owned` removed" in standin.said_to(OWNER)
     text = text_of(bot.home_of(OWNER))
     assert "Nothing waits on your answer now." in text and "`owned`" not in text
     assert not button_values(bot.home_of(OWNER), ActionId.OWNER_CONFIRM)
@@ -315,7 +315,7 @@ def test_a_failing_views_publish_changes_no_decision(bot, standin, iam_calls_to_
     assert bot.open_home(OWNER).status_code == 200
     assert bot.home_click(ActionId.OWNER_CONFIRM, owned.id, OWNER).status_code == 200
     assert bot.finding("owned").state == State.DISABLED and iam_calls_to_delete == ["owned"]
-    assert "Console password of owned removed" in standin.said_to(OWNER)
+    assert "Console password of `owned` removed" in standin.said_to(OWNER)
     assert len(standin.named("views.publish")) == 2  # tried, refused, logged
 
 

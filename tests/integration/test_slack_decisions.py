@@ -102,11 +102,11 @@ def test_disable_asks_the_owner_and_owner_confirmation_removes_the_password(
     ]
     updated = " ".join(call.text_of_blocks() for call in standin.named("chat.update"))
     assert "Console password removed" in updated
-    assert "Console password of owned removed" in standin.said_to(APPROVER)
+    assert "Console password of `owned` removed" in standin.said_to(APPROVER)
     # The owner, who is not in the findings channel, hears it under the DM they answered.
     (in_dm,) = [c for c in standin.named("chat.postMessage") if c.params.get("thread_ts")]
     assert (in_dm.params["channel"], in_dm.params["thread_ts"]) == ("D0OWNER", finding.dm_ts)
-    assert "Console password of owned removed" in in_dm.params["text"]
+    assert "Console password of `owned` removed" in in_dm.params["text"]
     assert not [c for c in standin.calls if c.answer.get("ok") is False]
 
 

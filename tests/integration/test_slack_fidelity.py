@@ -16,7 +16,7 @@ from bot.domain.clock import utc_now
 from bot.domain.records import Surface
 from bot.domain.workflow import Intent
 from bot.slack.ids import ActionId
-from bot.slack.messages.blocks import literal
+from bot.slack.messages.text import literal
 from tests.integration.conftest import set_fields, start_bot
 from tests.support.bot_harness import APPROVER, CHANNEL, OWNER, STRANGER, idle_scan
 
@@ -46,9 +46,9 @@ def test_findings_are_shown_to_approvers_channel_members_and_owners_only(bot, st
         outsider = f"U0OUTSIDER{number}"
         assert "Findings are shown to approvers" in bot.reply(text, user=outsider)["text"]
     assert "owned" in json.dumps(bot.reply("list", user=STRANGER))  # a channel member
-    assert "History of owned" in bot.reply("show owned", user=APPROVER)["text"]
+    assert "History of `owned`" in bot.reply("show owned", user=APPROVER)["text"]
     bot.click(ActionId.DISABLE, bot.finding("owned").id)  # the owner is now known in Slack
-    assert "History of owned" in bot.reply("show owned", user=OWNER)["text"]  # their own
+    assert "History of `owned`" in bot.reply("show owned", user=OWNER)["text"]  # their own
     assert "Findings are shown" in bot.reply("show idle-dormant", user=OWNER)["text"]
 
 
@@ -106,7 +106,7 @@ def test_a_large_scan_goes_in_its_summarys_thread_at_the_channels_pace(
     told = standin.named("chat.postEphemeral")  # where the approver clicked, then the outcome
     assert [c.params["text"] for c in told] == [
         "Asked <@U0OWNER> to confirm by DM.",
-        "Console password of idle-07 removed.",
+        "Console password of `idle-07` removed.",
     ]
     assert all(call.params["thread_ts"] == thread for call in told)
 
@@ -168,3 +168,22 @@ def test_posts_sooner_than_the_channel_takes_wait_out_its_retry_after(
     refused = standin.named("429/chat.postMessage")
     (summary,) = standin.posted(CHANNEL)
     assert refused and len(standin.posted(CHANNEL, summary.answer["ts"])) == 2
+
+
+def test_an_owner_tag_and_a_name_that_would_ping_or_format_reach_slack_as_text(
+    standin, database_file, aws_session, now
+):
+    """Issue 20: this owner tag went raw into the Disable button's confirm dialog, and Slack
+    refused the whole message. Issue 21: the name showed in italics. (The stand-in refuses what
+    Slack refuses: the fixture fails the test on any of it.)"""
+    owner = "<!channel>@x.io"  # an email to the owner tag's rule, so the owner
+    admin = DemoUser("_break_glass_admin_", 400, password_used_days_ago=200, tags={"owner": owner})
+    seed_users(aws_session, (admin,), now)
+    harness = start_bot(standin, database_file, aws_session)
+    harness.command("scan")
+    (posted,) = [c for c in standin.posted(CHANNEL) if ActionId.DISABLE in c.text_of_blocks()]
+    assert posted.params["text"] == "Idle console passwords: `_break_glass_admin_`"
+    assert "Ask &lt;!channel&gt;@x.io to confirm removing" in posted.text_of_blocks()
+    harness.click(ActionId.DISABLE, harness.finding("_break_glass_admin_").id)
+    (form,) = standin.forms()  # no such Slack user: the approver's word is final
+    assert "The owner `&lt;!channel&gt;@x.io` has no Slack account" in json.dumps(form)

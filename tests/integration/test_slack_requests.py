@@ -166,7 +166,7 @@ def test_list_is_paged_and_filtered(bot):
     everything = bot.reply("list")
     assert "4 open findings" in everything["text"]
     keys_only = bot.reply("list keys_only")
-    assert "1 open findings (keys_only)" in keys_only["text"]
+    assert "1 open findings (`keys_only`)" in keys_only["text"]
     assert "must" not in bot.reply("list 123456789012")["text"]
     assert "takes dormant" in bot.reply("list nonsense")["text"]
 

@@ -14,6 +14,7 @@ from slack_sdk.models.views import View
 
 MESSAGE_BLOCKS, VIEW_BLOCKS = 50, 100
 MESSAGE_TEXT = 40_000
+SPECIAL_PARSING = re.compile(r"<(?:[@#!]|https?:|mailto:)[^>]*>?")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
@@ -56,9 +57,23 @@ def _blocks_problem(blocks: list[dict[str, Any]], limit: int) -> str | None:
             parsed.validate_json()
         except SlackObjectFormationError as error:
             return f"{block.get('type')} block: {error}"
-        if block.get("type") == "section" and len((block.get("text") or {}).get("text", "")) > 3000:
-            return "section text over 3,000 characters"
+        if problem := _text_problem(block):
+            return f"{block.get('type')} block: {problem}"
     return None
+
+
+def _text_problem(node: Any, limit: int = 3000) -> str | None:
+    """Slack's refusals in a text object, however deep: empty, over 3,000 characters (2,000 in a
+    section's fields), or plain_text with special parsing (`<!channel>`): invalid_blocks."""
+    if not isinstance(node, dict):
+        items = node if isinstance(node, list) else []
+        return next(filter(None, (_text_problem(item, limit) for item in items)), None)
+    kind, text = node.get("type"), str(node.get("text", ""))
+    special = kind == "plain_text" and SPECIAL_PARSING.search(text)
+    if kind in ("plain_text", "mrkdwn") and (special or not 1 <= len(text) <= limit):
+        return f"{kind} {text[:80]!r} of {len(text)} characters"
+    found = (_text_problem(value, 2000 if key == "fields" else 3000) for key, value in node.items())
+    return next(filter(None, found), None)
 
 
 def _elements(block: dict[str, Any]) -> list[dict[str, Any]]:

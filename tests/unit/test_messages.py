@@ -20,9 +20,7 @@ from bot.slack.messages.blocks import (
     MessageTooLarge,
     checked,
     finding_facts,
-    literal,
     status_line,
-    truncate,
 )
 from bot.slack.messages.channel import (
     ThreadProgress,
@@ -34,6 +32,7 @@ from bot.slack.messages.channel import (
 from bot.slack.messages.command import help_message, history_message, list_page
 from bot.slack.messages.modals import confirm_modal, keep_modal, unkeep_modal
 from bot.slack.messages.owner import owner_dm
+from bot.slack.messages.text import literal, truncate
 from storage.models import AuditEvent, Finding
 from tests.support.slack_rules import message_problem, view_problem
 

@@ -2,12 +2,11 @@
 
 Built with slack_sdk's models, whose `to_dict()` checks Block Kit's field limits; `checked`
 adds the per-message block limit, which nothing else checks. All builders are pure: plain data
-in, validated dicts out.
+in, validated dicts out. Every value from AWS or people goes in through bot.slack.messages.text.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -19,21 +18,23 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ConfirmObject,
     ContextBlock,
+    HeaderBlock,
     MarkdownTextObject,
+    PlainTextObject,
     SectionBlock,
 )
 
-from bot.domain.records import FindingView, SystemActor
+from bot.domain.records import FindingView
 from bot.domain.risk import MFA_WORDS, user_path
 from bot.domain.rule import KEYS_ONLY
 from bot.domain.workflow import State
 from bot.slack.ids import ActionId
+from bot.slack.messages.text import literal, mention, plain, slack_length, truncate
 
-# The end of a cut text that is half an entity (`&am`), or half a mention or link (`<@U0`,
-# `<https://...`): a cut backs off to before it. A lone `&` or `<` in raw text is kept.
-PARTIAL_MARKUP = re.compile(r"&[a-z#0-9]{1,6}$|<(?:[@#!]|https?:)[^<>]*$")
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
+MAX_HEADER = 150  # a header's plain_text, as Slack limits it
+MAX_OWNER = 128  # of an owner tag's 256 characters, where a line shows it
 DRY_RUN_NOTE = ":test_tube: Dry run: nothing is removed in AWS; decisions are still recorded."
 Blocks = list[dict[str, Any]]
 
@@ -52,43 +53,25 @@ class MessageTooLarge(ValueError):
 def checked(text: str, blocks: Sequence[Block], limit: int = MAX_BLOCKS) -> Message:
     if len(blocks) > limit:
         raise MessageTooLarge(f"{len(blocks)} blocks, Slack accepts {limit}")
-    return Message(text=text[:MAX_SECTION_TEXT], blocks=[block.to_dict() for block in blocks])
+    fallback = truncate(text, MAX_SECTION_TEXT)  # never cut inside an entity or a code span
+    return Message(text=fallback, blocks=[block.to_dict() for block in blocks])
 
 
-def escape(text: str) -> str:
-    """Text from people and from AWS as data, never markup: Slack reads `<`, `>` and `&` as the
-    start of mentions, links and @channel, so they are sent as entities."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def literal(value: str) -> str:
-    """A value from people or AWS (a name, a tag, a reason, an error) shown exactly as written:
-    `&`, `<` and `>` as entities, so never a mention, a link or @channel, inside a code span, so
-    never bold, italics, strikethrough or emoji. A backtick, which would end the span, and line
-    breaks become look-alikes. Truncate before, never after: an entity is never cut."""
-    if not value:
-        return "(none)"
-    flat = value.replace("`", "\u02cb").replace("\r", " ").replace("\n", " ")
-    return f"`{escape(flat)}`"
+def mrkdwn(text: str) -> MarkdownTextObject:
+    """mrkdwn the bot wrote around values, cut to what Slack takes. Verbatim: Slack's automatic
+    parsing, which turns a bare URL, a #channel or an @name in the text into a link or a
+    mention, stays off; the bot's own mentions (`<@U...>`) are parsed all the same."""
+    return MarkdownTextObject(text=truncate(text, MAX_SECTION_TEXT), verbatim=True)
 
 
 def day(moment: datetime | None, zone: tzinfo) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d") if moment else "never"
 
 
-def mention(user_id: str | None) -> str:
-    """A Slack user as a mention; the bot's own actors (the scheduler, the system) by name."""
-    if not user_id:
-        return "someone"
-    if user_id in set(SystemActor):
-        return f"the {user_id}"
-    return f"<@{escape(user_id)}>"
-
-
 def owner_label(row: FindingView) -> str:
     if row.owner_slack_id:
         return mention(row.owner_slack_id)
-    return literal(row.owner) if row.owner else "unknown owner"
+    return literal(row.owner, MAX_OWNER) if row.owner else "unknown owner"
 
 
 def category_label(row: FindingView) -> str:
@@ -96,8 +79,13 @@ def category_label(row: FindingView) -> str:
     return label + (", fully inactive" if row.fully_inactive else "")
 
 
+def header(text: str) -> HeaderBlock:
+    """A header: plain_text, so what a person typed or AWS named in it is shown as written."""
+    return HeaderBlock(text=PlainTextObject(text=plain(text, MAX_HEADER), emoji=False))
+
+
 def context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=text)])
+    return ContextBlock(elements=[mrkdwn(text)])
 
 
 def dry_run_note(dry_run: bool) -> list[Block]:
@@ -129,21 +117,6 @@ def button_pair(
     )
 
 
-def truncate(text: str, limit: int) -> str:
-    """At most `limit` characters as Slack counts them (UTF-16 units, so a letter outside the
-    Basic Multilingual Plane counts twice), ending in "…" when cut. A cut never ends inside an
-    entity (`&amp;`), a mention or link (`<...>`), and a code span it opened is closed."""
-    if slack_length(text) <= limit:
-        return text
-    cut = text[: limit - 2]  # room for "…" and a closing backtick
-    while slack_length(cut) > limit - 2:
-        cut = cut[:-1]
-    partial = PARTIAL_MARKUP.search(cut)
-    if partial:
-        cut = cut[: partial.start()]
-    return cut + "…" + ("`" if cut.count("`") % 2 else "")
-
-
 def listed(
     lines: Sequence[str],
     limit: int,
@@ -173,13 +146,9 @@ def listed(
     return "\n".join(shown + ([f"…and {left_out} more{hint}"] if left_out else []))
 
 
-def slack_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
 def finding_facts(row: FindingView, zone: tzinfo) -> str:
     return (
-        f"{literal(row.user_name)} in `{row.account_id}` · {category_label(row)}\n"
+        f"{literal(row.user_name)} in {literal(row.account_id)} · {category_label(row)}\n"
         f"Idle *{row.days_idle} days* · last password use {day(row.password_last_used, zone)}"
         f" · newest key use {day(row.newest_key_used, zone)} · owner {owner_label(row)}\n"
         f"{risk_line(row, zone)}"
@@ -190,7 +159,7 @@ def risk_line(row: FindingView, zone: tzinfo) -> str:
     """What makes this finding matter: privilege (marked), MFA, the access keys, the path."""
     parts = []
     if row.privileged:
-        why = literal(truncate(row.privilege or "", 300))
+        why = literal(row.privilege, 300)
         parts.append(f"{PRIVILEGED_MARK}*Privileged*: {why}")
     elif row.privileged is None:
         parts.append("privilege not known")
@@ -200,7 +169,7 @@ def risk_line(row: FindingView, zone: tzinfo) -> str:
     parts.append(keys_label((row.facts or {}).get("keys", []), zone))
     path = user_path(row.user_arn)
     if path != "/":
-        parts.append(f"path {literal(truncate(path, 200))}")
+        parts.append(f"path {literal(path, 200)}")
     return " · ".join(parts)
 
 
@@ -231,7 +200,7 @@ def kept_until(row: FindingView, zone: tzinfo) -> str:
 
 def status_line(row: FindingView, zone: tzinfo, dry_run: bool) -> str | None:
     """Where the decision on this finding stands, for its line in the channel and the DM."""
-    note = f": {literal(truncate(row.decision_note, 500))}" if row.decision_note else ""
+    note = f": {literal(row.decision_note, 500)}" if row.decision_note else ""
     match row.state:
         case State.OPEN:  # a note says why it is open again (a keep ended, a withdrawn request)
             return f":information_source: {note.removeprefix(': ')}" if note else None
@@ -257,10 +226,10 @@ def status_line(row: FindingView, zone: tzinfo, dry_run: bool) -> str | None:
         case State.FAILED:
             return f":warning: Removal failed{note}"
         case State.RESOLVED:
-            return f":heavy_check_mark: Resolved: {literal(row.resolution or '')}"
+            return f":heavy_check_mark: Resolved: {literal(row.resolution, 500)}"
     return None
 
 
 def notice(text: str) -> Message:
     """A one-line answer: refusals, errors, confirmations."""
-    return checked(text, [SectionBlock(text=MarkdownTextObject(text=truncate(text, 3000)))])
+    return checked(text, [SectionBlock(text=mrkdwn(text))])

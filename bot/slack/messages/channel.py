@@ -10,7 +10,6 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ConfirmObject,
-    MarkdownTextObject,
     PlainTextObject,
     SectionBlock,
 )
@@ -21,6 +20,7 @@ from bot.domain.scan import AccountScan
 from bot.domain.workflow import Intent, Standing, may
 from bot.slack.ids import ActionId
 from bot.slack.messages.blocks import (
+    MAX_OWNER,
     Message,
     MessageTooLarge,
     button_pair,
@@ -28,15 +28,16 @@ from bot.slack.messages.blocks import (
     context,
     dry_run_note,
     finding_facts,
-    literal,
+    mrkdwn,
     notice,
     owner_label,
     status_line,
-    truncate,
 )
+from bot.slack.messages.text import literal, plain, truncate
 from bot.slack.posted import findings_metadata
 
 FINDINGS_PER_MESSAGE = 10
+MAX_CONFIRM_TEXT = 300  # a confirm dialog's text, as Slack limits it
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,7 @@ class ThreadProgress:
 def finding_blocks(row: FindingView, zone: tzinfo, dry_run: bool) -> list[Block]:
     """One finding's line: its facts, then buttons while it is open, else where it stands."""
     blocks: list[Block] = [
-        SectionBlock(
-            block_id=f"finding:{row.id}", text=MarkdownTextObject(text=finding_facts(row, zone))
-        )
+        SectionBlock(block_id=f"finding:{row.id}", text=mrkdwn(finding_facts(row, zone)))
     ]
     status = status_line(row, zone, dry_run)
     if status:
@@ -85,11 +84,12 @@ def finding_blocks(row: FindingView, zone: tzinfo, dry_run: bool) -> list[Block]
 def _decision_buttons(row: FindingView) -> ActionsBlock:
     confirm = ConfirmObject(
         title="Remove console password?",
-        text=PlainTextObject(  # plain text: the owner tag and the name are shown as written
-            text=truncate(
-                f"Ask {row.owner or 'the owner'} to confirm removing the console password of "
-                f"{row.user_name} ({row.account_id}). Access keys keep working.",
-                300,
+        text=PlainTextObject(  # no emoji: the owner tag and the name are shown as written
+            text=plain(
+                f"Ask {truncate(row.owner or 'the owner', MAX_OWNER)} to confirm removing the "
+                f"console password of {row.user_name} ({row.account_id}). Access keys keep "
+                "working.",
+                MAX_CONFIRM_TEXT,
             ),
             emoji=False,
         ),
@@ -116,9 +116,9 @@ def scan_summary(
     thread: ThreadProgress | None = None,
 ) -> Message:
     target = account.target
-    label = f"`{target.account_id}`" + (f" ({literal(target.name)})" if target.name else "")
+    label = literal(target.account_id) + (f" ({literal(target.name)})" if target.name else "")
     if not account.ok:
-        error = literal(truncate(account.error or "unknown error", 2000))
+        error = literal(account.error or "unknown error", 2000)
         text = f":warning: Scan of {label} failed: {error}"
     else:
         keys_only = sum(1 for row in new if row.category == KEYS_ONLY)
@@ -134,12 +134,12 @@ def unposted_summary(
     account_id: str, dry_run: bool, thread: ThreadProgress | None = None
 ) -> Message:
     """The head of an account's findings whose messages did not make it when they were found."""
-    text = f":inbox_tray: Findings in `{account_id}` that could not be posted earlier"
+    text = f":inbox_tray: Findings in {literal(account_id)} that could not be posted earlier"
     return _summary(text, dry_run, thread)
 
 
 def _summary(text: str, dry_run: bool, thread: ThreadProgress | None) -> Message:
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=truncate(text, 3000)))]
+    blocks: list[Block] = [SectionBlock(text=mrkdwn(text))]
     if thread:
         blocks.append(context(thread.line()))
     blocks += dry_run_note(dry_run)
@@ -157,7 +157,7 @@ def findings_message(
     for row in rows:
         blocks.extend(finding_blocks(row, zone, dry_run))
     blocks += dry_run_note(dry_run)
-    names = ", ".join(row.user_name for row in rows)
+    names = ", ".join(literal(row.user_name) for row in rows)
     message = checked(f"Idle console passwords: {names}", blocks)
     return replace(message, metadata=findings_metadata([row.id for row in rows], scan_id))
 
@@ -171,8 +171,8 @@ def batches(
 def escalation(row: FindingView, waited_days: int) -> Message:
     text = (
         f":rotating_light: {owner_label(row)} has not answered for {waited_days} days about "
-        f"{literal(row.user_name)} (`{row.account_id}`). Approvers can now decide alone with "
-        "*Decide now* on its line."
+        f"{literal(row.user_name)} ({literal(row.account_id)}). Approvers can now decide alone "
+        "with *Decide now* on its line."
     )
     return notice(text)
 
@@ -181,6 +181,6 @@ def refused_finding(row: FindingView, error: str) -> Message:
     """A finding Slack would not take, even alone: it is not posted again."""
     return notice(
         f":warning: Slack refused the message for {literal(row.user_name)} "
-        f"(`{row.account_id}`): {literal(error)}. It is not posted again; see it with "
+        f"({literal(row.account_id)}): {literal(error)}. It is not posted again; see it with "
         f"/iam-inactive show {literal(row.user_name)}"
     )

@@ -11,8 +11,6 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
     SectionBlock,
 )
 
@@ -26,21 +24,24 @@ from bot.slack.messages.blocks import (
     checked,
     context,
     finding_facts,
+    header,
     listed,
-    literal,
-    mention,
-    truncate,
+    mrkdwn,
 )
+from bot.slack.messages.text import escape, literal, mention, truncate
 
 LIST_PAGE_SIZE = 15
+LONGEST_NAME = 128  # IAM user names have at most 64 characters; what someone typed, more
+# Slack reads `<...>` even inside a code span: the placeholders go as entities.
+USER, REASON = escape("<iam-user>"), escape("<reason>")
 HELP = "\n".join(
     [
         f"*{COMMAND}* finds AWS console passwords nobody uses and removes them with your say-so.",
         f"• `{COMMAND} scan [account]`: scan now (approvers)",
         f"• `{COMMAND} list [dormant|keys_only|account]`: open findings, a page at a time",
-        f"• `{COMMAND} show <iam-user>`: a finding, its facts and its whole history",
+        f"• `{COMMAND} show {USER}`: a finding, its facts and its whole history",
         f"• `{COMMAND} digest`: post the digest to the channel now (approvers)",
-        f"• `{COMMAND} unkeep <iam-user> <reason>`: end a keep; the finding reopens (approvers)",
+        f"• `{COMMAND} unkeep {USER} {REASON}`: end a keep; the finding reopens (approvers)",
         f"• `{COMMAND} export [days]`: every finding of the last 90 (or `days`) days and its "
         "decisions, as a CSV file in your DM for auditors (approvers)",
         f"• `{COMMAND} help`: this help",
@@ -50,7 +51,7 @@ HELP = "\n".join(
 
 def help_message(note: str | None = None) -> Message:
     text = f"{truncate(note, 1000)}\n\n{HELP}" if note else HELP
-    return checked(text, [SectionBlock(text=MarkdownTextObject(text=text))])
+    return checked(text, [SectionBlock(text=mrkdwn(text))])
 
 
 def list_page(rows: Sequence[FindingView], filter_: str, page: int, zone: tzinfo) -> Message:
@@ -58,15 +59,15 @@ def list_page(rows: Sequence[FindingView], filter_: str, page: int, zone: tzinfo
     pages = max(1, -(-len(rows) // LIST_PAGE_SIZE))
     page = min(max(page, 1), pages)
     shown = rows[(page - 1) * LIST_PAGE_SIZE : page * LIST_PAGE_SIZE]
-    title = f"{len(rows)} open findings" + (f" ({filter_})" if filter_ else "")
-    blocks: list[Block] = [HeaderBlock(text=truncate(title, 150))]
+    title = f"{len(rows)} open findings"
+    blocks: list[Block] = [header(title + (f" ({filter_})" if filter_ else ""))]
     for row in shown:
         line = finding_facts(row, zone)
         if row.state != State.OPEN:
             line += f"\n_{describe(row.state)}_"
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=line)))
+        blocks.append(SectionBlock(text=mrkdwn(line)))
     if not shown:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text="Nothing open. :tada:")))
+        blocks.append(SectionBlock(text=mrkdwn("Nothing open. :tada:")))
     buttons = []
     for label, action_id, target in (
         ("Previous", ActionId.LIST_PREVIOUS, page - 1),
@@ -78,36 +79,25 @@ def list_page(rows: Sequence[FindingView], filter_: str, page: int, zone: tzinfo
     if buttons:
         blocks.append(context(f"Page {page} of {pages}"))
         blocks.append(ActionsBlock(elements=buttons))
-    return checked(title, blocks)
+    return checked(title + (f" ({literal(filter_)})" if filter_ else ""), blocks)
 
 
 def history_message(
     user_name: str, findings: Sequence[tuple[FindingView, Sequence[EventView]]], zone: tzinfo
 ) -> Message:
     if not findings:
-        return checked(
-            f"No findings for IAM user {literal(user_name)}.",
-            [
-                SectionBlock(
-                    text=MarkdownTextObject(text=f"No findings for IAM user {literal(user_name)}.")
-                )
-            ],
-        )
-    blocks: list[Block] = [HeaderBlock(text=truncate(f"History of {user_name}", 150))]
+        nothing = f"No findings for IAM user {literal(user_name, LONGEST_NAME)}."
+        return checked(nothing, [SectionBlock(text=mrkdwn(nothing))])
+    blocks: list[Block] = [header(f"History of {truncate(user_name, LONGEST_NAME)}")]
     for number, (row, events) in enumerate(findings):
         if len(blocks) > MAX_BLOCKS - 5:  # room for this finding's four and the note below
             blocks.append(context(f"…and {len(findings) - number} earlier findings of this user"))
             break
         state = describe(row.state)
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(text=f"{finding_facts(row, zone)}\nNow: *{state}*")
-            )
-        )
+        blocks.append(SectionBlock(text=mrkdwn(f"{finding_facts(row, zone)}\nNow: *{state}*")))
         lines = [
             f"{event.at.astimezone(zone):%Y-%m-%d %H:%M} · {mention(event.actor)} · "
-            f"{event.action}"
-            + (f" ({literal(truncate(event.reason, 500))})" if event.reason else "")
+            f"{event.action}" + (f" ({literal(event.reason, 500)})" if event.reason else "")
             for event in events
         ]
         blocks.append(context(listed(lines, MAX_SECTION_TEXT, latest=True) or "no events"))
@@ -115,4 +105,4 @@ def history_message(
             end = ButtonElement(text="End keep", action_id=ActionId.UNKEEP, value=row.id)
             blocks.append(ActionsBlock(block_id=f"unkeep:{row.id}", elements=[end]))
         blocks.append(DividerBlock())
-    return checked(f"History of {user_name}", blocks)
+    return checked(f"History of {literal(user_name, LONGEST_NAME)}", blocks)

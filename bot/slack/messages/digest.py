@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
-from slack_sdk.models.blocks import Block, HeaderBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import Block, HeaderBlock, SectionBlock
 
 from bot.domain.digest import DigestFacts, trend_text
 from bot.slack.messages.blocks import (
@@ -15,10 +15,10 @@ from bot.slack.messages.blocks import (
     day,
     dry_run_note,
     listed,
-    literal,
+    mrkdwn,
     owner_label,
-    truncate,
 )
+from bot.slack.messages.text import literal
 
 MORE_IN_LIST = " (`/iam-inactive list` shows them all)"
 
@@ -30,30 +30,27 @@ def digest_message(facts: DigestFacts, zone: tzinfo, dry_run: bool) -> Message:
         HeaderBlock(text="Weekly digest: idle AWS console passwords"),
         SectionBlock(
             fields=[
-                MarkdownTextObject(text=f"*Open now*\n{facts.open_total}"),
-                MarkdownTextObject(text=f"*This week*\n{week_line}"),
-                MarkdownTextObject(text="*Idle for*\n" + _counts(facts.open_by_age)),
-                MarkdownTextObject(
-                    text="*By account*\n"
+                mrkdwn(f"*Open now*\n{facts.open_total}"),
+                mrkdwn(f"*This week*\n{week_line}"),
+                mrkdwn("*Idle for*\n" + _counts(facts.open_by_age)),
+                mrkdwn(
+                    "*By account*\n"
                     + listed(
-                        [f"`{k}`: {v}" for k, v in facts.open_by_account.items()] or ["none"],
+                        [f"{literal(k)}: {v}" for k, v in facts.open_by_account.items()]
+                        or ["none"],
                         1900,
                     )
                 ),
             ]
         ),
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=f"*Open findings, last 8 weeks*\n{trend_text(facts.trend)}"
-            )
-        ),
+        SectionBlock(text=mrkdwn(f"*Open findings, last 8 weeks*\n{trend_text(facts.trend)}")),
     ]
     sections = [
         (
             "*Top risks: privileged users with idle passwords*",
             [
-                f"• {literal(row.user_name)} (`{row.account_id}`): "
-                f"{literal(truncate(row.privilege or '', 200))}, "
+                f"• {literal(row.user_name)} ({literal(row.account_id)}): "
+                f"{literal(row.privilege, 200)}, "
                 f"{MFA_LABELS[row.mfa_active]}, idle {row.days_idle} days"
                 for row in facts.top_risks
             ],
@@ -61,21 +58,23 @@ def digest_message(facts: DigestFacts, zone: tzinfo, dry_run: bool) -> Message:
         (
             "*Waiting for owners*",
             [
-                f"• {literal(row.user_name)} (`{row.account_id}`): {owner_label(row)}, {days} days"
+                f"• {literal(row.user_name)} ({literal(row.account_id)}): {owner_label(row)}, "
+                f"{days} days"
                 for row, days in facts.waiting_on_owners
             ],
         ),
         (
             "*Keeps expiring within 14 days*",
             [
-                f"• {literal(row.user_name)} (`{row.account_id}`) on {day(row.kept_until, zone)}"
+                f"• {literal(row.user_name)} ({literal(row.account_id)}) on "
+                f"{day(row.kept_until, zone)}"
                 for row in facts.keeps_expiring
             ],
         ),
         (
             "*Scan failures this week*",
             [
-                f"• {day(when, zone)} `{account}`: {literal(truncate(error or 'failed', 200))}"
+                f"• {day(when, zone)} {literal(account)}: {literal(error or 'failed', 200)}"
                 for when, account, error in facts.failed_scans
             ],
         ),
@@ -83,7 +82,7 @@ def digest_message(facts: DigestFacts, zone: tzinfo, dry_run: bool) -> Message:
     for title, lines in sections:
         if lines:
             shown = listed(lines, MAX_SECTION_TEXT - len(title) - 1, most=25, hint=MORE_IN_LIST)
-            blocks.append(SectionBlock(text=MarkdownTextObject(text=f"{title}\n{shown}")))
+            blocks.append(SectionBlock(text=mrkdwn(f"{title}\n{shown}")))
     blocks += dry_run_note(dry_run)
     summary = (
         f"Weekly digest: {facts.open_total} open, {week.get('disabled', 0)} disabled this week"

@@ -14,7 +14,6 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     DividerBlock,
     HeaderBlock,
-    MarkdownTextObject,
     SectionBlock,
 )
 
@@ -27,16 +26,14 @@ from bot.slack.messages.blocks import (
     PRIVILEGED_MARK,
     context,
     dry_run_note,
-    escape,
     finding_facts,
     kept_until,
     listed,
-    literal,
-    mention,
+    mrkdwn,
     owner_label,
-    truncate,
 )
 from bot.slack.messages.owner import owner_answers
+from bot.slack.messages.text import escape, literal, mention
 
 ENDING_DAYS = KEEPS_EXPIRING_WITHIN.days
 MAX_HOME_BLOCKS = 100  # Slack's limit for a Home view
@@ -85,7 +82,7 @@ def home_view(
 ) -> dict[str, Any]:
     """The Home view for one person: each part they hold a role in, and the bot's own
     description for those who hold none; never more than Slack's MAX_HOME_BLOCKS."""
-    top: list[Block] = [_section(truncate(note, MAX_SECTION_TEXT))] if note else []
+    top: list[Block] = [_section(note)] if note else []
     top += dry_run_note(dry_run)
     rest: list[Block] = []
     if approver is not None:
@@ -130,7 +127,7 @@ def _approver_blocks(part: ApproverPart, now: datetime, zone: tzinfo) -> list[Bl
     ]
     waiting_lines = [
         f"{PRIVILEGED_MARK if row.privileged else ''}{literal(row.user_name)} in "
-        f"`{row.account_id}` · {owner_label(row)} · waiting "
+        f"{literal(row.account_id)} · {owner_label(row)} · waiting "
         f"{days_since(row.asked_at, now)} days · idle {row.days_idle} days"
         for row in part.waiting
     ]
@@ -173,14 +170,14 @@ def _about_blocks(about: About) -> list[Block]:
         f"days), or have the IAM user tagged {literal(about.exempt_tag)}, which exempts it from "
         "every scan."
     )
-    return [HeaderBlock(text="About iam-inactive"), _section(truncate(text, MAX_SECTION_TEXT))]
+    return [HeaderBlock(text="About iam-inactive"), _section(text)]
 
 
 def _account_line(
     account: str, count: OpenCount | None, scan: LastScan | None, zone: tzinfo
 ) -> str:
-    name = f" {literal(truncate(scan.account_name, 64))}" if scan and scan.account_name else ""
-    line = f"`{escape(account)}`{name}: "
+    name = f" {literal(scan.account_name, 64)}" if scan and scan.account_name else ""
+    line = f"{literal(account)}{name}: "
     if count is None:
         line += "no open findings"
     else:
@@ -190,14 +187,14 @@ def _account_line(
     at = scan.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     if scan.status == "ok":
         return f"{line} · last scan {at}, ok"
-    error = f": {literal(truncate(scan.error, 200))}" if scan.error else ""
+    error = f": {literal(scan.error, 200)}" if scan.error else ""
     return f"{line} · :warning: last scan {at} {escape(scan.status)}{error}"
 
 
 def _keep_line(row: FindingView, zone: tzinfo) -> str:
-    reason = f": {literal(truncate(row.decision_note, 200))}" if row.decision_note else ""
+    reason = f": {literal(row.decision_note, 200)}" if row.decision_note else ""
     return (
-        f"{literal(row.user_name)} in `{row.account_id}` · kept {kept_until(row, zone)} by "
+        f"{literal(row.user_name)} in {literal(row.account_id)} · kept {kept_until(row, zone)} by "
         f"{mention(row.decided_by)}{reason}"
     )
 
@@ -210,4 +207,4 @@ def _listing(
 
 
 def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=text))
+    return SectionBlock(text=mrkdwn(text))

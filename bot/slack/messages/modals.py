@@ -10,7 +10,6 @@ from typing import Any
 from slack_sdk.models.blocks import (
     Block,
     InputBlock,
-    MarkdownTextObject,
     Option,
     PlainTextInputElement,
     SectionBlock,
@@ -21,7 +20,8 @@ from slack_sdk.models.views import View
 from bot.domain.records import FindingView, Role, Surface
 from bot.domain.workflow import ROLE_ON_SURFACE, keep_refusal
 from bot.slack.ids import BlockId, CallbackId, InputId
-from bot.slack.messages.blocks import dry_run_note, finding_facts, literal, truncate
+from bot.slack.messages.blocks import dry_run_note, finding_facts, mrkdwn
+from bot.slack.messages.text import literal, truncate
 
 KEEP_DAYS = (30, 90, 180)
 MAX_METADATA = 3000  # characters of private_metadata Slack accepts
@@ -47,11 +47,11 @@ def keep_modal(row: FindingView, surface: Surface, owner_max_days: int) -> dict[
     ]
     usual = next((option for option in periods if option.value == "90"), periods[0])
     intro = (
-        f"Keep the console password of {literal(row.user_name)} (`{row.account_id}`)?"
+        f"Keep the console password of {literal(row.user_name)} ({literal(row.account_id)})?"
         " It will not be proposed again until the period ends."
     )
     blocks = [
-        SectionBlock(text=MarkdownTextObject(text=intro)),
+        SectionBlock(text=mrkdwn(intro)),
         reason_input(BlockId.KEEP_REASON, InputId.KEEP_REASON, "Why is it still needed?"),
         InputBlock(
             block_id=BlockId.KEEP_PERIOD,
@@ -69,11 +69,11 @@ def unkeep_modal(row: FindingView) -> dict[str, Any]:
     """An approver ends a keep (from `show`): the finding is open again at once."""
     until = row.kept_until.strftime("%Y-%m-%d") if row.kept_until else "revoked"
     intro = (
-        f"End the keep of {literal(row.user_name)} (`{row.account_id}`), kept until {until}? "
-        "It is open again at once, with Disable and Keep."
+        f"End the keep of {literal(row.user_name)} ({literal(row.account_id)}), kept until "
+        f"{until}? It is open again at once, with Disable and Keep."
     )
     blocks = [
-        SectionBlock(text=MarkdownTextObject(text=intro)),
+        SectionBlock(text=mrkdwn(intro)),
         reason_input(BlockId.UNKEEP_REASON, InputId.UNKEEP_REASON, "Why end it?"),
     ]
     return _modal(CallbackId.UNKEEP, {"finding_id": row.id}, "End keep", "End keep", blocks)
@@ -108,7 +108,7 @@ def _modal(
 def placeholder_modal(text: str = "Looking this up...") -> dict[str, Any]:
     """What a button opens at once, and what its form becomes when it cannot be shown (`text`
     says why)."""
-    blocks = [SectionBlock(text=MarkdownTextObject(text=text))]
+    blocks = [SectionBlock(text=mrkdwn(text))]
     return View(type="modal", title="IAM inactive", close="Close", blocks=blocks).to_dict()
 
 
@@ -122,10 +122,10 @@ def confirm_modal(
     """The approver's final word; `step`: the finding's last step as this form is for (by
     default its current one; Disable opens the form before recording the request it is for)."""
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=finding_facts(row, zone))),
+        SectionBlock(text=mrkdwn(finding_facts(row, zone))),
         SectionBlock(
-            text=MarkdownTextObject(
-                text=f"{why_final}, so *your confirmation is final*. The user is re-checked in "
+            text=mrkdwn(
+                f"{why_final}, so *your confirmation is final*. The user is re-checked in "
                 "AWS right before the password is removed; access keys keep working."
             )
         ),
