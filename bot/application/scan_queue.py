@@ -26,6 +26,7 @@ from bot.application.scans import (
     scan_and_record,
     scan_lease,
 )
+from bot.application.security_hub import Publication
 from bot.application.services import Services
 from bot.domain.records import QueuedScan, RecordsUnavailable, Surface
 from bot.domain.scan import ScanResult
@@ -82,15 +83,17 @@ def scan_and_announce(
     trigger: str,
     only_account: str | None = None,
     started: Callable[[], None] = lambda: None,
-) -> tuple[ScanResult, ScanRecord, Posting]:
-    """Scan, record, post what is new (and what earlier failed to post), and update the lines
-    of findings that closed, all under the scan lease (so that the sweep does not post the same
-    findings meanwhile). ScanRunning when another scan is under way."""
+) -> tuple[ScanResult, ScanRecord, Posting, Publication]:
+    """Scan, record, publish to Security Hub, post what is new (and what earlier failed to
+    post), and update the lines of findings that closed, all under the scan lease (so that the
+    sweep does not post the same findings meanwhile). ScanRunning when another scan is under
+    way."""
     with scan_lease(services.repository, services.clock, trigger):
         started()
-        result, record = scan_and_record(
+        result, record, published = scan_and_record(
             services.settings,
             services.repository,
+            services.security_hub,
             services.aws_session,
             clock=services.clock,
             trigger=trigger,
@@ -99,12 +102,16 @@ def scan_and_announce(
         posting = services.announcer.post_scan(result, record)
     for finding in record.resolved:  # their lines say why they closed
         services.announcer.refresh(finding)
-    return result, record, posting
+    return result, record, posting, published
 
 
-def scan_summary_line(result: ScanResult, record: ScanRecord, posting: Posting) -> str:
-    """One line for the person who asked for the scan: what it found, and what was posted."""
+def scan_summary_line(
+    result: ScanResult, record: ScanRecord, posting: Posting, published: Publication
+) -> str:
+    """One line for the person who asked for the scan: what it found, what was posted, and
+    what Security Hub did not take."""
     failed = len(result.failed_accounts)
+    problem = published.problem()
     return (
         f"Scan done: {len(record.to_announce)} new findings, {len(record.resolved)} resolved"
         + (f", {failed} account(s) failed" if failed else "")
@@ -112,6 +119,7 @@ def scan_summary_line(result: ScanResult, record: ScanRecord, posting: Posting) 
         + (f", {posting.found} found in Slack already" if posting.found else "")
         + (f", {posting.refused} refused by Slack (said in the channel)" if posting.refused else "")
         + (f", {posting.retried} to be posted again at the next sweep" if posting.retried else "")
+        + (f"; {literal(problem)}" if problem else "")
         + "."
     )
 

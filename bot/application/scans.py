@@ -17,6 +17,7 @@ from uuid import uuid4
 
 import boto3
 
+from bot.application.security_hub import FindingsHub, Publication
 from bot.aws.scanner import Progress, scan_accounts
 from bot.domain.clock import Clock
 from bot.domain.records import Holder
@@ -50,18 +51,32 @@ class ScanRunning(RuntimeError):
 def scan_and_record(
     settings: Settings,
     repository: Repository,
+    hub: FindingsHub,
     base_session: boto3.Session | None,
     *,
     clock: Clock,
     trigger: str,
     progress: Progress | None = None,
     only_account: str | None = None,
-) -> tuple[ScanResult, ScanRecord]:
-    """Scan AWS and record the result; the caller holds the scan lease."""
+) -> tuple[ScanResult, ScanRecord, Publication]:
+    """Scan AWS, record the result and publish it; the caller holds the scan lease."""
     result = scan_accounts(
         settings, base_session, clock=clock, progress=progress, only_account=only_account
     )
-    return result, repository.record_scan(result, trigger, dry_run=settings.dry_run)
+    return result, *record_scan(settings, repository, hub, result, trigger)
+
+
+def record_scan(
+    settings: Settings,
+    repository: Repository,
+    hub: FindingsHub,
+    result: ScanResult,
+    trigger: str,
+) -> tuple[ScanRecord, Publication]:
+    """Record a scan, then publish every finding it touched (found, still found, kept, reopened,
+    resolved) to Security Hub: whatever runs a scan records it here, so none is left out."""
+    record = repository.record_scan(result, trigger, dry_run=settings.dry_run)
+    return record, hub.publish(record.touched)
 
 
 def replica_name() -> str:

@@ -76,16 +76,18 @@ def _scan(
         settings = configure(env, verbose=verbose, **overrides)
         with (
             _demo_aws(settings.aws_fast_parsing) if demo else nullcontext() as session,
-            _scan_first(settings, session, progress.say) as scanning,
+            _scan_first(settings, session, progress.say) as (scanning, base),
         ):
             repository = open_database(settings)
-            from bot.application.scans import ScanRunning, scan_lease
+            from bot.application.scans import ScanRunning, record_scan, scan_lease
+            from bot.entry.bootstrap import build_security_hub
 
+            hub = build_security_hub(settings, base, utc_now)
             try:
                 with scan_lease(repository, utc_now, trigger):
                     progress.release()
                     result = scanning.result()
-                    record = repository.record_scan(result, trigger, dry_run=settings.dry_run)
+                    record, published = record_scan(settings, repository, hub, result, trigger)
             except ScanRunning as running:
                 print(f"iam-inactive: {running}", file=stderr)
                 return EXIT_SCAN_RUNNING
@@ -105,6 +107,8 @@ def _scan(
         )
     for account in result.failed_accounts:
         print(f"iam-inactive: account {account.target.account_id}: {account.error}", file=stderr)
+    if published.problem():  # the scan is recorded all the same: not a failed scan
+        print(f"iam-inactive: {published.problem()}", file=stderr)
     return EXIT_SCAN_FAILED if result.failed_accounts else EXIT_OK
 
 
@@ -133,12 +137,13 @@ class _HeldLines:
 @contextmanager
 def _scan_first(
     settings: Settings, session: boto3.Session | None, progress: Callable[[str], None]
-) -> Iterator[Future[ScanResult]]:
+) -> Iterator[tuple[Future[ScanResult], boto3.Session]]:
     """Start scanning AWS in the background, and go on once its first request is sent: the
     database (SQLAlchemy takes as long to load as boto3) is opened while AWS answers. The scan
     lease is taken before anything is recorded; a command that stops first (another scan holds
     the lease, the database cannot be opened) stops the scan too, and waits for the accounts
-    under way, so that nothing outlives the command (nor, with --demo, its simulated AWS)."""
+    under way, so that nothing outlives the command (nor, with --demo, its simulated AWS).
+    Yields the scan's result to come, and the session it scans with."""
     from bot.aws.fast import aws_session
     from bot.aws.scanner import scan_accounts
 
@@ -160,7 +165,7 @@ def _scan_first(
     scanning.start()
     asked.wait()
     try:
-        yield scanned
+        yield scanned, base
     finally:
         stop.set()
         scanning.join()
