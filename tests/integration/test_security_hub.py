@@ -4,6 +4,7 @@ the next scan; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -19,6 +20,7 @@ from bot.domain.clock import utc_now
 from bot.domain.records import Actor, Role, Surface
 from bot.domain.settings import Settings
 from bot.domain.workflow import Intent, State
+from bot.entry import cli
 from bot.entry.bootstrap import build_security_hub
 from tests.integration.conftest import (
     IDLE_DORMANT,
@@ -187,3 +189,22 @@ def test_throttling_is_retried(aws_session, repository, security_hub, now):
     _record, published = _scan_and_publish(aws_session, repository)
     assert (published.sent, published.failed, throttled.left) == (2, 0, 0)
     assert state_in(security_hub, "owned") == ("NEW", "ACTIVE", "FAILED")
+
+
+def test_the_terminal_scan_publishes_and_says_what_was_not(
+    aws_session, database_url, security_hub, now, monkeypatch
+):
+    """`python -m bot scan`, in this process (the AWS it reaches is moto's): a refusal is a
+    line on stderr, not a failed scan."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", DEMO_REGION)
+    seed_users(aws_session, (IDLE_DORMANT, OWNED), now)
+    env = {"DATABASE_URL": database_url, "SECURITY_HUB": "true"}
+    out, errors = io.StringIO(), io.StringIO()
+    assert cli.scan(env, demo=False, output="json", source=None, stdout=out, stderr=errors) == 0
+    assert "Security Hub" not in errors.getvalue()
+    assert state_in(security_hub, "owned") == ("NEW", "ACTIVE", "FAILED")
+
+    security_hub.disable_security_hub()
+    errors = io.StringIO()
+    assert cli.scan(env, demo=False, output="json", source=None, stdout=out, stderr=errors) == 0
+    assert "2 of 2 findings not published to Security Hub" in errors.getvalue()
