@@ -23,12 +23,14 @@ TYPES = (
     "Software and Configuration Checks/Industry and Regulatory Standards/"
     "CIS AWS Foundations Benchmark",
 )
-# The CIS control the rule serves, as Security Hub's own CIS findings name it: "credentials
-# unused for 45 days or greater are disabled" is 1.12 in v1.4.0 and v3.0.0, 1.3 in v1.2.0.
+# The CIS control the rule serves ("credentials unused for 45 days or more are disabled"), as
+# Security Hub's own CIS findings name one: 1.3 in v1.2.0 (90 days then), 1.12 from v1.4.0 to
+# v3.0.0, 2.11 in v6.0.0 (the IAM section moved).
 RELATED_REQUIREMENTS = (
     "CIS AWS Foundations Benchmark v1.2.0/1.3",
     "CIS AWS Foundations Benchmark v1.4.0/1.12",
     "CIS AWS Foundations Benchmark v3.0.0/1.12",
+    "CIS AWS Foundations Benchmark v6.0.0/2.11",
 )
 # The risk order (bot/domain/risk.py), most urgent first, as Security Hub's labels.
 SEVERITY = {
