@@ -54,7 +54,10 @@ class FindingsHub:
         wait for the outcome."""
         if self._queue is None or not findings:
             return Publication()
-        return self._queue.submit(self._publish, list(findings)).result()
+        try:
+            return self._queue.submit(self._publish, list(findings)).result()
+        except RuntimeError as error:  # the process is stopping
+            return Publication(len(findings), len(findings), str(error))
 
     def publish_later(self, finding: FindingView) -> None:
         """Publish `finding` as it is now, without waiting."""
