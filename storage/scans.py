@@ -37,6 +37,11 @@ class ScanRecord:
     def to_announce(self) -> list[FindingView]:
         return self.new + self.reopened
 
+    @property
+    def touched(self) -> list[FindingView]:
+        """Every finding the scan saw or closed, as it left them."""
+        return [*self.new, *self.reopened, *self.updated, *self.resolved]
+
 
 def record(session: Session, result: ScanResult, trigger: str, dry_run: bool) -> ScanRecord:
     """Store the scan and bring findings up to date, in the caller's transaction."""

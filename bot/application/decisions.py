@@ -20,6 +20,7 @@ from bot.domain.clock import Clock
 from bot.domain.records import (
     Actor,
     FindingChanges,
+    FindingView,
     RecordsUnavailable,
     Role,
     Surface,
@@ -52,6 +53,11 @@ CONFIRMATIONS = frozenset({Intent.OWNER_CONFIRM, Intent.APPROVER_CONFIRM, Intent
 
 SLACK_SYSTEM = Actor(SystemActor.SYSTEM, Role.SYSTEM, Surface.SLACK)
 IamForAccount = Callable[[str], AccountIam]
+Published = Callable[[FindingView], None]  # told of each finding a step moved, once committed
+
+
+def _unpublished(_finding: FindingView) -> None:
+    pass
 
 
 class RemovedUnrecorded(RecordsUnavailable):
@@ -81,11 +87,13 @@ class Decisions:
         settings: Settings,
         iam_for_account: IamForAccount,
         clock: Clock,
+        published: Published = _unpublished,
     ) -> None:
         self.repository = repository
         self.settings = settings
         self._iam_for_account = iam_for_account
         self._clock = clock
+        self._published = published
 
     def request_disable(
         self,
@@ -308,7 +316,9 @@ class Decisions:
         seen_step: datetime | None = None,
         at: datetime | None = None,
     ) -> Finding:
-        return self.repository.transition(
+        """The one way a decision changes a finding: the checked step, then whoever mirrors
+        findings elsewhere (Security Hub) is told, so that no step can be left out."""
+        moved = self.repository.transition(
             finding_id,
             intent,
             by,
@@ -318,6 +328,8 @@ class Decisions:
             changes=changes,
             expected_step=seen_step,
         )
+        self._published(moved)
+        return moved
 
 
 GONE = "GetLoginProfile: NoSuchEntity"

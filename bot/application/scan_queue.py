@@ -27,6 +27,7 @@ from bot.application.scans import (
     scan_lease,
     started_by,
 )
+from bot.application.security_hub import Publication
 from bot.application.services import Services
 from bot.domain.records import LeaseLost, QueuedScan, RecordsUnavailable, Surface
 from bot.domain.scan import ScanResult
@@ -91,18 +92,19 @@ def scan_and_announce(
     only_account: str | None = None,
     started: Callable[[], None] = lambda: None,
     stop: threading.Event | None = None,
-) -> tuple[ScanResult, ScanRecord, Posting]:
-    """Scan, record, post what is new (and what earlier failed to post), and update the lines
-    of findings that closed, all under the scan lease (so that the sweep does not post the same
-    findings meanwhile). ScanRunning when another scan is under way; LeaseLost when this one
-    lost the lease (it stopped, and another scan or the sweep posts what it left). `stop` ends
-    a wait for the lease."""
+) -> tuple[ScanResult, ScanRecord, Posting, Publication]:
+    """Scan, record, publish to Security Hub, post what is new (and what earlier failed to
+    post), and update the lines of findings that closed, all under the scan lease (so that the
+    sweep does not post the same findings meanwhile). ScanRunning when another scan is under
+    way; LeaseLost when this one lost the lease (it stopped, and another scan or the sweep posts
+    what it left). `stop` ends a wait for the lease."""
     repository, lease_time = services.repository, services.settings.scan_lease_time
     with scan_lease(repository, services.clock, trigger, lease_time=lease_time, stop=stop) as lease:
         started()
-        result, record = scan_and_record(
+        result, record, published = scan_and_record(
             services.settings,
             repository,
+            services.security_hub,
             services.aws_session,
             clock=services.clock,
             trigger=trigger,
@@ -112,12 +114,16 @@ def scan_and_announce(
         posting = services.announcer.post_scan(result, record, lease.check)
     for finding in record.resolved:  # their lines say why they closed
         services.announcer.refresh(finding)
-    return result, record, posting
+    return result, record, posting, published
 
 
-def scan_summary_line(result: ScanResult, record: ScanRecord, posting: Posting) -> str:
-    """One line for the person who asked for the scan: what it found, and what was posted."""
+def scan_summary_line(
+    result: ScanResult, record: ScanRecord, posting: Posting, published: Publication
+) -> str:
+    """One line for the person who asked for the scan: what it found, what was posted, and
+    what Security Hub did not take."""
     failed = len(result.failed_accounts)
+    problem = published.problem()
     return (
         f"Scan done: {len(record.to_announce)} new findings, {len(record.resolved)} resolved"
         + (f", {failed} account(s) failed" if failed else "")
@@ -125,6 +131,7 @@ def scan_summary_line(result: ScanResult, record: ScanRecord, posting: Posting) 
         + (f", {posting.found} found in Slack already" if posting.found else "")
         + (f", {posting.refused} refused by Slack (said in the channel)" if posting.refused else "")
         + (f", {posting.retried} to be posted again at the next sweep" if posting.retried else "")
+        + (f"; {literal(problem)}" if problem else "")
         + "."
     )
 

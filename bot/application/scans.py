@@ -18,6 +18,7 @@ from uuid import uuid4
 
 import boto3
 
+from bot.application.security_hub import FindingsHub, Publication
 from bot.aws.scanner import Progress, scan_accounts
 from bot.domain.clock import Clock
 from bot.domain.records import RENEWALS_PER_LEASE, Holder, LeaseLost
@@ -86,6 +87,7 @@ class HeldLease:
 def scan_and_record(
     settings: Settings,
     repository: Repository,
+    hub: FindingsHub,
     base_session: boto3.Session | None,
     *,
     clock: Clock,
@@ -93,8 +95,8 @@ def scan_and_record(
     lease: HeldLease,
     progress: Progress | None = None,
     only_account: str | None = None,
-) -> tuple[ScanResult, ScanRecord]:
-    """Scan AWS and record the result under `lease`; a lease lost stops the scan."""
+) -> tuple[ScanResult, ScanRecord, Publication]:
+    """Scan AWS, record the result under `lease` and publish it; a lease lost stops the scan."""
     result = scan_accounts(
         settings,
         base_session,
@@ -103,7 +105,7 @@ def scan_and_record(
         only_account=only_account,
         stop=lease.lost,
     )
-    return result, record_held(repository, lease, result, trigger, dry_run=settings.dry_run)
+    return result, *record_scan(settings, repository, hub, lease, result, trigger)
 
 
 def record_held(
@@ -115,6 +117,21 @@ def record_held(
     return repository.record_scan(
         result, trigger, dry_run=dry_run, lease=(SCAN_LEASE, lease.holder)
     )
+
+
+def record_scan(
+    settings: Settings,
+    repository: Repository,
+    hub: FindingsHub,
+    lease: HeldLease,
+    result: ScanResult,
+    trigger: str,
+) -> tuple[ScanRecord, Publication]:
+    """Record a scan under `lease`, then publish every finding it touched (found, still found,
+    kept, reopened, resolved) to Security Hub: whatever runs a scan records it here, so none is
+    left out."""
+    record = record_held(repository, lease, result, trigger, dry_run=settings.dry_run)
+    return record, hub.publish(record.touched)
 
 
 def replica_name() -> str:

@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 from bot.application.access import Access
 from bot.application.announcer import Announcer
 from bot.application.decisions import Decisions
+from bot.application.security_hub import FindingsHub
 from bot.domain.clock import Clock
 from bot.domain.settings import Settings
 from bot.slack.client import Approvers, OwnerDirectory
@@ -49,6 +50,7 @@ class Services:
     access: Access
     announcer: Announcer
     decisions: Decisions
+    security_hub: FindingsHub  # does nothing unless SECURITY_HUB is on
     # Whether Slack gets its acknowledgement before the work (production) or after it (tests
     # that read the outcome right after a request).
     answer_first: bool = False

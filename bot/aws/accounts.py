@@ -39,7 +39,7 @@ def resolve_targets(settings: Settings, base: boto3.Session) -> list[AccountTarg
         return [
             AccountTarget(account_id=_account_of(arn), role_arn=arn) for arn in settings.role_arns
         ]
-    return [AccountTarget(account_id=_current_account(base))]
+    return [AccountTarget(account_id=current_account(base))]
 
 
 def _account_of(role_arn: str) -> str:
@@ -53,7 +53,7 @@ def target_for(settings: Settings, base: boto3.Session, account_id: str) -> Acco
     for arn in settings.role_arns:
         if _account_of(arn) == account_id:
             return AccountTarget(account_id, arn)
-    if settings.organization and account_id != _current_account(base):
+    if settings.organization and account_id != current_account(base):
         partition = base.get_partition_for_region(base.region_name or GLOBAL_REGION)
         return AccountTarget(account_id, _role_arn(partition, account_id, settings.org_role_name))
     return AccountTarget(account_id)
@@ -133,14 +133,15 @@ def _sts(base: boto3.Session) -> Any:
     return _STS[base]
 
 
-def _current_account(base: boto3.Session) -> str:
+def current_account(base: boto3.Session) -> str:
+    """The account of the base session's own credentials (GetCallerIdentity needs no grant)."""
     sts = _sts(base)
     return sts.get_caller_identity()["Account"]
 
 
 def _organization_targets(base: boto3.Session, role_name: str) -> list[AccountTarget]:
     organizations = client(base, "organizations")
-    current = _current_account(base)
+    current = current_account(base)
     targets = []
     for page in organizations.get_paginator("list_accounts").paginate():
         for account in page["Accounts"]:

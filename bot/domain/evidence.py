@@ -285,7 +285,7 @@ def event_fields(event: EvidenceEvent) -> dict[str, Any]:
 
 # The controls whose evidence this is (docs/evidence.md says what in the file serves which).
 CONTROLS = (
-    "CIS AWS Foundations 1.12 (v1.x) / 2.11 (v2+): credentials unused are disabled",
+    "CIS AWS Foundations 1.12 (v1.4.0 to v3.0.0) / 2.11 (v6.0.0): unused credentials disabled",
     "NIST SP 800-53 AC-2(3): disable accounts",
     "SOC 2 CC6.2, CC6.3: access is removed when no longer needed",
     "ISO/IEC 27001:2022 A.5.18: access rights are reviewed and removed",

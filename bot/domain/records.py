@@ -181,6 +181,7 @@ class FindingView(Protocol):
     mfa_active: bool | None
     facts: dict[str, Any]
     first_seen: datetime
+    last_seen: datetime
     kept_until: datetime | None
     closed_at: datetime | None
     resolution: str | None

@@ -50,6 +50,8 @@ class Settings:
     port: int = 3000  # HTTP mode
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     dry_run: bool = False
+    # Publish findings to Security Hub in the bot's own account and region (bot/aws/securityhub).
+    security_hub: bool = False
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None

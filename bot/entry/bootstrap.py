@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from slack_bolt import App
 
     from bot.application.scan_queue import Scanner
+    from bot.application.security_hub import FindingsHub
     from bot.application.services import Services
     from bot.aws.iam import AccountIam
     from storage.repository import Repository
@@ -145,6 +146,7 @@ def build_services(
     def iam_for_account(account_id: str) -> AccountIam:
         return account_iam(settings, aws_session, account_id)
 
+    hub = build_security_hub(settings, aws_session, clock)
     return Services(
         settings=settings,
         repository=repository,
@@ -155,7 +157,8 @@ def build_services(
         owners=OwnerDirectory(client),
         access=Access(repository, approvers, viewers, clock),
         announcer=Announcer(client, repository, settings, clock),
-        decisions=Decisions(repository, settings, iam_for_account, clock),
+        decisions=Decisions(repository, settings, iam_for_account, clock, hub.publish_later),
+        security_hub=hub,
         answer_first=answer_first,
         after_ack=(
             ThreadPoolExecutor(WORK_THREADS, thread_name_prefix="after-ack")
@@ -168,6 +171,19 @@ def build_services(
             else InlineExecutor()
         ),
     )
+
+
+def build_security_hub(settings: Settings, aws_session: boto3.Session, clock: Clock) -> FindingsHub:
+    """The findings' mirror in Security Hub, with one thread of its own when SECURITY_HUB is on
+    (a decision never waits on it; what it was given is sent in order)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.application.security_hub import FindingsHub
+
+    queue = (
+        ThreadPoolExecutor(1, thread_name_prefix="security-hub") if settings.security_hub else None
+    )
+    return FindingsHub(aws_session, clock, queue)
 
 
 def build_app(services: Services, *, socket_mode: bool = False) -> App:

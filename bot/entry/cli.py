@@ -76,11 +76,13 @@ def _scan(
         settings = configure(env, verbose=verbose, **overrides)
         with (
             _demo_aws(settings.aws_fast_parsing) if demo else nullcontext() as session,
-            _scan_first(settings, session, progress.say, stop) as scanning,
+            _scan_first(settings, session, progress.say, stop) as (scanning, base),
         ):
             repository = open_database(settings)
-            from bot.application.scans import ScanRunning, record_held, scan_lease
+            from bot.application.scans import ScanRunning, record_scan, scan_lease
+            from bot.entry.bootstrap import build_security_hub
 
+            hub = build_security_hub(settings, base, utc_now)
             try:
                 # Patient: a rerun right after a scan was killed is not told that it runs.
                 lease_time = settings.scan_lease_time
@@ -89,8 +91,8 @@ def _scan(
                 ) as lease:
                     progress.release()
                     result = scanning.result()
-                    record = record_held(
-                        repository, lease, result, trigger, dry_run=settings.dry_run
+                    record, published = record_scan(
+                        settings, repository, hub, lease, result, trigger
                     )
             except (ScanRunning, LeaseLost) as running:
                 print(f"iam-inactive: {running}", file=stderr)
@@ -111,6 +113,8 @@ def _scan(
         )
     for account in result.failed_accounts:
         print(f"iam-inactive: account {account.target.account_id}: {account.error}", file=stderr)
+    if published.problem():  # the scan is recorded all the same: not a failed scan
+        print(f"iam-inactive: {published.problem()}", file=stderr)
     return EXIT_SCAN_FAILED if result.failed_accounts else EXIT_OK
 
 
@@ -142,13 +146,14 @@ def _scan_first(
     session: boto3.Session | None,
     progress: Callable[[str], None],
     stop: threading.Event,
-) -> Iterator[Future[ScanResult]]:
+) -> Iterator[tuple[Future[ScanResult], boto3.Session]]:
     """Start scanning AWS in the background, and go on once its first request is sent: the
     database (SQLAlchemy takes as long to load as boto3) is opened while AWS answers. The scan
     lease is taken before anything is recorded; a command that stops first (another scan holds
     the lease, the database cannot be opened) stops the scan too, and waits for the accounts
     under way, so that nothing outlives the command (nor, with --demo, its simulated AWS). So
-    does `stop`, set by the lease once lost."""
+    does `stop`, set by the lease once lost. Yields the scan's result to come, and the session
+    it scans with."""
     from bot.aws.fast import aws_session
     from bot.aws.scanner import scan_accounts
 
@@ -170,7 +175,7 @@ def _scan_first(
     scanning.start()
     asked.wait()
     try:
-        yield scanned
+        yield scanned, base
     finally:
         stop.set()
         scanning.join()

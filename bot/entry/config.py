@@ -69,6 +69,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         port=reader.positive_int("PORT", 3000, most=65535),
         timezone=reader.timezone("TZ"),
         dry_run=reader.boolean("DRY_RUN", False),
+        security_hub=reader.boolean("SECURITY_HUB", False),
         slack_bot_token=reader.prefixed("SLACK_BOT_TOKEN", "xoxb-"),
         slack_signing_secret=reader.text("SLACK_SIGNING_SECRET"),
         slack_app_token=reader.prefixed("SLACK_APP_TOKEN", "xapp-"),

@@ -12,12 +12,19 @@ from tests.support.templates import BOT_ROLE, MEMBER_ROLE, granted_actions, load
 ROOT = Path(__file__).resolve().parents[2]
 # sts:GetCallerIdentity needs no permission (AWS documents it as always allowed).
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
-CLIENTS = {"iam": "iam", "sts": "sts", "organizations": "organizations"}
+CLIENTS = {
+    "iam": "iam",
+    "sts": "sts",
+    "organizations": "organizations",
+    "securityhub": "securityhub",
+}
 # bot/aws/demo.py only ever talks to the embedded simulated account, never to AWS.
 SIMULATION_ONLY = {"demo.py"}
 # What changes an account. A read-only role grants none of it, including what the code may
 # call one day (deactivating an access key).
 REMOVALS = {"iam:DeleteLoginProfile", "iam:UpdateAccessKey"}
+# Called only with SECURITY_HUB=true (off by default).
+SECURITY_HUB = {"securityhub:BatchImportFindings", "securityhub:BatchUpdateFindings"}
 
 
 def camel(snake: str) -> str:
@@ -42,6 +49,7 @@ def test_policy_covers_exactly_what_the_code_calls():
     granted = {action for statement in policy["Statement"] for action in statement["Action"]}
     called = actions_called_by_the_code()
     assert "iam:DeleteLoginProfile" in called and "iam:GenerateCredentialReport" in called
+    assert called >= SECURITY_HUB
     assert granted == called, {"missing": called - granted, "unused": granted - called}
     assert all(statement["Effect"] == "Allow" for statement in policy["Statement"])
 
@@ -70,3 +78,15 @@ def test_the_read_only_variants_scan_but_remove_nothing():
         read_only = granted_actions(template, false=frozenset({"Removes"}))
         assert read_only == everything - REMOVALS, path.name
         assert "iam:GenerateCredentialReport" in read_only and "iam:GetUser" in read_only
+
+
+def test_the_bot_s_role_grants_security_hub_only_when_asked():
+    """SECURITY_HUB is off by default, and so is the role's grant: the parameter says it."""
+    template = load_template(BOT_ROLE)
+    assert template["Parameters"]["SecurityHub"]["Default"] == "false"
+    assert template["Conditions"]["PublishesToSecurityHub"] == {
+        "Fn::Equals": [{"Ref": "SecurityHub"}, "true"]
+    }
+    everything = granted_actions(template)
+    without = granted_actions(template, false=frozenset({"PublishesToSecurityHub"}))
+    assert without == everything - SECURITY_HUB and everything >= SECURITY_HUB

@@ -1,0 +1,188 @@
+"""A finding as Security Hub reads it: the AWS Security Finding Format (ASFF).
+
+Pure: one document per recorded finding, from the finding as stored and where it is published
+(bot/aws/securityhub.py sends them; bot/application/security_hub.py decides when).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.domain.clock import as_utc
+from bot.domain.records import FindingView
+from bot.domain.risk import Risk, risk, risk_label, user_path
+from bot.domain.workflow import CLOSED_STATES, State
+
+SCHEMA_VERSION = "2018-10-08"
+PRODUCT_NAME = "iam-inactive"
+# One generator: the rule (docs/detection-rule.md). Security Hub groups findings by it.
+GENERATOR_ID = "iam-inactive/idle-console-password"
+TYPES = (
+    "Software and Configuration Checks/Industry and Regulatory Standards/"
+    "CIS AWS Foundations Benchmark",
+)
+# The CIS control the rule serves ("credentials unused for 45 days or more are disabled"), as
+# Security Hub's own CIS findings name one: 1.3 in v1.2.0 (90 days then), 1.12 from v1.4.0 to
+# v3.0.0, 2.11 in v6.0.0 (the IAM section moved).
+RELATED_REQUIREMENTS = (
+    "CIS AWS Foundations Benchmark v1.2.0/1.3",
+    "CIS AWS Foundations Benchmark v1.4.0/1.12",
+    "CIS AWS Foundations Benchmark v3.0.0/1.12",
+    "CIS AWS Foundations Benchmark v6.0.0/2.11",
+)
+# The risk order (bot/domain/risk.py), most urgent first, as Security Hub's labels.
+SEVERITY = {
+    Risk.PRIVILEGED_WITHOUT_MFA: "CRITICAL",
+    Risk.PRIVILEGED: "HIGH",
+    Risk.WITHOUT_MFA: "MEDIUM",
+    Risk.OTHER: "LOW",
+}
+# Security Hub's investigation states: NEW before anyone decided, NOTIFIED while a decision or
+# the owner's consent is under way (or failed and waits for another), SUPPRESSED while kept.
+WORKFLOW = {
+    State.OPEN: "NEW",
+    State.DISABLE_REQUESTED: "NOTIFIED",
+    State.AWAITING_OWNER: "NOTIFIED",
+    State.OWNER_CONFIRMED: "NOTIFIED",
+    State.DISABLING: "NOTIFIED",
+    State.FAILED: "NOTIFIED",
+    State.KEPT: "SUPPRESSED",
+    State.DISABLED: "RESOLVED",
+    State.RESOLVED: "RESOLVED",
+    State.ABORTED: "RESOLVED",
+}
+TITLE_MAX, DESCRIPTION_MAX = 256, 1024  # Security Hub refuses longer ones
+REMEDIATION = (
+    "Remove the idle console password (iam-inactive asks the approvers and the owner in Slack), "
+    "or keep it with a reason."
+)
+
+
+@dataclass(frozen=True)
+class Hub:
+    """Where findings are published: the bot's own account and region (a default product
+    accepts only the caller's own findings)."""
+
+    account_id: str
+    region: str
+    partition: str = "aws"
+
+    @property
+    def product_arn(self) -> str:
+        return (
+            f"arn:{self.partition}:securityhub:{self.region}:{self.account_id}:"
+            f"product/{self.account_id}/default"
+        )
+
+
+def finding_id(finding: FindingView) -> str:
+    """Stable for the finding's whole life: a user found again is a new finding, and a new id."""
+    return f"{PRODUCT_NAME}/{finding.account_id}/{finding.id}"
+
+
+def workflow_status(state: str) -> str:
+    return WORKFLOW[State(state)]
+
+
+def document(finding: FindingView, hub: Hub, now: datetime) -> dict[str, Any]:
+    """The ASFF document of `finding` as it is `now`."""
+    state = State(finding.state)
+    closed = state in CLOSED_STATES
+    severity = {
+        "Label": SEVERITY[risk(finding.privileged, finding.mfa_active)],
+        "Original": risk_label(finding.privileged, finding.mfa_active) or "not privileged, MFA on",
+    }
+    return {
+        "SchemaVersion": SCHEMA_VERSION,
+        "Id": finding_id(finding),
+        "ProductArn": hub.product_arn,
+        "ProductName": PRODUCT_NAME,
+        "GeneratorId": GENERATOR_ID,
+        "AwsAccountId": hub.account_id,
+        "Types": list(TYPES),
+        "CreatedAt": timestamp(finding.first_seen),
+        "FirstObservedAt": timestamp(finding.first_seen),
+        "LastObservedAt": timestamp(finding.last_seen),
+        "UpdatedAt": timestamp(now),
+        "Severity": severity,
+        # Severity and Types change through these once the finding exists (Security Hub's rule
+        # for finding providers); the top-level ones are read when it is created.
+        "FindingProviderFields": {"Severity": severity, "Types": list(TYPES)},
+        "Title": _at_most(
+            f"Idle IAM console password: {finding.user_name} ({finding.account_id})", TITLE_MAX
+        ),
+        "Description": _at_most(_description(finding), DESCRIPTION_MAX),
+        "Remediation": {"Recommendation": {"Text": REMEDIATION}},
+        "ProductFields": _product_fields(finding),
+        "Resources": [_resource(finding, hub)],
+        "Compliance": {
+            "Status": "PASSED" if closed else "FAILED",
+            "RelatedRequirements": list(RELATED_REQUIREMENTS),
+        },
+        "Workflow": {"Status": workflow_status(state)},
+        "RecordState": "ARCHIVED" if closed else "ACTIVE",
+    }
+
+
+def timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with a Z, to the millisecond: the form Security Hub's examples use."""
+    return as_utc(moment).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _description(finding: FindingView) -> str:
+    if finding.password_last_used:
+        idle = f"was last used {finding.days_idle} days ago"
+    else:
+        idle = f"was never used, and was set {finding.days_idle} days ago"
+    keys = (
+        "an active access key was used recently, so the user works through keys"
+        if finding.category == "keys_only"
+        else "no active access key was used recently"
+    )
+    risk_words = risk_label(finding.privileged, finding.mfa_active)
+    text = (
+        f"The console password of IAM user {finding.user_name} in account "
+        f"{finding.account_id} {idle}; {keys}."
+        + (f" Risk: {risk_words}." if risk_words else "")
+        + f" State in iam-inactive: {finding.state}"
+        + (f" ({finding.resolution})" if finding.resolution else "")
+        + "."
+    )
+    return text
+
+
+def _product_fields(finding: FindingView) -> dict[str, str]:
+    fields = {
+        "iam-inactive/FindingId": finding.id,
+        "iam-inactive/AccountId": finding.account_id,
+        "iam-inactive/State": finding.state,
+        "iam-inactive/Category": finding.category,
+        "iam-inactive/DaysIdle": str(finding.days_idle),
+        "iam-inactive/Owner": finding.owner or "",
+        "iam-inactive/KeptUntil": (timestamp(finding.kept_until) if finding.kept_until else ""),
+        "iam-inactive/Resolution": finding.resolution or "",
+    }
+    return {key: value for key, value in fields.items() if value}
+
+
+def _resource(finding: FindingView, hub: Hub) -> dict[str, Any]:
+    user: dict[str, Any] = {
+        "UserName": finding.user_name,
+        "CreateDate": timestamp(finding.user_created),
+        "Path": user_path(finding.user_arn),
+    }
+    if finding.user_id:
+        user["UserId"] = finding.user_id
+    return {
+        "Type": "AwsIamUser",
+        "Id": finding.user_arn,
+        "Partition": finding.user_arn.split(":", 2)[1],
+        "Region": hub.region,  # IAM is global: the region the finding is published in
+        "Details": {"AwsIamUser": user},
+    }
+
+
+def _at_most(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"

@@ -1,0 +1,142 @@
+"""The ASFF document of a finding (bot/domain/asff.py): what Security Hub requires of it, checked
+against botocore's model of BatchImportFindings, and how it follows the finding's state and risk."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import botocore.session
+import pytest
+from botocore.validate import ParamValidator
+
+from bot.domain import asff
+from bot.domain.asff import Hub, document
+from bot.domain.risk import by_risk
+from bot.domain.workflow import CLOSED_STATES, State
+from tests.unit.test_messages import NOW, row
+
+HUB = Hub("999988887777", "eu-west-1")
+LABELS = ("CRITICAL", "HIGH", "MEDIUM", "LOW")  # Security Hub's, most severe first
+
+
+def imports(*documents: dict) -> None:
+    """What botocore would send, or its own refusal (required fields, types, lengths)."""
+    model = botocore.session.get_session().get_service_model("securityhub")
+    shape = model.operation_model("BatchImportFindings").input_shape
+    report = ParamValidator().validate({"Findings": list(documents)}, shape)
+    assert not report.has_errors(), report.generate_report()
+
+
+def parsed(text: str) -> datetime:
+    assert text.endswith("Z")
+    moment = datetime.fromisoformat(text)
+    assert moment.utcoffset() == timedelta(0)
+    return moment
+
+
+def test_a_finding_has_every_field_security_hub_requires():
+    finding = row("ann", last_seen=NOW + timedelta(days=1), user_id="AIDAANN")
+    sent = document(finding, HUB, NOW + timedelta(days=2))
+    imports(sent)
+    assert sent["SchemaVersion"] == "2018-10-08"
+    assert (
+        sent["ProductArn"]
+        == "arn:aws:securityhub:eu-west-1:999988887777:product/999988887777/default"
+    )
+    assert sent["AwsAccountId"] == "999988887777"  # the caller's: a default product's rule
+    assert sent["Id"] == f"iam-inactive/111122223333/{finding.id}"
+    assert sent["GeneratorId"] == asff.GENERATOR_ID
+    assert parsed(sent["CreatedAt"]) == parsed(sent["FirstObservedAt"]) == NOW
+    assert parsed(sent["LastObservedAt"]) == NOW + timedelta(days=1)
+    assert parsed(sent["UpdatedAt"]) == NOW + timedelta(days=2)
+    assert "ann" in sent["Title"] and "111122223333" in sent["Description"]
+    assert all(
+        kind.startswith("Software and Configuration Checks/Industry and Regulatory Standards/")
+        for kind in sent["Types"] + sent["FindingProviderFields"]["Types"]
+    )
+    (resource,) = sent["Resources"]
+    assert resource["Type"] == "AwsIamUser" and resource["Id"] == finding.user_arn
+    assert resource["Details"]["AwsIamUser"] == {
+        "UserName": "ann",
+        "UserId": "AIDAANN",
+        "CreateDate": asff.timestamp(finding.user_created),
+        "Path": "/",
+    }
+    assert "CIS AWS Foundations Benchmark v1.4.0/1.12" in sent["Compliance"]["RelatedRequirements"]
+    assert sent["Severity"] == sent["FindingProviderFields"]["Severity"]
+    assert sent["ProductFields"]["iam-inactive/FindingId"] == finding.id
+    assert all(isinstance(value, str) and value for value in sent["ProductFields"].values())
+
+
+def test_the_id_stays_while_the_finding_moves():
+    finding = row("ann")
+    ids = {
+        document(row("ann", id=finding.id, state=state), HUB, NOW + timedelta(hours=hours))["Id"]
+        for hours, state in enumerate(State)
+    }
+    assert ids == {asff.finding_id(finding)}
+    assert asff.finding_id(row("ann", id="f" * 32)) not in ids  # found again: a new finding
+
+
+@pytest.mark.parametrize(
+    ("state", "workflow"),
+    [
+        (State.OPEN, "NEW"),
+        (State.DISABLE_REQUESTED, "NOTIFIED"),
+        (State.AWAITING_OWNER, "NOTIFIED"),
+        (State.OWNER_CONFIRMED, "NOTIFIED"),
+        (State.DISABLING, "NOTIFIED"),
+        (State.FAILED, "NOTIFIED"),
+        (State.KEPT, "SUPPRESSED"),
+        (State.DISABLED, "RESOLVED"),
+        (State.RESOLVED, "RESOLVED"),
+        (State.ABORTED, "RESOLVED"),
+    ],
+)
+def test_the_workflow_and_record_state_follow_the_finding(state, workflow):
+    sent = document(row("ann", state=state, resolution="user deleted"), HUB, NOW)
+    closed = state in CLOSED_STATES
+    assert sent["Workflow"] == {"Status": workflow}
+    assert sent["RecordState"] == ("ARCHIVED" if closed else "ACTIVE")
+    assert sent["Compliance"]["Status"] == ("PASSED" if closed else "FAILED")
+    assert f"State in iam-inactive: {state}" in sent["Description"]
+
+
+def test_every_state_has_a_workflow_status():
+    assert set(asff.WORKFLOW) == set(State)
+
+
+def test_severity_follows_the_risk_order():
+    findings = [
+        row("plain", privileged=False, mfa_active=True),
+        row("no-mfa", privileged=False, mfa_active=False),
+        row("admin", privileged=True, mfa_active=True),
+        row("admin-no-mfa", privileged=True, mfa_active=None),
+    ]
+    labels = [document(f, HUB, NOW)["Severity"]["Label"] for f in sorted(findings, key=by_risk)]
+    assert labels == list(LABELS)
+
+
+def test_the_longest_names_stay_within_security_hub_s_limits():
+    name = "u" * 64
+    finding = row(
+        name,
+        account_id="444455556666",
+        user_arn=f"arn:aws-us-gov:iam::444455556666:user/{'p/' * 200}{name}",
+        resolution="r" * 5000,
+        owner="o" * 300 + "@example.com",
+        kept_until=NOW + timedelta(days=30),
+    )
+    sent = document(finding, Hub("999988887777", "us-gov-west-1", "aws-us-gov"), NOW)
+    imports(sent)
+    assert len(sent["Title"]) <= asff.TITLE_MAX and len(sent["Description"]) <= 1024
+    assert sent["ProductArn"].startswith("arn:aws-us-gov:securityhub:us-gov-west-1:")
+    (resource,) = sent["Resources"]
+    assert resource["Partition"] == "aws-us-gov"
+    assert resource["Details"]["AwsIamUser"]["Path"] == "/" + "p/" * 200
+    assert len(sent["ProductFields"]) <= 50
+
+
+def test_a_password_never_used_says_so():
+    sent = document(row("ann", password_last_used=None, days_idle=300), HUB, NOW)
+    assert "was never used, and was set 300 days ago" in sent["Description"]
