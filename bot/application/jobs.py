@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from bot.application.consent import after_removal
+from bot.application.posting import Posting
 from bot.application.scan_queue import SCHEDULE, ask_for_scan
 from bot.application.scans import SWEEP, ScanRunning, scan_lease
 from bot.application.scheduler import Schedule
@@ -83,10 +84,8 @@ def sweep_job(services: Services) -> str:
     moved = services.decisions.sweep()
     for removal in moved:
         after_removal(services, removal, prefix="Picked up again: ")
-    try:  # not while a scan is posting the same findings
-        with scan_lease(services.repository, services.clock, SWEEP):
-            posting = services.announcer.post_unposted()
-    except ScanRunning:
+    posting = post_waiting(services)
+    if posting is None:
         return f"{len(moved)} moved on; posting left to the running scan"
     return (
         f"{len(moved)} moved on, "
@@ -94,6 +93,22 @@ def sweep_job(services: Services) -> str:
         + (f"{posting.refused} refused by Slack, " if posting.refused else "")
         + f"{posting.posted} posted, {posting.retried} still unposted"
     )
+
+
+def post_waiting(services: Services) -> Posting | None:
+    """Findings whose message never made it, posted now; None while a scan runs (it posts
+    them: not both at once)."""
+    try:
+        with scan_lease(services.repository, services.clock, SWEEP):
+            return services.announcer.post_unposted()
+    except ScanRunning:
+        return None
+
+
+def bot_invited(services: Services, channel: str | None) -> None:
+    """The bot joined `channel`: if posting there was paused, it resumes at once."""
+    if channel == services.settings.slack_channel and services.announcer.presence.resumed():
+        log.info("invited to %s: posting what waited: %s", channel, post_waiting(services))
 
 
 def start_schedule(services: Services) -> Schedule:
