@@ -93,7 +93,7 @@ class Announcer:
             posting += self._post_account(rows, summary, record.scan_id)
         for rows in waiting.values():  # accounts this scan did not cover
             posting += self._post_account(rows, scan_id=record.scan_id)
-        return posting
+        return self._noting_pause(posting)
 
     def post_unposted(self) -> Posting:
         """Findings whose message never made it (Slack failed, the process died), less those
@@ -114,6 +114,12 @@ class Announcer:
                 if done.posted:
                     self.announce(f"Posted {done.posted} findings left out earlier.", thread)
                 posting += done
+        return self._noting_pause(posting)
+
+    def _noting_pause(self, posting: Posting) -> Posting:
+        """What was left unposted waits for the bot's invitation, if posting paused meanwhile."""
+        if posting.retried and self.presence.paused():
+            return replace(posting, paused=True)
         return posting
 
     def _post_account(
@@ -191,13 +197,14 @@ class Announcer:
     def refresh_later(self, findings: Iterable[Finding]) -> None:
         """Re-render these findings' messages and DMs in the background (`self.edits`): each
         message once, however many of its findings changed."""
+        edits: dict[tuple[str, str], Callable[[], bool]] = {}
         for finding in findings:
             if finding.slack_channel and finding.slack_ts:
-                redraw = partial(self._redraw, finding.slack_channel, finding.slack_ts)
-                self.edits.put(finding.slack_channel, finding.slack_ts, redraw)
+                message = (finding.slack_channel, finding.slack_ts)
+                edits[message] = partial(self._redraw, *message)
             if finding.dm_channel and finding.dm_ts:
-                redraw_dm = partial(self._redraw_dm_of, finding.id)
-                self.edits.put(finding.dm_channel, finding.dm_ts, redraw_dm)
+                edits[(finding.dm_channel, finding.dm_ts)] = partial(self._redraw_dm_of, finding.id)
+        self.edits.put(edits)
 
     def _redraw(self, channel: str, ts: str) -> bool:
         rows = self.repository.findings_in_message(channel, ts)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
-# (channel, ts) -> draws and sends the message; False when Slack said to wait (sent again later)
+# Draws and sends one message; False when Slack said to wait (it is sent again later)
 Edit = Callable[[], bool]
 
 
@@ -30,9 +30,14 @@ class EditQueue:
         self._idle = threading.Event()
         self._idle.set()
 
-    def put(self, channel: str, ts: str, edit: Edit) -> None:
+    def put(self, edits: dict[tuple[str, str], Edit]) -> None:
+        """(channel, ts) -> its edit; all at once, so that none is sent before the others of
+        its message are in."""
+        if not edits:
+            return
         with self._lock:
-            self._waiting.setdefault((channel, ts), edit)
+            for key, edit in edits.items():
+                self._waiting.setdefault(key, edit)
             self._idle.clear()
             if self._worker is None:
                 self._worker = threading.Thread(target=self._drain, name="slack-edits", daemon=True)
