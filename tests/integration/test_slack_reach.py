@@ -79,7 +79,7 @@ def test_an_edit_slack_answers_429_is_sent_after_the_wait(bot, standin, aws_sess
     standin.rate_limited["chat.update"] = 4  # beyond the client's 3 retries: the bot waits too
     aws_session.client("iam").delete_login_profile(UserName="owned")
     bot.command("scan")
-    assert bot.services.announcer.edits.wait(30)
+    standin.wait_for("chat.update", timeout=20)
     (update_call,) = standin.named("chat.update")
     assert "Resolved: `console password removed`" in update_call.text_of_blocks()
     assert len(standin.named("429/chat.update")) == 4
