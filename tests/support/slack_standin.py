@@ -28,6 +28,7 @@ __all__ = ["Call", "SlackStandIn", "dm_channel", "fresh_trigger"]
 POLL = 0.01  # how often a server looks for its shutdown: `stop` waits that long, once a test
 POSTS = ("chat.postMessage", "chat.update", "chat.postEphemeral")
 VIEWS = ("views.open", "views.update", "views.publish")
+READING = ("conversations.history", "conversations.replies")
 # What Slack answers a bot posting where it is not a member (or that it cannot see)
 ABSENT = "not_in_channel"
 
@@ -304,14 +305,14 @@ class SlackStandIn(Reading):
 
     def _refusal(self, method: str, params: dict[str, Any], url: str = "") -> str | None:
         """Slack's answer to what it would not accept; None when it accepts the call."""
-        if params.get("channel") in self.absent_from and method != "conversations.open":
+        if params.get("channel") in self.absent_from and method in (*POSTS, *READING):
             return ABSENT
         if method.startswith("response/"):
             refused = self.response_urls.refusal(url)
             if refused:  # the bot tried a URL Slack no longer takes
                 self.problems.append(f"{method}: {refused}")
                 return refused
-        if method in ("conversations.history", "conversations.replies"):
+        if method in READING:
             needed = HISTORY_SCOPES.get(params.get("channel", " ")[:1])
             if needed not in self.scopes:
                 return "missing_scope"
