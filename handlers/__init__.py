@@ -10,10 +10,10 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.application.services import Services
-from handlers import actions, commands, home, views
+from handlers import actions, channel, commands, home, views
 
 
 def register_listeners(app: App, services: Services) -> None:
     """Every surface's listeners on the app (bot.entry.bootstrap builds it)."""
-    for surface in (commands, actions, views, home):
+    for surface in (commands, actions, views, home, channel):
         surface.register(app, services)

@@ -72,12 +72,20 @@ def answering(
 
     wanted = inspect.signature(listener).parameters
 
-    def run(ack: Callable[..., None], body: dict[str, Any], client: Any, respond: Any) -> None:
+    def run(
+        ack: Callable[..., None], body: dict[str, Any], client: Any, respond: Any, context: Any
+    ) -> None:
         immediate = first(body) if first is not None else None
         ack(**(immediate or {}))
         if immediate is not None:
             return
-        given = {"body": body, "client": client, "respond": respond, "view": body.get("view")}
+        given = {
+            "body": body,
+            "client": client,
+            "respond": respond,
+            "view": body.get("view"),
+            "context": context,
+        }
         work = functools.partial(listener, **{name: given[name] for name in wanted})
         if not quick:
             services.after_ack.submit(_logged, services, given, work)

@@ -93,14 +93,16 @@ class Coordination:
             )
         return renewed.rowcount == 1
 
-    def release_lease(self, name: str, holder: str) -> None:
+    def release_lease(self, name: str, holder: str) -> bool:
+        """False when `holder` no longer held it."""
         lease = models.Lease.__table__
         with self.engine.begin() as connection:
-            connection.execute(
+            released = connection.execute(
                 update(lease)
                 .where(lease.c.name == name, lease.c.holder == holder)
                 .values(holder=None)
             )
+        return released.rowcount == 1
 
     def finish_job(self, job: str, fire_time: datetime, at: datetime, outcome: str) -> None:
         with self.engine.begin() as connection:

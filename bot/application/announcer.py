@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
+from bot.application.edits import EditQueue
 from bot.application.posting import FindingsPoster, LeaseCheck, Poster, Posting, no_lease
+from bot.application.presence import Presence
+from bot.application.replies import ResponseUrls
 from bot.domain import digest
 from bot.domain.clock import Clock
 from bot.domain.records import FindingNotes, FindingView
@@ -26,7 +29,7 @@ from bot.domain.risk import by_risk
 from bot.domain.scan import ScanResult
 from bot.domain.settings import Settings
 from bot.slack.chart import trend_chart
-from bot.slack.client import slack_error
+from bot.slack.client import Approvers, slack_error
 from bot.slack.messages.blocks import Message, notice
 from bot.slack.messages.channel import (
     FINDINGS_PER_MESSAGE,
@@ -56,21 +59,33 @@ Summary = Callable[[ThreadProgress | None], Message]
 
 class Announcer:
     def __init__(
-        self, client: WebClient, repository: Repository, settings: Settings, clock: Clock
+        self,
+        client: WebClient,
+        repository: Repository,
+        settings: Settings,
+        clock: Clock,
+        approvers: Approvers,
     ) -> None:
         self.client = client
         self.repository = repository
         self.settings = settings
         self._clock = clock
-        self._slack = Poster(client, repository, clock, settings.slack_post_interval)
+        self._approvers = approvers
+        self.presence = Presence(repository, clock, settings.slack_channel, self.tell_approvers)
+        self._slack = Poster(client, repository, clock, settings.slack_post_interval, self.presence)
         self._findings = FindingsPoster(self._slack, repository, settings, clock)
+        self.edits = EditQueue()
+        self._response_urls = ResponseUrls()
 
     def post_scan(
         self, result: ScanResult, record: ScanRecord, lease: LeaseCheck = no_lease
     ) -> Posting:
         """Summary per account, then its new findings and any earlier ones whose message never
         made it and is not in Slack after all (see `_post_account`). `lease` is checked before
-        each message."""
+        each message. Nothing while the bot is not in the channel: they wait for its
+        invitation."""
+        if self.presence.paused():
+            return Posting(retried=len(record.to_announce), paused=True)
         earlier, posting = self._findings.unposted(besides=record.to_announce)
         waiting = self._by_account(*record.to_announce, *earlier)
         for account in result.accounts:
@@ -81,12 +96,14 @@ class Announcer:
             posting += self._post_account(rows, lease, summary, record.scan_id)
         for rows in waiting.values():  # accounts this scan did not cover
             posting += self._post_account(rows, lease, scan_id=record.scan_id)
-        return posting
+        return self._noting_pause(posting)
 
     def post_unposted(self, lease: LeaseCheck = no_lease) -> Posting:
         """Findings whose message never made it (Slack failed, the process died), less those
         found in Slack after all: post them, in the thread they were meant for if they had one.
-        `lease` as for `post_scan`."""
+        `lease` as for `post_scan`. Nothing while the bot is not in the channel."""
+        if self.presence.paused():
+            return Posting(paused=True)
         unposted, posting = self._findings.unposted()
         for rows in self._by_account(*unposted).values():
             threads: dict[str | None, list[FindingView]] = {}
@@ -100,6 +117,12 @@ class Announcer:
                 if done.posted:
                     self.announce(f"Posted {done.posted} findings left out earlier.", thread)
                 posting += done
+        return self._noting_pause(posting)
+
+    def _noting_pause(self, posting: Posting) -> Posting:
+        """What was left unposted waits for the bot's invitation, if posting paused meanwhile."""
+        if posting.retried and self.presence.paused():
+            return replace(posting, paused=True)
         return posting
 
     def _post_account(
@@ -174,14 +197,35 @@ class Announcer:
 
     def refresh(self, finding: Finding, *, dm: bool = True) -> None:
         """Re-render the channel message holding this finding, and (`dm`) the owner's DM."""
-        zone, dry_run = self.settings.timezone, self.dry_run
         if finding.slack_channel and finding.slack_ts:
-            rows = self.repository.findings_in_message(finding.slack_channel, finding.slack_ts)
-            self._slack.update(
-                finding.slack_channel, finding.slack_ts, findings_message(rows, zone, dry_run)
-            )
+            self._redraw(finding.slack_channel, finding.slack_ts)
         if dm and finding.dm_channel and finding.dm_ts:
-            self._slack.update(finding.dm_channel, finding.dm_ts, owner_dm(finding, zone, dry_run))
+            self._redraw_dm(finding)
+
+    def refresh_later(self, findings: Iterable[Finding]) -> None:
+        """Re-render these findings' messages and DMs in the background (`self.edits`): each
+        message once, however many of its findings changed."""
+        edits: dict[tuple[str, str], Callable[[], bool]] = {}
+        for finding in findings:
+            if finding.slack_channel and finding.slack_ts:
+                message = (finding.slack_channel, finding.slack_ts)
+                edits[message] = partial(self._redraw, *message)
+            if finding.dm_channel and finding.dm_ts:
+                edits[(finding.dm_channel, finding.dm_ts)] = partial(self._redraw_dm_of, finding.id)
+        self.edits.put(edits)
+
+    def _redraw(self, channel: str, ts: str) -> bool:
+        rows = self.repository.findings_in_message(channel, ts)
+        message = findings_message(rows, self.settings.timezone, self.dry_run)
+        return self._slack.update(channel, ts, message)
+
+    def _redraw_dm(self, finding: Finding) -> bool:
+        message = owner_dm(finding, self.settings.timezone, self.dry_run)
+        return self._slack.update(finding.dm_channel or "", finding.dm_ts or "", message)
+
+    def _redraw_dm_of(self, finding_id: str) -> bool:
+        finding = self.repository.finding(finding_id)
+        return finding is None or self._redraw_dm(finding)
 
     def dm_owner(self, finding: Finding) -> bool:
         """Open a DM with the owner and ask; False when Slack would not let us."""
@@ -235,8 +279,9 @@ class Announcer:
     def tell(
         self, channel: str | None, user_id: str, text: str, thread_ts: str | None = None
     ) -> None:
-        """A private line for one person: an ephemeral in `channel`, or a DM when there is no
-        channel, it is a DM, or Slack says the person is not in it."""
+        """A private line for one person: an ephemeral in `channel` (in the thread of
+        `thread_ts` when it has replies), or a DM when there is no channel, it is a DM, or Slack
+        says the person is not in it."""
         message = notice(text)
         try:
             if channel and not channel.startswith("D"):
@@ -246,7 +291,7 @@ class Announcer:
                         user=user_id,
                         text=message.text,
                         blocks=message.blocks,
-                        thread_ts=thread_ts,
+                        thread_ts=self._active_thread(channel, thread_ts),
                     )
                     return
                 except SlackApiError as error:
@@ -256,11 +301,42 @@ class Announcer:
         except (SlackClientError, OSError) as error:
             log.warning("could not tell %s %r: %s", user_id, text, slack_error(error))
 
-    def respond(self, response_url: str | None, user_id: str, text: str) -> None:
-        """A line for the person where they asked (a command's response URL, which Slack honours
-        for 30 minutes and 5 answers); by DM when it is gone or Slack refuses it (`expired_url`,
-        `used_url`: JSON with ok false)."""
-        if response_url:
+    def _active_thread(self, channel: str, thread_ts: str | None) -> str | None:
+        """`thread_ts` when its thread has replies, else None (the channel itself): Slack shows
+        an ephemeral in a thread only when the thread is already active, and otherwise takes
+        it and shows it to nobody (https://api.slack.com/methods/chat.postEphemeral)."""
+        if not thread_ts:
+            return None
+        try:
+            # Tier 3 (the lower limits of 2025 are for apps distributed outside the Marketplace,
+            # not an organization's own app).
+            answer = self.client.conversations_replies(channel=channel, ts=thread_ts, limit=1)
+        except (SlackClientError, OSError) as error:  # the channel always shows it
+            log.info("thread %s not read (%s): telling in the channel", thread_ts, error)
+            return None
+        parent = (answer.get("messages") or [{}])[0]
+        return thread_ts if parent.get("reply_count") else None
+
+    def tell_approvers(self, text: str) -> None:
+        """A DM to every approver (the listed ones, and the group's members Slack can say)."""
+        for person in sorted(self._approvers.everyone()):
+            self.tell(None, person, text)
+
+    def respond(
+        self,
+        response_url: str | None,
+        user_id: str,
+        text: str,
+        *,
+        issued_at: datetime,
+        used_before: int = 0,
+    ) -> None:
+        """A line for the person where they asked (a command's response URL, handed out at
+        `issued_at` and used `used_before` times by another process); by DM once it is too old
+        or used up to be sure Slack takes it (`bot.application.replies`), or when Slack refuses
+        it (`expired_url`, `used_url`: JSON with ok false)."""
+        now = self._clock()
+        if response_url and self._response_urls.take(response_url, issued_at, now, used_before):
             message = notice(text)
             try:
                 answer = WebhookClient(response_url, timeout=15).send(

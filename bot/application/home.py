@@ -12,6 +12,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackClientError
 
+from bot.application.presence import pause_line
 from bot.application.services import Services
 from bot.domain import home
 from bot.domain.digest import keeps_ending
@@ -41,6 +42,9 @@ def build_home(services: Services, user_id: str, note: str | None = None) -> dic
     except ApproversUnknown as unknown:
         approver = False
         notes.append(str(unknown))
+    paused = services.announcer.presence.paused() if approver else None
+    if paused and settings.slack_channel:  # until the bot is invited (bot.application.presence)
+        notes.append(pause_line(settings.slack_channel, paused.holder))
     owned, unsure = _owned(services, user_id)
     notes += [unsure] if unsure else []
     about = About(

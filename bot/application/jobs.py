@@ -9,6 +9,7 @@ import logging
 import threading
 
 from bot.application.consent import after_removal
+from bot.application.posting import Posting
 from bot.application.scan_queue import SCHEDULE, ask_for_scan
 from bot.application.scans import SWEEP, ScanRunning, scan_lease, started_by
 from bot.application.scheduler import Schedule
@@ -86,17 +87,8 @@ def sweep_job(services: Services, stop: threading.Event | None = None) -> str:
     moved = services.decisions.sweep()
     for removal in moved:
         after_removal(services, removal, prefix="Picked up again: ")
-    lease_time = services.settings.scan_lease_time
     try:  # not while a scan is posting the same findings
-        with scan_lease(
-            services.repository,
-            services.clock,
-            SWEEP,
-            lease_time=lease_time,
-            patient=True,
-            stop=stop,
-        ) as lease:
-            posting = services.announcer.post_unposted(lease.check)
+        posting = post_waiting(services, stop=stop)
     except ScanRunning as running:  # a terminal's scan posts nothing: the next sweep does
         who = started_by(running.holder.holder)
         return f"{len(moved)} moved on; posting left to the running scan ({who}) or the next sweep"
@@ -108,6 +100,36 @@ def sweep_job(services: Services, stop: threading.Event | None = None) -> str:
         + (f"{posting.refused} refused by Slack, " if posting.refused else "")
         + f"{posting.posted} posted, {posting.retried} still unposted"
     )
+
+
+def post_waiting(
+    services: Services, *, patient: bool = True, stop: threading.Event | None = None
+) -> Posting:
+    """Findings whose message never made it, posted now under the scan lease: not while a scan
+    posts them (ScanRunning). `patient`: a holder that stopped renewing is waited for until its
+    lease lapses (or `stop`); LeaseLost when the lease is lost meanwhile."""
+    with scan_lease(
+        services.repository,
+        services.clock,
+        SWEEP,
+        lease_time=services.settings.scan_lease_time,
+        patient=patient,
+        stop=stop,
+    ) as lease:
+        return services.announcer.post_unposted(lease.check)
+
+
+def bot_invited(services: Services, channel: str | None) -> None:
+    """The bot joined `channel`: if posting there was paused, it resumes at once (what a scan
+    holds the lease for is posted by that scan, or by the next sweep)."""
+    if channel != services.settings.slack_channel or not services.announcer.presence.resumed():
+        return
+    try:
+        posted = post_waiting(services, patient=False)
+    except (ScanRunning, LeaseLost) as error:
+        log.info("invited to %s: the scan or the next sweep posts what waited (%s)", channel, error)
+        return
+    log.info("invited to %s: posting what waited: %s", channel, posted)
 
 
 def start_schedule(services: Services, stop: threading.Event | None = None) -> Schedule:

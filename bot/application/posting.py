@@ -21,11 +21,20 @@ from datetime import timedelta
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
+from bot.application.presence import NOT_IN_CHANNEL, ChannelPaused, Presence
 from bot.domain.clock import Clock
 from bot.domain.records import Actor, FindingView, Role, Surface, SystemActor
 from bot.domain.settings import Settings
 from bot.domain.workflow import AuditAction
-from bot.slack.client import ChannelPace, answered, refusal, slack_error
+from bot.slack.client import (
+    EDITS_PER_MINUTE,
+    ChannelPace,
+    MethodPace,
+    answered,
+    refusal,
+    retry_after,
+    slack_error,
+)
 from bot.slack.messages.blocks import Message
 from bot.slack.messages.channel import batches, findings_message, refused_finding
 from bot.slack.posted import posted_findings
@@ -48,6 +57,7 @@ class Posting:
     retried: int = 0
     refused: int = 0
     found: int = 0
+    paused: bool = False  # the bot is not in the channel: the retried wait for its invitation
 
     def __add__(self, other: Posting) -> Posting:
         return Posting(
@@ -55,19 +65,28 @@ class Posting:
             self.retried + other.retried,
             self.refused + other.refused,
             self.found + other.found,
+            self.paused or other.paused,
         )
 
 
 class Poster:
-    """chat.postMessage and chat.update, this process's posts to each channel spaced out."""
+    """chat.postMessage and chat.update: this process's posts to each channel spaced out by
+    `interval` (Slack's second), its edits kept within chat.update's tier."""
 
     def __init__(
-        self, client: WebClient, repository: Repository, clock: Clock, interval: float
+        self,
+        client: WebClient,
+        repository: Repository,
+        clock: Clock,
+        interval: float,
+        presence: Presence,
     ) -> None:
         self.client = client
         self._repository = repository
         self._clock = clock
         self._pace = ChannelPace(interval)
+        self._edits = MethodPace(EDITS_PER_MINUTE, 60 * interval)
+        self.presence = presence
 
     def send(
         self,
@@ -77,17 +96,26 @@ class Poster:
         *,
         broadcast: bool = False,
     ) -> str:
-        """The posted message's ts; raises what the Web API raises."""
+        """The posted message's ts; raises what the Web API raises, and ChannelPaused without
+        calling Slack while the bot is not in the channel."""
+        if self.presence.blocks(channel):
+            raise ChannelPaused(f"posting in {channel} is paused until the bot is invited")
         with self._pace.turn(channel or ""):
-            answer = self.client.chat_postMessage(
-                # No channel is sent as none (slack_sdk drops None): Slack refuses the post.
-                channel=channel,  # type: ignore[arg-type]
-                text=message.text,
-                blocks=message.blocks,
-                thread_ts=thread_ts,
-                reply_broadcast=True if broadcast else None,  # None: not sent
-                metadata=message.metadata,
-            )
+            try:
+                answer = self.client.chat_postMessage(
+                    # No channel is sent as none (slack_sdk drops None): Slack refuses the post.
+                    channel=channel,  # type: ignore[arg-type]
+                    text=message.text,
+                    blocks=message.blocks,
+                    thread_ts=thread_ts,
+                    reply_broadcast=True if broadcast else None,  # None: not sent
+                    metadata=message.metadata,
+                )
+            except SlackClientError as error:
+                code = answered(error)
+                if code is not None and code in NOT_IN_CHANNEL:
+                    self.presence.lost(channel, code)
+                raise
         ts: str = answer["ts"]
         return ts
 
@@ -109,6 +137,11 @@ class Poster:
     def failed(
         self, channel: str | None, message: Message, error: SlackClientError | OSError
     ) -> None:
+        if isinstance(error, ChannelPaused) or (
+            answered(error) in NOT_IN_CHANNEL and self.presence.blocks(channel)
+        ):
+            log.info("not posted in %s: %s", channel, error)  # the pause is audited, once
+            return
         log.warning("chat.postMessage to %s failed: %s", channel, slack_error(error))
         self._repository.record_event(
             None,
@@ -119,14 +152,21 @@ class Poster:
             details={"channel": channel, "text": message.text[:200]},
         )
 
-    def update(self, channel: str, ts: str, message: Message) -> None:
-        """Best effort: a message left as it was is logged."""
+    def update(self, channel: str, ts: str, message: Message) -> bool:
+        """Best effort: a message left as it was is logged. False when Slack still answered 429
+        after the client's retries: no edit goes before its Retry-After."""
+        self._edits.wait()
         try:
             self.client.chat_update(
                 channel=channel, ts=ts, text=message.text, blocks=message.blocks
             )
         except (SlackClientError, OSError) as error:
             log.warning("chat.update of %s/%s failed: %s", channel, ts, slack_error(error))
+            wait = retry_after(error)
+            if wait is not None:
+                self._edits.hold(wait)
+                return False
+        return True
 
 
 # Raises LeaseLost once this process may post findings no more (bot.application.scans.HeldLease)

@@ -112,13 +112,17 @@ def scan_and_announce(
             only_account=only_account,
         )
         posting = services.announcer.post_scan(result, record, lease.check)
-    for finding in record.resolved:  # their lines say why they closed
-        services.announcer.refresh(finding)
+    # Their lines say why they closed: redrawn in the background, paced, each message once.
+    services.announcer.refresh_later(record.resolved)
     return result, record, posting, published
 
 
 def scan_summary_line(
-    result: ScanResult, record: ScanRecord, posting: Posting, published: Publication
+    result: ScanResult,
+    record: ScanRecord,
+    posting: Posting,
+    published: Publication,
+    channel: str | None = None,
 ) -> str:
     """One line for the person who asked for the scan: what it found, what was posted, and
     what Security Hub did not take."""
@@ -130,10 +134,16 @@ def scan_summary_line(
         + f"; {posting.posted} posted"
         + (f", {posting.found} found in Slack already" if posting.found else "")
         + (f", {posting.refused} refused by Slack (said in the channel)" if posting.refused else "")
-        + (f", {posting.retried} to be posted again at the next sweep" if posting.retried else "")
+        + (_waiting(posting, channel) if posting.retried else "")
         + (f"; {literal(problem)}" if problem else "")
         + "."
     )
+
+
+def _waiting(posting: Posting, channel: str | None) -> str:
+    if posting.paused:
+        return f", {posting.retried} waiting: I am not in <#{channel}>; invite me to post them"
+    return f", {posting.retried} to be posted again at the next sweep"
 
 
 class Scanner:
@@ -263,7 +273,7 @@ class Scanner:
             log.exception("scan request(s) %s failed", ids)
             line = f"The scan of {where} stopped: {literal(f'{type(error).__name__}: {error}')}"
         else:
-            line = scan_summary_line(*outcome)
+            line = scan_summary_line(*outcome, services.settings.slack_channel)
         services.repository.finish_scan_requests(ids, services.clock(), line)
         self._tell(asked, line)
         return True
@@ -277,4 +287,7 @@ class Scanner:
             if request.surface == Surface.HOME.value:
                 publish_home(self.services, user, line)
             else:
-                self.services.announcer.respond(request.response_url, user, line)
+                # The command's acknowledgement said it was queued: one answer through its URL.
+                self.services.announcer.respond(
+                    request.response_url, user, line, issued_at=request.requested_at, used_before=1
+                )

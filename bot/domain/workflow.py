@@ -42,6 +42,8 @@ class AuditAction(StrEnum):
     OWNER_CHANGED = "owner_changed"
     WITHDRAWN = "withdrawn"
     UNKEPT = "unkept"
+    POSTING_PAUSED = "posting_paused"  # the bot is not in the findings channel
+    POSTING_RESUMED = "posting_resumed"  # it was invited again
 
 
 class Intent(StrEnum):

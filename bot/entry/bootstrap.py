@@ -156,7 +156,7 @@ def build_services(
         approvers=approvers,
         owners=OwnerDirectory(client),
         access=Access(repository, approvers, viewers, clock),
-        announcer=Announcer(client, repository, settings, clock),
+        announcer=Announcer(client, repository, settings, clock, approvers),
         decisions=Decisions(repository, settings, iam_for_account, clock, hub.publish_later),
         security_hub=hub,
         answer_first=answer_first,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from bot.domain.settings import Settings
 
 DEMO_DATABASE_URL = "sqlite:///iam-inactive-demo.db"
+# Seconds a stopping scanner gives the messages still to be redrawn (a container's stop grace
+# is often 10 s); those left keep their old lines.
+EDITS_GRACE = 5.0
 EXIT_OK, EXIT_SCAN_FAILED, EXIT_BAD_SETUP, EXIT_SCAN_RUNNING = 0, 1, 2, 3
 
 
@@ -300,6 +304,9 @@ def _serve_scans(services: Services, then: Callable[[], None] = lambda: None) ->
             scanner.serve()
         finally:
             schedule.stop()
+            if not services.announcer.edits.wait(EDITS_GRACE):
+                left = len(services.announcer.edits)
+                logging.getLogger(__name__).warning("stopping with %d messages not redrawn", left)
     finally:
         scanner.stop()
 

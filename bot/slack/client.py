@@ -6,6 +6,7 @@ import logging
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -130,6 +131,11 @@ class Members:
         self._fetched_at: float | None = None
 
     def __contains__(self, user_id: object) -> bool:
+        return user_id in self.everyone()
+
+    def everyone(self) -> frozenset[str]:
+        """The members (read again when older than APPROVER_GROUP_TTL); ApproversUnknown when
+        Slack cannot say."""
         with self._lock:
             fresh = (
                 self._fetched_at is not None
@@ -145,7 +151,7 @@ class Members:
                         "was done. Please try again in a minute."
                     ) from None
                 self._fetched_at = self._clock()
-            return user_id in self._members
+            return self._members
 
 
 class Approvers:
@@ -171,6 +177,16 @@ class Approvers:
         """Whether this person may act; ApproversUnknown when that depends on a group Slack
         could not tell us about in the last APPROVER_GROUP_TTL seconds."""
         return user_id in self._users or (bool(self._group) and user_id in self._members)
+
+    def everyone(self) -> frozenset[str]:
+        """The listed approvers and the group's members (only the listed ones when Slack cannot
+        say who is in the group)."""
+        if not self._group:
+            return self._users
+        try:
+            return self._users | self._members.everyone()
+        except ApproversUnknown:
+            return self._users
 
 
 def channel_members(
@@ -212,6 +228,55 @@ class ChannelPace:
                 yield
             finally:
                 self._next[channel] = time.monotonic() + self._interval
+
+
+# chat.update is Tier 3: about 50 calls a minute for the app in a workspace
+# (https://api.slack.com/docs/rate-limits). The scanner's edits keep to 40, leaving room for
+# the web process's (a click redraws its message).
+EDITS_PER_MINUTE = 40
+
+
+class MethodPace:
+    """At most `calls` calls in any `window` seconds (0: no limit), and none while Slack said
+    to wait (a 429's Retry-After)."""
+
+    def __init__(self, calls: int, window: float) -> None:
+        self._calls, self._window = calls, window
+        self._lock = threading.Lock()
+        self._sent: deque[float] = deque()
+        self._until = 0.0
+
+    def wait(self) -> None:
+        """Wait for a free slot, and take it."""
+        with self._lock:
+            while True:
+                now = time.monotonic()
+                while self._sent and now - self._sent[0] >= self._window:
+                    self._sent.popleft()
+                free = max(self._until, self._sent[0] + self._window if self._full else now)
+                if free <= now:
+                    break
+                time.sleep(free - now)
+            if self._window:
+                self._sent.append(now)
+
+    @property
+    def _full(self) -> bool:
+        return bool(self._window) and len(self._sent) >= self._calls
+
+    def hold(self, seconds: float) -> None:
+        """Slack answered 429 with Retry-After `seconds`: nothing more before then."""
+        with self._lock:
+            self._until = max(self._until, time.monotonic() + seconds)
+
+
+def retry_after(error: SlackClientError | OSError) -> float | None:
+    """The seconds Slack asked to wait when it answered 429 (after the client's own retries)."""
+    if isinstance(error, SlackApiError) and error.response.status_code == 429:
+        headers = {name.lower(): value for name, value in (error.response.headers or {}).items()}
+        value = headers.get("retry-after", "1")
+        return float(value[0] if isinstance(value, list) else value)
+    return None
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,7 @@ def standin() -> Iterator[SlackStandIn]:
     yield server
     server.stop()
     assert not server.problems, f"the bot sent what Slack refuses: {server.problems}"
+    assert not server.unseen, f"the bot sent what Slack shows nobody: {server.unseen}"
 
 
 @pytest.fixture

@@ -61,7 +61,9 @@ def test_with_the_database_down_every_person_hears_it_and_nothing_breaks(bot, st
 def test_findings_whose_message_failed_are_posted_later(standin, database_file, aws_session, now):
     seed_users(aws_session, (IDLE_DORMANT, KEYS_ONLY, OWNED), now)
     harness = start_bot(standin, database_file, aws_session)
-    standin.fail["chat.postMessage"] = "not_in_channel"
+    standin.fail["chat.postMessage"] = (
+        "internal_error"  # passing (not_in_channel: test_slack_reach)
+    )
     harness.command("scan")
     answer = standin.named("response/respond")[-1]
     assert "3 new findings" in answer.params["text"]
@@ -157,7 +159,7 @@ def test_the_sweep_posts_what_a_killed_scan_left_once_its_lease_lapses(
     posts its findings once its lease has lapsed instead."""
     seed_users(aws_session, (IDLE_DORMANT, KEYS_ONLY, OWNED), now)
     harness = start_bot(standin, database_file, aws_session)
-    standin.fail["chat.postMessage"] = "not_in_channel"
+    standin.fail["chat.postMessage"] = "internal_error"  # posting fails (not_in_channel pauses)
     harness.command("scan")
     del standin.fail["chat.postMessage"]
     killed = utc_now()
@@ -172,7 +174,7 @@ def test_the_sweep_posts_what_a_killed_scan_left_once_its_lease_lapses(
 def test_a_scan_that_lost_its_lease_posts_nothing_more(standin, database_file, aws_session, now):
     seed_users(aws_session, (IDLE_DORMANT, KEYS_ONLY, OWNED), now)
     harness = start_bot(standin, database_file, aws_session)
-    standin.fail["chat.postMessage"] = "not_in_channel"
+    standin.fail["chat.postMessage"] = "internal_error"  # posting fails (not_in_channel pauses)
     harness.command("scan")
     del standin.fail["chat.postMessage"]
     standin.clear()

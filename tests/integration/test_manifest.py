@@ -33,7 +33,14 @@ def test_the_manifest_subscribes_to_exactly_the_events_and_commands_listened_to(
     harness = start_bot(standin, database_file, aws_session)
     app = build_app(harness.services)
     events = MANIFEST["settings"]["event_subscriptions"]
-    assert set(events["bot_events"]) == listened_to(app, "event_type") == {"app_home_opened"}
+    assert (
+        set(events["bot_events"])
+        == listened_to(app, "event_type")
+        == {
+            "app_home_opened",
+            "member_joined_channel",
+        }
+    )
     assert events["request_url"] == MANIFEST["settings"]["interactivity"]["request_url"]
     commands = {command["command"] for command in MANIFEST["features"]["slash_commands"]}
     assert commands == listened_to(app, "command")

@@ -8,6 +8,9 @@ import json
 from datetime import timedelta
 
 import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
 
 from bot.application.access import Access, Refused
 from bot.application.jobs import sweep_job
@@ -19,6 +22,8 @@ from bot.slack.ids import ActionId
 from bot.slack.messages.text import literal
 from tests.integration.conftest import set_fields, start_bot
 from tests.support.bot_harness import APPROVER, CHANNEL, OWNER, STRANGER, idle_scan
+from tests.support.slack_limits import TIER_2
+from tests.support.slack_standin import SlackStandIn, fresh_trigger
 
 
 @pytest.fixture
@@ -116,7 +121,7 @@ def test_a_large_scan_slack_would_not_take_waits_for_the_sweep_and_then_gets_a_t
 ):
     seed_users(aws_session, CROWD, now)
     harness = start_bot(standin, database_file, aws_session)
-    standin.fail["chat.postMessage"] = "channel_not_found"
+    standin.fail["chat.postMessage"] = "internal_error"  # Slack's own, passing
     assert "0 posted, 25 to be posted again" in harness.reply("scan")["text"]
     assert len(standin.named("chat.postMessage")) == 1  # the summary, then nothing flooded
     del standin.fail["chat.postMessage"]
@@ -187,3 +192,62 @@ def test_an_owner_tag_and_a_name_that_would_ping_or_format_reach_slack_as_text(
     harness.click(ActionId.DISABLE, harness.finding("_break_glass_admin_").id)
     (form,) = standin.forms()  # no such Slack user: the approver's word is final
     assert "The owner `&lt;!channel&gt;@x.io` has no Slack account" in json.dumps(form)
+
+
+# --- the stand-in's limits, as Slack's -----------------------------------------------------------
+
+
+def test_the_standin_answers_a_burst_beyond_a_methods_tier_with_429_and_json():
+    standin = SlackStandIn()
+    client = WebClient(token="xoxb-test", base_url=standin.url)  # no retry handler
+    try:
+        for _ in range(TIER_2):
+            client.users_list(limit=200)
+        with pytest.raises(SlackApiError) as refused:
+            client.users_list(limit=200)
+    finally:
+        standin.stop()
+    answer = refused.value.response
+    assert answer.status_code == 429 and answer.data == {"ok": False, "error": "ratelimited"}
+    assert int(answer.headers["Retry-After"]) >= 1
+
+
+def test_the_standin_takes_five_answers_through_a_response_url_then_refuses():
+    standin = SlackStandIn()
+    url = standin.response_url()
+    try:
+        bodies = [WebhookClient(url).send(text="answer").body for _ in range(6)]
+    finally:
+        standin.stop()
+    assert [json.loads(body)["ok"] for body in bodies] == [True] * 5 + [False]
+    assert json.loads(bodies[-1])["error"] == "used_url"
+    assert standin.problems == ["response/respond: used_url"]  # a test's bot would fail
+
+
+def test_the_standin_opens_one_view_per_trigger():
+    standin = SlackStandIn()
+    client = WebClient(token="xoxb-test", base_url=standin.url)
+    text = {"type": "plain_text", "text": "Form"}
+    view = {"type": "modal", "title": text, "blocks": [{"type": "section", "text": text}]}
+    trigger = fresh_trigger()
+    try:
+        client.views_open(trigger_id=trigger, view=view)
+        with pytest.raises(SlackApiError) as refused:
+            client.views_open(trigger_id=trigger, view=view)
+    finally:
+        standin.stop()
+    assert refused.value.response["error"] == "exchanged_trigger_id"
+
+
+def test_the_standin_loses_an_ephemeral_in_a_thread_without_replies():
+    standin = SlackStandIn()
+    client = WebClient(token="xoxb-test", base_url=standin.url)
+    try:
+        parent = client.chat_postMessage(channel=CHANNEL, text="a finding")["ts"]
+        client.chat_postEphemeral(channel=CHANNEL, user=APPROVER, text="lost", thread_ts=parent)
+        client.chat_postMessage(channel=CHANNEL, text="a reply", thread_ts=parent)
+        client.chat_postEphemeral(channel=CHANNEL, user=APPROVER, text="seen", thread_ts=parent)
+    finally:
+        standin.stop()
+    assert standin.said_to(APPROVER) == "seen"
+    assert len(standin.unseen) == 1  # the standin fixture fails a test whose bot sent it

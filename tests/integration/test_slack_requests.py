@@ -259,6 +259,7 @@ def test_a_rescan_updates_the_lines_of_findings_that_closed(bot, standin, aws_se
     aws_session.client("iam").delete_login_profile(UserName="owned")
     bot.command("scan")
     assert bot.finding("owned").state == State.RESOLVED
+    assert bot.services.announcer.edits.wait(10)  # redrawn in the background
     (update,) = standin.named("chat.update")
     assert "Resolved: `console password removed`" in update.text_of_blocks()
 

@@ -77,6 +77,14 @@ class History:
         message = self._messages.get(ts)
         return message.get("thread_ts") if message else None
 
+    def known(self, ts: str) -> bool:
+        return ts in self._messages
+
+    def has_replies(self, ts: str) -> bool:
+        """Whether the thread of `ts` is active: a message has been posted in it."""
+        with self._lock:
+            return any(m.get("thread_ts") == ts for m in self._messages.values())
+
     def in_channel(self, channel: str) -> list[dict[str, Any]]:
         """Every message in `channel`, replies included, oldest first."""
         with self._lock:

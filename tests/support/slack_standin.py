@@ -19,45 +19,22 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from tests.support.slack_history import HISTORY_SCOPES, History, manifest_scopes
+from tests.support.slack_limits import ResponseUrls, Tiers, Triggers, fresh_trigger
+from tests.support.slack_reading import Call, Reading, dm_channel
 from tests.support.slack_rules import message_problem, view_problem
 
+__all__ = ["Call", "SlackStandIn", "dm_channel", "fresh_trigger"]
+
 POLL = 0.01  # how often a server looks for its shutdown: `stop` waits that long, once a test
-TRIGGER_LIFETIME = 3.0  # seconds Slack accepts a trigger_id for views.open
 POSTS = ("chat.postMessage", "chat.update", "chat.postEphemeral")
 VIEWS = ("views.open", "views.update", "views.publish")
-
-
-def dm_channel(user: str) -> str:
-    """The id of the bot's DM with `user`, as conversations.open answers here."""
-    return "D" + user[1:]
-
-
-def fresh_trigger() -> str:
-    """A trigger id as a click hands out: it says when it was made (see TRIGGER_LIFETIME)."""
-    return f"{time.time():.3f}.trigger"
+READING = ("conversations.history", "conversations.replies")
+# What Slack answers a bot posting where it is not a member (or that it cannot see)
+ABSENT = "not_in_channel"
 
 
 @dataclass
-class Call:
-    method: str
-    params: dict[str, Any]
-    answer: dict[str, Any] = field(default_factory=dict)
-    lost: bool = False  # Slack took the call, but its answer never reached the caller
-
-    def blocks(self) -> list[dict[str, Any]]:
-        blocks = self.params.get("blocks") or []
-        return json.loads(blocks) if isinstance(blocks, str) else blocks
-
-    def text_of_blocks(self) -> str:
-        return json.dumps(self.blocks())
-
-    def view_text(self) -> str:
-        view = self.params.get("view")
-        return view if isinstance(view, str) else json.dumps(view)
-
-
-@dataclass
-class SlackStandIn:
+class SlackStandIn(Reading):
     """Users by id; emails map to ids; groups map to member ids. Calls are recorded in order."""
 
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -81,6 +58,10 @@ class SlackStandIn:
     # Messages a channel takes per second (0: no limit). Slack takes about one; a post sooner
     # than that after the channel's last one is answered 429 with Retry-After, as Slack does.
     channel_rate: float = 0.0
+    # Each method's tier (tests/support/slack_limits.py): 429 beyond it, as Slack answers
+    tiers: Tiers = field(default_factory=Tiers)
+    # Channels the bot is not a member of: posting there is refused (not_in_channel)
+    absent_from: set[str] = field(default_factory=set)
     # Seconds every call waits before Slack answers (a slow Slack), except the methods in
     # `answered_at_once`
     latency: float = 0.0
@@ -88,6 +69,9 @@ class SlackStandIn:
     # What Slack would refuse or show wrongly (invalid blocks, a broken mention): the standin
     # fixture fails any test whose bot sent one.
     problems: list[str] = field(default_factory=list)
+    # Ephemerals Slack took but shows nobody (in a thread without replies): lost, and the
+    # standin fixture fails a test whose bot sent one, as for `problems`.
+    unseen: list[str] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -96,23 +80,13 @@ class SlackStandIn:
         self._last_post: dict[str, float] = {}  # channel -> when it last took a message
         self.history = History()
         self.open_views: dict[str, str] = {}  # view id -> its hash, until the person closes it
+        self.response_urls, self.triggers = ResponseUrls(), Triggers()
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 path, _, query = self.path.partition("?")
-                params = {k: v[0] for k, v in parse_qs(query).items()}
-                method = path.strip("/").removeprefix("api/")
-                standin.delay(method)
-                self.send_answer(standin.answer(method, params))
-
-            def send_answer(self, answer: dict[str, Any]) -> None:
-                body = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.handle_call(path, {k: v[0] for k, v in parse_qs(query).items()})
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 length = int(self.headers.get("Content-Length") or 0)
@@ -130,15 +104,18 @@ class SlackStandIn:
                     params = json.loads(raw or "{}")
                 else:
                     params = {k: v[0] for k, v in parse_qs(raw).items()}
-                method = self.path.strip("/").removeprefix("api/")
+                path, _, query = self.path.partition("?")
+                if path.startswith("/response/"):  # which response URL: its uses are counted
+                    params = {**params, "_url": query}
+                self.handle_call(path, params)
+
+            def handle_call(self, path: str, params: dict[str, Any]) -> None:
+                method = path.strip("/").removeprefix("api/")
                 standin.delay(method)
                 retry_after = standin.retry_after(method, params)
                 if retry_after:
                     standin.answer(f"429/{method}", params)
-                    self.send_response(429)
-                    self.send_header("Retry-After", str(retry_after))
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
+                    self.send_answer({"ok": False, "error": "ratelimited"}, 429, retry_after)
                     return
                 if standin.server_errors.get(method, 0) > 0:
                     standin.server_errors[method] -= 1
@@ -151,6 +128,18 @@ class SlackStandIn:
                         self.send_status(standin.lost_status)
                     return  # unanswered: the connection closes
                 self.send_answer(call.answer)
+
+            def send_answer(
+                self, answer: dict[str, Any], status: int = 200, retry_after: int = 0
+            ) -> None:
+                body = json.dumps(answer).encode()
+                self.send_response(status)
+                if retry_after:
+                    self.send_header("Retry-After", str(retry_after))
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def send_status(self, status: int) -> None:
                 self.send_response(status)
@@ -170,7 +159,9 @@ class SlackStandIn:
         return f"http://127.0.0.1:{self.server.server_port}/api/"
 
     def response_url(self, name: str = "respond") -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/response/{name}"
+        """A new response URL (each counts its own uses); its calls are named `response/name`."""
+        port = self.server.server_port
+        return f"http://127.0.0.1:{port}/response/{name}?{self.response_urls.issue()}"
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -189,7 +180,7 @@ class SlackStandIn:
                 self.rate_limited[method] -= 1
                 return 1
             if method != "chat.postMessage" or not self.channel_rate:
-                return 0
+                return self.tiers.retry_after(method)
             channel, now = params.get("channel", ""), time.monotonic()
             wait = self._last_post.get(channel, -math.inf) + 1 / self.channel_rate - now
             if wait > 0:
@@ -205,18 +196,32 @@ class SlackStandIn:
 
     def take(self, method: str, params: dict[str, Any]) -> Call:
         """Carry out the call and record it (and whether its answer is to be lost)."""
+        url = params.pop("_url", "")
         call = Call(method, params)
-        call.answer = self._answer(method, params)
+        call.answer = self._answer(method, params, url)
         call.lost = bool(call.answer.get("ok")) and self.lose_answer(method, params)
+        call.unseen = bool(call.answer.get("ok")) and self._unseen(method, params)
         with self._lock:
             self.calls.append(call)
             self._lock.notify_all()
         return call
 
-    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _unseen(self, method: str, params: dict[str, Any]) -> bool:
+        """An ephemeral in a thread without replies: Slack shows it to nobody ("Ephemeral
+        messages in threads are only shown if there is already an active thread",
+        https://api.slack.com/methods/chat.postEphemeral)."""
+        thread = params.get("thread_ts")
+        if method != "chat.postEphemeral" or not thread or self.history.has_replies(thread):
+            return False
+        if not self.history.known(thread):
+            return False  # a message the test made up: nothing to say about its thread
+        self.unseen.append(f"ephemeral to {params.get('user')} in the reply-less thread {thread}")
+        return True
+
+    def _answer(self, method: str, params: dict[str, Any], url: str = "") -> dict[str, Any]:
         if method in self.fail:
             return {"ok": False, "error": self.fail[method]}
-        refusal = self._refusal(method, params)
+        refusal = self._refusal(method, params, url)
         if refusal is not None:
             return {"ok": False, "error": refusal}
         if method.startswith(("response/", "upload/", "429/", "500/")):
@@ -298,9 +303,16 @@ class SlackStandIn:
         """Every open form closed, as by the person pressing Cancel."""
         self.open_views.clear()
 
-    def _refusal(self, method: str, params: dict[str, Any]) -> str | None:
+    def _refusal(self, method: str, params: dict[str, Any], url: str = "") -> str | None:
         """Slack's answer to what it would not accept; None when it accepts the call."""
-        if method in ("conversations.history", "conversations.replies"):
+        if params.get("channel") in self.absent_from and method in (*POSTS, *READING):
+            return ABSENT
+        if method.startswith("response/"):
+            refused = self.response_urls.refusal(url)
+            if refused:  # the bot tried a URL Slack no longer takes
+                self.problems.append(f"{method}: {refused}")
+                return refused
+        if method in READING:
             needed = HISTORY_SCOPES.get(params.get("channel", " ")[:1])
             if needed not in self.scopes:
                 return "missing_scope"
@@ -314,12 +326,11 @@ class SlackStandIn:
             if members is not None and params.get("user") not in members:
                 return "user_not_in_channel"
         if method == "views.open":
-            made = (params.get("trigger_id") or "").split(".trigger")[0]
-            try:
-                if time.time() - float(made) > TRIGGER_LIFETIME:
-                    return "expired_trigger_id"
-            except ValueError:
-                return "invalid_trigger_id"
+            refused = self.triggers.refusal(params.get("trigger_id") or "")
+            if refused == "exchanged_trigger_id":  # the bot used one click's trigger twice
+                self.problems.append(f"{method}: {refused}")
+            if refused:
+                return refused
         if method in POSTS or method.startswith("response/"):
             problem = message_problem(params) or self._thread_problem(params)
             if problem:
@@ -340,51 +351,7 @@ class SlackStandIn:
             return f"thread_ts {thread} is a reply in the thread of {parent}"
         return None
 
-    def wait_for(self, method: str, timeout: float = 60.0) -> Call:
-        """The first call of `method`, waiting for it (listeners may answer after the ack)."""
-        with self._lock:
-            if not self._lock.wait_for(lambda: self.named(method), timeout=timeout):
-                raise AssertionError(f"no {method} call within {timeout:.0f} s")
-            return self.named(method)[0]
-
-    def forms(self) -> list[dict[str, Any]]:
-        """The forms shown (opened, or filled into a placeholder), not the placeholders."""
-        shown = [c.params["view"] for c in self.calls if c.method in ("views.open", "views.update")]
-        views = [json.loads(v) if isinstance(v, str) else v for v in shown]
-        return [view for view in views if view.get("callback_id")]
-
-    def said_to(self, user: str) -> str:
-        """Every line `user` alone was shown (Slack accepted it): ephemerals and DMs."""
-        dm = {user, dm_channel(user)}
-        lines = [
-            call.params.get("text", "")
-            for call in self.calls
-            if call.answer.get("ok")
-            and (
-                (call.method == "chat.postEphemeral" and call.params.get("user") == user)
-                or (call.method == "chat.postMessage" and call.params.get("channel") in dm)
-            )
-        ]
-        return "\n".join(lines)
-
     def hold(self, method: str) -> threading.Event:
         """Calls of `method` wait until the returned event is set."""
         self.held[method] = threading.Event()
         return self.held[method]
-
-    def posted(self, channel: str, thread_ts: str | None = None) -> list[Call]:
-        """Messages Slack took in `channel`: at its top level, or in the thread of `thread_ts`."""
-        return [
-            call
-            for call in self.named("chat.postMessage")
-            if call.answer.get("ok")
-            and call.params.get("channel") == channel
-            and call.params.get("thread_ts") == thread_ts
-        ]
-
-    def named(self, method: str) -> list[Call]:
-        return [call for call in self.calls if call.method == method]
-
-    def clear(self) -> None:
-        with self._lock:
-            self.calls.clear()
