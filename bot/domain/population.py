@@ -183,8 +183,8 @@ class PopulationSummary:
         findings = sum(n for v, n in self.by_verdict.items() if v.startswith("finding"))
         return (
             f"Population for {self.period.describe()}, {where}: {self.users} users assessed "
-            f"in {self.accounts - self.not_scanned} accounts, {findings} findings; "
-            f"{self.not_scanned} accounts not scanned."
+            f"in {self.accounts - self.not_scanned} accounts ({findings} findings); "
+            f"accounts not scanned: {self.not_scanned}."
         )
 
     def as_json(self) -> dict[str, Any]:
