@@ -25,6 +25,7 @@ from bot.domain.sheets import sheet
 from bot.domain.workflow import State
 
 FINDING = "finding: {category}"
+FINDING_PREFIX = FINDING.format(category="")
 # The rule says why a finding closes ("console password removed"); of a user never found, the
 # fact is that it has none.
 NO_CONSOLE_PASSWORD = "no console password"
@@ -140,7 +141,7 @@ def population_rows(
             rows.append({**base, "verdict": _account_verdict(account)})
         for user in seen:
             finding = findings.get((user.account_id, user.user_name))
-            if not user.verdict.startswith(FINDING.format(category="")):
+            if not user.verdict.startswith(FINDING_PREFIX):
                 finding = None
             rows.append(
                 {
@@ -180,7 +181,7 @@ class PopulationSummary:
 
     def line(self) -> str:
         where = f"account {self.account_id}" if self.account_id else "all accounts"
-        findings = sum(n for v, n in self.by_verdict.items() if v.startswith("finding"))
+        findings = sum(n for v, n in self.by_verdict.items() if v.startswith(FINDING_PREFIX))
         return (
             f"Population for {self.period.describe()}, {where}: {self.users} users assessed "
             f"in {self.accounts - self.not_scanned} accounts ({findings} findings); "
@@ -204,7 +205,8 @@ def summarize_population(
     rows: Sequence[Mapping[str, Any]], period: Period, account_id: str | None
 ) -> PopulationSummary:
     users = [row for row in rows if row.get("user_name") is not None]
-    not_scanned = {r["account_id"] for r in rows if r["verdict"].startswith("not scanned")}
+    failed = NOT_SCANNED.format(error="")
+    not_scanned = {r["account_id"] for r in rows if r["verdict"].startswith(failed)}
     return PopulationSummary(
         period=period,
         account_id=account_id,

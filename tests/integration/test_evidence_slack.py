@@ -9,12 +9,12 @@ import json
 import pytest
 import yaml
 
+from bot.aws.demo import seed_users
 from bot.domain.evidence import COLUMNS
 from bot.domain.population import POPULATION_COLUMNS
 from bot.domain.sheets import read_csv
 from bot.slack.ids import ActionId
 from bot.slack.messages.command import help_message
-from bot.aws.demo import seed_users
 from tests.integration.conftest import LEFT, SCENARIO, has_password, start_bot
 from tests.integration.test_cli import ROOT
 from tests.integration.test_decisions import APPROVER

@@ -21,6 +21,7 @@ from bot.domain.scan import AccountScan
 from bot.domain.settings import Settings
 from bot.domain.sheets import read_csv
 from storage import models
+from storage.repository import Repository
 from tests.integration.conftest import session_of
 from tests.integration.test_cli import run_bot
 from tests.integration.test_decisions import APPROVER, FakeIam
@@ -50,7 +51,7 @@ def users_on(at, *, ann_removed: bool = False):
 
 @dataclass
 class Month:
-    repository: object
+    repository: Repository
     ids: dict[str, str]
 
 
@@ -181,7 +182,7 @@ def test_names_and_account_ids_open_as_text_in_a_spreadsheet_and_raw_in_json(mon
     made = population(month.repository, Settings(), Period(T0, day(5)))
     raw = made.csv().removeprefix("\ufeff")
     cells = [row for row in csv.reader(io.StringIO(raw, newline="")) if not row[0].startswith("#")]
-    assert ["'" + HOSTILE] == [row[2] for row in cells if row[2].endswith("calc'!A0")]
+    assert [row[2] for row in cells if row[2].endswith("calc'!A0")] == ["'" + HOSTILE]
     assert {row[0] for row in cells if row[0].endswith("012345678901")} == {"'012345678901"}
     document = json.loads(made.json())
     assert document["about"]["export"] == "iam-inactive population"
