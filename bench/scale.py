@@ -95,6 +95,14 @@ def organization_scan(accounts: int, users: int = 500, delay: float = 0.1) -> tu
         return terminal_scan(env)
 
 
+def organization_rescan(accounts: int, users: int = 500, delay: float = 0.1) -> tuple:
+    """The Organization scanned twice on one database: the first scan records every user's
+    verdict; the second, steady (every verdict as before), records none."""
+    with organization(accounts, users, delay) as url:
+        env = bot_env(AWS_ENDPOINT_URL=url, AWS_ORG_ROLE_NAME="bench-role")
+        return terminal_scan(env)[:3], terminal_scan(env)[:3]
+
+
 def recording(database_url: str) -> tuple[float, float, float, float]:
     """Wall and database seconds of recording 2,000 new findings and 8,000 cleared users, then
     of a rescan with nothing new."""

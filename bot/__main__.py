@@ -38,8 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
         "export",
         help="write the decision record of a period for auditors (DATABASE_URL only)",
         description="Findings first seen in the period or with any recorded event in it, each "
-        "with its whole history: CSV (a row per event) or JSON (findings with their events). "
-        "The summary line goes to stderr.",
+        "with its whole history: CSV (a row per event) or JSON (findings with their events); "
+        "with --population, every IAM user of every account scanned, with its verdict at the "
+        "account's latest scan of the period. The summary line goes to stderr.",
+    )
+    export.add_argument(
+        "--population",
+        action="store_true",
+        help="every IAM user's verdict (a row per user per account) instead of the findings",
     )
     export.add_argument("--since", help="first day, YYYY-MM-DD (default: 90 days before --until)")
     export.add_argument("--until", help="last day, YYYY-MM-DD, included (default: now)")
@@ -98,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             output_format=args.format,
             output=args.output,
             bom=args.bom,
+            population=args.population,
         )
     if args.command == "migrate":
         return cli.migrate_only(os.environ)

@@ -168,6 +168,33 @@ class Finding(Base):
     )
 
 
+class Assessment(Base):
+    """One user's verdict (bot.domain.population) from the scan that first gave it (`since`)
+    until the scan that gave another or no longer saw the user (`until`; None while it holds):
+    a scan that judges as the last one did writes nothing here."""
+
+    __tablename__ = "assessments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(12))
+    user_name: Mapped[str] = mapped_column(String(64))
+    verdict: Mapped[str] = mapped_column(PlainText)
+    since: Mapped[datetime]
+    until: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index(
+            "uq_assessments_current",
+            "account_id",
+            "user_name",
+            unique=True,
+            sqlite_where=text("until IS NULL"),
+            postgresql_where=text("until IS NULL"),
+        ),
+        Index("ix_assessments_account_since", "account_id", "since"),
+    )
+
+
 class AuditEvent(Base):
     """Append-only: who did what to which finding, when, from where, and why."""
 

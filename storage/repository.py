@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.domain.home import NEW_WITHIN, OLD_AFTER, LastScan, OpenCount
+from bot.domain.population import population_rows
 from bot.domain.records import (
     NO_CHANGES,
     Actor,
@@ -29,7 +30,7 @@ from bot.domain.workflow import (
     State,
     TransitionError,
 )
-from storage import models, scans
+from storage import assessments, models, scans
 from storage.coordination import Coordination
 from storage.scans import ScanRecord
 from storage.steps import audit, step
@@ -334,6 +335,14 @@ class Repository(Coordination):
                     .order_by(models.ScanAccount.account_id)
                 )
             )
+
+    def population(
+        self, since: datetime, until: datetime, account_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every user of every account scanned in [since, until), at its account's latest scan
+        (bot.domain.population), by account and user name."""
+        with self._sessions() as session:
+            return population_rows(*assessments.population(session, since, until, account_id))
 
     def evidence(
         self, since: datetime, until: datetime, account_id: str | None = None

@@ -18,7 +18,7 @@ from bot.domain.records import FindingChanges, FindingView
 from bot.domain.rule import DIFFERENT_USER, USER_DELETED, Candidate, UserCredentials
 from bot.domain.scan import AccountScan, ScanResult
 from bot.domain.workflow import AuditAction, Intent, State, keep_expired, may, opening
-from storage import models
+from storage import assessments, models
 from storage.bulk import insert_rows, update_rows
 from storage.steps import audit_values, step
 
@@ -57,8 +57,9 @@ def record(session: Session, result: ScanResult, trigger: str, dry_run: bool) ->
     session.flush()
     record = ScanRecord(scan_id=scan.id)
     for account in result.accounts:
-        if account.ok:  # a failed account's findings stay as they were
+        if account.ok:  # a failed account's findings and verdicts stay as they were
             _sync_account(session, account, result.started_at, record, dry_run)
+            assessments.record(session, account, result.started_at)
     return record
 
 

@@ -1,10 +1,13 @@
-"""Evidence for access reviews: the decision record of a period, for the terminal and for an
-approver's DM (rows, neutralisation and the summary are bot.domain.evidence's)."""
+"""Evidence for access reviews: the decision record of a period and its whole population, for
+the terminal and for an approver's DM (rows, neutralisation and the summaries are
+bot.domain.evidence's and bot.domain.population's)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
@@ -21,6 +24,12 @@ from bot.domain.evidence import (
     as_json,
     last_days,
     summarize,
+)
+from bot.domain.population import (
+    PopulationSummary,
+    population_csv,
+    population_json,
+    summarize_population,
 )
 from bot.domain.records import Surface
 from bot.domain.settings import Settings
@@ -46,8 +55,29 @@ class Export:
         return as_json(self.records, self.summary, self.about)
 
     def filename(self, extension: str) -> str:
-        period = self.summary.period
-        return f"iam-inactive-evidence-{period.since:%Y-%m-%d}-to-{period.last_day}.{extension}"
+        return _filename(self.about, self.summary.period, extension)
+
+
+@dataclass(frozen=True)
+class PopulationExport:
+    """Every user of every account scanned in the period, with its verdict."""
+
+    rows: Sequence[dict[str, Any]]
+    summary: PopulationSummary
+    about: About
+
+    def csv(self, bom: bool = True) -> str:
+        return population_csv(self.rows, self.summary, self.about, bom=bom)
+
+    def json(self) -> str:
+        return population_json(self.rows, self.summary, self.about)
+
+    def filename(self, extension: str) -> str:
+        return _filename(self.about, self.summary.period, extension)
+
+
+def _filename(about: About, period: Period, extension: str) -> str:
+    return f"iam-inactive-{about.kind}-{period.since:%Y-%m-%d}-to-{period.last_day}.{extension}"
 
 
 def export(
@@ -58,37 +88,61 @@ def export(
     clock: Clock = utc_now,
 ) -> Export:
     records = repository.evidence(period.since, period.until, account_id)
+    about = _about(repository, settings, period, account_id, clock(), "evidence")
+    return Export(records, summarize(records, period, account_id), about)
+
+
+def population(
+    repository: Repository,
+    settings: Settings,
+    period: Period,
+    account_id: str | None = None,
+    clock: Clock = utc_now,
+) -> PopulationExport:
+    rows = repository.population(period.since, period.until, account_id)
+    about = _about(repository, settings, period, account_id, clock(), "population")
+    return PopulationExport(rows, summarize_population(rows, period, account_id), about)
+
+
+def _about(
+    repository: Repository,
+    settings: Settings,
+    period: Period,
+    account_id: str | None,
+    now: datetime,
+    kind: str,
+) -> About:
     scanned = repository.accounts_scanned(period.since, period.until)
-    about = About(
-        generated_at=clock(),
+    return About(
+        generated_at=now,
         tool=f"iam-inactive {__version__}",
         accounts=tuple(a for a in scanned if account_id in (None, a)),
         idle_days=settings.thresholds.idle_days,
         key_recent_days=settings.thresholds.key_recent_days,
         dry_run=settings.dry_run,
+        kind=kind,
     )
-    return Export(records, summarize(records, period, account_id), about)
 
 
 def send_to_dm(services: Services, user_id: str, days: int) -> str:
-    """An approver's export of the last `days` days, as a CSV file in their DM with the bot;
-    returns the summary line. Refused, with nothing sent, to anyone else or without the scope
-    Slack needs for files."""
+    """An approver's export of the last `days` days, the evidence and the population as two CSV
+    files in one message in their DM with the bot; returns the summary lines. Refused, with
+    nothing sent, to anyone else or without the scope Slack needs for files."""
     services.access.require_approver(user_id, Surface.COMMAND)
     period = last_days(days, services.clock())
-    made = export(services.repository, services.settings, period, clock=services.clock)
-    line = made.summary.line()
+    repository, settings, clock = services.repository, services.settings, services.clock
+    made = export(repository, settings, period, clock=clock)
+    everyone = population(repository, settings, period, clock=clock)
+    lines = f"{made.summary.line()}\n{everyone.summary.line()}"
     dm = services.client.conversations_open(users=user_id)["channel"]["id"]
+    files = [
+        {"content": each.csv(), "filename": each.filename("csv"), "title": title}
+        for each, title in ((made, "iam-inactive evidence"), (everyone, "iam-inactive population"))
+    ]
     try:
-        services.client.files_upload_v2(
-            channel=dm,
-            content=made.csv(),
-            filename=made.filename("csv"),
-            title="iam-inactive evidence",
-            initial_comment=line,
-        )
+        services.client.files_upload_v2(channel=dm, file_uploads=files, initial_comment=lines)
     except SlackApiError as error:
         if error.response.get("error") == "missing_scope":
             raise Refused(NO_FILE_SCOPE) from None
         raise
-    return f"Sent the CSV file to your DM. {line}"
+    return f"Sent the evidence and population CSV files to your DM.\n{lines}"

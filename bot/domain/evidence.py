@@ -12,8 +12,6 @@ counts what happened within the period.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import statistics
 from collections.abc import Sequence
@@ -24,7 +22,7 @@ from typing import Any, Protocol
 from bot.domain.clock import as_utc, iso
 from bot.domain.records import EventView, FindingView
 from bot.domain.scan import ACCOUNT_ID
-from bot.domain.sheets import BYTE_ORDER_MARK, MARK, cell
+from bot.domain.sheets import MARK, cell, sheet
 from bot.domain.workflow import CLOSED_STATES, State
 
 DEFAULT_DAYS = 90
@@ -292,6 +290,16 @@ CONTROLS = (
 )
 
 
+class Scope(Protocol):
+    """What an export's summary says of its scope: the period, the account filter, the line."""
+
+    @property
+    def period(self) -> Period: ...
+    @property
+    def account_id(self) -> str | None: ...
+    def line(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class About:
     """What an export is and covers, written at its head: the file says it, not a side channel."""
@@ -302,10 +310,11 @@ class About:
     idle_days: int
     key_recent_days: int
     dry_run: bool
+    kind: str = "evidence"  # or population (bot.domain.population)
 
-    def as_json(self, summary: Summary) -> dict[str, Any]:
+    def as_json(self, summary: Scope) -> dict[str, Any]:
         return {
-            "export": "iam-inactive evidence",
+            "export": f"iam-inactive {self.kind}",
             "generated_at": iso(self.generated_at),
             "tool": self.tool,
             "period": {"since": iso(summary.period.since), "until": iso(summary.period.until)},
@@ -316,11 +325,11 @@ class About:
             "controls": list(CONTROLS),
         }
 
-    def csv_rows(self, summary: Summary) -> list[list[str]]:
+    def csv_rows(self, summary: Scope) -> list[list[str]]:
         """`# name`, value rows: a reader skips the rows whose first cell begins with #."""
         facts = self.as_json(summary)
         rows: list[list[Any]] = [
-            ["# iam-inactive evidence export", READING],
+            [f"# iam-inactive {self.kind} export", READING],
             ["# generated_at", facts["generated_at"]],
             ["# tool", self.tool],
             ["# period", facts["period"]["since"], facts["period"]["until"]],
@@ -359,16 +368,11 @@ def as_json(records: Sequence[Record], summary: Summary, about: About) -> str:
 
 def as_csv(records: Sequence[Record], summary: Summary, about: About, bom: bool = True) -> str:
     """What the export is (rows beginning with #), the column names, then one row per audit
-    event with its finding's columns (a finding without events: one row); every cell as
-    bot.domain.sheets writes it. `bom`: begin with UTF-8's byte order mark, which spreadsheets
-    need to read the file as UTF-8."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerows(about.csv_rows(summary))
-    writer.writerow(COLUMNS)
-    for finding, events in records:
-        found = finding_fields(finding)
-        for event in events or (None,):
-            row = {**found, **(event_fields(event) if event else {})}
-            writer.writerow([cell(row.get(column)) for column in COLUMNS])
-    return (BYTE_ORDER_MARK if bom else "") + out.getvalue()
+    event with its finding's columns (a finding without events: one row), as
+    bot.domain.sheets.sheet writes them."""
+    rows = (
+        {**finding_fields(finding), **(event_fields(event) if event else {})}
+        for finding, events in records
+        for event in events or (None,)
+    )
+    return sheet(about.csv_rows(summary), COLUMNS, rows, bom=bom)

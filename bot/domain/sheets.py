@@ -15,6 +15,7 @@ import io
 import json
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 # OWASP CSV injection: a spreadsheet runs a cell starting with one of these as a formula, also
@@ -38,6 +39,23 @@ def cell(value: Any) -> str:
     if isinstance(value, dict | list):
         return text_cell(json.dumps(value, sort_keys=True, ensure_ascii=False))
     return text_cell(str(value))
+
+
+def sheet(
+    head: Iterable[Sequence[str]],
+    columns: Sequence[str],
+    rows: Iterable[Mapping[str, Any]],
+    bom: bool = True,
+) -> str:
+    """A CSV: its description rows (`head`, first cells beginning with #), the column names,
+    then each row's cells in column order. `bom`: begin with UTF-8's byte order mark, which
+    spreadsheets need to read the file as UTF-8."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerows(head)
+    writer.writerow(columns)
+    writer.writerows([cell(row.get(column)) for column in columns] for row in rows)
+    return (BYTE_ORDER_MARK if bom else "") + out.getvalue()
 
 
 def text_cell(text: str) -> str:

@@ -194,11 +194,13 @@ def export(
     output_format: str,
     output: str | None,
     bom: bool = True,
+    population: bool = False,
     stdout: TextIO = sys.stdout,
     stderr: TextIO = sys.stderr,
 ) -> int:
-    """The evidence of a period to stdout or `output`, its summary line to stderr. Arguments
-    are checked before the database is opened: a bad one changes nothing."""
+    """The evidence of a period (or, `population`, every user's verdict) to stdout or
+    `output`, its summary line to stderr. Arguments are checked before the database is
+    opened: a bad one changes nothing."""
     from bot.domain.evidence import EvidenceError, check_account, period_of
 
     try:
@@ -210,9 +212,11 @@ def export(
     try:
         settings = configure(env, verbose=False)
         repository = open_database(settings, read_only=True)
-        from bot.application.evidence import export as evidence_of
+        from bot.application import evidence
 
-        made = evidence_of(repository, settings, period, account_id)
+        made = (evidence.population if population else evidence.export)(
+            repository, settings, period, account_id
+        )
     except (SetupError, RecordsUnavailable) as error:
         return _stopped(error, stderr)
     text = made.json() + "\n" if output_format == "json" else made.csv(bom=bom)

@@ -43,7 +43,8 @@ HELP = "\n".join(
         f"• `{COMMAND} digest`: post the digest to the channel now (approvers)",
         f"• `{COMMAND} unkeep {USER} {REASON}`: end a keep; the finding reopens (approvers)",
         f"• `{COMMAND} export [days]`: every finding of the last 90 (or `days`) days and its "
-        "decisions, as a CSV file in your DM for auditors (approvers)",
+        "decisions, and every IAM user's verdict, as CSV files in your DM for auditors "
+        "(approvers)",
         f"• `{COMMAND} help`: this help",
     ]
 )
