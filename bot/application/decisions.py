@@ -263,8 +263,11 @@ class Decisions:
             return Removal(done, "Dry run: the console password would have been removed.")
         try:
             deletion = iam.delete_login_profile(finding.user_name)
-            outcome = PASSWORD_REMOVED if deletion.existed else "the password was already gone"
-            proof = {"aws_request_id": deletion.request_id, **_checked_after(iam, finding)}
+            # Not there: the re-check saw it just before, so a try of this very request took it
+            # and its answer was lost (botocore retried and heard NoSuchEntity).
+            outcome = PASSWORD_REMOVED if deletion.existed else ANSWER_LOST
+            taken_by = deletion.request_id if deletion.existed else None
+            proof = {"aws_request_id": taken_by, **_checked_after(iam, finding)}
         except Exception as error:
             if not _gone_after_all(iam, finding.user_name):
                 note = describe_error(error)
