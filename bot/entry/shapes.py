@@ -26,15 +26,31 @@ def problem_with(body: bytes, content_type: str) -> str | None:
     try:
         text = body.decode()
         if content_type.startswith("application/json"):
-            return _problem_with_event(json.loads(text))
+            event = json.loads(text)
+            return _nul_in(event) or _problem_with_event(event)
         form = {key: values[0] for key, values in parse_qs(text, strict_parsing=False).items()}
         if "payload" in form:
-            return _problem_with_interaction(json.loads(form["payload"]))
+            payload = json.loads(form["payload"])
+            return _nul_in(payload) or _problem_with_interaction(payload)
     except (UnicodeDecodeError, ValueError):
         return "the body is not what its content type says"
     except RecursionError:  # JSON nested deeper than Python parses; Slack sends a few levels
         return "the body nests deeper than any request Slack sends"
-    return _problem_with_command(form)
+    return _nul_in(form) or _problem_with_command(form)
+
+
+def _nul_in(value: Any) -> str | None:
+    """Slack never sends a NUL character, and PostgreSQL's text cannot hold one: a request
+    with one would fail where it meets the database instead of being answered."""
+    if isinstance(value, str):
+        found = "\x00" in value
+    elif isinstance(value, dict):
+        found = any(_nul_in(key) or _nul_in(item) for key, item in value.items())
+    elif isinstance(value, list):
+        found = any(_nul_in(item) for item in value)
+    else:
+        found = False
+    return "a text holds a NUL character" if found else None
 
 
 def _problem_with_event(event: Any) -> str | None:

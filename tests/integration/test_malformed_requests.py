@@ -28,6 +28,7 @@ def payload(**fields: object) -> str:
 USER = {"id": APPROVER}
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
+COMMAND = "command=%2Fiam-inactive&user_id=U0APPROVER&response_url=https%3A%2F%2Fx.example&"
 HOME_OPENED = {"type": "event_callback", "team_id": "T0TEAM", "api_app_id": "A0APP"}
 
 
@@ -50,6 +51,21 @@ HOME_OPENED = {"type": "event_callback", "team_id": "T0TEAM", "api_app_id": "A0A
         (urlencode({"payload": "[" * 100_000 + "]" * 100_000}), FORM, True, 400),
         ("[" * 100_000 + "]" * 100_000, JSON, True, 400),
         (json.dumps(HOME_OPENED | {"event": {"type": "app_home_opened", "user": 5}}), JSON, 1, 400),
+        (
+            json.dumps(HOME_OPENED | {"event": {"type": "app_home_opened", "user": "U\x00"}}),
+            JSON,
+            1,
+            400,
+        ),
+        (COMMAND + urlencode({"text": "show a\x00b"}), FORM, True, 400),
+        (
+            payload(
+                type="block_actions", user=USER, actions=[{"action_id": "disable", "value": "\x00"}]
+            ),
+            FORM,
+            True,
+            400,
+        ),
     ],
     ids=[
         "unsigned-garbage",
@@ -68,6 +84,9 @@ HOME_OPENED = {"type": "event_callback", "team_id": "T0TEAM", "api_app_id": "A0A
         "payload-nested-100000-deep",
         "event-nested-100000-deep",
         "event-user-a-number",
+        "event-user-with-nul",
+        "command-text-with-nul",
+        "action-value-with-nul",
     ],
 )
 def test_a_malformed_request_gets_a_client_error_and_no_traceback(
