@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackClientError
 from bot.application.access import GONE, Refused
 from bot.application.decisions import RemovedUnrecorded
 from bot.application.services import Services
-from bot.domain.records import RecordsUnavailable, UnknownFinding
+from bot.domain.records import RecordsUnavailable, StepUnsettled, UnknownFinding
 from bot.domain.workflow import TransitionError
 from bot.slack.client import ApproversUnknown, slack_error
 from bot.slack.messages.blocks import notice
@@ -37,6 +37,12 @@ DATABASE_DOWN = (
     "The bot's database is unavailable right now, so nothing more was done. "
     "Please try again in a moment."
 )
+# The database stopped answering at the COMMIT: whether the step was recorded is not known yet.
+STEP_UNSETTLED = (
+    "The bot's database stopped answering while recording this, so I cannot tell yet whether "
+    "it was recorded; nothing more was done now. If it was recorded, it goes on once the "
+    "database is back, and you will hear; `/iam-inactive show` tells where it stands."
+)
 
 
 def explain(error: Exception) -> str | None:
@@ -45,6 +51,9 @@ def explain(error: Exception) -> str | None:
         return str(error)
     if isinstance(error, UnknownFinding):
         return GONE
+    if isinstance(error, StepUnsettled):
+        log.warning("database stopped answering while recording a step: %s", error)
+        return STEP_UNSETTLED
     if isinstance(error, RecordsUnavailable):
         log.warning("database unavailable while answering a request: %s", error)
         return DATABASE_DOWN

@@ -19,6 +19,8 @@ from bot.domain.records import (
     FindingChanges,
     FindingNotes,
     LeaseLost,
+    RecordsUnavailable,
+    StepUnsettled,
     UnknownFinding,
 )
 from bot.domain.risk import by_risk
@@ -115,13 +117,19 @@ class Repository(Coordination):
         it.
         """
         try:
-            with self._sessions.begin() as session:
+            with self._sessions() as session:
+                session.begin()
                 row = session.get(models.Finding, finding_id)
                 if row is None:
                     raise UnknownFinding(finding_id)
                 if expected_step is not None and row.state_changed_at != expected_step:
                     raise TransitionError(CHANGED_SINCE)
                 step(session, row, intent, at, reason, by, details, changes)
+                session.flush()  # a concurrent step shows here (StaleDataError), not at COMMIT
+                try:
+                    session.commit()
+                except RecordsUnavailable as lost:  # the COMMIT may have landed or not
+                    raise StepUnsettled(str(lost)) from lost
         except StaleDataError:
             raise TransitionError("This finding was changed by someone else just now.") from None
         return row

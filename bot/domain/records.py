@@ -100,6 +100,11 @@ class RecordsUnavailable(RuntimeError):
     """The bot's database cannot be reached (or is locked) right now; try again later."""
 
 
+class StepUnsettled(RecordsUnavailable):
+    """The database stopped answering while a step was being committed: it may have been
+    recorded or not, which shows once the database is back (and the sweep goes on from there)."""
+
+
 class LeaseLost(RuntimeError):
     """This process no longer holds the scan lease (another took it over, or its renewals did
     not reach the database in time): it records and posts nothing more."""

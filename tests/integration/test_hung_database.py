@@ -25,10 +25,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, make_url, select, text
 
-from bot.domain.records import RecordsUnavailable
-from bot.domain.workflow import State
+from bot.domain.records import Actor, RecordsUnavailable, Role, StepUnsettled, Surface
+from bot.domain.workflow import Intent, State
 from bot.slack.ids import ActionId
 from bot.slack.messages.command import help_message
+from handlers.answering import STEP_UNSETTLED, explain
 from storage import models
 from storage.db import (
     HEAD_REVISION,
@@ -40,6 +41,7 @@ from storage.db import (
 )
 from storage.repository import Repository
 from tests.integration.conftest import session_of
+from tests.integration.test_storage import ACCOUNT, T0, account_scan, facts, scan
 from tests.support.bot_harness import (
     APPROVER,
     CHANNEL,
@@ -104,6 +106,10 @@ def reached_by_the_bot(database_url: str) -> Iterator[tuple[str, Hang]]:
         hop.cut()
 
 
+def hop_url(database_url: str, hop: TcpForwarder) -> str:
+    return make_url(database_url).set(port=hop.port).render_as_string(hide_password=False)
+
+
 # Bounds short enough for a test to wait them out (production's: storage.db.SERVING, WORKING).
 QUICK = Patience(checkout=1, connect=2, lock=0.2, statement=0.3, answer=0.5)
 
@@ -144,11 +150,31 @@ def test_postgresql_that_hangs_is_an_outage_within_the_answer_bound(postgres_url
 
 
 @pytest.mark.postgres
+def test_a_step_whose_commit_hangs_is_unsettled_not_said_undone(postgres_url):
+    """The person must not hear "nothing more was done" for a step the database may commit
+    once it is back (it did, in the hostile review: the sweep then removed the password)."""
+    migrate(make_engine(postgres_url))
+    direct = Repository(make_engine(postgres_url))
+    direct.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli", dry_run=False)
+    (finding,) = direct.open_findings()
+    hop = TcpForwarder(make_url(postgres_url).port or 5432)
+    hung = Repository(make_engine(hop_url(postgres_url, hop), patience=QUICK))
+    approver = Actor("U0APPROVER", Role.APPROVER, Surface.CHANNEL)
+    hop.pause_at_commit()
+    with pytest.raises(StepUnsettled):
+        hung.transition(finding.id, Intent.REQUEST_DISABLE, approver, at=T0)
+    hop.resume()
+    # Whichever it was, it shows once the database is back; never half of it.
+    state = direct.finding(finding.id).state
+    assert state in (State.OPEN, State.DISABLE_REQUESTED)
+    hop.cut()
+
+
+@pytest.mark.postgres
 def test_pooled_connections_a_restart_broke_are_replaced_not_an_outage(postgres_url):
     migrate(make_engine(postgres_url))
-    direct = make_url(postgres_url)
-    hop = TcpForwarder(direct.port or 5432)
-    engine = make_engine(direct.set(port=hop.port).render_as_string(False), patience=QUICK)
+    hop = TcpForwarder(make_url(postgres_url).port or 5432)
+    engine = make_engine(hop_url(postgres_url, hop), patience=QUICK)
     held = [engine.connect() for _ in range(3)]
     for connection in held:
         connection.close()  # three pooled connections
@@ -303,3 +329,9 @@ def test_a_hung_database_keeps_healthz_prompt_and_every_person_answered(
     assert repository.finding(finding.id).state == State.OPEN
     assert [event.id for event in repository.history(finding.id)] == history
     assert "Traceback" not in log.read_text()
+
+
+def test_a_person_hears_an_unsettled_step_as_not_known_yet_not_as_undone():
+    assert explain(StepUnsettled("the answer bound ran out")) == STEP_UNSETTLED
+    assert "nothing more was done" in explain(RecordsUnavailable("connection refused"))
+    assert "cannot tell yet whether it was recorded" in STEP_UNSETTLED

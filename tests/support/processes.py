@@ -112,10 +112,16 @@ class TcpForwarder:
         self._listener: socket.socket | None = None
         self._flowing = threading.Event()
         self._flowing.set()
+        self._at_commit = threading.Event()
         self.restore()
 
     def pause(self) -> None:
         self._flowing.clear()
+
+    def pause_at_commit(self) -> None:
+        """Pause the moment a client next sends COMMIT, before the server sees it: a database
+        that hangs right at a transaction's end (it may commit when it is back, or not)."""
+        self._at_commit.set()
 
     def resume(self) -> None:
         self._flowing.set()
@@ -147,12 +153,16 @@ class TcpForwarder:
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
             with self._lock:
                 self._open += [client, upstream]
-            for source, target in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, target), daemon=True).start()
+            for source, target, asks in ((client, upstream, True), (upstream, client, False)):
+                pipe = threading.Thread(target=self._pipe, args=(source, target, asks), daemon=True)
+                pipe.start()
 
-    def _pipe(self, source: socket.socket, target: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, target: socket.socket, asks: bool) -> None:
         with suppress(OSError):
             while data := source.recv(65536):
+                if asks and self._at_commit.is_set() and b"COMMIT" in data:
+                    self._at_commit.clear()
+                    self._flowing.clear()
                 self._flowing.wait()  # paused: held here, and what follows waits in the kernel
                 target.sendall(data)
         with suppress(OSError):
