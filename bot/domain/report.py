@@ -54,10 +54,27 @@ def parse_credential_report(content: bytes | str) -> list[UserCredentials]:
     for row in reader:
         if not row:
             continue
+        if len(row) > len(header):
+            row = _name_with_commas(row, len(header), position, reader.line_num)
         if len(row) > user_at and row[user_at] == ROOT_ROW:
             continue  # the root user has no login profile the bot could remove
         users.append(_parse_row(row, position, reader.line_num))
     return users
+
+
+def _name_with_commas(row: list[str], width: int, position: dict[str, int], line: int) -> list[str]:
+    """A row whose user name holds commas (IAM allows them), written unquoted: the name and the
+    ARN that ends in it each span one field more per comma. AWS quotes such fields as CSV does;
+    moto does not. Both are read; a row that is wide for another reason is refused, not read
+    column by wrong column."""
+    extra = len(row) - width
+    commas = extra // 2
+    if position["user"] == 0 and position["arn"] == 1 and extra % 2 == 0:
+        user = ",".join(row[: commas + 1])
+        arn = ",".join(row[commas + 1 : 2 * commas + 2])
+        if arn.endswith("/" + user):
+            return [user, arn, *row[2 * commas + 2 :]]
+    raise ReportFormatError(f"line {line}: {len(row)} fields where the header has {width}")
 
 
 def _parse_row(row: list[str], position: dict[str, int], line: int) -> UserCredentials:

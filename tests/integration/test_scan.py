@@ -270,3 +270,12 @@ def test_only_a_customer_policys_default_version_counts(aws_session, now):
     findings = by_name(scan_accounts(Settings(), aws_session, clock=lambda: now))
     assert (findings["was-admin"].privileged, findings["now-admin"].privileged) == (False, True)
     assert findings["now-admin"].privilege == "policy now-admin allows *"
+
+
+def test_a_user_name_with_a_comma_is_found_not_failing_the_account(aws_session, now):
+    """moto writes the credential report unquoted: the name and its ARN span two fields each."""
+    seed_users(aws_session, (DemoUser("svc,deploy", 400, password_used_days_ago=200),), now)
+    result = scan_accounts(Settings(), aws_session, clock=lambda: now)
+    (account,) = result.accounts
+    assert account.ok, account.error
+    assert [c.user_name for c in account.candidates] == ["svc,deploy"]

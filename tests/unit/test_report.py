@@ -126,3 +126,31 @@ def test_arbitrary_text_gives_users_or_a_clear_error(blob):
         parse_credential_report(blob.decode("utf-8", errors="replace"))
     except ReportFormatError as error:
         assert str(error)
+
+
+# A user name may hold commas (IAM allows `+=,.@_-`): AWS quotes such a field as CSV does, moto
+# writes it bare. Both are read the same.
+COMMA_ROW = (
+    "{user},{arn},2020-02-03T04:05:06+00:00,TRUE,2026-01-02T03:04:05+00:00,"
+    "2020-02-03T04:05:06+00:00,N/A,FALSE,FALSE,N/A,N/A,N/A,N/A,FALSE,N/A,N/A,N/A,N/A,FALSE,N/A,"
+    "FALSE,N/A"
+)
+
+
+@pytest.mark.parametrize("name", ["svc,deploy", "a,b,c", ",lead", "trail,"])
+@pytest.mark.parametrize("quoted", [True, False], ids=["quoted-as-aws", "bare-as-moto"])
+def test_a_user_name_with_commas_is_read_quoted_or_not(name, quoted):
+    arn = f"arn:aws:iam::111122223333:user/ops/{name}"
+    user, arn_field = (f'"{name}"', f'"{arn}"') if quoted else (name, arn)
+    report = "\n".join([HEADER, COMMA_ROW.format(user=user, arn=arn_field)])
+    (parsed,) = parse_credential_report(report)
+    assert (parsed.user_name, parsed.arn) == (name, arn)
+    assert parsed.has_password and parsed.password_last_used == datetime(
+        2026, 1, 2, 3, 4, 5, tzinfo=UTC
+    )
+
+
+def test_a_row_wider_than_its_header_for_another_reason_is_refused_not_misread():
+    wide = COMMA_ROW.format(user="ann", arn="arn:aws:iam::111122223333:user/ann") + ",EXTRA"
+    with pytest.raises(ReportFormatError, match="line 2: 23 fields where the header has 22"):
+        parse_credential_report("\n".join([HEADER, wide]))
