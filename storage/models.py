@@ -204,6 +204,7 @@ class AuditEvent(Base):
     finding_id: Mapped[str | None] = mapped_column(ForeignKey("findings.id"), index=True)
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(64))  # a Slack user id, or "scanner", "system"
+    actor_name: Mapped[str | None] = mapped_column(PlainText)  # their name in Slack then
     surface: Mapped[str] = mapped_column(String(32))  # scan, slack-channel, slack-dm, cli, ...
     action: Mapped[str] = mapped_column(String(32))
     from_state: Mapped[str | None] = mapped_column(String(24))

@@ -62,6 +62,7 @@ def audit_values(
         "finding_id": finding_id,
         "at": at,
         "actor": by.id,
+        "actor_name": by.name,
         "surface": by.surface,
         "action": action,
         "from_state": from_state,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
@@ -52,14 +53,25 @@ class _Refusals:
     since: int = 0  # refusals since, neither told nor recorded
 
 
+def nameless(_user_id: str) -> str | None:
+    """Where no Slack names are read (tests of the decisions alone): ids only."""
+    return None
+
+
 class Access:
     def __init__(
-        self, repository: Repository, approvers: Approvers, viewers: Members, clock: Clock
+        self,
+        repository: Repository,
+        approvers: Approvers,
+        viewers: Members,
+        clock: Clock,
+        names: Callable[[str], str | None] = nameless,
     ) -> None:
         self.repository = repository
         self.approvers = approvers
         self.viewers = viewers  # the findings channel's members
         self._clock = clock
+        self._names = names  # a person's name in Slack, for the record
         self._refusals: dict[tuple[str, str], _Refusals] = {}  # (person, answer)
         self._lock = threading.Lock()
 
@@ -68,7 +80,7 @@ class Access:
     ) -> tuple[Finding, Actor]:
         """The finding a button or form names and who acts on it, once this person may take
         `intent` on it from this surface and the finding's state allows it now."""
-        actor = person(user_id, surface)
+        actor = self._person(user_id, surface)
         finding = self._finding_for(value, actor)
         if actor.role not in roles_for(intent):
             self._refuse(finding, actor, f"{actor.role} may not {intent}", NOT_APPROVER)
@@ -83,7 +95,7 @@ class Access:
     def require_approver(
         self, user_id: str, surface: Surface, finding: Finding | None = None
     ) -> Actor:
-        actor = person(user_id, surface)
+        actor = self._person(user_id, surface)
         if not self.approvers.allows(user_id):
             self._refuse(finding, actor, "not an approver", NOT_APPROVER)
         return actor
@@ -107,6 +119,9 @@ class Access:
         if group_unknown is not None:
             raise group_unknown
         self._refuse(None, person(user_id, Surface.COMMAND), "not a viewer", NOT_A_VIEWER)
+
+    def _person(self, user_id: str, surface: Surface) -> Actor:
+        return replace(person(user_id, surface), name=self._names(user_id))
 
     def _finding_for(self, value: object, actor: Actor) -> Finding:
         if not isinstance(value, str) or not FINDING_ID.match(value):

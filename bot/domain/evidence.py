@@ -64,6 +64,7 @@ EVENT_COLUMNS = (
     "details",
     "aws_request_id",
     "checked_after",
+    "actor_name",
 )
 COLUMNS = FINDING_COLUMNS + EVENT_COLUMNS
 
@@ -82,6 +83,7 @@ class EvidenceFinding(FindingView, Protocol):
 
 class EvidenceEvent(EventView, Protocol):
     id: int
+    actor_name: str | None
     surface: str
     from_state: str | None
     to_state: str | None
@@ -278,6 +280,7 @@ def event_fields(event: EvidenceEvent) -> dict[str, Any]:
         "details": details or None,
         "aws_request_id": details.get("aws_request_id"),
         "checked_after": details.get("checked_after"),
+        "actor_name": event.actor_name,
     }
 
 

@@ -49,6 +49,8 @@ class Actor:
     id: str  # a Slack user id, or a SystemActor
     role: Role
     surface: Surface
+    # A person's name in Slack when they acted: the record reads right after they leave.
+    name: str | None = None
 
 
 SCANNER = Actor(SystemActor.SCANNER, Role.SYSTEM, Surface.SCAN)

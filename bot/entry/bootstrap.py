@@ -137,7 +137,7 @@ def build_services(
     from bot.application.decisions import Decisions
     from bot.application.services import InlineExecutor, Services
     from bot.aws.accounts import account_iam
-    from bot.slack.client import Approvers, OwnerDirectory, channel_members, make_client
+    from bot.slack.client import Approvers, OwnerDirectory, People, channel_members, make_client
 
     client = make_client(settings)
     approvers = Approvers(settings, client)
@@ -155,7 +155,7 @@ def build_services(
         clock=clock,
         approvers=approvers,
         owners=OwnerDirectory(client),
-        access=Access(repository, approvers, viewers, clock),
+        access=Access(repository, approvers, viewers, clock, People(client).name_of),
         announcer=Announcer(client, repository, settings, clock, approvers),
         decisions=Decisions(repository, settings, iam_for_account, clock, hub.publish_later),
         security_hub=hub,

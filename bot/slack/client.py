@@ -292,6 +292,36 @@ def email_of(client: WebClient, user_id: str) -> str | None:
     return (client.users_info(user=user_id)["user"].get("profile") or {}).get("email")
 
 
+# A person's name is read from Slack once an hour at most: it is for the record, not a check.
+NAME_TTL = 3600.0
+
+
+class People:
+    """People's names in Slack (users.info), for the record of what they did: cached, and None
+    when Slack cannot say (the id is recorded all the same)."""
+
+    def __init__(self, client: WebClient, clock: Callable[[], float] = time.monotonic) -> None:
+        self._client, self._clock = client, clock
+        self._lock = threading.Lock()
+        self._names: dict[str, tuple[str | None, float]] = {}
+
+    def name_of(self, user_id: str) -> str | None:
+        with self._lock:
+            known = self._names.get(user_id)
+        if known is not None and self._clock() - known[1] < NAME_TTL:
+            return known[0]
+        try:
+            user = self._client.users_info(user=user_id)["user"]
+        except (SlackClientError, OSError) as error:
+            log.info("the name of %s could not be read: %s", user_id, slack_error(error))
+            return known[0] if known else None
+        profile = user.get("profile") or {}
+        name = user.get("real_name") or profile.get("real_name") or user.get("name") or None
+        with self._lock:
+            self._names[user_id] = (name, self._clock())
+        return name
+
+
 # Deactivated accounts are read from users.list (Tier 2, a page per 200 people) at most this
 # often: a person who leaves is rarely an owner asked within the hour.
 DEACTIVATED_TTL = 3600.0

@@ -138,3 +138,18 @@ def test_a_removal_carries_awss_request_id_and_the_check_after_it(bot, standin):
     (removed,) = [r for r in rows if r["action"] == "disabled"]
     assert len(removed["aws_request_id"]) > 8  # the id moto's IAM gave DeleteLoginProfile
     assert removed["checked_after"] == "GetLoginProfile: NoSuchEntity"
+
+
+def test_people_are_recorded_with_their_name_in_slack_then(bot, standin):
+    standin.add_user(APPROVER.id, name="Ann Approver")
+    finding = bot.finding("owned")
+    bot.click(ActionId.DISABLE, finding.id)
+    standin.users[APPROVER.id]["real_name"] = "Ann Renamed"  # read once; the record keeps it
+    standin.clear()
+    bot.reply("export 30")
+    evidence, _population = [c for c in standin.calls if c.method.startswith("upload/")]
+    _described, rows = read_csv(evidence.params["data"].decode())
+    asked = [(r["actor"], r["actor_name"]) for r in rows if r["action"] == "disable_requested"]
+    assert asked == [(APPROVER.id, "Ann Approver")]
+    opened = {r["actor_name"] for r in rows if r["action"] == "opened"}
+    assert opened == {""}  # the scanner has no name in Slack

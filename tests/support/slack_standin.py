@@ -188,8 +188,16 @@ class SlackStandIn(Reading):
             self._last_post[channel] = now
             return 0
 
-    def add_user(self, user_id: str, email: str | None = None, deleted: bool = False) -> None:
-        self.users[user_id] = {"id": user_id, "deleted": deleted, "profile": {"email": email}}
+    def add_user(
+        self, user_id: str, email: str | None = None, deleted: bool = False, name: str = ""
+    ) -> None:
+        profile = {"email": email, "real_name": name}
+        self.users[user_id] = {
+            "id": user_id,
+            "deleted": deleted,
+            "real_name": name,
+            "profile": profile,
+        }
 
     def answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         return self.take(method, params).answer
