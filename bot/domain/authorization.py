@@ -16,10 +16,12 @@ from bot.domain.policy import (
     Requirement,
     Statement,
     condition_holds,
+    listed,
     statements,
     strings,
     wildcard_matches,
 )
+from bot.domain.steps import ASSUME
 
 AWS_MANAGED_PREFIX = ":iam::aws:policy/"
 Inline = tuple[tuple[str, Any], ...]  # (policy name, document)
@@ -178,11 +180,11 @@ def trust_statements(document: Any) -> tuple[TrustStatement, ...]:
     principals (`*` stands for every AWS principal)."""
     raws = document.get("Statement") if isinstance(document, Mapping) else None
     read = []
-    for raw in raws if isinstance(raws, list) else [raws]:
+    for raw in listed(raws):
         if not isinstance(raw, Mapping):
             continue
         for statement in statements({"Statement": [raw]}, "trust"):
-            if statement.covers_action("sts:AssumeRole"):
+            if statement.covers_action(ASSUME):
                 aws, services = _principals(raw.get("Principal"))
                 read.append(TrustStatement(statement.allow, aws, services, statement.condition))
     return tuple(read)

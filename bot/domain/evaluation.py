@@ -46,6 +46,7 @@ class Refused:
 
     statement: Statement  # the Allow it would have come from
     why: str  # "denied by inline policy quarantine", "outside the boundary ReadOnlyAccess"
+    denied: bool = False  # by an explicit Deny (else: outside the boundary)
 
 
 Decision = Access | Refused | None  # None: nothing allows it
@@ -70,7 +71,7 @@ def decide(
             continue
         holds = condition_holds(statement.condition, context)
         if holds == ():
-            return Refused(allowed.statement, f"denied by {statement.origin}")
+            return Refused(allowed.statement, f"denied by {statement.origin}", denied=True)
         if holds is not None and statement.condition:
             requires.append(describe_deny(statement.condition))
     if principal.boundary is not None:

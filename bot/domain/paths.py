@@ -298,7 +298,7 @@ class _Account:
             decision = decide(actor, ASSUME, role.arn, actor.context())
             # A trust naming the user itself needs no identity policy; one naming the account
             # needs one. An explicit Deny stops both.
-            denied = isinstance(decision, Refused) and decision.why.startswith("denied")
+            denied = isinstance(decision, Refused) and decision.denied
             if isinstance(decision, Access) or (named and not denied):
                 extra = decision.requires if isinstance(decision, Access) else ()
                 return _with(f"can {ASSUME} into role {role.name}", requires + extra)
@@ -347,7 +347,7 @@ def _runs(actor: Principal, actions: tuple[str, ...]) -> str | None:
 
 def _denied_everywhere(actor: Principal, action: str) -> bool:
     decision = decide(actor, action, ANY_RESOURCE, actor.context())
-    return isinstance(decision, Refused) and decision.why.startswith("denied")
+    return isinstance(decision, Refused) and decision.denied
 
 
 def _granted(access: Access) -> str:

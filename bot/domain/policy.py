@@ -109,7 +109,7 @@ def statements(
     if not isinstance(document, Mapping):
         return ()
     read = []
-    for raw in _listed(document.get("Statement")):
+    for raw in listed(document.get("Statement")):
         if not isinstance(raw, Mapping) or raw.get("Effect") not in ("Allow", "Deny"):
             continue
         not_action = "NotAction" in raw
@@ -132,18 +132,6 @@ def statements(
             )
         )
     return tuple(read)
-
-
-def action_matches(pattern: str, action: str) -> bool:
-    """IAM's action patterns: case-insensitive, `*` any run of characters, `?` any one."""
-    if pattern == "*":
-        return True
-    return _action_regex(pattern).fullmatch(action) is not None
-
-
-@lru_cache(maxsize=4096)
-def _action_regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(_wildcards(pattern), re.IGNORECASE | re.DOTALL)
 
 
 @lru_cache(maxsize=1024)
@@ -270,10 +258,10 @@ def describe_deny(condition: Mapping[str, Any]) -> str:
 
 
 def strings(value: Any) -> tuple[str, ...]:
-    return tuple(item if isinstance(item, str) else str(item) for item in _listed(value))
+    return tuple(item if isinstance(item, str) else str(item) for item in listed(value))
 
 
-def _listed(value: Any) -> Iterable[Any]:
+def listed(value: Any) -> Iterable[Any]:
     """Policy grammar allows one element or a list wherever a list may stand."""
     if value is None:
         return ()
