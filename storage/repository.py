@@ -330,19 +330,21 @@ class Repository(Coordination):
         )
         return self._all(query)
 
-    def accounts_scanned(self, since: datetime, until: datetime) -> list[str]:
-        """The accounts a scan started in [since, until) covered, whether or not it could
-        read them (a failed account is in the scan's record, and in the evidence's scope)."""
+    def accounts_scanned(
+        self, since: datetime, until: datetime, account_id: str | None = None
+    ) -> list[str]:
+        """The accounts (or only `account_id`) a scan started in [since, until) covered, whether
+        or not it could read them (a failed account is in the scan's record, and in the
+        evidence's scope)."""
+        query = (
+            select(models.ScanAccount.account_id)
+            .join(models.ScanAccount.scan)
+            .where(models.Scan.started_at >= since, models.Scan.started_at < until)
+        )
+        if account_id:
+            query = query.where(models.ScanAccount.account_id == account_id)
         with self._sessions() as session:
-            return list(
-                session.scalars(
-                    select(models.ScanAccount.account_id)
-                    .join(models.ScanAccount.scan)
-                    .where(models.Scan.started_at >= since, models.Scan.started_at < until)
-                    .distinct()
-                    .order_by(models.ScanAccount.account_id)
-                )
-            )
+            return list(session.scalars(query.distinct().order_by(models.ScanAccount.account_id)))
 
     def population(
         self, since: datetime, until: datetime, account_id: str | None = None

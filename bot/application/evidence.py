@@ -112,11 +112,10 @@ def _about(
     now: datetime,
     kind: str,
 ) -> About:
-    scanned = repository.accounts_scanned(period.since, period.until)
     return About(
         generated_at=now,
         tool=f"iam-inactive {__version__}",
-        accounts=tuple(a for a in scanned if account_id in (None, a)),
+        accounts=tuple(repository.accounts_scanned(period.since, period.until, account_id)),
         idle_days=settings.thresholds.idle_days,
         key_recent_days=settings.thresholds.key_recent_days,
         dry_run=settings.dry_run,
