@@ -20,7 +20,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.application.edits import EditQueue
 from bot.application.posting import FindingsPoster, LeaseCheck, Poster, Posting, no_lease
-from bot.application.presence import Presence
+from bot.application.presence import NOT_IN_CHANNEL, Presence
 from bot.application.replies import ResponseUrls
 from bot.domain import digest
 from bot.domain.clock import Clock
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 SLACK_USER = re.compile(r"^[UW][A-Z0-9]+$")  # not the bot's own actors ("scheduler", ...)
 # Slack's answers to an ephemeral for someone who cannot see the channel: a DM reaches them.
-NOT_THERE = frozenset({"user_not_in_channel", "channel_not_found", "not_in_channel"})
+NOT_THERE = NOT_IN_CHANNEL | {"user_not_in_channel"}
 # An account with more findings to post than this gets them in its summary's thread, and the
 # summary's progress line is brought up to date every PROGRESS_EVERY messages.
 THREAD_OVER = FINDINGS_PER_MESSAGE

@@ -21,9 +21,9 @@ from datetime import timedelta
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
-from bot.application.presence import NOT_IN_CHANNEL, ChannelPaused, Presence
+from bot.application.presence import BOT, NOT_IN_CHANNEL, ChannelPaused, Presence
 from bot.domain.clock import Clock
-from bot.domain.records import Actor, FindingView, Role, Surface, SystemActor
+from bot.domain.records import FindingView
 from bot.domain.settings import Settings
 from bot.domain.workflow import AuditAction
 from bot.slack.client import (
@@ -42,7 +42,6 @@ from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
-BOT = Actor(SystemActor.BOT, Role.SYSTEM, Surface.SLACK)
 # How much earlier than a finding was found its message is looked for: Slack's clock and ours
 # may differ.
 CLOCK_SKEW = timedelta(minutes=10)

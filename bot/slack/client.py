@@ -353,7 +353,7 @@ class OwnerDirectory:
             else:
                 return OwnerContact(None, False, f"The owner {literal(owner)} is not a Slack user")
         except SlackApiError as error:
-            if error.response.get("error") not in ("users_not_found", "user_not_found"):
+            if answered(error) not in ("users_not_found", "user_not_found"):
                 raise
             left = self._deactivated_id(owner)
             if left is None:

@@ -7,6 +7,7 @@ message is recognised in the channel, so that its findings are not posted a seco
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,26 +34,19 @@ def posted_findings(
     messages at its top level since `oldest` (a Unix time), or those in the thread of
     `thread_ts`. Raises what the Web API raises (`missing_scope` when the token has neither
     channels:history nor groups:history)."""
+    # Slack leaves metadata out of the messages it returns unless asked for it. A response
+    # fetches its next page (response_metadata.next_cursor) when iterated to it.
+    if thread_ts:
+        pages = client.conversations_replies(
+            channel=channel, ts=thread_ts, include_all_metadata=True, limit=HISTORY_PAGE
+        )
+    else:
+        since = None if oldest is None else f"{oldest:.6f}"
+        pages = client.conversations_history(
+            channel=channel, oldest=since, include_all_metadata=True, limit=HISTORY_PAGE
+        )
     found: dict[str, str] = {}
-    cursor = None
-    for _ in range(HISTORY_PAGES):
-        # Slack leaves metadata out of the messages it returns unless asked for it.
-        if thread_ts:
-            page = client.conversations_replies(
-                channel=channel,
-                ts=thread_ts,
-                include_all_metadata=True,
-                limit=HISTORY_PAGE,
-                cursor=cursor,
-            )
-        else:
-            page = client.conversations_history(
-                channel=channel,
-                oldest=None if oldest is None else f"{oldest:.6f}",
-                include_all_metadata=True,
-                limit=HISTORY_PAGE,
-                cursor=cursor,
-            )
+    for page in itertools.islice(pages, HISTORY_PAGES):
         for message in page.get("messages") or []:
             metadata = message.get("metadata") or {}
             if metadata.get("event_type") != FINDINGS_EVENT:
@@ -60,7 +54,4 @@ def posted_findings(
             ids = str((metadata.get("event_payload") or {}).get("finding_ids") or "")
             for finding_id in filter(None, ids.split(",")):
                 found.setdefault(finding_id, message["ts"])
-        cursor = (page.get("response_metadata") or {}).get("next_cursor")
-        if not cursor:
-            break
     return found

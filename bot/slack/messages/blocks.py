@@ -164,7 +164,7 @@ def risk_line(row: FindingView, zone: tzinfo) -> str:
     elif row.privileged is None:
         parts.append("privilege not known")
     elif row.privilege:  # why an Allow of everything does not count (a Deny, a boundary)
-        parts.append(f"not privileged: {literal(truncate(row.privilege, 300))}")
+        parts.append(f"not privileged: {literal(row.privilege, 300)}")
     parts.append(MFA_LABELS[row.mfa_active])
     parts.append(keys_label((row.facts or {}).get("keys", []), zone))
     path = user_path(row.user_arn)
