@@ -93,7 +93,8 @@ class ScanAccount(Base):
 
 
 class Finding(Base):
-    """One idle console password. At most one open row per (account, user)."""
+    """One idle console password (carrying the user's idle keys), or one idle access key. At
+    most one open row per user's password and per key."""
 
     __tablename__ = "findings"
 
@@ -146,6 +147,12 @@ class Finding(Base):
     asked_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
+    # An idle_key finding's key: when it was made (what the credential report names it by) and
+    # its id (known from the API, or once the bot acted on it). None on a password finding.
+    key_created: Mapped[datetime | None]
+    key_id: Mapped[str | None] = mapped_column(String(128))
+    # The ids of the keys this finding's removal deactivated: what Reactivate turns back on.
+    deactivated_keys: Mapped[list[str] | None] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer)
 
     @property
@@ -160,8 +167,17 @@ class Finding(Base):
             "account_id",
             "user_name",
             unique=True,
-            sqlite_where=text("closed_at IS NULL"),
-            postgresql_where=text("closed_at IS NULL"),
+            sqlite_where=text("closed_at IS NULL AND key_created IS NULL"),
+            postgresql_where=text("closed_at IS NULL AND key_created IS NULL"),
+        ),
+        Index(
+            "uq_findings_open_key",
+            "account_id",
+            "user_name",
+            "key_created",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL AND key_created IS NOT NULL"),
+            postgresql_where=text("closed_at IS NULL AND key_created IS NOT NULL"),
         ),
         Index("ix_findings_state", "state"),
         Index("ix_findings_slack_message", "slack_channel", "slack_ts"),

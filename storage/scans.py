@@ -3,6 +3,8 @@ date (opened, updated, reopened after a keep, resolved) through the checked work
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
@@ -15,7 +17,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.domain.clock import iso
 from bot.domain.records import FindingChanges, FindingView
-from bot.domain.rule import DIFFERENT_USER, USER_DELETED, Candidate, UserCredentials
+from bot.domain.rule import (
+    DIFFERENT_USER,
+    KEY_GONE,
+    USER_DELETED,
+    AccessKeyUse,
+    Candidate,
+    UserCredentials,
+)
 from bot.domain.scan import AccountScan, ScanResult
 from bot.domain.workflow import AuditAction, Intent, State, keep_expired, may, opening
 from storage import assessments, models
@@ -86,7 +95,7 @@ def _sync_account(
     state (reopened, resolved) take the checked step one by one."""
     account_id = account.target.account_id
     open_rows = {
-        row.user_name: row
+        identity(row): row
         for row in session.scalars(
             select(models.Finding).where(
                 models.Finding.account_id == account_id, models.Finding.closed_at.is_(None)
@@ -96,7 +105,7 @@ def _sync_account(
     seen: list[tuple[models.Finding, Candidate]] = []
     unseen: list[Candidate] = []
     for candidate in account.candidates:
-        row = open_rows.pop(candidate.user_name, None)
+        row = open_rows.pop(candidate_identity(candidate), None)
         if row is not None and _another_user(row, candidate):
             if not may(Intent.RESOLVE, row.state):
                 continue  # a removal is under way: it re-checks the identity itself
@@ -111,9 +120,10 @@ def _sync_account(
             record.reopened.append(row)
         else:
             record.updated.append(row)
+    users_seen = account.cleared.keys() | {candidate.user_name for candidate in account.candidates}
     for row in open_rows.values():
         if may(Intent.RESOLVE, row.state):
-            _resolve(session, row, account.cleared.get(row.user_name, USER_DELETED), now, record)
+            _resolve(session, row, _why_not_seen(row, account, users_seen), now, record)
     session.flush()  # the steps, before rows for the same users are inserted
     _update_facts(session, seen, now)
     _open(session, unseen, now, record, account, dry_run)
@@ -149,7 +159,7 @@ def _open(
     rows, events = [], []
     for candidate in candidates:
         verdict = opening(
-            last_closed.get(candidate.user_name), account.report_generated_at, dry_run
+            last_closed.get(candidate_identity(candidate)), account.report_generated_at, dry_run
         )
         if not verdict.allowed:
             continue
@@ -162,6 +172,8 @@ def _open(
             "state_changed_at": now,
             "decision_note": verdict.note,
             "version": 1,
+            # Known from the API; from the report, learnt when the bot acts (never overwritten).
+            "key_id": candidate.key.key_id if candidate.key else None,
             **_facts(candidate, now),
         }
         rows.append(values)
@@ -195,7 +207,30 @@ def _last_closed(
         )
         .order_by(models.Finding.closed_at)
     )
-    return {row.user_name: row for row in session.scalars(query)} if candidates else {}
+    return {identity(row): row for row in session.scalars(query)} if candidates else {}
+
+
+Identity = tuple[str, datetime | None]
+
+
+def identity(row: models.Finding) -> Identity:
+    """What a finding is about: a user's password (no key), or one of its keys."""
+    return row.user_name, row.key_created
+
+
+def candidate_identity(candidate: Candidate) -> Identity:
+    return candidate.user_name, candidate.key.created if candidate.key else None
+
+
+def _why_not_seen(row: models.Finding, account: AccountScan, users_seen: AbstractSet[str]) -> str:
+    """Why a scan that saw the account no longer finds this: its user's or its key's reason,
+    else the user or the key is gone."""
+    if row.key_created is None:
+        return account.cleared.get(row.user_name, USER_DELETED)
+    reason = account.keys_cleared.get((row.user_name, row.key_created))
+    if reason is not None:
+        return reason
+    return KEY_GONE if row.user_name in users_seen else USER_DELETED
 
 
 def _another_user(row: models.Finding, candidate: Candidate) -> bool:
@@ -225,6 +260,7 @@ FACT_COLUMNS = (
     "mfa_active",
     "facts",
     "last_seen",
+    "key_created",
 )
 
 
@@ -245,9 +281,18 @@ def _facts(candidate: Candidate, now: datetime, known_user_id: str | None = None
         "privileged": candidate.privileged,
         "privilege": candidate.privilege,
         "mfa_active": candidate.mfa_active,
-        "facts": credentials_to_json(facts),
+        "facts": {**credentials_to_json(facts), "idle_keys": keys_to_json(candidate.idle_keys)},
         "last_seen": now,
+        **_key_facts(candidate),
     }
+
+
+def _key_facts(candidate: Candidate) -> dict[str, Any]:
+    """An idle_key finding's key: when it was made, and its last use rather than the user's."""
+    key = candidate.key
+    if key is None:
+        return {"key_created": None}
+    return {"key_created": key.created, "newest_key_used": key.last_used}
 
 
 def credentials_to_json(facts: UserCredentials) -> dict[str, Any]:
@@ -258,8 +303,18 @@ def credentials_to_json(facts: UserCredentials) -> dict[str, Any]:
         "password_last_used": iso(facts.password_last_used),
         "password_last_changed": iso(facts.password_last_changed),
         "mfa_active": facts.mfa_active,
-        "keys": [
-            {"active": key.active, "last_used": iso(key.last_used), "key_id": key.key_id}
-            for key in facts.keys
-        ],
+        "keys": keys_to_json(facts.keys),
     }
+
+
+def keys_to_json(keys: Sequence[AccessKeyUse]) -> list[dict[str, Any]]:
+    return [
+        {
+            "active": key.active,
+            "last_used": iso(key.last_used),
+            "key_id": key.key_id,
+            "created": iso(key.created),
+            "last_used_service": key.last_used_service,
+        }
+        for key in keys
+    ]

@@ -1,5 +1,5 @@
 """Everything the bot asks IAM, in one place: the credential report, tags, live per-user facts,
-and removing a console password. boto3 stays in bot/aws/.
+removing a console password and (de)activating an access key. boto3 stays in bot/aws/.
 """
 
 from __future__ import annotations
@@ -161,14 +161,15 @@ def credentials_from_api(
         password_last_changed=None,
         user_id=user.get("UserId"),
     )
+    keys = access_keys(iam, name)  # idle keys are findings whatever the password says
     if prefilter is not None and isinstance(evaluate(facts, *prefilter), Cleared):
-        return facts
+        return replace(facts, keys=keys)
     profile = login_profile(iam, name)
     return replace(
         facts,
         has_password=profile is not None,
         password_last_changed=_aware(profile["CreateDate"]) if profile else None,
-        keys=access_keys(iam, name) if profile else (),
+        keys=keys,
     )
 
 
@@ -192,6 +193,8 @@ def access_keys(iam: Any, user_name: str) -> tuple[AccessKeyUse, ...]:
                     active=key["Status"] == "Active",
                     last_used=_aware(last_used.get("LastUsedDate")),
                     key_id=key_id,
+                    created=_aware(key.get("CreateDate")),
+                    last_used_service=_service(last_used.get("ServiceName")),
                 )
             )
     return tuple(keys)
@@ -243,6 +246,14 @@ def delete_login_profile(iam: Any, user_name: str) -> Deletion:
     return Deletion(True, _request_id(answer))
 
 
+def set_access_key_status(iam: Any, user_name: str, key_id: str, *, active: bool) -> str | None:
+    """Deactivate (or reactivate) one access key; the request id AWS gave the call. Both are
+    idempotent in AWS, so a retry after a lost answer does no harm."""
+    status = "Active" if active else "Inactive"
+    answer = iam.update_access_key(UserName=user_name, AccessKeyId=key_id, Status=status)
+    return _request_id(answer)
+
+
 def _request_id(answer: dict[str, Any]) -> str | None:
     return (answer.get("ResponseMetadata") or {}).get("RequestId")
 
@@ -255,13 +266,18 @@ def _identity(
     return IamIdentity(user.get("UserId"), tags, privileged, why)
 
 
+def _service(name: str | None) -> str | None:
+    return None if name in (None, "N/A") else name
+
+
 def _aware(moment: datetime | None) -> datetime | None:
     return as_utc(moment) if moment else None
 
 
 @dataclass(frozen=True)
 class AccountIam:
-    """What a decision needs of one account: the user's facts now, and removing the password.
+    """What a decision needs of one account: the user's facts now, removing the password, and
+    (de)activating its keys.
 
     The decision service reaches AWS only through this seam, so its tests can pass a fake."""
 
@@ -276,3 +292,9 @@ class AccountIam:
 
     def delete_login_profile(self, user_name: str) -> Deletion:
         return delete_login_profile(self.client, user_name)
+
+    def access_keys(self, user_name: str) -> tuple[AccessKeyUse, ...]:
+        return access_keys(self.client, user_name)
+
+    def set_access_key_status(self, user_name: str, key_id: str, *, active: bool) -> str | None:
+        return set_access_key_status(self.client, user_name, key_id, active=active)

@@ -18,7 +18,7 @@ import boto3
 from bot.aws import iam as aws
 from bot.aws.accounts import iam_in, resolve_targets
 from bot.aws.fast import aws_session
-from bot.domain.assessment import IamIdentity, screen
+from bot.domain.assessment import IamIdentity, assess, has_idle_key, keys_not_idle
 from bot.domain.clock import Clock
 from bot.domain.rule import Candidate, Cleared, UserCredentials, evaluate
 from bot.domain.scan import AccountScan, AccountTarget, ScanResult
@@ -87,22 +87,38 @@ def _scan_account(
             side.submit(aws.identities_of_all_users, iam) if settings.tag_source == "bulk" else None
         )
         users, generated_at = _users_of(iam, settings, target, now)
-        verdicts = {user.user_name: evaluate(user, now, settings.thresholds) for user in users}
-        idle = [verdict for verdict in verdicts.values() if isinstance(verdict, Candidate)]
+        passwords = {user.user_name: evaluate(user, now, settings.thresholds) for user in users}
+        # Only users with something idle need their identity (tags, UserId, privilege).
+        idle = [
+            user
+            for user in users
+            if isinstance(passwords[user.user_name], Candidate) or has_idle_key(user, now, settings)
+        ]
         if bulk is not None:
             identities = bulk.result()
         else:
-            identities = {c.user_name: aws.identity_of_user(iam, c.user_name) for c in idle}
+            identities = {
+                user.user_name: aws.identity_of_user(iam, user.user_name) for user in idle
+            }
 
-    cleared = {name: v.reason for name, v in verdicts.items() if isinstance(v, Cleared)}
-    candidates = []
-    for candidate in idle:
-        verdict = screen(candidate, identities.get(candidate.user_name, IamIdentity()), settings)
-        if isinstance(verdict, Cleared):
-            cleared[candidate.user_name] = verdict.reason
-        else:
-            candidates.append(verdict)
-    return AccountScan(target, candidates, cleared, len(users), generated_at)
+    cleared = {name: v.reason for name, v in passwords.items() if isinstance(v, Cleared)}
+    identities_needed = {user.user_name for user in idle}
+    candidates: list[Candidate] = []
+    keys_cleared = {
+        (user.user_name, created): why
+        for user in users
+        if user.keys and user.user_name not in identities_needed
+        for created, why in keys_not_idle(user, now, settings).items()
+    }
+    for user in idle:
+        name = user.user_name
+        identity = identities.get(name, IamIdentity())
+        verdict = assess(user, passwords[name], identity, now, settings)
+        candidates.extend(verdict.findings)
+        if verdict.cleared is not None:
+            cleared[name] = verdict.cleared
+        keys_cleared.update({(name, created): why for created, why in verdict.keys_cleared.items()})
+    return AccountScan(target, candidates, cleared, keys_cleared, len(users), generated_at)
 
 
 def _out_of_time_after(deadline: datetime, clock: Clock, seconds: int) -> Callable[[], None]:

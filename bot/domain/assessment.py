@@ -15,13 +15,20 @@ from typing import Any
 from bot.domain.clock import iso
 from bot.domain.rule import (
     DIFFERENT_USER,
+    IDLE_KEY,
+    KEY_GONE,
+    KEY_WITH_PASSWORD,
     USER_DELETED,
+    AccessKeyUse,
     Candidate,
     Cleared,
     UserCredentials,
     evaluate,
     exemption,
+    idle_key_candidate,
+    key_verdict,
     owner_of,
+    same_key,
 )
 from bot.domain.settings import Settings
 
@@ -64,6 +71,102 @@ def screen(candidate: Candidate, identity: IamIdentity, settings: Settings) -> C
         privilege=identity.privilege,
         credentials=replace(candidate.credentials, user_id=user_id),
     )
+
+
+@dataclass(frozen=True)
+class UserVerdict:
+    """What a scan concludes of one user: its findings (the password's, carrying the user's
+    idle keys so that one decision covers them, or else each idle key's own), why its password
+    is not a finding, and why each other key is not one (by the key's creation time)."""
+
+    findings: list[Candidate]
+    cleared: str | None
+    keys_cleared: dict[datetime, str]
+
+
+def assess(
+    user: UserCredentials,
+    password: Candidate | Cleared,
+    identity: IamIdentity,
+    now: datetime,
+    settings: Settings,
+) -> UserVerdict:
+    """`password`: the rule's verdict on the user's console password (`evaluate`)."""
+    idle, keys_cleared = _keys(user, now, settings)
+    cleared = password.reason if isinstance(password, Cleared) else None
+    if isinstance(password, Candidate):
+        screened = screen(password, identity, settings)
+        if isinstance(screened, Candidate):
+            keys_cleared.update(dict.fromkeys(_created(idle), KEY_WITH_PASSWORD))
+            return UserVerdict([replace(screened, idle_keys=tuple(idle))], None, keys_cleared)
+        cleared = screened.reason
+    findings = []
+    for key in idle:
+        verdict = screen(
+            idle_key_candidate(user, key, now, settings.thresholds), identity, settings
+        )
+        if isinstance(verdict, Cleared):
+            keys_cleared.update(dict.fromkeys(_created([key]), verdict.reason))
+        else:
+            findings.append(verdict)
+    return UserVerdict(findings, cleared, keys_cleared)
+
+
+def has_idle_key(user: UserCredentials, now: datetime, settings: Settings) -> bool:
+    return bool(_keys(user, now, settings)[0])
+
+
+def keys_not_idle(user: UserCredentials, now: datetime, settings: Settings) -> dict[datetime, str]:
+    """Why each of the user's keys is not idle (for a user `has_idle_key` is False of)."""
+    return _keys(user, now, settings)[1]
+
+
+def _keys(
+    user: UserCredentials, now: datetime, settings: Settings
+) -> tuple[list[AccessKeyUse], dict[datetime, str]]:
+    """The user's idle keys, and why each other key is not idle."""
+    idle, cleared = [], {}
+    for key in user.keys:
+        if IDLE_KEY not in settings.categories:
+            reason: str | None = NOT_REPORTED.format(category=IDLE_KEY)
+        else:
+            reason = key_verdict(key, now, settings.thresholds)
+        if reason is None:
+            idle.append(key)
+        elif key.created is not None:
+            cleared[key.created] = reason
+    return idle, cleared
+
+
+def _created(keys: list[AccessKeyUse]) -> list[datetime]:
+    return [key.created for key in keys if key.created is not None]
+
+
+def recheck_key(
+    live: LiveUser | None,
+    recorded_user_id: str | None,
+    key_created: datetime | None,
+    now: datetime,
+    settings: Settings,
+) -> tuple[AccessKeyUse, Candidate] | Cleared:
+    """The verdict on one access key right before it is deactivated: the same user and the
+    same key (made when the finding's key was), still Active, still idle, not exempt."""
+    if live is None:
+        return Cleared(USER_DELETED)
+    live_id = live.identity.user_id
+    if recorded_user_id and live_id and live_id != recorded_user_id:
+        return Cleared(DIFFERENT_USER)
+    credentials = live.credentials
+    key = next((key for key in credentials.keys if same_key(key, key_created)), None)
+    if key is None:
+        return Cleared(KEY_GONE)
+    reason = key_verdict(key, now, settings.thresholds)
+    if reason is not None:
+        return Cleared(reason)
+    verdict = screen(
+        idle_key_candidate(credentials, key, now, settings.thresholds), live.identity, settings
+    )
+    return verdict if isinstance(verdict, Cleared) else (key, verdict)
 
 
 def recheck(

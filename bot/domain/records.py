@@ -149,6 +149,8 @@ class FindingChanges(_Fields):
     requested_owner: str | None = UNSET
     requested_dry_run: bool | None = UNSET
     owner_unreachable: bool | None = UNSET
+    key_id: str | None = UNSET
+    deactivated_keys: list[str] | None = UNSET
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,9 @@ class FindingView(Protocol):
     reminded_at: datetime | None
     escalated_at: datetime | None
     state_changed_at: datetime | None
+    key_created: datetime | None
+    key_id: str | None
+    deactivated_keys: list[str] | None
 
 
 class EventView(Protocol):

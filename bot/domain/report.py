@@ -30,6 +30,12 @@ REQUIRED_COLUMNS = (
 )
 KEY_SLOTS = (1, 2)
 MFA_COLUMN = "mfa_active"  # read when present: it ranks findings, it decides nothing
+# Read when present (AWS always writes them): a key's creation names it, its service explains it.
+KEY_COLUMNS = tuple(
+    f"access_key_{slot}_{fact}"
+    for slot in KEY_SLOTS
+    for fact in ("last_rotated", "last_used_service")
+)
 
 
 class ReportFormatError(ValueError):
@@ -43,7 +49,7 @@ def parse_credential_report(content: bytes | str) -> list[UserCredentials]:
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
         raise ReportFormatError(f"credential report lacks columns: {', '.join(missing)}")
-    columns_read = (*REQUIRED_COLUMNS, MFA_COLUMN)
+    columns_read = (*REQUIRED_COLUMNS, MFA_COLUMN, *KEY_COLUMNS)
     repeated = [column for column in columns_read if header.count(column) > 1]
     if repeated:
         raise ReportFormatError(f"credential report repeats columns: {', '.join(repeated)}")
@@ -85,6 +91,8 @@ def _parse_row(row: list[str], position: dict[str, int], line: int) -> UserCrede
         return row[at].strip()
 
     def date(column: str) -> datetime | None:
+        if column not in position:
+            return None
         raw = value(column)
         if raw in NO_DATE:
             return None
@@ -109,10 +117,17 @@ def _parse_row(row: list[str], position: dict[str, int], line: int) -> UserCrede
     created = date("user_creation_time")
     if created is None:
         raise ReportFormatError(f"line {line}: user_creation_time is empty")
+
+    def service(column: str) -> str | None:
+        raw = value(column) if column in position else ""
+        return None if raw in NO_DATE else raw
+
     slots = (
         AccessKeyUse(
             active=flag(f"access_key_{slot}_active"),
             last_used=date(f"access_key_{slot}_last_used_date"),
+            created=date(f"access_key_{slot}_last_rotated"),
+            last_used_service=service(f"access_key_{slot}_last_used_service"),
         )
         for slot in KEY_SLOTS
     )

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 
 DORMANT = "dormant"
 KEYS_ONLY = "keys_only"
-CATEGORIES = (DORMANT, KEYS_ONLY)
+IDLE_KEY = "idle_key"  # an Active access key nobody uses: a finding of its own, per key
+CATEGORIES = (DORMANT, KEYS_ONLY, IDLE_KEY)
 
 # Why a user is not (or no longer) a finding; stored as the resolution of a closed finding.
 NO_PASSWORD = "console password removed"
@@ -23,6 +24,12 @@ USER_TOO_NEW = "user created in the last {days} days"
 USER_DELETED = "user deleted"
 DIFFERENT_USER = "a different user now has this name"
 EXEMPTED = "exempt: {why}"
+# Why an access key is not (or no longer) a finding of its own.
+KEY_USED_AGAIN = "access key used in the last {days} days"
+KEY_TOO_NEW = "access key created in the last {days} days"
+KEY_INACTIVE = "access key inactive"
+KEY_GONE = "access key deleted or rotated"
+KEY_WITH_PASSWORD = "decided with the console password's finding"
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SLACK_USER_ID_PATTERN = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -33,6 +40,7 @@ FALSE_TAG_VALUES = ("false", "no", "0")
 class Thresholds:
     idle_days: int = 90  # N: a console password unused this long is idle
     key_recent_days: int = 45  # M: an Active key used this recently makes the user keys-only
+    key_idle_days: int = 45  # an Active key unused this long is a finding (CIS 1.12's 45 days)
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,14 @@ class AccessKeyUse:
     active: bool
     last_used: datetime | None
     key_id: str | None = None  # only the live API knows key ids; the report does not
+    # When the key was made: what names a key in the credential report (access_key_N_last_rotated),
+    # matched to its id by ListAccessKeys' CreateDate right before the bot acts on it.
+    created: datetime | None = None
+    last_used_service: str | None = None
+
+    @property
+    def idle_since(self) -> datetime | None:
+        return self.last_used or self.created
 
 
 @dataclass(frozen=True)
@@ -83,6 +99,9 @@ class Candidate:
     owner: str | None = None
     privileged: bool | None = None  # None: not known (the bulk call was not made)
     privilege: str | None = None  # why it is privileged
+    key: AccessKeyUse | None = None  # an idle_key finding's key
+    # A password finding's idle keys: one decision removes the password and deactivates them.
+    idle_keys: tuple[AccessKeyUse, ...] = ()
 
     @property
     def account_id(self) -> str:
@@ -130,6 +149,48 @@ def evaluate(user: UserCredentials, now: datetime, thresholds: Thresholds) -> Ca
         category=KEYS_ONLY if uses_keys else DORMANT,
         fully_inactive=not uses_keys and (any_key_use is None or any_key_use <= idle_cutoff),
         days_idle=(now - user.password_idle_since).days,
+    )
+
+
+def key_verdict(key: AccessKeyUse, now: datetime, thresholds: Thresholds) -> str | None:
+    """Why this access key is not idle, or None when it is: Active, and unused (or, never used,
+    made) KEY_IDLE_DAYS ago or more. A key the report cannot date is not acted on."""
+    days = thresholds.key_idle_days
+    cutoff = now - timedelta(days=days)
+    if not key.active:
+        return KEY_INACTIVE
+    if key.last_used is not None and key.last_used > cutoff:
+        return KEY_USED_AGAIN.format(days=days)
+    if key.created is None or key.created > cutoff:
+        return KEY_TOO_NEW.format(days=days)
+    return None
+
+
+def idle_key_candidate(
+    user: UserCredentials, key: AccessKeyUse, now: datetime, thresholds: Thresholds
+) -> Candidate:
+    """An idle key as a finding of its own (for a user whose password is not one): fully
+    inactive when the user has no password and no Active key in use."""
+    assert key.idle_since is not None  # key_verdict said it is idle
+    in_use = any(
+        other.active and key_verdict(other, now, thresholds) is not None for other in user.keys
+    )
+    return Candidate(
+        credentials=user,
+        category=IDLE_KEY,
+        fully_inactive=not user.has_password and not in_use,
+        days_idle=(now - key.idle_since).days,
+        key=key,
+    )
+
+
+def same_key(key: AccessKeyUse, created: datetime | None) -> bool:
+    """Whether `key` is the one made at `created`: the report dates to the second, the API
+    may not."""
+    return (
+        key.created is not None
+        and created is not None
+        and key.created.replace(microsecond=0) == created.replace(microsecond=0)
     )
 
 

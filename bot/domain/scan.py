@@ -24,6 +24,8 @@ class AccountScan:
     candidates: list[Candidate] = field(default_factory=list)
     # Every user seen that is not a candidate, and why: it explains findings that close.
     cleared: dict[str, str] = field(default_factory=dict)
+    # Every Active key seen that is not a finding of its own, and why, by (user, key creation).
+    keys_cleared: dict[tuple[str, datetime], str] = field(default_factory=dict)
     users_seen: int = 0
     report_generated_at: datetime | None = None
     error: str | None = None

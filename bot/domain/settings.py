@@ -24,6 +24,9 @@ SLACK_CHANNEL_PATTERN = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 TAG_SOURCES = ("bulk", "per-user")
 LOG_FORMATS = ("text", "json")
 SOURCES = ("report", "api")
+# What Disable does to idle access keys: deactivate them (reversibly), or leave them alone
+# (they are still found and shown).
+KEY_ACTIONS = ("deactivate", "off")
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,15 @@ class Settings:
     # scan killed mid-way blocks the next one for, at most.
     scan_lease_seconds: int = 120
     log_format: str = "text"
+    key_actions: str = "deactivate"
+    # How long the owner and approvers may turn a deactivated key back on (Reactivate).
+    key_reactivate_days: int = 30
+    # Keys still inactive this many days after the bot deactivated them are deleted (None: never).
+    key_delete_after_days: int | None = None
+
+    @property
+    def deactivates_keys(self) -> bool:
+        return self.key_actions == "deactivate"
 
     @property
     def scan_lease_time(self) -> timedelta:

@@ -15,6 +15,7 @@ from bot.domain.rule import CATEGORIES, SLACK_USER_ID_PATTERN, Thresholds
 from bot.domain.settings import (
     DEFAULT_DATABASE_URL,
     DEFAULT_ORG_ROLE_NAME,
+    KEY_ACTIONS,
     LOG_FORMATS,
     ROLE_ARN_PATTERN,
     ROLE_NAME_PATTERN,
@@ -46,8 +47,13 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             f"KEY_RECENT_DAYS ({recent_days}) must not exceed CONSOLE_IDLE_DAYS ({idle_days})"
         )
     org_role_name = reader.matching("AWS_ORG_ROLE_NAME", ROLE_NAME_PATTERN, "an IAM role name")
-    return Settings(
-        thresholds=Thresholds(idle_days=idle_days, key_recent_days=recent_days),
+    thresholds = Thresholds(
+        idle_days=idle_days,
+        key_recent_days=recent_days,
+        key_idle_days=reader.days("KEY_IDLE_DAYS", Thresholds.key_idle_days),
+    )
+    settings = Settings(
+        thresholds=thresholds,
         categories=frozenset(reader.choices("CATEGORIES", CATEGORIES, default=CATEGORIES)),
         owner_tag_keys=tuple(reader.csv("OWNER_TAG_KEYS") or ("owner",)),
         exempt_tag=reader.text("EXEMPT_TAG") or "iam-inactive:exempt",
@@ -95,7 +101,22 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         owner_keep_max_days=reader.days("OWNER_KEEP_MAX_DAYS", 180),
         stuck_after_seconds=reader.seconds_stuck("STUCK_AFTER_SECONDS", 600),
         scan_lease_seconds=reader.scan_lease_seconds("SCAN_LEASE_SECONDS"),
+        key_actions=reader.one_of("KEY_ACTIONS", KEY_ACTIONS, Settings.key_actions),
+        key_reactivate_days=reader.days("KEY_REACTIVATE_DAYS", Settings.key_reactivate_days),
+        key_delete_after_days=(
+            reader.days("KEY_DELETE_AFTER_DAYS", 0)
+            if reader.text("KEY_DELETE_AFTER_DAYS")
+            else None
+        ),
     )
+    deleting = settings.key_delete_after_days
+    if deleting is not None and deleting <= settings.key_reactivate_days:
+        raise SettingsError(
+            f"KEY_DELETE_AFTER_DAYS ({deleting}) must exceed KEY_REACTIVATE_DAYS "
+            f"({settings.key_reactivate_days}): a key is deleted only after it can no longer be "
+            "reactivated"
+        )
+    return settings
 
 
 class _Reader:

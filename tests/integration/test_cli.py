@@ -128,7 +128,7 @@ def test_demo_scan_as_csv_through_the_api_path(tmp_path):
     [
         ({"CONSOLE_IDLE_DAYS": "abc"}, "CONSOLE_IDLE_DAYS must be a whole number"),
         ({"AWS_ROLE_ARNS": "not-an-arn"}, "AWS_ROLE_ARNS must be a comma-separated list"),
-        ({"CATEGORIES": "stale"}, "CATEGORIES accepts dormant, keys_only (unknown: stale)"),
+        ({"CATEGORIES": "stale"}, "CATEGORIES accepts dormant, keys_only, idle_key (unknown"),
         ({"DATABASE_URL": "garbage"}, "DATABASE_URL is not a database URL"),
         ({"DATABASE_URL": "mysql://db/bot"}, "DATABASE_URL must be a SQLite or PostgreSQL URL"),
         ({"CONSOLE_IDLE_DAYS": "1000000"}, "CONSOLE_IDLE_DAYS must be from 1 to 3650"),

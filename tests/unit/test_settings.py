@@ -14,7 +14,10 @@ from bot.entry.config import SettingsError, database_url_problem, load_settings
 def test_defaults_match_the_product_spec():
     settings = load_settings({})
     assert (settings.thresholds.idle_days, settings.thresholds.key_recent_days) == (90, 45)
-    assert settings.categories == {"dormant", "keys_only"}
+    assert settings.categories == {"dormant", "keys_only", "idle_key"}
+    assert settings.thresholds.key_idle_days == 45
+    assert (settings.key_actions, settings.key_reactivate_days) == ("deactivate", 30)
+    assert settings.key_delete_after_days is None
     assert settings.owner_tag_keys == ("owner",)
     assert settings.exempt_tag == "iam-inactive:exempt"
     assert settings.database_url == "sqlite:///iam-inactive.db"
@@ -82,7 +85,12 @@ def test_the_organization_is_scanned_when_asked_or_when_its_role_is_named(env, o
         ({"PORT": "99999"}, "PORT must be from 1 to 65535"),
         ({"SLACK_API_URL": "ftp://slack"}, "SLACK_API_URL must be an http(s) URL"),
         ({"KEY_RECENT_DAYS": "100"}, "KEY_RECENT_DAYS (100) must not exceed CONSOLE_IDLE_DAYS"),
-        ({"CATEGORIES": "dormant,stale"}, "CATEGORIES accepts dormant, keys_only (unknown: stale)"),
+        ({"CATEGORIES": "dormant,stale"}, "CATEGORIES accepts dormant, keys_only, idle_key"),
+        ({"KEY_ACTIONS": "delete"}, "KEY_ACTIONS must be one of deactivate, off"),
+        ({"KEY_IDLE_DAYS": "0"}, "KEY_IDLE_DAYS must be from 1 to 3650"),
+        ({"KEY_REACTIVATE_DAYS": "x"}, "KEY_REACTIVATE_DAYS must be a whole number"),
+        ({"KEY_DELETE_AFTER_DAYS": "-1"}, "KEY_DELETE_AFTER_DAYS must be from 1 to 3650"),
+        ({"KEY_DELETE_AFTER_DAYS": "30"}, "KEY_DELETE_AFTER_DAYS (30) must exceed"),
         ({"AWS_ROLE_ARNS": "arn:aws:iam::12:role/x"}, "AWS_ROLE_ARNS must be a comma-separated"),
         ({"AWS_ORG_ROLE_NAME": "bad role"}, "AWS_ORG_ROLE_NAME must be an IAM role name"),
         ({"AWS_ORGANIZATION": "all"}, "AWS_ORGANIZATION must be true or false"),
