@@ -79,7 +79,13 @@ DEMO_USERS = (
         keys=(DemoKey(2),),
         tags={"owner": "bob@example.com"},
     ),
-    DemoUser("carol", 500, password_used_days_ago=3, tags={"owner": "carol@example.com"}),
+    DemoUser(
+        "carol",
+        500,
+        password_used_days_ago=3,
+        keys=(DemoKey(120),),
+        tags={"owner": "carol@example.com"},
+    ),
     DemoUser("ci-deploy", 900, password=False, keys=(DemoKey(0),), tags={"owner": "U0PLATFORM"}),
     DemoUser("dave", 300, tags={"owner": "dave@example.com"}, groups=("iam-operators",)),
     DemoUser("erin", 30, tags={"owner": "erin@example.com"}),
@@ -116,6 +122,9 @@ DEMO_USERS = (
         tags={"owner": "data-team@example.com"},
     ),
     DemoUser("mallory", 365, password=False, password_used_days_ago=200),
+    DemoUser(
+        "legacy-etl", 800, password=False, keys=(DemoKey(200),), tags={"owner": "U0PLATFORM"}
+    ),
     DemoUser("trent", 150, password_used_days_ago=91, tags={"owner": "trent@example.com"}),
 )
 
@@ -170,6 +179,7 @@ def seed_users(
             key_id = iam.create_access_key(UserName=user.name)["AccessKey"]["AccessKeyId"]
             if not key.active:
                 iam.update_access_key(UserName=user.name, AccessKeyId=key_id, Status="Inactive")
+            backend.access_keys[key_id].create_date = record.create_date  # made with the user
             if key.used_days_ago is not None:
                 backend.access_keys[key_id].last_used = AccessKeyLastUsed(
                     timestamp=now - timedelta(days=key.used_days_ago),
