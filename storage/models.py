@@ -151,8 +151,9 @@ class Finding(Base):
     # its id (known from the API, or once the bot acted on it). None on a password finding.
     key_created: Mapped[datetime | None]
     key_id: Mapped[str | None] = mapped_column(String(128))
-    # The ids of the keys this finding's removal deactivated: what Reactivate turns back on.
-    deactivated_keys: Mapped[list[str] | None] = mapped_column(JSON)
+    # The keys this finding's removal deactivated ({"key_id", "created"}): what Reactivate
+    # turns back on.
+    deactivated_keys: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer)
 
     @property

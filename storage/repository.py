@@ -61,7 +61,7 @@ class Repository(Coordination):
         lease: tuple[str, str] | None = None,
     ) -> ScanRecord:
         """Store the scan and bring findings up to date, in one transaction. `dry_run`: whether
-        removals made in a dry run stay decided (see bot.domain.workflow.opening). `lease`
+        removals made in a dry run stay decided (see bot.domain.deadlines.opening). `lease`
         (name, holder): recorded only if the holder still holds it, else LeaseLost.
 
         A decision that changes a finding while the scan is being recorded makes the recording

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.domain.clock import iso
+from bot.domain.clock import iso, parse_iso
+from bot.domain.deadlines import keep_expired, opening
 from bot.domain.records import FindingChanges, FindingView
 from bot.domain.rule import (
     DIFFERENT_USER,
@@ -26,7 +27,7 @@ from bot.domain.rule import (
     UserCredentials,
 )
 from bot.domain.scan import AccountScan, ScanResult
-from bot.domain.workflow import AuditAction, Intent, State, keep_expired, may, opening
+from bot.domain.workflow import AuditAction, Intent, State, may
 from storage import assessments, models
 from storage.bulk import insert_rows, update_rows
 from storage.steps import audit_values, step
@@ -156,8 +157,11 @@ def _open(
 ) -> None:
     """New findings and their `opened` audit rows, one insert each."""
     last_closed = _last_closed(session, account.target.account_id, candidates)
+    turned_back_on = _reactivated_keys(session, account.target.account_id, candidates, now)
     rows, events = [], []
     for candidate in candidates:
+        if candidate.key is not None and candidate_identity(candidate) in turned_back_on:
+            continue
         verdict = opening(
             last_closed.get(candidate_identity(candidate)), account.report_generated_at, dry_run
         )
@@ -208,6 +212,27 @@ def _last_closed(
         .order_by(models.Finding.closed_at)
     )
     return {identity(row): row for row in session.scalars(query)} if candidates else {}
+
+
+def _reactivated_keys(
+    session: Session, account_id: str, candidates: list[Candidate], now: datetime
+) -> set[Identity]:
+    """The keys among these that their owner turned back on lately: a reactivation keeps its
+    keys (until `kept_until`, KEY_IDLE_DAYS on) from being found idle again at once."""
+    users = {candidate.user_name for candidate in candidates if candidate.key is not None}
+    if not users:
+        return set()
+    query = select(models.Finding.user_name, models.Finding.deactivated_keys).where(
+        models.Finding.account_id == account_id,
+        models.Finding.user_name.in_(users),
+        models.Finding.state == State.REACTIVATED,
+        models.Finding.kept_until > now,
+    )
+    return {
+        (user_name, parse_iso(key["created"]))
+        for user_name, keys in session.execute(query)
+        for key in keys or ()
+    }
 
 
 Identity = tuple[str, datetime | None]

@@ -38,7 +38,9 @@ def step(
     for name, value in changes.values().items():
         setattr(row, name, value)
     if to in CLOSED_STATES:
-        row.closed_at = at
+        # When it first closed: a deactivation's keys may be turned back on, or deleted, for
+        # a time counted from then.
+        row.closed_at = row.closed_at or at
         row.resolution = row.resolution or reason
 
 

@@ -15,8 +15,9 @@ from bot.application.scans import SWEEP, ScanRunning, scan_lease, started_by
 from bot.application.scheduler import Schedule
 from bot.application.services import Services
 from bot.domain.cron import parse_cron
+from bot.domain.deadlines import follow_up
 from bot.domain.records import Actor, FindingNotes, LeaseLost, Role, Surface, SystemActor
-from bot.domain.workflow import FOLLOWED_UP, AuditAction, Intent, TransitionError, follow_up
+from bot.domain.workflow import FOLLOWED_UP, AuditAction, Intent, TransitionError
 
 log = logging.getLogger(__name__)
 

@@ -122,9 +122,7 @@ DEMO_USERS = (
         tags={"owner": "data-team@example.com"},
     ),
     DemoUser("mallory", 365, password=False, password_used_days_ago=200),
-    DemoUser(
-        "legacy-etl", 800, password=False, keys=(DemoKey(200),), tags={"owner": "U0PLATFORM"}
-    ),
+    DemoUser("legacy-etl", 800, password=False, keys=(DemoKey(200),), tags={"owner": "U0PLATFORM"}),
     DemoUser("trent", 150, password_used_days_ago=91, tags={"owner": "trent@example.com"}),
 )
 

@@ -52,6 +52,12 @@ WORKFLOW = {
     State.DISABLED: "RESOLVED",
     State.RESOLVED: "RESOLVED",
     State.ABORTED: "RESOLVED",
+    # A deactivated key turned back on (or deleted) closes nothing more: the finding was
+    # resolved when its keys were deactivated.
+    State.REACTIVATING: "RESOLVED",
+    State.REACTIVATED: "RESOLVED",
+    State.DELETING_KEYS: "RESOLVED",
+    State.KEYS_DELETED: "RESOLVED",
 }
 TITLE_MAX, DESCRIPTION_MAX = 256, 1024  # Security Hub refuses longer ones
 REMEDIATION = (

@@ -20,3 +20,8 @@ def as_utc(moment: datetime) -> datetime:
 def iso(moment: datetime | None) -> str | None:
     """A time as people's tools read it: ISO 8601 in UTC, or None."""
     return as_utc(moment).isoformat() if moment else None
+
+
+def parse_iso(text: str) -> datetime:
+    """A time `iso` wrote, back."""
+    return as_utc(datetime.fromisoformat(text))

@@ -150,7 +150,7 @@ class FindingChanges(_Fields):
     requested_dry_run: bool | None = UNSET
     owner_unreachable: bool | None = UNSET
     key_id: str | None = UNSET
-    deactivated_keys: list[str] | None = UNSET
+    deactivated_keys: list[dict[str, Any]] | None = UNSET
 
 
 @dataclass(frozen=True)
@@ -212,7 +212,7 @@ class FindingView(Protocol):
     state_changed_at: datetime | None
     key_created: datetime | None
     key_id: str | None
-    deactivated_keys: list[str] | None
+    deactivated_keys: list[dict[str, Any]] | None
 
 
 class EventView(Protocol):

@@ -9,7 +9,6 @@ table and nothing else's rules.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.domain.records import Actor, FindingView, Role, Surface
@@ -26,6 +25,12 @@ class State(StrEnum):
     RESOLVED = "resolved"
     ABORTED = "aborted"
     FAILED = "failed"
+    # After a removal that deactivated access keys (issue 23): turning them back on, and the
+    # optional deletion of keys still inactive once that is no longer possible.
+    REACTIVATING = "reactivating"
+    REACTIVATED = "reactivated"
+    DELETING_KEYS = "deleting_keys"
+    KEYS_DELETED = "keys_deleted"
 
 
 class AuditAction(StrEnum):
@@ -44,6 +49,8 @@ class AuditAction(StrEnum):
     UNKEPT = "unkept"
     POSTING_PAUSED = "posting_paused"  # the bot is not in the findings channel
     POSTING_RESUMED = "posting_resumed"  # it was invited again
+    REACTIVATION_FAILED = "reactivation_failed"  # the keys stay inactive; Reactivate may be retried
+    DELETION_FAILED = "deletion_failed"  # the keys stay inactive; the next run tries again
 
 
 class Intent(StrEnum):
@@ -68,6 +75,12 @@ class Intent(StrEnum):
     FAIL = "fail"
     REOPEN = "reopen"  # a keep expired (scan)
     RESOLVE = "resolve"  # the scan no longer finds the user idle
+    REACTIVATE = "reactivate"  # the owner or an approver turns deactivated keys back on
+    FINISH_REACTIVATION = "finish_reactivation"
+    FAIL_REACTIVATION = "fail_reactivation"  # back to disabled: the keys are still inactive
+    DELETE_KEYS = "delete_keys"  # KEY_DELETE_AFTER_DAYS after a deactivation nobody undid
+    FINISH_DELETION = "finish_deletion"
+    FAIL_DELETION = "fail_deletion"
 
 
 @dataclass(frozen=True)
@@ -189,6 +202,25 @@ POLICY: dict[Intent, Step] = {
         _roles(Role.APPROVER),
         refusal="This finding is {state}, not kept.",
     ),
+    # Deactivated keys come back on only through a recorded, re-checked step; whether this
+    # finding's keys may (the window, which keys) is `reactivation_refusal`'s to say.
+    Intent.REACTIVATE: Step(
+        _states(State.DISABLED),
+        State.REACTIVATING,
+        _roles(Role.APPROVER, Role.OWNER),
+        refusal="This finding is {state}: it has no deactivated keys to reactivate.",
+    ),
+    Intent.FINISH_REACTIVATION: Step(
+        _states(State.REACTIVATING), State.REACTIVATED, _roles(Role.SYSTEM)
+    ),
+    Intent.FAIL_REACTIVATION: Step(
+        _states(State.REACTIVATING), State.DISABLED, _roles(Role.SYSTEM)
+    ),
+    Intent.DELETE_KEYS: Step(_states(State.DISABLED), State.DELETING_KEYS, _roles(Role.SCHEDULER)),
+    Intent.FINISH_DELETION: Step(
+        _states(State.DELETING_KEYS), State.KEYS_DELETED, _roles(Role.SYSTEM)
+    ),
+    Intent.FAIL_DELETION: Step(_states(State.DELETING_KEYS), State.DISABLED, _roles(Role.SYSTEM)),
     # Not from DISABLING: a removal is under way, and the workflow settles it.
     Intent.RESOLVE: Step(
         _states(
@@ -204,13 +236,30 @@ POLICY: dict[Intent, Step] = {
     ),
 }
 
+# States of a finding whose removal was carried out (what follows concerns its keys alone).
+CARRIED_OUT = frozenset(
+    {
+        State.DISABLED,
+        State.REACTIVATING,
+        State.REACTIVATED,
+        State.DELETING_KEYS,
+        State.KEYS_DELETED,
+    }
+)
 # States in which the finding is finished: the row is closed and a new scan may open a new one.
-CLOSED_STATES = frozenset({State.DISABLED, State.RESOLVED, State.ABORTED})
+# (A disabled finding's keys may still be reactivated or deleted: those steps keep it closed.)
+CLOSED_STATES = CARRIED_OUT | {State.RESOLVED, State.ABORTED}
 # States whose finding waits for a person's decision: its channel message carries the buttons.
 AWAITING_DECISION = tuple(sorted(POLICY[Intent.REQUEST_DISABLE].sources))
 # States nothing may stay in: a finding left in one (a crash, an outage, a form never submitted)
 # is moved on by the sweep: a request back to open, a consent through the re-checked removal.
-TRANSIENT_STATES = (State.DISABLE_REQUESTED, State.OWNER_CONFIRMED, State.DISABLING)
+TRANSIENT_STATES = (
+    State.DISABLE_REQUESTED,
+    State.OWNER_CONFIRMED,
+    State.DISABLING,
+    State.REACTIVATING,
+    State.DELETING_KEYS,
+)
 
 
 class TransitionError(ValueError):
@@ -275,6 +324,8 @@ STEPS_NAMED = {
     Intent.WITHDRAW: AuditAction.WITHDRAWN,
     Intent.CANCEL_REQUEST: AuditAction.WITHDRAWN,
     Intent.UNKEEP: AuditAction.UNKEPT,
+    Intent.FAIL_REACTIVATION: AuditAction.REACTIVATION_FAILED,
+    Intent.FAIL_DELETION: AuditAction.DELETION_FAILED,
 }
 
 
@@ -298,61 +349,5 @@ def keep_refusal(role: Role, days: int | None, owner_max_days: int) -> str | Non
     return None
 
 
-@dataclass(frozen=True)
-class Opening:
-    """Whether a scan may open a finding for a user, and the note it then carries."""
-
-    allowed: bool
-    note: str | None = None
-
-
-def opening(
-    last_closed: FindingView | None, report_generated_at: datetime | None, dry_run: bool
-) -> Opening:
-    """A user found idle again, given its last closed finding: old data must not reopen a
-    removal.
-
-    A report generated before the removal predates it; a removal made in a dry run is not
-    posted again while DRY_RUN stays on, and once it is off it reopens, marked, for a real
-    decision."""
-    if last_closed is None or last_closed.state != State.DISABLED or last_closed.closed_at is None:
-        return Opening(True)
-    if last_closed.requested_dry_run:
-        if dry_run:
-            return Opening(False)
-        return Opening(True, f"decided in a dry run on {last_closed.closed_at:%Y-%m-%d}")
-    stale = report_generated_at is not None and report_generated_at < last_closed.closed_at
-    return Opening(not stale)
-
-
-def keep_expired(kept_until: datetime | None, now: datetime) -> bool:
-    """A keep with an end date reopens once that date has passed; "until revoked" never."""
-    return kept_until is not None and kept_until <= now
-
-
 def describe(state: str) -> str:
     return state.replace("_", " ")
-
-
-def follow_up(
-    asked_at: datetime | None,
-    reminded_at: datetime | None,
-    escalated_at: datetime | None,
-    now: datetime,
-    *,
-    reminder_days: int,
-    escalate_days: int,
-    auto_disable_days: int | None,
-) -> AuditAction | None:
-    """What an unanswered owner request needs now: one reminder, then the approvers, then
-    (when AUTO_DISABLE_AFTER_DAYS is set) the removal itself. None: nothing yet."""
-    if asked_at is None:
-        return None
-    waited = now - asked_at
-    if auto_disable_days is not None and waited >= timedelta(days=auto_disable_days):
-        return AuditAction.AUTO_DISABLE
-    if escalated_at is None and waited >= timedelta(days=escalate_days):
-        return AuditAction.ESCALATE
-    if reminded_at is None and escalated_at is None and waited >= timedelta(days=reminder_days):
-        return AuditAction.REMIND
-    return None

@@ -13,8 +13,9 @@ from bot.application.jobs import follow_up_job, sweep_job
 from bot.application.scheduler import ClaimedJob
 from bot.aws.demo import DEMO_ACCOUNT_ID, seed_users
 from bot.domain.cron import CronError, latest_fire_time, parse_cron
+from bot.domain.deadlines import follow_up
 from bot.domain.records import Actor, Role, Surface
-from bot.domain.workflow import AuditAction, Intent, State, follow_up
+from bot.domain.workflow import AuditAction, Intent, State
 from bot.slack.ids import ActionId
 from tests.integration.conftest import OWNED, job_runs, set_fields
 from tests.support.bot_harness import APPROVER, CHANNEL, OWNER, BotHarness, bot_settings

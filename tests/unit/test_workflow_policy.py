@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from bot.domain.deadlines import Opening, opening
 from bot.domain.records import FindingChanges, Role
 from bot.domain.workflow import (
     CLOSED_STATES,
@@ -19,7 +20,6 @@ from bot.domain.workflow import (
     TRANSIENT_STATES,
     AuditAction,
     Intent,
-    Opening,
     Standing,
     State,
     TransitionError,
@@ -27,7 +27,6 @@ from bot.domain.workflow import (
     check,
     keep_refusal,
     may,
-    opening,
     roles_for,
 )
 
@@ -62,6 +61,21 @@ EXPECTED = {
     Intent.FAIL: ({S.OWNER_CONFIRMED, S.DISABLING}, set(), S.FAILED),
     Intent.REOPEN: ({S.KEPT}, set(), S.OPEN),
     Intent.RESOLVE: (STILL_OPEN, set(), S.RESOLVED),
+    Intent.REACTIVATE: ({S.DISABLED}, set(), S.REACTIVATING),
+    Intent.FINISH_REACTIVATION: ({S.REACTIVATING}, set(), S.REACTIVATED),
+    Intent.FAIL_REACTIVATION: ({S.REACTIVATING}, set(), S.DISABLED),
+    Intent.DELETE_KEYS: ({S.DISABLED}, set(), S.DELETING_KEYS),
+    Intent.FINISH_DELETION: ({S.DELETING_KEYS}, set(), S.KEYS_DELETED),
+    Intent.FAIL_DELETION: ({S.DELETING_KEYS}, set(), S.DISABLED),
+}
+# The only steps a closed finding allows: those on the keys its removal deactivated.
+ON_DEACTIVATED_KEYS = {
+    Intent.REACTIVATE,
+    Intent.FINISH_REACTIVATION,
+    Intent.FAIL_REACTIVATION,
+    Intent.DELETE_KEYS,
+    Intent.FINISH_DELETION,
+    Intent.FAIL_DELETION,
 }
 EXPECTED_ROLES = {
     Intent.REQUEST_DISABLE: {Role.APPROVER},
@@ -83,6 +97,17 @@ EXPECTED_ROLES = {
     ),
     Intent.REOPEN: {Role.SYSTEM},
     Intent.RESOLVE: {Role.SYSTEM},
+    Intent.REACTIVATE: {Role.APPROVER, Role.OWNER},
+    Intent.DELETE_KEYS: {Role.SCHEDULER},
+    **dict.fromkeys(
+        (
+            Intent.FINISH_REACTIVATION,
+            Intent.FAIL_REACTIVATION,
+            Intent.FINISH_DELETION,
+            Intent.FAIL_DELETION,
+        ),
+        {Role.SYSTEM},
+    ),
 }
 
 
@@ -131,15 +156,21 @@ def test_a_form_opening_intent_changes_no_state():
         check(Intent.DECIDE_NOW, S.AWAITING_OWNER, role=Role.APPROVER, standing=Standing(True))
 
 
-def test_closed_findings_allow_nothing():
-    for intent, state in itertools.product(Intent, CLOSED_STATES):
+def test_closed_findings_allow_nothing_but_the_steps_on_their_deactivated_keys():
+    for intent, state in itertools.product(set(Intent) - ON_DEACTIVATED_KEYS, CLOSED_STATES):
         assert not may(intent, state, Standing(True, True)), (intent, state)
 
 
 def test_no_finding_stays_in_a_transient_state():
     """disable requested, owner confirmed and disabling always have a way on (spec), which the
     system itself may take (the sweep)."""
-    assert set(TRANSIENT_STATES) == {S.DISABLE_REQUESTED, S.OWNER_CONFIRMED, S.DISABLING}
+    assert set(TRANSIENT_STATES) == {
+        S.DISABLE_REQUESTED,
+        S.OWNER_CONFIRMED,
+        S.DISABLING,
+        S.REACTIVATING,
+        S.DELETING_KEYS,
+    }
     for state in TRANSIENT_STATES:
         assert any(may(intent, state) and Role.SYSTEM in roles_for(intent) for intent in Intent), (
             state
