@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain.records import FindingView
-from bot.domain.workflow import CARRIED_OUT, AuditAction, State
+from bot.domain.workflow import CARRIED_OUT, KEY_ACTIONS_OFF, AuditAction, State
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def reactivation_refusal(
     if not finding.deactivated_keys:
         return "No access key was deactivated by this finding: nothing to reactivate."
     if not key_actions_on:
-        return "Key actions are off (KEY_ACTIONS=off): keys are not reactivated by the bot."
+        return KEY_ACTIONS_OFF
     if finding.closed_at is None or now - finding.closed_at > timedelta(days=window_days):
         return (
             f"Keys can be reactivated for {window_days} days after the bot deactivated them; "

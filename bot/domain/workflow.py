@@ -333,6 +333,18 @@ LONGEST_KEEP_DAYS = 3650
 KEEP_BY = {Role.APPROVER: Intent.KEEP, Role.OWNER: Intent.OWNER_KEEP}
 
 
+KEY_ACTIONS_OFF = "Key actions are off (KEY_ACTIONS=off): idle keys are reported, not deactivated."
+
+
+def disable_refusal(finding: FindingView, key_actions_on: bool) -> str | None:
+    """Why Disable is not offered on this finding whatever its state, or None: an idle key's
+    finding does nothing while KEY_ACTIONS=off (a password finding then removes the password
+    alone)."""
+    if finding.key_created is not None and not key_actions_on:
+        return KEY_ACTIONS_OFF
+    return None
+
+
 def keep_refusal(role: Role, days: int | None, owner_max_days: int) -> str | None:
     """Why this keep is not allowed, or None: owners keep for at most OWNER_KEEP_MAX_DAYS, and
     "until revoked" is the approvers' alone."""
