@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ConfirmObject, PlainTextObject
 
-from bot.application.decisions import RemovedUnrecorded
+from bot.application.removal import RemovedUnrecorded
 from bot.domain.digest import DigestFacts
 from bot.domain.home import LastScan, OpenCount
 from bot.domain.records import Surface
