@@ -37,6 +37,7 @@ from bot.domain.workflow import (
     Intent,
     State,
     TransitionError,
+    disable_refusal,
     keep_refusal,
     may,
 )
@@ -91,6 +92,10 @@ class Decisions:
         """Record the request, with what it is for: this owner (and whether Slack said for
         certain that they cannot be asked), in this dry-run mode. `at`: when, as a form opened
         for it already says."""
+        finding = self.repository.finding(finding_id)
+        refusal = disable_refusal(finding, self.settings.deactivates_keys) if finding else None
+        if refusal:
+            raise TransitionError(refusal)
         changes = FindingChanges(
             requested_by=by.id,
             decided_by=None,

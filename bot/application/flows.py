@@ -20,7 +20,14 @@ from bot.application.services import Services
 from bot.domain.records import Actor, Surface
 from bot.domain.rule import CATEGORIES
 from bot.domain.scan import ACCOUNT_ID
-from bot.domain.workflow import KEEP_BY, ROLE_ON_SURFACE, Intent, may
+from bot.domain.workflow import (
+    KEEP_BY,
+    ROLE_ON_SURFACE,
+    Intent,
+    TransitionError,
+    disable_refusal,
+    may,
+)
 from bot.slack.client import OwnerContact
 from bot.slack.messages.blocks import Message
 from bot.slack.messages.command import history_message, list_page
@@ -48,6 +55,9 @@ def plan_disable(services: Services, finding_id: str | None, user_id: str) -> Di
     finding, approver = services.access.acting_on(
         finding_id, user_id, Surface.CHANNEL, Intent.REQUEST_DISABLE
     )
+    refusal = disable_refusal(finding, services.settings.deactivates_keys)
+    if refusal:
+        raise TransitionError(refusal)
     owner = look_up_owner(services, finding.owner)
     at = services.clock()
     form = None
@@ -145,6 +155,16 @@ def _confirm(
         services.announcer.tell(channel, user_id, f"{removal.summary} {line}")
     else:
         services.announcer.tell_outcome(removal.finding, removal.summary)
+    publish_home(services, user_id)
+
+
+def reactivate(services: Services, finding_id: str | None, user_id: str, surface: Surface) -> None:
+    """Reactivate, on a removal that deactivated access keys: an approver in the channel, or
+    the owner in their DM or on their Home, within KEY_REACTIVATE_DAYS."""
+    finding, actor = services.access.acting_on(finding_id, user_id, surface, Intent.REACTIVATE)
+    outcome = services.decisions.keys.reactivate(finding.id, actor)
+    services.announcer.refresh(outcome.finding)
+    services.announcer.tell_outcome(outcome.finding, outcome.summary)
     publish_home(services, user_id)
 
 

@@ -158,6 +158,9 @@ class KeyDecisions:
             noted = FindingChanges(decision_note=reason, **changes)
             return self._step(finding.id, intent, by, reason, noted, details)
 
+        if not self.settings.deactivates_keys:  # KEY_ACTIONS=off since it was asked
+            why = "key actions are off (KEY_ACTIONS=off): the key was left as it is"
+            return Removal(move(Intent.WITHDRAW, why), f"Not deactivated: {why}.")
         now = self._clock()
         verdict = recheck_key(live, finding.user_id, finding.key_created, now, self.settings)
         if isinstance(verdict, Cleared):
