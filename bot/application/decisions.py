@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.application import key_actions
-from bot.application.key_decisions import KeyDecisions, keys_record
+from bot.application.key_decisions import KeyDecisions, keys_record, riding_keys
 from bot.application.removal import MAX_ERROR, Removal, RemovedUnrecorded
 from bot.aws.iam import AccountIam, describe_error
 from bot.domain.assessment import recheck, recheck_facts, same_owner
@@ -96,6 +96,8 @@ class Decisions:
         refusal = disable_refusal(finding, self.settings.deactivates_keys) if finding else None
         if refusal:
             raise TransitionError(refusal)
+        keys = [key["created"] for key in riding_keys(finding)] if finding else []
+        keys = keys if self.settings.deactivates_keys else []
         changes = FindingChanges(
             requested_by=by.id,
             decided_by=None,
@@ -103,11 +105,13 @@ class Decisions:
             requested_owner=owner,
             requested_dry_run=self.settings.dry_run,
             owner_unreachable=owner_unreachable,
+            requested_keys=keys,
         )
         details = {
             "owner": owner,
             "owner_unreachable": owner_unreachable,
             "dry_run": self.settings.dry_run,
+            **({"keys": keys} if keys else {}),
         }
         return self._step(finding_id, Intent.REQUEST_DISABLE, by, None, changes, details, at=at)
 
@@ -215,8 +219,8 @@ class Decisions:
             if recovered is not None:
                 return recovered
         elif finding.state == State.DISABLING and not iam.has_password(finding.user_name):
-            proof = {"recovered": "after a restart: the password is gone"}
-            return self._finish_removal(finding, iam, system, PASSWORD_REMOVED, proof)
+            why = "recovered after a restart: the password is gone"
+            return self._finish_removal(finding, iam, system, PASSWORD_REMOVED, {}, why)
         if self._other_mode(finding):
             return self._withdraw(finding, system)
         return self._remove(finding, system)
@@ -276,17 +280,25 @@ class Decisions:
         return self._finish_removal(finding, iam, by, outcome, proof)
 
     def _finish_removal(
-        self, finding: Finding, iam: AccountIam, by: Actor, outcome: str, proof: dict[str, Any]
+        self,
+        finding: Finding,
+        iam: AccountIam,
+        by: Actor,
+        outcome: str,
+        proof: dict[str, Any],
+        why: str | None = None,
     ) -> Removal:
         """The password is gone: its idle keys are deactivated (each re-checked), and the
-        removal recorded with what became of each."""
+        removal recorded (`why`, else `outcome`) with what became of each."""
         keys = self.keys.riding(iam, finding)
         details = {**proof, **keys_record(keys)}
         changes = FindingChanges(
             decision_note=outcome, deactivated_keys=key_actions.deactivated(keys) or None
         )
         try:
-            done = self._step(finding.id, Intent.FINISH_REMOVAL, by, outcome, changes, details)
+            done = self._step(
+                finding.id, Intent.FINISH_REMOVAL, by, why or outcome, changes, details or None
+            )
         except RecordsUnavailable:
             raise RemovedUnrecorded(finding.user_name, self.settings.stuck_after_seconds) from None
         log.info("removed console password of %s in %s", done.user_name, done.account_id)

@@ -142,7 +142,9 @@ class KeyDecisions:
         """A password finding's idle keys, deactivated with it (KEY_ACTIONS=deactivate)."""
         if not self.settings.deactivates_keys:
             return []
-        created = [parse_iso(key["created"]) for key in riding_keys(finding)]
+        # Only the keys the request covered (what the people were shown), still riding on it.
+        riding = {key["created"] for key in riding_keys(finding)}
+        created = [parse_iso(key) for key in finding.requested_keys or () if key in riding]
         try:
             return key_actions.deactivate(iam, finding, created, self.settings, self._clock())
         except Exception as error:  # the live re-check of the keys failed: none is touched
