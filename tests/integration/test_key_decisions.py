@@ -333,3 +333,27 @@ def test_keys_left_inactive_are_deleted_after_key_delete_after_days(
     assert key_deletion_job(bot.services) == "keys of 1 findings deleted or tried"
     assert bot.repository.finding(finding_id).state == State.KEYS_DELETED
     assert keys_of("idle-key") == [] and key_calls == [(key_id, "deleted")]
+
+
+def test_a_key_found_idle_after_the_request_is_not_deactivated_with_it(
+    standin, database_file, aws_session, now, key_calls
+):
+    """Consent is for what the people were shown when asked."""
+    later = DemoUser(
+        "later", 600, password_used_days_ago=300, keys=(DemoKey(300), DemoKey(10)), tags=OWNER_TAG
+    )
+    seed_users(aws_session, (later,), now)
+    bot = start_bot(standin, database_file, aws_session)
+    bot.command("scan")
+    (finding,) = bot.repository.findings_for_user("later")
+    bot.click(ActionId.DISABLE, finding.id)
+    shown, busy = keys_of("later")
+    busy.last_used = AccessKeyLastUsed(
+        timestamp=now - timedelta(days=100), service="s3", region="us-east-1"
+    )
+    bot.command("scan")  # now both ride on the finding
+    assert len(bot.repository.finding(finding.id).facts["idle_keys"]) == 2
+    bot.click(ActionId.OWNER_CONFIRM, finding.id, **IN_DM)
+    assert bot.repository.finding(finding.id).state == State.DISABLED
+    assert key_calls == [(shown.access_key_id, "Inactive")]
+    assert statuses("later") == ["Inactive", "Active"]
