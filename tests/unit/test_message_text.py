@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ConfirmObject, PlainTextObject
 
 from bot.application.decisions import RemovedUnrecorded
-from bot.domain.digest import DigestFacts
+from bot.domain.digest import DigestFacts, KeyWeek
 from bot.domain.home import LastScan, OpenCount
 from bot.domain.records import Surface
 from bot.domain.scan import AccountScan, AccountTarget
@@ -37,7 +37,7 @@ from bot.slack.messages.owner import owner_dm, owner_reminder
 from bot.slack.messages.text import clean, literal, mention, plain, slack_length
 from storage.models import AuditEvent
 from tests.support.slack_rules import message_problem, view_problem
-from tests.unit.test_messages import NOW, row
+from tests.unit.test_messages import KEYS, NOW, row
 
 # Each can format, mention, link, become an emoji or reverse the line when it goes in raw.
 PIECES = [
@@ -159,17 +159,18 @@ def every_message(value: str) -> list[Message]:
         keeps_expiring=[rows[2]],
         failed_scans=[(NOW, value, value)],
         trend=[],
+        week_keys=KeyWeek(1, 1, 1, 1),
     )
     return [
-        findings_message(rows, UTC, dry_run=False),
-        findings_message([escalated], UTC, dry_run=True),
+        findings_message(rows, UTC, dry_run=False, keys=KEYS),
+        findings_message([escalated], UTC, dry_run=True, keys=KEYS),
         scan_summary(failed, [], dry_run=False),
         scan_summary(done, rows, dry_run=False, thread=ThreadProgress(20, 5)),
         unposted_summary(value, dry_run=False),
-        escalation(rows[1], 4),
-        owner_dm(rows[1], UTC, dry_run=False),
-        owner_dm(rows[2], UTC, dry_run=False),
-        owner_reminder(rows[1]),
+        escalation(rows[1], 4, UTC),
+        owner_dm(rows[1], UTC, dry_run=False, keys=KEYS),
+        owner_dm(rows[2], UTC, dry_run=False, keys=KEYS),
+        owner_reminder(rows[1], UTC),
         help_message(f"I don't know {literal(value)}."),
         list_page(rows, value, 1, UTC),
         history_message(value, [(r, [event] * 3) for r in rows], UTC),
@@ -181,12 +182,12 @@ def every_message(value: str) -> list[Message]:
 
 def every_view(value: str) -> list[dict[str, Any]]:
     finding = hostile_row(value, state=State.AWAITING_OWNER)
-    about = About("C0FINDINGS", 90, ["U0APPROVER", value], "S0GROUP", value, 180)
+    about = About("C0FINDINGS", 90, 45, ["U0APPROVER", value], "S0GROUP", value, 180)
     scans = {value: LastScan(NOW, "failed", value, value), "1": LastScan(NOW, "ok", value)}
     return [
-        keep_modal(finding, Surface.CHANNEL, 180),
-        unkeep_modal(hostile_row(value, state=State.KEPT)),
-        confirm_modal(finding, f"The owner {literal(value)} is not a Slack user", UTC, True),
+        keep_modal(finding, Surface.CHANNEL, 180, UTC),
+        unkeep_modal(hostile_row(value, state=State.KEPT), UTC),
+        confirm_modal(finding, f"The owner {literal(value)} is not a Slack user", UTC, True, KEYS),
         placeholder_modal(f"Slack said {literal(value)}"),
         home_view(
             about=about,
@@ -195,8 +196,11 @@ def every_view(value: str) -> list[dict[str, Any]]:
             now=NOW,
             zone=UTC,
             dry_run=True,
+            keys=KEYS,
         ),
-        home_view(about=about, owner=None, approver=None, now=NOW, zone=UTC, dry_run=False),
+        home_view(
+            about=about, owner=None, approver=None, now=NOW, zone=UTC, dry_run=False, keys=KEYS
+        ),
     ]
 
 
@@ -250,7 +254,7 @@ def test_bidi_controls_and_line_breaks_never_reach_slack():
 def test_the_disable_buttons_confirm_dialog_shows_the_owner_tag_as_written():
     """Issue 20: this owner tag in the confirm dialog made Slack refuse the message."""
     finding = row("svc", owner="<!channel>@x.io")
-    message = findings_message([finding], UTC, dry_run=False)
+    message = findings_message([finding], UTC, dry_run=False, keys=KEYS)
     (confirm,) = [
         e["confirm"] for b in message.blocks for e in b.get("elements", []) if "confirm" in e
     ]
@@ -299,10 +303,10 @@ def test_names_owner_tags_and_errors_never_format_in_outcome_lines():
         state=State.FAILED,
         decision_note="DeleteLoginProfile failed: AccessDenied: by a *service control policy*",
     )
-    line = json.dumps(findings_message([finding], UTC, dry_run=False).blocks)
+    line = json.dumps(findings_message([finding], UTC, dry_run=False, keys=KEYS).blocks)
     assert "`_break_glass_admin_`" in line and "`_x_:fire:@corp.io`" in line
     assert "`DeleteLoginProfile failed: AccessDenied: by a *service control policy*`" in line
-    message = findings_message([row("@channel")], UTC, dry_run=False)
+    message = findings_message([row("@channel")], UTC, dry_run=False, keys=KEYS)
     assert message.text == "Idle console passwords: `@channel`"
     assert_safe_message(message)
 
