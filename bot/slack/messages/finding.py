@@ -85,7 +85,7 @@ class KeyRules:
         """How a deactivation of `what` is undone, and what becomes of keys nobody turns back
         on."""
         then = (
-            f"; keys still inactive {self.delete_after_days} days after are deleted"
+            f"; keys still inactive {self.delete_after_days} days after it are deleted"
             if self.delete_after_days is not None
             else ""
         )
