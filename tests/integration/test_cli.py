@@ -25,10 +25,12 @@ ROOT = Path(__file__).resolve().parents[2]
 DEMO_FINDINGS = {
     "alice@example.com",
     "bob",
+    "carol",  # an idle access key beside a password in use
     "dave",
     "frank",
     "grace",
     "ivan",
+    "legacy-etl",  # an idle access key, no password
     "svc-reporting",
     "trent",
 }
@@ -59,13 +61,13 @@ def test_demo_scan_prints_a_table_and_records_it(tmp_path):
     assert "PRIVILEGED, NO MFA" in lines[2] and "PRIVILEGED " in lines[4]
     for user in DEMO_FINDINGS:
         assert user in first.stdout
-    assert "carol" not in first.stdout and "heidi" not in first.stdout
-    assert "8 findings (8 new, 0 resolved)" in first.stdout
+    assert "heidi" not in first.stdout
+    assert "10 findings (10 new, 0 resolved)" in first.stdout
     assert "scanning 123456789012" in first.stderr
     assert (tmp_path / "iam-inactive-demo.db").exists()
 
     again = run_bot("scan", "--demo", cwd=tmp_path)
-    assert "8 findings (0 new, 0 resolved)" in again.stdout
+    assert "10 findings (0 new, 0 resolved)" in again.stdout
     assert "recorded as scan #2" in again.stdout
 
 
