@@ -4,6 +4,7 @@ Reactivate; each worst case leaves the key as it was and tells the person why.""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -17,7 +18,7 @@ from bot.aws.demo import DEMO_ACCOUNT_ID, DemoKey, DemoUser, seed_users
 from bot.domain.workflow import State
 from bot.slack.ids import ActionId
 from tests.integration.conftest import has_password, set_fields, start_bot
-from tests.support.bot_harness import APPROVER, OWNER
+from tests.support.bot_harness import APPROVER, CHANNEL, OWNER
 
 OWNER_TAG = {"owner": "owner@example.com"}
 IDLE_KEY = DemoUser("idle-key", 500, password=False, keys=(DemoKey(200),), tags=OWNER_TAG)
@@ -98,6 +99,21 @@ def test_an_idle_key_is_deactivated_once_its_owner_confirms(key_bot, standin, ke
         "disabled",
     ]
     assert f"Access key `{key.access_key_id}` of `idle-key` deactivated" in standin.said_to(OWNER)
+    # Reactivate is offered where the decision was made: the channel's line and the owner's DM.
+    updated = [call for call in standin.named("chat.update") if call.answer.get("ok")]
+    assert {
+        call.params["channel"] for call in updated if ActionId.REACTIVATE in call.text_of_blocks()
+    } >= {CHANNEL, "D0OWNER"}
+
+
+def test_the_owner_reactivates_from_their_home(key_bot, standin, key_calls):
+    finding_id = deactivated(key_bot)
+    key_bot.open_home(OWNER)
+    assert ActionId.REACTIVATE in json.dumps(key_bot.home_of(OWNER))
+    key_calls.clear()
+    key_bot.home_click(ActionId.REACTIVATE, finding_id, OWNER)
+    assert key_bot.repository.finding(finding_id).state == State.REACTIVATED
+    assert statuses("idle-key") == ["Active"] and len(key_calls) == 1
 
 
 def test_a_fully_inactive_user_is_one_decision(key_bot, key_calls):
