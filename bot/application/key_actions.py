@@ -83,14 +83,12 @@ def deactivate_key(iam: AccountIam, user_name: str, key: AccessKeyUse) -> KeyOut
 def reactivate(iam: AccountIam, finding: FindingView) -> list[KeyOutcome]:
     """The keys this finding deactivated, back on: each only if it is still there and still
     Inactive (one already Active is left as it is, and counts as done)."""
-    current = {key.key_id: key for key in iam.access_keys(finding.user_name)}
     outcomes = []
-    for recorded in finding.deactivated_keys or ():
-        created, key = parse_iso(recorded["created"]), current.get(recorded["key_id"])
+    for key_id, created, key in _as_recorded(iam, finding):
         if key is None:
-            outcomes.append(KeyOutcome(created, recorded["key_id"], False, "deleted meanwhile"))
+            outcomes.append(KeyOutcome(created, key_id, False, "deleted meanwhile"))
         elif key.active:
-            outcomes.append(KeyOutcome(created, key.key_id, True, "already active"))
+            outcomes.append(KeyOutcome(created, key_id, True, "already active"))
         else:
             outcomes.append(_set(iam, finding.user_name, key, active=True))
     return outcomes
@@ -99,21 +97,29 @@ def reactivate(iam: AccountIam, finding: FindingView) -> list[KeyOutcome]:
 def delete(iam: AccountIam, finding: FindingView) -> list[KeyOutcome]:
     """The keys this finding deactivated, deleted: each only while still Inactive (one turned
     back on in IAM meanwhile is left alone)."""
-    current = {key.key_id: key for key in iam.access_keys(finding.user_name)}
     outcomes = []
-    for recorded in finding.deactivated_keys or ():
-        created, key = parse_iso(recorded["created"]), current.get(recorded["key_id"])
+    for key_id, created, key in _as_recorded(iam, finding):
         if key is None:
-            outcomes.append(KeyOutcome(created, recorded["key_id"], True, "already deleted"))
+            outcomes.append(KeyOutcome(created, key_id, True, "already deleted"))
         elif key.active:
-            outcomes.append(KeyOutcome(created, key.key_id, False, "left: active again in IAM"))
+            outcomes.append(KeyOutcome(created, key_id, False, "left: active again in IAM"))
         else:
             try:
-                request_id = iam.delete_access_key(finding.user_name, recorded["key_id"])
-                outcomes.append(KeyOutcome(created, key.key_id, True, DELETED, request_id))
+                request_id = iam.delete_access_key(finding.user_name, key_id)
+                outcomes.append(KeyOutcome(created, key_id, True, DELETED, request_id))
             except Exception as error:
-                outcomes.append(KeyOutcome(created, key.key_id, False, describe_error(error)))
+                outcomes.append(KeyOutcome(created, key_id, False, describe_error(error)))
     return outcomes
+
+
+def _as_recorded(
+    iam: AccountIam, finding: FindingView
+) -> list[tuple[str, datetime, AccessKeyUse | None]]:
+    """Each key this finding deactivated: its id, when it was made, and how AWS has it now
+    (None: gone)."""
+    now = {key.key_id: key for key in iam.access_keys(finding.user_name)}
+    recorded = finding.deactivated_keys or ()
+    return [(key["key_id"], parse_iso(key["created"]), now.get(key["key_id"])) for key in recorded]
 
 
 def _set(iam: AccountIam, user_name: str, key: AccessKeyUse, *, active: bool) -> KeyOutcome:

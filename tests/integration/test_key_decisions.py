@@ -263,20 +263,23 @@ def test_two_approvers_reactivating_at_once_make_one_call(
     assert len(key_calls) == 1 and statuses("idle-key") == ["Active"]
 
 
+def crashed_while_deactivating(bot, finding_id: str, key_id: str) -> None:
+    """Recorded as under way (`disabling`, its key id known), its process gone an hour ago."""
+    set_fields(
+        bot.repository,
+        finding_id,
+        state=State.DISABLING,
+        key_id=key_id,
+        state_changed_at=datetime.now(UTC) - timedelta(hours=1),
+        requested_dry_run=False,
+    )
+
+
 def test_a_deactivation_a_crash_cut_short_is_settled_once_by_the_sweep(key_bot, key_calls):
     finding = key_finding(key_bot, "idle-key")
     (key,) = keys_of("idle-key")
     key_bot.click(ActionId.DISABLE, finding.id)
-    # Recorded as under way, the process gone before UpdateAccessKey (an hour ago).
-    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
-    set_fields(
-        key_bot.repository,
-        finding.id,
-        state=State.DISABLING,
-        key_id=key.access_key_id,
-        state_changed_at=an_hour_ago,
-        requested_dry_run=False,
-    )
+    crashed_while_deactivating(key_bot, finding.id, key.access_key_id)
     key_bot.services.decisions.sweep()
     key_bot.services.decisions.sweep()
     assert key_bot.repository.finding(finding.id).state == State.DISABLED
@@ -293,15 +296,7 @@ def test_a_deactivation_carried_out_before_the_crash_is_recorded_without_a_secon
         UserName="idle-key", AccessKeyId=key.access_key_id, Status="Inactive"
     )
     key_calls.clear()
-    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
-    set_fields(
-        key_bot.repository,
-        finding.id,
-        state=State.DISABLING,
-        key_id=key.access_key_id,
-        state_changed_at=an_hour_ago,
-        requested_dry_run=False,
-    )
+    crashed_while_deactivating(key_bot, finding.id, key.access_key_id)
     key_bot.services.decisions.sweep()
     done = key_bot.repository.finding(finding.id)
     assert done.state == State.DISABLED and done.deactivated_keys
