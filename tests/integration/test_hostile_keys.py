@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from moto.iam.models import AccessKeyLastUsed
 
 from bot.application.jobs import key_deletion_job
 from bot.aws.demo import DemoKey, DemoUser, seed_users
@@ -251,3 +252,36 @@ def test_the_same_key_from_the_report_and_from_the_api_is_one_finding(
     api = start_bot(standin, database_file, aws_session, scan_source="api")
     api.command("scan")
     assert [row.id for row in api.repository.findings_for_user("idle-key")] == [first.id]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a key that goes idle while its user's password finding is kept rides on the kept "
+    "finding (assess: KEY_WITH_PASSWORD), so the keep of a password, made when no key was "
+    "idle, silently exempts every key that goes idle for as long as the keep lasts",
+)
+def test_a_key_going_idle_under_a_kept_password_is_a_finding(
+    standin, database_file, aws_session, now
+):
+    from bot.domain.records import Surface
+    from bot.domain.workflow import person
+
+    user = DemoUser("console", 600, password_used_days_ago=300, keys=(DemoKey(5),), tags=OWNER_TAG)
+    seed_users(aws_session, (user,), now)
+    bot = start_bot(standin, database_file, aws_session)
+    bot.command("scan")
+    (password,) = bot.repository.findings_for_user("console")
+    assert password.facts["idle_keys"] == []  # the key was in use when the password was kept
+    approver = person(APPROVER, Surface.CHANNEL)
+    bot.services.decisions.keep(password.id, approver, "break-glass console login", 365)
+    (key,) = keys_of("console")
+    key.last_used = AccessKeyLastUsed(
+        timestamp=now - timedelta(days=100), service="s3", region="us-east-1"
+    )
+    bot.command("scan")
+    open_keys = [
+        row
+        for row in bot.repository.findings_for_user("console")
+        if row.key_created is not None and row.closed_at is None
+    ]
+    assert len(open_keys) == 1  # the idle key is found, to be decided on its own
