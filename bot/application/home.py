@@ -58,7 +58,7 @@ def build_home(services: Services, user_id: str, note: str | None = None) -> dic
         exempt_tag=settings.exempt_tag,
         owner_keep_max_days=settings.owner_keep_max_days,
     )
-    reactivatable = home.reactivatable(owned, now, keys.reactivate_days, keys.deactivate)
+    reactivatable = home.reactivatable(owned, now, keys.reactivate_days)
     owner = OwnerPart(home.waiting_on(owned, user_id), home.kept(owned), reactivatable)
     return home_view(
         about=about,

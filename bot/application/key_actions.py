@@ -26,6 +26,7 @@ DEACTIVATED = "deactivated"
 REACTIVATED = "reactivated"
 DELETED = "deleted"
 DRY_RUN = "dry run: UpdateAccessKey was not called"
+ACTIVE_AGAIN = "left: active again in IAM"
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def delete(iam: AccountIam, finding: FindingView) -> list[KeyOutcome]:
         if key is None:
             outcomes.append(KeyOutcome(created, key_id, True, "already deleted"))
         elif key.active:
-            outcomes.append(KeyOutcome(created, key_id, False, "left: active again in IAM"))
+            outcomes.append(KeyOutcome(created, key_id, True, ACTIVE_AGAIN))
         else:
             try:
                 request_id = iam.delete_access_key(finding.user_name, key_id)

@@ -77,20 +77,26 @@ class KeyDecisions:
         finding = self.repository.finding(finding_id)
         if finding is None:
             raise UnknownFinding(finding_id)
-        settings = self.settings
-        refusal = reactivation_refusal(
-            finding, self._clock(), settings.key_reactivate_days, settings.deactivates_keys
-        )
+        # Neither DRY_RUN nor KEY_ACTIONS=off stops an undo: they stop the bot taking keys away.
+        now = self._clock()
+        refusal = reactivation_refusal(finding, now, self.settings.key_reactivate_days)
         if refusal:
             raise TransitionError(refusal)
         why = "reactivate the access keys the removal deactivated"
-        moved = self._step(finding_id, Intent.REACTIVATE, by, why, FindingChanges(decided_by=by.id))
+        # From now on, until KEY_IDLE_DAYS on, a scan does not find these keys idle again (their
+        # last use is as old as it was), whatever becomes of this reactivation.
+        spared = now + timedelta(days=self.settings.thresholds.key_idle_days)
+        changes = FindingChanges(decided_by=by.id, kept_until=spared)
+        moved = self._step(finding_id, Intent.REACTIVATE, by, why, changes)
         return self.turn_back_on(moved, Actor(by.id, Role.SYSTEM, by.surface))
 
     def delete_expired_keys(self, by: Actor) -> list[Removal]:
         """KEY_DELETE_AFTER_DAYS after a deactivation nobody undid, its keys are deleted (each
         only while still Inactive); a finding another replica took meanwhile is passed by."""
         now, after = self._clock(), self.settings.key_delete_after_days
+        if self.settings.dry_run:  # a deletion cannot be undone: a dry run never makes one
+            log.info("DRY_RUN: no key is deleted (KEY_DELETE_AFTER_DAYS=%s)", after)
+            return []
         done = []
         for finding in self.repository.findings_in_state(State.DISABLED):
             if not deletion_due(finding, now, after):
@@ -115,10 +121,8 @@ class KeyDecisions:
             failed = self._step(
                 finding.id, Intent.FAIL_REACTIVATION, by, why, changes, keys_record(keys)
             )
-            return Removal(failed, f"Not reactivated: {literal(failure, MAX_ERROR)}")
-        # The keys' last use is as old as before: they are not found idle again at once.
-        rest = timedelta(days=self.settings.thresholds.key_idle_days)
-        changes = FindingChanges(decision_note="reactivated", kept_until=self._clock() + rest)
+            return Removal(failed, f"Not reactivated: {_said(keys, failure)}")
+        changes = FindingChanges(decision_note="reactivated")
         done = self._step(
             finding.id, Intent.FINISH_REACTIVATION, by, "reactivated", changes, keys_record(keys)
         )
@@ -130,13 +134,17 @@ class KeyDecisions:
         iam = self._iam_for_account(finding.account_id)
         keys, failure = _attempt(lambda: key_actions.delete(iam, finding))
         intent = Intent.FAIL_DELETION if failure else Intent.FINISH_DELETION
+        # A key turned back on in IAM meanwhile is not the bot's to delete any more.
+        still_off = [
+            key
+            for key in finding.deactivated_keys or ()
+            if key["key_id"]
+            not in {outcome.key_id for outcome in keys if outcome.note == key_actions.ACTIVE_AGAIN}
+        ]
         why = f"not all deleted: {failure}" if failure else "deleted"
-        moved = self._step(
-            finding.id, intent, by, why, FindingChanges(decision_note=why), keys_record(keys)
-        )
-        return Removal(
-            moved, f"Access keys of {literal(moved.user_name)}: {key_actions.summary(keys)}"
-        )
+        changes = FindingChanges(decision_note=why, deactivated_keys=still_off)
+        moved = self._step(finding.id, intent, by, why, changes, keys_record(keys))
+        return Removal(moved, f"Access keys of {literal(moved.user_name)}: {_said(keys, failure)}")
 
     def riding(self, iam: AccountIam, finding: Finding) -> list[key_actions.KeyOutcome]:
         """A password finding's idle keys, deactivated with it (KEY_ACTIONS=deactivate)."""
@@ -221,6 +229,14 @@ class KeyDecisions:
         )
         done = self._step(finding.id, Intent.FINISH_REMOVAL, by, why, changes)
         return Removal(done, self._deactivated(done, outcome))
+
+
+def _said(keys: list[key_actions.KeyOutcome], failure: str | None) -> str:
+    """What became of the keys, for people (mrkdwn): each key's outcome, or the failure that
+    stopped them all."""
+    if keys:
+        return key_actions.summary(keys)
+    return literal(failure or "nothing to do", MAX_ERROR)
 
 
 def _attempt(

@@ -58,20 +58,14 @@ def days_since(moment: datetime | None, now: datetime) -> int:
     return max(0, (now - moment).days) if moment else 0
 
 
-def offers_reactivate(
-    row: FindingView, now: datetime, window_days: int, key_actions_on: bool
-) -> bool:
+def offers_reactivate(row: FindingView, now: datetime, window_days: int) -> bool:
     """Whether Reactivate is offered on this finding now: the workflow allows it from its state,
     and its deactivated keys may still be turned back on (`reactivation_refusal`)."""
     return may(Intent.REACTIVATE, row.state) and (
-        reactivation_refusal(row, now, window_days, key_actions_on) is None
+        reactivation_refusal(row, now, window_days) is None
     )
 
 
-def reactivatable(
-    rows: Iterable[F], now: datetime, window_days: int, key_actions_on: bool
-) -> list[F]:
+def reactivatable(rows: Iterable[F], now: datetime, window_days: int) -> list[F]:
     """The findings whose deactivated keys their owner may turn back on now (their Home)."""
-    return riskiest_first(
-        row for row in rows if offers_reactivate(row, now, window_days, key_actions_on)
-    )
+    return riskiest_first(row for row in rows if offers_reactivate(row, now, window_days))

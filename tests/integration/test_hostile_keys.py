@@ -184,11 +184,6 @@ def test_a_reactivated_key_does_not_ride_on_a_password_finding_at_once(
     assert password.facts["idle_keys"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="KEY_DELETE_AFTER_DAYS deletes keys with DRY_RUN=true: delete_expired_keys never "
-    "looks at settings.dry_run (docs: 'DRY_RUN covers keys too')",
-)
 def test_dry_run_deletes_no_key(standin, database_file, aws_session, now, key_calls):  # noqa: F811
     idle = DemoUser("idle-key", 500, password=False, keys=(DemoKey(200),), tags=OWNER_TAG)
     seed_users(aws_session, (idle,), now)
@@ -205,12 +200,6 @@ def test_dry_run_deletes_no_key(standin, database_file, aws_session, now, key_ca
     assert key_calls == [] and statuses("idle-key") == ["Inactive"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a deactivated key an administrator turned back on in IAM makes every "
-    "KEY_DELETE_AFTER_DAYS run take the finding to deleting_keys and back to disabled, "
-    "announcing a failed deletion each time, forever",
-)
 def test_a_key_turned_back_on_in_iam_is_not_tried_for_deletion_on_every_run(
     standin,
     database_file,

@@ -107,12 +107,6 @@ def test_a_scan_while_a_reactivation_is_unsettled_does_not_reopen_its_key(
     assert _open_key_findings(bot, "idle-key") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="KEY_ACTIONS=off, the switch to stop the bot acting on keys, also refuses "
-    "Reactivate (reactivation_refusal), so the undo of deactivations already made is lost "
-    "exactly when key actions were turned off because something went wrong",
-)
 def test_key_actions_off_still_lets_the_owner_undo_a_deactivation(
     standin,
     database_file,
@@ -151,12 +145,6 @@ def test_a_reactivated_key_is_not_found_again_at_once_with_a_fresh_report(
     assert _open_key_findings(bot, "idle-key") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="turn_back_on wraps key_actions.summary (already mrkdwn with code spans) in "
-    "literal() again: the owner reads the key ids with look-alike backticks inside one code "
-    "span instead of the failed key named",
-)
 def test_a_failed_reactivation_names_the_key_it_could_not_turn_back_on(
     standin, database_file, aws_session, now, monkeypatch
 ):

@@ -175,7 +175,6 @@ def test_reactivate_is_offered_only_for_deactivated_keys_within_the_window():
     assert reactivation_refusal(disabled(), NOW, 30) is None
     assert "30 days" in reactivation_refusal(disabled(closed_at=ago(31)), NOW, 30)
     assert "nothing to reactivate" in reactivation_refusal(disabled(deactivated_keys=None), NOW, 30)
-    assert "KEY_ACTIONS=off" in reactivation_refusal(disabled(), NOW, 30, key_actions_on=False)
 
 
 def test_keys_are_deleted_only_when_asked_and_the_time_has_come():

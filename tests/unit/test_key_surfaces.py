@@ -111,9 +111,8 @@ def test_the_owners_home_offers_reactivate_for_their_reactivatable_findings():
     done = disabled(key_row(key_id="AKIAONE"))
     waiting = key_row("waiting", state=State.AWAITING_OWNER, owner_slack_id="U0O")
     rows = [done, waiting, disabled(key_row("late"), days_ago=40), key_row("open")]
-    reactivatable = home.reactivatable(rows, NOW, 30, key_actions_on=True)
-    assert reactivatable == [done]
-    assert home.reactivatable(rows, NOW, 30, key_actions_on=False) == []
+    reactivatable = home.reactivatable(rows, NOW, 30)
+    assert reactivatable == [done]  # whatever KEY_ACTIONS says: an undo is never stopped
     view = home_view(
         about=ABOUT,
         owner=OwnerPart([waiting], [], reactivatable),

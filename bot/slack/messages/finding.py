@@ -66,7 +66,7 @@ class KeyRules:
         return disable_refusal(row, self.deactivate)
 
     def reactivatable(self, row: FindingView) -> bool:
-        return offers_reactivate(row, self.now, self.reactivate_days, self.deactivate)
+        return offers_reactivate(row, self.now, self.reactivate_days)
 
     def reactivate_until(self, row: FindingView) -> datetime | None:
         """The end of Reactivate's window, while it is offered on this finding."""
