@@ -18,6 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from bot.domain.clock import iso, parse_iso
 from bot.domain.deadlines import keep_expired, opening
 from bot.domain.records import FindingChanges, FindingView
+from bot.domain.riding import FindingKey, carried, finding_key
 from bot.domain.rule import (
     DIFFERENT_USER,
     KEY_GONE,
@@ -27,13 +28,10 @@ from bot.domain.rule import (
     UserCredentials,
 )
 from bot.domain.scan import AccountScan, ScanResult
-from bot.domain.workflow import AuditAction, Intent, State, may
+from bot.domain.workflow import CARRIED_OUT, AuditAction, Intent, State, may
 from storage import assessments, models
 from storage.bulk import insert_rows, update_rows
 from storage.steps import audit_values, step
-
-# What a finding is about: a user's password (no key), or one of its keys (by its creation).
-Identity = tuple[str, datetime | None]
 
 
 @dataclass
@@ -106,10 +104,22 @@ def _sync_account(
             )
         )
     }
+    kept_keys = {
+        row.user_name: row.requested_keys or []
+        for (_name, key), row in open_rows.items()
+        if key is None and row.state == State.KEPT
+    }
+    candidates = carried(
+        account.candidates,
+        account.alone,
+        {key: row.state for key, row in open_rows.items()},
+        kept_keys,
+        _spared_keys(session, account_id, account.candidates, now),
+    )
     seen: list[tuple[models.Finding, Candidate]] = []
     unseen: list[Candidate] = []
-    for candidate in account.candidates:
-        row = open_rows.pop(candidate_identity(candidate), None)
+    for candidate in candidates:
+        row = open_rows.pop(finding_key(candidate), None)
         if row is not None and _another_user(row, candidate):
             if not may(Intent.RESOLVE, row.state):
                 continue  # a removal is under way: it re-checks the identity itself
@@ -124,7 +134,7 @@ def _sync_account(
             record.reopened.append(row)
         else:
             record.updated.append(row)
-    users_seen = account.cleared.keys() | {candidate.user_name for candidate in account.candidates}
+    users_seen = account.cleared.keys() | {candidate.user_name for candidate in candidates}
     for row in open_rows.values():
         if may(Intent.RESOLVE, row.state):
             _resolve(session, row, _why_not_seen(row, account, users_seen), now, record)
@@ -160,13 +170,10 @@ def _open(
 ) -> None:
     """New findings and their `opened` audit rows, one insert each."""
     last_closed = _last_closed(session, account.target.account_id, candidates)
-    turned_back_on = _reactivated_keys(session, account.target.account_id, candidates, now)
     rows, events = [], []
     for candidate in candidates:
-        if candidate.key is not None and candidate_identity(candidate) in turned_back_on:
-            continue
         verdict = opening(
-            last_closed.get(candidate_identity(candidate)), account.report_generated_at, dry_run
+            last_closed.get(finding_key(candidate)), account.report_generated_at, dry_run
         )
         if not verdict.allowed:
             continue
@@ -203,7 +210,7 @@ def _as_inserted(values: dict[str, Any]) -> FindingView:
 
 def _last_closed(
     session: Session, account_id: str, candidates: list[Candidate]
-) -> dict[Identity, models.Finding]:
+) -> dict[FindingKey, models.Finding]:
     """The last closed finding of each of these users, if any."""
     query = (
         select(models.Finding)
@@ -217,18 +224,18 @@ def _last_closed(
     return {identity(row): row for row in session.scalars(query)} if candidates else {}
 
 
-def _reactivated_keys(
+def _spared_keys(
     session: Session, account_id: str, candidates: list[Candidate], now: datetime
-) -> set[Identity]:
-    """The keys among these that their owner turned back on lately: a reactivation keeps its
-    keys (until `kept_until`, KEY_IDLE_DAYS on) from being found idle again at once."""
-    users = {candidate.user_name for candidate in candidates if candidate.key is not None}
+) -> set[FindingKey]:
+    """The keys among these that their owner turned back on lately (a reactivation recorded,
+    settled or not, spares its keys until `kept_until`, KEY_IDLE_DAYS on)."""
+    users = {c.user_name for c in candidates if c.key is not None or c.idle_keys}
     if not users:
         return set()
     query = select(models.Finding.user_name, models.Finding.deactivated_keys).where(
         models.Finding.account_id == account_id,
         models.Finding.user_name.in_(users),
-        models.Finding.state == State.REACTIVATED,
+        models.Finding.state.in_(CARRIED_OUT),
         models.Finding.kept_until > now,
     )
     return {
@@ -238,13 +245,9 @@ def _reactivated_keys(
     }
 
 
-def identity(row: models.Finding) -> Identity:
+def identity(row: models.Finding) -> FindingKey:
     """What a finding is about: a user's password (no key), or one of its keys."""
     return row.user_name, row.key_created
-
-
-def candidate_identity(candidate: Candidate) -> Identity:
-    return candidate.user_name, candidate.key.created if candidate.key else None
 
 
 def _why_not_seen(row: models.Finding, account: AccountScan, users_seen: AbstractSet[str]) -> str:

@@ -172,13 +172,19 @@ class Decisions:
         return self._step(finding_id, Intent.WITHDRAW, by, why, FindingChanges(decision_note=why))
 
     def keep(self, finding_id: str, by: Actor, reason: str, days: int | None) -> Finding:
-        """Keep the password for `days` (None: until revoked), within what `by` may choose."""
+        """Keep the password (or key) for `days` (None: until revoked), within what `by` may
+        choose. A password's keep covers the idle keys shown on it then, not keys found idle
+        after (they become findings of their own: bot.domain.riding)."""
         refusal = keep_refusal(by.role, days, self.settings.owner_keep_max_days)
         if refusal:
             raise TransitionError(refusal)
         now = self._clock()
         until = now + timedelta(days=days) if days else None
-        changes = FindingChanges(kept_until=until, decided_by=by.id, decision_note=reason)
+        finding = self.repository.finding(finding_id)
+        keys = [key["created"] for key in riding_keys(finding)] if finding else []
+        changes = FindingChanges(
+            kept_until=until, decided_by=by.id, decision_note=reason, requested_keys=keys
+        )
         details = {"kept_until": until.isoformat() if until else "revoked"}
         return self._step(finding_id, KEEP_BY[by.role], by, reason, changes, details)
 

@@ -110,6 +110,7 @@ def _scan_account(
         if user.keys and user.user_name not in identities_needed
         for created, why in keys_not_idle(user, now, settings).items()
     }
+    alone: dict[tuple[str, datetime], Candidate] = {}
     for user in idle:
         name = user.user_name
         identity = identities.get(name, IamIdentity())
@@ -118,7 +119,10 @@ def _scan_account(
         if verdict.cleared is not None:
             cleared[name] = verdict.cleared
         keys_cleared.update({(name, created): why for created, why in verdict.keys_cleared.items()})
-    return AccountScan(target, candidates, cleared, keys_cleared, len(users), generated_at)
+        alone.update({(name, c.key.created): c for c in verdict.alone if c.key and c.key.created})
+    return AccountScan(
+        target, candidates, cleared, len(users), generated_at, None, keys_cleared, alone
+    )
 
 
 def _out_of_time_after(deadline: datetime, clock: Clock, seconds: int) -> Callable[[], None]:

@@ -82,6 +82,9 @@ class UserVerdict:
     findings: list[Candidate]
     cleared: str | None
     keys_cleared: dict[datetime, str]
+    # Each key riding on the password's finding as a finding of its own, for when the records
+    # say it cannot ride (bot.domain.riding).
+    alone: list[Candidate] = field(default_factory=list)
 
 
 def assess(
@@ -98,10 +101,30 @@ def assess(
         screened = screen(password, identity, settings)
         if isinstance(screened, Candidate):
             keys_cleared.update(dict.fromkeys(_created(idle), KEY_WITH_PASSWORD))
-            return UserVerdict([replace(screened, idle_keys=tuple(idle))], None, keys_cleared)
+            alone = _own_findings(user, idle, identity, now, settings, keys_cleared={})
+            riding = replace(screened, idle_keys=tuple(idle))
+            return UserVerdict([riding], None, keys_cleared, alone)
         cleared = screened.reason
-    findings = []
+    findings = _own_findings(user, idle, identity, now, settings, keys_cleared)
+    return UserVerdict(findings, cleared, keys_cleared)
+
+
+def _own_findings(
+    user: UserCredentials,
+    idle: list[AccessKeyUse],
+    identity: IamIdentity,
+    now: datetime,
+    settings: Settings,
+    keys_cleared: dict[datetime, str],
+) -> list[Candidate]:
+    """Each idle key as a finding of its own, once per creation time (two keys made in the same
+    second cannot be told apart in the credential report); why each other is not, into
+    `keys_cleared`."""
+    findings, named = [], set()
     for key in idle:
+        if key.created in named:
+            continue
+        named.add(key.created)
         verdict = screen(
             idle_key_candidate(user, key, now, settings.thresholds), identity, settings
         )
@@ -109,7 +132,7 @@ def assess(
             keys_cleared.update(dict.fromkeys(_created([key]), verdict.reason))
         else:
             findings.append(verdict)
-    return UserVerdict(findings, cleared, keys_cleared)
+    return findings
 
 
 def has_idle_key(user: UserCredentials, now: datetime, settings: Settings) -> bool:

@@ -24,11 +24,13 @@ class AccountScan:
     candidates: list[Candidate] = field(default_factory=list)
     # Every user seen that is not a candidate, and why: it explains findings that close.
     cleared: dict[str, str] = field(default_factory=dict)
-    # Every Active key seen that is not a finding of its own, and why, by (user, key creation).
-    keys_cleared: dict[tuple[str, datetime], str] = field(default_factory=dict)
     users_seen: int = 0
     report_generated_at: datetime | None = None
     error: str | None = None
+    # Every key seen that is not a finding of its own, and why, by (user, key creation).
+    keys_cleared: dict[tuple[str, datetime], str] = field(default_factory=dict)
+    # Each key riding on a password's finding as a finding of its own (bot.domain.riding).
+    alone: dict[tuple[str, datetime], Candidate] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

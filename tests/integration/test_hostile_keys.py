@@ -113,12 +113,6 @@ def test_riding_keys_deactivated_before_a_lost_record_can_still_be_reactivated(
     assert statuses("whole") == ["Active"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a keep on an idle key's own finding is dropped (resolved 'decided with the "
-    "console password's finding') once the user's password goes idle, and the kept key "
-    "then rides on the password's Disable and is deactivated",
-)
 def test_a_kept_key_is_not_deactivated_when_its_users_password_goes_idle(
     standin,
     database_file,
@@ -151,12 +145,6 @@ def test_a_kept_key_is_not_deactivated_when_its_users_password_goes_idle(
     assert statuses("keeper") == ["Active"] and key_calls == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a key its owner reactivated is kept from being found idle again (kept_until) "
-    "only as an idle_key finding: as a riding key of a password finding it is found at "
-    "once and deactivated again",
-)
 def test_a_reactivated_key_does_not_ride_on_a_password_finding_at_once(
     standin,
     database_file,
@@ -243,12 +231,6 @@ def test_the_same_key_from_the_report_and_from_the_api_is_one_finding(
     assert [row.id for row in api.repository.findings_for_user("idle-key")] == [first.id]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a key that goes idle while its user's password finding is kept rides on the kept "
-    "finding (assess: KEY_WITH_PASSWORD), so the keep of a password, made when no key was "
-    "idle, silently exempts every key that goes idle for as long as the keep lasts",
-)
 def test_a_key_going_idle_under_a_kept_password_is_a_finding(
     standin, database_file, aws_session, now
 ):

@@ -48,12 +48,6 @@ def _open_key_findings(bot, user_name: str) -> list:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a reactivation that turned one key back on and failed on another goes back to "
-    "`disabled`; _reactivated_keys only spares keys of `reactivated` findings, so the next "
-    "scan finds the key the owner just turned back on idle and asks about it again at once",
-)
 def test_a_key_turned_back_on_by_a_partly_failed_reactivation_is_not_found_again_at_once(
     standin, database_file, aws_session, now, monkeypatch
 ):
