@@ -193,7 +193,8 @@ def access_keys(iam: Any, user_name: str) -> tuple[AccessKeyUse, ...]:
                     active=key["Status"] == "Active",
                     last_used=_aware(last_used.get("LastUsedDate")),
                     key_id=key_id,
-                    created=_aware(key.get("CreateDate")),
+                    # To the second, as the credential report names the key.
+                    created=_to_the_second(key.get("CreateDate")),
                     last_used_service=_service(last_used.get("ServiceName")),
                 )
             )
@@ -279,6 +280,10 @@ def _identity(
 
 def _service(name: str | None) -> str | None:
     return None if name in (None, "N/A") else name
+
+
+def _to_the_second(moment: datetime | None) -> datetime | None:
+    return as_utc(moment).replace(microsecond=0) if moment else None
 
 
 def _aware(moment: datetime | None) -> datetime | None:

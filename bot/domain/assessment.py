@@ -18,6 +18,7 @@ from bot.domain.rule import (
     IDLE_KEY,
     KEY_GONE,
     KEY_WITH_PASSWORD,
+    KEYS_SAME_SECOND,
     USER_DELETED,
     AccessKeyUse,
     Candidate,
@@ -185,9 +186,12 @@ def recheck_key(
     if recorded_user_id and live_id and live_id != recorded_user_id:
         return Cleared(DIFFERENT_USER)
     credentials = live.credentials
-    key = next((key for key in credentials.keys if same_key(key, key_created)), None)
-    if key is None:
+    matching = [key for key in credentials.keys if same_key(key, key_created)]
+    if not matching:
         return Cleared(KEY_GONE)
+    if len(matching) > 1:
+        return Cleared(KEYS_SAME_SECOND)
+    (key,) = matching
     reason = key_verdict(key, now, settings.thresholds)
     if reason is not None:
         return Cleared(reason)

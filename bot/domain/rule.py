@@ -30,6 +30,9 @@ KEY_TOO_NEW = "access key created in the last {days} days"
 KEY_INACTIVE = "access key inactive"
 KEY_GONE = "access key deleted or rotated"
 KEY_WITH_PASSWORD = "decided with the console password's finding"
+# The credential report names a key by when it was made, to the second: two keys made in the
+# same second cannot be told apart, so neither is acted on.
+KEYS_SAME_SECOND = "two access keys made in the same second: decide on them in IAM"
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SLACK_USER_ID_PATTERN = re.compile(r"^[UW][A-Z0-9]{2,}$")

@@ -12,6 +12,7 @@ from moto.iam.models import AccessKeyLastUsed
 
 from bot.application.jobs import key_deletion_job
 from bot.aws.demo import DemoKey, DemoUser, seed_users
+from bot.domain.rule import KEYS_SAME_SECOND
 from bot.domain.workflow import State
 from bot.slack.ids import ActionId
 from tests.integration.conftest import has_password, scans, set_fields, start_bot
@@ -24,7 +25,7 @@ from tests.integration.test_key_decisions import (
     keys_of,
     statuses,
 )
-from tests.support.bot_harness import APPROVER
+from tests.support.bot_harness import APPROVER, OWNER
 
 
 def _same_second(user_name: str) -> None:
@@ -34,13 +35,7 @@ def _same_second(user_name: str) -> None:
         key.create_date = keys[0].create_date
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="two idle keys made in the same second share a finding identity "
-    "(user, key_created): the scan inserts two open rows and uq_findings_open_key refuses "
-    "the whole scan's recording",
-)
-def test_two_idle_keys_made_in_the_same_second_are_two_findings(
+def test_two_idle_keys_made_in_the_same_second_break_no_scan_and_neither_is_acted_on(
     standin, database_file, aws_session, now
 ):
     twins = DemoUser(
@@ -52,9 +47,14 @@ def test_two_idle_keys_made_in_the_same_second_are_two_findings(
     bot = start_bot(standin, database_file, aws_session)
     bot.command("scan")
     assert [scan.status for scan in scans(bot.repository)] == ["ok"]
-    # Every other user's finding is recorded too, and each idle key is one finding.
+    # Every other user's finding is recorded too; the twins, which the credential report
+    # cannot tell apart, are one finding, and Disable acts on neither.
     assert len(bot.repository.findings_for_user("other")) == 1
-    assert len(bot.repository.findings_for_user("twins")) == 2
+    (finding,) = bot.repository.findings_for_user("twins")
+    bot.click(ActionId.DISABLE, finding.id)
+    bot.click(ActionId.OWNER_CONFIRM, finding.id, user=OWNER, channel="D0OWNER")
+    assert bot.repository.finding(finding.id).resolution == f"aborted: {KEYS_SAME_SECOND}"
+    assert statuses("twins") == ["Active", "Active"]
 
 
 def _backend_user(user_name: str):
@@ -211,12 +211,6 @@ def test_a_key_turned_back_on_in_iam_is_not_tried_for_deletion_on_every_run(
     assert key_deletion_job(bot.services) == "keys of 0 findings deleted or tried"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a finding's identity is key_created as read, to the microsecond, while same_key "
-    "says the API may date a key finer than the report's second: moving SCAN_SOURCE between "
-    "report and api resolves the finding as 'access key deleted or rotated' and opens a new one",
-)
 def test_the_same_key_from_the_report_and_from_the_api_is_one_finding(
     standin, database_file, aws_session, now
 ):
