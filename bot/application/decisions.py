@@ -306,7 +306,12 @@ class Decisions:
                 finding.id, Intent.FINISH_REMOVAL, by, why or outcome, changes, details or None
             )
         except RecordsUnavailable:
-            raise RemovedUnrecorded(finding.user_name, self.settings.stuck_after_seconds) from None
+            what = "console password" + (
+                " and idle access keys" if changes.deactivated_keys else ""
+            )
+            raise RemovedUnrecorded(
+                finding.user_name, self.settings.stuck_after_seconds, what
+            ) from None
         log.info("removed console password of %s in %s", done.user_name, done.account_id)
         return Removal(done, " ".join(filter(None, [_removed(done), key_actions.summary(keys)])))
 

@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from bot.aws.iam import AccountIam, describe_error
-from bot.domain.assessment import recheck_key
+from bot.domain.assessment import LiveUser, recheck_key
 from bot.domain.clock import iso, parse_iso
 from bot.domain.records import FindingView
-from bot.domain.rule import AccessKeyUse, Cleared
+from bot.domain.rule import AccessKeyUse, Cleared, same_key
 from bot.domain.settings import Settings
 from bot.slack.messages.text import literal
 
@@ -58,14 +58,22 @@ def deactivate(
     keys: Sequence[datetime],
     settings: Settings,
     now: datetime,
+    *,
+    recovering: bool = False,
 ) -> list[KeyOutcome]:
     """Each of these keys (by creation) re-checked live (the same user, the key still there,
-    Active, idle, not exempt), then deactivated; DRY_RUN: not."""
+    Active, idle, not exempt), then deactivated; DRY_RUN: not. `recovering`: a removal a crash
+    cut short, which may have deactivated some already: a key found Inactive counts as done
+    (as for an idle key's own finding, the bot cannot tell it from one switched off in IAM)."""
     if not keys:
         return []
     live = iam.live_user(finding.user_name)
     outcomes = []
     for created in keys:
+        done_before = _inactive(live, finding.user_id, created) if recovering else None
+        if done_before is not None:
+            outcomes.append(KeyOutcome(created, done_before, True, f"{DEACTIVATED} (recovered)"))
+            continue
         verdict = recheck_key(live, finding.user_id, created, now, settings)
         if isinstance(verdict, Cleared):
             outcomes.append(KeyOutcome(created, None, False, f"left: {verdict.reason}"))
@@ -74,6 +82,16 @@ def deactivate(
         else:
             outcomes.append(_set(iam, finding.user_name, verdict[0], active=False))
     return outcomes
+
+
+def _inactive(live: LiveUser | None, user_id: str | None, created: datetime) -> str | None:
+    """The id of the one key made at `created`, if the same user has it and it is Inactive."""
+    if live is None or (user_id and live.identity.user_id != user_id):
+        return None
+    found = [key for key in live.credentials.keys if same_key(key, created)]
+    if len(found) == 1 and not found[0].active:
+        return found[0].key_id
+    return None
 
 
 def deactivate_key(iam: AccountIam, user_name: str, key: AccessKeyUse) -> KeyOutcome:

@@ -153,8 +153,11 @@ class KeyDecisions:
         # Only the keys the request covered (what the people were shown), still riding on it.
         riding = {key["created"] for key in riding_keys(finding)}
         created = [parse_iso(key) for key in finding.requested_keys or () if key in riding]
+        recovering = finding.state == State.DISABLING  # recorded before a crash
         try:
-            return key_actions.deactivate(iam, finding, created, self.settings, self._clock())
+            return key_actions.deactivate(
+                iam, finding, created, self.settings, self._clock(), recovering=recovering
+            )
         except Exception as error:  # the live re-check of the keys failed: none is touched
             note = f"left: the re-check failed: {describe_error(error)}"
             return [key_actions.KeyOutcome(moment, None, False, note) for moment in created]

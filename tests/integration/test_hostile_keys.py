@@ -65,12 +65,6 @@ def _backend_user(user_name: str):
     return iam_backends[DEMO_ACCOUNT_ID]["global"].users[user_name]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="riding keys deactivated, then FINISH_REMOVAL lost (database gone): the sweep "
-    "re-checks the keys, finds them Inactive, records them 'left' and no deactivated_keys, "
-    "so the bot's own deactivation can never be undone by Reactivate",
-)
 def test_riding_keys_deactivated_before_a_lost_record_can_still_be_reactivated(
     standin,
     database_file,
