@@ -1,13 +1,12 @@
-"""Hostile review of issue 23 (idle access keys): each test reproduces a defect found by
-attacking the key workflow through the production HTTP path (moto, SQLite and PostgreSQL).
-Each is xfail(strict=True): it documents the defect and fails the suite once it is fixed, so
-that the mark is removed with the fix."""
+"""Idle access keys under attack (issue 23): each test is a defect a hostile review found in the
+key workflow, through the production HTTP path (moto, SQLite and PostgreSQL), now mended:
+keys made in the same second, a lost record, keeps, reactivated keys riding again, DRY_RUN and
+deletion, one key read from the report and from the API."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from moto.iam.models import AccessKeyLastUsed
 
 from bot.application.jobs import key_deletion_job

@@ -1,5 +1,6 @@
-"""Hostile review of issue 23, Reactivate: each test reproduces a defect through the
-production HTTP path (moto, SQLite and PostgreSQL), marked xfail(strict=True)."""
+"""Reactivate under attack (issue 23): each test is a defect a hostile review found, through the
+production HTTP path (moto, SQLite and PostgreSQL), now mended: a partly failed or unsettled
+reactivation, KEY_ACTIONS=off and the undo, a failure's words."""
 
 from __future__ import annotations
 
