@@ -237,19 +237,22 @@ class _Account:
         if principal.arn not in self._capable:
             steps: set[str] = set()
             for statement in principal.statements:
-                # by identity: a group's or a managed policy's statements are shared
-                if id(statement) not in self._steps:
-                    self._steps[id(statement)] = steps_of(statement)
-                steps |= self._steps[id(statement)]
+                steps |= self._steps_of(statement)
             self._capable[principal.arn] = frozenset(steps)
         return not self._capable[principal.arn].isdisjoint(actions)
+
+    def _steps_of(self, statement: Statement) -> frozenset[str]:
+        # by identity: a group's or a managed policy's statements are shared
+        if id(statement) not in self._steps:
+            self._steps[id(statement)] = steps_of(statement)
+        return self._steps[id(statement)]
 
     def _index(self, actions: tuple[str, ...]) -> Index:
         if actions not in self._indexes:
             index = Index()
             for arn, principal in self.principals.items():
                 if self._can(principal, actions):
-                    index.add(arn, principal, actions)
+                    index.add(arn, principal, actions, self._steps_of)
             self._indexes[actions] = index
         return self._indexes[actions]
 
