@@ -4,6 +4,8 @@ account, with moto's copies of AWS's own managed policy documents this time."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot.aws import iam as aws
@@ -31,16 +33,23 @@ def test_every_crafted_case_is_judged_as_expected_from_the_bulk_call(crafted, fa
     assert verdicts == expected
 
 
-def test_the_bulk_call_fetches_aws_managed_policies_only_when_some_are_attached(
-    aws_session, monkeypatch
-):
-    calls = []
+def _bulk_calls_counted(calls: list) -> Any:
+    """An IAM client of moto's account (AWS's managed policies loaded) whose bulk calls append
+    their Filter to `calls`."""
     iam = client(session(True), "iam")
     iam.meta.events.register(
         "provide-client-params.iam.GetAccountAuthorizationDetails",
         lambda params, **_: calls.append(params.get("Filter")),
     )
     load_aws_managed_policies()
+    return iam
+
+
+def test_the_bulk_call_fetches_aws_managed_policies_only_when_some_are_attached(
+    aws_session, monkeypatch
+):
+    calls: list = []
+    iam = _bulk_calls_counted(calls)
     iam.create_user(UserName="plain")
     aws.identities_of_all_users(iam)
     assert calls == [["User", "Group", "Role", "LocalManagedPolicy"]]
@@ -51,13 +60,8 @@ def test_the_bulk_call_fetches_aws_managed_policies_only_when_some_are_attached(
 
 
 def test_a_scan_reads_an_aws_managed_policy_in_the_first_account_that_attaches_it(aws_session):
-    calls = []
-    iam = client(session(True), "iam")
-    iam.meta.events.register(
-        "provide-client-params.iam.GetAccountAuthorizationDetails",
-        lambda params, **_: calls.append(params.get("Filter")),
-    )
-    load_aws_managed_policies()
+    calls: list = []
+    iam = _bulk_calls_counted(calls)
     iam.create_user(UserName="admin")
     iam.attach_user_policy(
         UserName="admin", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
