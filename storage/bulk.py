@@ -1,27 +1,37 @@
 """Writing many rows in one go, inside a caller's transaction.
 
-SQLite takes an executemany as fast as one statement. PostgreSQL answers each row of an
-executemany in turn, so there the rows travel as one JSON document and the server spreads them
-with json_populate_recordset, typed by the table's own row type.
+SQLite takes an executemany as fast as one statement: the statement is compiled once per table
+and columns, and each value converted by its column's own bind processor, once per distinct
+value (a scan's rows share their times and verdicts), since SQLAlchemy's executemany,
+converting every value of every row in turn, cost more than SQLite's writing them. PostgreSQL
+answers each row of an executemany in turn, so there the rows travel as one JSON document and
+the server spreads them with json_populate_recordset, typed by the table's own row type.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, text, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+
+Processor = Callable[[Any], Any]
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """INSERT every row (each with the same keys)."""
+    """INSERT every row (each with the same keys; a column left out is NULL or the database's
+    default, as on PostgreSQL, not the model's Python-side default)."""
     if not rows:
         return
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(table), rows)
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        _executemany(session, _prepared(table, tuple(rows[0]), None, dialect), rows)
         return
     names = ", ".join(rows[0])
     session.execute(
@@ -38,14 +48,9 @@ def update_rows(session: Session, table: Table, key: str, rows: Sequence[dict[st
     if not rows:
         return
     names = [name for name in rows[0] if name != key]
-    if session.get_bind().dialect.name != "postgresql":
-        statement = (
-            update(table)
-            .where(table.c[key] == bindparam(f"_{key}"))
-            .values({name: bindparam(name) for name in names})
-        )
-        values = [{f"_{key}": row[key], **{name: row[name] for name in names}} for row in rows]
-        session.execute(statement, values)
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        _executemany(session, _prepared(table, tuple(names), key, dialect), rows)
         return
     assignments = ", ".join(f"{name} = given.{name}" for name in names)
     session.execute(
@@ -56,6 +61,59 @@ def update_rows(session: Session, table: Table, key: str, rows: Sequence[dict[st
         ),
         {"rows": _document(rows)},
     )
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    sql: str
+    binds: tuple[tuple[str, Processor | None], ...]  # in order: the row's key, its processor
+
+
+@lru_cache(maxsize=64)
+def _prepared(table: Table, names: tuple[str, ...], key: str | None, dialect: Dialect) -> _Prepared:
+    """The INSERT of `names` (`key` None), or the UPDATE of `names` by `key`, compiled once."""
+    values: dict[str, Any] = {name: bindparam(name) for name in names}
+    statement = (
+        insert(table).values(values)
+        if key is None
+        else update(table).where(table.c[key] == bindparam(f"_{key}")).values(values)
+    )
+    compiled = statement.compile(dialect=dialect)
+    binds = tuple(
+        (
+            key if key is not None and name == f"_{key}" else name,
+            compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect),
+        )
+        for name in compiled.positiontup or ()  # SQLite's parameters are positional
+    )
+    return _Prepared(compiled.string, binds)
+
+
+def _executemany(session: Session, prepared: _Prepared, rows: Sequence[dict[str, Any]]) -> None:
+    """The statement once for each row, column by column: a column's values are bound as its
+    type binds them, each distinct value converted once."""
+    columns = []
+    for name, process in prepared.binds:
+        values = [row[name] for row in rows]
+        columns.append(values if process is None else list(map(_remembering(process), values)))
+    session.connection().exec_driver_sql(prepared.sql, list(zip(*columns, strict=True)))
+
+
+def _remembering(process: Processor) -> Processor:
+    """`process`, remembering what it made of each value (by type too: 1 and True are equal,
+    and may be bound differently)."""
+    made: dict[tuple[type, Any], Any] = {}
+
+    def convert(value: Any) -> Any:
+        try:
+            return made[(type(value), value)]
+        except KeyError:
+            made[(type(value), value)] = converted = process(value)
+            return converted
+        except TypeError:  # unhashable (a JSON document): converted every time
+            return process(value)
+
+    return convert
 
 
 def _document(rows: Sequence[dict[str, Any]]) -> str:

@@ -1,7 +1,8 @@
 """The account's authorization details from GetAccountAuthorizationDetails, read into the domain's
 `Details` (bot.domain.authorization) for the privilege verdicts: users, groups, roles and
 customer managed policies in one paginated call, then the AWS managed policies attached to any
-of them (as permissions or as a boundary) in a second, only when there are some.
+of them (as permissions or as a boundary) in a second, only when there are some that the scan
+has not read yet in another account (AwsManagedPolicies).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ log = logging.getLogger(__name__)
 ENTITIES = ["User", "Group", "Role", "LocalManagedPolicy"]
 AWS_POLICIES = ["AWSManagedPolicy"]
 BULK_PAGES = {"PageSize": 1000}
-INLINE_KEYS = ("UserPolicyList", "GroupPolicyList", "RolePolicyList")
+# Most principals have neither inline nor attached policies of their own: they share this one.
+NO_ATTACHMENTS = Attachments()
 
 
 def bulk_pages(iam: Any, entities: list[str]) -> Iterator[dict[str, Any]]:
@@ -35,8 +37,31 @@ def bulk_pages(iam: Any, entities: list[str]) -> Iterator[dict[str, Any]]:
     yield from paginator.paginate(Filter=entities, PaginationConfig=BULK_PAGES)
 
 
-def account_details(iam: Any) -> tuple[Details, list[dict[str, Any]]]:
-    """The account's details, and its users as the bulk call lists them (for tags and ids)."""
+class AwsManagedPolicies:
+    """The AWS managed policies a scan has read, by ARN, for all its accounts: an AWS managed
+    policy is one for all of AWS (one document in force, whatever the account), so it is read
+    in the first account that attaches it, and an account whose attached ones were all read
+    makes no second call. Accounts read at once may both read a policy; both keep the same."""
+
+    def __init__(self) -> None:
+        self._read: dict[str, ManagedPolicy] = {}
+
+    def of(self, iam: Any, wanted: set[str]) -> dict[str, ManagedPolicy]:
+        if any(arn not in self._read for arn in wanted):
+            documents = Documents()
+            # AWS's own policies are judged by what their documents say, not by their names
+            for page in bulk_pages(iam, AWS_POLICIES):
+                for policy in page.get("Policies", []):
+                    if policy["Arn"] in wanted:
+                        self._read[policy["Arn"]] = _policy(policy, documents, other_versions=False)
+        return {arn: self._read[arn] for arn in wanted if arn in self._read}
+
+
+def account_details(
+    iam: Any, aws_policies: AwsManagedPolicies | None = None
+) -> tuple[Details, list[dict[str, Any]]]:
+    """The account's details, and its users as the bulk call lists them (for tags and ids).
+    `aws_policies`: those the scan has read so far (none: read them all)."""
     documents = Documents()
     users: list[dict[str, Any]] = []
     groups: dict[str, GroupDetail] = {}
@@ -46,18 +71,16 @@ def account_details(iam: Any) -> tuple[Details, list[dict[str, Any]]]:
         users.extend(page.get("UserDetailList", []))
         for group in page.get("GroupDetailList", []):
             name = group["GroupName"]
-            groups[name] = GroupDetail(name, group["Arn"], _attachments(group, documents))
+            groups[name] = GroupDetail(
+                name, group["Arn"], _attachments(group, "GroupPolicyList", documents)
+            )
         roles.extend(_role(role, documents) for role in page.get("RoleDetailList", []))
         for policy in page.get("Policies", []):
             policies[policy["Arn"]] = _policy(policy, documents)
     people = tuple(_user(user, documents) for user in users)
     wanted = _aws_managed_in_use(people, groups.values(), roles)
     if wanted:
-        # AWS's own policies are judged by what their documents say, not by their names
-        for page in bulk_pages(iam, AWS_POLICIES):
-            for policy in page.get("Policies", []):
-                if policy["Arn"] in wanted:
-                    policies[policy["Arn"]] = _policy(policy, documents, other_versions=False)
+        policies.update((aws_policies or AwsManagedPolicies()).of(iam, wanted))
     return Details(people, groups, tuple(roles), policies), users
 
 
@@ -66,8 +89,8 @@ def _user(user: dict[str, Any], documents: Documents) -> UserDetail:
         user["UserName"],
         user["Arn"],
         user.get("UserId", ""),
-        _attachments(user, documents),
-        tuple(user.get("GroupList", [])),
+        _attachments(user, "UserPolicyList", documents),
+        tuple(user.get("GroupList", ())),
         _boundary(user),
     )
 
@@ -77,22 +100,29 @@ def _role(role: dict[str, Any], documents: Documents) -> RoleDetail:
         role["RoleName"],
         role["Arn"],
         documents(role.get("AssumeRolePolicyDocument")),
-        _attachments(role, documents),
+        _attachments(role, "RolePolicyList", documents),
         _boundary(role),
         bool(role.get("InstanceProfileList")),
     )
 
 
-def _attachments(entity: dict[str, Any], documents: Documents) -> Attachments:
-    inline: list[dict[str, Any]] = next((entity[key] for key in INLINE_KEYS if key in entity), [])
+def _attachments(entity: dict[str, Any], inline_key: str, documents: Documents) -> Attachments:
+    inline = entity.get(inline_key)
+    managed = entity.get("AttachedManagedPolicies")
+    if not inline and not managed:
+        return NO_ATTACHMENTS
     return Attachments(
-        tuple((policy["PolicyName"], documents(policy.get("PolicyDocument"))) for policy in inline),
-        tuple(policy["PolicyArn"] for policy in entity.get("AttachedManagedPolicies", [])),
+        tuple(
+            (policy["PolicyName"], documents(policy.get("PolicyDocument")))
+            for policy in inline or ()
+        ),
+        tuple(policy["PolicyArn"] for policy in managed or ()),
     )
 
 
 def _boundary(entity: dict[str, Any]) -> str | None:
-    return entity.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
+    boundary = entity.get("PermissionsBoundary")
+    return boundary.get("PermissionsBoundaryArn") if boundary else None
 
 
 def _policy(

@@ -217,9 +217,14 @@ def compile_reader(shape: Shape, namespace: str = "") -> Reader:
         def read_structure(node: Element) -> dict[str, Any]:
             parsed = {}
             for child in node:
-                member = members.get(child.tag) or local_members.get(_local(child.tag))
-                if member is not None and member[0] not in parsed:
-                    parsed[member[0]] = member[1](child)
+                member = members.get(child.tag)
+                if member is None:
+                    member = local_members.get(_local(child.tag))
+                    if member is None:
+                        continue
+                name, read = member
+                if name not in parsed:
+                    parsed[name] = read(child)
             return parsed
 
         return read_structure
@@ -230,6 +235,8 @@ def compile_reader(shape: Shape, namespace: str = "") -> Reader:
         return lambda node: [read_item(child) for child in node]
     if kind not in SCALARS:
         raise UnsupportedShape(f"{shape.name} ({kind})")
-    convert = SCALARS[kind]
     # An empty element is an empty value, as botocore reads it.
+    if SCALARS[kind] is str:  # most of an answer: its text as it is
+        return lambda node: node.text or ""
+    convert = SCALARS[kind]
     return lambda node: convert(node.text or "")

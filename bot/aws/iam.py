@@ -15,7 +15,7 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from bot.aws.details import BULK_PAGES, account_details
+from bot.aws.details import BULK_PAGES, AwsManagedPolicies, account_details
 from bot.domain.assessment import IamIdentity, LiveUser
 from bot.domain.clock import as_utc
 from bot.domain.paths import judge
@@ -114,11 +114,14 @@ def _generate_report(iam: Any) -> str:
         return "LIMITED"
 
 
-def identities_of_all_users(iam: Any) -> dict[str, IamIdentity]:
+def identities_of_all_users(
+    iam: Any, aws_policies: AwsManagedPolicies | None = None
+) -> dict[str, IamIdentity]:
     """Every user's UserId, tags and privilege from GetAccountAuthorizationDetails (1,000
     entities a call): users, groups, roles and managed policies, since a user's privilege may
-    come through any of them (bot.domain.paths judges the whole account at once)."""
-    details, users = account_details(iam)
+    come through any of them (bot.domain.paths judges the whole account at once).
+    `aws_policies`: the AWS managed policies the scan has read so far (bot.aws.details)."""
+    details, users = account_details(iam, aws_policies)
     verdicts = judge(details)
     return {
         user["UserName"]: _identity(

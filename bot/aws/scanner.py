@@ -17,6 +17,7 @@ import boto3
 
 from bot.aws import iam as aws
 from bot.aws.accounts import iam_in, resolve_targets
+from bot.aws.details import AwsManagedPolicies
 from bot.aws.fast import aws_session
 from bot.domain.assessment import IamIdentity, assess, has_idle_key, keys_not_idle
 from bot.domain.clock import Clock
@@ -58,12 +59,14 @@ def scan_accounts(
             missing = "this account is not among the scanned accounts"
             return finished([AccountScan(AccountTarget(only_account), error=missing)])
 
+    aws_policies = AwsManagedPolicies()
+
     def scan_one(target: AccountTarget) -> AccountScan:
         if stop is not None and stop.is_set():
             return AccountScan(target, error="the scan was stopped")
         report(f"scanning {_label(target)}")
         try:
-            result = _scan_account(settings, base, target, started, clock)
+            result = _scan_account(settings, base, target, started, clock, aws_policies)
         except Exception as error:  # one account's failure must not stop the others
             log.warning("scan of %s failed: %s", target.account_id, aws.describe_error(error))
             result = AccountScan(target, error=aws.describe_error(error))
@@ -76,7 +79,12 @@ def scan_accounts(
 
 
 def _scan_account(
-    settings: Settings, base: boto3.Session, target: AccountTarget, now: datetime, clock: Clock
+    settings: Settings,
+    base: boto3.Session,
+    target: AccountTarget,
+    now: datetime,
+    clock: Clock,
+    aws_policies: AwsManagedPolicies,
 ) -> AccountScan:
     seconds = settings.account_timeout_seconds
     out_of_time = _out_of_time_after(clock() + timedelta(seconds=seconds), clock, seconds)
@@ -84,7 +92,9 @@ def _scan_account(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tags") as side:
         # Bulk tags cost a call per 1,000 users whatever the candidates: fetch them meanwhile.
         bulk = (
-            side.submit(aws.identities_of_all_users, iam) if settings.tag_source == "bulk" else None
+            side.submit(aws.identities_of_all_users, iam, aws_policies)
+            if settings.tag_source == "bulk"
+            else None
         )
         users, generated_at = _users_of(iam, settings, target, now)
         passwords = {user.user_name: evaluate(user, now, settings.thresholds) for user in users}

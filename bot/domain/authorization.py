@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.domain.evaluation import Principal
 from bot.domain.policy import (
@@ -33,8 +33,9 @@ class Attachments:
     managed: tuple[str, ...] = ()  # policy ARNs
 
 
-@dataclass(frozen=True)
-class UserDetail:
+class UserDetail(NamedTuple):
+    """A named tuple, as evaluation.Principal is: one is made for every user of every account."""
+
     name: str
     arn: str
     user_id: str = ""

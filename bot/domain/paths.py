@@ -63,6 +63,9 @@ class Verdict:
     why: str | None = None
 
 
+NOT_PRIVILEGED = Verdict(False)  # most users': one for all
+
+
 @dataclass(frozen=True)
 class _Reason:
     text: str  # "AdministratorAccess", "can sts:AssumeRole into role ops"
@@ -106,7 +109,9 @@ class _Account:
         return {
             user.name: Verdict(True, self.describe(arn))
             if arn in self.reasons
-            else Verdict(False, self.refused.get(arn))
+            else Verdict(False, self.refused[arn])
+            if arn in self.refused
+            else NOT_PRIVILEGED
             for arn, (user, _) in self.users.items()
         }
 
@@ -124,6 +129,8 @@ class _Account:
     def _administrators(self) -> list[str]:
         found = []
         for arn, principal in self.principals.items():
+            if not principal.statements:
+                continue  # nothing allows it anything (most users): no decision, no edit
             decision = self._administrator(principal)
             if isinstance(decision, Access):
                 self.reasons[arn] = _Reason(_granted(decision))
@@ -237,19 +244,22 @@ class _Account:
         if principal.arn not in self._capable:
             steps: set[str] = set()
             for statement in principal.statements:
-                # by identity: a group's or a managed policy's statements are shared
-                if id(statement) not in self._steps:
-                    self._steps[id(statement)] = steps_of(statement)
-                steps |= self._steps[id(statement)]
+                steps |= self._steps_of(statement)
             self._capable[principal.arn] = frozenset(steps)
         return not self._capable[principal.arn].isdisjoint(actions)
+
+    def _steps_of(self, statement: Statement) -> frozenset[str]:
+        # by identity: a group's or a managed policy's statements are shared
+        if id(statement) not in self._steps:
+            self._steps[id(statement)] = steps_of(statement)
+        return self._steps[id(statement)]
 
     def _index(self, actions: tuple[str, ...]) -> Index:
         if actions not in self._indexes:
             index = Index()
             for arn, principal in self.principals.items():
-                if self._can(principal, actions):
-                    index.add(arn, principal, actions)
+                if principal.statements and self._can(principal, actions):
+                    index.add(arn, principal, actions, self._steps_of)
             self._indexes[actions] = index
         return self._indexes[actions]
 

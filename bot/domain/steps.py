@@ -3,6 +3,8 @@ index of who may take them on what. Pure."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.domain.evaluation import Principal
 from bot.domain.policy import Statement
 
@@ -64,10 +66,17 @@ class Index:
         self.by_name: dict[str, set[str]] = {}
         self.anywhere: set[str] = set()
 
-    def add(self, arn: str, principal: Principal, actions: tuple[str, ...]) -> None:
+    def add(
+        self,
+        arn: str,
+        principal: Principal,
+        actions: tuple[str, ...],
+        steps: Callable[[Statement], frozenset[str]] = steps_of,
+    ) -> None:
+        """`steps`: steps_of, or a caller's memory of it (statements are shared by principals)."""
         context = principal.context()
         for statement in principal.statements:
-            if steps_of(statement).isdisjoint(actions):
+            if steps(statement).isdisjoint(actions):
                 continue
             if statement.not_resource:
                 self.anywhere.add(arn)

@@ -1,0 +1,60 @@
+"""Writing many rows at once on SQLite (storage.bulk converts the values itself there) stores what
+SQLAlchemy's own statements store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from storage import models
+from storage.bulk import insert_rows, update_rows
+from storage.db import make_engine, migrate
+
+AT = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+EVENTS = models.AuditEvent.__table__
+COLUMNS = [column for column in EVENTS.c if column.key != "id"]
+
+
+def _event(number: int, **values: object) -> dict[str, object]:
+    return {
+        "finding_id": None,
+        "at": AT.astimezone(timezone(timedelta(hours=number))),  # one moment, other offsets
+        "actor": "scanner",
+        "actor_name": "Zoë\x00 O'Brien" if number % 2 else None,
+        "surface": "scan",
+        "action": "opened",
+        "from_state": None,
+        "to_state": "open",
+        "reason": f"idle {number} days",
+        "details": {"keys": [number, True, None]} if number % 3 else None,
+        **values,
+    }
+
+
+def _stored(session: Session, since: int) -> list[tuple]:
+    query = select(*COLUMNS).where(EVENTS.c.id > since).order_by(EVENTS.c.id)
+    return [tuple(row) for row in session.execute(query)]
+
+
+def test_bulk_writes_store_what_sqlalchemy_stores(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path}/bulk.db")
+    migrate(engine)
+    rows = [_event(number) for number in range(6)]
+    changed = {"reason": "\x00kept", "at": AT + timedelta(days=1), "details": {"by": "U1"}}
+    with Session(engine) as session:
+        session.execute(insert(EVENTS), rows)
+        given = session.execute(select(EVENTS.c.id).order_by(EVENTS.c.id)).scalars().all()
+        for event_id in given:
+            session.execute(update(EVENTS).where(EVENTS.c.id == event_id).values(changed))
+        expected = _stored(session, 0)
+        insert_rows(session, EVENTS, rows)
+        update_rows(
+            session,
+            EVENTS,
+            "id",
+            [{"id": event_id + len(rows), **changed} for event_id in given],
+        )
+        assert _stored(session, len(rows)) == expected
+    engine.dispose()
