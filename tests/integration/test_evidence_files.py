@@ -15,7 +15,7 @@ import pytest
 
 from bot import __version__
 from bot.application.evidence import Export, export
-from bot.domain.evidence import CONTROLS
+from bot.domain.about import CONTROLS
 from bot.domain.settings import Settings
 from bot.domain.sheets import read_csv
 from tests.integration.test_decisions import APPROVER, FakeIam
