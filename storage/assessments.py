@@ -97,6 +97,6 @@ def population(
         )
     )
     by_user: dict[tuple[str, str], list[models.Finding]] = {}
-    for row in findings:  # a user's password finding, or each of its idle keys'
-        by_user.setdefault((row.account_id, row.user_name), []).append(row)
+    for found in findings:  # a user's password finding, or each of its idle keys'
+        by_user.setdefault((found.account_id, found.user_name), []).append(found)
     return list(tried.values()), list(users), by_user

@@ -19,7 +19,7 @@ def finding_key(finding: FindingView) -> dict[str, Any] | None:
     if finding.key_created is None:
         return None
     made = finding.key_created.replace(microsecond=0)
-    recorded = next(
+    recorded: dict[str, Any] = next(
         (
             key
             for key in (finding.facts or {}).get("keys", ())

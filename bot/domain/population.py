@@ -172,8 +172,10 @@ def _finding_fields(found: Sequence[FindingView]) -> dict[str, Any]:
     """The user's password finding (else its first idle key's), and its idle keys."""
     if not found:
         return {}
-    finding = min(found, key=lambda f: (f.key_created is not None, f.key_created or f.first_seen))
-    keys = sorted((f for f in found if f.key_created is not None), key=lambda f: f.key_created)
+    ordered = sorted(
+        found, key=lambda f: (f.key_created is not None, f.key_created or f.first_seen)
+    )
+    finding, keys = ordered[0], [f for f in ordered if f.key_created is not None]
     kept = finding.kept_until if finding.state == State.KEPT else None
     return {
         "finding_id": finding.id,

@@ -141,8 +141,8 @@ def _key_cells(row: FindingView, zone: tzinfo) -> tuple[str, str, str]:
     if key is None:
         riding = len(riding_keys(row))
         return (f"+{riding} idle key{'s' if riding > 1 else ''}" if riding else "", "", "")
-    used = _day(parse_iso(key["last_used"]), zone) if key["last_used"] else "never"
-    service = key["last_used_service"]
+    last, service = key["last_used"], key["last_used_service"]
+    used = (_day(parse_iso(last), zone) if last else None) or "never"
     age = key_age_days(key, row.last_seen)
     return (
         key_name(key, zone),
