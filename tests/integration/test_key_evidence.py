@@ -14,7 +14,13 @@ import pytest
 from bot.application.evidence import export, population
 from bot.domain.assessment import IamIdentity, assess
 from bot.domain.clock import iso
-from bot.domain.evidence import COLUMNS, EVENT_KEY_COLUMNS, FINDING_KEY_COLUMNS
+from bot.domain.evidence import (
+    COLUMNS,
+    EVENT_COLUMNS,
+    EVENT_KEY_COLUMNS,
+    FINDING_COLUMNS,
+    FINDING_KEY_COLUMNS,
+)
 from bot.domain.records import Actor, FindingChanges, Role, Surface, SystemActor
 from bot.domain.rule import AccessKeyUse, Candidate, UserCredentials, evaluate
 from bot.domain.scan import AccountScan
@@ -36,41 +42,9 @@ LEE_KEYS = (
     AccessKeyUse(True, None, created=T0 - timedelta(days=900)),
     AccessKeyUse(True, T0 - timedelta(days=300), created=T0 - timedelta(days=800)),
 )
-# The columns before issue 23, in their order: the keys' come after every one of them.
-BEFORE = (
-    "finding_id",
-    "account_id",
-    "user_name",
-    "user_arn",
-    "privileged",
-    "privilege",
-    "mfa_active",
-    "category",
-    "owner",
-    "first_seen",
-    "last_seen",
-    "days_idle",
-    "password_last_used",
-    "newest_key_used",
-    "state",
-    "outcome",
-    "dry_run",
-    "closed_at",
-    "resolution",
-    "event_id",
-    "event_at",
-    "action",
-    "actor",
-    "surface",
-    "from_state",
-    "to_state",
-    "reason",
-    "kept_until",
-    "details",
-    "aws_request_id",
-    "checked_after",
-    "actor_name",
-)
+# Before issue 23 the export had these 32 columns, the last of them actor_name; the keys' come
+# after every one of them.
+BEFORE = FINDING_COLUMNS + EVENT_COLUMNS
 
 
 def account(users: list[UserCredentials]) -> AccountScan:
@@ -111,6 +85,22 @@ def keys_acted_on(keys: tuple[AccessKeyUse, ...], request: str) -> list[dict[str
     ]
 
 
+def acted(
+    repository: Repository,
+    finding_id: str,
+    intent: Intent,
+    at: datetime,
+    keys: list[dict[str, str | None]],
+    request: str | None = None,
+    **changes: object,
+) -> None:
+    """A step on keys as the decision service records it: what AWS answered, key by key."""
+    details = {"keys": keys, **({"aws_request_id": request} if request else {})}
+    repository.transition(
+        finding_id, intent, SYSTEM, at=at, details=details, changes=FindingChanges(**changes)
+    )
+
+
 @pytest.fixture
 def keys(repository) -> Keys:
     users = [
@@ -119,75 +109,48 @@ def keys(repository) -> Keys:
     ]
     record = repository.record_scan(scan(account(users)), "cli", dry_run=False)
     ids = {row.user_name: row.id for row in record.new}
-    kim = keys_acted_on((KIM_KEY,), "req-kim-off")
-    consented(repository, ids["kim"], day(2))
-    repository.transition(
-        ids["kim"],
+    kim, lee = ids["kim"], ids["lee"]
+    off = keys_acted_on((KIM_KEY,), "req-kim-off")
+    consented(repository, kim, day(2))
+    changes = {"key_id": off[0]["key_id"], "deactivated_keys": off}
+    acted(repository, kim, Intent.FINISH_REMOVAL, day(2), off, "req-kim-off", **changes)
+    repository.transition(kim, Intent.REACTIVATE, OWNER, at=day(3))
+    on = keys_acted_on((KIM_KEY,), "req-kim-on")
+    acted(repository, kim, Intent.FINISH_REACTIVATION, day(3), on, "req-kim-on")
+    removed = keys_acted_on(LEE_KEYS, "req-lee-keys")
+    consented(repository, lee, day(2))
+    acted(
+        repository,
+        lee,
         Intent.FINISH_REMOVAL,
-        SYSTEM,
-        at=day(2),
-        reason="access key deactivated",
-        details={"aws_request_id": "req-kim-off", "keys": kim},
-        changes=FindingChanges(key_id=kim[0]["key_id"], deactivated_keys=kim),
+        day(2),
+        removed,
+        "req-lee-password",
+        deactivated_keys=removed,
     )
-    repository.transition(ids["kim"], Intent.REACTIVATE, OWNER, at=day(3))
-    repository.transition(
-        ids["kim"],
-        Intent.FINISH_REACTIVATION,
-        SYSTEM,
-        at=day(3),
-        details={"aws_request_id": "req-kim-on", "keys": keys_acted_on((KIM_KEY,), "req-kim-on")},
-    )
-    lee = keys_acted_on(LEE_KEYS, "req-lee-keys")
-    consented(repository, ids["lee"], day(2))
-    repository.transition(
-        ids["lee"],
-        Intent.FINISH_REMOVAL,
-        SYSTEM,
-        at=day(2),
-        details={"aws_request_id": "req-lee-password", "keys": lee},
-        changes=FindingChanges(deactivated_keys=lee),
-    )
-    repository.transition(ids["lee"], Intent.DELETE_KEYS, SCHEDULER, at=day(28))
-    deleted = keys_acted_on(LEE_KEYS, "req-lee-deleted")
-    repository.transition(
-        ids["lee"], Intent.FINISH_DELETION, SYSTEM, at=day(28), details={"keys": deleted}
-    )
-    return Keys(repository, ids["kim"], ids["lee"])
+    repository.transition(lee, Intent.DELETE_KEYS, SCHEDULER, at=day(28))
+    acted(repository, lee, Intent.FINISH_DELETION, day(28), keys_acted_on(LEE_KEYS, "req-del"))
+    return Keys(repository, kim, lee)
 
 
 def test_key_columns_are_appended_after_every_column_before_them(keys):
     _described, rows = read_csv(export(keys.repository, SETTINGS, JUNE).csv())
     assert all(tuple(row) == COLUMNS for row in rows)
-    assert COLUMNS[: len(BEFORE)] == BEFORE
+    assert len(BEFORE) == 32 and BEFORE[-1] == "actor_name" and COLUMNS[: len(BEFORE)] == BEFORE
+    appended = "key_id key_created key_last_used key_last_used_service idle_keys"
+    assert COLUMNS[len(BEFORE) :] == FINDING_KEY_COLUMNS + EVENT_KEY_COLUMNS
     assert (
-        COLUMNS[len(BEFORE) :]
-        == FINDING_KEY_COLUMNS + EVENT_KEY_COLUMNS
-        == (
-            "key_id",
-            "key_created",
-            "key_last_used",
-            "key_last_used_service",
-            "idle_keys",
-            "deactivated_keys",
-            "keys",
-        )
-    )
+        *appended.split(),
+        "deactivated_keys",
+        "keys",
+    ) == FINDING_KEY_COLUMNS + EVENT_KEY_COLUMNS
 
 
 def test_an_idle_keys_finding_is_exported_with_its_key_and_every_step_on_it(keys):
     _described, rows = read_csv(export(keys.repository, SETTINGS, JUNE).csv())
     kim = [row for row in rows if row["finding_id"] == keys.kim]
-    assert [row["action"] for row in kim] == [
-        "opened",
-        "disable_requested",
-        "awaiting_owner",
-        "owner_confirmed",
-        "disabling",
-        "disabled",
-        "reactivating",
-        "reactivated",
-    ]
+    steps = "opened disable_requested awaiting_owner owner_confirmed disabling disabled"
+    assert [row["action"] for row in kim] == [*steps.split(), "reactivating", "reactivated"]
     first = kim[0]
     assert first["category"] == "idle_key" and first["outcome"] == "reactivated"
     assert first["key_id"] == "AKIA0000000000000000"  # learnt when the bot acted
@@ -277,15 +240,8 @@ def test_the_population_counts_each_users_idle_keys_and_names_their_findings(key
 
 @pytest.mark.process
 def test_the_terminal_exports_key_findings_as_csv(keys, database_url, tmp_path):
-    done = run_bot(
-        "export",
-        "--since",
-        "2026-06-01",
-        "--until",
-        "2026-06-30",
-        cwd=tmp_path,
-        DATABASE_URL=database_url,
-    )
+    june = ("--since", "2026-06-01", "--until", "2026-06-30")
+    done = run_bot("export", *june, cwd=tmp_path, DATABASE_URL=database_url)
     assert done.returncode == 0, done.stderr
     described, rows = read_csv(done.stdout)
     assert ["# key_idle_days", "45"] in described and ["# key_actions", "deactivate"] in described
