@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
-from bot.domain.clock import iso, parse_iso
+from bot.domain.clock import as_utc, iso, parse_iso
 from bot.domain.records import FindingView
 
 
@@ -18,22 +18,25 @@ def finding_key(finding: FindingView) -> dict[str, Any] | None:
     finding."""
     if finding.key_created is None:
         return None
-    made = finding.key_created.replace(microsecond=0)
+    created = as_utc(finding.key_created).isoformat()  # as `iso` writes it
     recorded: dict[str, Any] = next(
-        (
-            key
-            for key in (finding.facts or {}).get("keys", ())
-            if key.get("created") and parse_iso(key["created"]).replace(microsecond=0) == made
-        ),
-        {},
+        (key for key in (finding.facts or {}).get("keys", ()) if _same_second(key, created)), {}
     )
     return {
         "active": recorded.get("active", True),
         "last_used": iso(finding.newest_key_used),
         "key_id": finding.key_id or recorded.get("key_id"),
-        "created": iso(finding.key_created),
+        "created": created,
         "last_used_service": recorded.get("last_used_service"),
     }
+
+
+def _same_second(key: dict[str, Any], created: str) -> bool:
+    """Whether a recorded key was made when `created` says, to the second (the report dates to
+    the second, the API may not): both are UTC ISO 8601 text, whose first 19 characters are the
+    second."""
+    made = key.get("created")
+    return made is not None and made[:19] == created[:19]
 
 
 def riding_keys(finding: FindingView) -> list[dict[str, Any]]:
@@ -54,10 +57,10 @@ def key_age_days(key: dict[str, Any], at: datetime) -> int | None:
     return (at - parse_iso(key["created"])).days if key.get("created") else None
 
 
-def key_fields(finding: FindingView) -> dict[str, Any]:
+def key_fields(key: dict[str, Any] | None) -> dict[str, Any]:
     """The key columns of a finding's record (the terminal's JSON and CSV, the evidence export):
-    the idle_key finding's key, empty for a password finding."""
-    key = finding_key(finding) or {}
+    the idle_key finding's key (`finding_key`), empty for a password finding."""
+    key = key or {}
     return {
         "key_id": key.get("key_id"),
         "key_created": key.get("created"),

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from bot.domain.about import About
-from bot.domain.access_keys import key_fields, riding_keys
+from bot.domain.access_keys import finding_key, key_fields, riding_keys
 from bot.domain.clock import as_utc, iso
 from bot.domain.records import EventView, FindingView
 from bot.domain.scan import ACCOUNT_ID
@@ -307,7 +307,7 @@ def finding_fields(finding: EvidenceFinding) -> dict[str, Any]:
         "dry_run": finding.requested_dry_run,
         "closed_at": iso(finding.closed_at),
         "resolution": finding.resolution,
-        **key_fields(finding),
+        **key_fields(finding_key(finding)),
         "idle_keys": riding_keys(finding) or None,
         "deactivated_keys": finding.deactivated_keys or None,
     }

@@ -65,6 +65,7 @@ RECORD_FIELDS = (
 
 def finding_record(row: FindingView) -> dict[str, Any]:
     """The stable, machine-readable shape of one finding (JSON and CSV): RECORD_FIELDS."""
+    key = finding_key(row)
     return {
         "finding_id": row.id,
         "account_id": row.account_id,
@@ -87,8 +88,8 @@ def finding_record(row: FindingView) -> dict[str, Any]:
         "owner": row.owner,
         "first_seen": iso(row.first_seen),
         "kept_until": iso(row.kept_until),
-        **key_fields(row),
-        "key_age_days": key_age_days(finding_key(row) or {}, row.last_seen),
+        **key_fields(key),
+        "key_age_days": key_age_days(key or {}, row.last_seen),
         "idle_keys": riding_keys(row),
     }
 
