@@ -190,7 +190,7 @@ def main() -> None:
     print(summary("all", [timing for _kind, timing in timings]))
     print(
         f"passwords removed after the acks: {removed} of {CONFIRMS}, "
-        f"DeleteLoginProfile forwarded {proxy.forwarded_deletes} times"
+        f"DeleteLoginProfile forwarded {proxy.forwarded_held} times"
     )
 
 

@@ -1,5 +1,5 @@
 """Buttons: Disable and Keep in the channel, Confirm and "I still need it" in owner DMs and on
-the Home tab, End keep in `show`, paging.
+the Home tab, Reactivate on a removal that deactivated keys, End keep in `show`, paging.
 
 A button that opens a form opens a placeholder first, in Bolt's thread (Slack's trigger lasts
 3 s), and fills it in after the acknowledgement with `views.update`.
@@ -104,6 +104,9 @@ def register(app: App, services: Services) -> None:
     def on_owner_confirm(body: dict[str, Any]) -> None:
         flows.owner_confirms(services, _value(body), body["user"]["id"], _owner_surface(body))
 
+    def on_reactivate(body: dict[str, Any]) -> None:
+        flows.reactivate(services, _value(body), body["user"]["id"], _clicked_on(body))
+
     def on_list_page(body: dict[str, Any], respond: Callable[..., None]) -> None:
         try:
             page = json.loads(_value(body) or "")
@@ -130,6 +133,7 @@ def register(app: App, services: Services) -> None:
         app.action(action_id)(answering(services, opening(build), quick=True))
     app.action(ActionId.DISABLE)(answering(services, on_disable, quick=True))
     app.action(ActionId.OWNER_CONFIRM)(answering(services, on_owner_confirm))
+    app.action(ActionId.REACTIVATE)(answering(services, on_reactivate))
     app.action(ActionId.LIST_PREVIOUS)(answering(services, on_list_page))
     app.action(ActionId.LIST_NEXT)(answering(services, on_list_page))
 
@@ -180,6 +184,15 @@ def _owner_surface(body: dict[str, Any]) -> Surface:
     """Owners answer in their DM or on their Home tab, whose clicks carry the view they were
     made in instead of a message."""
     return Surface.HOME if (body.get("view") or {}).get("type") == "home" else Surface.DM
+
+
+def _clicked_on(body: dict[str, Any]) -> Surface:
+    """Where a button shown to both approvers and owners was pressed: in a DM or on the Home
+    tab by the owner, anywhere else (the findings channel) by an approver."""
+    if (body.get("view") or {}).get("type") == "home":
+        return Surface.HOME
+    channel = (body.get("channel") or {}).get("id") or ""
+    return Surface.DM if channel.startswith("D") else Surface.CHANNEL
 
 
 def _value(body: dict[str, Any]) -> str | None:

@@ -18,7 +18,7 @@ from typing import Any
 from slack_sdk.errors import SlackClientError
 
 from bot.application.access import GONE, Refused
-from bot.application.decisions import RemovedUnrecorded
+from bot.application.removal import RemovedUnrecorded
 from bot.application.services import Services
 from bot.domain.records import RecordsUnavailable, StepUnsettled, UnknownFinding
 from bot.domain.workflow import TransitionError

@@ -154,6 +154,9 @@ class Finding(Base):
     # The keys this finding's removal deactivated ({"key_id", "created"}): what Reactivate
     # turns back on.
     deactivated_keys: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # A password finding's idle keys that the Disable request covers (their creation, ISO):
+    # consent is for what the people were shown, not for a key found idle since.
+    requested_keys: Mapped[list[str] | None] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer)
 
     @property

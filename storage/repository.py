@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, Select, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, Engine, Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -230,14 +230,16 @@ class Repository(Coordination):
     def digest_inputs(
         self, since: datetime, trend_start: datetime
     ) -> tuple[list[models.Finding], dict[str, int], list[tuple[datetime, str, str | None]]]:
-        """For the digest: findings open now or closed since `trend_start`, the audit actions
-        since `since` by name, and the accounts whose scans failed since `since`."""
+        """For the digest: findings open now, closed since `trend_start` or moved since `since`
+        (keys deleted long after their removal), the audit actions since `since` by name, and
+        the accounts whose scans failed since `since`."""
         with self._sessions() as session:
             findings = list(
                 session.scalars(
                     select(models.Finding).where(
                         (models.Finding.closed_at.is_(None))
                         | (models.Finding.closed_at >= trend_start)
+                        | (models.Finding.state_changed_at >= since)
                     )
                 )
             )
@@ -275,12 +277,19 @@ class Repository(Coordination):
         )
         return self._all(query)
 
-    def findings_owned_by(self, owner_keys: Sequence[str]) -> list[models.Finding]:
-        """Open findings whose owner is one of `owner_keys` (a Slack user id, an email: tag
+    def findings_owned_by(
+        self, owner_keys: Sequence[str], disabled_since: datetime | None = None
+    ) -> list[models.Finding]:
+        """Open findings (and, `disabled_since`, those disabled since then: their keys may be
+        reactivated) whose owner is one of `owner_keys` (a Slack user id, an email: tag
         values, compared without case) or was resolved to one of them in Slack."""
         keys = [key.lower() for key in owner_keys]  # emails' case carries no meaning
+        shown: ColumnElement[bool] = models.Finding.closed_at.is_(None)
+        if disabled_since is not None:
+            disabled = models.Finding.state == State.DISABLED
+            shown = shown | (disabled & (models.Finding.closed_at >= disabled_since))
         query = select(models.Finding).where(
-            models.Finding.closed_at.is_(None),
+            shown,
             func.lower(models.Finding.owner).in_(keys)
             | models.Finding.owner_slack_id.in_(owner_keys),
         )

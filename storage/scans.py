@@ -32,6 +32,9 @@ from storage import assessments, models
 from storage.bulk import insert_rows, update_rows
 from storage.steps import audit_values, step
 
+# What a finding is about: a user's password (no key), or one of its keys (by its creation).
+Identity = tuple[str, datetime | None]
+
 
 @dataclass
 class ScanRecord:
@@ -200,7 +203,7 @@ def _as_inserted(values: dict[str, Any]) -> FindingView:
 
 def _last_closed(
     session: Session, account_id: str, candidates: list[Candidate]
-) -> dict[str, models.Finding]:
+) -> dict[Identity, models.Finding]:
     """The last closed finding of each of these users, if any."""
     query = (
         select(models.Finding)
@@ -233,9 +236,6 @@ def _reactivated_keys(
         for user_name, keys in session.execute(query)
         for key in keys or ()
     }
-
-
-Identity = tuple[str, datetime | None]
 
 
 def identity(row: models.Finding) -> Identity:

@@ -41,6 +41,7 @@ from bot.slack.messages.channel import (
     unposted_summary,
 )
 from bot.slack.messages.digest import digest_message
+from bot.slack.messages.finding import KeyRules
 from bot.slack.messages.owner import owner_dm, owner_reminder
 from storage.models import Finding
 from storage.repository import Repository, ScanRecord
@@ -176,9 +177,7 @@ class Announcer:
         """The digest message, then the trend chart in its thread when the token may upload."""
         now = self._clock()
         trend_start = now - timedelta(weeks=digest.WEEKS_OF_TREND)
-        findings, actions, failures = self.repository.digest_inputs(
-            now - timedelta(days=7), trend_start
-        )
+        findings, actions, failures = self.repository.digest_inputs(now - digest.WEEK, trend_start)
         facts = digest.summarize(now, findings, actions, failures)
         channel = self.settings.slack_channel
         ts = self._slack.post(channel, digest_message(facts, self.settings.timezone, self.dry_run))
@@ -216,11 +215,11 @@ class Announcer:
 
     def _redraw(self, channel: str, ts: str) -> bool:
         rows = self.repository.findings_in_message(channel, ts)
-        message = findings_message(rows, self.settings.timezone, self.dry_run)
+        message = findings_message(rows, self.settings.timezone, self.dry_run, keys=self._keys())
         return self._slack.update(channel, ts, message)
 
     def _redraw_dm(self, finding: Finding) -> bool:
-        message = owner_dm(finding, self.settings.timezone, self.dry_run)
+        message = owner_dm(finding, self.settings.timezone, self.dry_run, self._keys())
         return self._slack.update(finding.dm_channel or "", finding.dm_ts or "", message)
 
     def _redraw_dm_of(self, finding_id: str) -> bool:
@@ -234,7 +233,8 @@ class Announcer:
         except (SlackClientError, OSError) as error:
             log.warning("cannot open a DM with %s: %s", finding.owner_slack_id, slack_error(error))
             return False
-        ts = self._slack.post(channel, owner_dm(finding, self.settings.timezone, self.dry_run))
+        message = owner_dm(finding, self.settings.timezone, self.dry_run, self._keys())
+        ts = self._slack.post(channel, message)
         if ts:
             self.repository.note([finding.id], FindingNotes(dm_channel=channel, dm_ts=ts))
         return ts is not None
@@ -244,11 +244,12 @@ class Announcer:
         if not finding.dm_channel:
             self.dm_owner(finding)
             return
-        self._slack.post(finding.dm_channel, owner_reminder(finding), thread_ts=finding.dm_ts)
+        reminder = owner_reminder(finding, self.settings.timezone)
+        self._slack.post(finding.dm_channel, reminder, thread_ts=finding.dm_ts)
 
     def escalate(self, finding: Finding) -> None:
         waited = (self._clock() - finding.asked_at).days if finding.asked_at else 0
-        message = escalation(finding, waited)
+        message = escalation(finding, waited, self.settings.timezone)
         # In a large scan's thread, the channel sees it too: the approvers must.
         threaded = finding.slack_thread_ts is not None
         self._slack.post(
@@ -355,3 +356,7 @@ class Announcer:
     @property
     def dry_run(self) -> bool:
         return self.settings.dry_run
+
+    def _keys(self) -> KeyRules:
+        """What may be done to access keys as a message is drawn now (its buttons' words)."""
+        return KeyRules.of(self.settings, self._clock())

@@ -9,7 +9,7 @@ from __future__ import annotations
 from slack_sdk.errors import SlackClientError
 
 from bot.application.access import Refused
-from bot.application.decisions import Removal
+from bot.application.removal import Removal
 from bot.application.services import Services
 from bot.domain.records import Actor, Role, Surface, SystemActor
 from bot.slack.client import OwnerContact, slack_error

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.application import key_actions
+from bot.application.key_decisions import KeyDecisions, keys_record, riding_keys
+from bot.application.removal import MAX_ERROR, Removal, RemovedUnrecorded
 from bot.aws.iam import AccountIam, describe_error
 from bot.domain.assessment import recheck, recheck_facts, same_owner
 from bot.domain.clock import Clock
@@ -35,6 +37,7 @@ from bot.domain.workflow import (
     Intent,
     State,
     TransitionError,
+    disable_refusal,
     keep_refusal,
     may,
 )
@@ -48,7 +51,6 @@ DRY_RUN_REASON = "dry run: DeleteLoginProfile was not called"
 PASSWORD_REMOVED = "console password removed"
 ANSWER_LOST = "console password removed (AWS's answer was lost; the password is gone)"
 OWNER_CHANGED = "the owner is now {owner} (was {was}), whose consent is needed"
-MAX_ERROR = 500  # of an AWS error message, in the line people are told
 CONFIRMATIONS = frozenset({Intent.OWNER_CONFIRM, Intent.APPROVER_CONFIRM, Intent.AUTO_CONFIRM})
 
 SLACK_SYSTEM = Actor(SystemActor.SYSTEM, Role.SYSTEM, Surface.SLACK)
@@ -58,26 +60,6 @@ Published = Callable[[FindingView], None]  # told of each finding a step moved, 
 
 def _unpublished(_finding: FindingView) -> None:
     pass
-
-
-class RemovedUnrecorded(RecordsUnavailable):
-    """AWS removed the password but the database failed before it was recorded (the sweep
-    records it once the database is back: the finding is left in `disabling`)."""
-
-    def __init__(self, user_name: str, stuck_after_seconds: int) -> None:
-        minutes = -(-stuck_after_seconds // 60) + 5  # the stuck time, then the next sweep
-        super().__init__(
-            f"The console password of {literal(user_name)} was removed in AWS, but the bot's "
-            "database became unavailable before it was recorded; the bot records it within about "
-            f"{minutes} minutes."
-        )
-
-
-@dataclass(frozen=True)
-class Removal:
-    finding: Finding
-    summary: str  # one line for people, in mrkdwn: what came from AWS is in code spans
-    ask_new_owner: bool = False  # the re-check found another owner, whose consent is needed
 
 
 class Decisions:
@@ -94,6 +76,9 @@ class Decisions:
         self._iam_for_account = iam_for_account
         self._clock = clock
         self._published = published
+        self.keys = KeyDecisions(
+            self._step, repository, settings, iam_for_account, clock, self._owner_changed
+        )
 
     def request_disable(
         self,
@@ -107,6 +92,12 @@ class Decisions:
         """Record the request, with what it is for: this owner (and whether Slack said for
         certain that they cannot be asked), in this dry-run mode. `at`: when, as a form opened
         for it already says."""
+        finding = self.repository.finding(finding_id)
+        refusal = disable_refusal(finding, self.settings.deactivates_keys) if finding else None
+        if refusal:
+            raise TransitionError(refusal)
+        keys = [key["created"] for key in riding_keys(finding)] if finding else []
+        keys = keys if self.settings.deactivates_keys else []
         changes = FindingChanges(
             requested_by=by.id,
             decided_by=None,
@@ -114,11 +105,13 @@ class Decisions:
             requested_owner=owner,
             requested_dry_run=self.settings.dry_run,
             owner_unreachable=owner_unreachable,
+            requested_keys=keys,
         )
         details = {
             "owner": owner,
             "owner_unreachable": owner_unreachable,
             "dry_run": self.settings.dry_run,
+            **({"keys": keys} if keys else {}),
         }
         return self._step(finding_id, Intent.REQUEST_DISABLE, by, None, changes, details, at=at)
 
@@ -216,12 +209,18 @@ class Decisions:
             why = "the request was never completed (its form was not submitted): decide again"
             return Removal(self.withdraw(finding.id, why, system), f"Not removed: {why}.")
         # A removal AWS already carried out is recorded as such, whatever the mode is now.
+        if finding.state == State.REACTIVATING:
+            return self.keys.turn_back_on(finding, system)
+        if finding.state == State.DELETING_KEYS:
+            return self.keys.delete_keys(finding, system)
         iam = self._iam_for_account(finding.account_id)
-        if finding.state == State.DISABLING and not iam.has_password(finding.user_name):
+        if finding.state == State.DISABLING and finding.key_created is not None:
+            recovered = self.keys.recover(finding, iam, system)
+            if recovered is not None:
+                return recovered
+        elif finding.state == State.DISABLING and not iam.has_password(finding.user_name):
             why = "recovered after a restart: the password is gone"
-            changes = FindingChanges(decision_note=PASSWORD_REMOVED)
-            done = self._step(finding.id, Intent.FINISH_REMOVAL, system, why, changes)
-            return Removal(done, _removed(done))
+            return self._finish_removal(finding, iam, system, PASSWORD_REMOVED, {}, why)
         if self._other_mode(finding):
             return self._withdraw(finding, system)
         return self._remove(finding, system)
@@ -246,6 +245,8 @@ class Decisions:
             error_text = describe_error(error)
             failed = move(Intent.FAIL, f"live re-check failed: {error_text}")
             return Removal(failed, f"live re-check failed: {literal(error_text, MAX_ERROR)}")
+        if finding.key_created is not None:
+            return self.keys.deactivate(finding, iam, live, by)
         verdict = recheck(live, finding.user_id, self._clock(), self.settings)
         if isinstance(verdict, Cleared):
             why = verdict.reason
@@ -259,8 +260,10 @@ class Decisions:
             seen = {**recheck_facts(verdict, live), "dry_run": self.settings.dry_run}
             move(Intent.START_REMOVAL, "re-check: still idle", seen)
         if self.settings.dry_run:
-            done = move(Intent.FINISH_REMOVAL, DRY_RUN_REASON)
-            return Removal(done, "Dry run: the console password would have been removed.")
+            keys = self.keys.riding(iam, finding)
+            done = move(Intent.FINISH_REMOVAL, DRY_RUN_REASON, keys_record(keys))
+            said = "Dry run: the console password would have been removed."
+            return Removal(done, " ".join(filter(None, [said, key_actions.summary(keys)])))
         try:
             deletion = iam.delete_login_profile(finding.user_name)
             # Not there: the re-check saw it just before, so a try of this very request took it
@@ -274,12 +277,32 @@ class Decisions:
                 return Removal(move(Intent.FAIL, note), literal(note, MAX_ERROR))
             outcome = ANSWER_LOST  # the re-check saw it there just before our request
             proof = {"aws_request_id": None, "checked_after": GONE}
+        return self._finish_removal(finding, iam, by, outcome, proof)
+
+    def _finish_removal(
+        self,
+        finding: Finding,
+        iam: AccountIam,
+        by: Actor,
+        outcome: str,
+        proof: dict[str, Any],
+        why: str | None = None,
+    ) -> Removal:
+        """The password is gone: its idle keys are deactivated (each re-checked), and the
+        removal recorded (`why`, else `outcome`) with what became of each."""
+        keys = self.keys.riding(iam, finding)
+        details = {**proof, **keys_record(keys)}
+        changes = FindingChanges(
+            decision_note=outcome, deactivated_keys=key_actions.deactivated(keys) or None
+        )
         try:
-            done = move(Intent.FINISH_REMOVAL, outcome, proof)
+            done = self._step(
+                finding.id, Intent.FINISH_REMOVAL, by, why or outcome, changes, details or None
+            )
         except RecordsUnavailable:
             raise RemovedUnrecorded(finding.user_name, self.settings.stuck_after_seconds) from None
         log.info("removed console password of %s in %s", done.user_name, done.account_id)
-        return Removal(done, _removed(done))
+        return Removal(done, " ".join(filter(None, [_removed(done), key_actions.summary(keys)])))
 
     def _other_mode(self, finding: Finding) -> bool:
         """Asked in a dry run and now for real, or the other way round (a request whose mode

@@ -20,10 +20,18 @@ from bot.application.services import Services
 from bot.domain.records import Actor, Surface
 from bot.domain.rule import CATEGORIES
 from bot.domain.scan import ACCOUNT_ID
-from bot.domain.workflow import KEEP_BY, ROLE_ON_SURFACE, Intent, may
+from bot.domain.workflow import (
+    KEEP_BY,
+    ROLE_ON_SURFACE,
+    Intent,
+    TransitionError,
+    disable_refusal,
+    may,
+)
 from bot.slack.client import OwnerContact
 from bot.slack.messages.blocks import Message
 from bot.slack.messages.command import history_message, list_page
+from bot.slack.messages.finding import KeyRules, credential, named
 from bot.slack.messages.modals import confirm_modal, keep_modal, unkeep_modal
 from bot.slack.messages.text import literal, mention
 from storage.models import Finding
@@ -48,6 +56,9 @@ def plan_disable(services: Services, finding_id: str | None, user_id: str) -> Di
     finding, approver = services.access.acting_on(
         finding_id, user_id, Surface.CHANNEL, Intent.REQUEST_DISABLE
     )
+    refusal = disable_refusal(finding, services.settings.deactivates_keys)
+    if refusal:
+        raise TransitionError(refusal)
     owner = look_up_owner(services, finding.owner)
     at = services.clock()
     form = None
@@ -95,7 +106,8 @@ def keep_form(
 ) -> dict[str, Any]:
     """Keep in the channel, or "I still need it" in the owner's DM: ask why and for how long."""
     finding, _person = services.access.acting_on(finding_id, user_id, surface, _keep(surface))
-    return keep_modal(finding, surface, services.settings.owner_keep_max_days)
+    settings = services.settings
+    return keep_modal(finding, surface, settings.owner_keep_max_days, settings.timezone)
 
 
 def decide_now_form(services: Services, finding_id: str | None, user_id: str) -> dict[str, Any]:
@@ -148,6 +160,16 @@ def _confirm(
     publish_home(services, user_id)
 
 
+def reactivate(services: Services, finding_id: str | None, user_id: str, surface: Surface) -> None:
+    """Reactivate, on a removal that deactivated access keys: an approver in the channel, or
+    the owner in their DM or on their Home, within KEY_REACTIVATE_DAYS."""
+    finding, actor = services.access.acting_on(finding_id, user_id, surface, Intent.REACTIVATE)
+    outcome = services.decisions.keys.reactivate(finding.id, actor)
+    services.announcer.refresh(outcome.finding)
+    services.announcer.tell_outcome(outcome.finding, outcome.summary)
+    publish_home(services, user_id)
+
+
 def keep(
     services: Services,
     finding_id: str | None,
@@ -161,9 +183,8 @@ def keep(
     finding, actor = services.access.acting_on(finding_id, user_id, surface, _keep(surface))
     kept = services.decisions.keep(finding.id, actor, reason, days)
     services.announcer.refresh(kept)
-    services.announcer.tell_outcome(
-        kept, f"Kept the console password of {literal(kept.user_name)}: {literal(reason)}"
-    )
+    what = credential(kept, services.settings.timezone)
+    services.announcer.tell_outcome(kept, f"Kept the {what}: {literal(reason)}")
     publish_home(services, user_id)
 
 
@@ -172,7 +193,7 @@ def unkeep_form(services: Services, finding_id: str | None, user_id: str) -> dic
     finding, _approver = services.access.acting_on(
         finding_id, user_id, Surface.COMMAND, Intent.UNKEEP
     )
-    return unkeep_modal(finding)
+    return unkeep_modal(finding, services.settings.timezone)
 
 
 def unkeep(services: Services, finding_id: str | None, user_id: str, reason: str) -> str:
@@ -189,8 +210,8 @@ def _unkeep(services: Services, finding_id: str | None, user_id: str, reason: st
     )
     reopened = services.decisions.unkeep(finding.id, approver, reason)
     services.announcer.refresh(reopened)
-    name, account = literal(reopened.user_name), literal(reopened.account_id)
-    line = f"Ended the keep of {name} ({account}): {literal(reason)}"
+    name = named(reopened, services.settings.timezone)
+    line = f"Ended the keep of {name} ({literal(reopened.account_id)}): {literal(reason)}"
     services.announcer.announce(f"{mention(user_id)} {line}", thread_ts=reopened.slack_thread)
     return line
 
@@ -277,4 +298,5 @@ def _final_confirmation(
     services: Services, finding: Finding, why: str, step: datetime | None = None
 ) -> dict[str, Any]:
     settings = services.settings
-    return confirm_modal(finding, why, settings.timezone, settings.dry_run, step)
+    keys = KeyRules.of(settings, services.clock())
+    return confirm_modal(finding, why, settings.timezone, settings.dry_run, keys, step)

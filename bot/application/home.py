@@ -7,7 +7,7 @@ would not take is logged, and never undoes or blocks the decision that asked for
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackClientError
@@ -18,6 +18,7 @@ from bot.domain import home
 from bot.domain.digest import keeps_ending
 from bot.domain.workflow import State
 from bot.slack.client import ApproversUnknown, email_of, slack_error
+from bot.slack.messages.finding import KeyRules
 from bot.slack.messages.home import About, ApproverPart, OwnerPart, home_view
 from storage.models import Finding
 
@@ -45,31 +46,39 @@ def build_home(services: Services, user_id: str, note: str | None = None) -> dic
     paused = services.announcer.presence.paused() if approver else None
     if paused and settings.slack_channel:  # until the bot is invited (bot.application.presence)
         notes.append(pause_line(settings.slack_channel, paused.holder))
-    owned, unsure = _owned(services, user_id)
+    keys = KeyRules.of(settings, now)
+    owned, unsure = _owned(services, user_id, now - timedelta(days=keys.reactivate_days))
     notes += [unsure] if unsure else []
     about = About(
         channel=settings.slack_channel,
         idle_days=settings.thresholds.idle_days,
+        key_idle_days=settings.thresholds.key_idle_days,
         approvers=sorted(settings.slack_approvers),
         approver_group=settings.slack_approver_group,
         exempt_tag=settings.exempt_tag,
         owner_keep_max_days=settings.owner_keep_max_days,
     )
+    reactivatable = home.reactivatable(owned, now, keys.reactivate_days)
+    owner = OwnerPart(home.waiting_on(owned, user_id), home.kept(owned), reactivatable)
     return home_view(
         about=about,
-        owner=OwnerPart(home.waiting_on(owned, user_id), home.kept(owned)) if owned else None,
+        owner=owner if owned else None,
         approver=_approver_part(services, now) if approver else None,
         now=now,
         zone=settings.timezone,
         dry_run=settings.dry_run,
+        keys=keys,
         note="\n".join(notes) or None,
     )
 
 
-def _owned(services: Services, user_id: str) -> tuple[list[Finding], str | None]:
-    """The person's open findings: the owner tag holds their Slack user id or their email (one
-    users.info call, rather than a lookup per owner tag). When Slack cannot say their email,
-    the findings known by their id, and why others may be missing."""
+def _owned(
+    services: Services, user_id: str, disabled_since: datetime
+) -> tuple[list[Finding], str | None]:
+    """The person's open findings, and those disabled since `disabled_since` (their keys may be
+    reactivated): the owner tag holds their Slack user id or their email (one users.info call,
+    rather than a lookup per owner tag). When Slack cannot say their email, the findings known
+    by their id, and why others may be missing."""
     try:
         email = email_of(services.client, user_id)
     except (SlackClientError, OSError) as error:
@@ -77,9 +86,9 @@ def _owned(services: Services, user_id: str) -> tuple[list[Finding], str | None]
             f"I could not read your Slack profile ({slack_error(error)}), so IAM users whose "
             "owner tag holds your email may be missing here. Open this tab again in a moment."
         )
-        return services.repository.findings_owned_by([user_id]), unsure
+        return services.repository.findings_owned_by([user_id], disabled_since), unsure
     keys = [user_id, email] if email else [user_id]
-    return services.repository.findings_owned_by(keys), None
+    return services.repository.findings_owned_by(keys, disabled_since), None
 
 
 def _approver_part(services: Services, now: datetime) -> ApproverPart:

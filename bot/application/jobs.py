@@ -81,6 +81,15 @@ def follow_up_job(services: Services) -> str:
     return ", ".join(f"{count} {step}" for step, count in done.items())
 
 
+def key_deletion_job(services: Services) -> str:
+    """KEY_DELETE_AFTER_DAYS: the keys of removals nobody reactivated are deleted, and the
+    people involved told."""
+    done = services.decisions.keys.delete_expired_keys(SCHEDULER)
+    for removal in done:
+        after_removal(services, removal)
+    return f"keys of {len(done)} findings deleted or tried"
+
+
 def sweep_job(services: Services, stop: threading.Event | None = None) -> str:
     """Findings left in a transient state are moved on, and the people concerned told. Posting
     what was left unposted waits for the scan lease: for a scan whose process died, until its
@@ -155,4 +164,7 @@ def build_schedule(services: Services, stop: threading.Event | None = None) -> S
         "follow_up": (parse_cron(settings.reminder_cron, zone), lambda: follow_up_job(services)),
         "sweep": (parse_cron(SWEEP_CRON, zone), lambda: sweep_job(services, stop)),
     }
+    if settings.key_delete_after_days is not None:
+        deletion = parse_cron(settings.reminder_cron, zone)
+        jobs["key_deletion"] = (deletion, lambda: key_deletion_job(services))
     return Schedule(jobs, services.repository, zone, services.clock)

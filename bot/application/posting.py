@@ -37,6 +37,7 @@ from bot.slack.client import (
 )
 from bot.slack.messages.blocks import Message
 from bot.slack.messages.channel import batches, findings_message, refused_finding
+from bot.slack.messages.finding import KeyRules
 from bot.slack.posted import posted_findings
 from storage.repository import Repository
 
@@ -269,7 +270,9 @@ class FindingsPoster:
         is checked first: another process may be posting these by now."""
         lease()
         channel = self._settings.slack_channel
-        message = findings_message(batch, self._settings.timezone, self._settings.dry_run, scan_id)
+        settings = self._settings
+        keys = KeyRules.of(settings, self._clock())
+        message = findings_message(batch, settings.timezone, settings.dry_run, scan_id, keys=keys)
         try:
             ts = self._poster.send(channel, message, thread)
         except (SlackClientError, OSError) as error:
@@ -308,4 +311,5 @@ class FindingsPoster:
             reason=why,
             details={"channel": channel, "thread_ts": thread},
         )
-        self._poster.post(channel, refused_finding(row, answered(error) or why), thread)
+        refused = refused_finding(row, answered(error) or why, self._settings.timezone)
+        self._poster.post(channel, refused, thread)

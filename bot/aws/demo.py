@@ -173,11 +173,14 @@ def seed_users(
             iam.add_user_to_group(GroupName=group, UserName=user.name)
         if user.mfa:
             _enable_mfa(iam, user.name)
-        for key in user.keys:
+        for made, key in enumerate(user.keys):
             key_id = iam.create_access_key(UserName=user.name)["AccessKey"]["AccessKeyId"]
             if not key.active:
                 iam.update_access_key(UserName=user.name, AccessKeyId=key_id, Status="Inactive")
-            backend.access_keys[key_id].create_date = record.create_date  # made with the user
+            # Made with the user, at the start of that day, a minute apart: a key is known by
+            # when it was made, so it is the same key in every run of the demo (as its user is).
+            day = record.create_date.replace(hour=0, minute=0, second=0, microsecond=0)
+            backend.access_keys[key_id].create_date = day + timedelta(minutes=made)
             if key.used_days_ago is not None:
                 backend.access_keys[key_id].last_used = AccessKeyLastUsed(
                     timestamp=now - timedelta(days=key.used_days_ago),

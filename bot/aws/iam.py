@@ -254,6 +254,17 @@ def set_access_key_status(iam: Any, user_name: str, key_id: str, *, active: bool
     return _request_id(answer)
 
 
+def delete_access_key(iam: Any, user_name: str, key_id: str) -> str | None:
+    """Delete one access key (KEY_DELETE_AFTER_DAYS only); the request id AWS gave the call.
+    A key already gone counts as deleted."""
+    try:
+        return _request_id(iam.delete_access_key(UserName=user_name, AccessKeyId=key_id))
+    except ClientError as error:
+        if error_code(error) == "NoSuchEntity":
+            return None
+        raise
+
+
 def _request_id(answer: dict[str, Any]) -> str | None:
     return (answer.get("ResponseMetadata") or {}).get("RequestId")
 
@@ -298,3 +309,6 @@ class AccountIam:
 
     def set_access_key_status(self, user_name: str, key_id: str, *, active: bool) -> str | None:
         return set_access_key_status(self.client, user_name, key_id, active=active)
+
+    def delete_access_key(self, user_name: str, key_id: str) -> str | None:
+        return delete_access_key(self.client, user_name, key_id)

@@ -113,7 +113,12 @@ def assess(
 
 
 def has_idle_key(user: UserCredentials, now: datetime, settings: Settings) -> bool:
-    return bool(_keys(user, now, settings)[0])
+    # Asked of every user a scan sees: no list or dict is built for the answer.
+    return (
+        bool(user.keys)
+        and IDLE_KEY in settings.categories
+        and any(key_verdict(key, now, settings.thresholds) is None for key in user.keys)
+    )
 
 
 def keys_not_idle(user: UserCredentials, now: datetime, settings: Settings) -> dict[datetime, str]:

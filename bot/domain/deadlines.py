@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain.records import FindingView
-from bot.domain.workflow import CARRIED_OUT, KEY_ACTIONS_OFF, AuditAction, State
+from bot.domain.workflow import CARRIED_OUT, AuditAction, State
 
 
 @dataclass(frozen=True)
@@ -39,15 +39,12 @@ def opening(
     return Opening(not stale)
 
 
-def reactivation_refusal(
-    finding: FindingView, now: datetime, window_days: int, key_actions_on: bool = True
-) -> str | None:
+def reactivation_refusal(finding: FindingView, now: datetime, window_days: int) -> str | None:
     """Why this finding's keys may not be reactivated now, or None: only keys the bot
-    deactivated, within KEY_REACTIVATE_DAYS of that (the state is `require`'s to check)."""
+    deactivated, within KEY_REACTIVATE_DAYS of that (the state is `require`'s to check).
+    Neither DRY_RUN nor KEY_ACTIONS=off stops an undo."""
     if not finding.deactivated_keys:
         return "No access key was deactivated by this finding: nothing to reactivate."
-    if not key_actions_on:
-        return KEY_ACTIONS_OFF
     if finding.closed_at is None or now - finding.closed_at > timedelta(days=window_days):
         return (
             f"Keys can be reactivated for {window_days} days after the bot deactivated them; "

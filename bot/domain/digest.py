@@ -1,5 +1,6 @@
 """The weekly digest: the week's decisions, what is open and for how long, who is being waited
-on, keeps about to expire, scan failures, and the trend of open findings week by week.
+on, keeps about to expire, scan failures, the week's idle access keys (found, deactivated,
+reactivated, deleted), and the trend of open findings week by week.
 
 `summarize` is pure (rows in, DigestFacts out); the Slack side renders it, text and chart.
 """
@@ -14,12 +15,19 @@ from typing import TypeVar
 
 from bot.domain.records import FindingView
 from bot.domain.risk import by_risk
-from bot.domain.workflow import AuditAction, State
+from bot.domain.workflow import CARRIED_OUT, AuditAction, State
 
+WEEK = timedelta(days=7)  # the digest's period
 WEEKS_OF_TREND = 8
 KEEPS_EXPIRING_WITHIN = timedelta(days=14)
 F = TypeVar("F", bound=FindingView)
-AGE_BUCKETS = ((90, "90-179 days"), (180, "180-364 days"), (365, "a year or more"))
+# An idle key is a finding from KEY_IDLE_DAYS (45 by default), a password from IDLE_DAYS (90).
+AGE_BUCKETS = (
+    (0, "under 90 days"),
+    (90, "90-179 days"),
+    (180, "180-364 days"),
+    (365, "a year or more"),
+)
 WEEK_ACTIONS = (
     AuditAction.OPENED,
     State.DISABLED,
@@ -36,6 +44,17 @@ class WeekPoint:
 
 
 @dataclass(frozen=True)
+class KeyWeek:
+    """Idle access keys in the digest's week, counted as keys (a password finding carries its
+    user's idle keys; a key finding is one key)."""
+
+    found: int = 0  # by findings first seen this week
+    deactivated: int = 0
+    reactivated: int = 0
+    deleted: int = 0
+
+
+@dataclass(frozen=True)
 class DigestFacts:
     week_actions: dict[str, int]  # decisions of the last 7 days, by audit action
     open_total: int
@@ -46,6 +65,7 @@ class DigestFacts:
     keeps_expiring: list[FindingView]
     failed_scans: list[tuple[datetime, str, str | None]]  # when, account, error
     trend: list[WeekPoint]  # oldest first, the current week last
+    week_keys: KeyWeek
 
 
 def summarize(
@@ -72,7 +92,30 @@ def summarize(
         keeps_expiring=keeps_ending(open_now, now),
         failed_scans=list(failed_scans),
         trend=open_per_week(findings, now),
+        week_keys=keys_of_week(findings, now),
     )
+
+
+def keys_of_week(findings: Iterable[FindingView], now: datetime) -> KeyWeek:
+    """What became of idle access keys in the WEEK up to `now`, from the findings' records: a
+    removal's keys count as deactivated when it was carried out this week (whatever came of them
+    since), as reactivated or deleted when that was its last step, this week."""
+    since = now - WEEK
+    found = deactivated = reactivated = deleted = 0
+    for row in findings:
+        if row.first_seen >= since:
+            found += (
+                1 if row.key_created is not None else len((row.facts or {}).get("idle_keys") or ())
+            )
+        keys = len(row.deactivated_keys or ())
+        if row.state in CARRIED_OUT and row.closed_at is not None and row.closed_at >= since:
+            deactivated += keys
+        changed_this_week = row.state_changed_at is not None and row.state_changed_at >= since
+        if changed_this_week and row.state == State.REACTIVATED:
+            reactivated += keys
+        if changed_this_week and row.state == State.KEYS_DELETED:
+            deleted += keys
+    return KeyWeek(found, deactivated, reactivated, deleted)
 
 
 def keeps_ending(rows: Iterable[F], now: datetime) -> list[F]:

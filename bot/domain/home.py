@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from bot.domain.deadlines import reactivation_refusal
 from bot.domain.records import FindingView
 from bot.domain.risk import by_risk
-from bot.domain.workflow import State
+from bot.domain.workflow import Intent, State, may
 
 NEW_WITHIN = timedelta(days=7)  # an open finding first seen this recently is new
 OLD_AFTER = timedelta(days=30)  # an open finding this old has waited too long for a decision
@@ -55,3 +56,16 @@ def kept(rows: Iterable[F]) -> list[F]:
 
 def days_since(moment: datetime | None, now: datetime) -> int:
     return max(0, (now - moment).days) if moment else 0
+
+
+def offers_reactivate(row: FindingView, now: datetime, window_days: int) -> bool:
+    """Whether Reactivate is offered on this finding now: the workflow allows it from its state,
+    and its deactivated keys may still be turned back on (`reactivation_refusal`)."""
+    return may(Intent.REACTIVATE, row.state) and (
+        reactivation_refusal(row, now, window_days) is None
+    )
+
+
+def reactivatable(rows: Iterable[F], now: datetime, window_days: int) -> list[F]:
+    """The findings whose deactivated keys their owner may turn back on now (their Home)."""
+    return riskiest_first(row for row in rows if offers_reactivate(row, now, window_days))

@@ -151,6 +151,7 @@ class FindingChanges(_Fields):
     owner_unreachable: bool | None = UNSET
     key_id: str | None = UNSET
     deactivated_keys: list[dict[str, Any]] | None = UNSET
+    requested_keys: list[str] | None = UNSET
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,7 @@ class FindingView(Protocol):
     key_created: datetime | None
     key_id: str | None
     deactivated_keys: list[dict[str, Any]] | None
+    requested_keys: list[str] | None
 
 
 class EventView(Protocol):

@@ -140,8 +140,8 @@ def _parse_row(row: list[str], position: dict[str, int], line: int) -> UserCrede
         password_last_used=date("password_last_used"),
         password_last_changed=date("password_last_changed"),
         mfa_active=flag(MFA_COLUMN) if MFA_COLUMN in position else None,
-        # An empty slot reads as inactive and never used, the same as no key at all.
-        keys=tuple(key for key in slots if key.active or key.last_used),
+        # An empty slot reads as inactive, never used and never made: no key at all.
+        keys=tuple(key for key in slots if key.active or key.last_used or key.created),
     )
 
 

@@ -14,6 +14,7 @@ class ActionId(StrEnum):
     KEEP = "finding_keep"
     DECIDE_NOW = "finding_decide_now"
     UNKEEP = "finding_unkeep"
+    REACTIVATE = "finding_reactivate"  # turns back on the access keys a removal deactivated
     OWNER_CONFIRM = "owner_confirm"
     OWNER_DECLINE = "owner_decline"
     LIST_PREVIOUS = "list_previous"

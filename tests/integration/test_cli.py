@@ -25,12 +25,12 @@ ROOT = Path(__file__).resolve().parents[2]
 DEMO_FINDINGS = {
     "alice@example.com",
     "bob",
-    "carol",  # an idle key beside a password in use: the key's finding
+    "carol",  # an idle access key beside a password in use
     "dave",
     "frank",
     "grace",
     "ivan",
-    "legacy-etl",  # an idle key and no password: the key's finding
+    "legacy-etl",  # an idle access key, no password
     "svc-reporting",
     "trent",
 }
@@ -75,7 +75,7 @@ def test_demo_scan_prints_a_table_and_records_it(tmp_path):
     assert (tmp_path / "iam-inactive-demo.db").exists()
 
     again = run_bot("scan", "--demo", cwd=tmp_path)
-    assert "10 findings (" in again.stdout
+    assert "10 findings (0 new, 0 resolved)" in again.stdout
     assert "recorded as scan #2" in again.stdout
 
 

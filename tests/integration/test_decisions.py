@@ -1,8 +1,7 @@
 """The decision service, fast: SQLite and a fake IAM through the per-account seam, no HTTP.
 
 Each test is one path a decision can take: the owner asked and confirming, the approver's final
-word, an abort on the live re-check, an AWS failure, a dry run, a keep, a double confirmation,
-and the settling of a removal a crash interrupted.
+word, an abort on the re-check, an AWS failure, a dry run, a keep, a double confirmation, a crash.
 """
 
 from __future__ import annotations
@@ -13,7 +12,8 @@ from datetime import datetime, timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from bot.application.decisions import DRY_RUN_REASON, Decisions, RemovedUnrecorded
+from bot.application.decisions import DRY_RUN_REASON, Decisions
+from bot.application.removal import RemovedUnrecorded
 from bot.aws.iam import Deletion
 from bot.domain.assessment import IamIdentity, LiveUser
 from bot.domain.records import Actor, RecordsUnavailable, Role, Surface, SystemActor

@@ -67,8 +67,9 @@ def aws_url(aws_session):
 def confirmed_with_removal_held(
     port: int, standin: SlackStandIn, repository: Repository, proxy: AwsProxy
 ) -> tuple[models.Finding, Callable[[str, str, str], int]]:
-    """Once the bot serves: a scan, Disable, and the owner's Confirm, whose DeleteLoginProfile
-    the proxy holds. The finding, and a way to click its buttons."""
+    """Once the bot serves: a scan, Disable, and the owner's Confirm, whose removal call
+    (DeleteLoginProfile, or the action the proxy holds) the proxy holds. The finding, and a way
+    to click its buttons."""
     wait_for(lambda: healthy(port), what="the bot to serve")
     assert signed_post(port, command_body("scan", APPROVER, standin.response_url()), SECRET) == 200
     try:
@@ -85,7 +86,7 @@ def confirmed_with_removal_held(
     wait_for(lambda: repository.finding(finding.id).state == State.AWAITING_OWNER)
     proxy.hold.set()
     click(ActionId.OWNER_CONFIRM, OWNER, "D0OWNER")
-    assert proxy.held.wait(60), "DeleteLoginProfile was never sent"
+    assert proxy.held.wait(60), "the removal's call was never sent"
     return finding, click
 
 
@@ -175,7 +176,7 @@ def test_removal_killed_midway_is_settled_once_after_restart(standin, aws_url, t
         for process in processes:
             stop(process)
         proxy.stop()
-    assert proxy.forwarded_deletes == 1
+    assert proxy.forwarded_held == 1
     assert not iam_backends[DEMO_ACCOUNT_ID]["global"].users["owned"].password
     history = [(e.action, e.actor) for e in repository.history(finding.id)]
     assert history[-3:] == [
@@ -327,7 +328,7 @@ def test_postgresql_cut_mid_removal_every_person_hears_it_and_nothing_is_lost(
     finally:
         stop(scanner)
         proxy.stop()
-    assert proxy.forwarded_deletes == 1
+    assert proxy.forwarded_held == 1
     assert (
         repository.history(finding.id)[-1].reason
         == "recovered after a restart: the password is gone"

@@ -41,23 +41,27 @@ def moto_http() -> Iterator[str]:
 
 
 class AwsProxy:
-    """Forwards AWS calls to moto, `delay` seconds late; while `hold` is set, DeleteLoginProfile
-    waits for `release` (forwarded then) or is swallowed, as a process dying mid-call sees it."""
+    """Forwards AWS calls to moto, `delay` seconds late; while `hold` is set, the `held` action
+    (DeleteLoginProfile) waits for `release` (forwarded then) or is swallowed, as a process dying
+    mid-call sees it."""
 
-    def __init__(self, upstream: str, delay: float = 0.0) -> None:
+    def __init__(
+        self, upstream: str, delay: float = 0.0, held_action: str = "DeleteLoginProfile"
+    ) -> None:
         self.upstream = upstream
         self.delay = delay  # seconds added to every call, as a slow AWS would
         self.hold = threading.Event()
         self.held = threading.Event()
         self.release = threading.Event()
-        self.forwarded_deletes = 0
+        self.forwarded_held = 0  # the held action's calls that reached moto and succeeded
+        held_body = f"Action={held_action}".encode()
         self.actions: list[str] = []  # the Query API actions forwarded, in order
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                deleting = b"Action=DeleteLoginProfile" in body
+                deleting = held_body in body
                 proxy.actions += parse_qs(body.decode(errors="replace")).get("Action", [])
                 if deleting and proxy.hold.is_set():
                     proxy.held.set()
@@ -74,7 +78,7 @@ class AwsProxy:
                 except urllib.error.HTTPError as error:
                     status, payload, kind = error.code, error.read(), error.headers
                 if deleting and status == 200:
-                    proxy.forwarded_deletes += 1
+                    proxy.forwarded_held += 1
                 self.send_response(status)
                 self.send_header("Content-Type", kind.get("Content-Type", "text/xml"))
                 self.send_header("Content-Length", str(len(payload)))

@@ -12,10 +12,10 @@ from bot.domain.home import LastScan, OpenCount, riskiest_first
 from bot.domain.workflow import State
 from bot.slack.messages.home import MAX_HOME_BLOCKS, About, ApproverPart, OwnerPart, home_view
 from tests.support.slack_rules import view_problem
-from tests.unit.test_messages import HOSTILE, SHOWN, row
+from tests.unit.test_messages import HOSTILE, KEYS, SHOWN, row
 
 NOW = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
-ABOUT = About("C0FINDINGS", 90, ["U0APPROVER"], "S0GROUP", "iam-inactive:exempt", 180)
+ABOUT = About("C0FINDINGS", 90, 45, ["U0APPROVER"], "S0GROUP", "iam-inactive:exempt", 180)
 
 
 def test_findings_are_ordered_as_everywhere_the_riskiest_first():
@@ -46,6 +46,7 @@ def test_every_home_stays_within_slacks_limits(waiting):
         now=NOW,
         zone=UTC,
         dry_run=True,
+        keys=KEYS,
         note="x" * 5000,
     )
     assert view_problem(view) is None and len(view["blocks"]) <= MAX_HOME_BLOCKS
@@ -71,6 +72,7 @@ def test_text_from_people_and_aws_on_home_is_data_never_markup():
         now=NOW,
         zone=UTC,
         dry_run=False,
+        keys=KEYS,
     )
     text = json.dumps(view, ensure_ascii=False)
     assert "<!channel>" not in text and "<@U0X>" not in text and "<https" not in text
@@ -91,7 +93,13 @@ def test_keeps_ending_soon_are_those_still_running_soonest_first():
 def test_an_owners_long_list_of_keeps_points_to_show_which_owners_may_use():
     kept = [row(f"k{n}", state=State.KEPT, decision_note="why " * 125) for n in range(60)]
     view = home_view(
-        about=ABOUT, owner=OwnerPart([], kept), approver=None, now=NOW, zone=UTC, dry_run=False
+        about=ABOUT,
+        owner=OwnerPart([], kept),
+        approver=None,
+        now=NOW,
+        zone=UTC,
+        dry_run=False,
+        keys=KEYS,
     )
     text = json.dumps(view)
     assert (

@@ -23,6 +23,9 @@ SIMULATION_ONLY = {"demo.py"}
 # What changes an account. A read-only role grants none of it, including what the code may
 # call one day (deactivating an access key).
 REMOVALS = {"iam:DeleteLoginProfile", "iam:UpdateAccessKey"}
+# Called only with KEY_DELETE_AFTER_DAYS set (off by default): granted by no policy here, and
+# documented as what that setting needs (issue 23: deactivation, never deletion, by default).
+OPT_IN = {"iam:DeleteAccessKey"}
 # Called only with SECURITY_HUB=true (off by default).
 SECURITY_HUB = {"securityhub:BatchImportFindings", "securityhub:BatchUpdateFindings"}
 
@@ -41,7 +44,15 @@ def actions_called_by_the_code() -> set[str]:
             found.add(f"{service}:{camel(method)}")
         for method in re.findall(rf'\b{client}\.get_paginator\("(\w+)"\)', source):
             found.add(f"{service}:{camel(method)}")
-    return found - NEEDS_NO_PERMISSION
+    return found - NEEDS_NO_PERMISSION - OPT_IN
+
+
+def test_what_only_an_opt_in_setting_calls_is_called_and_documented():
+    paths = [p for p in (ROOT / "bot" / "aws").glob("*.py") if p.name not in SIMULATION_ONLY]
+    source = "\n".join(path.read_text() for path in paths)
+    assert "iam.delete_access_key(" in source
+    operations = (ROOT / "docs" / "operations.md").read_text()
+    assert "`iam:DeleteAccessKey`" in operations and "KEY_DELETE_AFTER_DAYS" in operations
 
 
 def test_policy_covers_exactly_what_the_code_calls():
@@ -49,6 +60,7 @@ def test_policy_covers_exactly_what_the_code_calls():
     granted = {action for statement in policy["Statement"] for action in statement["Action"]}
     called = actions_called_by_the_code()
     assert "iam:DeleteLoginProfile" in called and "iam:GenerateCredentialReport" in called
+    assert "iam:UpdateAccessKey" in called and not granted & OPT_IN
     assert called >= SECURITY_HUB
     assert granted == called, {"missing": called - granted, "unused": granted - called}
     assert all(statement["Effect"] == "Allow" for statement in policy["Statement"])

@@ -7,6 +7,7 @@ import html
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, timedelta
 from typing import Any
 
@@ -15,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ConfirmObject, PlainTextObject
 
-from bot.application.decisions import RemovedUnrecorded
-from bot.domain.digest import DigestFacts
+from bot.application.removal import RemovedUnrecorded
+from bot.domain.digest import DigestFacts, KeyWeek
 from bot.domain.home import LastScan, OpenCount
 from bot.domain.records import Surface
 from bot.domain.scan import AccountScan, AccountTarget
@@ -37,7 +38,8 @@ from bot.slack.messages.owner import owner_dm, owner_reminder
 from bot.slack.messages.text import clean, literal, mention, plain, slack_length
 from storage.models import AuditEvent
 from tests.support.slack_rules import message_problem, view_problem
-from tests.unit.test_messages import NOW, row
+from tests.unit.test_key_messages import OFF
+from tests.unit.test_messages import KEYS, NOW, row
 
 # Each can format, mention, link, become an emoji or reverse the line when it goes in raw.
 PIECES = [
@@ -141,10 +143,52 @@ def hostile_row(value: str, number: int = 0, **changes: Any) -> Any:
     return row(f"{value}{number}", **values)
 
 
+def hostile_key(value: str) -> dict[str, Any]:
+    """An access key as a finding's facts record it, with `value` where AWS names things."""
+    at = (NOW - timedelta(days=400)).isoformat()
+    return {
+        "active": True,
+        "last_used": at,
+        "key_id": value,
+        "created": at,
+        "last_used_service": value,
+    }
+
+
+def hostile_key_row(value: str, number: int, **changes: Any) -> Any:
+    """An idle_key finding, its key named and last used with `value`, its keys deactivated."""
+    values: dict[str, Any] = dict(
+        category="idle_key",
+        key_created=NOW - timedelta(days=400),
+        key_id=value,
+        facts={"has_password": False, "keys": [hostile_key(value)], "idle_keys": []},
+        deactivated_keys=[{"key_id": value, "created": None}] * 2,
+        closed_at=NOW - timedelta(days=1),
+    )
+    values.update(changes)
+    return hostile_row(value, number, **values)
+
+
+def key_rows(value: str) -> list[Any]:
+    """Key findings, and a password carrying idle keys, in every state a key reads apart in."""
+    states = [State.OPEN, State.AWAITING_OWNER, State.DISABLED, State.REACTIVATED, State.FAILED]
+    rows = [hostile_key_row(value, 10 + n, state=state) for n, state in enumerate(states)]
+    idle = [hostile_key(value)] * 2
+    facts = {"has_password": True, "keys": idle, "idle_keys": idle}
+    carrying = [
+        hostile_key_row(
+            value, 20 + n, state=state, key_created=None, category="dormant", facts=facts
+        )
+        for n, state in enumerate([State.AWAITING_OWNER, State.DISABLED])
+    ]
+    return rows + carrying
+
+
 def every_message(value: str) -> list[Message]:
     """Every message builder, with `value` wherever AWS or people put text."""
     states = [State.OPEN, State.AWAITING_OWNER, State.KEPT, State.FAILED, State.RESOLVED]
     rows = [hostile_row(value, n, state=state) for n, state in enumerate(states)]
+    keys = key_rows(value)
     escalated = hostile_row(value, state=State.AWAITING_OWNER, escalated_at=NOW)
     failed = AccountScan(AccountTarget("111122223333", name=value), error=value)
     done = AccountScan(AccountTarget(value, name=value), users_seen=3)
@@ -159,34 +203,46 @@ def every_message(value: str) -> list[Message]:
         keeps_expiring=[rows[2]],
         failed_scans=[(NOW, value, value)],
         trend=[],
+        week_keys=KeyWeek(1, 1, 1, 1),
     )
     return [
-        findings_message(rows, UTC, dry_run=False),
-        findings_message([escalated], UTC, dry_run=True),
+        findings_message(rows, UTC, dry_run=False, keys=KEYS),
+        findings_message([escalated], UTC, dry_run=True, keys=KEYS),
         scan_summary(failed, [], dry_run=False),
         scan_summary(done, rows, dry_run=False, thread=ThreadProgress(20, 5)),
         unposted_summary(value, dry_run=False),
-        escalation(rows[1], 4),
-        owner_dm(rows[1], UTC, dry_run=False),
-        owner_dm(rows[2], UTC, dry_run=False),
-        owner_reminder(rows[1]),
+        escalation(rows[1], 4, UTC),
+        owner_dm(rows[1], UTC, dry_run=False, keys=KEYS),
+        owner_dm(rows[2], UTC, dry_run=False, keys=KEYS),
+        owner_reminder(rows[1], UTC),
         help_message(f"I don't know {literal(value)}."),
         list_page(rows, value, 1, UTC),
         history_message(value, [(r, [event] * 3) for r in rows], UTC),
         history_message(value, [], UTC),
         digest_message(facts, UTC, dry_run=False),
         notice(f"Kept the console password of {literal(value)}: {literal(value)}"),
+        findings_message(keys, UTC, dry_run=False, keys=KEYS),
+        findings_message(keys, UTC, dry_run=True, keys=OFF),
+        escalation(keys[1], 4, UTC),
+        owner_reminder(keys[1], UTC),
+        list_page(keys, value, 1, UTC),
+        history_message(value, [(r, [event]) for r in keys], UTC),
+        digest_message(
+            replace(facts, top_risks=keys, waiting_on_owners=[(keys[1], 4)]), UTC, False
+        ),
+        *(owner_dm(key, UTC, dry_run=False, keys=KEYS) for key in keys),
     ]
 
 
 def every_view(value: str) -> list[dict[str, Any]]:
     finding = hostile_row(value, state=State.AWAITING_OWNER)
-    about = About("C0FINDINGS", 90, ["U0APPROVER", value], "S0GROUP", value, 180)
+    keys = key_rows(value)
+    about = About("C0FINDINGS", 90, 45, ["U0APPROVER", value], "S0GROUP", value, 180)
     scans = {value: LastScan(NOW, "failed", value, value), "1": LastScan(NOW, "ok", value)}
     return [
-        keep_modal(finding, Surface.CHANNEL, 180),
-        unkeep_modal(hostile_row(value, state=State.KEPT)),
-        confirm_modal(finding, f"The owner {literal(value)} is not a Slack user", UTC, True),
+        keep_modal(finding, Surface.CHANNEL, 180, UTC),
+        unkeep_modal(hostile_row(value, state=State.KEPT), UTC),
+        confirm_modal(finding, f"The owner {literal(value)} is not a Slack user", UTC, True, KEYS),
         placeholder_modal(f"Slack said {literal(value)}"),
         home_view(
             about=about,
@@ -195,8 +251,23 @@ def every_view(value: str) -> list[dict[str, Any]]:
             now=NOW,
             zone=UTC,
             dry_run=True,
+            keys=KEYS,
         ),
-        home_view(about=about, owner=None, approver=None, now=NOW, zone=UTC, dry_run=False),
+        home_view(
+            about=about, owner=None, approver=None, now=NOW, zone=UTC, dry_run=False, keys=KEYS
+        ),
+        home_view(
+            about=about,
+            owner=OwnerPart(keys[:2], keys[-1:], [keys[2], keys[-1]]),
+            approver=ApproverPart({}, {}, keys[:2], keys[-1:]),
+            now=NOW,
+            zone=UTC,
+            dry_run=False,
+            keys=KEYS,
+        ),
+        confirm_modal(keys[1], "The owner did not answer", UTC, False, KEYS),
+        keep_modal(keys[0], Surface.DM, 180, UTC),
+        unkeep_modal(keys[0], UTC),
     ]
 
 
@@ -250,7 +321,7 @@ def test_bidi_controls_and_line_breaks_never_reach_slack():
 def test_the_disable_buttons_confirm_dialog_shows_the_owner_tag_as_written():
     """Issue 20: this owner tag in the confirm dialog made Slack refuse the message."""
     finding = row("svc", owner="<!channel>@x.io")
-    message = findings_message([finding], UTC, dry_run=False)
+    message = findings_message([finding], UTC, dry_run=False, keys=KEYS)
     (confirm,) = [
         e["confirm"] for b in message.blocks for e in b.get("elements", []) if "confirm" in e
     ]
@@ -299,10 +370,10 @@ def test_names_owner_tags_and_errors_never_format_in_outcome_lines():
         state=State.FAILED,
         decision_note="DeleteLoginProfile failed: AccessDenied: by a *service control policy*",
     )
-    line = json.dumps(findings_message([finding], UTC, dry_run=False).blocks)
+    line = json.dumps(findings_message([finding], UTC, dry_run=False, keys=KEYS).blocks)
     assert "`_break_glass_admin_`" in line and "`_x_:fire:@corp.io`" in line
     assert "`DeleteLoginProfile failed: AccessDenied: by a *service control policy*`" in line
-    message = findings_message([row("@channel")], UTC, dry_run=False)
+    message = findings_message([row("@channel")], UTC, dry_run=False, keys=KEYS)
     assert message.text == "Idle console passwords: `@channel`"
     assert_safe_message(message)
 

@@ -15,13 +15,7 @@ from bot.domain.records import Surface
 from bot.domain.scan import AccountScan, AccountTarget
 from bot.domain.workflow import State
 from bot.slack.ids import ActionId
-from bot.slack.messages.blocks import (
-    MAX_BLOCKS,
-    MessageTooLarge,
-    checked,
-    finding_facts,
-    status_line,
-)
+from bot.slack.messages.blocks import MAX_BLOCKS, MessageTooLarge, checked
 from bot.slack.messages.channel import (
     ThreadProgress,
     batches,
@@ -30,6 +24,7 @@ from bot.slack.messages.channel import (
     scan_summary,
 )
 from bot.slack.messages.command import help_message, history_message, list_page
+from bot.slack.messages.finding import KeyRules, finding_facts, status_line
 from bot.slack.messages.modals import confirm_modal, keep_modal, unkeep_modal
 from bot.slack.messages.owner import owner_dm
 from bot.slack.messages.text import literal, truncate
@@ -37,6 +32,7 @@ from storage.models import AuditEvent, Finding
 from tests.support.slack_rules import message_problem, view_problem
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
+KEYS = KeyRules(deactivate=True, reactivate_days=30, now=NOW)  # the settings' defaults
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -63,7 +59,7 @@ def row(name: str = "ann", **changes) -> Finding:
 
 def test_a_full_batch_of_longest_names_stays_within_limits():
     batch = [row(f"{i:02d}" + "x" * 62, owner="o" * 300 + "@example.com") for i in range(10)]
-    message = findings_message(batch, UTC, dry_run=True)
+    message = findings_message(batch, UTC, dry_run=True, keys=KEYS)
     assert len(message.blocks) <= MAX_BLOCKS
     buttons = [
         element
@@ -78,7 +74,7 @@ def test_a_full_batch_of_longest_names_stays_within_limits():
 
 def test_more_than_ten_findings_in_one_message_is_refused():
     with pytest.raises(MessageTooLarge):
-        findings_message([row(str(i)) for i in range(11)], UTC, dry_run=False)
+        findings_message([row(str(i)) for i in range(11)], UTC, dry_run=False, keys=KEYS)
 
 
 def test_checked_refuses_more_than_fifty_blocks():
@@ -150,12 +146,12 @@ def test_an_unprivileged_finding_says_why_an_allow_of_everything_does_not_count(
     ],
 )
 def test_status_lines(state, changes, expected):
-    line = status_line(row(state=state, **changes), UTC, dry_run=False)
+    line = status_line(row(state=state, **changes), UTC, dry_run=False, keys=KEYS)
     assert expected in line
 
 
 def test_decided_findings_lose_their_buttons():
-    blocks = finding_blocks(row(state=State.KEPT, decided_by="U1"), UTC, dry_run=False)
+    blocks = finding_blocks(row(state=State.KEPT, decided_by="U1"), UTC, dry_run=False, keys=KEYS)
     assert [b.type for b in blocks] == ["section", "context"]
 
 
@@ -164,17 +160,17 @@ def test_dry_run_is_said_in_every_message():
     account = AccountScan(AccountTarget("111122223333"), users_seen=3)
     for message in (
         scan_summary(account, [finding], dry_run=True),
-        findings_message([finding], UTC, dry_run=True),
-        owner_dm(finding, UTC, dry_run=True),
+        findings_message([finding], UTC, dry_run=True, keys=KEYS),
+        owner_dm(finding, UTC, dry_run=True, keys=KEYS),
     ):
         assert "Dry run" in json.dumps(message.blocks)
-    assert "Dry run" in json.dumps(confirm_modal(finding, "Owner unknown", UTC, True))
+    assert "Dry run" in json.dumps(confirm_modal(finding, "Owner unknown", UTC, True, KEYS))
 
 
 def test_keep_modal_asks_for_reason_and_period():
-    owners = keep_modal(row(), "slack-dm", owner_max_days=120)["blocks"][2]["element"]
+    owners = keep_modal(row(), "slack-dm", owner_max_days=120, zone=UTC)["blocks"][2]["element"]
     assert [o["value"] for o in owners["options"]] == ["30", "90", "120"]
-    view = keep_modal(row(), "slack-channel", owner_max_days=120)
+    view = keep_modal(row(), "slack-channel", owner_max_days=120, zone=UTC)
     assert json.loads(view["private_metadata"]) == {
         "finding_id": row().id,
         "surface": "slack-channel",
@@ -225,10 +221,10 @@ def test_text_from_people_and_aws_is_shown_as_written_never_as_markup():
     kept = row(state=State.KEPT, decided_by="U1", decision_note=HOSTILE, owner="_it_ :x: a@b.io")
     account = AccountScan(AccountTarget("111122223333", name=HOSTILE), error=HOSTILE)
     payloads = [
-        status_line(kept, UTC, False),
+        status_line(kept, UTC, False, keys=KEYS),
         finding_facts(kept, UTC),
         json.dumps(scan_summary(account, [], dry_run=False).blocks, ensure_ascii=False),
-        json.dumps(owner_dm(kept, UTC, False).blocks, ensure_ascii=False),
+        json.dumps(owner_dm(kept, UTC, False, KEYS).blocks, ensure_ascii=False),
         json.dumps(list_page([kept], "", 1, UTC).blocks, ensure_ascii=False),
     ]
     for payload in payloads:
@@ -238,7 +234,9 @@ def test_text_from_people_and_aws_is_shown_as_written_never_as_markup():
 
 
 def test_the_bots_own_actors_are_named_not_mentioned():
-    line = status_line(row(state=State.DISABLED, decided_by="scheduler"), UTC, dry_run=False)
+    line = status_line(
+        row(state=State.DISABLED, decided_by="scheduler"), UTC, dry_run=False, keys=KEYS
+    )
     assert "<@scheduler>" not in line and "the scheduler" in line
 
 
@@ -263,8 +261,8 @@ def test_no_extreme_value_makes_a_builder_send_what_slack_refuses():
     event = AuditEvent(at=NOW, actor="U0APPROVER", action="keep", reason=LONG_REASON)
     account = AccountScan(AccountTarget("111122223333", name="n" * 50), error=LONG_REASON * 10)
     messages = [
-        findings_message([extreme_row(n) for n in range(10)], UTC, dry_run=True),
-        owner_dm(extreme, UTC, dry_run=True),
+        findings_message([extreme_row(n) for n in range(10)], UTC, dry_run=True, keys=KEYS),
+        owner_dm(extreme, UTC, dry_run=True, keys=KEYS),
         scan_summary(account, [extreme], dry_run=True),
         scan_summary(account, [extreme], dry_run=True, thread=ThreadProgress(2000, 10, 30, True)),
         history_message(EXTREME_NAME, [(extreme_row(n), [event] * 40) for n in range(30)], UTC),
@@ -275,9 +273,9 @@ def test_no_extreme_value_makes_a_builder_send_what_slack_refuses():
         assert message_problem({"text": message.text, "blocks": message.blocks}) is None
     why = f"The owner {ASTRAL_OWNER} has left"
     views = [
-        confirm_modal(extreme, why, UTC, dry_run=True),
-        keep_modal(extreme, Surface.DM, 180),
-        unkeep_modal(extreme),
+        confirm_modal(extreme, why, UTC, True, KEYS),
+        keep_modal(extreme, Surface.DM, 180, UTC),
+        unkeep_modal(extreme, UTC),
     ]
     for view in views:
         assert view_problem(view) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import tzinfo
@@ -9,17 +10,19 @@ from datetime import tzinfo
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
+    ButtonElement,
     ConfirmObject,
     PlainTextObject,
     SectionBlock,
 )
 
 from bot.domain.records import FindingView
-from bot.domain.rule import KEYS_ONLY
+from bot.domain.rule import CATEGORIES
 from bot.domain.scan import AccountScan
 from bot.domain.workflow import Intent, Standing, may
 from bot.slack.ids import ActionId
 from bot.slack.messages.blocks import (
+    MAX_CONFIRM_TEXT,
     MAX_OWNER,
     Message,
     MessageTooLarge,
@@ -27,17 +30,27 @@ from bot.slack.messages.blocks import (
     checked,
     context,
     dry_run_note,
-    finding_facts,
     mrkdwn,
     notice,
     owner_label,
+)
+from bot.slack.messages.finding import (
+    CATEGORY_LABELS,
+    KeyRules,
+    after_disable,
+    counted,
+    disable_words,
+    finding_facts,
+    is_key_finding,
+    named,
+    raw,
+    reactivate_button,
     status_line,
 )
 from bot.slack.messages.text import literal, plain, truncate
 from bot.slack.posted import findings_metadata
 
 FINDINGS_PER_MESSAGE = 10
-MAX_CONFIRM_TEXT = 300  # a confirm dialog's text, as Slack limits it
 
 
 @dataclass(frozen=True)
@@ -66,47 +79,65 @@ class ThreadProgress:
         return f":speech_balloon: All {self.total} findings are in this thread, with their buttons."
 
 
-def finding_blocks(row: FindingView, zone: tzinfo, dry_run: bool) -> list[Block]:
-    """One finding's line: its facts, then buttons while it is open, else where it stands."""
+def finding_blocks(row: FindingView, zone: tzinfo, dry_run: bool, keys: KeyRules) -> list[Block]:
+    """One finding's line: its facts, then buttons while it is open, else where it stands (and
+    Reactivate while its deactivated keys may be turned back on)."""
     blocks: list[Block] = [
         SectionBlock(block_id=f"finding:{row.id}", text=mrkdwn(finding_facts(row, zone)))
     ]
-    status = status_line(row, zone, dry_run)
-    if status:
-        blocks.append(context(status))
-    if may(Intent.REQUEST_DISABLE, row.state):
-        blocks.append(_decision_buttons(row))
+    refused = keys.disable_refused(row)
+    awaiting = may(Intent.REQUEST_DISABLE, row.state)
+    said = [status_line(row, zone, dry_run, keys), refused if awaiting else None]
+    if any(said):
+        blocks.append(context("\n".join(line for line in said if line)))
+    if awaiting:
+        blocks.append(_decision_buttons(row, keys, zone, refused is None))
     elif may(Intent.DECIDE_NOW, row.state, Standing.of(row)):
-        blocks.append(_decide_now_buttons(row))
+        blocks.append(_decide_now_buttons(row, refused is None))
+    if keys.reactivatable(row):
+        blocks.append(reactivate_button(row, zone))
     return blocks
 
 
-def _decision_buttons(row: FindingView) -> ActionsBlock:
+def _decision_buttons(
+    row: FindingView, keys: KeyRules, zone: tzinfo, disable_offered: bool
+) -> ActionsBlock:
+    """Disable (confirmed first, saying what it does) and Keep; Keep alone where Disable would
+    do nothing (`KeyRules.disable_refused`)."""
+    if not disable_offered:
+        return _keep_alone("decide", row)
+    key = is_key_finding(row)
+    title = "Deactivate access key?" if key else "Remove console password?"
+    if keys.keys_disabled(row) and not key:
+        title = "Remove password, deactivate keys?"
+    owner = truncate(row.owner or "the owner", MAX_OWNER)
+    text = (
+        f"Ask {owner} to confirm {disable_words(row, keys, zone, raw)}. {after_disable(row, keys)}"
+    )
+    label = "Deactivate" if key else "Disable"
     confirm = ConfirmObject(
-        title="Remove console password?",
-        text=PlainTextObject(  # no emoji: the owner tag and the name are shown as written
-            text=plain(
-                f"Ask {truncate(row.owner or 'the owner', MAX_OWNER)} to confirm removing the "
-                f"console password of {row.user_name} ({row.account_id}). Access keys keep "
-                "working.",
-                MAX_CONFIRM_TEXT,
-            ),
-            emoji=False,
-        ),
-        confirm="Disable",
+        title=title,
+        # no emoji: the owner tag and the name are shown as written
+        text=PlainTextObject(text=plain(text, MAX_CONFIRM_TEXT), emoji=False),
+        confirm=label,
         deny="Cancel",
         style="danger",
     )
-    return button_pair(
-        "decide", row, ("Disable", ActionId.DISABLE), ("Keep", ActionId.KEEP), confirm
-    )
+    return button_pair("decide", row, (label, ActionId.DISABLE), ("Keep", ActionId.KEEP), confirm)
 
 
-def _decide_now_buttons(row: FindingView) -> ActionsBlock:
+def _decide_now_buttons(row: FindingView, disable_offered: bool) -> ActionsBlock:
     """After escalation the approvers may decide without the owner."""
+    if not disable_offered:
+        return _keep_alone("escalated", row)
     return button_pair(
         "escalated", row, ("Decide now", ActionId.DECIDE_NOW), ("Keep", ActionId.KEEP)
     )
+
+
+def _keep_alone(block_id: str, row: FindingView) -> ActionsBlock:
+    keep = ButtonElement(text="Keep", action_id=ActionId.KEEP, value=row.id)
+    return ActionsBlock(block_id=f"{block_id}:{row.id}", elements=[keep])
 
 
 def scan_summary(
@@ -121,11 +152,17 @@ def scan_summary(
         error = literal(account.error or "unknown error", 2000)
         text = f":warning: Scan of {label} failed: {error}"
     else:
-        keys_only = sum(1 for row in new if row.category == KEYS_ONLY)
+        passwords = [found for found in account.candidates if found.key is None]
+        keys = len(account.candidates) - len(passwords)
+        keys += sum(len(found.idle_keys) for found in passwords)
+        kinds = Counter(row.category for row in new)
+        new_kinds = ", ".join(
+            f"{kinds[kind]} {CATEGORY_LABELS.get(kind, kind)}" for kind in CATEGORIES if kinds[kind]
+        )
         text = (
-            f":mag: Scan of {label}: {account.users_seen} users, {len(account.candidates)} idle "
-            f"console passwords, *{len(new)} new*"
-            + (f" ({len(new) - keys_only} dormant, {keys_only} keys only)" if new else "")
+            f":mag: Scan of {label}: {account.users_seen} users, {len(passwords)} idle console "
+            f"passwords, {counted(keys, 'idle access key')}, *{len(new)} new*"
+            + (f" ({new_kinds})" if new else "")
         )
     return _summary(text, dry_run, thread)
 
@@ -147,7 +184,12 @@ def _summary(text: str, dry_run: bool, thread: ThreadProgress | None) -> Message
 
 
 def findings_message(
-    rows: Sequence[FindingView], zone: tzinfo, dry_run: bool, scan_id: int | None = None
+    rows: Sequence[FindingView],
+    zone: tzinfo,
+    dry_run: bool,
+    scan_id: int | None = None,
+    *,
+    keys: KeyRules,
 ) -> Message:
     """Up to FINDINGS_PER_MESSAGE findings, each with its own line and buttons, and their ids
     in the message's metadata (`scan_id`: the scan posting them)."""
@@ -155,11 +197,19 @@ def findings_message(
         raise MessageTooLarge(f"{len(rows)} findings, at most {FINDINGS_PER_MESSAGE} a message")
     blocks: list[Block] = []
     for row in rows:
-        blocks.extend(finding_blocks(row, zone, dry_run))
+        blocks.extend(finding_blocks(row, zone, dry_run, keys))
     blocks += dry_run_note(dry_run)
     names = ", ".join(literal(row.user_name) for row in rows)
-    message = checked(f"Idle console passwords: {names}", blocks)
+    message = checked(f"{_kinds(rows)}: {names}", blocks)
     return replace(message, metadata=findings_metadata([row.id for row in rows], scan_id))
+
+
+def _kinds(rows: Sequence[FindingView]) -> str:
+    """What a message of findings is about, for its notification."""
+    keys = sum(1 for row in rows if is_key_finding(row))
+    if keys == 0:
+        return "Idle console passwords"
+    return "Idle access keys" if keys == len(rows) else "Idle console passwords and access keys"
 
 
 def batches(
@@ -168,19 +218,19 @@ def batches(
     return [list(rows[start : start + size]) for start in range(0, len(rows), size)]
 
 
-def escalation(row: FindingView, waited_days: int) -> Message:
+def escalation(row: FindingView, waited_days: int, zone: tzinfo) -> Message:
     text = (
         f":rotating_light: {owner_label(row)} has not answered for {waited_days} days about "
-        f"{literal(row.user_name)} ({literal(row.account_id)}). Approvers can now decide alone "
+        f"{named(row, zone)} ({literal(row.account_id)}). Approvers can now decide alone "
         "with *Decide now* on its line."
     )
     return notice(text)
 
 
-def refused_finding(row: FindingView, error: str) -> Message:
+def refused_finding(row: FindingView, error: str, zone: tzinfo) -> Message:
     """A finding Slack would not take, even alone: it is not posted again."""
     return notice(
-        f":warning: Slack refused the message for {literal(row.user_name)} "
+        f":warning: Slack refused the message for {named(row, zone)} "
         f"({literal(row.account_id)}): {literal(error)}. It is not posted again; see it with "
         f"/iam-inactive show {literal(row.user_name)}"
     )

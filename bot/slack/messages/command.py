@@ -23,11 +23,11 @@ from bot.slack.messages.blocks import (
     Message,
     checked,
     context,
-    finding_facts,
     header,
     listed,
     mrkdwn,
 )
+from bot.slack.messages.finding import deactivated_keys, finding_facts, key_name
 from bot.slack.messages.text import escape, literal, mention, truncate
 
 LIST_PAGE_SIZE = 15
@@ -36,9 +36,10 @@ LONGEST_NAME = 128  # IAM user names have at most 64 characters; what someone ty
 USER, REASON = escape("<iam-user>"), escape("<reason>")
 HELP = "\n".join(
     [
-        f"*{COMMAND}* finds AWS console passwords nobody uses and removes them with your say-so.",
+        f"*{COMMAND}* finds AWS console passwords and access keys nobody uses, and removes the "
+        "passwords and deactivates the keys with your say-so.",
         f"• `{COMMAND} scan [account]`: scan now (approvers)",
-        f"• `{COMMAND} list [dormant|keys_only|account]`: open findings, a page at a time",
+        f"• `{COMMAND} list [dormant|keys_only|idle_key|account]`: open findings, a page at a time",
         f"• `{COMMAND} show {USER}`: a finding, its facts and its whole history",
         f"• `{COMMAND} digest`: post the digest to the channel now (approvers)",
         f"• `{COMMAND} unkeep {USER} {REASON}`: end a keep; the finding reopens (approvers)",
@@ -95,7 +96,8 @@ def history_message(
             blocks.append(context(f"…and {len(findings) - number} earlier findings of this user"))
             break
         state = describe(row.state)
-        blocks.append(SectionBlock(text=mrkdwn(f"{finding_facts(row, zone)}\nNow: *{state}*")))
+        facts = f"{finding_facts(row, zone)}\nNow: *{state}*{_deactivated(row, zone)}"
+        blocks.append(SectionBlock(text=mrkdwn(facts)))
         lines = [
             f"{event.at.astimezone(zone):%Y-%m-%d %H:%M} · {mention(event.actor)} · "
             f"{event.action}" + (f" ({literal(event.reason, 500)})" if event.reason else "")
@@ -107,3 +109,11 @@ def history_message(
             blocks.append(ActionsBlock(block_id=f"unkeep:{row.id}", elements=[end]))
         blocks.append(DividerBlock())
     return checked(f"History of {literal(user_name, LONGEST_NAME)}", blocks)
+
+
+def _deactivated(row: FindingView, zone: tzinfo) -> str:
+    """The keys the bot deactivated on this finding (what Reactivate would turn back on)."""
+    keys = deactivated_keys(row)
+    if not keys:
+        return ""
+    return " · deactivated by the bot: " + "; ".join(key_name(key, zone) for key in keys)

@@ -9,7 +9,6 @@ from slack_sdk.models.blocks import Block, HeaderBlock, SectionBlock
 from bot.domain.digest import DigestFacts, trend_text
 from bot.slack.messages.blocks import (
     MAX_SECTION_TEXT,
-    MFA_LABELS,
     Message,
     checked,
     day,
@@ -18,6 +17,7 @@ from bot.slack.messages.blocks import (
     mrkdwn,
     owner_label,
 )
+from bot.slack.messages.finding import MFA_LABELS, named
 from bot.slack.messages.text import literal
 
 MORE_IN_LIST = " (`/iam-inactive list` shows them all)"
@@ -26,12 +26,18 @@ MORE_IN_LIST = " (`/iam-inactive list` shows them all)"
 def digest_message(facts: DigestFacts, zone: tzinfo, dry_run: bool) -> Message:
     week = facts.week_actions
     week_line = " · ".join(f"{action} {count}" for action, count in week.items())
+    keys = facts.week_keys
+    keys_line = (
+        f"found {keys.found} · deactivated {keys.deactivated} · reactivated {keys.reactivated}"
+        + (f" · deleted {keys.deleted}" if keys.deleted else "")
+    )
     blocks: list[Block] = [
-        HeaderBlock(text="Weekly digest: idle AWS console passwords"),
+        HeaderBlock(text="Weekly digest: idle AWS console passwords and access keys"),
         SectionBlock(
             fields=[
                 mrkdwn(f"*Open now*\n{facts.open_total}"),
                 mrkdwn(f"*This week*\n{week_line}"),
+                mrkdwn(f"*Idle access keys this week*\n{keys_line}"),
                 mrkdwn("*Idle for*\n" + _counts(facts.open_by_age)),
                 mrkdwn(
                     "*By account*\n"
@@ -47,9 +53,9 @@ def digest_message(facts: DigestFacts, zone: tzinfo, dry_run: bool) -> Message:
     ]
     sections = [
         (
-            "*Top risks: privileged users with idle passwords*",
+            "*Top risks: privileged users with idle credentials*",
             [
-                f"• {literal(row.user_name)} ({literal(row.account_id)}): "
+                f"• {named(row, zone)} ({literal(row.account_id)}): "
                 f"{literal(row.privilege, 200)}, "
                 f"{MFA_LABELS[row.mfa_active]}, idle {row.days_idle} days"
                 for row in facts.top_risks
@@ -58,16 +64,14 @@ def digest_message(facts: DigestFacts, zone: tzinfo, dry_run: bool) -> Message:
         (
             "*Waiting for owners*",
             [
-                f"• {literal(row.user_name)} ({literal(row.account_id)}): {owner_label(row)}, "
-                f"{days} days"
+                f"• {named(row, zone)} ({literal(row.account_id)}): {owner_label(row)}, {days} days"
                 for row, days in facts.waiting_on_owners
             ],
         ),
         (
             "*Keeps expiring within 14 days*",
             [
-                f"• {literal(row.user_name)} ({literal(row.account_id)}) on "
-                f"{day(row.kept_until, zone)}"
+                f"• {named(row, zone)} ({literal(row.account_id)}) on {day(row.kept_until, zone)}"
                 for row in facts.keeps_expiring
             ],
         ),
@@ -85,7 +89,8 @@ def digest_message(facts: DigestFacts, zone: tzinfo, dry_run: bool) -> Message:
             blocks.append(SectionBlock(text=mrkdwn(f"{title}\n{shown}")))
     blocks += dry_run_note(dry_run)
     summary = (
-        f"Weekly digest: {facts.open_total} open, {week.get('disabled', 0)} disabled this week"
+        f"Weekly digest: {facts.open_total} open, {week.get('disabled', 0)} disabled this week, "
+        f"{keys.deactivated} idle access keys deactivated"
     )
     return checked(summary, blocks)
 

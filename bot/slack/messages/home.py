@@ -23,14 +23,21 @@ from bot.domain.records import FindingView
 from bot.slack.ids import COMMAND, ActionId, BlockId
 from bot.slack.messages.blocks import (
     MAX_SECTION_TEXT,
-    PRIVILEGED_MARK,
     context,
+    day,
     dry_run_note,
-    finding_facts,
-    kept_until,
     listed,
     mrkdwn,
     owner_label,
+)
+from bot.slack.messages.finding import (
+    PRIVILEGED_MARK,
+    KeyRules,
+    counted,
+    finding_facts,
+    kept_until,
+    named,
+    reactivate_button,
 )
 from bot.slack.messages.owner import owner_answers
 from bot.slack.messages.text import escape, literal, mention
@@ -44,10 +51,12 @@ MORE_FOR_OWNERS = " (each is also in your DM with the bot)"
 
 @dataclass(frozen=True)
 class OwnerPart:
-    """What an owner has: the findings asking for their answer, and their keeps."""
+    """What an owner has: the findings asking for their answer, their keeps, and the findings
+    whose deactivated keys they may turn back on (bot.domain.home.reactivatable)."""
 
     waiting: Sequence[FindingView]  # riskiest first
     keeps: Sequence[FindingView]
+    reactivatable: Sequence[FindingView] = ()  # riskiest first
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,7 @@ class About:
 
     channel: str | None
     idle_days: int
+    key_idle_days: int
     approvers: Sequence[str]
     approver_group: str | None
     exempt_tag: str
@@ -78,6 +88,7 @@ def home_view(
     now: datetime,
     zone: tzinfo,
     dry_run: bool,
+    keys: KeyRules,
     note: str | None = None,
 ) -> dict[str, Any]:
     """The Home view for one person: each part they hold a role in, and the bot's own
@@ -88,35 +99,57 @@ def home_view(
     if approver is not None:
         rest += _approver_blocks(approver, now, zone)
     if owner is None and approver is None:
-        rest += _about_blocks(about)
+        rest += _about_blocks(about, keys)
     if owner is not None:
         rest = [DividerBlock(), *rest] if rest else rest
-        top += _owner_blocks(owner, now, zone, room=MAX_HOME_BLOCKS - len(top) - len(rest))
+        room = MAX_HOME_BLOCKS - len(top) - len(rest)
+        top += _owner_blocks(owner, now, zone, keys, room)
     return {"type": "home", "blocks": [block.to_dict() for block in top + rest]}
 
 
-def _owner_blocks(part: OwnerPart, now: datetime, zone: tzinfo, room: int) -> list[Block]:
-    """Each finding waiting on the owner takes two blocks (its facts and its buttons): as many
-    as fit in `room`, with the fixed blocks around them, and how many more there are."""
+def _owner_blocks(
+    part: OwnerPart, now: datetime, zone: tzinfo, keys: KeyRules, room: int
+) -> list[Block]:
+    """Each finding waiting on the owner, and each they may reactivate, takes two blocks (its
+    facts and its buttons): as many as fit in `room` with the fixed blocks around them (waiting
+    ones first), and how many more there are."""
     keeps = _listing(
         f"Your keeps ({len(part.keeps)})",
         [_keep_line(row, zone) for row in part.keeps],
         hint=f" (see `{COMMAND} show {escape('<user>')}`)",  # owners may show, not list
     )
+    # Besides the findings: each list's header and "and N more" line, and the keeps.
+    fixed = 3 + (2 if part.reactivatable else 0)
+    pairs = max(0, (room - fixed) // 2)
+    waiting = part.waiting[:pairs]
+    reactivatable = part.reactivatable[: pairs - len(waiting)]
     blocks: list[Block] = [HeaderBlock(text="Waiting on you")]
-    # Besides the header: the keeps and the "and N more" line
-    shown = max(0, (room - len(blocks) - 2) // 2)
-    for row in part.waiting[:shown]:
+    for row in waiting:
         asked = days_since(row.asked_at, now)
         facts = f"{finding_facts(row, zone)}\nAsked {asked} days ago by {mention(row.requested_by)}"
-        blocks.append(_section(facts))
-        blocks.append(owner_answers("home", row))
+        blocks += [_section(facts), owner_answers("home", row)]
     if not part.waiting:
         blocks.append(_section("Nothing waits on your answer now."))
-    left_out = len(part.waiting) - shown
-    if left_out > 0:
-        blocks.append(context(f"…and {left_out} more{MORE_FOR_OWNERS}"))
+    blocks += _more(len(part.waiting) - len(waiting))
+    if part.reactivatable:
+        blocks.append(HeaderBlock(text="Access keys you can turn back on"))
+        for row in reactivatable:
+            blocks += [_section(_reactivatable_line(row, zone, keys)), reactivate_button(row, zone)]
+        blocks += _more(len(part.reactivatable) - len(reactivatable))
     return [*blocks, _section(keeps)]
+
+
+def _more(left_out: int) -> list[Block]:
+    return [context(f"…and {left_out} more{MORE_FOR_OWNERS}")] if left_out > 0 else []
+
+
+def _reactivatable_line(row: FindingView, zone: tzinfo, keys: KeyRules) -> str:
+    count = counted(len(row.deactivated_keys or ()), "access key")
+    return (
+        f"{named(row, zone)} in {literal(row.account_id)}: {count} deactivated "
+        f"{day(row.closed_at, zone)}, confirmed by {mention(row.decided_by)} · "
+        f"*Reactivate* until {day(keys.reactivate_until(row), zone)}"
+    )
 
 
 def _approver_blocks(part: ApproverPart, now: datetime, zone: tzinfo) -> list[Block]:
@@ -126,7 +159,7 @@ def _approver_blocks(part: ApproverPart, now: datetime, zone: tzinfo) -> list[Bl
         for account in accounts
     ]
     waiting_lines = [
-        f"{PRIVILEGED_MARK if row.privileged else ''}{literal(row.user_name)} in "
+        f"{PRIVILEGED_MARK if row.privileged else ''}{named(row, zone)} in "
         f"{literal(row.account_id)} · {owner_label(row)} · waiting "
         f"{days_since(row.asked_at, now)} days · idle {row.days_idle} days"
         for row in part.waiting
@@ -153,19 +186,26 @@ def _approver_blocks(part: ApproverPart, now: datetime, zone: tzinfo) -> list[Bl
     ]
 
 
-def _about_blocks(about: About) -> list[Block]:
+def _about_blocks(about: About, keys: KeyRules) -> list[Block]:
     where = f"<#{escape(about.channel)}>" if about.channel else "the findings channel"
     who = [mention(user) for user in sorted(about.approvers)]
     if about.approver_group:
         who.append(f"the members of <!subteam^{escape(about.approver_group)}>")
     approvers = ", ".join(who) if who else "nobody yet (ask your Slack admins)"
+    undo = (
+        f"A deactivated key can be turned back on with *Reactivate* for {keys.reactivate_days} "
+        "days."
+        if keys.deactivate
+        else "Access keys are reported, never deactivated (KEY_ACTIONS=off)."
+    )
     text = (
         "*What I do*\nI look for AWS IAM users whose console password has not been used for "
-        f"{about.idle_days} days, post them in {where} with *Disable* and *Keep*, and ask each "
-        "IAM user's owner by DM before a password is removed. Access keys are never touched, "
-        "and every decision is recorded.\n\n"
+        f"{about.idle_days} days, and access keys unused for {about.key_idle_days} days, post "
+        f"them in {where} with *Disable* and *Keep*, and ask each IAM user's owner by DM before "
+        f"a password is removed or a key deactivated. {undo} Every decision is recorded.\n\n"
         f"*Approvers*: {approvers}\n\n"
-        "*Keeping a password*: ask an approver to keep it (with a reason and a period), answer "
+        "*Keeping a password or a key*: ask an approver to keep it (with a reason and a period), "
+        "answer "
         f"*I still need it* when you are asked as its owner (up to {about.owner_keep_max_days} "
         f"days), or have the IAM user tagged {literal(about.exempt_tag)}, which exempts it from "
         "every scan."
@@ -194,7 +234,7 @@ def _account_line(
 def _keep_line(row: FindingView, zone: tzinfo) -> str:
     reason = f": {literal(row.decision_note, 200)}" if row.decision_note else ""
     return (
-        f"{literal(row.user_name)} in {literal(row.account_id)} · kept {kept_until(row, zone)} by "
+        f"{named(row, zone)} in {literal(row.account_id)} · kept {kept_until(row, zone)} by "
         f"{mention(row.decided_by)}{reason}"
     )
 

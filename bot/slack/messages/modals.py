@@ -20,7 +20,16 @@ from slack_sdk.models.views import View
 from bot.domain.records import FindingView, Role, Surface
 from bot.domain.workflow import ROLE_ON_SURFACE, keep_refusal
 from bot.slack.ids import BlockId, CallbackId, InputId
-from bot.slack.messages.blocks import dry_run_note, finding_facts, mrkdwn
+from bot.slack.messages.blocks import dry_run_note, mrkdwn
+from bot.slack.messages.finding import (
+    KeyRules,
+    after_disable,
+    credential,
+    disable_words,
+    finding_facts,
+    is_key_finding,
+    named,
+)
 from bot.slack.messages.text import literal, truncate
 
 KEEP_DAYS = (30, 90, 180)
@@ -41,13 +50,15 @@ def keep_periods(surface: Surface, owner_max_days: int) -> list[tuple[str, str]]
     return periods
 
 
-def keep_modal(row: FindingView, surface: Surface, owner_max_days: int) -> dict[str, Any]:
+def keep_modal(
+    row: FindingView, surface: Surface, owner_max_days: int, zone: tzinfo
+) -> dict[str, Any]:
     periods = [
         Option(value=value, label=label) for value, label in keep_periods(surface, owner_max_days)
     ]
     usual = next((option for option in periods if option.value == "90"), periods[0])
     intro = (
-        f"Keep the console password of {literal(row.user_name)} ({literal(row.account_id)})?"
+        f"Keep the {credential(row, zone)} ({literal(row.account_id)})?"
         " It will not be proposed again until the period ends."
     )
     blocks = [
@@ -62,14 +73,15 @@ def keep_modal(row: FindingView, surface: Surface, owner_max_days: int) -> dict[
         ),
     ]
     metadata = {"finding_id": row.id, "surface": surface}
-    return _modal(CallbackId.KEEP, metadata, "Keep console password", "Keep", blocks)
+    title = "Keep access key" if is_key_finding(row) else "Keep console password"
+    return _modal(CallbackId.KEEP, metadata, title, "Keep", blocks)
 
 
-def unkeep_modal(row: FindingView) -> dict[str, Any]:
+def unkeep_modal(row: FindingView, zone: tzinfo) -> dict[str, Any]:
     """An approver ends a keep (from `show`): the finding is open again at once."""
     until = row.kept_until.strftime("%Y-%m-%d") if row.kept_until else "revoked"
     intro = (
-        f"End the keep of {literal(row.user_name)} ({literal(row.account_id)}), kept until "
+        f"End the keep of {named(row, zone)} ({literal(row.account_id)}), kept until "
         f"{until}? It is open again at once, with Disable and Keep."
     )
     blocks = [
@@ -117,16 +129,19 @@ def confirm_modal(
     why_final: str,
     zone: tzinfo,
     dry_run: bool,
+    keys: KeyRules,
     step: datetime | None = None,
 ) -> dict[str, Any]:
     """The approver's final word; `step`: the finding's last step as this form is for (by
     default its current one; Disable opens the form before recording the request it is for)."""
+    key = is_key_finding(row)
+    doing = disable_words(row, keys, zone, whose=False)
     blocks: list[Block] = [
         SectionBlock(text=mrkdwn(finding_facts(row, zone))),
         SectionBlock(
             text=mrkdwn(
-                f"{why_final}, so *your confirmation is final*. The user is re-checked in "
-                "AWS right before the password is removed; access keys keep working."
+                f"{why_final}, so *your confirmation is final*. The {'key' if key else 'user'} "
+                f"is re-checked in AWS right before {doing}. {after_disable(row, keys)}"
             )
         ),
     ]
@@ -138,5 +153,8 @@ def confirm_modal(
     metadata = {"finding_id": row.id, "step": step.isoformat() if step else None, "why": why}
     while len(json.dumps(metadata)) > MAX_METADATA:  # an owner tag of astral letters, escaped
         why = metadata["why"] = truncate(why, len(why) * 3 // 4)
-    view = _modal(CallbackId.CONFIRM, metadata, "Remove console password", "Remove", blocks)
+    title, submit = (
+        ("Deactivate access key", "Deactivate") if key else ("Remove console password", "Remove")
+    )
+    view = _modal(CallbackId.CONFIRM, metadata, title, submit, blocks)
     return {**view, "notify_on_close": True}  # closing it withdraws the request it was for

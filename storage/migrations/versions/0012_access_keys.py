@@ -1,6 +1,7 @@
 """Idle access keys are findings too (issue 23): a key finding names its key by when it was made
 (the credential report's access_key_N_last_rotated) and, once the bot has acted, by its id; a
-finding records the keys the bot deactivated, which Reactivate turns back on. One open finding
+finding records the keys a request for it covers and the keys the bot deactivated, which
+Reactivate turns back on. One open finding
 per user's password and one per key.
 
 Revision ID: 0012
@@ -25,6 +26,7 @@ def upgrade() -> None:
         table.add_column(sa.Column("key_created", sa.DateTime(timezone=True), nullable=True))
         table.add_column(sa.Column("key_id", sa.String(length=128), nullable=True))
         table.add_column(sa.Column("deactivated_keys", sa.JSON(), nullable=True))
+        table.add_column(sa.Column("requested_keys", sa.JSON(), nullable=True))
     op.drop_index("uq_findings_open_user", table_name="findings")
     op.create_index(
         "uq_findings_open_user",
@@ -59,6 +61,7 @@ def downgrade() -> None:
         postgresql_where=sa.text(OPEN),
     )
     with op.batch_alter_table("findings") as table:
+        table.drop_column("requested_keys")
         table.drop_column("deactivated_keys")
         table.drop_column("key_id")
         table.drop_column("key_created")

@@ -1,0 +1,160 @@
+"""What a decision does to access keys in AWS: deactivate a finding's idle keys once each is
+re-checked live, turn the keys the bot deactivated back on, delete them once that window is
+over. Each returns what became of every key, for the record and for people; recording the
+step around it is bot.application.decisions' job.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.aws.iam import AccountIam, describe_error
+from bot.domain.assessment import recheck_key
+from bot.domain.clock import iso, parse_iso
+from bot.domain.records import FindingView
+from bot.domain.rule import AccessKeyUse, Cleared
+from bot.domain.settings import Settings
+from bot.slack.messages.text import literal
+
+log = logging.getLogger(__name__)
+
+DEACTIVATED = "deactivated"
+REACTIVATED = "reactivated"
+DELETED = "deleted"
+DRY_RUN = "dry run: UpdateAccessKey was not called"
+ACTIVE_AGAIN = "left: active again in IAM"
+
+
+@dataclass(frozen=True)
+class KeyOutcome:
+    """What became of one key: `done` when it is now as the step wanted it."""
+
+    created: datetime
+    key_id: str | None
+    done: bool
+    note: str
+    request_id: str | None = None
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "key_id": self.key_id,
+            "created": iso(self.created),
+            "outcome": self.note,
+            "aws_request_id": self.request_id,
+        }
+
+    @property
+    def named(self) -> str:
+        return literal(self.key_id) if self.key_id else f"created {self.created:%Y-%m-%d}"
+
+
+def deactivate(
+    iam: AccountIam,
+    finding: FindingView,
+    keys: Sequence[datetime],
+    settings: Settings,
+    now: datetime,
+) -> list[KeyOutcome]:
+    """Each of these keys (by creation) re-checked live (the same user, the key still there,
+    Active, idle, not exempt), then deactivated; DRY_RUN: not."""
+    if not keys:
+        return []
+    live = iam.live_user(finding.user_name)
+    outcomes = []
+    for created in keys:
+        verdict = recheck_key(live, finding.user_id, created, now, settings)
+        if isinstance(verdict, Cleared):
+            outcomes.append(KeyOutcome(created, None, False, f"left: {verdict.reason}"))
+        elif settings.dry_run:
+            outcomes.append(KeyOutcome(created, verdict[0].key_id, False, DRY_RUN))
+        else:
+            outcomes.append(_set(iam, finding.user_name, verdict[0], active=False))
+    return outcomes
+
+
+def deactivate_key(iam: AccountIam, user_name: str, key: AccessKeyUse) -> KeyOutcome:
+    """One key the caller has re-checked."""
+    return _set(iam, user_name, key, active=False)
+
+
+def reactivate(iam: AccountIam, finding: FindingView) -> list[KeyOutcome]:
+    """The keys this finding deactivated, back on: each only if it is still there and still
+    Inactive (one already Active is left as it is, and counts as done)."""
+    outcomes = []
+    for key_id, created, key in _as_recorded(iam, finding):
+        if key is None:
+            outcomes.append(KeyOutcome(created, key_id, False, "deleted meanwhile"))
+        elif key.active:
+            outcomes.append(KeyOutcome(created, key_id, True, "already active"))
+        else:
+            outcomes.append(_set(iam, finding.user_name, key, active=True))
+    return outcomes
+
+
+def delete(iam: AccountIam, finding: FindingView) -> list[KeyOutcome]:
+    """The keys this finding deactivated, deleted: each only while still Inactive (one turned
+    back on in IAM meanwhile is left alone)."""
+    outcomes = []
+    for key_id, created, key in _as_recorded(iam, finding):
+        if key is None:
+            outcomes.append(KeyOutcome(created, key_id, True, "already deleted"))
+        elif key.active:
+            outcomes.append(KeyOutcome(created, key_id, True, ACTIVE_AGAIN))
+        else:
+            try:
+                request_id = iam.delete_access_key(finding.user_name, key_id)
+                outcomes.append(KeyOutcome(created, key_id, True, DELETED, request_id))
+            except Exception as error:
+                outcomes.append(KeyOutcome(created, key_id, False, describe_error(error)))
+    return outcomes
+
+
+def _as_recorded(
+    iam: AccountIam, finding: FindingView
+) -> list[tuple[str, datetime, AccessKeyUse | None]]:
+    """Each key this finding deactivated: its id, when it was made, and how AWS has it now
+    (None: gone)."""
+    now = {key.key_id: key for key in iam.access_keys(finding.user_name)}
+    recorded = finding.deactivated_keys or ()
+    return [(key["key_id"], parse_iso(key["created"]), now.get(key["key_id"])) for key in recorded]
+
+
+def _set(iam: AccountIam, user_name: str, key: AccessKeyUse, *, active: bool) -> KeyOutcome:
+    assert key.key_id is not None and key.created is not None  # keys from the API have both
+    done = REACTIVATED if active else DEACTIVATED
+    try:
+        request_id = iam.set_access_key_status(user_name, key.key_id, active=active)
+    except Exception as error:
+        # A call whose answer was lost may have been carried out: AWS says how the key is now.
+        if _status(iam, user_name, key.key_id) is active:
+            return KeyOutcome(key.created, key.key_id, True, f"{done} (AWS's answer was lost)")
+        return KeyOutcome(key.created, key.key_id, False, describe_error(error))
+    return KeyOutcome(key.created, key.key_id, True, done, request_id)
+
+
+def _status(iam: AccountIam, user_name: str, key_id: str) -> bool | None:
+    """Whether the key is Active now (None: gone, or AWS could not say)."""
+    try:
+        keys = iam.access_keys(user_name)
+    except Exception as error:
+        log.warning("could not ask how %s's key %s is: %s", user_name, key_id, error)
+        return None
+    return next((key.active for key in keys if key.key_id == key_id), None)
+
+
+def deactivated(outcomes: Sequence[KeyOutcome]) -> list[dict[str, Any]]:
+    """The keys now inactive because of this step: what Reactivate may turn back on."""
+    return [
+        {"key_id": outcome.key_id, "created": iso(outcome.created)}
+        for outcome in outcomes
+        if outcome.done and outcome.key_id
+    ]
+
+
+def summary(outcomes: Sequence[KeyOutcome]) -> str:
+    """One line for people, in mrkdwn (what came from AWS in code spans)."""
+    return " ".join(f"Access key {outcome.named}: {literal(outcome.note)}." for outcome in outcomes)

@@ -1,0 +1,270 @@
+"""Decisions on access keys: a finding's idle keys deactivated after its consent (an idle key's
+own finding, or the keys riding on a password's), turned back on by Reactivate, and deleted
+once KEY_DELETE_AFTER_DAYS have passed. Each is a checked, recorded step of the one workflow,
+taken through the decision service's own `step`, before and after the AWS calls.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, Protocol
+
+from bot.application import key_actions
+from bot.application.removal import MAX_ERROR, Removal, RemovedUnrecorded
+from bot.aws.iam import AccountIam, describe_error
+from bot.domain.assessment import LiveUser, recheck_facts, recheck_key, same_owner
+from bot.domain.clock import Clock, iso, parse_iso
+from bot.domain.deadlines import deletion_due, reactivation_refusal
+from bot.domain.records import (
+    NO_CHANGES,
+    Actor,
+    FindingChanges,
+    FindingView,
+    RecordsUnavailable,
+    Role,
+    UnknownFinding,
+)
+from bot.domain.rule import AccessKeyUse, Cleared
+from bot.domain.settings import Settings
+from bot.domain.workflow import Intent, State, TransitionError, may
+from bot.slack.messages.text import literal
+from storage.models import Finding
+from storage.repository import Repository
+
+log = logging.getLogger(__name__)
+
+IamForAccount = Callable[[str], AccountIam]
+OwnerChanged = Callable[[Finding, "str | None", Actor], Removal]
+
+
+class Step(Protocol):
+    """The decision service's one checked, recorded and published step."""
+
+    def __call__(
+        self,
+        finding_id: str,
+        intent: Intent,
+        by: Actor,
+        reason: str | None,
+        changes: FindingChanges,
+        details: dict[str, Any] | None = None,
+    ) -> Finding: ...
+
+
+class KeyDecisions:
+    def __init__(
+        self,
+        step: Step,
+        repository: Repository,
+        settings: Settings,
+        iam_for_account: IamForAccount,
+        clock: Clock,
+        owner_changed: OwnerChanged,
+    ) -> None:
+        self._step = step
+        self.repository = repository
+        self.settings = settings
+        self._iam_for_account = iam_for_account
+        self._clock = clock
+        self._owner_changed = owner_changed
+
+    def reactivate(self, finding_id: str, by: Actor) -> Removal:
+        """The owner or an approver turns back on the keys this finding deactivated, within
+        KEY_REACTIVATE_DAYS: recorded first, then each key re-checked (still there, still
+        Inactive) and set Active once."""
+        finding = self.repository.finding(finding_id)
+        if finding is None:
+            raise UnknownFinding(finding_id)
+        # Neither DRY_RUN nor KEY_ACTIONS=off stops an undo: they stop the bot taking keys away.
+        now = self._clock()
+        refusal = reactivation_refusal(finding, now, self.settings.key_reactivate_days)
+        if refusal:
+            raise TransitionError(refusal)
+        why = "reactivate the access keys the removal deactivated"
+        # From now on, until KEY_IDLE_DAYS on, a scan does not find these keys idle again (their
+        # last use is as old as it was), whatever becomes of this reactivation.
+        spared = now + timedelta(days=self.settings.thresholds.key_idle_days)
+        changes = FindingChanges(decided_by=by.id, kept_until=spared)
+        moved = self._step(finding_id, Intent.REACTIVATE, by, why, changes)
+        return self.turn_back_on(moved, Actor(by.id, Role.SYSTEM, by.surface))
+
+    def delete_expired_keys(self, by: Actor) -> list[Removal]:
+        """KEY_DELETE_AFTER_DAYS after a deactivation nobody undid, its keys are deleted (each
+        only while still Inactive); a finding another replica took meanwhile is passed by."""
+        now, after = self._clock(), self.settings.key_delete_after_days
+        if self.settings.dry_run:  # a deletion cannot be undone: a dry run never makes one
+            log.info("DRY_RUN: no key is deleted (KEY_DELETE_AFTER_DAYS=%s)", after)
+            return []
+        done = []
+        for finding in self.repository.findings_in_state(State.DISABLED):
+            if not deletion_due(finding, now, after):
+                continue
+            why = (
+                f"inactive for {after} days after the bot deactivated them (KEY_DELETE_AFTER_DAYS)"
+            )
+            try:
+                claimed = self._step(finding.id, Intent.DELETE_KEYS, by, why, NO_CHANGES)
+            except TransitionError as error:
+                log.info("key deletion passed %s by: %s", finding.id, error)
+                continue
+            done.append(self.delete_keys(claimed, Actor(by.id, Role.SYSTEM, by.surface)))
+        return done
+
+    def turn_back_on(self, finding: Finding, by: Actor) -> Removal:
+        iam = self._iam_for_account(finding.account_id)
+        keys, failure = _attempt(lambda: key_actions.reactivate(iam, finding))
+        if failure is not None:
+            why = f"not all reactivated: {failure}"
+            changes = FindingChanges(decision_note=why)
+            failed = self._step(
+                finding.id, Intent.FAIL_REACTIVATION, by, why, changes, keys_record(keys)
+            )
+            return Removal(failed, f"Not reactivated: {_said(keys, failure)}")
+        changes = FindingChanges(decision_note="reactivated")
+        done = self._step(
+            finding.id, Intent.FINISH_REACTIVATION, by, "reactivated", changes, keys_record(keys)
+        )
+        return Removal(
+            done, f"Reactivated for {literal(done.user_name)}: {key_actions.summary(keys)}"
+        )
+
+    def delete_keys(self, finding: Finding, by: Actor) -> Removal:
+        iam = self._iam_for_account(finding.account_id)
+        keys, failure = _attempt(lambda: key_actions.delete(iam, finding))
+        intent = Intent.FAIL_DELETION if failure else Intent.FINISH_DELETION
+        # A key turned back on in IAM meanwhile is not the bot's to delete any more.
+        still_off = [
+            key
+            for key in finding.deactivated_keys or ()
+            if key["key_id"]
+            not in {outcome.key_id for outcome in keys if outcome.note == key_actions.ACTIVE_AGAIN}
+        ]
+        why = f"not all deleted: {failure}" if failure else "deleted"
+        changes = FindingChanges(decision_note=why, deactivated_keys=still_off)
+        moved = self._step(finding.id, intent, by, why, changes, keys_record(keys))
+        return Removal(moved, f"Access keys of {literal(moved.user_name)}: {_said(keys, failure)}")
+
+    def riding(self, iam: AccountIam, finding: Finding) -> list[key_actions.KeyOutcome]:
+        """A password finding's idle keys, deactivated with it (KEY_ACTIONS=deactivate)."""
+        if not self.settings.deactivates_keys:
+            return []
+        # Only the keys the request covered (what the people were shown), still riding on it.
+        riding = {key["created"] for key in riding_keys(finding)}
+        created = [parse_iso(key) for key in finding.requested_keys or () if key in riding]
+        try:
+            return key_actions.deactivate(iam, finding, created, self.settings, self._clock())
+        except Exception as error:  # the live re-check of the keys failed: none is touched
+            note = f"left: the re-check failed: {describe_error(error)}"
+            return [key_actions.KeyOutcome(moment, None, False, note) for moment in created]
+
+    def deactivate(
+        self, finding: Finding, iam: AccountIam, live: LiveUser | None, by: Actor
+    ) -> Removal:
+        """An idle key's own finding: re-checked live, recorded, then deactivated (once)."""
+
+        def move(intent: Intent, reason: str, details: Any = None, **changes: Any) -> Finding:
+            noted = FindingChanges(decision_note=reason, **changes)
+            return self._step(finding.id, intent, by, reason, noted, details)
+
+        if not self.settings.deactivates_keys:  # KEY_ACTIONS=off since it was asked
+            why = "key actions are off (KEY_ACTIONS=off): the key was left as it is"
+            return Removal(move(Intent.WITHDRAW, why), f"Not deactivated: {why}.")
+        now = self._clock()
+        verdict = recheck_key(live, finding.user_id, finding.key_created, now, self.settings)
+        if isinstance(verdict, Cleared):
+            why = verdict.reason
+            aborted = move(Intent.ABORT, f"re-check: {why}", resolution=f"aborted: {why}")
+            return Removal(aborted, f"Not deactivated: the re-check found {why}.")
+        key, candidate = verdict
+        if not same_owner(finding.requested_owner, candidate.owner):
+            return self._owner_changed(finding, candidate.owner, by)
+        assert live is not None  # recheck_key clears a user that is gone
+        if may(Intent.START_REMOVAL, finding.state):  # else recovery: recorded before the crash
+            seen = {
+                **recheck_facts(candidate, live),
+                "key_id": key.key_id,
+                "key_last_used": iso(key.last_used),
+                "dry_run": self.settings.dry_run,
+            }
+            move(Intent.START_REMOVAL, "re-check: still idle", seen, key_id=key.key_id)
+        if self.settings.dry_run:
+            done = move(Intent.FINISH_REMOVAL, key_actions.DRY_RUN)
+            return Removal(done, "Dry run: the access key would have been deactivated.")
+        outcome = key_actions.deactivate_key(iam, finding.user_name, key)
+        if not outcome.done:
+            return Removal(move(Intent.FAIL, outcome.note), literal(outcome.note, MAX_ERROR))
+        record = key_actions.deactivated([outcome])
+        try:
+            done = move(
+                Intent.FINISH_REMOVAL, outcome.note, outcome.record(), deactivated_keys=record
+            )
+        except RecordsUnavailable:
+            raise RemovedUnrecorded(
+                finding.user_name,
+                self.settings.stuck_after_seconds,
+                credential=f"access key {outcome.named}",
+                done="deactivated",
+            ) from None
+        return Removal(done, self._deactivated(done, outcome))
+
+    def _deactivated(self, finding: Finding, outcome: key_actions.KeyOutcome) -> str:
+        days = self.settings.key_reactivate_days
+        return (
+            f"Access key {outcome.named} of {literal(finding.user_name)} deactivated; its owner "
+            f"or an approver can reactivate it for {days} days."
+        )
+
+    def recover(self, finding: Finding, iam: AccountIam, by: Actor) -> Removal | None:
+        """An idle key's finding left in `disabling` whose key AWS already shows inactive: a
+        deactivation that was carried out, recorded as such (None: not that case)."""
+        key_now = _key_status(iam, finding)
+        if key_now is None or key_now.active or key_now.created is None:
+            return None
+        outcome = key_actions.KeyOutcome(key_now.created, key_now.key_id, True, "deactivated")
+        why = "recovered after a restart: the key is inactive"
+        changes = FindingChanges(
+            decision_note=why, deactivated_keys=key_actions.deactivated([outcome])
+        )
+        done = self._step(finding.id, Intent.FINISH_REMOVAL, by, why, changes)
+        return Removal(done, self._deactivated(done, outcome))
+
+
+def _said(keys: list[key_actions.KeyOutcome], failure: str | None) -> str:
+    """What became of the keys, for people (mrkdwn): each key's outcome, or the failure that
+    stopped them all."""
+    if keys:
+        return key_actions.summary(keys)
+    return literal(failure or "nothing to do", MAX_ERROR)
+
+
+def _attempt(
+    run: Callable[[], list[key_actions.KeyOutcome]],
+) -> tuple[list[key_actions.KeyOutcome], str | None]:
+    """Each key's outcome, and what went wrong (None: every key is now as wanted)."""
+    try:
+        keys = run()
+    except Exception as error:  # AccessDenied, throttling beyond retries, the user gone
+        return [], describe_error(error)
+    return keys, None if all(key.done for key in keys) else key_actions.summary(keys)
+
+
+def keys_record(keys: list[key_actions.KeyOutcome]) -> dict[str, Any]:
+    """What became of each key, for the step's audit details (nothing when no key was
+    concerned)."""
+    return {"keys": [key.record() for key in keys]} if keys else {}
+
+
+def _key_status(iam: AccountIam, finding: Finding) -> AccessKeyUse | None:
+    """The key this finding recorded acting on, as AWS has it now (None: not known)."""
+    if finding.key_id is None:
+        return None
+    return next(
+        (key for key in iam.access_keys(finding.user_name) if key.key_id == finding.key_id), None
+    )
+
+
+def riding_keys(finding: FindingView) -> list[dict[str, Any]]:
+    """A password finding's idle keys, as the scan saw them."""
+    return list((finding.facts or {}).get("idle_keys") or ())
