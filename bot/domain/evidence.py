@@ -315,6 +315,7 @@ def finding_fields(finding: EvidenceFinding) -> dict[str, Any]:
 
 def event_fields(event: EvidenceEvent) -> dict[str, Any]:
     details = event.details or {}
+    keys = _keys_acted_on(details)
     return {
         "event_id": event.id,
         "event_at": iso(event.at),
@@ -326,11 +327,25 @@ def event_fields(event: EvidenceEvent) -> dict[str, Any]:
         "reason": event.reason,
         "kept_until": details.get("kept_until"),
         "details": details or None,
-        "aws_request_id": details.get("aws_request_id"),
+        "aws_request_id": details.get("aws_request_id") or _request_ids(keys),
         "checked_after": details.get("checked_after"),
         "actor_name": event.actor_name,
-        "keys": details.get("keys"),
+        "keys": keys,
     }
+
+
+def _keys_acted_on(details: dict[str, Any]) -> list[Any] | None:
+    """The keys a step acted on: `details["keys"]`, or the one key whose record the details are
+    (an idle key's own deactivation)."""
+    if "keys" in details:
+        return list(details["keys"] or ()) or None
+    return [details] if "key_id" in details and "created" in details else None
+
+
+def _request_ids(keys: list[Any] | None) -> str | None:
+    """A step on keys alone: each key's AWS request id (UpdateAccessKey's, DeleteAccessKey's)."""
+    found = [key.get("aws_request_id") for key in keys or () if isinstance(key, dict)]
+    return " ".join(filter(None, found)) or None
 
 
 def as_json(records: Sequence[Record], summary: Summary, about: About) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -20,6 +20,7 @@ from bot.domain.evidence import (
     EVENT_KEY_COLUMNS,
     FINDING_COLUMNS,
     FINDING_KEY_COLUMNS,
+    Period,
 )
 from bot.domain.records import Actor, FindingChanges, Role, Surface, SystemActor
 from bot.domain.rule import AccessKeyUse, Candidate, UserCredentials, evaluate
@@ -27,11 +28,18 @@ from bot.domain.scan import AccountScan
 from bot.domain.settings import Settings
 from bot.domain.sheets import read_csv
 from bot.domain.workflow import Intent
+from bot.slack.ids import ActionId
 from storage.repository import Repository
 from tests.integration.test_cli import run_bot
 from tests.integration.test_decisions import APPROVER, OWNER
 from tests.integration.test_evidence import JUNE, SETTINGS, day
+from tests.integration.test_key_decisions import (
+    deactivated,
+    key_bot,  # noqa: F401 (a fixture)
+    key_calls,  # noqa: F401 (a fixture)
+)
 from tests.integration.test_storage import ACCOUNT, T0, facts, scan
+from tests.support.bot_harness import OWNER as OWNER_ID
 
 SYSTEM = Actor(SystemActor.SYSTEM, Role.SYSTEM, Surface.SLACK)
 SCHEDULER = Actor(SystemActor.SCHEDULER, Role.SCHEDULER, Surface.SCHEDULE)
@@ -90,12 +98,11 @@ def acted(
     finding_id: str,
     intent: Intent,
     at: datetime,
-    keys: list[dict[str, str | None]],
-    request: str | None = None,
+    details: dict[str, object],
     **changes: object,
 ) -> None:
-    """A step on keys as the decision service records it: what AWS answered, key by key."""
-    details = {"keys": keys, **({"aws_request_id": request} if request else {})}
+    """A step on keys, its details as bot.application.key_decisions records them: an idle key's
+    own deactivation, that key's record; any other step, each key's under `keys`."""
     repository.transition(
         finding_id, intent, SYSTEM, at=at, details=details, changes=FindingChanges(**changes)
     )
@@ -113,23 +120,17 @@ def keys(repository) -> Keys:
     off = keys_acted_on((KIM_KEY,), "req-kim-off")
     consented(repository, kim, day(2))
     changes = {"key_id": off[0]["key_id"], "deactivated_keys": off}
-    acted(repository, kim, Intent.FINISH_REMOVAL, day(2), off, "req-kim-off", **changes)
+    acted(repository, kim, Intent.FINISH_REMOVAL, day(2), off[0], **changes)
     repository.transition(kim, Intent.REACTIVATE, OWNER, at=day(3))
     on = keys_acted_on((KIM_KEY,), "req-kim-on")
-    acted(repository, kim, Intent.FINISH_REACTIVATION, day(3), on, "req-kim-on")
+    acted(repository, kim, Intent.FINISH_REACTIVATION, day(3), {"keys": on})
     removed = keys_acted_on(LEE_KEYS, "req-lee-keys")
     consented(repository, lee, day(2))
-    acted(
-        repository,
-        lee,
-        Intent.FINISH_REMOVAL,
-        day(2),
-        removed,
-        "req-lee-password",
-        deactivated_keys=removed,
-    )
+    proof = {"aws_request_id": "req-lee-password", "keys": removed}  # DeleteLoginProfile's
+    acted(repository, lee, Intent.FINISH_REMOVAL, day(2), proof, deactivated_keys=removed)
     repository.transition(lee, Intent.DELETE_KEYS, SCHEDULER, at=day(28))
-    acted(repository, lee, Intent.FINISH_DELETION, day(28), keys_acted_on(LEE_KEYS, "req-del"))
+    deleted = {"keys": keys_acted_on(LEE_KEYS, "req-del")}
+    acted(repository, lee, Intent.FINISH_DELETION, day(28), deleted)
     return Keys(repository, kim, lee)
 
 
@@ -193,6 +194,7 @@ def test_a_password_finding_carries_its_idle_keys_and_their_deletion(keys):
     assert {key["aws_request_id"] for key in json.loads(removed["keys"])} == {"req-lee-keys"}
     deleted = next(row for row in lee if row["action"] == "keys_deleted")
     assert deleted["actor"] == "system" and deleted["event_at"] == iso(day(28))
+    assert deleted["aws_request_id"] == "req-del req-del"  # each key's, none of the step's own
     asked = next(row for row in lee if row["action"] == "deleting_keys")
     assert asked["actor"] == "scheduler"
     document = json.loads(made.json())
@@ -256,3 +258,28 @@ def test_the_terminal_exports_key_findings_as_csv(keys, database_url, tmp_path):
     )
     _described, users = read_csv(everyone.stdout)
     assert {row["user_name"]: row["idle_keys"] for row in users} == {"kim": "1", "lee": "2"}
+
+
+# --- through the production HTTP path: what the decision service really records -----------------
+
+ALL_TIME = Period(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+
+
+def test_a_deactivation_and_its_undo_through_slack_are_exported_with_aws_request_ids(
+    key_bot,  # noqa: F811 (the fixture)
+    key_calls,  # noqa: F811 (the fixture)
+):
+    finding_id = deactivated(key_bot)
+    key_bot.open_home(OWNER_ID)
+    key_bot.home_click(ActionId.REACTIVATE, finding_id, OWNER_ID)
+    _described, rows = read_csv(export(key_bot.repository, Settings(), ALL_TIME).csv())
+    steps = {row["action"]: row for row in rows if row["finding_id"] == finding_id}
+    ((key_id, _status), *_) = key_calls
+    off, on = steps["disabled"], steps["reactivated"]
+    assert off["key_id"] == on["key_id"] == key_id and on["outcome"] == "reactivated"
+    assert off["aws_request_id"] and on["aws_request_id"]  # UpdateAccessKey's, as AWS answered
+    assert off["aws_request_id"] != on["aws_request_id"]
+    assert [key["key_id"] for key in json.loads(on["keys"])] == [key_id]
+    assert json.loads(off["keys"])[0]["aws_request_id"] == off["aws_request_id"]
+    assert steps["reactivating"]["actor"] == on["actor"] == OWNER_ID  # who, and when
+    assert on["event_at"] >= off["event_at"] and off["surface"] == "slack-dm"
