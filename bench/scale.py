@@ -10,6 +10,7 @@ at the same latency.
 
     python -m bench.scale                   # everything (PostgreSQL on 127.0.0.1:5432)
     python -m bench.scale --skip-postgres
+    python -m bench.scale --quota-only [--bot-root DIR]   # 5,000 users, 0-2 keys and 2 each
 """
 
 from __future__ import annotations
@@ -23,15 +24,17 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 
 from bench.scan import moto_server
-from bench.serving import served
+from bench.serving import ROOT, served
 from storage.db import make_engine, migrate
 from storage.repository import Repository
 from tests.support.bot_harness import idle_scan
@@ -66,15 +69,26 @@ def bot_env(**settings: str) -> dict[str, str]:
     }
 
 
-def terminal_scan(env: dict[str, str]) -> tuple[float, float, int, subprocess.CompletedProcess]:
-    """`python -m bot scan --json` on a migrated database: wall seconds, CPU seconds, peak MB."""
+def terminal_scan(
+    env: dict[str, str], bot_root: Path = ROOT
+) -> tuple[float, float, int, subprocess.CompletedProcess]:
+    """`python -m bot scan --json` (the bot of the checkout at `bot_root`) on a migrated
+    database: wall seconds, CPU seconds, peak MB."""
     subprocess.run(
-        [sys.executable, "-m", "bot", "migrate"], env=env, check=True, capture_output=True
+        [sys.executable, "-m", "bot", "migrate"],
+        env=env,
+        check=True,
+        capture_output=True,
+        cwd=bot_root,
     )
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "scan", "--json"], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "bot", "scan", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=bot_root,
     )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -172,12 +186,15 @@ def first_request_seconds(runs: int = 7) -> float:
     return statistics.median(times)
 
 
-def quota_account(users: int = 5000, delay: float = 0.02) -> tuple[float, int]:
-    """One account of `users` users in a moto server behind a proxy adding `delay` a call:
-    the terminal scan's wall seconds and IAM calls."""
-    with moto_server(users, datetime.now(UTC)):
+def quota_account(
+    users: int = 5000, delay: float = 0.02, keys_each: int | None = None, bot_root: Path = ROOT
+) -> tuple[float, int]:
+    """One account of `users` users (`keys_each`: access keys a user, else 0-2) in a moto server
+    behind a proxy adding `delay` a call: the terminal scan's wall seconds and IAM calls."""
+    with moto_server(users, datetime.now(UTC), keys_each):
         proxy = AwsProxy(os.environ["AWS_ENDPOINT_URL"], delay=delay)
-        wall, _cpu, _mb, _done = terminal_scan(bot_env(AWS_ENDPOINT_URL=proxy.url))
+        env = bot_env(AWS_ENDPOINT_URL=proxy.url)
+        wall, _cpu, _mb, _done = terminal_scan(env, bot_root)
     iam_calls = [a for a in proxy.actions if a not in ("GetCallerIdentity", "AssumeRole")]
     return wall, len(iam_calls)
 
@@ -186,31 +203,8 @@ def original_seconds(users: int, delay: float) -> float:
     return users * ORIGINAL_CALLS_PER_USER * delay
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--skip-postgres", action="store_true")
-    parser.add_argument("--accounts", type=int, default=200)
-    args = parser.parse_args()
-    rows: list[Row] = []
-
-    def info(what: str, now: float, before: float) -> None:
-        """A figure the issue sets no target for, beside its value before."""
-        rows.append((what, "", f"{before:g} s", f"{now:.2f} s", "", None))
-
-    def row(
-        what: str, target: float, now: float, before: float | None, original: str, unit: str = " s"
-    ) -> None:
-        rows.append(
-            (
-                what,
-                f"< {target:g}{unit}",
-                "" if before is None else f"{before:g}{unit}",
-                f"{now:.0f}{unit}" if unit in (" MB", "") else f"{now:.2f}{unit}",
-                original,
-                now < target,
-            )
-        )
-
+def others(args: argparse.Namespace, row: Callable[..., None], info: Callable[..., None]) -> None:
+    """Every figure but the 5,000-user account's."""
     databases = {"SQLite": f"sqlite:///{tempfile.mkdtemp(prefix='bench-scale-')}/record.db"}
     if not args.skip_postgres:
         import psycopg
@@ -253,22 +247,60 @@ def main() -> None:
         "20",
         unit="x",
     )
-    quota, calls = quota_account()
-    row(
-        "1 account x 5,000 users (moto), 20 ms a request",
-        3,
-        quota,
-        None,
-        f"~{original_seconds(5000, 0.02):.0f} s",
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--accounts", type=int, default=200)
+    parser.add_argument(
+        "--quota-only",
+        action="store_true",
+        help="only the 5,000-user account, with and without keys",
     )
-    row(
-        f"  IAM calls (budget {5 + 5000 // 1000})",
-        5 + 5000 // 1000 + 1,
-        calls,
-        None,
-        f"~{5000 * ORIGINAL_CALLS_PER_USER:.0f}",
-        unit="",
+    parser.add_argument(
+        "--bot-root", type=Path, default=ROOT, help="the checkout whose bot scans that account"
     )
+    args = parser.parse_args()
+    rows: list[Row] = []
+
+    def info(what: str, now: float, before: float) -> None:
+        """A figure the issue sets no target for, beside its value before."""
+        rows.append((what, "", f"{before:g} s", f"{now:.2f} s", "", None))
+
+    def row(
+        what: str, target: float, now: float, before: float | None, original: str, unit: str = " s"
+    ) -> None:
+        rows.append(
+            (
+                what,
+                f"< {target:g}{unit}",
+                "" if before is None else f"{before:g}{unit}",
+                f"{now:.0f}{unit}" if unit in (" MB", "") else f"{now:.2f}{unit}",
+                original,
+                now < target,
+            )
+        )
+
+    if not args.quota_only:
+        others(args, row, info)
+    for keys_each, keys in ((None, ""), (2, ", 2 keys each")):
+        quota, calls = quota_account(keys_each=keys_each, bot_root=args.bot_root)
+        row(
+            f"1 account x 5,000 users{keys} (moto), 20 ms a request",
+            3,
+            quota,
+            None,
+            f"~{original_seconds(5000, 0.02):.0f} s",
+        )
+        row(
+            f"  IAM calls (budget {5 + 5000 // 1000})",
+            5 + 5000 // 1000 + 1,
+            calls,
+            None,
+            f"~{5000 * ORIGINAL_CALLS_PER_USER:.0f}",
+            unit="",
+        )
     print(f"Scale benchmark, {datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} cores\n")
     header = ("measure", "target", "before", "now", "original pattern", "")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(5)]

@@ -109,9 +109,11 @@ def measure(label: str, users: int, work: Callable[[boto3.Session], int]) -> Run
 
 
 @contextmanager
-def moto_server(users: int, now: datetime) -> Iterator[None]:
-    """A seeded moto server process; boto3 reaches it through AWS_ENDPOINT_URL."""
-    with served("bench.moto_server", users, now.isoformat()) as url:
+def moto_server(users: int, now: datetime, keys_each: int | None = None) -> Iterator[None]:
+    """A seeded moto server process (`keys_each`: access keys a user, else 0-2); boto3 reaches it
+    through AWS_ENDPOINT_URL."""
+    keys = () if keys_each is None else (keys_each,)
+    with served("bench.moto_server", users, now.isoformat(), *keys) as url:
         os.environ["AWS_ENDPOINT_URL"] = url
         try:
             yield

@@ -43,7 +43,7 @@ def record(session: Session, account: AccountScan, now: datetime) -> None:
 
 def population(
     session: Session, since: datetime, until: datetime, account_id: str | None
-) -> tuple[list[AccountAssessed], list[UserAssessed], dict[tuple[str, str], models.Finding]]:
+) -> tuple[list[AccountAssessed], list[UserAssessed], dict[tuple[str, str], list[models.Finding]]]:
     """Each account's latest scan started in [since, until) that read it (else the latest that
     tried), the verdicts holding at that scan, and the findings open then."""
     scan, scanned = models.Scan, models.ScanAccount
@@ -96,8 +96,7 @@ def population(
             finding.closed_at.is_(None) | (finding.closed_at > latest.c.at),
         )
     )
-    return (
-        list(tried.values()),
-        list(users),
-        {(row.account_id, row.user_name): row for row in findings},
-    )
+    by_user: dict[tuple[str, str], list[models.Finding]] = {}
+    for found in findings:  # a user's password finding, or each of its idle keys'
+        by_user.setdefault((found.account_id, found.user_name), []).append(found)
+    return list(tried.values()), list(users), by_user

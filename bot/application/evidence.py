@@ -14,9 +14,9 @@ from slack_sdk.errors import SlackApiError
 from bot import __version__
 from bot.application.access import Refused
 from bot.application.services import Services
+from bot.domain.about import About
 from bot.domain.clock import Clock, utc_now
 from bot.domain.evidence import (
-    About,
     Period,
     Record,
     Summary,
@@ -120,6 +120,10 @@ def _about(
         key_recent_days=settings.thresholds.key_recent_days,
         dry_run=settings.dry_run,
         kind=kind,
+        key_idle_days=settings.thresholds.key_idle_days,
+        key_actions=settings.key_actions,
+        key_reactivate_days=settings.key_reactivate_days,
+        key_delete_after_days=settings.key_delete_after_days,
     )
 
 

@@ -7,18 +7,20 @@ Pure: one document per recorded finding, from the finding as stored and where it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from bot.domain.access_keys import finding_key, key_name, riding_keys
 from bot.domain.clock import as_utc
 from bot.domain.records import FindingView
-from bot.domain.risk import Risk, risk, risk_label, user_path
+from bot.domain.risk import Risk, finding_risk, finding_risk_label, user_path
 from bot.domain.workflow import CLOSED_STATES, State
 
 SCHEMA_VERSION = "2018-10-08"
 PRODUCT_NAME = "iam-inactive"
-# One generator: the rule (docs/detection-rule.md). Security Hub groups findings by it.
+# One generator a rule (docs/detection-rule.md): Security Hub groups findings by it.
 GENERATOR_ID = "iam-inactive/idle-console-password"
+KEY_GENERATOR_ID = "iam-inactive/idle-access-key"
 TYPES = (
     "Software and Configuration Checks/Industry and Regulatory Standards/"
     "CIS AWS Foundations Benchmark",
@@ -59,10 +61,17 @@ WORKFLOW = {
     State.DELETING_KEYS: "RESOLVED",
     State.KEYS_DELETED: "RESOLVED",
 }
+# States in which the bot's deactivation of a key holds (a reactivation under way has not yet
+# turned it on; a deletion under way has not yet deleted it).
+KEY_INACTIVE = frozenset({State.DISABLED, State.REACTIVATING, State.DELETING_KEYS})
 TITLE_MAX, DESCRIPTION_MAX = 256, 1024  # Security Hub refuses longer ones
 REMEDIATION = (
     "Remove the idle console password (iam-inactive asks the approvers and the owner in Slack), "
     "or keep it with a reason."
+)
+KEY_REMEDIATION = (
+    "Deactivate the idle access key (iam-inactive asks the approvers and the owner in Slack, and "
+    "the owner can reactivate it for a while), or keep it with a reason."
 )
 
 
@@ -84,7 +93,8 @@ class Hub:
 
 
 def finding_id(finding: FindingView) -> str:
-    """Stable for the finding's whole life: a user found again is a new finding, and a new id."""
+    """Stable for the finding's whole life: a user found again is a new finding, and a new id;
+    each idle key is a finding of its own, with an id of its own."""
     return f"{PRODUCT_NAME}/{finding.account_id}/{finding.id}"
 
 
@@ -96,16 +106,24 @@ def document(finding: FindingView, hub: Hub, now: datetime) -> dict[str, Any]:
     """The ASFF document of `finding` as it is `now`."""
     state = State(finding.state)
     closed = state in CLOSED_STATES
+    key = finding_key(finding)
     severity = {
-        "Label": SEVERITY[risk(finding.privileged, finding.mfa_active)],
-        "Original": risk_label(finding.privileged, finding.mfa_active) or "not privileged, MFA on",
+        "Label": SEVERITY[finding_risk(finding)],
+        "Original": finding_risk_label(finding) or "not privileged, MFA on",
     }
+    if key is None:
+        title = f"Idle IAM console password: {finding.user_name} ({finding.account_id})"
+    else:
+        title = (
+            f"Idle IAM access key: {key_name(key, UTC)} of {finding.user_name} "
+            f"({finding.account_id})"
+        )
     return {
         "SchemaVersion": SCHEMA_VERSION,
         "Id": finding_id(finding),
         "ProductArn": hub.product_arn,
         "ProductName": PRODUCT_NAME,
-        "GeneratorId": GENERATOR_ID,
+        "GeneratorId": GENERATOR_ID if key is None else KEY_GENERATOR_ID,
         "AwsAccountId": hub.account_id,
         "Types": list(TYPES),
         "CreatedAt": timestamp(finding.first_seen),
@@ -116,13 +134,16 @@ def document(finding: FindingView, hub: Hub, now: datetime) -> dict[str, Any]:
         # Severity and Types change through these once the finding exists (Security Hub's rule
         # for finding providers); the top-level ones are read when it is created.
         "FindingProviderFields": {"Severity": severity, "Types": list(TYPES)},
-        "Title": _at_most(
-            f"Idle IAM console password: {finding.user_name} ({finding.account_id})", TITLE_MAX
-        ),
-        "Description": _at_most(_description(finding), DESCRIPTION_MAX),
-        "Remediation": {"Recommendation": {"Text": REMEDIATION}},
-        "ProductFields": _product_fields(finding),
-        "Resources": [_resource(finding, hub)],
+        "Title": _at_most(title, TITLE_MAX),
+        "Description": _at_most(_description(finding, key), DESCRIPTION_MAX),
+        "Remediation": {
+            "Recommendation": {"Text": REMEDIATION if key is None else KEY_REMEDIATION}
+        },
+        "ProductFields": _product_fields(finding, key),
+        "Resources": [
+            *([_key_resource(finding, key, hub)] if key else []),
+            _resource(finding, hub),
+        ],
         "Compliance": {
             "Status": "PASSED" if closed else "FAILED",
             "RelatedRequirements": list(RELATED_REQUIREMENTS),
@@ -137,20 +158,37 @@ def timestamp(moment: datetime) -> str:
     return as_utc(moment).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _description(finding: FindingView) -> str:
-    if finding.password_last_used:
-        idle = f"was last used {finding.days_idle} days ago"
+def _description(finding: FindingView, key: dict[str, Any] | None) -> str:
+    if key is not None:
+        service = f" (with {key['last_used_service']})" if key["last_used_service"] else ""
+        idle = (
+            f"was last used {finding.days_idle} days ago{service}"
+            if key["last_used"]
+            else f"was never used, and was created {finding.days_idle} days ago"
+        )
+        what = (
+            f"The active access key {key_name(key, UTC)} of IAM user {finding.user_name} "
+            f"in account {finding.account_id} {idle}."
+        )
     else:
-        idle = f"was never used, and was set {finding.days_idle} days ago"
-    keys = (
-        "an active access key was used recently, so the user works through keys"
-        if finding.category == "keys_only"
-        else "no active access key was used recently"
-    )
-    risk_words = risk_label(finding.privileged, finding.mfa_active)
+        if finding.password_last_used:
+            idle = f"was last used {finding.days_idle} days ago"
+        else:
+            idle = f"was never used, and was set {finding.days_idle} days ago"
+        keys = (
+            "an active access key was used recently, so the user works through keys"
+            if finding.category == "keys_only"
+            else "no active access key was used recently"
+        )
+        riding = len(riding_keys(finding))
+        what = (
+            f"The console password of IAM user {finding.user_name} in account "
+            f"{finding.account_id} {idle}; {keys}."
+            + (f" Its removal also deactivates {riding} idle access key(s)." if riding else "")
+        )
+    risk_words = finding_risk_label(finding)
     text = (
-        f"The console password of IAM user {finding.user_name} in account "
-        f"{finding.account_id} {idle}; {keys}."
+        what
         + (f" Risk: {risk_words}." if risk_words else "")
         + f" State in iam-inactive: {finding.state}"
         + (f" ({finding.resolution})" if finding.resolution else "")
@@ -159,7 +197,7 @@ def _description(finding: FindingView) -> str:
     return text
 
 
-def _product_fields(finding: FindingView) -> dict[str, str]:
+def _product_fields(finding: FindingView, key: dict[str, Any] | None) -> dict[str, str]:
     fields = {
         "iam-inactive/FindingId": finding.id,
         "iam-inactive/AccountId": finding.account_id,
@@ -169,6 +207,9 @@ def _product_fields(finding: FindingView) -> dict[str, str]:
         "iam-inactive/Owner": finding.owner or "",
         "iam-inactive/KeptUntil": (timestamp(finding.kept_until) if finding.kept_until else ""),
         "iam-inactive/Resolution": finding.resolution or "",
+        "iam-inactive/KeyId": (key or {}).get("key_id") or "",
+        "iam-inactive/KeyCreated": timestamp(finding.key_created) if finding.key_created else "",
+        "iam-inactive/IdleKeys": str(len(riding_keys(finding)) or ""),
     }
     return {key: value for key, value in fields.items() if value}
 
@@ -187,6 +228,32 @@ def _resource(finding: FindingView, hub: Hub) -> dict[str, Any]:
         "Partition": finding.user_arn.split(":", 2)[1],
         "Region": hub.region,  # IAM is global: the region the finding is published in
         "Details": {"AwsIamUser": user},
+    }
+
+
+def _key_resource(finding: FindingView, key: dict[str, Any], hub: Hub) -> dict[str, Any]:
+    """An idle key as Security Hub's AwsIamAccessKey: named by its id when known (as GuardDuty
+    names one), else by its user's ARN and when it was made, which is what names it until the
+    bot acts on it. Inactive once the bot deactivated it and while nobody turned it back on."""
+    assert finding.key_created is not None  # finding_key said it is a key's finding
+    made = timestamp(finding.key_created)
+    details: dict[str, Any] = {
+        "PrincipalName": finding.user_name,
+        "PrincipalType": "IAMUser",
+        "AccountId": finding.account_id,
+        "CreatedAt": made,
+        "Status": "Inactive" if State(finding.state) in KEY_INACTIVE else "Active",
+    }
+    if key["key_id"]:
+        details["AccessKeyId"] = key["key_id"]
+    if finding.user_id:
+        details["PrincipalId"] = finding.user_id
+    return {
+        "Type": "AwsIamAccessKey",
+        "Id": key["key_id"] or f"{finding.user_arn}/access-key/created-{made}",
+        "Partition": finding.user_arn.split(":", 2)[1],
+        "Region": hub.region,
+        "Details": {"AwsIamAccessKey": details},
     }
 
 

@@ -19,11 +19,13 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
+from bot.domain.about import About
+from bot.domain.access_keys import finding_key, key_fields, riding_keys
 from bot.domain.clock import as_utc, iso
 from bot.domain.records import EventView, FindingView
 from bot.domain.scan import ACCOUNT_ID
-from bot.domain.sheets import MARK, cell, sheet
-from bot.domain.workflow import CLOSED_STATES, State
+from bot.domain.sheets import sheet
+from bot.domain.workflow import CARRIED_OUT, CLOSED_STATES, State
 
 DEFAULT_DAYS = 90
 LONGEST_DAYS = 3650
@@ -66,7 +68,19 @@ EVENT_COLUMNS = (
     "checked_after",
     "actor_name",
 )
-COLUMNS = FINDING_COLUMNS + EVENT_COLUMNS
+# Appended for idle access keys (issue 23), after every column above: an idle_key finding's key
+# (empty on a password finding), the idle keys riding on a password finding, the keys its
+# removal deactivated; of an event, the keys a step on keys acted on (`details["keys"]`).
+FINDING_KEY_COLUMNS = (
+    "key_id",
+    "key_created",
+    "key_last_used",
+    "key_last_used_service",
+    "idle_keys",
+    "deactivated_keys",
+)
+EVENT_KEY_COLUMNS = ("keys",)
+COLUMNS = FINDING_COLUMNS + EVENT_COLUMNS + FINDING_KEY_COLUMNS + EVENT_KEY_COLUMNS
 
 # The audit actions that count as someone's decision on a finding (for days to decision).
 DECISIONS = frozenset({State.DISABLE_REQUESTED, State.KEPT})
@@ -175,17 +189,30 @@ class Summary:
     resolved: int
     still_open: int
     median_days_to_decision: float | None
+    # Idle access keys: key findings deactivated (`removed` counts passwords), and findings
+    # whose deactivated keys were turned back on or deleted.
+    deactivated: int = 0
+    deactivated_in_dry_run: int = 0
+    reactivated: int = 0
+    keys_deleted: int = 0
 
     def line(self) -> str:
         where = f"account {self.account_id}" if self.account_id else "all accounts"
         median = self.median_days_to_decision
         decided = "n/a" if median is None else f"{median:g} days"
+        keys = (self.deactivated, self.deactivated_in_dry_run, self.reactivated, self.keys_deleted)
         return (
             f"Evidence for {self.period.describe()}, {where}: {self.findings} findings; "
             f"{self.found} found, {self.removed} removed "
             f"(+{self.removed_in_dry_run} in dry run), {self.kept} kept, {self.aborted} aborted, "
             f"{self.failed} failed, {self.resolved} resolved, {self.still_open} still open; "
-            f"median days to decision {decided}."
+            f"median days to decision {decided}"
+            + (
+                f"; idle keys: {keys[0]} deactivated (+{keys[1]} in dry run), {keys[2]} "
+                f"reactivated, {keys[3]} deleted."
+                if any(keys)
+                else "."
+            )
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -195,11 +222,12 @@ class Summary:
 
 
 def summarize(records: Sequence[Record], period: Period, account_id: str | None) -> Summary:
-    def with_action(action: str, dry_run: bool | None = None) -> int:
+    def with_action(action: str, dry_run: bool | None = None, key: bool | None = None) -> int:
         return sum(
             1
             for finding, events in records
             if (dry_run is None or bool(finding.requested_dry_run) is dry_run)
+            and (key is None or (finding.key_created is not None) is key)
             and any(e.action == action and e.at in period for e in events)
         )
 
@@ -213,14 +241,18 @@ def summarize(records: Sequence[Record], period: Period, account_id: str | None)
         account_id=account_id,
         findings=len(records),
         found=sum(1 for finding, _ in records if finding.first_seen in period),
-        removed=with_action(State.DISABLED, dry_run=False),
-        removed_in_dry_run=with_action(State.DISABLED, dry_run=True),
+        removed=with_action(State.DISABLED, dry_run=False, key=False),
+        removed_in_dry_run=with_action(State.DISABLED, dry_run=True, key=False),
         kept=with_action(State.KEPT),
         aborted=with_action(State.ABORTED),
         failed=with_action(State.FAILED),
         resolved=with_action(State.RESOLVED),
         still_open=sum(1 for record in records if _open_at_end(record, period)),
         median_days_to_decision=round(statistics.median(waits), 1) if waits else None,
+        deactivated=with_action(State.DISABLED, dry_run=False, key=True),
+        deactivated_in_dry_run=with_action(State.DISABLED, dry_run=True, key=True),
+        reactivated=with_action(State.REACTIVATED),
+        keys_deleted=with_action(State.KEYS_DELETED),
     )
 
 
@@ -232,10 +264,23 @@ def _open_at_end(record: Record, period: Period) -> bool:
     return state not in CLOSED_STATES | {State.KEPT}
 
 
+# What became of the keys a removal deactivated, by the state that says it (a step under way
+# has not changed them yet).
+KEYS_THEN = {State.REACTIVATED: "reactivated", State.KEYS_DELETED: "deleted"}
+
+
 def outcome(finding: FindingView) -> str:
-    """How the finding ended (or stands): what an auditor filters on."""
-    if finding.state == State.DISABLED:
-        return "removed (dry run)" if finding.requested_dry_run else "removed"
+    """How the finding ended (or stands): what an auditor filters on. A password is removed, an
+    idle key deactivated; either's deactivated keys may since have been reactivated or
+    deleted."""
+    if finding.state in CARRIED_OUT:
+        done = "deactivated" if finding.key_created is not None else "removed"
+        if finding.requested_dry_run:
+            return f"{done} (dry run)"
+        later = KEYS_THEN.get(State(finding.state))
+        if later is None:
+            return done
+        return later if finding.key_created is not None else f"{done}, keys {later}"
     if finding.state in (State.KEPT, State.ABORTED, State.FAILED, State.RESOLVED):
         return str(finding.state)
     return "open"
@@ -262,11 +307,15 @@ def finding_fields(finding: EvidenceFinding) -> dict[str, Any]:
         "dry_run": finding.requested_dry_run,
         "closed_at": iso(finding.closed_at),
         "resolution": finding.resolution,
+        **key_fields(finding_key(finding)),
+        "idle_keys": riding_keys(finding) or None,
+        "deactivated_keys": finding.deactivated_keys or None,
     }
 
 
 def event_fields(event: EvidenceEvent) -> dict[str, Any]:
     details = event.details or {}
+    keys = _keys_acted_on(details)
     return {
         "event_id": event.id,
         "event_at": iso(event.at),
@@ -278,80 +327,25 @@ def event_fields(event: EvidenceEvent) -> dict[str, Any]:
         "reason": event.reason,
         "kept_until": details.get("kept_until"),
         "details": details or None,
-        "aws_request_id": details.get("aws_request_id"),
+        "aws_request_id": details.get("aws_request_id") or _request_ids(keys),
         "checked_after": details.get("checked_after"),
         "actor_name": event.actor_name,
+        "keys": keys,
     }
 
 
-# The controls whose evidence this is (docs/evidence.md says what in the file serves which).
-CONTROLS = (
-    "CIS AWS Foundations 1.12 (v1.4.0 to v3.0.0) / 2.11 (v6.0.0): unused credentials disabled",
-    "NIST SP 800-53 AC-2(3): disable accounts",
-    "SOC 2 CC6.2, CC6.3: access is removed when no longer needed",
-    "ISO/IEC 27001:2022 A.5.18: access rights are reviewed and removed",
-)
+def _keys_acted_on(details: dict[str, Any]) -> list[Any] | None:
+    """The keys a step acted on: `details["keys"]`, or the one key whose record the details are
+    (an idle key's own deactivation)."""
+    if "keys" in details:
+        return list(details["keys"] or ()) or None
+    return [details] if "key_id" in details and "created" in details else None
 
 
-class Scope(Protocol):
-    """What an export's summary says of its scope: the period, the account filter, the line."""
-
-    @property
-    def period(self) -> Period: ...
-    @property
-    def account_id(self) -> str | None: ...
-    def line(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class About:
-    """What an export is and covers, written at its head: the file says it, not a side channel."""
-
-    generated_at: datetime
-    tool: str  # name and version
-    accounts: tuple[str, ...]  # the accounts the period's scans covered
-    idle_days: int
-    key_recent_days: int
-    dry_run: bool
-    kind: str = "evidence"  # or population (bot.domain.population)
-
-    def as_json(self, summary: Scope) -> dict[str, Any]:
-        return {
-            "export": f"iam-inactive {self.kind}",
-            "generated_at": iso(self.generated_at),
-            "tool": self.tool,
-            "period": {"since": iso(summary.period.since), "until": iso(summary.period.until)},
-            "account_filter": summary.account_id,
-            "accounts_scanned": list(self.accounts),
-            "thresholds": {"idle_days": self.idle_days, "key_recent_days": self.key_recent_days},
-            "dry_run": self.dry_run,
-            "controls": list(CONTROLS),
-        }
-
-    def csv_rows(self, summary: Scope) -> list[list[str]]:
-        """`# name`, value rows: a reader skips the rows whose first cell begins with #."""
-        facts = self.as_json(summary)
-        rows: list[list[Any]] = [
-            [f"# iam-inactive {self.kind} export", READING],
-            ["# generated_at", facts["generated_at"]],
-            ["# tool", self.tool],
-            ["# period", facts["period"]["since"], facts["period"]["until"]],
-            ["# account_filter", summary.account_id or "all accounts"],
-            ["# accounts_scanned", " ".join(self.accounts)],
-            ["# idle_days", self.idle_days],
-            ["# key_recent_days", self.key_recent_days],
-            ["# dry_run", self.dry_run],
-            *(["# control", control] for control in CONTROLS),
-            ["# summary", summary.line()],
-        ]
-        return [[cell(value) for value in row] for row in rows]
-
-
-READING = (
-    "Rows whose first cell begins with # describe the export; the column names follow. "
-    f"A cell that begins with {MARK} had one {MARK} put before it (a formula, a number or a "
-    f"leading {MARK} as typed): take one off to get the recorded text. Times are UTC."
-)
+def _request_ids(keys: list[Any] | None) -> str | None:
+    """A step on keys alone: each key's AWS request id (UpdateAccessKey's, DeleteAccessKey's)."""
+    found = [key.get("aws_request_id") for key in keys or () if isinstance(key, dict)]
+    return " ".join(filter(None, found)) or None
 
 
 def as_json(records: Sequence[Record], summary: Summary, about: About) -> str:
@@ -360,7 +354,10 @@ def as_json(records: Sequence[Record], summary: Summary, about: About) -> str:
     document = {
         "about": about.as_json(summary),
         "summary": summary.as_json(),
-        "columns": {"finding": FINDING_COLUMNS, "event": EVENT_COLUMNS},
+        "columns": {
+            "finding": FINDING_COLUMNS + FINDING_KEY_COLUMNS,
+            "event": EVENT_COLUMNS + EVENT_KEY_COLUMNS,
+        },
         "findings": [
             {**finding_fields(finding), "events": [event_fields(e) for e in events]}
             for finding, events in records

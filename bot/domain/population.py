@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.domain.about import About
+from bot.domain.access_keys import riding_keys
 from bot.domain.clock import iso
-from bot.domain.evidence import About, Period, outcome
+from bot.domain.evidence import Period, outcome
 from bot.domain.records import FindingView
 from bot.domain.rule import NO_PASSWORD
 from bot.domain.scan import AccountScan
@@ -46,6 +48,10 @@ POPULATION_COLUMNS = (
     "finding_id",
     "finding_outcome",
     "kept_until",
+    # Appended for idle access keys (issue 23): how many of the user's Active keys were idle
+    # (its own findings, or riding on its password's), and the idle_key findings open then.
+    "idle_keys",
+    "key_finding_ids",
 )
 
 
@@ -120,10 +126,11 @@ class UserAssessed(Protocol):
 def population_rows(
     accounts: Iterable[AccountAssessed],
     users: Iterable[UserAssessed],
-    findings: Mapping[tuple[str, str], FindingView],
+    findings: Mapping[tuple[str, str], Sequence[FindingView]],
 ) -> list[dict[str, Any]]:
     """One row per user per account, by account and user name: `users` at their account's scan,
-    with the finding open then (`findings` by account and user name) for a finding's verdict.
+    with the findings open then (`findings` by account and user name: its password's, or each
+    idle key's) for a finding's verdict.
     An account not read in the period, or read with no users, is one row saying so."""
     by_account: dict[str, list[UserAssessed]] = {}
     for user in users:
@@ -140,16 +147,16 @@ def population_rows(
         if account.status != "ok" or not seen:
             rows.append({**base, "verdict": _account_verdict(account)})
         for user in seen:
-            finding = findings.get((user.account_id, user.user_name))
+            found = findings.get((user.account_id, user.user_name), ())
             if not user.verdict.startswith(FINDING_PREFIX):
-                finding = None
+                found = ()
             rows.append(
                 {
                     **base,
                     "user_name": user.user_name,
                     "verdict": user.verdict,
                     "verdict_since": iso(user.since),
-                    **_finding_fields(finding),
+                    **_finding_fields(found),
                 }
             )
     return rows
@@ -161,11 +168,22 @@ def _account_verdict(account: AccountAssessed) -> str:
     return NOT_RECORDED if account.users_seen else NO_USERS
 
 
-def _finding_fields(finding: FindingView | None) -> dict[str, Any]:
-    if finding is None:
+def _finding_fields(found: Sequence[FindingView]) -> dict[str, Any]:
+    """The user's password finding (else its first idle key's), and its idle keys."""
+    if not found:
         return {}
+    ordered = sorted(
+        found, key=lambda f: (f.key_created is not None, f.key_created or f.first_seen)
+    )
+    finding, keys = ordered[0], [f for f in ordered if f.key_created is not None]
     kept = finding.kept_until if finding.state == State.KEPT else None
-    return {"finding_id": finding.id, "finding_outcome": outcome(finding), "kept_until": iso(kept)}
+    return {
+        "finding_id": finding.id,
+        "finding_outcome": outcome(finding),
+        "kept_until": iso(kept),
+        "idle_keys": len(keys) + sum(len(riding_keys(f)) for f in found),
+        "key_finding_ids": " ".join(f.id for f in keys) or None,
+    }
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Protocol
 
+from bot.domain.rule import IDLE_KEY
+
 
 class Risk(IntEnum):
     """Most urgent first. MFA not known to be on counts as off."""
@@ -27,6 +29,9 @@ def risk(privileged: bool | None, mfa_active: bool | None) -> Risk:
 
 
 MFA_WORDS = {True: "MFA on", False: "no MFA", None: "MFA not known"}
+# What an idle access key's risk says instead of its user's MFA: MFA guards the console, and an
+# access key signs requests alone.
+KEY_WITHOUT_MFA = "key needs no MFA"
 
 
 def risk_label(privileged: bool | None, mfa_active: bool | None) -> str:
@@ -40,15 +45,33 @@ def risk_label(privileged: bool | None, mfa_active: bool | None) -> str:
 class Ranked(Protocol):
     account_id: str
     user_name: str
+    category: str
     days_idle: int
     privileged: bool | None
     mfa_active: bool | None
 
 
+def finding_risk(finding: Ranked) -> Risk:
+    """A finding's risk: its user's privilege and MFA for a console password; for an idle access
+    key, privilege alone, with MFA counting as off (it does not guard a key): an
+    administrator's idle key ranks with an administrator's password without MFA."""
+    if finding.category == IDLE_KEY:
+        return risk(finding.privileged, False)
+    return risk(finding.privileged, finding.mfa_active)
+
+
+def finding_risk_label(finding: Ranked) -> str:
+    """`risk_label` of a finding; an idle key's says the key needs no MFA."""
+    if finding.category != IDLE_KEY:
+        return risk_label(finding.privileged, finding.mfa_active)
+    return ", ".join(filter(None, [risk_label(finding.privileged, True), KEY_WITHOUT_MFA]))
+
+
 def by_risk(finding: Ranked) -> tuple[Risk, int, str, str]:
-    """The order findings are shown in everywhere: risk, then the longest idle."""
+    """The order findings are shown in everywhere: risk (`finding_risk`), then the longest idle
+    (an idle key's days are the key's)."""
     return (
-        risk(finding.privileged, finding.mfa_active),
+        finding_risk(finding),
         -finding.days_idle,
         finding.account_id,
         finding.user_name,

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Any, TextIO
 
-from bot.domain.clock import iso
+from bot.domain.access_keys import finding_key, key_age_days, key_fields, key_name, riding_keys
+from bot.domain.clock import iso, parse_iso
 from bot.domain.records import FindingView
-from bot.domain.risk import risk_label, user_path
+from bot.domain.risk import finding_risk_label, user_path
 from bot.domain.sheets import cell
 
 TABLE_HEADERS = (
@@ -23,6 +24,11 @@ TABLE_HEADERS = (
     "last password use",
     "newest key use",
     "owner",
+    # an idle key's finding: the key, its last use and service, its age; a password's: the
+    # idle keys one decision deactivates with it
+    "key",
+    "key last use",
+    "key age",
 )
 RECORD_FIELDS = (
     "finding_id",
@@ -46,18 +52,27 @@ RECORD_FIELDS = (
     "owner",
     "first_seen",
     "kept_until",
+    # appended for idle access keys (issue 23): an idle_key finding's key, empty on a password
+    # finding; `idle_keys`: the idle keys riding on a password finding
+    "key_id",
+    "key_created",
+    "key_last_used",
+    "key_last_used_service",
+    "key_age_days",
+    "idle_keys",
 )
 
 
 def finding_record(row: FindingView) -> dict[str, Any]:
     """The stable, machine-readable shape of one finding (JSON and CSV): RECORD_FIELDS."""
+    key = finding_key(row)
     return {
         "finding_id": row.id,
         "account_id": row.account_id,
         "user_name": row.user_name,
         "user_arn": row.user_arn,
         "user_path": user_path(row.user_arn),
-        "risk": risk_label(row.privileged, row.mfa_active),
+        "risk": finding_risk_label(row),
         "privileged": row.privileged,
         "privilege": row.privilege,
         "mfa_active": row.mfa_active,
@@ -73,6 +88,9 @@ def finding_record(row: FindingView) -> dict[str, Any]:
         "owner": row.owner,
         "first_seen": iso(row.first_seen),
         "kept_until": iso(row.kept_until),
+        **key_fields(key),
+        "key_age_days": key_age_days(key or {}, row.last_seen),
+        "idle_keys": riding_keys(row),
     }
 
 
@@ -98,22 +116,40 @@ def render_table(rows: Sequence[FindingView], zone: tzinfo) -> str:
     from tabulate import tabulate  # once the scan is done: it is not on the way to AWS
 
     if not rows:
-        return "No idle console passwords found."
+        return "No idle console passwords or access keys found."
     table = [
         (
             row.account_id,
             row.user_name,
-            risk_label(row.privileged, row.mfa_active).upper(),
+            finding_risk_label(row).upper(),
             row.category + (" (fully inactive)" if row.fully_inactive else ""),
             row.state,
             row.days_idle,
             _day(row.password_last_used, zone) or "never",
             _day(row.newest_key_used, zone) or "never",
             row.owner or "unknown",
+            *_key_cells(row, zone),
         )
         for row in rows
     ]
     return tabulate(table, headers=TABLE_HEADERS, tablefmt="simple")
+
+
+def _key_cells(row: FindingView, zone: tzinfo) -> tuple[str, str, str]:
+    """An idle key's finding: the key, its last use (and the service it was used with), its age
+    at the last scan. A password finding: how many idle keys its decision also deactivates."""
+    key = finding_key(row)
+    if key is None:
+        riding = len(riding_keys(row))
+        return (f"+{riding} idle key{'s' if riding > 1 else ''}" if riding else "", "", "")
+    last, service = key["last_used"], key["last_used_service"]
+    used = (_day(parse_iso(last), zone) if last else None) or "never"
+    age = key_age_days(key, row.last_seen)
+    return (
+        key_name(key, zone),
+        f"{used} ({service})" if service else used,
+        "" if age is None else f"{age} days",
+    )
 
 
 def _day(moment: datetime | None, zone: tzinfo) -> str | None:

@@ -63,6 +63,14 @@ def test_demo_scan_prints_a_table_and_records_it(tmp_path):
         assert user in first.stdout
     assert "heidi" not in first.stdout
     assert "10 findings (10 new, 0 resolved)" in first.stdout
+    # appended columns: an idle key's finding names its key, its last use and its age; a
+    # password finding, how many idle keys its decision deactivates with it
+    assert lines[0].split()[-7:] == ["owner", "key", "key", "last", "use", "key", "age"]
+    (etl,) = [line for line in lines if " legacy-etl " in line]
+    assert "KEY NEEDS NO MFA" in etl and "idle_key (fully inactive)" in etl
+    assert "key created " in etl and etl.endswith(" 800 days")
+    (ivan,) = [line for line in lines if " ivan " in line]
+    assert ivan.rstrip().endswith("+2 idle keys")
     assert "scanning 123456789012" in first.stderr
     assert (tmp_path / "iam-inactive-demo.db").exists()
 
@@ -96,6 +104,16 @@ def test_demo_scan_as_json(tmp_path):
     assert findings[2]["mfa_active"] is True and findings[2]["risk"] == "privileged"
     assert [key["active"] for key in findings[2]["access_keys"]] == [True, True]
     assert bob["privileged"] is False and bob["risk"] == "no MFA"
+    assert bob["key_id"] is bob["key_created"] is None and bob["idle_keys"] == []
+    etl = next(f for f in findings if f["user_name"] == "legacy-etl")
+    assert etl["category"] == "idle_key" and etl["risk"] == "key needs no MFA"
+    assert etl["key_id"] is None  # the report names no key ids: its creation names it
+    assert etl["key_created"].endswith("+00:00") and etl["key_age_days"] == 800
+    assert etl["key_last_used"] == etl["newest_key_used"] and etl["days_idle"] == 200
+    assert "key_last_used_service" in etl and etl["idle_keys"] == []
+    ivan = findings[2]  # a password finding: both his keys are idle, and ride on it
+    assert ivan["key_created"] is None and len(ivan["idle_keys"]) == 2
+    assert all(key["active"] and key["created"] for key in ivan["idle_keys"])
 
 
 def test_the_scan_csv_keeps_spreadsheets_from_running_owner_tags():
@@ -123,6 +141,9 @@ def test_demo_scan_as_csv_through_the_api_path(tmp_path):
     (key,) = json.loads(bob["access_keys"])
     assert key["active"] is True and key["last_used"] == bob["newest_key_used"]
     assert key["key_id"].startswith("AKIA")
+    (etl,) = [row for row in rows if row["user_name"] == "legacy-etl"]
+    assert etl["key_id"].startswith("AKIA")  # the API path knows its keys' ids
+    assert etl["key_created"] and etl["key_age_days"] == "800" and etl["idle_keys"] == "[]"
 
 
 @pytest.mark.parametrize(

@@ -196,6 +196,10 @@ def test_the_summary_counts_the_period_and_heads_the_json(month):
         "resolved": 1,
         "still_open": 1,  # eve: failed, waiting for a new decision
         "median_days_to_decision": 4.0,  # 2, 3, 4, 5 and 12 days
+        "deactivated": 0,  # no idle access key in this month (test_key_evidence)
+        "deactivated_in_dry_run": 0,
+        "reactivated": 0,
+        "keys_deleted": 0,
     }
     assert summary["since"] == "2026-06-01T00:00:00+00:00"
     assert summary["line"] == made.summary.line()

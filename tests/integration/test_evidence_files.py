@@ -15,7 +15,7 @@ import pytest
 
 from bot import __version__
 from bot.application.evidence import Export, export
-from bot.domain.evidence import CONTROLS
+from bot.domain.about import CONTROLS
 from bot.domain.settings import Settings
 from bot.domain.sheets import read_csv
 from tests.integration.test_decisions import APPROVER, FakeIam
@@ -83,7 +83,14 @@ def test_the_export_says_what_it_covers_in_the_file(hostile):
     assert [row[1] for row in described if row[0] == "# control"] == list(CONTROLS)
     about = json.loads(hostile.json())["about"]
     assert about["accounts_scanned"] == ["012345678901"] and about["controls"] == list(CONTROLS)
-    assert about["thresholds"] == {"idle_days": 90, "key_recent_days": 45}
+    assert about["thresholds"] == {
+        "idle_days": 90,
+        "key_recent_days": 45,
+        "key_idle_days": 45,
+        "key_reactivate_days": 30,
+        "key_delete_after_days": None,
+    }
+    assert about["key_actions"] == "deactivate" and facts_of["# key_actions"] == ["deactivate"]
     assert about["generated_at"] == facts_of["# generated_at"][0]
 
 

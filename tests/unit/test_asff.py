@@ -13,6 +13,7 @@ from bot.domain import asff
 from bot.domain.asff import Hub, document
 from bot.domain.risk import by_risk
 from bot.domain.workflow import CLOSED_STATES, State
+from storage.models import Finding
 from tests.unit.test_messages import NOW, row
 
 HUB = Hub("999988887777", "eu-west-1")
@@ -140,3 +141,102 @@ def test_the_longest_names_stay_within_security_hub_s_limits():
 def test_a_password_never_used_says_so():
     sent = document(row("ann", password_last_used=None, days_idle=300), HUB, NOW)
     assert "was never used, and was set 300 days ago" in sent["Description"]
+
+
+KEY_MADE = NOW - timedelta(days=400)
+
+
+def key_row(name: str = "ann", **changes) -> Finding:
+    """An idle_key finding as the scan records it: the key's creation, its last use as the
+    finding's, the user's keys in its facts."""
+    used = changes.pop("key_used", NOW - timedelta(days=100))
+    recorded = {
+        "active": True,
+        "last_used": used and used.isoformat(),
+        "key_id": None,
+        "created": KEY_MADE.isoformat(),
+        "last_used_service": "s3" if used else None,
+    }
+    values = dict(
+        category="idle_key",
+        fully_inactive=False,
+        days_idle=100,
+        key_created=KEY_MADE,
+        newest_key_used=used,
+        facts={"keys": [recorded], "idle_keys": []},
+    )
+    return row(name, **{**values, **changes})
+
+
+def test_an_idle_key_is_an_access_key_resource_with_an_id_of_its_own():
+    password = row("ann", user_id="AIDAANN")
+    key = key_row("ann", id="k" * 32, user_id="AIDAANN")
+    sent = document(key, HUB, NOW)
+    imports(sent)
+    assert (
+        sent["Id"] == f"iam-inactive/111122223333/{'k' * 32}" != document(password, HUB, NOW)["Id"]
+    )
+    assert sent["GeneratorId"] == asff.KEY_GENERATOR_ID != asff.GENERATOR_ID
+    assert sent["Title"] == (
+        f"Idle IAM access key: key created {KEY_MADE:%Y-%m-%d} of ann (111122223333)"
+    )
+    assert sent["Description"].startswith(
+        f"The active access key key created {KEY_MADE:%Y-%m-%d} of IAM user ann in account "
+        "111122223333 was last used 100 days ago (with s3)."
+    )
+    assert "access key" in sent["Remediation"]["Recommendation"]["Text"]
+    assert "CIS AWS Foundations Benchmark v1.4.0/1.12" in sent["Compliance"]["RelatedRequirements"]
+    key_resource, user_resource = sent["Resources"]
+    assert key_resource["Type"] == "AwsIamAccessKey"
+    assert key_resource["Id"] == f"{key.user_arn}/access-key/created-{asff.timestamp(KEY_MADE)}"
+    assert key_resource["Details"]["AwsIamAccessKey"] == {
+        "PrincipalName": "ann",
+        "PrincipalType": "IAMUser",
+        "PrincipalId": "AIDAANN",
+        "AccountId": "111122223333",
+        "CreatedAt": asff.timestamp(KEY_MADE),
+        "Status": "Active",
+    }
+    assert user_resource["Type"] == "AwsIamUser" and user_resource["Id"] == key.user_arn
+    assert sent["ProductFields"]["iam-inactive/KeyCreated"] == asff.timestamp(KEY_MADE)
+
+
+def test_a_key_once_known_by_its_id_is_named_by_it_and_its_status_follows_the_finding():
+    finding = key_row("ann", key_id="AKIAANNKEY0000000001", key_used=None)
+    for state, status in [
+        (State.OPEN, "Active"),
+        (State.DISABLED, "Inactive"),
+        (State.REACTIVATING, "Inactive"),
+        (State.REACTIVATED, "Active"),
+        (State.KEYS_DELETED, "Active"),
+    ]:
+        sent = document(row("ann", **{**_fields(finding), "state": state}), HUB, NOW)
+        imports(sent)
+        details = sent["Resources"][0]["Details"]["AwsIamAccessKey"]
+        assert sent["Resources"][0]["Id"] == details["AccessKeyId"] == "AKIAANNKEY0000000001"
+        assert details["Status"] == status, state
+    assert "was never used, and was created 100 days ago" in sent["Description"]
+    assert "AKIAANNKEY0000000001 of ann" in sent["Title"]
+
+
+def _fields(finding: Finding) -> dict:
+    names = ("category", "days_idle", "key_created", "key_id", "newest_key_used", "facts")
+    return {name: getattr(finding, name) for name in names}
+
+
+def test_an_administrators_idle_key_is_critical_whatever_the_users_mfa():
+    sent = document(key_row("root-ish", privileged=True, mfa_active=True), HUB, NOW)
+    assert sent["Severity"] == {"Label": "CRITICAL", "Original": "privileged, key needs no MFA"}
+    assert (
+        document(row("root-ish", privileged=True, mfa_active=True), HUB, NOW)["Severity"]["Label"]
+        == "HIGH"
+    )
+
+
+def test_a_password_finding_says_how_many_idle_keys_its_removal_deactivates():
+    riding = [{"active": True, "last_used": None, "key_id": None, "created": NOW.isoformat()}] * 2
+    sent = document(row("ann", facts={"keys": riding, "idle_keys": riding}), HUB, NOW)
+    imports(sent)
+    assert "Its removal also deactivates 2 idle access key(s)." in sent["Description"]
+    assert sent["ProductFields"]["iam-inactive/IdleKeys"] == "2"
+    assert [r["Type"] for r in sent["Resources"]] == ["AwsIamUser"]

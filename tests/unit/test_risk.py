@@ -6,7 +6,16 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.domain.risk import Risk, by_risk, risk, risk_label, user_path
+from bot.domain.risk import (
+    Risk,
+    by_risk,
+    finding_risk,
+    finding_risk_label,
+    risk,
+    risk_label,
+    user_path,
+)
+from bot.domain.rule import IDLE_KEY
 
 
 @pytest.mark.parametrize(
@@ -46,6 +55,7 @@ class Row:
     privileged: bool | None
     mfa_active: bool | None
     account_id: str = "111122223333"
+    category: str = "dormant"
 
 
 def test_findings_are_ordered_riskiest_first_then_longest_idle():
@@ -59,6 +69,40 @@ def test_findings_are_ordered_riskiest_first_then_longest_idle():
     ]
     ordered = [row.user_name for row in sorted(rows, key=by_risk)]
     assert ordered == ["admin-old", "admin-new", "admin-mfa", "unknown", "no-mfa", "reader"]
+
+
+def test_an_administrators_idle_key_ranks_with_its_password_without_mfa_whatever_its_mfa():
+    """MFA guards the console, not an access key: an administrator's idle key is as urgent as an
+    administrator's password without MFA (CRITICAL in Security Hub), ahead of an administrator
+    with MFA on and of everyone unprivileged; a reader's idle key ranks as no MFA."""
+    rows = [
+        Row("reader-key", 900, False, True, category=IDLE_KEY),
+        Row("reader", 900, False, True),
+        Row("admin-mfa", 300, True, True),
+        Row("admin-key", 200, True, True, category=IDLE_KEY),
+        Row("admin-no-mfa", 100, True, False),
+        Row("no-mfa", 1000, False, False),
+    ]
+    ordered = [row.user_name for row in sorted(rows, key=by_risk)]
+    assert ordered == ["admin-key", "admin-no-mfa", "admin-mfa", "no-mfa", "reader-key", "reader"]
+    assert finding_risk(rows[3]) == Risk.PRIVILEGED_WITHOUT_MFA
+    assert finding_risk(rows[0]) == Risk.WITHOUT_MFA
+    assert finding_risk(rows[2]) == risk(True, True) == Risk.PRIVILEGED
+
+
+@pytest.mark.parametrize(
+    ("privileged", "mfa", "label"),
+    [
+        (True, True, "privileged, key needs no MFA"),
+        (True, False, "privileged, key needs no MFA"),
+        (None, None, "privilege not known, key needs no MFA"),
+        (False, True, "key needs no MFA"),
+    ],
+)
+def test_an_idle_keys_risk_says_the_key_needs_no_mfa_not_the_users_mfa(privileged, mfa, label):
+    key = Row("k", 100, privileged, mfa, category=IDLE_KEY)
+    assert finding_risk_label(key) == label
+    assert finding_risk_label(Row("p", 100, privileged, mfa)) == risk_label(privileged, mfa)
 
 
 @pytest.mark.parametrize(
