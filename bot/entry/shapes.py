@@ -28,7 +28,9 @@ def problem_with(body: bytes, content_type: str) -> str | None:
         if content_type.startswith("application/json"):
             event = json.loads(text)
             return _nul_in(event) or _problem_with_event(event)
-        form = {key: values[0] for key, values in parse_qs(text, strict_parsing=False).items()}
+        # Blank values kept, as Bolt reads them: `response_url=` is a field, and not a URL.
+        fields = parse_qs(text, keep_blank_values=True)
+        form = {key: values[0] for key, values in fields.items()}
         if "payload" in form:
             payload = json.loads(form["payload"])
             return _nul_in(payload) or _problem_with_interaction(payload)
