@@ -31,7 +31,7 @@ def risk(privileged: bool | None, mfa_active: bool | None) -> Risk:
 MFA_WORDS = {True: "MFA on", False: "no MFA", None: "MFA not known"}
 # What an idle access key's risk says instead of its user's MFA: MFA guards the console, and an
 # access key signs requests alone.
-KEY_WITHOUT_MFA = "key needs no MFA"
+KEY_WITHOUT_MFA = "no MFA on keys"
 
 
 def risk_label(privileged: bool | None, mfa_active: bool | None) -> str:
@@ -61,7 +61,7 @@ def finding_risk(finding: Ranked) -> Risk:
 
 
 def finding_risk_label(finding: Ranked) -> str:
-    """`risk_label` of a finding; an idle key's says the key needs no MFA."""
+    """`risk_label` of a finding; an idle key's says MFA does not guard it."""
     if finding.category != IDLE_KEY:
         return risk_label(finding.privileged, finding.mfa_active)
     return ", ".join(filter(None, [risk_label(finding.privileged, True), KEY_WITHOUT_MFA]))

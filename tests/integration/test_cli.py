@@ -67,7 +67,7 @@ def test_demo_scan_prints_a_table_and_records_it(tmp_path):
     # password finding, how many idle keys its decision deactivates with it
     assert lines[0].split()[-7:] == ["owner", "key", "key", "last", "use", "key", "age"]
     (etl,) = [line for line in lines if " legacy-etl " in line]
-    assert "KEY NEEDS NO MFA" in etl and "idle_key (fully inactive)" in etl
+    assert "NO MFA ON KEYS" in etl and "idle_key (fully inactive)" in etl
     assert "key created " in etl and etl.endswith(" 800 days")
     (ivan,) = [line for line in lines if " ivan " in line]
     assert ivan.rstrip().endswith("+2 idle keys")
@@ -106,7 +106,7 @@ def test_demo_scan_as_json(tmp_path):
     assert bob["privileged"] is False and bob["risk"] == "no MFA"
     assert bob["key_id"] is bob["key_created"] is None and bob["idle_keys"] == []
     etl = next(f for f in findings if f["user_name"] == "legacy-etl")
-    assert etl["category"] == "idle_key" and etl["risk"] == "key needs no MFA"
+    assert etl["category"] == "idle_key" and etl["risk"] == "no MFA on keys"
     assert etl["key_id"] is None  # the report names no key ids: its creation names it
     assert etl["key_created"].endswith("+00:00") and etl["key_age_days"] == 800
     assert etl["key_last_used"] == etl["newest_key_used"] and etl["days_idle"] == 200

@@ -226,7 +226,7 @@ def _fields(finding: Finding) -> dict:
 
 def test_an_administrators_idle_key_is_critical_whatever_the_users_mfa():
     sent = document(key_row("root-ish", privileged=True, mfa_active=True), HUB, NOW)
-    assert sent["Severity"] == {"Label": "CRITICAL", "Original": "privileged, key needs no MFA"}
+    assert sent["Severity"] == {"Label": "CRITICAL", "Original": "privileged, no MFA on keys"}
     assert (
         document(row("root-ish", privileged=True, mfa_active=True), HUB, NOW)["Severity"]["Label"]
         == "HIGH"

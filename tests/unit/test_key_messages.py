@@ -84,7 +84,7 @@ def test_a_key_finding_reads_as_a_key_of_its_user():
         "`legacy-etl` in `111122223333` · idle access key, fully inactive",
         "Access key created 2024-01-03, last used 2026-05-20 (`s3`) · idle *191 days* · "
         "no console password · owner <@U0OWNER>",
-        "privilege not known · MFA not known · keys: active, used 2026-05-20",
+        "privilege not known · *no MFA on keys* · keys: active, used 2026-05-20",
     ]
     never = key_row(
         key_id="AKIAEXAMPLE",

@@ -53,7 +53,7 @@ def test_the_terminal_record_appends_the_key_columns():
     assert record["key_created"] == KEY_MADE.isoformat() and record["key_age_days"] == 400
     assert (
         record["key_last_used_service"] == "s3"
-        and record["risk"] == "privilege not known, key needs no MFA"
+        and record["risk"] == "privilege not known, no MFA on keys"
     )
     password = finding_record(row("ann", facts={"keys": RIDING, "idle_keys": RIDING}))
     assert password["idle_keys"] == RIDING and password["key_id"] is None

@@ -93,10 +93,10 @@ def test_an_administrators_idle_key_ranks_with_its_password_without_mfa_whatever
 @pytest.mark.parametrize(
     ("privileged", "mfa", "label"),
     [
-        (True, True, "privileged, key needs no MFA"),
-        (True, False, "privileged, key needs no MFA"),
-        (None, None, "privilege not known, key needs no MFA"),
-        (False, True, "key needs no MFA"),
+        (True, True, "privileged, no MFA on keys"),
+        (True, False, "privileged, no MFA on keys"),
+        (None, None, "privilege not known, no MFA on keys"),
+        (False, True, "no MFA on keys"),
     ],
 )
 def test_an_idle_keys_risk_says_the_key_needs_no_mfa_not_the_users_mfa(privileged, mfa, label):

@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ConfirmObject, 
 from bot.domain.clock import parse_iso
 from bot.domain.home import offers_reactivate
 from bot.domain.records import FindingView
-from bot.domain.risk import MFA_WORDS, user_path
+from bot.domain.risk import KEY_WITHOUT_MFA, MFA_WORDS, user_path
 from bot.domain.rule import IDLE_KEY, KEYS_ONLY, AccessKeyUse, same_key
 from bot.domain.settings import Settings
 from bot.domain.workflow import State, disable_refusal
@@ -211,7 +211,8 @@ def risk_line(row: FindingView, zone: tzinfo) -> str:
         parts.append("privilege not known")
     elif row.privilege:  # why an Allow of everything does not count (a Deny, a boundary)
         parts.append(f"not privileged: {literal(row.privilege, 300)}")
-    parts.append(MFA_LABELS[row.mfa_active])
+    # MFA guards the console, not an access key: a key finding says so instead of the user's.
+    parts.append(f"*{KEY_WITHOUT_MFA}*" if row.key_created else MFA_LABELS[row.mfa_active])
     parts.append(keys_label(recorded_keys((row.facts or {}).get("keys")), zone))
     path = user_path(row.user_arn)
     if path != "/":
