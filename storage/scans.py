@@ -111,7 +111,7 @@ def _sync_account(
     }
     candidates = carried(
         account.candidates,
-        account.alone,
+        account.keys.own_finding if account.keys else _no_finding,
         {key: row.state for key, row in open_rows.items()},
         kept_keys,
         _spared_keys(session, account_id, account.candidates, now),
@@ -245,6 +245,10 @@ def _spared_keys(
     }
 
 
+def _no_finding(_user_name: str, _created: datetime) -> None:
+    return None
+
+
 def identity(row: models.Finding) -> FindingKey:
     """What a finding is about: a user's password (no key), or one of its keys."""
     return row.user_name, row.key_created
@@ -255,7 +259,8 @@ def _why_not_seen(row: models.Finding, account: AccountScan, users_seen: Abstrac
     else the user or the key is gone."""
     if row.key_created is None:
         return account.cleared.get(row.user_name, USER_DELETED)
-    reason = account.keys_cleared.get((row.user_name, row.key_created))
+    keys = account.keys
+    reason = keys.why_not_a_finding(row.user_name, row.key_created) if keys else None
     if reason is not None:
         return reason
     return KEY_GONE if row.user_name in users_seen else USER_DELETED

@@ -19,7 +19,7 @@ from bot.aws import iam as aws
 from bot.aws.accounts import iam_in, resolve_targets
 from bot.aws.details import AwsManagedPolicies
 from bot.aws.fast import aws_session
-from bot.domain.assessment import IamIdentity, assess, has_idle_key, keys_not_idle
+from bot.domain.assessment import AccountKeys, IamIdentity, has_idle_key
 from bot.domain.clock import Clock
 from bot.domain.rule import Candidate, Cleared, UserCredentials, evaluate
 from bot.domain.scan import AccountScan, AccountTarget, ScanResult
@@ -112,27 +112,20 @@ def _scan_account(
             }
 
     cleared = {name: v.reason for name, v in passwords.items() if isinstance(v, Cleared)}
-    identities_needed = {user.user_name for user in idle}
-    candidates: list[Candidate] = []
-    keys_cleared = {
-        (user.user_name, created): why
-        for user in users
-        if user.keys and user.user_name not in identities_needed
-        for created, why in keys_not_idle(user, now, settings).items()
+    with_something_idle = {
+        u.user_name: (u, identities.get(u.user_name, IamIdentity())) for u in idle
     }
-    alone: dict[tuple[str, datetime], Candidate] = {}
+    other_keys = {
+        u.user_name: u.keys for u in users if u.keys and u.user_name not in with_something_idle
+    }
+    keys = AccountKeys(with_something_idle, other_keys, now, settings)
+    candidates: list[Candidate] = []
     for user in idle:
-        name = user.user_name
-        identity = identities.get(name, IamIdentity())
-        verdict = assess(user, passwords[name], identity, now, settings)
+        verdict = keys.verdict(user.user_name)
         candidates.extend(verdict.findings)
         if verdict.cleared is not None:
-            cleared[name] = verdict.cleared
-        keys_cleared.update({(name, created): why for created, why in verdict.keys_cleared.items()})
-        alone.update({(name, c.key.created): c for c in verdict.alone if c.key and c.key.created})
-    return AccountScan(
-        target, candidates, cleared, len(users), generated_at, None, keys_cleared, alone
-    )
+            cleared[user.user_name] = verdict.cleared
+    return AccountScan(target, candidates, cleared, len(users), generated_at, None, keys)
 
 
 def _out_of_time_after(deadline: datetime, clock: Clock, seconds: int) -> Callable[[], None]:

@@ -83,9 +83,6 @@ class UserVerdict:
     findings: list[Candidate]
     cleared: str | None
     keys_cleared: dict[datetime, str]
-    # Each key riding on the password's finding as a finding of its own, for when the records
-    # say it cannot ride (bot.domain.riding).
-    alone: list[Candidate] = field(default_factory=list)
 
 
 def assess(
@@ -102,9 +99,7 @@ def assess(
         screened = screen(password, identity, settings)
         if isinstance(screened, Candidate):
             keys_cleared.update(dict.fromkeys(_created(idle), KEY_WITH_PASSWORD))
-            alone = _own_findings(user, idle, identity, now, settings, keys_cleared={})
-            riding = replace(screened, idle_keys=tuple(idle))
-            return UserVerdict([riding], None, keys_cleared, alone)
+            return UserVerdict([replace(screened, idle_keys=tuple(idle))], None, keys_cleared)
         cleared = screened.reason
     findings = _own_findings(user, idle, identity, now, settings, keys_cleared)
     return UserVerdict(findings, cleared, keys_cleared)
@@ -136,6 +131,56 @@ def _own_findings(
     return findings
 
 
+class AccountKeys:
+    """An account's users as its scan judged them, for the few questions recording asks about
+    one key: why it is not a finding of its own, and what finding it is when the records say it
+    cannot ride on its password's (bot.domain.riding). It keeps the users with something idle,
+    and only the keys of the others (an Organization's scan holds every account's at once)."""
+
+    def __init__(
+        self,
+        idle: Mapping[str, tuple[UserCredentials, IamIdentity]],
+        other_keys: Mapping[str, tuple[AccessKeyUse, ...]],
+        now: datetime,
+        settings: Settings,
+    ) -> None:
+        self._idle, self._other_keys = idle, other_keys
+        self._now, self._settings = now, settings
+        self._verdicts: dict[str, UserVerdict] = {}
+
+    def verdict(self, user_name: str) -> UserVerdict:
+        """A user with something idle: its verdict (`assess`), judged once."""
+        if user_name not in self._verdicts:
+            user, identity = self._idle[user_name]
+            now, settings = self._now, self._settings
+            password = evaluate(user, now, settings.thresholds)
+            self._verdicts[user_name] = assess(user, password, identity, now, settings)
+        return self._verdicts[user_name]
+
+    def why_not_a_finding(self, user_name: str, created: datetime) -> str | None:
+        """Why this key of a user the scan saw is not a finding of its own (None: not seen)."""
+        if user_name in self._idle:
+            return self.verdict(user_name).keys_cleared.get(created)
+        keys = self._other_keys.get(user_name, ())
+        return next(
+            (
+                _why_not_idle(key, self._now, self._settings)
+                for key in keys
+                if key.created == created
+            ),
+            None,
+        )
+
+    def own_finding(self, user_name: str, created: datetime) -> Candidate | None:
+        """This idle key as a finding of its own, whether or not it rides on its password's."""
+        if user_name not in self._idle:
+            return None
+        user, identity = self._idle[user_name]
+        idle = [key for key in _keys(user, self._now, self._settings)[0] if key.created == created]
+        found = _own_findings(user, idle, identity, self._now, self._settings, keys_cleared={})
+        return found[0] if found else None
+
+
 def has_idle_key(user: UserCredentials, now: datetime, settings: Settings) -> bool:
     # Asked of every user a scan sees: no list or dict is built for the answer.
     return (
@@ -145,26 +190,24 @@ def has_idle_key(user: UserCredentials, now: datetime, settings: Settings) -> bo
     )
 
 
-def keys_not_idle(user: UserCredentials, now: datetime, settings: Settings) -> dict[datetime, str]:
-    """Why each of the user's keys is not idle (for a user `has_idle_key` is False of)."""
-    return _keys(user, now, settings)[1]
-
-
 def _keys(
     user: UserCredentials, now: datetime, settings: Settings
 ) -> tuple[list[AccessKeyUse], dict[datetime, str]]:
     """The user's idle keys, and why each other key is not idle."""
     idle, cleared = [], {}
     for key in user.keys:
-        if IDLE_KEY not in settings.categories:
-            reason: str | None = NOT_REPORTED.format(category=IDLE_KEY)
-        else:
-            reason = key_verdict(key, now, settings.thresholds)
+        reason = _why_not_idle(key, now, settings)
         if reason is None:
             idle.append(key)
         elif key.created is not None:
             cleared[key.created] = reason
     return idle, cleared
+
+
+def _why_not_idle(key: AccessKeyUse, now: datetime, settings: Settings) -> str | None:
+    if IDLE_KEY not in settings.categories:
+        return NOT_REPORTED.format(category=IDLE_KEY)
+    return key_verdict(key, now, settings.thresholds)
 
 
 def _created(keys: list[AccessKeyUse]) -> list[datetime]:

@@ -30,6 +30,16 @@ REQUIRED_COLUMNS = (
 )
 KEY_SLOTS = (1, 2)
 MFA_COLUMN = "mfa_active"  # read when present: it ranks findings, it decides nothing
+# Each slot's columns: Active, last used, made (what names the key), the service last used.
+SLOT_COLUMNS = tuple(
+    (
+        f"access_key_{slot}_active",
+        f"access_key_{slot}_last_used_date",
+        f"access_key_{slot}_last_rotated",
+        f"access_key_{slot}_last_used_service",
+    )
+    for slot in KEY_SLOTS
+)
 # Read when present (AWS always writes them): a key's creation names it, its service explains it.
 KEY_COLUMNS = tuple(
     f"access_key_{slot}_{fact}"
@@ -122,15 +132,20 @@ def _parse_row(row: list[str], position: dict[str, int], line: int) -> UserCrede
         raw = value(column) if column in position else ""
         return None if raw in NO_DATE else raw
 
-    slots = (
-        AccessKeyUse(
-            active=flag(f"access_key_{slot}_active"),
-            last_used=date(f"access_key_{slot}_last_used_date"),
-            created=date(f"access_key_{slot}_last_rotated"),
-            last_used_service=service(f"access_key_{slot}_last_used_service"),
+    def empty(column: str) -> bool:
+        return column not in position or value(column) in NO_DATE
+
+    keys = []
+    for active, used, made, by in SLOT_COLUMNS:
+        # An empty slot reads as inactive, never used and never made: no key at all (most
+        # users' second slot, read without parsing a date).
+        if not flag(active) and empty(used) and empty(made):
+            continue
+        keys.append(
+            AccessKeyUse(
+                flag(active), date(used), created=date(made), last_used_service=service(by)
+            )
         )
-        for slot in KEY_SLOTS
-    )
     return UserCredentials(
         account_id=account_id,
         user_name=value("user"),
@@ -140,8 +155,7 @@ def _parse_row(row: list[str], position: dict[str, int], line: int) -> UserCrede
         password_last_used=date("password_last_used"),
         password_last_changed=date("password_last_changed"),
         mfa_active=flag(MFA_COLUMN) if MFA_COLUMN in position else None,
-        # An empty slot reads as inactive, never used and never made: no key at all.
-        keys=tuple(key for key in slots if key.active or key.last_used or key.created),
+        keys=tuple(keys),
     )
 
 

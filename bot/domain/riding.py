@@ -9,7 +9,7 @@ turned back on lately is not idle yet, riding or not.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from datetime import datetime
@@ -28,14 +28,14 @@ def finding_key(candidate: Candidate) -> FindingKey:
 
 def carried(
     candidates: Sequence[Candidate],
-    alone: Mapping[tuple[str, datetime], Candidate],
+    alone: Callable[[str, datetime], Candidate | None],
     open_states: Mapping[FindingKey, str],
     kept_keys: Mapping[str, Sequence[str]],
     spared: AbstractSet[FindingKey],
 ) -> list[Candidate]:
     """The scan's candidates as they are recorded.
 
-    `alone`: each riding key as a finding of its own; `open_states`: the state of each open
+    `alone`: a riding key as a finding of its own; `open_states`: the state of each open
     finding; `kept_keys`: by user, the keys (their creation, ISO) a keep of its password's
     finding covered; `spared`: keys turned back on lately."""
     recorded = []
@@ -54,8 +54,8 @@ def carried(
             idle_since_keep = password_kept and iso(key.created) not in kept_keys.get(name, ())
             if not (decided or idle_since_keep):
                 riders.append(key)
-            elif key.created is not None and (name, key.created) in alone:
-                own.append(alone[name, key.created])
+            elif key.created is not None and (found := alone(name, key.created)) is not None:
+                own.append(found)
         if len(riders) != len(candidate.idle_keys):
             candidate = replace(candidate, idle_keys=tuple(riders))
         recorded += [candidate, *own]

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.domain.assessment import AccountKeys
 from bot.domain.rule import Candidate
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")  # an AWS account id, as people type it
@@ -27,10 +28,8 @@ class AccountScan:
     users_seen: int = 0
     report_generated_at: datetime | None = None
     error: str | None = None
-    # Every key seen that is not a finding of its own, and why, by (user, key creation).
-    keys_cleared: dict[tuple[str, datetime], str] = field(default_factory=dict)
-    # Each key riding on a password's finding as a finding of its own (bot.domain.riding).
-    alone: dict[tuple[str, datetime], Candidate] = field(default_factory=dict)
+    # The users as judged, asked about single keys when recording (None: not known).
+    keys: AccountKeys | None = None
 
     @property
     def ok(self) -> bool:
