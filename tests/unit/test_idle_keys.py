@@ -10,9 +10,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.domain.assessment import IamIdentity, LiveUser, assess, recheck_key
+from bot.domain.assessment import AccountKeys, IamIdentity, LiveUser, assess, recheck_key
 from bot.domain.deadlines import deletion_due, reactivation_refusal
 from bot.domain.report import parse_credential_report
+from bot.domain.riding import carried
 from bot.domain.rule import (
     DIFFERENT_USER,
     IDLE_KEY,
@@ -189,3 +190,43 @@ def test_disable_is_refused_on_a_key_while_key_actions_are_off():
     assert disable_refusal(disabled(), key_actions_on=True) is None
     assert "KEY_ACTIONS=off" in disable_refusal(disabled(), key_actions_on=False)
     assert disable_refusal(disabled(key_created=None), key_actions_on=False) is None
+
+
+def riding_candidate(*keys: AccessKeyUse) -> Candidate:
+    person = user(*keys, password_used=200)
+    (finding,) = assessed(person).findings
+    return finding
+
+
+def test_idle_keys_ride_on_their_password_s_finding_unless_the_records_say_otherwise():
+    first, second = key(300, made=500), key(200, made=600)
+    password = riding_candidate(first, second)
+    own = {k.created: replace(password, key=k, idle_keys=()) for k in (first, second)}
+
+    def alone(_name, created):
+        return own.get(created)
+
+    name = password.user_name
+    assert carried([password], alone, {}, {}, set()) == [password]  # nothing decided yet
+    kept_key = carried([password], alone, {(name, first.created): State.KEPT}, {}, set())
+    assert [c.idle_keys for c in kept_key] == [(second,), ()] and kept_key[1].key == first
+    # The password kept when only `first` was shown: `second` is a finding of its own.
+    kept_password = carried(
+        [password], alone, {(name, None): State.KEPT}, {name: [first.created.isoformat()]}, set()
+    )
+    assert [c.idle_keys for c in kept_password] == [(first,), ()]
+    assert kept_password[1].key == second
+    spared = carried([password], alone, {}, {}, {(name, first.created)})
+    assert [c.idle_keys for c in spared] == [(second,)]  # turned back on: not idle yet
+
+
+def test_recording_asks_about_one_key_at_a_time():
+    busy, idle = key(1, made=300), key(200, made=500)
+    person = user(busy, idle, password_used=3)
+    identity = IamIdentity("AIDASOMEONE", {})
+    keys = AccountKeys({"someone": (person, identity)}, {"other": (key(2),)}, NOW, SETTINGS)
+    assert keys.why_not_a_finding("someone", busy.created) == KEY_USED_AGAIN.format(days=45)
+    assert keys.why_not_a_finding("other", key(2).created) == KEY_USED_AGAIN.format(days=45)
+    assert keys.why_not_a_finding("nobody", NOW) is None
+    assert keys.own_finding("someone", idle.created).key == idle
+    assert keys.own_finding("other", key(2).created) is None
