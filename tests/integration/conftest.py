@@ -299,6 +299,21 @@ def iam_calls_to_delete(aws_session):
     return calls
 
 
+@pytest.fixture
+def key_calls(aws_session):
+    """Each UpdateAccessKey and DeleteAccessKey the bot sends: (key id, status or "deleted")."""
+    calls: list[tuple[str, str]] = []
+    aws_session.events.register(
+        "provide-client-params.iam.UpdateAccessKey",
+        lambda params, **_: calls.append((params["AccessKeyId"], params["Status"])),
+    )
+    aws_session.events.register(
+        "provide-client-params.iam.DeleteAccessKey",
+        lambda params, **_: calls.append((params["AccessKeyId"], "deleted")),
+    )
+    return calls
+
+
 _ENGINES = []
 
 

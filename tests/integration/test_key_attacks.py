@@ -7,21 +7,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from moto.iam.models import AccessKeyLastUsed
+from moto.iam.models import AccessKeyLastUsed, iam_backends
 
 from bot.application.jobs import key_deletion_job
-from bot.aws.demo import DemoKey, DemoUser, seed_users
+from bot.aws.demo import DEMO_ACCOUNT_ID, DemoKey, DemoUser, seed_users
+from bot.domain.records import RecordsUnavailable, Surface
 from bot.domain.rule import KEYS_SAME_SECOND
-from bot.domain.workflow import State
+from bot.domain.workflow import Intent, State, person
 from bot.slack.ids import ActionId
 from tests.integration.conftest import has_password, scans, set_fields, start_bot
 from tests.integration.test_key_decisions import (
     IN_DM,
     OWNER_TAG,
     disable_and_confirm,
-    key_calls,  # noqa: F401 (a fixture)
     key_finding,
     keys_of,
+    scanned_bot,
     statuses,
 )
 from tests.support.bot_harness import APPROVER, OWNER
@@ -57,10 +58,6 @@ def test_two_idle_keys_made_in_the_same_second_break_no_scan_and_neither_is_acte
 
 
 def _backend_user(user_name: str):
-    from moto.iam.models import iam_backends
-
-    from bot.aws.demo import DEMO_ACCOUNT_ID
-
     return iam_backends[DEMO_ACCOUNT_ID]["global"].users[user_name]
 
 
@@ -70,17 +67,12 @@ def test_riding_keys_deactivated_before_a_lost_record_can_still_be_reactivated(
     aws_session,
     now,
     monkeypatch,
-    key_calls,  # noqa: F811
+    key_calls,
 ):
-    from bot.domain.records import RecordsUnavailable
-    from bot.domain.workflow import Intent
-
     inactive = DemoUser(
         "whole", 600, password_used_days_ago=300, keys=(DemoKey(300),), tags=OWNER_TAG
     )
-    seed_users(aws_session, (inactive,), now)
-    bot = start_bot(standin, database_file, aws_session)
-    bot.command("scan")
+    bot = scanned_bot(standin, database_file, aws_session, now, inactive)
     (finding,) = bot.repository.findings_for_user("whole")
     recorded = bot.repository.transition
     lost = []
@@ -111,17 +103,12 @@ def test_a_kept_key_is_not_deactivated_when_its_users_password_goes_idle(
     database_file,
     aws_session,
     now,
-    key_calls,  # noqa: F811
+    key_calls,
 ):
-    from bot.domain.records import Surface
-    from bot.domain.workflow import person
-
     keeper = DemoUser(
         "keeper", 600, password_used_days_ago=10, keys=(DemoKey(200),), tags=OWNER_TAG
     )
-    seed_users(aws_session, (keeper,), now)
-    bot = start_bot(standin, database_file, aws_session)
-    bot.command("scan")
+    bot = scanned_bot(standin, database_file, aws_session, now, keeper)
     key = key_finding(bot, "keeper")
     approver = person(APPROVER, Surface.CHANNEL)
     bot.services.decisions.keep(key.id, approver, "the nightly export uses it", 365)
@@ -143,12 +130,10 @@ def test_a_reactivated_key_does_not_ride_on_a_password_finding_at_once(
     database_file,
     aws_session,
     now,
-    key_calls,  # noqa: F811
+    key_calls,
 ):
     back = DemoUser("back", 600, password_used_days_ago=80, keys=(DemoKey(200),), tags=OWNER_TAG)
-    seed_users(aws_session, (back,), now)
-    bot = start_bot(standin, database_file, aws_session)
-    bot.command("scan")
+    bot = scanned_bot(standin, database_file, aws_session, now, back)
     key = key_finding(bot, "back")
     disable_and_confirm(bot, key.id)
     bot.click(ActionId.REACTIVATE, key.id, **IN_DM)
@@ -165,11 +150,9 @@ def test_a_reactivated_key_does_not_ride_on_a_password_finding_at_once(
     assert password.facts["idle_keys"] == []
 
 
-def test_dry_run_deletes_no_key(standin, database_file, aws_session, now, key_calls):  # noqa: F811
+def test_dry_run_deletes_no_key(standin, database_file, aws_session, now, key_calls):
     idle = DemoUser("idle-key", 500, password=False, keys=(DemoKey(200),), tags=OWNER_TAG)
-    seed_users(aws_session, (idle,), now)
-    bot = start_bot(standin, database_file, aws_session, key_delete_after_days=60)
-    bot.command("scan")
+    bot = scanned_bot(standin, database_file, aws_session, now, idle, key_delete_after_days=60)
     finding = key_finding(bot, "idle-key")
     disable_and_confirm(bot, finding.id)
     assert statuses("idle-key") == ["Inactive"]
@@ -186,12 +169,10 @@ def test_a_key_turned_back_on_in_iam_is_not_tried_for_deletion_on_every_run(
     database_file,
     aws_session,
     now,
-    key_calls,  # noqa: F811
+    key_calls,
 ):
     idle = DemoUser("idle-key", 500, password=False, keys=(DemoKey(200),), tags=OWNER_TAG)
-    seed_users(aws_session, (idle,), now)
-    bot = start_bot(standin, database_file, aws_session, key_delete_after_days=60)
-    bot.command("scan")
+    bot = scanned_bot(standin, database_file, aws_session, now, idle, key_delete_after_days=60)
     finding = key_finding(bot, "idle-key")
     disable_and_confirm(bot, finding.id)
     (key,) = keys_of("idle-key")
@@ -221,13 +202,8 @@ def test_the_same_key_from_the_report_and_from_the_api_is_one_finding(
 def test_a_key_going_idle_under_a_kept_password_is_a_finding(
     standin, database_file, aws_session, now
 ):
-    from bot.domain.records import Surface
-    from bot.domain.workflow import person
-
     user = DemoUser("console", 600, password_used_days_ago=300, keys=(DemoKey(5),), tags=OWNER_TAG)
-    seed_users(aws_session, (user,), now)
-    bot = start_bot(standin, database_file, aws_session)
-    bot.command("scan")
+    bot = scanned_bot(standin, database_file, aws_session, now, user)
     (password,) = bot.repository.findings_for_user("console")
     assert password.facts["idle_keys"] == []  # the key was in use when the password was kept
     approver = person(APPROVER, Surface.CHANNEL)

@@ -38,19 +38,12 @@ def key_bot(standin, database_file, aws_session, now):
     return harness
 
 
-@pytest.fixture
-def key_calls(aws_session):
-    """Each UpdateAccessKey and DeleteAccessKey the bot sends: (key id, status or "deleted")."""
-    calls: list[tuple[str, str]] = []
-    aws_session.events.register(
-        "provide-client-params.iam.UpdateAccessKey",
-        lambda params, **_: calls.append((params["AccessKeyId"], params["Status"])),
-    )
-    aws_session.events.register(
-        "provide-client-params.iam.DeleteAccessKey",
-        lambda params, **_: calls.append((params["AccessKeyId"], "deleted")),
-    )
-    return calls
+def scanned_bot(standin, database_url, aws_session, now, *users: DemoUser, **settings):
+    """The bot on these users, once a scan has found them (`settings`: Settings' fields)."""
+    seed_users(aws_session, users, now)
+    bot = start_bot(standin, database_url, aws_session, **settings)
+    assert bot.command("scan").status_code == 200
+    return bot
 
 
 def keys_of(user_name: str) -> list:
@@ -304,9 +297,7 @@ def test_a_deactivation_carried_out_before_the_crash_is_recorded_without_a_secon
 
 
 def test_dry_run_covers_keys(standin, database_file, aws_session, now, key_calls):
-    seed_users(aws_session, (IDLE_KEY, INACTIVE), now)
-    bot = start_bot(standin, database_file, aws_session, dry_run=True)
-    bot.command("scan")
+    bot = scanned_bot(standin, database_file, aws_session, now, IDLE_KEY, INACTIVE, dry_run=True)
     for finding in (key_finding(bot, "idle-key"), bot.repository.findings_for_user("inactive")[0]):
         disable_and_confirm(bot, finding.id)
         assert bot.repository.finding(finding.id).state == State.DISABLED
@@ -317,9 +308,9 @@ def test_dry_run_covers_keys(standin, database_file, aws_session, now, key_calls
 def test_key_actions_off_offers_no_deactivation(
     standin, database_file, aws_session, now, key_calls
 ):
-    seed_users(aws_session, (IDLE_KEY, INACTIVE), now)
-    bot = start_bot(standin, database_file, aws_session, key_actions="off")
-    bot.command("scan")
+    bot = scanned_bot(
+        standin, database_file, aws_session, now, IDLE_KEY, INACTIVE, key_actions="off"
+    )
     finding = key_finding(bot, "idle-key")
     bot.click(ActionId.DISABLE, finding.id)
     assert bot.repository.finding(finding.id).state == State.OPEN
@@ -332,9 +323,7 @@ def test_key_actions_off_offers_no_deactivation(
 def test_keys_left_inactive_are_deleted_after_key_delete_after_days(
     standin, database_file, aws_session, now, key_calls
 ):
-    seed_users(aws_session, (IDLE_KEY,), now)
-    bot = start_bot(standin, database_file, aws_session, key_delete_after_days=60)
-    bot.command("scan")
+    bot = scanned_bot(standin, database_file, aws_session, now, IDLE_KEY, key_delete_after_days=60)
     finding_id = deactivated(bot)
     key_id = keys_of("idle-key")[0].access_key_id
     key_calls.clear()
@@ -353,9 +342,7 @@ def test_a_key_found_idle_after_the_request_is_not_deactivated_with_it(
     later = DemoUser(
         "later", 600, password_used_days_ago=300, keys=(DemoKey(300), DemoKey(10)), tags=OWNER_TAG
     )
-    seed_users(aws_session, (later,), now)
-    bot = start_bot(standin, database_file, aws_session)
-    bot.command("scan")
+    bot = scanned_bot(standin, database_file, aws_session, now, later)
     (finding,) = bot.repository.findings_for_user("later")
     bot.click(ActionId.DISABLE, finding.id)
     shown, busy = keys_of("later")

@@ -36,7 +36,6 @@ from tests.integration.test_evidence import JUNE, SETTINGS, day
 from tests.integration.test_key_decisions import (
     deactivated,
     key_bot,  # noqa: F401 (a fixture)
-    key_calls,  # noqa: F401 (a fixture)
 )
 from tests.integration.test_storage import ACCOUNT, T0, facts, scan
 from tests.support.bot_harness import OWNER as OWNER_ID
@@ -267,7 +266,7 @@ ALL_TIME = Period(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=
 
 def test_a_deactivation_and_its_undo_through_slack_are_exported_with_aws_request_ids(
     key_bot,  # noqa: F811 (the fixture)
-    key_calls,  # noqa: F811 (the fixture)
+    key_calls,
 ):
     finding_id = deactivated(key_bot)
     key_bot.open_home(OWNER_ID)

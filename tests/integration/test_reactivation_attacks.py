@@ -17,9 +17,9 @@ from tests.integration.test_key_decisions import (
     IN_DM,
     OWNER_TAG,
     disable_and_confirm,
-    key_calls,  # noqa: F401 (a fixture)
     key_finding,
     keys_of,
+    scanned_bot,
     statuses,
 )
 from tests.support.bot_harness import OWNER
@@ -51,9 +51,7 @@ def _open_key_findings(bot, user_name: str) -> list:
 def test_a_key_turned_back_on_by_a_partly_failed_reactivation_is_not_found_again_at_once(
     standin, database_file, aws_session, now, monkeypatch
 ):
-    seed_users(aws_session, (WHOLE,), now)
-    bot = start_bot(standin, database_file, aws_session)
-    bot.command("scan")
+    bot = scanned_bot(standin, database_file, aws_session, now, WHOLE)
     (finding,) = bot.repository.findings_for_user("whole")
     disable_and_confirm(bot, finding.id)
     assert statuses("whole") == ["Inactive", "Inactive"]
@@ -102,12 +100,10 @@ def test_key_actions_off_still_lets_the_owner_undo_a_deactivation(
     database_file,
     aws_session,
     now,
-    key_calls,  # noqa: F811
+    key_calls,
 ):
     idle = DemoUser("idle-key", 500, password=False, keys=(DemoKey(200),), tags=OWNER_TAG)
-    seed_users(aws_session, (idle,), now)
-    bot = start_bot(standin, database_file, aws_session)
-    bot.command("scan")
+    bot = scanned_bot(standin, database_file, aws_session, now, idle)
     finding = key_finding(bot, "idle-key")
     disable_and_confirm(bot, finding.id)
     off = start_bot(standin, database_file, aws_session, key_actions="off")
@@ -139,9 +135,7 @@ def test_a_failed_reactivation_names_the_key_it_could_not_turn_back_on(
     standin, database_file, aws_session, now, monkeypatch
 ):
     idle = DemoUser("idle-key", 500, password=False, keys=(DemoKey(200),), tags=OWNER_TAG)
-    seed_users(aws_session, (idle,), now)
-    bot = start_bot(standin, database_file, aws_session)
-    bot.command("scan")
+    bot = scanned_bot(standin, database_file, aws_session, now, idle)
     finding = key_finding(bot, "idle-key")
     disable_and_confirm(bot, finding.id)
     (key,) = keys_of("idle-key")
