@@ -37,7 +37,9 @@ def loading() -> Iterator[Callable[[], None]]:
     back on. Those objects live as long as the process: the passes over them while loading
     free next to nothing, and the interpreter's last collection at exit walks every object
     not frozen. On the terminal scan of 300 users both cost about a quarter of its CPU. What
-    is frozen is never collected: an object that must be closed is closed by its owner."""
+    is frozen is never collected: an object that must be closed is closed by its owner, and
+    the answers of a scan still under way when `loaded` is called are freed when dropped, as
+    ever, unless they hold a cycle (then at exit)."""
     enabled = gc.isenabled()
     gc.disable()
 
