@@ -1,6 +1,7 @@
 """`python -m bot`: parse the command line and hand over to bot.entry.cli.
 
-Only argparse and dotenv are imported here, so `--help` answers at once.
+Only argparse is imported here, so `--help` answers at once; dotenv only when there is a .env
+to read (a terminal scan's start-up is what a small account waits for).
 """
 
 from __future__ import annotations
@@ -9,8 +10,6 @@ import argparse
 import os
 import sys
 from pathlib import Path
-
-from dotenv import load_dotenv
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     env_file = Path.cwd() / ".env"
     try:
         if env_file.is_file():
+            from dotenv import load_dotenv
+
             load_dotenv(env_file, override=False)
     except (OSError, UnicodeDecodeError) as error:
         print(f"iam-inactive: cannot read {env_file}: {error}", file=sys.stderr)

@@ -18,7 +18,7 @@ from bot.domain.records import LeaseLost, RecordsUnavailable
 from bot.domain.risk import by_risk
 from bot.entry.bootstrap import SetupError, bootstrap, configure, open_database, prepare
 from bot.entry.terminal import render_table, write_csv, write_json
-from bot.entry.tuning import tune_for_scanning
+from bot.entry.tuning import loading, tune_for_scanning
 
 if TYPE_CHECKING:
     import boto3
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from bot.application.services import Services
     from bot.domain.scan import ScanResult
     from bot.domain.settings import Settings
+    from storage.repository import Repository
 
 DEMO_DATABASE_URL = "sqlite:///iam-inactive-demo.db"
 # Seconds a stopping scanner gives the messages still to be redrawn (a container's stop grace
@@ -79,14 +80,16 @@ def _scan(
     try:
         settings = configure(env, verbose=verbose, **overrides)
         with (
+            loading() as loaded,
             _demo_aws(settings.aws_fast_parsing) if demo else nullcontext() as session,
             _scan_first(settings, session, progress.say, stop) as (scanning, base),
+            _database(settings) as repository,
         ):
-            repository = open_database(settings)
             from bot.application.scans import ScanRunning, record_scan, scan_lease
             from bot.entry.bootstrap import build_security_hub
 
             hub = build_security_hub(settings, base, utc_now)
+            loaded()
             try:
                 # Patient: a rerun right after a scan was killed is not told that it runs.
                 lease_time = settings.scan_lease_time
@@ -120,6 +123,18 @@ def _scan(
     if published.problem():  # the scan is recorded all the same: not a failed scan
         print(f"iam-inactive: {published.problem()}", file=stderr)
     return EXIT_SCAN_FAILED if result.failed_accounts else EXIT_OK
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[Repository]:
+    """The database, closed when the command is done: its connections are among what `loading`
+    froze, so the interpreter's last collection would not close them (SQLite would keep its
+    write-ahead log beside the file)."""
+    repository = open_database(settings)
+    try:
+        yield repository
+    finally:
+        repository.engine.dispose()
 
 
 class _HeldLines:

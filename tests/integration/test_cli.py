@@ -73,6 +73,8 @@ def test_demo_scan_prints_a_table_and_records_it(tmp_path):
     assert ivan.rstrip().endswith("+2 idle keys")
     assert "scanning 123456789012" in first.stderr
     assert (tmp_path / "iam-inactive-demo.db").exists()
+    # closed by the command (the interpreter's last collection no longer sees its connections)
+    assert not (tmp_path / "iam-inactive-demo.db-wal").exists()
 
     again = run_bot("scan", "--demo", cwd=tmp_path)
     assert "10 findings (0 new, 0 resolved)" in again.stdout

@@ -39,7 +39,7 @@ def test_no_module_is_over_400_lines():
     assert long == {}
 
 
-PROCESS_WIDE = ("gc.set_threshold", "sys.setswitchinterval", "gc.disable")
+PROCESS_WIDE = ("gc.set_threshold", "sys.setswitchinterval", "gc.disable", "gc.freeze")
 
 
 def test_only_entry_points_change_the_interpreter_for_the_whole_process():
