@@ -67,9 +67,11 @@ def record(session: Session, result: ScanResult, trigger: str, dry_run: bool) ->
     session.add(scan)
     session.flush()
     record = ScanRecord(scan_id=scan.id)
+    spared = _spared_keys(session, result.started_at)
     for account in result.accounts:
         if account.ok:  # a failed account's findings and verdicts stay as they were
-            _sync_account(session, account, result.started_at, record, dry_run)
+            account_spared = spared.get(account.target.account_id, set())
+            _sync_account(session, account, result.started_at, record, dry_run, account_spared)
             assessments.record(session, account, result.started_at)
     return record
 
@@ -90,7 +92,12 @@ def _scan_account_row(account: AccountScan) -> models.ScanAccount:
 
 
 def _sync_account(
-    session: Session, account: AccountScan, now: datetime, record: ScanRecord, dry_run: bool
+    session: Session,
+    account: AccountScan,
+    now: datetime,
+    record: ScanRecord,
+    dry_run: bool,
+    spared: set[FindingKey],
 ) -> None:
     """Set-based: the account's open rows read at once, their facts written in one statement,
     new findings and their audit rows inserted in one each; only the few rows that change
@@ -114,7 +121,7 @@ def _sync_account(
         account.keys.own_finding if account.keys else _no_finding,
         {key: row.state for key, row in open_rows.items()},
         kept_keys,
-        _spared_keys(session, account_id, account.candidates, now),
+        spared,
     )
     seen: list[tuple[models.Finding, Candidate]] = []
     unseen: list[Candidate] = []
@@ -224,25 +231,19 @@ def _last_closed(
     return {identity(row): row for row in session.scalars(query)} if candidates else {}
 
 
-def _spared_keys(
-    session: Session, account_id: str, candidates: list[Candidate], now: datetime
-) -> set[FindingKey]:
-    """The keys among these that their owner turned back on lately (a reactivation recorded,
-    settled or not, spares its keys until `kept_until`, KEY_IDLE_DAYS on)."""
-    users = {c.user_name for c in candidates if c.key is not None or c.idle_keys}
-    if not users:
-        return set()
-    query = select(models.Finding.user_name, models.Finding.deactivated_keys).where(
-        models.Finding.account_id == account_id,
-        models.Finding.user_name.in_(users),
-        models.Finding.state.in_(CARRIED_OUT),
-        models.Finding.kept_until > now,
-    )
-    return {
-        (user_name, parse_iso(key["created"]))
-        for user_name, keys in session.execute(query)
-        for key in keys or ()
-    }
+def _spared_keys(session: Session, now: datetime) -> dict[str, set[FindingKey]]:
+    """By account, the keys their owners turned back on lately (a reactivation recorded,
+    settled or not, spares its keys until `kept_until`, KEY_IDLE_DAYS on): few, read in one
+    query for the whole scan."""
+    query = select(
+        models.Finding.account_id, models.Finding.user_name, models.Finding.deactivated_keys
+    ).where(models.Finding.state.in_(CARRIED_OUT), models.Finding.kept_until > now)
+    spared: dict[str, set[FindingKey]] = {}
+    for account_id, user_name, keys in session.execute(query):
+        spared.setdefault(account_id, set()).update(
+            (user_name, parse_iso(key["created"])) for key in keys or ()
+        )
+    return spared
 
 
 def _no_finding(_user_name: str, _created: datetime) -> None:
