@@ -19,7 +19,7 @@ from bot.aws import iam as aws
 from bot.aws.accounts import iam_in, resolve_targets
 from bot.aws.details import AwsManagedPolicies
 from bot.aws.fast import aws_session
-from bot.domain.assessment import AccountKeys, IamIdentity, has_idle_key
+from bot.domain.assessment import AccountKeys, IamIdentity, assess, has_idle_key
 from bot.domain.clock import Clock
 from bot.domain.rule import Candidate, Cleared, UserCredentials, evaluate
 from bot.domain.scan import AccountScan, AccountTarget, ScanResult
@@ -112,19 +112,17 @@ def _scan_account(
             }
 
     cleared = {name: v.reason for name, v in passwords.items() if isinstance(v, Cleared)}
-    with_something_idle = {
-        u.user_name: (u, identities.get(u.user_name, IamIdentity())) for u in idle
-    }
-    other_keys = {
-        u.user_name: u.keys for u in users if u.keys and u.user_name not in with_something_idle
-    }
-    keys = AccountKeys(with_something_idle, other_keys, now, settings)
+    verdicts = {}
     candidates: list[Candidate] = []
     for user in idle:
-        verdict = keys.verdict(user.user_name)
+        name = user.user_name
+        identity = identities.get(name, IamIdentity())
+        verdicts[name] = verdict = assess(user, passwords[name], identity, now, settings)
         candidates.extend(verdict.findings)
         if verdict.cleared is not None:
-            cleared[user.user_name] = verdict.cleared
+            cleared[name] = verdict.cleared
+    other_keys = {u.user_name: u.keys for u in users if u.keys and u.user_name not in verdicts}
+    keys = AccountKeys(verdicts, other_keys, now, settings)
     return AccountScan(target, candidates, cleared, len(users), generated_at, None, keys)
 
 

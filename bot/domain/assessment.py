@@ -134,51 +134,44 @@ def _own_findings(
 class AccountKeys:
     """An account's users as its scan judged them, for the few questions recording asks about
     one key: why it is not a finding of its own, and what finding it is when the records say it
-    cannot ride on its password's (bot.domain.riding). It keeps the users with something idle,
-    and only the keys of the others (an Organization's scan holds every account's at once)."""
+    cannot ride on its password's (bot.domain.riding). It holds the verdicts of the users with
+    something idle and only the keys of the others (an Organization's scan holds every account's
+    at once), and answers the rest on demand."""
 
     def __init__(
         self,
-        idle: Mapping[str, tuple[UserCredentials, IamIdentity]],
+        verdicts: Mapping[str, UserVerdict],
         other_keys: Mapping[str, tuple[AccessKeyUse, ...]],
         now: datetime,
         settings: Settings,
     ) -> None:
-        self._idle, self._other_keys = idle, other_keys
+        self._verdicts, self._other_keys = verdicts, other_keys
         self._now, self._settings = now, settings
-        self._verdicts: dict[str, UserVerdict] = {}
-
-    def verdict(self, user_name: str) -> UserVerdict:
-        """A user with something idle: its verdict (`assess`), judged once."""
-        if user_name not in self._verdicts:
-            user, identity = self._idle[user_name]
-            now, settings = self._now, self._settings
-            password = evaluate(user, now, settings.thresholds)
-            self._verdicts[user_name] = assess(user, password, identity, now, settings)
-        return self._verdicts[user_name]
 
     def why_not_a_finding(self, user_name: str, created: datetime) -> str | None:
         """Why this key of a user the scan saw is not a finding of its own (None: not seen)."""
-        if user_name in self._idle:
-            return self.verdict(user_name).keys_cleared.get(created)
-        keys = self._other_keys.get(user_name, ())
-        return next(
-            (
-                _why_not_idle(key, self._now, self._settings)
-                for key in keys
-                if key.created == created
-            ),
-            None,
-        )
+        if user_name in self._verdicts:
+            return self._verdicts[user_name].keys_cleared.get(created)
+        keys = [key for key in self._other_keys.get(user_name, ()) if key.created == created]
+        return _why_not_idle(keys[0], self._now, self._settings) if keys else None
 
     def own_finding(self, user_name: str, created: datetime) -> Candidate | None:
-        """This idle key as a finding of its own, whether or not it rides on its password's."""
-        if user_name not in self._idle:
+        """A key riding on its password's finding as a finding of its own: the same user, owner
+        and privilege, screened as its password was."""
+        verdict = self._verdicts.get(user_name)
+        password = verdict.findings[0] if verdict and verdict.findings else None
+        if password is None or password.key is not None:
             return None
-        user, identity = self._idle[user_name]
-        idle = [key for key in _keys(user, self._now, self._settings)[0] if key.created == created]
-        found = _own_findings(user, idle, identity, self._now, self._settings, keys_cleared={})
-        return found[0] if found else None
+        key = next((key for key in password.idle_keys if key.created == created), None)
+        if key is None:
+            return None
+        alone = idle_key_candidate(password.credentials, key, self._now, self._settings.thresholds)
+        return replace(
+            alone,
+            owner=password.owner,
+            privileged=password.privileged,
+            privilege=password.privilege,
+        )
 
 
 def has_idle_key(user: UserCredentials, now: datetime, settings: Settings) -> bool:

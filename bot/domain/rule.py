@@ -46,7 +46,8 @@ class Thresholds:
     key_idle_days: int = 45  # an Active key unused this long is a finding (CIS 1.12's 45 days)
 
 
-@dataclass(frozen=True)
+# Slots: an Organization's scan holds some 100,000 of each at once.
+@dataclass(frozen=True, slots=True)
 class AccessKeyUse:
     active: bool
     last_used: datetime | None
@@ -61,7 +62,7 @@ class AccessKeyUse:
         return self.last_used or self.created
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UserCredentials:
     """What one IAM user's credentials say, from the credential report or from live calls."""
 

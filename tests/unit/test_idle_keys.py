@@ -222,11 +222,16 @@ def test_idle_keys_ride_on_their_password_s_finding_unless_the_records_say_other
 
 def test_recording_asks_about_one_key_at_a_time():
     busy, idle = key(1, made=300), key(200, made=500)
-    person = user(busy, idle, password_used=3)
-    identity = IamIdentity("AIDASOMEONE", {})
-    keys = AccountKeys({"someone": (person, identity)}, {"other": (key(2),)}, NOW, SETTINGS)
+    riding = user(busy, idle, password_used=200)
+    other = key(2)
+    verdicts = {"someone": assessed(riding)}
+    keys = AccountKeys(verdicts, {"other": (other,)}, NOW, SETTINGS)
     assert keys.why_not_a_finding("someone", busy.created) == KEY_USED_AGAIN.format(days=45)
-    assert keys.why_not_a_finding("other", key(2).created) == KEY_USED_AGAIN.format(days=45)
+    assert keys.why_not_a_finding("someone", idle.created) == KEY_WITH_PASSWORD
+    assert keys.why_not_a_finding("other", other.created) == KEY_USED_AGAIN.format(days=45)
     assert keys.why_not_a_finding("nobody", NOW) is None
-    assert keys.own_finding("someone", idle.created).key == idle
-    assert keys.own_finding("other", key(2).created) is None
+    (password,) = verdicts["someone"].findings
+    alone = keys.own_finding("someone", idle.created)
+    assert (alone.key, alone.category, alone.owner) == (idle, IDLE_KEY, password.owner)
+    assert keys.own_finding("someone", busy.created) is None  # not idle: rides on nothing
+    assert keys.own_finding("other", other.created) is None
