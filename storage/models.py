@@ -184,6 +184,7 @@ class Finding(Base):
             postgresql_where=text("closed_at IS NULL AND key_created IS NOT NULL"),
         ),
         Index("ix_findings_state", "state"),
+        Index("ix_findings_account_user", "account_id", "user_name"),
         Index("ix_findings_slack_message", "slack_channel", "slack_ts"),
     )
 
