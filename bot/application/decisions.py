@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.application import key_actions
-from bot.application.key_decisions import KeyDecisions, keys_record, riding_keys
+from bot.application.key_decisions import KeyDecisions, keys_record
 from bot.application.removal import MAX_ERROR, Removal, RemovedUnrecorded
 from bot.aws.iam import AccountIam, describe_error
+from bot.domain.access_keys import riding_keys
 from bot.domain.assessment import recheck, recheck_facts, same_owner
 from bot.domain.clock import Clock
 from bot.domain.records import (

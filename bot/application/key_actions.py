@@ -154,14 +154,19 @@ def _set(iam: AccountIam, user_name: str, key: AccessKeyUse, *, active: bool) ->
     return KeyOutcome(key.created, key.key_id, True, done, request_id)
 
 
+def current(iam: AccountIam, user_name: str, key_id: str) -> AccessKeyUse | None:
+    """The key as AWS has it now (None: gone)."""
+    return next((key for key in iam.access_keys(user_name) if key.key_id == key_id), None)
+
+
 def _status(iam: AccountIam, user_name: str, key_id: str) -> bool | None:
     """Whether the key is Active now (None: gone, or AWS could not say)."""
     try:
-        keys = iam.access_keys(user_name)
+        key = current(iam, user_name, key_id)
     except Exception as error:
         log.warning("could not ask how %s's key %s is: %s", user_name, key_id, error)
         return None
-    return next((key.active for key in keys if key.key_id == key_id), None)
+    return key.active if key else None
 
 
 def deactivated(outcomes: Sequence[KeyOutcome]) -> list[dict[str, Any]]:

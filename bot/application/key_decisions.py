@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from bot.application import key_actions
 from bot.application.removal import MAX_ERROR, Removal, RemovedUnrecorded
 from bot.aws.iam import AccountIam, describe_error
+from bot.domain.access_keys import riding_keys
 from bot.domain.assessment import LiveUser, recheck_facts, recheck_key, same_owner
 from bot.domain.clock import Clock, iso, parse_iso
 from bot.domain.deadlines import deletion_due, reactivation_refusal
@@ -21,12 +22,11 @@ from bot.domain.records import (
     NO_CHANGES,
     Actor,
     FindingChanges,
-    FindingView,
     RecordsUnavailable,
     Role,
     UnknownFinding,
 )
-from bot.domain.rule import AccessKeyUse, Cleared
+from bot.domain.rule import Cleared
 from bot.domain.settings import Settings
 from bot.domain.workflow import Intent, State, TransitionError, may
 from bot.slack.messages.text import literal
@@ -113,8 +113,9 @@ class KeyDecisions:
         return done
 
     def turn_back_on(self, finding: Finding, by: Actor) -> Removal:
-        iam = self._iam_for_account(finding.account_id)
-        keys, failure = _attempt(lambda: key_actions.reactivate(iam, finding))
+        keys, failure = _attempt(
+            lambda: key_actions.reactivate(self._iam_for_account(finding.account_id), finding)
+        )
         if failure is not None:
             why = f"not all reactivated: {failure}"
             changes = FindingChanges(decision_note=why)
@@ -131,8 +132,9 @@ class KeyDecisions:
         )
 
     def delete_keys(self, finding: Finding, by: Actor) -> Removal:
-        iam = self._iam_for_account(finding.account_id)
-        keys, failure = _attempt(lambda: key_actions.delete(iam, finding))
+        keys, failure = _attempt(
+            lambda: key_actions.delete(self._iam_for_account(finding.account_id), finding)
+        )
         intent = Intent.FAIL_DELETION if failure else Intent.FINISH_DELETION
         # A key turned back on in IAM meanwhile is not the bot's to delete any more.
         still_off = [
@@ -222,10 +224,14 @@ class KeyDecisions:
     def recover(self, finding: Finding, iam: AccountIam, by: Actor) -> Removal | None:
         """An idle key's finding left in `disabling` whose key AWS already shows inactive: a
         deactivation that was carried out, recorded as such (None: not that case)."""
-        key_now = _key_status(iam, finding)
+        if finding.key_id is None:  # recorded before the key was known: not acted on
+            return None
+        key_now = key_actions.current(iam, finding.user_name, finding.key_id)
         if key_now is None or key_now.active or key_now.created is None:
             return None
-        outcome = key_actions.KeyOutcome(key_now.created, key_now.key_id, True, "deactivated")
+        outcome = key_actions.KeyOutcome(
+            key_now.created, key_now.key_id, True, key_actions.DEACTIVATED
+        )
         why = "recovered after a restart: the key is inactive"
         changes = FindingChanges(
             decision_note=why, deactivated_keys=key_actions.deactivated([outcome])
@@ -248,7 +254,7 @@ def _attempt(
     """Each key's outcome, and what went wrong (None: every key is now as wanted)."""
     try:
         keys = run()
-    except Exception as error:  # AccessDenied, throttling beyond retries, the user gone
+    except Exception as error:  # AssumeRole refused, AccessDenied, throttling beyond retries
         return [], describe_error(error)
     return keys, None if all(key.done for key in keys) else key_actions.summary(keys)
 
@@ -257,17 +263,3 @@ def keys_record(keys: list[key_actions.KeyOutcome]) -> dict[str, Any]:
     """What became of each key, for the step's audit details (nothing when no key was
     concerned)."""
     return {"keys": [key.record() for key in keys]} if keys else {}
-
-
-def _key_status(iam: AccountIam, finding: Finding) -> AccessKeyUse | None:
-    """The key this finding recorded acting on, as AWS has it now (None: not known)."""
-    if finding.key_id is None:
-        return None
-    return next(
-        (key for key in iam.access_keys(finding.user_name) if key.key_id == finding.key_id), None
-    )
-
-
-def riding_keys(finding: FindingView) -> list[dict[str, Any]]:
-    """A password finding's idle keys, as the scan saw them."""
-    return list((finding.facts or {}).get("idle_keys") or ())

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from bot.domain.access_keys import riding_keys
 from bot.domain.records import FindingView
 from bot.domain.risk import by_risk
 from bot.domain.workflow import CARRIED_OUT, AuditAction, State
@@ -104,9 +105,7 @@ def keys_of_week(findings: Iterable[FindingView], now: datetime) -> KeyWeek:
     found = deactivated = reactivated = deleted = 0
     for row in findings:
         if row.first_seen >= since:
-            found += (
-                1 if row.key_created is not None else len((row.facts or {}).get("idle_keys") or ())
-            )
+            found += 1 if row.key_created is not None else len(riding_keys(row))
         keys = len(row.deactivated_keys or ())
         if row.state in CARRIED_OUT and row.closed_at is not None and row.closed_at >= since:
             deactivated += keys

@@ -16,6 +16,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ConfirmObject, PlainTextObject
 
+from bot.domain.access_keys import riding_keys
 from bot.domain.clock import parse_iso
 from bot.domain.home import offers_reactivate
 from bot.domain.records import FindingView
@@ -121,7 +122,7 @@ def finding_key(row: FindingView) -> AccessKeyUse:
 
 def idle_keys(row: FindingView) -> tuple[AccessKeyUse, ...]:
     """A password finding's idle keys, decided with it."""
-    return recorded_keys((row.facts or {}).get("idle_keys"))
+    return recorded_keys(riding_keys(row))
 
 
 def deactivated_keys(row: FindingView) -> tuple[AccessKeyUse, ...]:
