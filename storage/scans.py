@@ -278,28 +278,8 @@ def _resolve(
     record.resolved.append(row)
 
 
-FACT_COLUMNS = (
-    "user_arn",
-    "category",
-    "fully_inactive",
-    "days_idle",
-    "user_created",
-    "password_last_used",
-    "password_last_changed",
-    "newest_key_used",
-    "owner",
-    "user_id",
-    "privileged",
-    "privilege",
-    "mfa_active",
-    "facts",
-    "last_seen",
-    "key_created",
-)
-
-
 def _facts(candidate: Candidate, now: datetime, known_user_id: str | None = None) -> dict[str, Any]:
-    """A finding's columns that say what the scan saw (FACT_COLUMNS)."""
+    """A finding's columns that say what the scan saw (written again at every scan)."""
     facts = candidate.credentials
     return {
         "user_arn": facts.arn,
