@@ -124,10 +124,10 @@ def _own_findings(
         verdict = screen(
             idle_key_candidate(user, key, now, settings.thresholds), identity, settings
         )
-        if isinstance(verdict, Cleared):
-            keys_cleared.update(dict.fromkeys(_created([key]), verdict.reason))
-        else:
+        if not isinstance(verdict, Cleared):
             findings.append(verdict)
+        elif key.created is not None:  # always: an idle key is dated (key_verdict)
+            keys_cleared[key.created] = verdict.reason
     return findings
 
 
@@ -175,12 +175,8 @@ class AccountKeys:
 
 
 def has_idle_key(user: UserCredentials, now: datetime, settings: Settings) -> bool:
-    # Asked of every user a scan sees: no list or dict is built for the answer.
-    return (
-        bool(user.keys)
-        and IDLE_KEY in settings.categories
-        and any(key_verdict(key, now, settings.thresholds) is None for key in user.keys)
-    )
+    """Asked of every user a scan sees: nothing is built for the answer."""
+    return any(_why_not_idle(key, now, settings) is None for key in user.keys)
 
 
 def _keys(
