@@ -17,7 +17,7 @@ from bot.application import key_actions
 from bot.application.key_decisions import KeyDecisions, keys_record
 from bot.application.removal import MAX_ERROR, Removal, RemovedUnrecorded
 from bot.aws.iam import AccountIam, describe_error
-from bot.domain.access_keys import riding_keys
+from bot.domain.access_keys import riding_key_dates
 from bot.domain.assessment import recheck, recheck_facts, same_owner
 from bot.domain.clock import Clock
 from bot.domain.records import (
@@ -97,8 +97,7 @@ class Decisions:
         refusal = disable_refusal(finding, self.settings.deactivates_keys) if finding else None
         if refusal:
             raise TransitionError(refusal)
-        keys = [key["created"] for key in riding_keys(finding)] if finding else []
-        keys = keys if self.settings.deactivates_keys else []
+        keys = riding_key_dates(finding) if self.settings.deactivates_keys else []
         changes = FindingChanges(
             requested_by=by.id,
             decided_by=None,
@@ -181,8 +180,7 @@ class Decisions:
             raise TransitionError(refusal)
         now = self._clock()
         until = now + timedelta(days=days) if days else None
-        finding = self.repository.finding(finding_id)
-        keys = [key["created"] for key in riding_keys(finding)] if finding else []
+        keys = riding_key_dates(self.repository.finding(finding_id))
         changes = FindingChanges(
             kept_until=until, decided_by=by.id, decision_note=reason, requested_keys=keys
         )
@@ -270,7 +268,7 @@ class Decisions:
             keys = self.keys.riding(iam, finding)
             done = move(Intent.FINISH_REMOVAL, DRY_RUN_REASON, keys_record(keys))
             said = "Dry run: the console password would have been removed."
-            return Removal(done, " ".join(filter(None, [said, key_actions.summary(keys)])))
+            return Removal(done, key_actions.after(said, keys))
         try:
             deletion = iam.delete_login_profile(finding.user_name)
             # Not there: the re-check saw it just before, so a try of this very request took it
@@ -314,7 +312,7 @@ class Decisions:
                 finding.user_name, self.settings.stuck_after_seconds, what
             ) from None
         log.info("removed console password of %s in %s", done.user_name, done.account_id)
-        return Removal(done, " ".join(filter(None, [_removed(done), key_actions.summary(keys)])))
+        return Removal(done, key_actions.after(_removed(done), keys))
 
     def _other_mode(self, finding: Finding) -> bool:
         """Asked in a dry run and now for real, or the other way round (a request whose mode

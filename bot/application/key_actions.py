@@ -178,6 +178,11 @@ def deactivated(outcomes: Sequence[KeyOutcome]) -> list[dict[str, Any]]:
     ]
 
 
+def after(line: str, outcomes: Sequence[KeyOutcome]) -> str:
+    """A removal's line, then what became of each key deactivated with it (if any)."""
+    return " ".join(filter(None, [line, summary(outcomes)]))
+
+
 def summary(outcomes: Sequence[KeyOutcome]) -> str:
     """One line for people, in mrkdwn (what came from AWS in code spans)."""
     return " ".join(f"Access key {outcome.named}: {literal(outcome.note)}." for outcome in outcomes)

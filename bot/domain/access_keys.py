@@ -44,6 +44,12 @@ def riding_keys(finding: FindingView) -> list[dict[str, Any]]:
     return list((finding.facts or {}).get("idle_keys") or ())
 
 
+def riding_key_dates(finding: FindingView | None) -> list[str]:
+    """When each idle key shown on a password finding now was made (ISO): what a request or a
+    keep made on it covers."""
+    return [key["created"] for key in riding_keys(finding)] if finding else []
+
+
 def key_name(key: dict[str, Any], zone: tzinfo) -> str:
     """A key as a person reads it: its id, else the day it was made."""
     if key.get("key_id"):
