@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from bot.domain.clock import iso, parse_iso
 from bot.domain.deadlines import keep_expired, opening
 from bot.domain.records import FindingChanges, FindingView
-from bot.domain.riding import FindingKey, carried, finding_key
+from bot.domain.riding import FindingKey, carried, identity
 from bot.domain.rule import (
     DIFFERENT_USER,
     KEY_GONE,
@@ -104,7 +104,7 @@ def _sync_account(
     state (reopened, resolved) take the checked step one by one."""
     account_id = account.target.account_id
     open_rows = {
-        identity(row): row
+        row_identity(row): row
         for row in session.scalars(
             select(models.Finding).where(
                 models.Finding.account_id == account_id, models.Finding.closed_at.is_(None)
@@ -126,7 +126,7 @@ def _sync_account(
     seen: list[tuple[models.Finding, Candidate]] = []
     unseen: list[Candidate] = []
     for candidate in candidates:
-        row = open_rows.pop(finding_key(candidate), None)
+        row = open_rows.pop(identity(candidate), None)
         if row is not None and _another_user(row, candidate):
             if not may(Intent.RESOLVE, row.state):
                 continue  # a removal is under way: it re-checks the identity itself
@@ -180,7 +180,7 @@ def _open(
     rows, events = [], []
     for candidate in candidates:
         verdict = opening(
-            last_closed.get(finding_key(candidate)), account.report_generated_at, dry_run
+            last_closed.get(identity(candidate)), account.report_generated_at, dry_run
         )
         if not verdict.allowed:
             continue
@@ -228,7 +228,7 @@ def _last_closed(
         )
         .order_by(models.Finding.closed_at)
     )
-    return {identity(row): row for row in session.scalars(query)} if candidates else {}
+    return {row_identity(row): row for row in session.scalars(query)} if candidates else {}
 
 
 def _spared_keys(session: Session, now: datetime) -> dict[str, set[FindingKey]]:
@@ -250,7 +250,7 @@ def _no_finding(_user_name: str, _created: datetime) -> None:
     return None
 
 
-def identity(row: models.Finding) -> FindingKey:
+def row_identity(row: models.Finding) -> FindingKey:
     """What a finding is about: a user's password (no key), or one of its keys."""
     return row.user_name, row.key_created
 

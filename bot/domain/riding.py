@@ -22,7 +22,7 @@ from bot.domain.workflow import State
 FindingKey = tuple[str, datetime | None]
 
 
-def finding_key(candidate: Candidate) -> FindingKey:
+def identity(candidate: Candidate) -> FindingKey:
     return candidate.user_name, candidate.key.created if candidate.key else None
 
 
@@ -41,7 +41,7 @@ def carried(
     recorded = []
     for candidate in candidates:
         if candidate.key is not None:
-            if finding_key(candidate) not in spared:
+            if identity(candidate) not in spared:
                 recorded.append(candidate)
             continue
         name, riders, own = candidate.user_name, [], []

@@ -16,12 +16,13 @@ from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ConfirmObject, PlainTextObject
 
+from bot.domain.access_keys import finding_key as recorded_key
 from bot.domain.access_keys import riding_keys
 from bot.domain.clock import parse_iso
 from bot.domain.home import offers_reactivate
 from bot.domain.records import FindingView
 from bot.domain.risk import KEY_WITHOUT_MFA, MFA_WORDS, user_path
-from bot.domain.rule import IDLE_KEY, KEYS_ONLY, AccessKeyUse, same_key
+from bot.domain.rule import IDLE_KEY, KEYS_ONLY, AccessKeyUse
 from bot.domain.settings import Settings
 from bot.domain.workflow import State, disable_refusal
 from bot.slack.ids import ActionId
@@ -112,12 +113,9 @@ def recorded_keys(entries: Iterable[dict[str, Any]] | None) -> tuple[AccessKeyUs
 
 
 def finding_key(row: FindingView) -> AccessKeyUse:
-    """An idle_key finding's key, as the scan recorded it among its user's keys (its id once
-    the bot knows it)."""
-    keys = recorded_keys((row.facts or {}).get("keys"))
-    seen = next((key for key in keys if same_key(key, row.key_created)), None)
-    key = seen or AccessKeyUse(True, row.newest_key_used, created=row.key_created)
-    return replace(key, key_id=row.key_id or key.key_id)
+    """An idle_key finding's key, as the scan recorded it (`access_keys.finding_key`)."""
+    (key,) = recorded_keys([recorded_key(row) or {}])
+    return key
 
 
 def idle_keys(row: FindingView) -> tuple[AccessKeyUse, ...]:
