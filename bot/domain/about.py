@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from bot.domain.clock import iso
 from bot.domain.sheets import MARK, cell
-
-if TYPE_CHECKING:
-    from bot.domain.evidence import Period
 
 # The controls whose evidence this is (docs/evidence.md says what in the file serves which).
 CONTROLS = (
@@ -22,11 +19,20 @@ CONTROLS = (
 )
 
 
+class Span(Protocol):
+    """The period an export covers, as its head reads it (bot.domain.evidence.Period)."""
+
+    @property
+    def since(self) -> datetime: ...
+    @property
+    def until(self) -> datetime: ...
+
+
 class Scope(Protocol):
     """What an export's summary says of its scope: the period, the account filter, the line."""
 
     @property
-    def period(self) -> Period: ...
+    def period(self) -> Span: ...
     @property
     def account_id(self) -> str | None: ...
     def line(self) -> str: ...
