@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, Row, Select, and_, delete, false, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.domain.clock import as_utc
 from bot.domain.records import Holder, QueuedScan
@@ -18,15 +18,19 @@ from storage import models
 SCANNER_LEASE_PREFIX = "scanner:"
 
 
+def _upsert(engine: Engine) -> Any:
+    """The INSERT of the engine's own dialect (it has ON CONFLICT), imported for that dialect
+    only: a terminal scan on SQLite does not load the PostgreSQL dialect."""
+    return importlib.import_module(f"sqlalchemy.dialects.{engine.dialect.name}").insert
+
+
 class Coordination:
     engine: Engine
 
     def claim_job(self, job: str, fire_time: datetime, claimed_by: str, at: datetime) -> bool:
         """Insert the claim for this fire time; True only for the one caller whose insert landed."""
-        dialect = self.engine.dialect.name
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         statement = (
-            insert(models.JobRun.__table__)
+            _upsert(self.engine)(models.JobRun.__table__)
             .values(job=job, fire_time=fire_time, claimed_by=claimed_by, started_at=at)
             .on_conflict_do_nothing(index_elements=["job", "fire_time"])
             .returning(models.JobRun.__table__.c.id)
@@ -46,12 +50,10 @@ class Coordination:
     def _try_lease(
         self, name: str, holder: str, at: datetime, expires_at: datetime
     ) -> Holder | None:
-        dialect = self.engine.dialect.name
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         lease = models.Lease.__table__
         with self.engine.begin() as connection:
             connection.execute(
-                insert(lease)
+                _upsert(self.engine)(lease)
                 .values(name=name, holder=None, started_at=at, expires_at=at)
                 .on_conflict_do_nothing(index_elements=["name"])
             )

@@ -25,6 +25,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from bot.domain.clock import as_utc
 
 
+def partial_unique_index(name: str, *columns: str, where: str) -> Index:
+    """Unique over the rows for which `where` holds: the migrations make it so on SQLite and
+    PostgreSQL alike, and tests/integration/test_storage.py checks each database's predicate
+    against this one. It is declared with SQLite's keyword only: PostgreSQL's would load
+    SQLAlchemy's PostgreSQL dialect into every process, a terminal scan on SQLite included."""
+    return Index(name, *columns, unique=True, sqlite_where=text(where))
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite drops the offset on its own)."""
 
@@ -166,22 +174,18 @@ class Finding(Base):
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
-        Index(
+        partial_unique_index(
             "uq_findings_open_user",
             "account_id",
             "user_name",
-            unique=True,
-            sqlite_where=text("closed_at IS NULL AND key_created IS NULL"),
-            postgresql_where=text("closed_at IS NULL AND key_created IS NULL"),
+            where="closed_at IS NULL AND key_created IS NULL",
         ),
-        Index(
+        partial_unique_index(
             "uq_findings_open_key",
             "account_id",
             "user_name",
             "key_created",
-            unique=True,
-            sqlite_where=text("closed_at IS NULL AND key_created IS NOT NULL"),
-            postgresql_where=text("closed_at IS NULL AND key_created IS NOT NULL"),
+            where="closed_at IS NULL AND key_created IS NOT NULL",
         ),
         Index("ix_findings_state", "state"),
         Index("ix_findings_account_user", "account_id", "user_name"),
@@ -204,13 +208,8 @@ class Assessment(Base):
     until: Mapped[datetime | None]
 
     __table_args__ = (
-        Index(
-            "uq_assessments_current",
-            "account_id",
-            "user_name",
-            unique=True,
-            sqlite_where=text("until IS NULL"),
-            postgresql_where=text("until IS NULL"),
+        partial_unique_index(
+            "uq_assessments_current", "account_id", "user_name", where="until IS NULL"
         ),
         Index("ix_assessments_account_since", "account_id", "since"),
     )

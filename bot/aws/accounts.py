@@ -108,6 +108,11 @@ def iam_in(
             aws_session_token=credentials["SessionToken"],
         )
     iam.meta.events.register_first("before-send.iam", lambda **_: before_each_request())
+    # botocore reads a service's paginators when one is first asked for, after listing every
+    # service's folder for them (a thousand file checks). Read here, before the first IAM
+    # request, rather than by the bulk call's thread while the terminal scan loads its database:
+    # there each check waited on the GIL, and the bulk call went out 100 ms late.
+    iam.can_paginate("get_account_authorization_details")
     return iam
 
 

@@ -53,22 +53,11 @@ def scan(
     stdout: TextIO = sys.stdout,
     stderr: TextIO = sys.stderr,
 ) -> int:
-    """Scan, record and print, with the interpreter tuned for scanning for the whole command:
-    recording and printing 20,000 findings, with the scan's objects alive, cost 1.4 s of
-    garbage collections."""
-    tune_for_scanning()
-    return _scan(env, demo, output, source, verbose, stdout, stderr)
-
-
-def _scan(
-    env: Mapping[str, str],
-    demo: bool,
-    output: str,
-    source: str | None,
-    verbose: bool,
-    stdout: TextIO,
-    stderr: TextIO,
-) -> int:
+    """Scan, record and print. The interpreter is tuned for scanning (recording and printing
+    20,000 findings, with the scan's objects alive, cost 1.4 s of garbage collections) once
+    the command has loaded what it needs, not before: while the database code loads, the
+    scan's threads must take their turns within the default 5 ms. Made to wait 50 ms a turn,
+    they kept a 300-user scan 9% longer."""
     overrides: dict[str, object] = {"scan_source": source} if source else {}
     if demo:
         overrides.update(role_arns=(), organization=False)
@@ -90,6 +79,7 @@ def _scan(
 
             hub = build_security_hub(settings, base, utc_now)
             loaded()
+            tune_for_scanning()
             try:
                 # Patient: a rerun right after a scan was killed is not told that it runs.
                 lease_time = settings.scan_lease_time
@@ -166,19 +156,20 @@ def _scan_first(
     progress: Callable[[str], None],
     stop: threading.Event,
 ) -> Iterator[tuple[Future[ScanResult], boto3.Session]]:
-    """Start scanning AWS in the background, and go on once its first request is sent: the
-    database (SQLAlchemy takes as long to load as boto3) is opened while AWS answers. The scan
-    lease is taken before anything is recorded; a command that stops first (another scan holds
-    the lease, the database cannot be opened) stops the scan too, and waits for the accounts
-    under way, so that nothing outlives the command (nor, with --demo, its simulated AWS). So
-    does `stop`, set by the lease once lost. Yields the scan's result to come, and the session
-    it scans with."""
+    """Start scanning AWS in the background, and go on once its first IAM request is sent: the
+    database (SQLAlchemy takes as long to load as boto3) is opened while AWS answers, and by
+    then botocore has read the models the scan's clients need (bot.aws.accounts.iam_in). The
+    scan lease is taken before anything is recorded; a command that stops first (another scan
+    holds the lease, the database cannot be opened) stops the scan too, and waits for the
+    accounts under way, so that nothing outlives the command (nor, with --demo, its simulated
+    AWS). So does `stop`, set by the lease once lost. Yields the scan's result to come, and the
+    session it scans with."""
     from bot.aws.fast import aws_session
     from bot.aws.scanner import scan_accounts
 
     base = session or aws_session(settings.aws_fast_parsing)
     asked = threading.Event()
-    base.events.register_first("before-send", lambda **_: asked.set())
+    base.events.register_first("before-send.iam", lambda **_: asked.set())
     scanned: Future[ScanResult] = Future()
 
     def run() -> None:

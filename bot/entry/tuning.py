@@ -10,7 +10,8 @@ anyway). A process that answers Slack (the web workers, Socket Mode) is left as 
 thread waiting 50 ms for the GIL is a person waiting.
 
 A command that runs once and ends (the terminal scan) also keeps the collector off while it
-loads, and freezes what it loaded (`loading`).
+loads, and freezes what it loaded (`loading`); it is tuned only then, since the scan's threads
+send their requests while it loads.
 """
 
 from __future__ import annotations

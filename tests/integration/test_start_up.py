@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import bot_env, moto_http
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.process  # each test starts a fresh interpreter
 
@@ -65,16 +67,59 @@ def test_the_terminal_scan_asks_aws_before_it_loads_the_database_and_never_loads
     assert "slack_sdk" not in loaded_by("import bot.entry.cli, bot.application.scans")
 
 
-TUNED_AT_FIRST_REQUEST = FIRST_REQUEST.replace(
-    LOADED, "import gc; print(gc.get_threshold()[0], sys.getswitchinterval(), flush=True)"
-)
+LOADED_AT_FIRST_IAM_REQUEST = """
+import botocore.hooks
+emit = botocore.hooks.HierarchicalEmitter.emit
+seen = []
+def first_iam_request(self, name, **kwargs):
+    if name.startswith("before-send.iam") and not seen:
+        seen.append("sqlalchemy" in sys.modules)
+    return emit(self, name, **kwargs)
+botocore.hooks.HierarchicalEmitter.emit = first_iam_request
+from bot.__main__ import main
+try:
+    main(["scan", "--json"])
+except SystemExit:
+    pass
+print("database-loaded-at-first-iam-request", *seen)"""
 
 
-def test_the_terminal_scan_tunes_its_process_for_scanning_and_the_web_app_does_not(tmp_path):
-    env = {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}
-    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'bot.db'}"
-    threshold, interval = printed_by(TUNED_AT_FIRST_REQUEST, env)
-    assert int(threshold) == 50_000 and float(interval) == pytest.approx(0.05)
+def test_the_terminal_scan_loads_its_database_once_its_first_iam_request_is_out(tmp_path):
+    """Not at its first request (GetCallerIdentity): before the first IAM request, botocore
+    still reads IAM's models, and they must not wait on the GIL behind SQLAlchemy's loading."""
+    with moto_http() as aws:
+        env = bot_env(aws, DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}")
+        printed = printed_by(LOADED_AT_FIRST_IAM_REQUEST, env)
+    assert printed[printed.index("database-loaded-at-first-iam-request") + 1 :] == ["False"]
+
+
+TUNING = "gc.isenabled(), gc.get_threshold()[0], sys.getswitchinterval()"
+TUNED_ONCE_LOADED = f"""
+import gc, botocore.hooks
+from bot.__main__ import main
+emit = botocore.hooks.HierarchicalEmitter.emit
+while_loading = []
+def first_request(self, name, **kwargs):
+    if name.startswith("before-send") and not while_loading:
+        while_loading.append(({TUNING}))
+    return emit(self, name, **kwargs)
+botocore.hooks.HierarchicalEmitter.emit = first_request
+try:
+    main(["scan", "--demo", "--json"])
+except SystemExit:
+    pass
+print("while-loading", *while_loading[0], "after", {TUNING})"""
+
+
+def test_the_terminal_scan_tunes_its_process_once_loaded_and_the_web_app_not_at_all(tmp_path):
+    """While the terminal scan loads, its AWS requests go out with the collector off and the
+    interpreter's own switch interval; once loaded, it is tuned for scanning."""
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"}
+    printed = printed_by(TUNED_ONCE_LOADED, env)
+    at = printed.index("while-loading")
+    while_loading, after = printed[at + 1 : at + 4], printed[at + 5 :]
+    assert while_loading[:2] == ["False", "700"] and float(while_loading[2]) == pytest.approx(0.005)
+    assert after[:2] == ["True", "50000"] and float(after[2]) == pytest.approx(0.05)
     web = "import gc, bot.entry.web; print(gc.get_threshold()[0], sys.getswitchinterval())"
     threshold, interval = printed_by(web)
     assert int(threshold) == 700 and float(interval) == pytest.approx(0.005)

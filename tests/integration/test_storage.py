@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain.records import Actor, FindingView, RecordsUnavailable, Role, Surface
@@ -23,13 +23,9 @@ from bot.domain.scan import AccountScan, AccountTarget, ScanResult
 from bot.domain.workflow import Intent, State
 from storage import models
 from storage.db import (
-    HEAD_REVISION,
-    MIGRATIONS,
     WORKING,
-    current_revision,
     make_engine,
     migrate,
-    normalize_url,
 )
 from storage.repository import Repository
 from tests.integration.conftest import scans, session_of
@@ -213,50 +209,6 @@ def test_only_one_open_finding_per_account_and_user(repository):
     )
     with pytest.raises(IntegrityError), session_of(repository) as session, session.begin():
         session.add_all([models.Finding(**row), models.Finding(**row)])
-
-
-def test_migrations_create_the_schema_the_models_describe(database_url):
-    engine = make_engine(database_url)
-    migrate(engine)
-    migrate(engine)  # running again is harmless
-    tables = set(inspect(engine).get_table_names())
-    assert {"scans", "scan_accounts", "findings", "audit_events", "alembic_version"} <= tables
-    with engine.connect() as connection:
-        assert connection.scalar(select(models.Finding.id).limit(1)) is None
-    engine.dispose()
-
-
-def test_migrations_match_the_models(database_url):
-    from alembic.autogenerate import compare_metadata
-    from alembic.runtime.migration import MigrationContext
-
-    engine = make_engine(database_url)
-    migrate(engine)
-    with engine.connect() as connection:
-        assert compare_metadata(MigrationContext.configure(connection), models.Base.metadata) == []
-    engine.dispose()
-
-
-def test_platform_postgres_urls_use_psycopg():
-    assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
-    assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
-
-
-def test_the_head_revision_start_up_checks_is_the_newest_migration():
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
-
-
-def test_a_current_schema_is_not_migrated_again(repository):
-    with repository.engine.connect() as connection:
-        assert current_revision(connection) == HEAD_REVISION
-    migrate(repository.engine)  # a no-op: the revision is current
-    with repository.engine.connect() as connection:
-        assert current_revision(connection) == HEAD_REVISION
 
 
 def test_recording_a_scan_starts_again_when_a_decision_changed_a_row_meanwhile(
