@@ -3,30 +3,15 @@ once after restart (issue 23). Real processes; AWS is moto over HTTP, Slack a lo
 
 from __future__ import annotations
 
-import signal
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from moto.iam.models import iam_backends
 
 from bot.aws.demo import DEMO_ACCOUNT_ID, DemoKey, DemoUser, seed_users
-from bot.domain.workflow import State
-from storage.db import make_engine
-from storage.repository import Repository
-from tests.integration.conftest import set_fields
-from tests.integration.test_processes import confirmed_with_removal_held
+from tests.integration.test_processes import killed_mid_removal
 from tests.support.bot_harness import OWNER
-from tests.support.processes import (
-    AwsProxy,
-    bot_env,
-    free_port,
-    healthy,
-    moto_http,
-    slack_settings,
-    start,
-    stop,
-    wait_for,
-)
+from tests.support.processes import moto_http
 
 pytestmark = pytest.mark.process
 
@@ -46,38 +31,11 @@ def test_a_deactivation_killed_before_its_call_is_settled_once_after_restart(
 ):
     seed_users(aws_session, (IDLE_KEY,), datetime.now(UTC))
     with moto_http() as aws_url:
-        database_url = f"sqlite:///{tmp_path / 'bot.db'}"
-        proxy = AwsProxy(aws_url, held_action="UpdateAccessKey")
-        port = free_port()
-        env = bot_env(
-            proxy.url,
-            **slack_settings(standin, database_url),
-            PORT=str(port),
-            SCAN_LEASE_SECONDS="4",
-        )
-        repository = Repository(make_engine(database_url))
-        log, scanner_log = tmp_path / "bot.log", tmp_path / "scanner.log"
-        processes = [start(["run"], env, log), start(["scanner"], env, scanner_log)]
-        try:
-            finding, _click = confirmed_with_removal_held(port, standin, repository, proxy)
-            assert repository.finding(finding.id).state == State.DISABLING
-        finally:
-            for process in processes:  # the whole machine goes down mid-call
-                stop(process, signal.SIGKILL)
-        proxy.hold.clear()
+        down = killed_mid_removal(standin, aws_url, tmp_path, held_action="UpdateAccessKey")
+        finding, repository, proxy = down.finding, down.repository, down.proxy
         assert key_status() == ["Active"]  # the call never reached AWS
-        set_fields(repository, finding.id, state_changed_at=datetime.now(UTC) - timedelta(hours=1))
-
-        processes = [start(["run"], env, log), start(["scanner"], env, scanner_log)]
-        try:
-            wait_for(lambda: healthy(port), what="the restarted bot")
-            wait_for(
-                lambda: repository.finding(finding.id).state == State.DISABLED, what="recovery"
-            )
-        finally:
-            for process in processes:
-                stop(process)
-            proxy.stop()
+        with down.restarted():  # settled by the restarted scanner's start-up sweep
+            pass
     assert proxy.forwarded_held == 1
     assert key_status() == ["Inactive"]
     done = repository.finding(finding.id)

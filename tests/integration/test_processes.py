@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from moto.iam.models import iam_backends
@@ -90,6 +93,71 @@ def confirmed_with_removal_held(
     return finding, click
 
 
+@dataclass
+class KilledMidRemoval:
+    """The web and scanner processes, killed by SIGKILL while the proxy held a removal's call."""
+
+    finding: models.Finding
+    repository: Repository
+    proxy: AwsProxy
+    port: int
+    env: dict[str, str]
+    log: Path
+    scanner_log: Path
+
+    @contextmanager
+    def restarted(self) -> Iterator[None]:
+        """Both started again as if STUCK_AFTER_SECONDS (600) later; yields once the bot serves
+        and the removal is settled, then stops them and the proxy."""
+        an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        set_fields(self.repository, self.finding.id, state_changed_at=an_hour_ago)
+        processes = [
+            start(["run"], self.env, self.log),
+            start(["scanner"], self.env, self.scanner_log),
+        ]
+        try:
+            wait_for(lambda: healthy(self.port), what="the restarted bot")
+            wait_for(
+                lambda: self.repository.finding(self.finding.id).state == State.DISABLED,
+                what="recovery",
+            )
+            yield
+        finally:
+            for process in processes:
+                stop(process)
+            self.proxy.stop()
+
+
+def killed_mid_removal(
+    standin: SlackStandIn, aws_url: str, tmp_path: Path, held_action: str = "DeleteLoginProfile"
+) -> KilledMidRemoval:
+    """Both processes serve; a scan, Disable and the owner's Confirm; then, while the proxy
+    holds the removal's call (`held_action`), the whole machine goes down. The call never
+    reaches AWS."""
+    database_url = f"sqlite:///{tmp_path / 'bot.db'}"
+    proxy = AwsProxy(aws_url, held_action=held_action)
+    port = free_port()
+    # The scan may still be posting when the machine goes down: the restarted scanner's
+    # start-up sweep waits for its lease to lapse.
+    env = bot_env(
+        proxy.url,
+        **slack_settings(standin, database_url),
+        PORT=str(port),
+        SCAN_LEASE_SECONDS="4",
+    )
+    repository = Repository(make_engine(database_url))
+    log, scanner_log = tmp_path / "bot.log", tmp_path / "scanner.log"
+    processes = [start(["run"], env, log), start(["scanner"], env, scanner_log)]
+    try:
+        finding, _click = confirmed_with_removal_held(port, standin, repository, proxy)
+        assert repository.finding(finding.id).state == State.DISABLING
+    finally:
+        for process in processes:
+            stop(process, signal.SIGKILL)
+    proxy.hold.clear()
+    return KilledMidRemoval(finding, repository, proxy, port, env, log, scanner_log)
+
+
 @pytest.mark.postgres
 def test_two_scanners_on_postgresql_queue_each_fire_time_once_and_run_every_request(
     postgres_url, standin, aws_url, tmp_path
@@ -135,47 +203,19 @@ def test_two_scanners_on_postgresql_queue_each_fire_time_once_and_run_every_requ
 
 
 def test_removal_killed_midway_is_settled_once_after_restart(standin, aws_url, tmp_path):
-    database_url = f"sqlite:///{tmp_path / 'bot.db'}"
-    proxy = AwsProxy(aws_url)
-    port = free_port()
-    # The scan may still be posting when the machine goes down: the restarted scanner's
-    # start-up sweep waits for its lease to lapse.
-    env = bot_env(
-        proxy.url,
-        **slack_settings(standin, database_url),
-        PORT=str(port),
-        SCAN_LEASE_SECONDS="4",
-    )
-    repository = Repository(make_engine(database_url))
-    log, scanner_log = tmp_path / "bot.log", tmp_path / "scanner.log"
-
-    processes = [start(["run"], env, log), start(["scanner"], env, scanner_log)]
-    try:
-        finding, _click = confirmed_with_removal_held(port, standin, repository, proxy)
-        assert repository.finding(finding.id).state == State.DISABLING
-    finally:
-        for process in processes:  # the whole machine goes down
-            stop(process, signal.SIGKILL)
-    proxy.hold.clear()
+    down = killed_mid_removal(standin, aws_url, tmp_path)
+    finding, repository, proxy = down.finding, down.repository, down.proxy
+    log, scanner_log = down.log, down.scanner_log
     assert iam_backends[DEMO_ACCOUNT_ID]["global"].users["owned"].password  # still there
-    # As if the restart came STUCK_AFTER_SECONDS (600) later.
-    set_fields(repository, finding.id, state_changed_at=datetime.now(UTC) - timedelta(hours=1))
 
-    processes = [start(["run"], env, log), start(["scanner"], env, scanner_log)]
-    try:
-        wait_for(lambda: healthy(port), what="the restarted bot")
-        # The scanner's start-up sweep settles the removal; the web workers only serve.
-        wait_for(lambda: repository.finding(finding.id).state == State.DISABLED, what="recovery")
+    # The scanner's start-up sweep settles the removal; the web workers only serve.
+    with down.restarted():
         wait_for(  # once per start
             lambda: scanner_log.read_text().count("start-up sweep:") == 2,
             what="the start-up sweep's end",
         )
         assert "start-up sweep" not in log.read_text()
-        assert healthy(port), "the bot went down after recovering"
-    finally:
-        for process in processes:
-            stop(process)
-        proxy.stop()
+        assert healthy(down.port), "the bot went down after recovering"
     assert proxy.forwarded_held == 1
     assert not iam_backends[DEMO_ACCOUNT_ID]["global"].users["owned"].password
     history = [(e.action, e.actor) for e in repository.history(finding.id)]
