@@ -9,7 +9,7 @@ import pytest
 from moto.iam.models import iam_backends
 
 from bot.aws.demo import DEMO_ACCOUNT_ID, DemoKey, DemoUser, seed_users
-from tests.integration.test_processes import killed_mid_removal
+from tests.integration.mid_removal import killed_mid_removal
 from tests.support.bot_harness import OWNER
 from tests.support.processes import moto_http
 
