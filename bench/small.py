@@ -21,6 +21,7 @@ run-by-run ratios. CPU is the steadier figure on a busy machine.
 
     python -m bench.small                      # 300 users
     python -m bench.small --users 300 10000 --runs 7
+    python -m bench.small --delay 0.02            # each AWS call 20 ms late, as over a network
 """
 
 from __future__ import annotations
@@ -34,13 +35,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.serving import served
-from tests.support.processes import bot_env
+from tests.support.processes import AwsProxy, bot_env
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.3  # the scan of a small account, against plain boto3
@@ -194,7 +196,21 @@ def timed(command: list[str], env: dict[str, str], cwd: str, into: Timings | Non
     return done.stdout
 
 
-def measure(users: int, runs: int) -> tuple[list[Timings], int]:
+@contextmanager
+def answered_after(delay: float, endpoint: str) -> Iterator[str]:
+    """The endpoint, or with `delay`, a proxy in front of it that answers each call that much
+    later, as AWS over a network does (moto on this machine answers at once)."""
+    if not delay:
+        yield endpoint
+        return
+    proxy = AwsProxy(endpoint, delay=delay)
+    try:
+        yield proxy.url
+    finally:
+        proxy.stop()
+
+
+def measure(users: int, runs: int, delay: float = 0.0) -> tuple[list[Timings], int]:
     """Every command in turn, run after run; returns the timings and the scan's findings."""
     scan = [sys.executable, "-m", "bot", "scan", "--json"]
     plain = [sys.executable, "-c", PLAIN_BOTO3.format(sts="", users=users)]
@@ -203,7 +219,11 @@ def measure(users: int, runs: int) -> tuple[list[Timings], int]:
         compileall.compile_dir(ROOT / package, quiet=1)
     first, steady = Timings("scan, first run"), Timings("scan, steady")
     yardstick, with_sts = Timings("plain boto3"), Timings("plain boto3 + STS")
-    with moto_server(users) as endpoint, tempfile.TemporaryDirectory() as work:
+    with (
+        moto_server(users) as moto,
+        answered_after(delay, moto) as endpoint,
+        tempfile.TemporaryDirectory() as work,
+    ):
         steady_env = environment(endpoint, f"sqlite:///{work}/steady.db")
         findings = len(json.loads(timed(scan, steady_env, work, None)))  # creates the file
         timed(plain, environment(endpoint), work, None)
@@ -221,6 +241,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, nargs="+", default=[300])
     parser.add_argument("--runs", type=int, default=9, help="timed runs of each (default 9)")
+    parser.add_argument(
+        "--delay",
+        type=float,
+        default=0.0,
+        help="seconds each AWS call is answered late, as over a network (default 0: the target)",
+    )
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # the server process
     args = parser.parse_args()
     if args.serve is not None:
@@ -231,9 +257,10 @@ def main() -> None:
         "the median of run-by-run ratios\n"
     )
     for users in args.users:
-        timings, findings = measure(users, args.runs)
+        timings, findings = measure(users, args.runs, args.delay)
         _first, steady, yardstick, _with_sts = timings
-        print(f"{users} users ({findings} findings)")
+        late = f", each AWS call answered {args.delay * 1000:.0f} ms late" if args.delay else ""
+        print(f"{users} users ({findings} findings){late}")
         print(f"  {'':<18} {'wall s':^20}   {'cpu s':>6}   {'vs plain boto3':^14}")
         print(f"  {'':<18} {'min':>6} {'median':>6} {'max':>6}   {'median':>6}   {'wall':>6}  cpu")
         for timing in timings:
