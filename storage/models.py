@@ -27,9 +27,11 @@ from bot.domain.clock import as_utc
 
 def partial_unique_index(name: str, *columns: str, where: str) -> Index:
     """Unique over the rows for which `where` holds: the migrations make it so on SQLite and
-    PostgreSQL alike, and tests/integration/test_storage.py checks each database's predicate
+    PostgreSQL alike, and tests/integration/test_schema.py checks each database's predicate
     against this one. It is declared with SQLite's keyword only: PostgreSQL's would load
-    SQLAlchemy's PostgreSQL dialect into every process, a terminal scan on SQLite included."""
+    SQLAlchemy's PostgreSQL dialect into every process, a terminal scan on SQLite included. So
+    a migration that makes such an index passes `postgresql_where` itself (alembic's
+    autogenerate would leave it out, and the index would be unique over every row)."""
     return Index(name, *columns, unique=True, sqlite_where=text(where))
 
 

@@ -183,8 +183,8 @@ def _scan_first(
 
     scanning = threading.Thread(target=run, name="scan")
     scanning.start()
-    asked.wait()
     try:
+        asked.wait()  # inside: Ctrl-C while waiting stops the scan too
         yield scanned, base
     finally:
         stop.set()
