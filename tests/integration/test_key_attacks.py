@@ -17,6 +17,7 @@ from bot.domain.workflow import Intent, State, person
 from bot.slack.ids import ActionId
 from tests.integration.conftest import has_password, scans, set_fields, start_bot
 from tests.integration.test_key_decisions import (
+    IDLE_KEY,
     IN_DM,
     OWNER_TAG,
     disable_and_confirm,
@@ -151,8 +152,7 @@ def test_a_reactivated_key_does_not_ride_on_a_password_finding_at_once(
 
 
 def test_dry_run_deletes_no_key(standin, database_file, aws_session, now, key_calls):
-    idle = DemoUser("idle-key", 500, password=False, keys=(DemoKey(200),), tags=OWNER_TAG)
-    bot = scanned_bot(standin, database_file, aws_session, now, idle, key_delete_after_days=60)
+    bot = scanned_bot(standin, database_file, aws_session, now, IDLE_KEY, key_delete_after_days=60)
     finding = key_finding(bot, "idle-key")
     disable_and_confirm(bot, finding.id)
     assert statuses("idle-key") == ["Inactive"]
@@ -171,8 +171,7 @@ def test_a_key_turned_back_on_in_iam_is_not_tried_for_deletion_on_every_run(
     now,
     key_calls,
 ):
-    idle = DemoUser("idle-key", 500, password=False, keys=(DemoKey(200),), tags=OWNER_TAG)
-    bot = scanned_bot(standin, database_file, aws_session, now, idle, key_delete_after_days=60)
+    bot = scanned_bot(standin, database_file, aws_session, now, IDLE_KEY, key_delete_after_days=60)
     finding = key_finding(bot, "idle-key")
     disable_and_confirm(bot, finding.id)
     (key,) = keys_of("idle-key")
@@ -188,8 +187,7 @@ def test_a_key_turned_back_on_in_iam_is_not_tried_for_deletion_on_every_run(
 def test_the_same_key_from_the_report_and_from_the_api_is_one_finding(
     standin, database_file, aws_session, now
 ):
-    idle = DemoUser("idle-key", 500, password=False, keys=(DemoKey(200),), tags=OWNER_TAG)
-    seed_users(aws_session, (idle,), now)
+    seed_users(aws_session, (IDLE_KEY,), now)
     keys_of("idle-key")[0].create_date += timedelta(microseconds=500_000)
     bot = start_bot(standin, database_file, aws_session)
     bot.command("scan")

@@ -8,16 +8,13 @@ from datetime import UTC, datetime
 import pytest
 from moto.iam.models import iam_backends
 
-from bot.aws.demo import DEMO_ACCOUNT_ID, DemoKey, DemoUser, seed_users
+from bot.aws.demo import DEMO_ACCOUNT_ID, seed_users
 from tests.integration.mid_removal import killed_mid_removal
+from tests.integration.test_key_decisions import IDLE_KEY
 from tests.support.bot_harness import OWNER
 from tests.support.processes import moto_http
 
 pytestmark = pytest.mark.process
-
-IDLE_KEY = DemoUser(
-    "idle-key", 500, password=False, keys=(DemoKey(200),), tags={"owner": "owner@example.com"}
-)
 
 
 def key_status() -> list[str]:

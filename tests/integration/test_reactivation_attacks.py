@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 from moto.core.exceptions import AccessDeniedError
 from moto.iam.models import IAMBackend
 
-from bot.aws.demo import DEMO_ACCOUNT_ID, DemoKey, DemoUser, seed_users
+from bot.aws.demo import DEMO_ACCOUNT_ID, DemoKey, DemoUser
 from bot.domain.workflow import State
 from bot.slack.ids import ActionId
 from tests.integration.conftest import set_fields, start_bot
 from tests.integration.test_key_decisions import (
+    IDLE_KEY,
     IN_DM,
     OWNER_TAG,
     disable_and_confirm,
@@ -76,11 +77,8 @@ def test_a_key_turned_back_on_by_a_partly_failed_reactivation_is_not_found_again
 def test_a_scan_while_a_reactivation_is_unsettled_does_not_reopen_its_key(
     standin, database_file, aws_session, now
 ):
-    idle = DemoUser("idle-key", 500, password=False, keys=(DemoKey(200),), tags=OWNER_TAG)
-    seed_users(aws_session, (idle,), now)
     fresh_reports(aws_session)
-    bot = start_bot(standin, database_file, aws_session)
-    bot.command("scan")
+    bot = scanned_bot(standin, database_file, aws_session, now, IDLE_KEY)
     finding = key_finding(bot, "idle-key")
     disable_and_confirm(bot, finding.id)
     (key,) = keys_of("idle-key")
@@ -102,8 +100,7 @@ def test_key_actions_off_still_lets_the_owner_undo_a_deactivation(
     now,
     key_calls,
 ):
-    idle = DemoUser("idle-key", 500, password=False, keys=(DemoKey(200),), tags=OWNER_TAG)
-    bot = scanned_bot(standin, database_file, aws_session, now, idle)
+    bot = scanned_bot(standin, database_file, aws_session, now, IDLE_KEY)
     finding = key_finding(bot, "idle-key")
     disable_and_confirm(bot, finding.id)
     off = start_bot(standin, database_file, aws_session, key_actions="off")
@@ -117,11 +114,8 @@ def test_a_reactivated_key_is_not_found_again_at_once_with_a_fresh_report(
     """Control: with reports generated when asked, a settled reactivation spares its key (the
     suite's own test of this passes whatever _reactivated_keys does: moto's report is dated
     2015, older than any removal, so `opening` refuses every reopening as stale)."""
-    idle = DemoUser("idle-key", 500, password=False, keys=(DemoKey(200),), tags=OWNER_TAG)
-    seed_users(aws_session, (idle,), now)
     fresh_reports(aws_session)
-    bot = start_bot(standin, database_file, aws_session)
-    bot.command("scan")
+    bot = scanned_bot(standin, database_file, aws_session, now, IDLE_KEY)
     finding = key_finding(bot, "idle-key")
     disable_and_confirm(bot, finding.id)
     set_fields(bot.repository, finding.id, closed_at=datetime.now(UTC) - timedelta(days=29))
@@ -134,8 +128,7 @@ def test_a_reactivated_key_is_not_found_again_at_once_with_a_fresh_report(
 def test_a_failed_reactivation_names_the_key_it_could_not_turn_back_on(
     standin, database_file, aws_session, now, monkeypatch
 ):
-    idle = DemoUser("idle-key", 500, password=False, keys=(DemoKey(200),), tags=OWNER_TAG)
-    bot = scanned_bot(standin, database_file, aws_session, now, idle)
+    bot = scanned_bot(standin, database_file, aws_session, now, IDLE_KEY)
     finding = key_finding(bot, "idle-key")
     disable_and_confirm(bot, finding.id)
     (key,) = keys_of("idle-key")
