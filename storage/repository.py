@@ -214,9 +214,11 @@ class Repository(Coordination):
         )
         return self._all(query)
 
-    def findings_in_state(self, state: State) -> list[models.Finding]:
+    def findings_in_state(self, *states: State) -> list[models.Finding]:
         query = (
-            select(models.Finding).where(models.Finding.state == state).order_by(models.Finding.id)
+            select(models.Finding)
+            .where(models.Finding.state.in_(states))
+            .order_by(models.Finding.id)
         )
         return self._all(query)
 

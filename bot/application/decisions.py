@@ -213,19 +213,21 @@ class Decisions:
         if finding.state == State.DISABLE_REQUESTED:
             why = "the request was never completed (its form was not submitted): decide again"
             return Removal(self.withdraw(finding.id, why, system), f"Not removed: {why}.")
-        # A removal AWS already carried out is recorded as such, whatever the mode is now.
         if finding.state == State.REACTIVATING:
             return self.keys.turn_back_on(finding, system)
         if finding.state == State.DELETING_KEYS:
             return self.keys.delete_keys(finding, system)
         iam = self._iam_for_account(finding.account_id)
-        if finding.state == State.DISABLING and finding.key_created is not None:
-            recovered = self.keys.recover(finding, iam, system)
-            if recovered is not None:
-                return recovered
-        elif finding.state == State.DISABLING and not iam.has_password(finding.user_name):
-            why = "recovered after a restart: the password is gone"
-            return self._finish_removal(finding, iam, system, PASSWORD_REMOVED, {}, why)
+        # A removal asked for real that AWS already carried out is recorded as such, whatever
+        # the mode is now; what a dry run's request finds done, someone else did.
+        if finding.state == State.DISABLING and finding.requested_dry_run is False:
+            if finding.key_created is not None:
+                recovered = self.keys.recover(finding, iam, system)
+                if recovered is not None:
+                    return recovered
+            elif not iam.has_password(finding.user_name):
+                why = "recovered after a restart: the password is gone"
+                return self._finish_removal(finding, iam, system, PASSWORD_REMOVED, {}, why)
         if self._other_mode(finding):
             return self._withdraw(finding, system)
         return self._remove(finding, system)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,9 @@ REACTIVATED = "reactivated"
 DELETED = "deleted"
 DRY_RUN = "dry run: UpdateAccessKey was not called"
 ACTIVE_AGAIN = "left: active again in IAM"
+DEACTIVATED_AGAIN = "left: deactivated again by a later finding"
+# A deletion's outcomes for keys that are no longer the finding's to delete.
+NOT_ITS_OWN = frozenset({ACTIVE_AGAIN, DEACTIVATED_AGAIN})
 
 
 @dataclass(frozen=True)
@@ -113,13 +117,19 @@ def reactivate(iam: AccountIam, finding: FindingView) -> list[KeyOutcome]:
     return outcomes
 
 
-def delete(iam: AccountIam, finding: FindingView) -> list[KeyOutcome]:
-    """The keys this finding deactivated, deleted: each only while still Inactive (one turned
-    back on in IAM meanwhile is left alone)."""
+def delete(
+    iam: AccountIam, finding: FindingView, taken_over: AbstractSet[str] = frozenset()
+) -> list[KeyOutcome]:
+    """The keys this finding deactivated, deleted: each only while still Inactive and still
+    this finding's. One turned back on in IAM meanwhile is left alone, and so is one a later
+    finding deactivated again (`taken_over`, by id): its Reactivate window and deletion date
+    are that finding's."""
     outcomes = []
     for key_id, created, key in _as_recorded(iam, finding):
         if key is None:
             outcomes.append(KeyOutcome(created, key_id, True, "already deleted"))
+        elif key_id in taken_over:
+            outcomes.append(KeyOutcome(created, key_id, True, DEACTIVATED_AGAIN))
         elif key.active:
             outcomes.append(KeyOutcome(created, key_id, True, ACTIVE_AGAIN))
         else:

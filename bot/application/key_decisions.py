@@ -94,8 +94,9 @@ class KeyDecisions:
         """KEY_DELETE_AFTER_DAYS after a deactivation nobody undid, its keys are deleted (each
         only while still Inactive); a finding another replica took meanwhile is passed by."""
         now, after = self._clock(), self.settings.key_delete_after_days
-        if self.settings.dry_run:  # a deletion cannot be undone: a dry run never makes one
-            log.info("DRY_RUN: no key is deleted (KEY_DELETE_AFTER_DAYS=%s)", after)
+        held_back = self._not_deleting()
+        if held_back:
+            log.info("no key is deleted: %s", held_back)
             return []
         done = []
         for finding in self.repository.findings_in_state(State.DISABLED):
@@ -132,21 +133,52 @@ class KeyDecisions:
         )
 
     def delete_keys(self, finding: Finding, by: Actor) -> Removal:
+        """A finding's deletion, claimed (`deleting_keys`), carried out; the sweep's too, for
+        one a crash cut short, which is finished only while the bot still deletes keys."""
+        named = literal(finding.user_name)
+        held_back = self._not_deleting()
+        if held_back:
+            changes = FindingChanges(decision_note=held_back)
+            moved = self._step(finding.id, Intent.FAIL_DELETION, by, held_back, changes)
+            return Removal(moved, f"Access keys of {named} not deleted: {held_back}.")
+        taken_over = self._deactivated_again(finding)
         keys, failure = _attempt(
-            lambda: key_actions.delete(self._iam_for_account(finding.account_id), finding)
+            lambda: key_actions.delete(
+                self._iam_for_account(finding.account_id), finding, taken_over
+            )
         )
-        intent = Intent.FAIL_DELETION if failure else Intent.FINISH_DELETION
-        # A key turned back on in IAM meanwhile is not the bot's to delete any more.
-        still_off = [
-            key
-            for key in finding.deactivated_keys or ()
-            if key["key_id"]
-            not in {outcome.key_id for outcome in keys if outcome.note == key_actions.ACTIVE_AGAIN}
-        ]
-        why = f"not all deleted: {failure}" if failure else "deleted"
+        left = {outcome.key_id for outcome in keys if outcome.note in key_actions.NOT_ITS_OWN}
+        if failure:
+            intent, why = Intent.FAIL_DELETION, f"not all deleted: {failure}"
+        elif all(outcome.key_id in left for outcome in keys):
+            intent, why = Intent.LEAVE_KEYS, "none deleted: no key was this finding's any more"
+        else:
+            intent, why = Intent.FINISH_DELETION, "deleted"
+        still_off = [key for key in finding.deactivated_keys or () if key["key_id"] not in left]
         changes = FindingChanges(decision_note=why, deactivated_keys=still_off)
         moved = self._step(finding.id, intent, by, why, changes, keys_record(keys))
-        return Removal(moved, f"Access keys of {literal(moved.user_name)}: {_said(keys, failure)}")
+        return Removal(moved, f"Access keys of {named}: {_said(keys, failure)}")
+
+    def _not_deleting(self) -> str | None:
+        """Why the bot deletes no key now (None: it does)."""
+        if self.settings.dry_run:  # a deletion cannot be undone: a dry run never makes one
+            return "a dry run deletes no key (DRY_RUN)"
+        if self.settings.key_delete_after_days is None:
+            return "key deletion is off (KEY_DELETE_AFTER_DAYS is not set)"
+        return None
+
+    def _deactivated_again(self, finding: Finding) -> set[str]:
+        """The ids of this finding's keys that a later finding deactivated again (someone
+        turned one back on in IAM, a scan found it idle, and it was deactivated with a new
+        consent): that finding holds them now."""
+        mine = {key["key_id"] for key in finding.deactivated_keys or ()}
+        return {
+            key["key_id"]
+            for other in self.repository.findings_in_state(*KEYS_HELD)
+            if other.id != finding.id and _later(other, finding)
+            for key in other.deactivated_keys or ()
+            if key["key_id"] in mine
+        }
 
     def riding(self, iam: AccountIam, finding: Finding) -> list[key_actions.KeyOutcome]:
         """A password finding's idle keys, deactivated with it (KEY_ACTIONS=deactivate)."""
@@ -155,7 +187,8 @@ class KeyDecisions:
         # Only the keys the request covered (what the people were shown), still riding on it.
         riding = {key["created"] for key in riding_keys(finding)}
         created = [parse_iso(key) for key in finding.requested_keys or () if key in riding]
-        recovering = finding.state == State.DISABLING  # recorded before a crash
+        # A removal asked for real and recorded before a crash may have deactivated some.
+        recovering = finding.state == State.DISABLING and finding.requested_dry_run is False
         try:
             return key_actions.deactivate(
                 iam, finding, created, self.settings, self._clock(), recovering=recovering
@@ -238,6 +271,19 @@ class KeyDecisions:
         )
         done = self._step(finding.id, Intent.FINISH_REMOVAL, by, why, changes)
         return Removal(done, self._deactivated(done, outcome))
+
+
+# The states in which a finding holds the keys it deactivated (they may be reactivated or
+# deleted).
+KEYS_HELD = (State.DISABLED, State.REACTIVATING, State.DELETING_KEYS)
+
+
+def _later(other: Finding, finding: Finding) -> bool:
+    return (
+        other.closed_at is not None
+        and finding.closed_at is not None
+        and other.closed_at > finding.closed_at
+    )
 
 
 def _said(keys: list[key_actions.KeyOutcome], failure: str | None) -> str:

@@ -186,22 +186,30 @@ def login_profile(iam: Any, user_name: str) -> dict[str, Any] | None:
 
 
 def access_keys(iam: Any, user_name: str) -> tuple[AccessKeyUse, ...]:
-    keys = []
-    for page in iam.get_paginator("list_access_keys").paginate(UserName=user_name):
-        for key in page.get("AccessKeyMetadata", []):
-            key_id = key["AccessKeyId"]
-            last_used = iam.get_access_key_last_used(AccessKeyId=key_id)["AccessKeyLastUsed"]
-            keys.append(
-                AccessKeyUse(
-                    active=key["Status"] == "Active",
-                    last_used=_aware(last_used.get("LastUsedDate")),
-                    key_id=key_id,
-                    # To the second, as the credential report names the key.
-                    created=_to_the_second(key.get("CreateDate")),
-                    last_used_service=_service(last_used.get("ServiceName")),
-                )
-            )
-    return tuple(keys)
+    """The user's access keys with their last use; none when the user is gone (with it its
+    keys: a key recorded by id is then "already deleted", and a finding is not retried for
+    ever on NoSuchEntity)."""
+    try:
+        pages = iam.get_paginator("list_access_keys").paginate(UserName=user_name)
+        listed = [key for page in pages for key in page.get("AccessKeyMetadata", [])]
+    except ClientError as error:
+        if error_code(error) == "NoSuchEntity":
+            return ()
+        raise
+    return tuple(_key_use(iam, key) for key in listed)
+
+
+def _key_use(iam: Any, key: dict[str, Any]) -> AccessKeyUse:
+    key_id = key["AccessKeyId"]
+    last_used = iam.get_access_key_last_used(AccessKeyId=key_id)["AccessKeyLastUsed"]
+    return AccessKeyUse(
+        active=key["Status"] == "Active",
+        last_used=_aware(last_used.get("LastUsedDate")),
+        key_id=key_id,
+        # To the second, as the credential report names the key.
+        created=_to_the_second(key.get("CreateDate")),
+        last_used_service=_service(last_used.get("ServiceName")),
+    )
 
 
 def live_user(iam: Any, account_id: str, user_name: str) -> LiveUser | None:

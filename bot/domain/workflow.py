@@ -51,6 +51,7 @@ class AuditAction(StrEnum):
     POSTING_RESUMED = "posting_resumed"  # it was invited again
     REACTIVATION_FAILED = "reactivation_failed"  # the keys stay inactive; Reactivate may be retried
     DELETION_FAILED = "deletion_failed"  # the keys stay inactive; the next run tries again
+    KEYS_LEFT = "keys_left"  # none was the finding's to delete any more: it deletes nothing
 
 
 class Intent(StrEnum):
@@ -81,6 +82,7 @@ class Intent(StrEnum):
     DELETE_KEYS = "delete_keys"  # KEY_DELETE_AFTER_DAYS after a deactivation nobody undid
     FINISH_DELETION = "finish_deletion"
     FAIL_DELETION = "fail_deletion"
+    LEAVE_KEYS = "leave_keys"  # each key turned back on in IAM, or deactivated by a later finding
 
 
 @dataclass(frozen=True)
@@ -221,6 +223,7 @@ POLICY: dict[Intent, Step] = {
         _states(State.DELETING_KEYS), State.KEYS_DELETED, _roles(Role.SYSTEM)
     ),
     Intent.FAIL_DELETION: Step(_states(State.DELETING_KEYS), State.DISABLED, _roles(Role.SYSTEM)),
+    Intent.LEAVE_KEYS: Step(_states(State.DELETING_KEYS), State.DISABLED, _roles(Role.SYSTEM)),
     # Not from DISABLING: a removal is under way, and the workflow settles it.
     Intent.RESOLVE: Step(
         _states(
@@ -326,6 +329,7 @@ STEPS_NAMED = {
     Intent.UNKEEP: AuditAction.UNKEPT,
     Intent.FAIL_REACTIVATION: AuditAction.REACTIVATION_FAILED,
     Intent.FAIL_DELETION: AuditAction.DELETION_FAILED,
+    Intent.LEAVE_KEYS: AuditAction.KEYS_LEFT,
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from unittest.mock import patch
 
 import boto3
@@ -260,6 +260,13 @@ def set_fields(repository: Repository, finding_id: str, **fields: object) -> Non
         row = session.get(models.Finding, finding_id)
         for name, value in fields.items():
             setattr(row, name, value)
+
+
+def left_stuck(repository: Repository, finding_id: str, **fields: object) -> None:
+    """The finding's last step (with these fields) an hour ago, past STUCK_AFTER_SECONDS: as a
+    process that died mid-step left it, for the sweep to move on."""
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    set_fields(repository, finding_id, state_changed_at=an_hour_ago, **fields)
 
 
 def job_runs(repository: Repository, job: str) -> list[models.JobRun]:

@@ -7,7 +7,6 @@ import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.domain.workflow import State
@@ -15,7 +14,7 @@ from bot.slack.ids import ActionId
 from storage import models
 from storage.db import make_engine
 from storage.repository import Repository
-from tests.integration.conftest import set_fields
+from tests.integration.conftest import left_stuck
 from tests.support.bot_harness import (
     APPROVER,
     CHANNEL,
@@ -81,8 +80,7 @@ class KilledMidRemoval:
     def restarted(self) -> Iterator[None]:
         """Both started again as if STUCK_AFTER_SECONDS (600) later; yields once the bot serves
         and the removal is settled, then stops them and the proxy."""
-        an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
-        set_fields(self.repository, self.finding.id, state_changed_at=an_hour_ago)
+        left_stuck(self.repository, self.finding.id)
         processes = [
             start(["run"], self.env, self.log),
             start(["scanner"], self.env, self.scanner_log),

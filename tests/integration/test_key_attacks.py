@@ -15,7 +15,7 @@ from bot.domain.records import RecordsUnavailable, Surface
 from bot.domain.rule import KEYS_SAME_SECOND
 from bot.domain.workflow import Intent, State, person
 from bot.slack.ids import ActionId
-from tests.integration.conftest import has_password, scans, set_fields, start_bot
+from tests.integration.conftest import has_password, left_stuck, scans, set_fields, start_bot
 from tests.integration.test_key_decisions import (
     IDLE_KEY,
     IN_DM,
@@ -88,7 +88,7 @@ def test_riding_keys_deactivated_before_a_lost_record_can_still_be_reactivated(
     disable_and_confirm(bot, finding.id)
     assert lost and not has_password("whole") and statuses("whole") == ["Inactive"]
     assert bot.repository.finding(finding.id).state == State.DISABLING
-    set_fields(bot.repository, finding.id, state_changed_at=datetime.now(UTC) - timedelta(hours=1))
+    left_stuck(bot.repository, finding.id)
     bot.services.decisions.sweep()
     settled = bot.repository.finding(finding.id)
     assert settled.state == State.DISABLED

@@ -17,7 +17,7 @@ from bot.application.jobs import key_deletion_job
 from bot.aws.demo import DEMO_ACCOUNT_ID, DemoKey, DemoUser, seed_users
 from bot.domain.workflow import State
 from bot.slack.ids import ActionId
-from tests.integration.conftest import has_password, set_fields, start_bot
+from tests.integration.conftest import has_password, left_stuck, set_fields, start_bot
 from tests.support.bot_harness import APPROVER, CHANNEL, OWNER
 
 OWNER_TAG = {"owner": "owner@example.com"}
@@ -183,12 +183,19 @@ def test_a_key_rotated_meanwhile_is_left_and_the_new_one_untouched(key_bot, aws_
     assert statuses("idle-key") == ["Active"] and key_calls == []
 
 
+def delete_user(aws_session, user_name: str) -> None:
+    """Someone deletes the IAM user (its keys first, as IAM requires)."""
+    iam = aws_session.client("iam")
+    for key in keys_of(user_name):
+        iam.delete_access_key(UserName=user_name, AccessKeyId=key.access_key_id)
+    iam.delete_user(UserName=user_name)
+
+
 def test_a_user_deleted_and_made_again_is_another_user(key_bot, aws_session, now, key_calls):
     finding = key_finding(key_bot, "idle-key")
     key_bot.click(ActionId.DISABLE, finding.id)
+    delete_user(aws_session, "idle-key")
     iam = aws_session.client("iam")
-    iam.delete_access_key(UserName="idle-key", AccessKeyId=keys_of("idle-key")[0].access_key_id)
-    iam.delete_user(UserName="idle-key")
     seed_users(aws_session, (DemoUser("idle-key-2", 500),), now)  # keeps moto's ids moving
     iam.create_user(UserName="idle-key", Tags=[{"Key": "owner", "Value": "owner@example.com"}])
     key_calls.clear()  # the test's own calls
@@ -256,15 +263,14 @@ def test_two_approvers_reactivating_at_once_make_one_call(
     assert len(key_calls) == 1 and statuses("idle-key") == ["Active"]
 
 
-def crashed_while_deactivating(bot, finding_id: str, key_id: str) -> None:
+def crashed_while_deactivating(bot, finding_id: str, key_id: str, dry_run: bool = False) -> None:
     """Recorded as under way (`disabling`, its key id known), its process gone an hour ago."""
-    set_fields(
+    left_stuck(
         bot.repository,
         finding_id,
         state=State.DISABLING,
         key_id=key_id,
-        state_changed_at=datetime.now(UTC) - timedelta(hours=1),
-        requested_dry_run=False,
+        requested_dry_run=dry_run,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import signal
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from moto.iam.models import iam_backends
@@ -22,9 +22,9 @@ from tests.integration.conftest import (
     KEYS_ONLY,
     OWNED,
     job_runs,
+    left_stuck,
     scans,
     session_of,
-    set_fields,
 )
 from tests.integration.mid_removal import confirmed_with_removal_held, killed_mid_removal
 from tests.support.bot_harness import (
@@ -264,7 +264,7 @@ def test_postgresql_cut_mid_removal_every_person_hears_it_and_nothing_is_lost(
         stop(scanner)
         hop.restore()
     # After STUCK_AFTER_SECONDS, the restarted scanner's start-up sweep records the removal once.
-    set_fields(repository, finding.id, state_changed_at=datetime.now(UTC) - timedelta(hours=1))
+    left_stuck(repository, finding.id)
     scanner = start(["scanner"], env, scanner_log)
     try:
         wait_for(lambda: repository.finding(finding.id).state == State.DISABLED, what="recovery")

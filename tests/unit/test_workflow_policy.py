@@ -67,6 +67,7 @@ EXPECTED = {
     Intent.DELETE_KEYS: ({S.DISABLED}, set(), S.DELETING_KEYS),
     Intent.FINISH_DELETION: ({S.DELETING_KEYS}, set(), S.KEYS_DELETED),
     Intent.FAIL_DELETION: ({S.DELETING_KEYS}, set(), S.DISABLED),
+    Intent.LEAVE_KEYS: ({S.DELETING_KEYS}, set(), S.DISABLED),
 }
 # The only steps a closed finding allows: those on the keys its removal deactivated.
 ON_DEACTIVATED_KEYS = {
@@ -76,6 +77,7 @@ ON_DEACTIVATED_KEYS = {
     Intent.DELETE_KEYS,
     Intent.FINISH_DELETION,
     Intent.FAIL_DELETION,
+    Intent.LEAVE_KEYS,
 }
 EXPECTED_ROLES = {
     Intent.REQUEST_DISABLE: {Role.APPROVER},
@@ -105,6 +107,7 @@ EXPECTED_ROLES = {
             Intent.FAIL_REACTIVATION,
             Intent.FINISH_DELETION,
             Intent.FAIL_DELETION,
+            Intent.LEAVE_KEYS,
         ),
         {Role.SYSTEM},
     ),
