@@ -4,7 +4,6 @@ pipeline (signed requests, the Slack stand-in, SQLite). They fail while the defe
 from __future__ import annotations
 
 import json
-import logging
 
 import pytest
 
@@ -12,7 +11,7 @@ from bot.domain.clock import utc_now
 from bot.domain.workflow import State
 from bot.slack.ids import ActionId
 from tests.integration.conftest import set_fields, start_bot
-from tests.support.bot_harness import APPROVER, CHANNEL, OWNER, STRANGER, idle_scan
+from tests.support.bot_harness import APPROVER, CHANNEL, OWNER, idle_scan
 
 ACCOUNT_A, ACCOUNT_B = "111111111111", "222222222222"
 
@@ -40,10 +39,6 @@ def open_in(harness, user_name: str, account: str):
         if row.account_id == account and row.closed_at is None
     ]
     return row
-
-
-def no_errors_logged(caplog) -> bool:
-    return not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
 
 
 # --- `show`: an owner sees their own IAM user, not another account's of the same name ---------
@@ -85,9 +80,7 @@ def test_a_list_button_with_a_filter_no_list_takes_is_refused_not_answered_with_
     assert answer.params["text"].startswith("That button or form is not one of mine")
 
 
-def test_a_list_button_whose_next_page_button_slack_would_refuse_gets_an_answer(
-    harness, standin, caplog
-):
+def test_a_list_button_whose_next_page_button_slack_would_refuse_gets_an_answer(harness, standin):
     """A Next button carrying a filter of 400 accented letters (a value of 427 characters, well
     within Slack's 2,000) makes a page whose own Next button's value is JSON with ASCII escapes:
     2,427 characters. slack_sdk refuses to build it (SlackObjectFormationError, a SlackClientError),
@@ -172,3 +165,16 @@ def test_a_finding_id_with_a_trailing_newline_is_not_mine_not_a_finding_gone(har
     told = standin.said_to(APPROVER)
     assert "no longer exists" not in told, told
     assert "not one of mine" in told
+
+
+def test_an_owner_whose_home_lists_their_keep_may_show_it(harness, standin):
+    """The owner tag holds OWNER's Slack id; an approver kept the finding in the channel, so
+    OWNER was never asked. Their Home lists it under "Your keeps", but `show` refuses them with
+    "...each owner sees their own IAM users": `show` knows owners only by the id recorded when
+    they were asked (flows.user_history), the Home by the owner tag."""
+    finding = kept_idle_user(harness)
+    set_fields(harness.repository, finding.id, owner=OWNER)
+    harness.open_home(OWNER)
+    assert "Your keeps (1)" in json.dumps(harness.home_of(OWNER))
+    shown = harness.reply("show idle-00000", user=OWNER)["text"]
+    assert "Findings are shown to approvers" not in shown, shown
