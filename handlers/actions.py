@@ -108,12 +108,11 @@ def register(app: App, services: Services) -> None:
         flows.reactivate(services, _value(body), body["user"]["id"], _clicked_on(body))
 
     def on_list_page(body: dict[str, Any], respond: Callable[..., None]) -> None:
-        try:
-            page = json.loads(_value(body) or "")
-            filter_, number = str(page["filter"]), int(page["page"])
-            message = flows.open_findings_page(services, body["user"]["id"], filter_, number)
-        except (ValueError, KeyError, TypeError, OverflowError):  # a page of 1e400, say
+        asked = _page_asked(body)
+        if asked is None:
             message = notice(NOT_MINE)
+        else:
+            message = flows.open_findings_page(services, body["user"]["id"], *asked)
         respond(replace_original=True, text=message.text, blocks=message.blocks)
 
     def keep_form(surface: Callable[[dict[str, Any]], Surface]) -> FormBuilder:
@@ -193,6 +192,17 @@ def _clicked_on(body: dict[str, Any]) -> Surface:
         return Surface.HOME
     channel = (body.get("channel") or {}).get("id") or ""
     return Surface.DM if channel.startswith("D") else Surface.CHANNEL
+
+
+def _page_asked(body: dict[str, Any]) -> tuple[str, int] | None:
+    """The filter and page a Previous or Next button carries; None unless the filter is one the
+    typed `list` takes (`flows.is_list_filter`) and the page a whole number."""
+    try:
+        page = json.loads(_value(body) or "")
+        filter_, number = str(page["filter"]), int(page["page"])
+    except (ValueError, KeyError, TypeError, OverflowError):  # a page of 1e400, say
+        return None
+    return (filter_, number) if flows.is_list_filter(filter_) else None
 
 
 def _value(body: dict[str, Any]) -> str | None:

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from slack_sdk.errors import SlackClientError
+from slack_sdk.errors import SlackClientError, SlackObjectFormationError
 
 from bot.application.access import GONE, Refused
 from bot.application.removal import RemovedUnrecorded
@@ -58,7 +58,10 @@ def explain(error: Exception) -> str | None:
         log.warning("database unavailable while answering a request: %s", error)
         return DATABASE_DOWN
     if isinstance(error, SlackClientError | OSError):
-        log.warning("Slack call failed while answering a request: %s", slack_error(error))
+        if isinstance(error, SlackObjectFormationError):  # a bug of the bot's: Slack was not asked
+            log.error("a message the bot made could not be sent", exc_info=error)
+        else:
+            log.warning("Slack call failed while answering a request: %s", slack_error(error))
         return f"{slack_error(error)}; anything already decided is recorded."
     return None
 

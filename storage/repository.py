@@ -270,32 +270,29 @@ class Repository(Coordination):
             query = query.where(models.Finding.account_id == account_id)
         return sorted(self._all(query), key=by_risk)
 
-    def findings_for_user(self, user_name: str) -> list[models.Finding]:
-        """Every finding, open or closed, of IAM users with this name (newest first)."""
-        query = (
-            select(models.Finding)
-            .where(models.Finding.user_name == user_name)
-            .order_by(models.Finding.first_seen.desc())
+    def findings_for_user(
+        self, user_name: str, owned_by: Sequence[str] | None = None
+    ) -> list[models.Finding]:
+        """Every finding, open or closed, of IAM users with this name, in any case (IAM names
+        are unique without regard to case), newest first; `owned_by`: only those owned by one
+        of these keys (see `_owned_by`)."""
+        query = select(models.Finding).where(
+            func.lower(models.Finding.user_name) == func.lower(user_name)
         )
-        return self._all(query)
+        if owned_by is not None:
+            query = query.where(_owned_by(owned_by))
+        return self._all(query.order_by(models.Finding.first_seen.desc()))
 
     def findings_owned_by(
         self, owner_keys: Sequence[str], disabled_since: datetime | None = None
     ) -> list[models.Finding]:
         """Open findings (and, `disabled_since`, those disabled since then: their keys may be
-        reactivated) whose owner is one of `owner_keys` (a Slack user id, an email: tag
-        values, compared without case) or was resolved to one of them in Slack."""
-        keys = [key.lower() for key in owner_keys]  # emails' case carries no meaning
+        reactivated) owned by one of `owner_keys` (see `_owned_by`)."""
         shown: ColumnElement[bool] = models.Finding.closed_at.is_(None)
         if disabled_since is not None:
             disabled = models.Finding.state == State.DISABLED
             shown = shown | (disabled & (models.Finding.closed_at >= disabled_since))
-        query = select(models.Finding).where(
-            shown,
-            func.lower(models.Finding.owner).in_(keys)
-            | models.Finding.owner_slack_id.in_(owner_keys),
-        )
-        return self._all(query)
+        return self._all(select(models.Finding).where(shown, _owned_by(owner_keys)))
 
     def open_by_account(self, now: datetime) -> dict[str, OpenCount]:
         """Each account's open findings, counted by how long they have been open."""
@@ -390,3 +387,11 @@ class Repository(Coordination):
                 if row.finding_id in history:  # not a finding that appeared meanwhile
                     history[row.finding_id].append(row)
         return [(row, history[row.id]) for row in findings]
+
+
+def _owned_by(owner_keys: Sequence[str]) -> ColumnElement[bool]:
+    """Whose IAM user a finding is: the owner tag is one of `owner_keys` (a Slack user id, an
+    email: compared without case, as emails' case carries no meaning), or the owner was resolved
+    to one of them in Slack."""
+    tagged = func.lower(models.Finding.owner).in_([key.lower() for key in owner_keys])
+    return tagged | models.Finding.owner_slack_id.in_(owner_keys)

@@ -7,7 +7,6 @@ role and records every refusal.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -15,13 +14,12 @@ from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from bot.domain.clock import Clock
-from bot.domain.records import Actor, Role, Surface
+from bot.domain.records import FINDING_ID, Actor, Role, Surface
 from bot.domain.workflow import AuditAction, Intent, Standing, person, require, roles_for
 from bot.slack.client import Approvers, ApproversUnknown, Members
 from storage.models import Finding
 from storage.repository import Repository
 
-FINDING_ID = re.compile(r"^[0-9a-f]{32}$")
 NOT_MINE = "That button or form is not one of mine, so nothing was done."
 GONE = "That finding no longer exists, so nothing was done."
 NOT_APPROVER = "Only approvers can do that; this attempt was recorded."
@@ -100,31 +98,39 @@ class Access:
             self._refuse(finding, actor, "not an approver", NOT_APPROVER)
         return actor
 
-    def require_viewer(self, user_id: str, owns: bool = False) -> None:
-        """`list` and `show` are for approvers and the findings channel's members; `owns`: the
-        person owns what they ask about (an owner may `show` their own IAM users).
+    def require_viewer(self, user_id: str) -> None:
+        """`list` is for those who see every finding (`sees_all`)."""
+        if not self.sees_all(user_id):
+            self.refuse_viewer(user_id)
+
+    def sees_all(self, user_id: str) -> bool:
+        """Approvers and the findings channel's members see every finding (`list`, `show`);
+        anyone else only the IAM users they own.
 
         An approver's right never waits on the channel: it is asked about last, and when Slack
-        cannot say who is in it, anyone else is refused with that line (ApproversUnknown)."""
-        if owns:
-            return
+        cannot say who is in it, anyone else gets that line (ApproversUnknown) instead."""
         group_unknown: ApproversUnknown | None = None
         try:
             if self.approvers.allows(user_id):
-                return
+                return True
         except ApproversUnknown as unknown:  # a channel member may still look
             group_unknown = unknown
         if user_id in self.viewers:
-            return
+            return True
         if group_unknown is not None:
             raise group_unknown
-        self._refuse(None, person(user_id, Surface.COMMAND), "not a viewer", NOT_A_VIEWER)
+        return False
+
+    def refuse_viewer(self, user_id: str, note: str | None = None) -> NoReturn:
+        """Refused `list` or `show`; `note`: why they may have been refused wrongly."""
+        answer = f"{NOT_A_VIEWER} {note}" if note else NOT_A_VIEWER
+        self._refuse(None, person(user_id, Surface.COMMAND), "not a viewer", answer)
 
     def _person(self, user_id: str, surface: Surface) -> Actor:
         return replace(person(user_id, surface), name=self._names(user_id))
 
     def _finding_for(self, value: object, actor: Actor) -> Finding:
-        if not isinstance(value, str) or not FINDING_ID.match(value):
+        if not isinstance(value, str) or not FINDING_ID.fullmatch(value):
             self._refuse(None, actor, "tampered value", NOT_MINE, value)
         finding = self.repository.finding(value)
         if finding is None:

@@ -8,7 +8,6 @@ logged and audited, never raised into a decision that is already recorded.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -26,6 +25,7 @@ from bot.domain import digest
 from bot.domain.clock import Clock
 from bot.domain.records import FindingNotes, FindingView
 from bot.domain.risk import by_risk
+from bot.domain.rule import SLACK_USER_ID_PATTERN
 from bot.domain.scan import ScanResult
 from bot.domain.settings import Settings
 from bot.slack.chart import trend_chart
@@ -48,7 +48,6 @@ from storage.repository import Repository, ScanRecord
 
 log = logging.getLogger(__name__)
 
-SLACK_USER = re.compile(r"^[UW][A-Z0-9]+$")  # not the bot's own actors ("scheduler", ...)
 # Slack's answers to an ephemeral for someone who cannot see the channel: a DM reaches them.
 NOT_THERE = NOT_IN_CHANNEL | {"user_not_in_channel"}
 # An account with more findings to post than this gets them in its summary's thread, and the
@@ -268,7 +267,8 @@ class Announcer:
         reply under the question they were asked."""
         owner = finding.owner_slack_id
         approvers = {finding.requested_by, finding.decided_by} - {None, owner}
-        for person in sorted(p for p in approvers if p and SLACK_USER.match(p)):
+        people = sorted(p for p in approvers if p and SLACK_USER_ID_PATTERN.fullmatch(p))
+        for person in people:  # not the bot's own actors ("scheduler", ...)
             self.tell(finding.slack_channel, person, text, thread_ts=finding.slack_thread)
         if not owner:
             return

@@ -14,12 +14,12 @@ from typing import Any
 
 from bot.application.access import Refused
 from bot.application.consent import ask_new_owner, ask_owner, look_up_owner
-from bot.application.home import publish_home
+from bot.application.home import owner_keys, publish_home
 from bot.application.scan_queue import ask_for_scan
 from bot.application.services import Services
 from bot.domain.records import Actor, Surface
 from bot.domain.rule import CATEGORIES
-from bot.domain.scan import ACCOUNT_ID
+from bot.domain.scan import ACCOUNT_ID, scannable_accounts
 from bot.domain.workflow import (
     KEEP_BY,
     ROLE_ON_SURFACE,
@@ -28,7 +28,7 @@ from bot.domain.workflow import (
     disable_refusal,
     may,
 )
-from bot.slack.client import OwnerContact
+from bot.slack.client import ApproversUnknown, OwnerContact
 from bot.slack.messages.blocks import Message
 from bot.slack.messages.command import history_message, list_page
 from bot.slack.messages.finding import KeyRules, credential, named
@@ -233,7 +233,7 @@ def unkeep_user(services: Services, user_id: str, user_name: str, reason: str) -
 
 
 def is_list_filter(filter_: str) -> bool:
-    return not filter_ or filter_ in CATEGORIES or bool(ACCOUNT_ID.match(filter_))
+    return not filter_ or filter_ in CATEGORIES or bool(ACCOUNT_ID.fullmatch(filter_))
 
 
 def open_findings_page(services: Services, user_id: str, filter_: str, page: int) -> Message:
@@ -241,17 +241,33 @@ def open_findings_page(services: Services, user_id: str, filter_: str, page: int
     services.access.require_viewer(user_id)
     rows = services.repository.open_findings(
         category=filter_ if filter_ in CATEGORIES else None,
-        account_id=filter_ if ACCOUNT_ID.match(filter_ or "") else None,
+        account_id=filter_ if ACCOUNT_ID.fullmatch(filter_ or "") else None,
     )
     return list_page(rows, filter_, page, services.settings.timezone)
 
 
 def user_history(services: Services, user_id: str, user_name: str) -> Message:
-    repository = services.repository
-    rows = repository.findings_for_user(user_name)
-    services.access.require_viewer(user_id, owns=any(r.owner_slack_id == user_id for r in rows))
+    """`show`: every account's IAM user of this name to those who see every finding; anyone
+    else sees only those they own, known as their Home tab knows them (`owner_keys`)."""
+    access, repository = services.access, services.repository
+    group_unknown: ApproversUnknown | None = None
+    try:
+        sees_all = access.sees_all(user_id)
+    except ApproversUnknown as unknown:  # they may still see their own
+        sees_all, group_unknown = False, unknown
+    owners, unread = (None, None) if sees_all else owner_keys(services, user_id)
+    rows = repository.findings_for_user(user_name, owned_by=owners)
+    if not sees_all and not rows:
+        if group_unknown is not None:
+            raise group_unknown
+        unsure = unread and (
+            f"I could not read your Slack profile ({unread}), so I could not look for IAM users "
+            "whose owner tag holds your email."
+        )
+        access.refuse_viewer(user_id, unsure)
     findings = [(row, repository.history(row.id)) for row in rows]
-    return history_message(user_name, findings, services.settings.timezone)
+    named = rows[0].user_name if rows else user_name  # as IAM spells it, not as typed
+    return history_message(named, findings, services.settings.timezone)
 
 
 def scan_for(
@@ -264,12 +280,37 @@ def scan_for(
 ) -> None:
     """An approver's scan from Slack, queued for the scanner process: `tell` hears at once
     whether it will start; the scanner tells them (through `response_url`, or on their Home)
-    when it starts and what it found."""
+    when it starts and what it found. One account is scanned only if the bot is known to scan
+    it (`scannable_accounts`): a typo is refused before anything is recorded."""
     services.access.require_approver(user_id, surface)
-    if account is not None and not ACCOUNT_ID.match(account):
-        raise Refused("`scan` takes an optional 12-digit account id.")
+    if account is not None:
+        _require_scannable(services, account)
     ask_for_scan(
         services, f"slack:{user_id}", surface, account, response_url=response_url, tell=tell
+    )
+
+
+def _require_scannable(services: Services, account: str) -> None:
+    if not ACCOUNT_ID.fullmatch(account):
+        raise Refused("`scan` takes an optional 12-digit account id.")
+    settings, shown = services.settings, literal(account)
+    known = scannable_accounts(settings, services.repository.last_scans())
+    if account in known:
+        return
+    if settings.role_arns and not settings.organization:
+        raise Refused(
+            f"I do not scan account {shown} (AWS_ROLE_ARNS names the accounts I scan), "
+            "so no scan was queued."
+        )
+    joined = " (and finds accounts that joined the Organization)" if settings.organization else ""
+    why = (
+        "No scan is recorded yet, so I cannot tell whether I scan"
+        if not known
+        else "I have not scanned"
+    )
+    raise Refused(
+        f"{why} account {shown}, so no scan was queued. `scan` alone scans every account{joined}; "
+        "after it, `scan` takes any account it covered."
     )
 
 

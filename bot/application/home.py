@@ -72,23 +72,28 @@ def build_home(services: Services, user_id: str, note: str | None = None) -> dic
     )
 
 
+def owner_keys(services: Services, user_id: str) -> tuple[list[str], str | None]:
+    """What an owner tag of this person's IAM users holds: their Slack user id or their email
+    (one users.info call, rather than a lookup per owner tag). When Slack cannot say their
+    email, their id alone, and why (`slack_error`)."""
+    try:
+        email = email_of(services.client, user_id)
+    except (SlackClientError, OSError) as error:
+        return [user_id], slack_error(error)
+    return ([user_id, email] if email else [user_id]), None
+
+
 def _owned(
     services: Services, user_id: str, disabled_since: datetime
 ) -> tuple[list[Finding], str | None]:
     """The person's open findings, and those disabled since `disabled_since` (their keys may be
-    reactivated): the owner tag holds their Slack user id or their email (one users.info call,
-    rather than a lookup per owner tag). When Slack cannot say their email, the findings known
-    by their id, and why others may be missing."""
-    try:
-        email = email_of(services.client, user_id)
-    except (SlackClientError, OSError) as error:
-        unsure = (
-            f"I could not read your Slack profile ({slack_error(error)}), so IAM users whose "
-            "owner tag holds your email may be missing here. Open this tab again in a moment."
-        )
-        return services.repository.findings_owned_by([user_id], disabled_since), unsure
-    keys = [user_id, email] if email else [user_id]
-    return services.repository.findings_owned_by(keys, disabled_since), None
+    reactivated); and, when Slack cannot say their email, why others may be missing."""
+    keys, unread = owner_keys(services, user_id)
+    unsure = (
+        f"I could not read your Slack profile ({unread}), so IAM users whose owner tag holds "
+        "your email may be missing here. Open this tab again in a moment."
+    )
+    return services.repository.findings_owned_by(keys, disabled_since), unsure if unread else None
 
 
 def _approver_part(services: Services, now: datetime) -> ApproverPart:

@@ -18,7 +18,7 @@ import boto3
 from bot.aws import fast
 from bot.aws.iam import CLIENT_CONFIG, GLOBAL_REGION, AccountIam
 from bot.domain.scan import AccountTarget
-from bot.domain.settings import ROLE_ARN_PATTERN, Settings
+from bot.domain.settings import Settings, account_of_role
 
 ROLE_SESSION_NAME = "iam-inactive"
 # A boto3 session builds one client at a time (it is not thread-safe); every client, in every
@@ -37,21 +37,16 @@ def resolve_targets(settings: Settings, base: boto3.Session) -> list[AccountTarg
         return _organization_targets(base, settings.org_role_name)
     if settings.role_arns:
         return [
-            AccountTarget(account_id=_account_of(arn), role_arn=arn) for arn in settings.role_arns
+            AccountTarget(account_id=account_of_role(arn), role_arn=arn)
+            for arn in settings.role_arns
         ]
     return [AccountTarget(account_id=current_account(base))]
-
-
-def _account_of(role_arn: str) -> str:
-    match = ROLE_ARN_PATTERN.match(role_arn)
-    assert match is not None  # the settings hold only role ARNs the pattern matches
-    return match.group(1)
 
 
 def target_for(settings: Settings, base: boto3.Session, account_id: str) -> AccountTarget:
     """How to act in one account a finding belongs to (for the live re-check and removal)."""
     for arn in settings.role_arns:
-        if _account_of(arn) == account_id:
+        if account_of_role(arn) == account_id:
             return AccountTarget(account_id, arn)
     if settings.organization and account_id != current_account(base):
         partition = base.get_partition_for_region(base.region_name or GLOBAL_REGION)

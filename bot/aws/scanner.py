@@ -22,7 +22,7 @@ from bot.aws.fast import aws_session
 from bot.domain.assessment import AccountKeys, IamIdentity, assess, has_idle_key
 from bot.domain.clock import Clock
 from bot.domain.rule import Candidate, Cleared, UserCredentials, evaluate
-from bot.domain.scan import AccountScan, AccountTarget, ScanResult
+from bot.domain.scan import NOT_SCANNED, AccountScan, AccountTarget, ScanResult
 from bot.domain.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,7 @@ def scan_accounts(
     if only_account is not None:
         targets = [target for target in targets if target.account_id == only_account]
         if not targets:
-            missing = "this account is not among the scanned accounts"
-            return finished([AccountScan(AccountTarget(only_account), error=missing)])
+            return finished([AccountScan(AccountTarget(only_account), error=NOT_SCANNED)])
 
     aws_policies = AwsManagedPolicies()
 

@@ -152,7 +152,7 @@ def last_days(days: int, now: datetime) -> Period:
 
 
 def check_account(account_id: str | None) -> str | None:
-    if account_id is not None and not ACCOUNT_ID.match(account_id):
+    if account_id is not None and not ACCOUNT_ID.fullmatch(account_id):
         raise EvidenceError(f"--account takes a 12-digit AWS account id, not {account_id!r}.")
     return account_id
 

@@ -5,10 +5,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
+
+# A finding's id as buttons and forms carry it (a uuid4's hex, storage.models.Finding.id), to be
+# matched whole (`fullmatch`: `$` would take a final newline, and a tampered value be looked up).
+FINDING_ID = re.compile(r"[0-9a-f]{32}")
 
 
 class Surface(StrEnum):

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from bot.domain.clock import as_utc
 from bot.domain.rule import AccessKeyUse, UserCredentials
+from bot.domain.scan import ACCOUNT_ID
 
 ROOT_ROW = "<root_account>"
 # Placeholders AWS writes where a date has no value (no password, key never used, root row).
@@ -161,6 +162,5 @@ def _parse_row(row: list[str], position: dict[str, int], line: int) -> UserCrede
 
 def _account_of(arn: str) -> str | None:
     parts = arn.split(":")
-    if len(parts) < 6 or parts[0] != "arn" or parts[2] != "iam" or not parts[4].isdigit():
-        return None
-    return parts[4]
+    of_iam = len(parts) >= 6 and parts[0] == "arn" and parts[2] == "iam"
+    return parts[4] if of_iam and ACCOUNT_ID.fullmatch(parts[4]) else None

@@ -34,8 +34,9 @@ KEY_WITH_PASSWORD = "decided with the console password's finding"
 # same second cannot be told apart, so neither is acted on.
 KEYS_SAME_SECOND = "two access keys made in the same second: decide on them in IAM"
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-SLACK_USER_ID_PATTERN = re.compile(r"^[UW][A-Z0-9]{2,}$")
+# Matched whole (`fullmatch`: `$` would take a final newline).
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+SLACK_USER_ID_PATTERN = re.compile(r"[UW][A-Z0-9]{2,}")
 FALSE_TAG_VALUES = ("false", "no", "0")
 
 
@@ -215,9 +216,9 @@ def owner_of(user_name: str, tags: Mapping[str, str], owner_tag_keys: Iterable[s
     keys = _by_key(tags)
     for key in owner_tag_keys:
         value = keys.get(key.casefold(), "").strip()
-        if EMAIL_PATTERN.match(value) or SLACK_USER_ID_PATTERN.match(value):
+        if EMAIL_PATTERN.fullmatch(value) or SLACK_USER_ID_PATTERN.fullmatch(value):
             return value
-    return user_name if EMAIL_PATTERN.match(user_name) else None
+    return user_name if EMAIL_PATTERN.fullmatch(user_name) else None
 
 
 def _by_key(tags: Mapping[str, str]) -> dict[str, str]:

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.domain.assessment import AccountKeys
+from bot.domain.home import LastScan
 from bot.domain.rule import Candidate
+from bot.domain.settings import Settings, account_of_role
 
-ACCOUNT_ID = re.compile(r"^\d{12}$")  # an AWS account id, as people type it
+# An AWS account id, as people type it: to be matched whole (`fullmatch`: `$` would take a
+# final newline), and in ASCII digits (`\d` takes every script's, full-width ones among them).
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
+# The error recorded for a scan of one account that is not among those scans cover (a typo, or an
+# account that left the Organization): nothing of it was read.
+NOT_SCANNED = "this account is not among the scanned accounts"
 
 
 @dataclass(frozen=True)
@@ -56,3 +64,14 @@ class ScanResult:
         if not self.failed_accounts:
             return "ok"
         return "failed" if len(self.failed_accounts) == len(self.accounts) else "partial"
+
+
+def scannable_accounts(settings: Settings, last_scans: Mapping[str, LastScan]) -> frozenset[str]:
+    """The accounts the bot scans, as far as it knows without asking AWS: with AWS_ROLE_ARNS
+    (and no AWS_ORGANIZATION), those its roles are in. Otherwise they are found by scanning (the
+    Organization's members, or the account of the bot's credentials): every account a scan
+    covered, unless its latest scan found it no longer among the scanned accounts (it left the
+    Organization), and none before the first scan."""
+    if settings.role_arns and not settings.organization:
+        return frozenset(account_of_role(arn) for arn in settings.role_arns)
+    return frozenset(account for account, last in last_scans.items() if last.error != NOT_SCANNED)

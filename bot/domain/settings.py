@@ -17,16 +17,25 @@ DEFAULT_DATABASE_URL = "sqlite:///iam-inactive.db"
 # The role deploy/member-role.yaml creates in each account (tests/unit/test_deploy_templates.py
 # keeps the two equal).
 DEFAULT_ORG_ROLE_NAME = "iam-inactive"
-ROLE_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]+$")
-ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
-SLACK_GROUP_ID_PATTERN = re.compile(r"^S[A-Z0-9]{2,}$")
-SLACK_CHANNEL_PATTERN = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+# Each is matched whole (`fullmatch`), in ASCII (IAM's `\w` is [A-Za-z0-9_]; Python's takes
+# every script's letters and digits).
+ROLE_ARN_PATTERN = re.compile(r"arn:aws[a-z-]*:iam::([0-9]{12}):role/[\w+=,.@/-]+", re.ASCII)
+ROLE_NAME_PATTERN = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+SLACK_GROUP_ID_PATTERN = re.compile(r"S[A-Z0-9]{2,}")
+SLACK_CHANNEL_PATTERN = re.compile(r"[CGD][A-Z0-9]{2,}")
 TAG_SOURCES = ("bulk", "per-user")
 LOG_FORMATS = ("text", "json")
 SOURCES = ("report", "api")
 # What Disable does to idle access keys: deactivate them (reversibly), or leave them alone
 # (they are still found and shown).
 KEY_ACTIONS = ("deactivate", "off")
+
+
+def account_of_role(role_arn: str) -> str:
+    """The account a role of AWS_ROLE_ARNS is in (the settings hold only ARNs the pattern takes)."""
+    match = ROLE_ARN_PATTERN.fullmatch(role_arn)
+    assert match is not None, role_arn
+    return match.group(1)
 
 
 @dataclass(frozen=True)

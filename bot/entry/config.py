@@ -203,13 +203,13 @@ class _Reader:
 
     def matching(self, name: str, pattern: re.Pattern[str], what: str) -> str | None:
         raw = self.text(name)
-        if raw is not None and not pattern.match(raw):
+        if raw is not None and not pattern.fullmatch(raw):
             raise SettingsError(f"{name} must be {what} (got {raw!r})")
         return raw
 
     def matching_csv(self, name: str, pattern: re.Pattern[str], what: str) -> list[str]:
         values = self.csv(name)
-        bad = [value for value in values if not pattern.match(value)]
+        bad = [value for value in values if not pattern.fullmatch(value)]
         if bad:
             raise SettingsError(
                 f"{name} must be a comma-separated list of {what} (bad: {bad[0]!r})"

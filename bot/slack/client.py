@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from urllib.error import URLError
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError, SlackClientError, SlackObjectFormationError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -92,9 +92,12 @@ def _never_sent(error: Exception | None) -> bool:
 
 
 def slack_error(error: SlackClientError | OSError) -> str:
-    """One line on a failed Slack call: Slack's answer, or that it could not be reached."""
+    """One line on a failed Slack call: Slack's answer, that the bot made what slack_sdk would
+    not send (it raises that before asking Slack anything), or that Slack could not be reached."""
     if isinstance(error, SlackApiError):
         return f"Slack answered {error.response.get('error', 'an error')}"
+    if isinstance(error, SlackObjectFormationError):
+        return f"I made a message Slack would refuse, a fault of mine ({error})"
     return f"Slack could not be reached ({type(error).__name__})"
 
 
@@ -346,9 +349,9 @@ class OwnerDirectory:
         if not owner:
             return OwnerContact(None, False, "The owner of this IAM user is unknown")
         try:
-            if SLACK_USER_ID_PATTERN.match(owner):
+            if SLACK_USER_ID_PATTERN.fullmatch(owner):
                 user = self._client.users_info(user=owner)["user"]
-            elif EMAIL_PATTERN.match(owner):
+            elif EMAIL_PATTERN.fullmatch(owner):
                 user = self._client.users_lookupByEmail(email=owner)["user"]
             else:
                 return OwnerContact(None, False, f"The owner {literal(owner)} is not a Slack user")

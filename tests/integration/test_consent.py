@@ -214,6 +214,14 @@ def test_approvers_end_a_keep_by_command_and_it_reopens(bot, standin):
     assert ("unkept", APPROVER, "moved to SSO & <okta>") in bot.actions_of(reopened)
 
 
+def test_unkeep_finds_an_iam_user_whatever_the_case_typed(bot):
+    """IAM user names are unique without regard to case: `Owned` can only mean `owned`."""
+    finding = bot.finding("owned")
+    bot.submit_keep(finding, APPROVER, "service account until Q3", "90", "slack-channel")
+    assert "Ended the keep of `owned`" in bot.reply("unkeep Owned no longer needed")["text"]
+    assert bot.finding("owned").state == State.OPEN
+
+
 def test_approvers_end_a_keep_from_show(bot, standin):
     finding = bot.finding("owned")
     bot.submit_keep(finding, APPROVER, "service account until Q3", "90", "slack-channel")

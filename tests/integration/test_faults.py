@@ -9,7 +9,9 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from slack_sdk.models.blocks import ButtonElement
 
+from bot.application import flows
 from bot.application.jobs import scan_job, sweep_job
 from bot.application.scans import SCAN_LEASE_TIME, scan_lease
 from bot.aws.demo import seed_users
@@ -56,6 +58,23 @@ def test_with_the_database_down_every_person_hears_it_and_nothing_breaks(bot, st
     assert keep.status_code == 200  # the form closes; the approver hears why by DM
     assert "database is unavailable" in standin.said_to(APPROVER)
     assert bot.finding("owned").state == State.OPEN and has_password("owned")
+
+
+def test_a_message_slack_sdk_will_not_build_is_told_as_the_bots_fault_not_slacks(
+    bot, standin, monkeypatch, caplog
+):
+    """slack_sdk refuses to build a block Slack would refuse (SlackObjectFormationError, a
+    SlackClientError) before anything is sent: the person is told it is the bot's fault, not
+    that Slack could not be reached, and the bug is logged as an error."""
+
+    def a_button_over_slacks_limit(*_args: object) -> None:
+        ButtonElement(text="Next", action_id=ActionId.LIST_NEXT, value="v" * 2001).to_dict()
+
+    monkeypatch.setattr(flows, "list_page", a_button_over_slacks_limit)
+    bot.click(ActionId.LIST_NEXT, '{"filter": "dormant", "page": 2}')
+    told = standin.said_to(APPROVER)
+    assert "a fault of mine" in told and "Slack could not be reached" not in told
+    assert [r for r in caplog.records if r.levelname == "ERROR" and r.exc_info]
 
 
 def test_findings_whose_message_failed_are_posted_later(standin, database_file, aws_session, now):

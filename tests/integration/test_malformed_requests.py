@@ -117,6 +117,39 @@ def test_a_page_number_no_button_carries_is_answered_not_crashed_on(bot, standin
     assert not [r for r in caplog.records if r.levelname == "ERROR" or r.exc_info]
 
 
+# An account id typed with a CJK input method: `\d` takes these digits, AWS does not.
+FULLWIDTH_ACCOUNT = "１２３４５６７８９０１２"
+
+
+@pytest.mark.parametrize(
+    "filter_",
+    ["nonsense", "é" * 400, FULLWIDTH_ACCOUNT, "123456789012\n"],
+    ids=["a-word", "400-accented-letters", "fullwidth-digits", "account-and-a-newline"],
+)
+def test_a_list_button_with_a_filter_list_does_not_take_is_not_mine(bot, standin, filter_):
+    """A Previous or Next button's filter is checked as the typed `list` checks it: one it would
+    refuse is no button of the bot's, not a page of every open finding under its name (nor a
+    next page whose button slack_sdk would not build, told as Slack out of reach)."""
+    value = json.dumps({"filter": filter_, "page": 2}, ensure_ascii=False)
+    assert len(value) <= 2000  # a value Slack carries
+    bot.click(ActionId.LIST_NEXT, value)
+    (answer,) = standin.named("response/respond")
+    assert answer.params["text"] == NOT_MINE
+
+
+@pytest.mark.parametrize(
+    ("text", "usage"),
+    [
+        (f"list {FULLWIDTH_ACCOUNT}", "`list` takes"),
+        (f"scan {FULLWIDTH_ACCOUNT}", "`scan` takes an optional 12-digit account id"),
+    ],
+    ids=["list", "scan"],
+)
+def test_an_account_id_in_fullwidth_digits_is_refused_not_taken_for_an_account(bot, text, usage):
+    """Not "0 open findings" of an account that has some, nor a scan of no account queued."""
+    assert usage in bot.reply(text)["text"]
+
+
 @pytest.mark.parametrize(
     "values",
     [

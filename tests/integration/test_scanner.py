@@ -4,6 +4,7 @@ hears at once whether a scanner will run it, and the scanner's loop (its own thr
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -14,11 +15,12 @@ from sqlalchemy import select
 
 from bot.application.scan_queue import Scanner
 from bot.application.services import nobody_to_wake
-from bot.aws.demo import seed_users
+from bot.aws.demo import DEMO_ACCOUNT_ID, seed_users
+from bot.domain.clock import utc_now
 from bot.domain.records import RecordsUnavailable
 from storage import models
 from tests.integration.conftest import IDLE_DORMANT, OWNED, scans, session_of, start_bot
-from tests.support.bot_harness import APPROVER, STRANGER
+from tests.support.bot_harness import APPROVER, STRANGER, idle_scan
 from tests.support.processes import wait_for
 
 
@@ -69,6 +71,20 @@ def test_a_scan_asked_for_with_no_scanner_running_is_told_so_and_runs_when_one_s
     assert not web.repository.scanners_alive(web.services.clock())  # it said goodbye
     with session_of(web.repository) as session:  # and left no row behind
         assert session.get(models.Lease, scanner.name) is None
+
+
+def test_a_scan_of_an_account_the_bot_does_not_scan_is_refused_before_anything_is_queued(web):
+    """`scan 999999999999` (a typo) changes nothing: no request is queued, so no scan fails in
+    public and the approvers' Home lists no such account. Without AWS_ROLE_ARNS the accounts
+    scanned are known from scans (an Organization's members, or the bot's own, as here)."""
+    assert "No scan is recorded yet" in web.reply(f"scan {DEMO_ACCOUNT_ID}")["text"]
+    web.repository.record_scan(idle_scan({DEMO_ACCOUNT_ID: 1}, utc_now()), "test", dry_run=False)
+    assert "I have not scanned account `999999999999`" in web.reply("scan 999999999999")["text"]
+    assert requests_of(web.repository) == []
+    web.open_home(APPROVER)
+    assert "999999999999" not in json.dumps(web.home_of(APPROVER))
+    assert "is queued" in web.reply(f"scan {DEMO_ACCOUNT_ID}")["text"]
+    assert [request.account_id for request in requests_of(web.repository)] == [DEMO_ACCOUNT_ID]
 
 
 def test_the_web_answers_at_once_while_the_scanner_scans(web, standin):

@@ -17,9 +17,10 @@ from bot.application.jobs import sweep_job
 from bot.aws.demo import DemoUser, seed_users
 from bot.domain.clock import utc_now
 from bot.domain.records import Surface
-from bot.domain.workflow import Intent
+from bot.domain.workflow import Intent, State
 from bot.slack.ids import ActionId
 from bot.slack.messages.text import literal
+from storage.models import Finding
 from tests.integration.conftest import set_fields, start_bot
 from tests.support.bot_harness import APPROVER, CHANNEL, OWNER, STRANGER, idle_scan
 from tests.support.slack_limits import TIER_2
@@ -55,6 +56,40 @@ def test_findings_are_shown_to_approvers_channel_members_and_owners_only(bot, st
     bot.click(ActionId.DISABLE, bot.finding("owned").id)  # the owner is now known in Slack
     assert "History of `owned`" in bot.reply("show owned", user=OWNER)["text"]  # their own
     assert "Findings are shown" in bot.reply("show idle-dormant", user=OWNER)["text"]
+
+
+ACCOUNT_A, ACCOUNT_B = "111111111111", "222222222222"
+
+
+def idle_in(bot, *accounts: str) -> list[Finding]:
+    """`idle-00000`, an idle password in each account (recorded, not posted), by account."""
+    scan = idle_scan(dict.fromkeys(accounts, 1), utc_now())
+    bot.repository.record_scan(scan, "test", dry_run=False)
+    found = {row.account_id: row for row in bot.repository.findings_for_user("idle-00000")}
+    return [found[account] for account in accounts]
+
+
+def test_an_owner_shown_a_name_sees_their_iam_user_of_it_not_another_accounts(bot):
+    """`idle-00000` in account A is OWNER's (they were asked about it); in account B it is
+    someone else's. OWNER is neither an approver nor in the findings channel, so `show` gives
+    them A's finding and its history, and nothing of B's."""
+    mine, theirs = idle_in(bot, ACCOUNT_A, ACCOUNT_B)
+    set_fields(bot.repository, mine.id, owner_slack_id=OWNER, state=State.AWAITING_OWNER)
+    set_fields(bot.repository, theirs.id, owner="someone-else@example.com")
+    shown = json.dumps(bot.reply("show idle-00000", user=OWNER))
+    assert ACCOUNT_A in shown and ACCOUNT_B not in shown
+    assert ACCOUNT_B in json.dumps(bot.reply("show idle-00000", user=APPROVER))
+
+
+def test_an_owner_known_by_the_owner_tag_alone_may_show_what_their_home_lists(bot):
+    """The owner tag holds OWNER's Slack id; an approver kept the finding in the channel, so
+    OWNER was never asked. `show` knows owners as their Home tab does (the tag holds their Slack
+    id or email, or they were resolved to it in Slack), not only once asked."""
+    (kept,) = idle_in(bot, ACCOUNT_A)
+    set_fields(bot.repository, kept.id, owner=OWNER, state=State.KEPT, decided_by=APPROVER)
+    bot.open_home(OWNER)
+    assert "Your keeps (1)" in json.dumps(bot.home_of(OWNER))
+    assert "History of `idle-00000`" in bot.reply("show idle-00000", user=OWNER)["text"]
 
 
 def test_a_person_refused_again_and_again_is_told_once_a_minute_and_counted(bot, standin):

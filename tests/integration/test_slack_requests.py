@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.application.access import GONE, NOT_MINE
 from bot.application.jobs import follow_up_job
 from bot.aws.demo import DemoUser, seed_users
 from bot.domain.settings import Settings
@@ -47,11 +48,17 @@ def test_stale_timestamp_is_rejected(bot, standin):
     assert standin.calls == []
 
 
-@pytest.mark.parametrize("value", ["../../etc", "0" * 32, ""], ids=["tampered", "unknown", "empty"])
-def test_tampered_or_unknown_button_value_is_refused(bot, standin, value):
+@pytest.mark.parametrize(
+    ("value", "answer"),
+    [("../../etc", NOT_MINE), ("0" * 32, GONE), ("", NOT_MINE), ("0" * 32 + "\n", NOT_MINE)],
+    ids=["tampered", "unknown", "empty", "id-and-a-newline"],
+)
+def test_tampered_or_unknown_button_value_is_refused(bot, standin, value, answer):
+    """A value that is no finding id of the bot's (a trailing newline included: `$` would take
+    it) is not looked up: it is not one of mine, not a finding that no longer exists."""
     bot.click(ActionId.DISABLE, value)
     (told,) = standin.named("chat.postEphemeral")
-    assert "nothing was done" in told.params["text"]
+    assert told.params["text"] == answer
     assert {row.state for row in bot.repository.open_findings()} == {State.OPEN}
 
 
@@ -188,6 +195,12 @@ def test_show_gives_the_finding_and_its_history(bot):
     answer = bot.replies("show owned")
     assert "History of owned" in answer and "disable_requested" in answer
     assert "No findings for IAM user" in bot.replies("show nobody")
+
+
+def test_show_finds_an_iam_user_whatever_the_case_typed(bot):
+    """IAM user names are unique without regard to case (AWS refuses `OWNED` beside `owned`), so
+    `OWNED` can only mean `owned`."""
+    assert "History of `owned`" in bot.reply("show OWNED")["text"]
 
 
 def test_digest_posts_to_the_channel_with_a_chart_for_approvers_only(bot, standin):

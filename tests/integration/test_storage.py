@@ -28,7 +28,7 @@ from storage.db import (
     migrate,
 )
 from storage.repository import Repository
-from tests.integration.conftest import scans, session_of
+from tests.integration.conftest import scans, session_of, set_fields
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 ACCOUNT = AccountTarget("111122223333")
@@ -191,6 +191,26 @@ def test_a_closed_finding_can_be_found_again_as_a_new_one(repository):
     )
     assert len(record.new) == 1
     assert len(repository.findings_for_user("ann")) == 2
+
+
+def test_a_users_findings_are_found_in_any_case_and_an_owners_by_tag_or_slack_id(repository):
+    """IAM user names are unique without regard to case, and so are emails: compared so in SQL,
+    on SQLite and PostgreSQL alike. An owner is known by the owner tag (their Slack id or email)
+    or by the Slack user the tag was resolved to."""
+    other = facts("ANN", account_id=OTHER.account_id)
+    result = scan(account_scan(ACCOUNT, [facts("ann")], T0), account_scan(OTHER, [other], T0))
+    repository.record_scan(result, "cli", dry_run=False)
+    assert len(repository.findings_for_user("Ann")) == 2
+    by_account = {row.account_id: row for row in repository.findings_for_user("aNN")}
+    set_fields(repository, by_account[ACCOUNT.account_id].id, owner="Ann@Example.com")
+    set_fields(repository, by_account[OTHER.account_id].id, owner_slack_id="U0ANN")
+    for keys, accounts in (
+        (["U0ANN", "ann@example.com"], {ACCOUNT.account_id, OTHER.account_id}),
+        (["U0ANN"], {OTHER.account_id}),
+        (["U0BEN", "ben@example.com"], set()),
+    ):
+        owned = repository.findings_for_user("ann", owned_by=keys)
+        assert {row.account_id for row in owned} == accounts, keys
 
 
 def test_only_one_open_finding_per_account_and_user(repository):

@@ -62,7 +62,7 @@ def test_the_role_name_is_the_bot_s_default_everywhere():
         load_template(STACKSET)["Parameters"]["RoleName"]["Default"],
     }
     assert defaults == {DEFAULT_ORG_ROLE_NAME}
-    assert ROLE_NAME_PATTERN.match(DEFAULT_ORG_ROLE_NAME)
+    assert ROLE_NAME_PATTERN.fullmatch(DEFAULT_ORG_ROLE_NAME)
     # the bot builds the member role's ARN from its name alone
     assert load_template(MEMBER_ROLE)["Resources"]["Role"]["Properties"]["Path"] == "/"
 

@@ -38,7 +38,7 @@ HELP = "\n".join(
     [
         f"*{COMMAND}* finds AWS console passwords and access keys nobody uses, and removes the "
         "passwords and deactivates the keys with your say-so.",
-        f"• `{COMMAND} scan [account]`: scan now (approvers)",
+        f"• `{COMMAND} scan [account]`: scan now, every account or one already scanned (approvers)",
         f"• `{COMMAND} list [dormant|keys_only|idle_key|account]`: open findings, a page at a time",
         f"• `{COMMAND} show {USER}`: a finding, its facts and its whole history",
         f"• `{COMMAND} digest`: post the digest to the channel now (approvers)",
