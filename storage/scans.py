@@ -137,7 +137,7 @@ def _sync_account(
             continue
         seen.append((row, candidate))
         if keep_expired(row.kept_until, now) and may(Intent.REOPEN, row.state):
-            step(session, row, Intent.REOPEN, now, "keep expired", changes=REOPENED)
+            _scan_step(session, row, Intent.REOPEN, now, "keep expired", REOPENED)
             record.reopened.append(row)
         else:
             record.updated.append(row)
@@ -177,11 +177,11 @@ def _open(
 ) -> None:
     """New findings and their `opened` audit rows, one insert each."""
     last_closed = _last_closed(session, account.target.account_id, candidates)
+    # The API's answers are as old as the scan: read from its start on.
+    facts_from = account.report_generated_at or now
     rows, events = [], []
     for candidate in candidates:
-        verdict = opening(
-            last_closed.get(identity(candidate)), account.report_generated_at, dry_run
-        )
+        verdict = opening(last_closed.get(identity(candidate)), facts_from, dry_run)
         if not verdict.allowed:
             continue
         values = {
@@ -274,8 +274,23 @@ def _another_user(row: models.Finding, candidate: Candidate) -> bool:
 def _resolve(
     session: Session, row: models.Finding, reason: str, now: datetime, record: ScanRecord
 ) -> None:
-    step(session, row, Intent.RESOLVE, now, reason, changes=FindingChanges(resolution=reason))
+    _scan_step(session, row, Intent.RESOLVE, now, reason, FindingChanges(resolution=reason))
     record.resolved.append(row)
+
+
+def _scan_step(
+    session: Session,
+    row: models.Finding,
+    intent: Intent,
+    now: datetime,
+    reason: str,
+    changes: FindingChanges,
+) -> None:
+    """A step the scan takes, dated when the scan began (what it read is from then), but never
+    before the row's last step: a decision taken while the scan ran came first, in the audit
+    log and the evidence as in fact."""
+    at = max(now, row.state_changed_at) if row.state_changed_at else now
+    step(session, row, intent, at, reason, changes=changes)
 
 
 def _facts(candidate: Candidate, now: datetime, known_user_id: str | None = None) -> dict[str, Any]:

@@ -131,9 +131,15 @@ def identities_of_all_users(
     }
 
 
-def identity_of_user(iam: Any, user_name: str) -> IamIdentity:
-    """One user's UserId and tags (GetUser), for teams that do not grant the bulk call."""
-    return _identity(iam.get_user(UserName=user_name)["User"])
+def identity_of_user(iam: Any, user_name: str) -> IamIdentity | None:
+    """One user's UserId and tags (GetUser), for teams that do not grant the bulk call; None if
+    the user is gone."""
+    try:
+        return _identity(iam.get_user(UserName=user_name)["User"])
+    except ClientError as error:
+        if error_code(error) == "NoSuchEntity":
+            return None
+        raise
 
 
 def list_users(iam: Any) -> Iterator[dict[str, Any]]:

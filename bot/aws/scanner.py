@@ -19,9 +19,9 @@ from bot.aws import iam as aws
 from bot.aws.accounts import iam_in, resolve_targets
 from bot.aws.details import AwsManagedPolicies
 from bot.aws.fast import aws_session
-from bot.domain.assessment import AccountKeys, IamIdentity, assess, has_idle_key
+from bot.domain.assessment import AccountKeys, assess, has_idle_key
 from bot.domain.clock import Clock
-from bot.domain.rule import Candidate, Cleared, UserCredentials, evaluate
+from bot.domain.rule import USER_DELETED, Candidate, Cleared, UserCredentials, evaluate
 from bot.domain.scan import NOT_SCANNED, AccountScan, AccountTarget, ScanResult
 from bot.domain.settings import Settings
 
@@ -107,20 +107,32 @@ def _scan_account(
             identities = bulk.result()
         else:
             identities = {
-                user.user_name: aws.identity_of_user(iam, user.user_name) for user in idle
+                user.user_name: identity
+                for user in idle
+                if (identity := aws.identity_of_user(iam, user.user_name)) is not None
             }
 
     cleared = {name: v.reason for name, v in passwords.items() if isinstance(v, Cleared)}
+    # In the report but not among IAM's users now: deleted since (AWS serves a report for up to
+    # 4 hours), with nothing left to act on.
+    gone = {user.user_name for user in idle if user.user_name not in identities}
+    cleared.update(dict.fromkeys(gone, USER_DELETED))
     verdicts = {}
     candidates: list[Candidate] = []
     for user in idle:
         name = user.user_name
-        identity = identities.get(name, IamIdentity())
+        if name in gone:
+            continue
+        identity = identities[name]
         verdicts[name] = verdict = assess(user, passwords[name], identity, now, settings)
         candidates.extend(verdict.findings)
         if verdict.cleared is not None:
             cleared[name] = verdict.cleared
-    other_keys = {u.user_name: u.keys for u in users if u.keys and u.user_name not in verdicts}
+    other_keys = {
+        u.user_name: u.keys
+        for u in users
+        if u.keys and u.user_name not in verdicts and u.user_name not in gone
+    }
     keys = AccountKeys(verdicts, other_keys, now, settings)
     return AccountScan(target, candidates, cleared, len(users), generated_at, None, keys)
 

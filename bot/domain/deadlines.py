@@ -20,13 +20,12 @@ class Opening:
     note: str | None = None
 
 
-def opening(
-    last_closed: FindingView | None, report_generated_at: datetime | None, dry_run: bool
-) -> Opening:
+def opening(last_closed: FindingView | None, facts_from: datetime, dry_run: bool) -> Opening:
     """A user found idle again, given its last closed finding: old data must not reopen a
     removal.
 
-    A report generated before the removal predates it; a removal made in a dry run is not
+    Facts from before the removal predate it (`facts_from`: when the credential report was
+    generated, or when the scan began reading IAM's API); a removal made in a dry run is not
     posted again while DRY_RUN stays on, and once it is off it reopens, marked, for a real
     decision."""
     if last_closed is None or last_closed.state not in CARRIED_OUT or last_closed.closed_at is None:
@@ -35,8 +34,7 @@ def opening(
         if dry_run:
             return Opening(False)
         return Opening(True, f"decided in a dry run on {last_closed.closed_at:%Y-%m-%d}")
-    stale = report_generated_at is not None and report_generated_at < last_closed.closed_at
-    return Opening(not stale)
+    return Opening(facts_from >= last_closed.closed_at)
 
 
 def reactivation_refusal(finding: FindingView, now: datetime, window_days: int) -> str | None:

@@ -89,8 +89,13 @@ class UserCredentials:
 
     @property
     def password_idle_since(self) -> datetime:
-        """When the password was last used, or, never used, when it was set."""
-        return self.password_last_used or self.password_last_changed or self.created
+        """When the password was last used or set, whichever is later: PasswordLastUsed outlives
+        a removed password, so a password set again since its last use counts from when it was
+        set. Neither known: the user's creation."""
+        known = [
+            moment for moment in (self.password_last_used, self.password_last_changed) if moment
+        ]
+        return max(known) if known else self.created
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,21 @@ def test_never_used_password_counts_from_when_it_was_set(days, idle):
         assert verdict.reason == "password set in the last 90 days"
 
 
+@pytest.mark.parametrize(("days", "idle"), [(89, False), (90, True), (91, True)])
+def test_a_password_set_again_after_its_last_use_counts_from_when_it_was_set(days, idle):
+    # PasswordLastUsed outlives a removed password: the old one's last use says nothing of this.
+    verdict = evaluate(user(created=500, used=200, changed=days), NOW, RULE)
+    assert isinstance(verdict, Candidate) is idle
+    if idle:
+        assert verdict.days_idle == days
+    else:
+        assert verdict.reason == "password set in the last 90 days"
+
+
+def test_a_password_used_after_it_was_set_counts_from_its_last_use():
+    assert finding(user(created=500, used=120, changed=300)).days_idle == 120
+
+
 def test_no_password_is_never_a_finding_even_with_an_old_last_use():
     # PasswordLastUsed survives password removal.
     assert cleared(user(password=False, used=400)) == NO_PASSWORD

@@ -1,6 +1,8 @@
-"""Hostile review of scanning, recording and evidence: each test is a defect, demonstrated as the
-existing tests demonstrate behaviour (moto, the scan recorder, the decision service, SQLite and
-PostgreSQL)."""
+"""What a scan reads is as old as the scan: AWS serves a credential report for up to 4 hours, the
+API's answers date from the scan's start, and people decide while it runs. A user deleted since
+the report fails nothing, a password set again since its last use is not idle, a removal made
+while the scan ran is not opened again, and a decision taken meanwhile stays before the scan's
+steps in the audit log and the evidence."""
 
 from __future__ import annotations
 
@@ -28,12 +30,11 @@ from tests.integration.test_storage import ACCOUNT, T0, account_scan, facts, sca
 # --- scanning -----------------------------------------------------------------------------------
 
 
-def test_a_user_deleted_after_the_report_does_not_fail_the_account_with_per_user_tags(
+def test_a_user_deleted_since_the_report_is_cleared_and_fails_nothing_with_per_user_tags(
     aws_session, now
 ):
-    """AWS reuses a credential report for up to 4 hours: a user deleted in that time is still in
-    it. With TAG_SOURCE=per-user, its GetUser answers NoSuchEntity, and the whole account fails
-    (every scan, until the report is regenerated), leaving its other findings unrefreshed."""
+    """Still in the report, gone from IAM: its GetUser answers NoSuchEntity. The user is cleared
+    as deleted; the account's scan (and its other findings) goes on."""
     seed_users(aws_session, (IDLE_DORMANT, OWNED), now)
 
     def deleted_after_the_report(**_kwargs):
@@ -43,15 +44,15 @@ def test_a_user_deleted_after_the_report_does_not_fail_the_account_with_per_user
     result = scan_accounts(Settings(tag_source="per-user"), aws_session, clock=lambda: now)
     assert result.status == "ok", result.accounts[0].error
     assert "owned" in {finding.user_name for finding in result.candidates}
+    assert result.accounts[0].cleared[IDLE_DORMANT.name] == "user deleted"
 
 
-def test_a_password_set_again_after_its_removal_is_not_idle_from_the_old_ones_last_use(
+def test_a_password_set_again_after_its_removal_counts_from_when_it_was_set(
     aws_session, now, monkeypatch
 ):
-    """PasswordLastUsed survives a password's removal (docs/detection-rule.md). A password the
-    bot removed, then set again by an admin today, is found idle at once, with the old
-    password's idle days, and the live re-check would let it be removed: the rule takes the
-    last use of a password that no longer exists over the date the current one was set."""
+    """PasswordLastUsed outlives a removed password (docs/detection-rule.md): a password removed,
+    then set again by an administrator today, is not idle, neither to the scan nor to the live
+    re-check before a removal."""
     seed_users(aws_session, (IDLE_DORMANT,), now)  # its password last used 200 days ago
     iam = aws_session.client("iam")
     iam.delete_login_profile(UserName=IDLE_DORMANT.name)  # removed (by the bot, say)
@@ -79,10 +80,9 @@ def login_profile_made(when):
 # --- recording ----------------------------------------------------------------------------------
 
 
-def test_a_removal_made_while_an_api_scan_ran_is_not_reopened_by_that_scan(repository):
-    """The report path refuses to reopen a removal with a report generated before it; the API
-    path's facts are as old as the scan, but nothing dates them, so a scan that read the user
-    before the bot removed its password opens (and posts) a new finding once recorded."""
+def test_a_removal_made_while_an_api_scan_ran_is_not_opened_again_by_it(repository):
+    """As a report generated before a removal does not reopen it, neither do the API's answers
+    of a scan that began before it."""
     first = repository.record_scan(
         scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli", dry_run=False
     )
@@ -104,10 +104,9 @@ def test_a_removal_made_while_an_api_scan_ran_is_not_reopened_by_that_scan(repos
 # --- evidence -----------------------------------------------------------------------------------
 
 
-def test_a_scan_resolving_a_finding_decided_during_it_keeps_the_audit_log_in_order(repository):
-    """A scan's audit rows are dated when the scan started, not when it was recorded: a Disable
-    pressed while the scan ran, then resolved by it, reads in the evidence as resolved first
-    and requested after, and the summary counts the resolved finding as still open."""
+def test_a_decision_taken_while_a_scan_ran_stays_before_its_steps(repository):
+    """A Disable pressed while a scan ran, whose finding that scan then resolves: the evidence
+    reads requested, then resolved, and counts the finding resolved, not still open."""
     first = repository.record_scan(
         scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli", dry_run=False
     )
