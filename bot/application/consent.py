@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackClientError
 from bot.application.access import Refused
 from bot.application.removal import Removal
 from bot.application.services import Services
-from bot.domain.records import Actor, Role, Surface, SystemActor
+from bot.domain.records import Actor, FindingNotes, Role, Surface, SystemActor
 from bot.slack.client import OwnerContact, slack_error
 from bot.slack.messages.text import literal, mention
 from storage.models import Finding
@@ -34,7 +34,9 @@ def ask_owner(services: Services, finding: Finding, owner: OwnerContact, by: Act
     """Record that the owner is asked, DM them, and say so (a line for whoever asked)."""
     assert owner.slack_id is not None  # only a reachable owner is asked, and one has an id
     finding = services.decisions.await_owner(finding.id, owner.slack_id, by)
-    # The channel line only: an earlier owner's DM keeps saying where things stood for them.
+    # An earlier owner's DM is theirs no more: it keeps saying where things stood for them, and
+    # the reminder, the redraws and the outcome go to the DM this owner gets (once it arrives).
+    services.repository.note([finding.id], FindingNotes(dm_channel=None, dm_ts=None))
     services.announcer.refresh(finding, dm=False)
     if services.announcer.dm_owner(finding):
         return f"Asked {mention(owner.slack_id)} to confirm by DM."

@@ -15,7 +15,15 @@ from typing import Any
 
 from bot.application import key_actions
 from bot.application.key_decisions import KeyDecisions, keys_record
-from bot.application.removal import MAX_ERROR, Removal, RemovedUnrecorded
+from bot.application.removal import (
+    GONE,
+    MAX_ERROR,
+    Removal,
+    RemovedUnrecorded,
+    checked_after,
+    gone_after_all,
+    gone_already,
+)
 from bot.aws.iam import AccountIam, describe_error
 from bot.domain.access_keys import riding_key_dates
 from bot.domain.assessment import recheck, recheck_facts, same_owner
@@ -225,7 +233,7 @@ class Decisions:
                 recovered = self.keys.recover(finding, iam, system)
                 if recovered is not None:
                     return recovered
-            elif not iam.has_password(finding.user_name):
+            elif gone_already(iam, finding.user_name):
                 why = "recovered after a restart: the password is gone"
                 return self._finish_removal(finding, iam, system, PASSWORD_REMOVED, {}, why)
         if self._other_mode(finding):
@@ -277,9 +285,9 @@ class Decisions:
             # and its answer was lost (botocore retried and heard NoSuchEntity).
             outcome = PASSWORD_REMOVED if deletion.existed else ANSWER_LOST
             taken_by = deletion.request_id if deletion.existed else None
-            proof = {"aws_request_id": taken_by, **_checked_after(iam, finding)}
+            proof = {"aws_request_id": taken_by, **checked_after(iam, finding.user_name)}
         except Exception as error:
-            if not _gone_after_all(iam, finding.user_name):
+            if not gone_after_all(iam, finding.user_name):
                 note = describe_error(error)
                 return Removal(move(Intent.FAIL, note), literal(note, MAX_ERROR))
             outcome = ANSWER_LOST  # the re-check saw it there just before our request
@@ -370,31 +378,5 @@ class Decisions:
         return moved
 
 
-GONE = "GetLoginProfile: NoSuchEntity"
-
-
-def _checked_after(iam: AccountIam, finding: Finding) -> dict[str, str]:
-    """The removal checked right after it, for the record: AWS asked whether the password is
-    still there. What the check finds is recorded; it changes nothing (IAM is eventually
-    consistent: a password just removed may still show for a moment)."""
-    try:
-        there = iam.has_password(finding.user_name)
-    except Exception as error:
-        return {"checked_after": f"GetLoginProfile failed: {describe_error(error)}"}
-    if there:
-        log.warning("%s's password still shows right after its removal", finding.user_name)
-    return {"checked_after": "GetLoginProfile: the password still shows" if there else GONE}
-
-
 def _removed(finding: Finding) -> str:
     return f"Console password of {literal(finding.user_name)} removed."
-
-
-def _gone_after_all(iam: AccountIam, user_name: str) -> bool:
-    """Whether a removal whose answer never came (a timeout, a dropped connection, every retry
-    failing) took place all the same: AWS says the password is gone. Not knowing is not gone."""
-    try:
-        return not iam.has_password(user_name)
-    except Exception as error:  # the question fails too: the removal stays failed
-        log.warning("could not ask whether %s's password is gone: %s", user_name, error)
-        return False

@@ -50,6 +50,7 @@ def follow_up_job(services: Services) -> str:
             reminder_days=settings.reminder_days,
             escalate_days=settings.escalate_days,
             auto_disable_days=settings.auto_disable_days,
+            owner_reached=finding.dm_ts is not None,
         )
         try:
             if step == AuditAction.REMIND:

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from bot.application import key_actions
 from bot.application.removal import MAX_ERROR, Removal, RemovedUnrecorded
-from bot.aws.iam import AccountIam, describe_error
+from bot.aws.iam import AccountIam, describe_error, refused
 from bot.domain.access_keys import riding_keys
 from bot.domain.assessment import LiveUser, recheck_facts, recheck_key, same_owner
 from bot.domain.clock import Clock, iso, parse_iso
@@ -259,7 +259,12 @@ class KeyDecisions:
         deactivation that was carried out, recorded as such (None: not that case)."""
         if finding.key_id is None:  # recorded before the key was known: not acted on
             return None
-        key_now = key_actions.current(iam, finding.user_name, finding.key_id)
+        try:
+            key_now = key_actions.current(iam, finding.user_name, finding.key_id)
+        except Exception as error:
+            if refused(error):  # AccessDenied: the removal's own re-check fails, and says so
+                return None
+            raise  # AWS not answering, or throttling: the next sweep asks again
         if key_now is None or key_now.active or key_now.created is None:
             return None
         outcome = key_actions.KeyOutcome(

@@ -1,12 +1,17 @@
-"""What a decision's step in AWS comes to, for the people told of it."""
+"""What a decision's step in AWS comes to, for the people told of it, and what AWS is asked of a
+password around its removal."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
+from bot.aws.iam import AccountIam, describe_error, refused
 from bot.domain.records import RecordsUnavailable
 from bot.slack.messages.text import literal
 from storage.models import Finding
+
+log = logging.getLogger(__name__)
 
 MAX_ERROR = 500  # of an AWS error message, in the line people are told
 
@@ -35,3 +40,42 @@ class Removal:
     finding: Finding
     summary: str  # one line for people, in mrkdwn: what came from AWS is in code spans
     ask_new_owner: bool = False  # the re-check found another owner, whose consent is needed
+
+
+# What AWS says of a password, asked around a removal (GetLoginProfile).
+GONE = "GetLoginProfile: NoSuchEntity"
+
+
+def checked_after(iam: AccountIam, user_name: str) -> dict[str, str]:
+    """The removal checked right after it, for the record: AWS asked whether the password is
+    still there. What the check finds is recorded; it changes nothing (IAM is eventually
+    consistent: a password just removed may still show for a moment)."""
+    try:
+        there = iam.has_password(user_name)
+    except Exception as error:
+        return {"checked_after": f"GetLoginProfile failed: {describe_error(error)}"}
+    if there:
+        log.warning("%s's password still shows right after its removal", user_name)
+    return {"checked_after": "GetLoginProfile: the password still shows" if there else GONE}
+
+
+def gone_after_all(iam: AccountIam, user_name: str) -> bool:
+    """Whether a removal whose answer never came (a timeout, a dropped connection, every retry
+    failing) took place all the same: AWS says the password is gone. Not knowing is not gone."""
+    try:
+        return not iam.has_password(user_name)
+    except Exception as error:  # the question fails too: the removal stays failed
+        log.warning("could not ask whether %s's password is gone: %s", user_name, error)
+        return False
+
+
+def gone_already(iam: AccountIam, user_name: str) -> bool:
+    """Whether a removal a crash cut short took place before it: AWS says the password is gone.
+    AWS refusing to say (AccessDenied) is not gone: the removal's own re-check then fails, is
+    recorded and told. AWS not answering, or throttling, raises: the next sweep asks again."""
+    try:
+        return not iam.has_password(user_name)
+    except Exception as error:
+        if refused(error):
+            return False
+        raise

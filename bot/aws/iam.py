@@ -72,6 +72,19 @@ def error_code(error: BaseException) -> str | None:
     return None
 
 
+# The codes of AWS asking to slow down (botocore's standard retry mode retries them first).
+THROTTLED = frozenset(
+    {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
+)
+
+
+def refused(error: BaseException) -> bool:
+    """AWS answered with a refusal that waiting does not mend (AccessDenied, say): not a
+    throttle, nor a call that never reached it."""
+    code = error_code(error)
+    return code is not None and code not in THROTTLED
+
+
 def fetch_credential_report(
     iam: Any,
     *,

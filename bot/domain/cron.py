@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # apscheduler loads when a schedule is parsed: a terminal scan parses none
@@ -45,5 +45,8 @@ def latest_fire_time(trigger: CronTrigger, now: datetime) -> datetime | None:
     moment = trigger.get_next_fire_time(None, now - LOOKBACK)
     while moment is not None and moment <= now:
         latest = moment
-        moment = trigger.get_next_fire_time(moment, moment + timedelta(microseconds=1))
+        # A microsecond on in UTC: in local wall time, the night the clocks go back would lose
+        # which of the two 02:05s this is, and step back an hour, for ever.
+        after = moment.astimezone(UTC) + timedelta(microseconds=1)
+        moment = trigger.get_next_fire_time(moment, after)
     return latest

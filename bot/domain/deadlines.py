@@ -76,13 +76,22 @@ def follow_up(
     reminder_days: int,
     escalate_days: int,
     auto_disable_days: int | None,
+    owner_reached: bool,
 ) -> AuditAction | None:
     """What an unanswered owner request needs now: one reminder, then the approvers, then
-    (when AUTO_DISABLE_AFTER_DAYS is set) the removal itself. None: nothing yet."""
+    (when AUTO_DISABLE_AFTER_DAYS is set) the removal itself. None: nothing yet.
+
+    `owner_reached`: the owner's DM arrived. Silence is no answer from an owner the bot never
+    reached: the reminder tries the DM again and the approvers are told, but nothing is removed
+    on it."""
     if asked_at is None:
         return None
     waited = now - asked_at
-    if auto_disable_days is not None and waited >= timedelta(days=auto_disable_days):
+    if (
+        auto_disable_days is not None
+        and owner_reached
+        and waited >= timedelta(days=auto_disable_days)
+    ):
         return AuditAction.AUTO_DISABLE
     if escalated_at is None and waited >= timedelta(days=escalate_days):
         return AuditAction.ESCALATE

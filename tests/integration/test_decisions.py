@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from bot.application.decisions import DRY_RUN_REASON, Decisions
 from bot.application.removal import RemovedUnrecorded
@@ -35,9 +35,7 @@ class FakeIam:
 
     def __init__(self, *users: UserCredentials) -> None:
         self.users = {user.user_name: user for user in users}
-        self.identities = {
-            user.user_name: IamIdentity(f"AIDA{user.user_name.upper()}") for user in users
-        }
+        self.identities = {u.user_name: IamIdentity(f"AIDA{u.user_name.upper()}") for u in users}
         self.deleted: list[str] = []
         self.error: Exception | None = None  # raised by the next call, as AWS would
 
@@ -47,9 +45,8 @@ class FakeIam:
 
     def live_user(self, user_name: str) -> LiveUser | None:
         self._answer()
-        if user_name not in self.users:
-            return None
-        return LiveUser(self.users[user_name], self.identities[user_name])
+        user = self.users.get(user_name)
+        return LiveUser(user, self.identities[user_name]) if user else None
 
     def has_password(self, user_name: str) -> bool:
         self._answer()
@@ -66,8 +63,7 @@ class FakeIam:
 
 
 def access_denied(operation: str) -> ClientError:
-    error = {"Error": {"Code": "AccessDenied", "Message": "not allowed"}}
-    return ClientError(error, operation)
+    return ClientError({"Error": {"Code": "AccessDenied", "Message": "not allowed"}}, operation)
 
 
 @pytest.fixture
@@ -103,10 +99,8 @@ def decisions(repository, iam):
 
 @pytest.fixture
 def finding_id(repository):
-    (row,) = repository.record_scan(
-        scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli", dry_run=False
-    ).new
-    return row.id
+    found = scan(account_scan(ACCOUNT, [facts("ann")], T0))
+    return repository.record_scan(found, "cli", dry_run=False).new[0].id
 
 
 def asked(decisions: Decisions, finding_id: str) -> None:
@@ -255,11 +249,16 @@ def test_an_interrupted_removal_whose_password_is_gone_is_recorded(repository, i
     )
 
 
-def test_recovery_waits_while_aws_is_unreachable(repository, iam, finding_id):
+def test_recovery_waits_while_aws_is_unreachable_and_fails_once_it_refuses(
+    repository, iam, finding_id
+):
     in_flight(decisions_for(repository, iam), repository, finding_id)
-    iam.error = access_denied("GetLoginProfile")
+    iam.error = EndpointConnectionError(endpoint_url="https://iam.amazonaws.com")
     assert decisions_for(repository, iam, at=STUCK).sweep() == []
     assert repository.finding(finding_id).state == State.DISABLING
+    iam.error = access_denied("GetLoginProfile")  # waiting will not mend it: failed, and told
+    (moved,) = decisions_for(repository, iam, at=STUCK + (STUCK - T0)).sweep()
+    assert moved.finding.state == State.FAILED and "AccessDenied" in moved.summary
 
 
 def test_a_consent_whose_recheck_never_ran_goes_through_the_rechecked_removal(

@@ -11,7 +11,7 @@ from bot.application.jobs import key_deletion_job, sweep_job
 from bot.aws.demo import DemoKey, DemoUser
 from bot.domain.workflow import State
 from bot.slack.ids import ActionId
-from tests.integration.conftest import left_stuck, set_fields, start_bot
+from tests.integration.conftest import fail_first, left_stuck, set_fields, start_bot
 from tests.integration.test_key_decisions import (
     IDLE_KEY,
     IN_DM,
@@ -24,6 +24,7 @@ from tests.integration.test_key_decisions import (
     scanned_bot,
     statuses,
 )
+from tests.support.bot_harness import OWNER
 
 
 def test_a_deactivation_cut_short_whose_user_was_deleted_is_aborted_by_the_sweep(
@@ -90,3 +91,27 @@ def test_a_key_switched_off_by_hand_during_a_dry_run_is_not_taken_for_the_bots(
     key_calls.clear()
     key_deletion_job(real.services)
     assert key_calls == [] and keys_of("idle-key")
+
+
+def test_a_deactivation_cut_short_that_aws_refuses_to_show_is_failed_and_told(
+    key_bot,  # noqa: F811 (the fixture)
+    aws_session,
+    standin,
+    key_calls,
+):
+    """The bot's role lost iam:ListAccessKeys: waiting will not mend AccessDenied, so the sweep
+    records the removal failed (Disable may be pressed again) and says so, rather than trying
+    for ever in `disabling`."""
+    finding = key_finding(key_bot, "idle-key")
+    (key,) = keys_of("idle-key")
+    key_bot.click(ActionId.DISABLE, finding.id)
+    crashed_while_deactivating(key_bot, finding.id, key.access_key_id)
+    aws_session.events.register_first(
+        "before-send.iam", fail_first("ListAccessKeys", "AccessDenied", 10_000, 403)
+    )
+    standin.clear()
+    sweep_job(key_bot.services)
+    settled = key_bot.repository.finding(finding.id)
+    assert settled.state == State.FAILED and "AccessDenied" in settled.decision_note
+    assert "AccessDenied" in standin.said_to(OWNER)
+    assert key_calls == [] and statuses("idle-key") == ["Active"]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from moto.iam.models import iam_backends
 
-from bot.application.jobs import follow_up_job, sweep_job
+from bot.application.jobs import SWEEP_CRON, follow_up_job, sweep_job
 from bot.application.scheduler import ClaimedJob
 from bot.aws.demo import DEMO_ACCOUNT_ID, seed_users
 from bot.domain.cron import CronError, latest_fire_time, parse_cron
@@ -89,7 +90,8 @@ def test_a_failed_run_is_recorded_and_does_not_block_the_next(repository):
         (10, True, True, 10, AuditAction.AUTO_DISABLE),
     ],
 )
-def test_follow_up_steps(waited, reminded, escalated, auto, expected):
+@pytest.mark.parametrize("owner_reached", [True, False])
+def test_follow_up_steps(waited, reminded, escalated, auto, expected, owner_reached):
     now = T0 + timedelta(days=waited)
     step = follow_up(
         T0,
@@ -99,8 +101,12 @@ def test_follow_up_steps(waited, reminded, escalated, auto, expected):
         reminder_days=3,
         escalate_days=7,
         auto_disable_days=auto,
+        owner_reached=owner_reached,
     )
-    assert step == expected
+    # An owner never reached is reminded (the DM tried again) and escalated, never removed on.
+    assert step == (
+        None if expected == AuditAction.AUTO_DISABLE and not owner_reached else expected
+    )
 
 
 # --- through the bot ---------------------------------------------------------------------------
@@ -205,3 +211,54 @@ def test_recovery_records_a_password_already_gone(asked, aws_session):
     finding = bot.finding("owned")
     assert finding.state == State.DISABLED
     assert bot.actions_of(finding)[-1][2] == "recovered after a restart: the password is gone"
+
+
+# --- a time zone with daylight saving -------------------------------------------------------
+
+
+class Fused:
+    """A cron trigger that counts its answers and gives up after far more than any fire time
+    needs (the sweep's 2-hour look back takes 24): a loop that never ends fails the test instead
+    of hanging it."""
+
+    FUSE = 100_000
+
+    def __init__(self, trigger) -> None:
+        self._trigger, self.calls = trigger, 0
+
+    def get_next_fire_time(self, previous, now):
+        self.calls += 1
+        if self.calls > self.FUSE:
+            raise RuntimeError(f"get_next_fire_time asked {self.calls} times: it never ends")
+        return self._trigger.get_next_fire_time(previous, now)
+
+
+def test_the_sweep_runs_on_the_night_clocks_go_back(repository):
+    """TZ=Europe/Berlin (a documented setting): on 2026-10-25 the clock goes from 03:00 CEST
+    back to 02:00 CET. The sweep (every 5 minutes, in TZ) fires at 02:05 CET; naming that fire
+    time must end. APScheduler answers the fire time after 02:00 CET with 02:05 CEST, an hour
+    earlier, and `latest_fire_time` walks that cycle for ever: the job's thread spins, and with
+    max_instances=1 the sweep never runs again (nothing stuck is moved on, nothing unposted is
+    posted) until the process restarts."""
+    berlin = ZoneInfo("Europe/Berlin")
+    trigger = Fused(parse_cron(SWEEP_CRON, berlin))
+    at = datetime(2026, 10, 25, 1, 6, tzinfo=UTC)  # 02:06 CET, the second 02:06 that night
+    runs = []
+    job = ClaimedJob("sweep", trigger, lambda: runs.append(1) or "ok", repository, lambda: at)
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            job()
+        except BaseException as error:  # noqa: BLE001 (reported below)
+            outcome.append(error)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive()
+    assert outcome == [], f"the sweep never ran: {outcome}"
+    assert runs == [1]
+    assert [run.fire_time.astimezone(UTC) for run in job_runs(repository, "sweep")] == [
+        datetime(2026, 10, 25, 1, 5, tzinfo=UTC)
+    ]

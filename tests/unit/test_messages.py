@@ -19,6 +19,7 @@ from bot.slack.messages.blocks import MAX_BLOCKS, MessageTooLarge, checked
 from bot.slack.messages.channel import (
     ThreadProgress,
     batches,
+    escalation,
     finding_blocks,
     findings_message,
     scan_summary,
@@ -297,3 +298,12 @@ def test_a_long_history_says_what_it_left_out():
     text = json.dumps(message.blocks, ensure_ascii=False)
     assert "…and 35 earlier" in text  # the latest five 500-character reasons fit
     assert "…and 18 earlier findings of this user" in text
+
+
+@pytest.mark.parametrize(
+    ("dm_ts", "said"),
+    [("1733400000.000100", "has not answered for 7 days"), (None, "could not be reached by DM")],
+)
+def test_an_escalation_says_whether_the_owner_was_ever_reached(dm_ts, said):
+    finding = row(state=State.AWAITING_OWNER, owner_slack_id="U2", dm_ts=dm_ts)
+    assert said in escalation(finding, 7, UTC).text

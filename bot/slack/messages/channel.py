@@ -219,8 +219,15 @@ def batches(
 
 
 def escalation(row: FindingView, waited_days: int, zone: tzinfo) -> Message:
+    """The owner's silence, or, when their DM never arrived (`dm_ts`), that they were never
+    reached, handed to the approvers."""
+    silent = (
+        "has not answered"
+        if row.dm_ts
+        else "could not be reached by DM (Slack would not let me), so has not been asked,"
+    )
     text = (
-        f":rotating_light: {owner_label(row)} has not answered for {waited_days} days about "
+        f":rotating_light: {owner_label(row)} {silent} for {waited_days} days about "
         f"{named(row, zone)} ({literal(row.account_id)}). Approvers can now decide alone "
         "with *Decide now* on its line."
     )
