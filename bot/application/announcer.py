@@ -235,7 +235,10 @@ class Announcer:
         message = owner_dm(finding, self.settings.timezone, self.dry_run, self._keys())
         ts = self._slack.post(channel, message)
         if ts:
-            self.repository.note([finding.id], FindingNotes(dm_channel=channel, dm_ts=ts))
+            # The owner's wait counts from now: a DM that first arrives with the reminder gives
+            # them the whole time before the approvers, or AUTO_DISABLE_AFTER_DAYS, step in.
+            arrived = FindingNotes(dm_channel=channel, dm_ts=ts, asked_at=self._clock())
+            self.repository.note([finding.id], arrived)
         return ts is not None
 
     def remind_owner(self, finding: Finding) -> None:

@@ -103,13 +103,18 @@ def deactivate_key(iam: AccountIam, user_name: str, key: AccessKeyUse) -> KeyOut
     return _set(iam, user_name, key, active=False)
 
 
-def reactivate(iam: AccountIam, finding: FindingView) -> list[KeyOutcome]:
-    """The keys this finding deactivated, back on: each only if it is still there and still
-    Inactive (one already Active is left as it is, and counts as done)."""
+def reactivate(
+    iam: AccountIam, finding: FindingView, taken_over: AbstractSet[str] = frozenset()
+) -> list[KeyOutcome]:
+    """The keys this finding deactivated, back on: each only if it is still there, still
+    Inactive (one already Active is left as it is, and counts as done) and still this
+    finding's (one a later finding deactivated again, `taken_over`, is that finding's to undo)."""
     outcomes = []
     for key_id, created, key in _as_recorded(iam, finding):
         if key is None:
             outcomes.append(KeyOutcome(created, key_id, False, "deleted meanwhile"))
+        elif key_id in taken_over:
+            outcomes.append(KeyOutcome(created, key_id, True, DEACTIVATED_AGAIN))
         elif key.active:
             outcomes.append(KeyOutcome(created, key_id, True, "already active"))
         else:

@@ -28,7 +28,7 @@ from bot.domain.records import (
 )
 from bot.domain.rule import Cleared
 from bot.domain.settings import Settings
-from bot.domain.workflow import Intent, State, TransitionError, may
+from bot.domain.workflow import KEYS_HELD, Intent, State, TransitionError, may
 from bot.slack.messages.text import literal
 from storage.models import Finding
 from storage.repository import Repository
@@ -82,6 +82,11 @@ class KeyDecisions:
         refusal = reactivation_refusal(finding, now, self.settings.key_reactivate_days)
         if refusal:
             raise TransitionError(refusal)
+        held = {key["key_id"] for key in finding.deactivated_keys or ()}
+        if held <= self._deactivated_again(finding):
+            raise TransitionError(
+                "A later finding deactivated these keys again: reactivate them from that one."
+            )
         why = "reactivate the access keys the removal deactivated"
         # From now on, until KEY_IDLE_DAYS on, a scan does not find these keys idle again (their
         # last use is as old as it was), whatever becomes of this reactivation.
@@ -114,8 +119,11 @@ class KeyDecisions:
         return done
 
     def turn_back_on(self, finding: Finding, by: Actor) -> Removal:
+        taken_over = self._deactivated_again(finding)
         keys, failure = _attempt(
-            lambda: key_actions.reactivate(self._iam_for_account(finding.account_id), finding)
+            lambda: key_actions.reactivate(
+                self._iam_for_account(finding.account_id), finding, taken_over
+            )
         )
         if failure is not None:
             why = f"not all reactivated: {failure}"
@@ -276,11 +284,6 @@ class KeyDecisions:
         )
         done = self._step(finding.id, Intent.FINISH_REMOVAL, by, why, changes)
         return Removal(done, self._deactivated(done, outcome))
-
-
-# The states in which a finding holds the keys it deactivated (they may be reactivated or
-# deleted).
-KEYS_HELD = (State.DISABLED, State.REACTIVATING, State.DELETING_KEYS)
 
 
 def _later(other: Finding, finding: Finding) -> bool:

@@ -72,6 +72,10 @@ def error_code(error: BaseException) -> str | None:
     return None
 
 
+# AWS failing on its side, by code (an answer may not carry its HTTP status).
+SERVER_SIDE = frozenset(
+    {"ServiceFailure", "ServiceUnavailable", "InternalFailure", "InternalError"}
+)
 # The codes of AWS asking to slow down (botocore's standard retry mode retries them first).
 THROTTLED = frozenset(
     {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
@@ -79,10 +83,13 @@ THROTTLED = frozenset(
 
 
 def refused(error: BaseException) -> bool:
-    """AWS answered with a refusal that waiting does not mend (AccessDenied, say): not a
-    throttle, nor a call that never reached it."""
-    code = error_code(error)
-    return code is not None and code not in THROTTLED
+    """AWS answered with a refusal that waiting does not mend (AccessDenied, say): a 4xx that is
+    not a throttle; not AWS failing on its side (5xx), nor a call that never reached it."""
+    if not isinstance(error, ClientError):
+        return False
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    server_side = status is not None and status >= 500 or error_code(error) in SERVER_SIDE
+    return not server_side and error_code(error) not in THROTTLED
 
 
 def fetch_credential_report(

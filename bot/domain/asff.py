@@ -14,7 +14,7 @@ from bot.domain.access_keys import finding_key, key_name, riding_keys
 from bot.domain.clock import as_utc
 from bot.domain.records import FindingView
 from bot.domain.risk import Risk, finding_risk, finding_risk_label, user_path
-from bot.domain.workflow import CLOSED_STATES, State
+from bot.domain.workflow import CLOSED_STATES, KEYS_HELD, State
 
 SCHEMA_VERSION = "2018-10-08"
 PRODUCT_NAME = "iam-inactive"
@@ -61,9 +61,6 @@ WORKFLOW = {
     State.DELETING_KEYS: "RESOLVED",
     State.KEYS_DELETED: "RESOLVED",
 }
-# States in which the bot's deactivation of a key holds (a reactivation under way has not yet
-# turned it on; a deletion under way has not yet deleted it).
-KEY_INACTIVE = frozenset({State.DISABLED, State.REACTIVATING, State.DELETING_KEYS})
 TITLE_MAX, DESCRIPTION_MAX = 256, 1024  # Security Hub refuses longer ones
 REMEDIATION = (
     "Remove the idle console password (iam-inactive asks the approvers and the owner in Slack), "
@@ -171,8 +168,11 @@ def _description(finding: FindingView, key: dict[str, Any] | None) -> str:
             f"in account {finding.account_id} {idle}."
         )
     else:
-        if finding.password_last_used:
+        used, changed = finding.password_last_used, finding.password_last_changed
+        if used and not (changed and changed > used):
             idle = f"was last used {finding.days_idle} days ago"
+        elif used:  # counted from when it was set: PasswordLastUsed was the earlier password's
+            idle = f"was set again {finding.days_idle} days ago and not used since"
         else:
             idle = f"was never used, and was set {finding.days_idle} days ago"
         keys = (
@@ -237,12 +237,15 @@ def _key_resource(finding: FindingView, key: dict[str, Any], hub: Hub) -> dict[s
     bot acts on it. Inactive once the bot deactivated it and while nobody turned it back on."""
     assert finding.key_created is not None  # finding_key said it is a key's finding
     made = timestamp(finding.key_created)
+    holds_key = State(finding.state) in KEYS_HELD and bool(finding.deactivated_keys)
     details: dict[str, Any] = {
         "PrincipalName": finding.user_name,
         "PrincipalType": "IAMUser",
         "AccountId": finding.account_id,
         "CreatedAt": made,
-        "Status": "Inactive" if State(finding.state) in KEY_INACTIVE else "Active",
+        # Inactive while this finding holds the key it deactivated: not after a dry run, nor
+        # once it was turned back on in IAM or taken over by a later finding (`keys_left`).
+        "Status": "Inactive" if holds_key else "Active",
     }
     if key["key_id"]:
         details["AccessKeyId"] = key["key_id"]

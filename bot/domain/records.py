@@ -161,13 +161,15 @@ class FindingChanges(_Fields):
 
 @dataclass(frozen=True)
 class FindingNotes(_Fields):
-    """Facts about a finding that decide nothing: where it is shown, when the owner was reminded."""
+    """Facts about a finding that decide nothing: where it is shown, when the owner was asked (their
+    DM arrived) and reminded."""
 
     slack_channel: str | None = UNSET
     slack_ts: str | None = UNSET
     slack_thread_ts: str | None = UNSET
     dm_channel: str | None = UNSET
     dm_ts: str | None = UNSET
+    asked_at: datetime | None = UNSET
     reminded_at: datetime | None = UNSET
 
 

@@ -208,7 +208,8 @@ def exemption(
     user_name: str, tags: Mapping[str, str], exempt_tag: str, ignore_users: Iterable[str]
 ) -> str | None:
     """Why this user is exempt (an exemption tag or the ignore list), or None."""
-    if user_name in ignore_users:
+    # IAM user names are unique without regard to case: `Bob` names the user `bob`.
+    if user_name.casefold() in {name.casefold() for name in ignore_users}:
         return EXEMPTED.format(why="in IGNORE_USERS")
     value = _by_key(tags).get(exempt_tag.casefold())
     if value is not None and value.strip().lower() not in FALSE_TAG_VALUES:

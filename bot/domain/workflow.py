@@ -249,6 +249,9 @@ CARRIED_OUT = frozenset(
         State.KEYS_DELETED,
     }
 )
+# States in which a finding holds the keys it deactivated (`deactivated_keys`): they are inactive
+# by its doing, and may be reactivated or deleted (a step under way has not changed them yet).
+KEYS_HELD = frozenset({State.DISABLED, State.REACTIVATING, State.DELETING_KEYS})
 # States in which the finding is finished: the row is closed and a new scan may open a new one.
 # (A disabled finding's keys may still be reactivated or deleted: those steps keep it closed.)
 CLOSED_STATES = CARRIED_OUT | {State.RESOLVED, State.ABORTED}

@@ -109,6 +109,13 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             else None
         ),
     )
+    auto = settings.auto_disable_days
+    if auto is not None and auto <= settings.escalate_days:
+        raise SettingsError(
+            f"AUTO_DISABLE_AFTER_DAYS ({auto}) must exceed ESCALATE_DAYS "
+            f"({settings.escalate_days}): the approvers are told of an owner's silence before "
+            "anything is removed on it"
+        )
     deleting = settings.key_delete_after_days
     if deleting is not None and deleting <= settings.key_reactivate_days:
         raise SettingsError(

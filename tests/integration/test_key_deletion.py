@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.application.jobs import key_deletion_job, sweep_job
+from bot.domain.asff import Hub, document
 from bot.domain.evidence import outcome
 from bot.domain.workflow import AuditAction, State
 from bot.slack.ids import ActionId
@@ -114,3 +115,56 @@ def test_a_key_turned_back_on_in_iam_is_left_and_not_recorded_as_deleted(
     assert "active again in IAM" in standin.said_to(OWNER)
     assert "Deleted the access key" not in redrawn
     assert key_deletion_job(bot.services) == "keys of 0 findings deleted or tried"
+
+
+def _key_held_by_a_later_finding(standin, database_file, aws_session, now):
+    """Finding 1 deactivated the key; an administrator turned it back on in IAM; a scan found it
+    idle and finding 2 deactivated it again with a new consent."""
+    fresh_reports(aws_session)
+    bot, first = key_deletion_bot(standin, database_file, aws_session, now)
+    (key,) = keys_of("idle-key")
+    deactivated_days_ago(bot, first.id, 5)  # well within KEY_REACTIVATE_DAYS (30)
+    aws_session.client("iam").update_access_key(
+        UserName="idle-key", AccessKeyId=key.access_key_id, Status="Active"
+    )
+    bot.command("scan")
+    second = key_finding(bot, "idle-key")
+    assert second.id != first.id
+    disable_and_confirm(bot, second.id)
+    assert statuses("idle-key") == ["Inactive"]
+    return bot, first, second
+
+
+def test_reactivate_on_the_earlier_finding_does_not_undo_the_later_findings_deactivation(
+    standin, database_file, aws_session, now, key_calls
+):
+    """As for deletion, a key a later finding deactivated again is that finding's to reactivate:
+    the earlier finding's Reactivate is refused, saying where to look."""
+    bot, first, second = _key_held_by_a_later_finding(standin, database_file, aws_session, now)
+    bot.click(ActionId.REACTIVATE, first.id, **IN_DM)
+    assert "reactivate them from that one" in standin.said_to(OWNER)
+    held = bot.repository.finding(second.id)
+    assert statuses("idle-key") == ["Inactive"], (
+        "finding 1's Reactivate turned on the key finding 2 holds; finding 2 is "
+        f"{held.state} with {held.deactivated_keys}"
+    )
+
+
+def test_keys_left_is_not_published_to_security_hub_as_an_inactive_key(
+    standin, database_file, aws_session, now, key_calls
+):
+    """Turned back on in IAM, the key is left (`keys_left`, back to `disabled`): Security Hub
+    is told it is Active."""
+    bot, finding = key_deletion_bot(standin, database_file, aws_session, now)
+    (key,) = keys_of("idle-key")
+    aws_session.client("iam").update_access_key(
+        UserName="idle-key", AccessKeyId=key.access_key_id, Status="Active"
+    )
+    deactivated_days_ago(bot, finding.id, 61)
+    key_deletion_job(bot.services)
+    settled = bot.repository.finding(finding.id)
+    assert bot.repository.history(finding.id)[-1].action == AuditAction.KEYS_LEFT
+    assert statuses("idle-key") == ["Active"]
+    published = document(settled, Hub("111111111111", "us-east-1"), now)
+    key_resource = next(r for r in published["Resources"] if r["Type"] == "AwsIamAccessKey")
+    assert key_resource["Details"]["AwsIamAccessKey"]["Status"] == "Active"

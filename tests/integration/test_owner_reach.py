@@ -80,3 +80,26 @@ def test_auto_disable_never_removes_on_the_silence_of_an_owner_never_reached(
     assert len(escalated) == 1 and not any(
         "has not answered" in text for text in posts_in(standin, CHANNEL)
     )
+
+
+def test_auto_disable_waits_for_silence_after_the_dm_arrived_not_after_the_failed_ask(
+    standin, database_file, aws_session, now
+):
+    """The first DM fails and the reminder delivers it: the owner's silence counts from then,
+    not from the failed ask."""
+    seed_users(aws_session, (OWNED,), now)
+    bot = start_bot(
+        standin, database_file, aws_session, reminder_days=1, escalate_days=3, auto_disable_days=4
+    )
+    bot.command("scan")
+    standin.fail["conversations.open"] = "restricted_action"
+    bot.click(ActionId.DISABLE, bot.finding("owned").id)
+    assert bot.finding("owned").dm_ts is None
+    del standin.fail["conversations.open"]
+    days_ago(bot, 1)
+    follow_up_job(bot.services)  # the reminder: the owner's DM arrives now, for the first time
+    assert bot.finding("owned").dm_ts is not None
+    days_ago(bot, 3)  # three days after the owner first heard of it (four since the ask)
+    follow_up_job(bot.services)
+    assert has_password("owned"), "removed one day after the owner was first reached"
+    assert bot.finding("owned").state == State.AWAITING_OWNER

@@ -203,14 +203,17 @@ def test_an_idle_key_is_an_access_key_resource_with_an_id_of_its_own():
 
 def test_a_key_once_known_by_its_id_is_named_by_it_and_its_status_follows_the_finding():
     finding = key_row("ann", key_id="AKIAANNKEY0000000001", key_used=None)
-    for state, status in [
-        (State.OPEN, "Active"),
-        (State.DISABLED, "Inactive"),
-        (State.REACTIVATING, "Inactive"),
-        (State.REACTIVATED, "Active"),
-        (State.KEYS_DELETED, "Active"),
+    held = [{"key_id": "AKIAANNKEY0000000001", "created": "2026-01-01T00:00:00+00:00"}]
+    for state, deactivated, status in [
+        (State.OPEN, None, "Active"),
+        (State.DISABLED, held, "Inactive"),
+        (State.DISABLED, None, "Active"),  # a dry run's, or one no longer its own (keys_left)
+        (State.REACTIVATING, held, "Inactive"),
+        (State.REACTIVATED, None, "Active"),
+        (State.KEYS_DELETED, None, "Active"),
     ]:
-        sent = document(row("ann", **{**_fields(finding), "state": state}), HUB, NOW)
+        fields = {**_fields(finding), "state": state, "deactivated_keys": deactivated}
+        sent = document(row("ann", **fields), HUB, NOW)
         imports(sent)
         details = sent["Resources"][0]["Details"]["AwsIamAccessKey"]
         assert sent["Resources"][0]["Id"] == details["AccessKeyId"] == "AKIAANNKEY0000000001"
@@ -240,3 +243,14 @@ def test_a_password_finding_says_how_many_idle_keys_its_removal_deactivates():
     assert "Its removal also deactivates 2 idle access key(s)." in sent["Description"]
     assert sent["ProductFields"]["iam-inactive/IdleKeys"] == "2"
     assert [r["Type"] for r in sent["Resources"]] == ["AwsIamUser"]
+
+
+def test_security_hub_words_a_password_set_again_as_set_not_last_used():
+    finding = row(
+        "ann",
+        password_last_used=NOW - timedelta(days=400),
+        password_last_changed=NOW - timedelta(days=100),
+        days_idle=100,
+    )
+    sent = document(finding, Hub("111122223333", "us-east-1"), NOW)
+    assert "was set again 100 days ago and not used since" in sent["Description"]

@@ -171,3 +171,8 @@ def test_owner_from_first_usable_tag_then_email_user_name():
     assert owner_of("x", {"owner": "team a", "contact": "W0XYZ9"}, keys) == "W0XYZ9"
     assert owner_of("bo@example.com", {}, keys) == "bo@example.com"
     assert owner_of("bo", {"owner": ""}, keys) is None
+
+
+def test_ignore_users_names_iam_users_in_any_case():
+    # IAM user names are unique without regard to case, as `show` and `unkeep` read them.
+    assert exemption("bob", {}, "iam-inactive:exempt", frozenset({"Bob"})) is not None

@@ -105,6 +105,7 @@ def test_the_organization_is_scanned_when_asked_or_when_its_role_is_named(env, o
         ({"DIGEST_CRON": "0 25 * * *"}, "DIGEST_CRON must be a crontab line"),
         ({"REMINDER_DAYS": "soon"}, "REMINDER_DAYS must be a whole number"),
         ({"AUTO_DISABLE_AFTER_DAYS": "-1"}, "AUTO_DISABLE_AFTER_DAYS must be from 1 to 3650"),
+        ({"AUTO_DISABLE_AFTER_DAYS": "7"}, "AUTO_DISABLE_AFTER_DAYS (7) must exceed ESCALATE_DAYS"),
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT must be one of text, json"),
     ],
 )
