@@ -11,7 +11,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.domain.home import NEW_WITHIN, OLD_AFTER, LastScan, OpenCount
 from bot.domain.population import population_rows
 from bot.domain.records import (
     NO_CHANGES,
@@ -36,13 +35,15 @@ from storage import assessments, models, scans
 from storage.coordination import Coordination
 from storage.scans import ScanRecord
 from storage.steps import audit, step
+from storage.summaries import Summaries
 
 RECORD_ATTEMPTS = 3
 CHANGED_SINCE = "This finding has changed since then, so nothing was done."
 
 
-class Repository(Coordination):
-    """Findings, their audit log and scans (and, from Coordination, what processes share)."""
+class Repository(Coordination, Summaries):
+    """Findings, their audit log and scans (and, from Coordination, what processes share; from
+    Summaries, the counts people are shown)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -229,37 +230,6 @@ class Repository(Coordination):
         )
         return sorted(self._all(query), key=by_risk)
 
-    def digest_inputs(
-        self, since: datetime, trend_start: datetime
-    ) -> tuple[list[models.Finding], dict[str, int], list[tuple[datetime, str, str | None]]]:
-        """For the digest: findings open now, closed since `trend_start` or moved since `since`
-        (keys deleted long after their removal), the audit actions since `since` by name, and
-        the accounts whose scans failed since `since`."""
-        with self._sessions() as session:
-            findings = list(
-                session.scalars(
-                    select(models.Finding).where(
-                        (models.Finding.closed_at.is_(None))
-                        | (models.Finding.closed_at >= trend_start)
-                        | (models.Finding.state_changed_at >= since)
-                    )
-                )
-            )
-            actions = session.execute(
-                select(models.AuditEvent.action, func.count())
-                .where(models.AuditEvent.at >= since)
-                .group_by(models.AuditEvent.action)
-            ).all()
-            failures = session.execute(
-                select(
-                    models.Scan.started_at, models.ScanAccount.account_id, models.ScanAccount.error
-                )
-                .join(models.ScanAccount.scan)
-                .where(models.Scan.started_at >= since, models.ScanAccount.status == "failed")
-                .order_by(models.Scan.started_at)
-            ).all()
-        return findings, dict(actions), [(at, account, error) for at, account, error in failures]
-
     def open_findings(
         self, *, category: str | None = None, account_id: str | None = None
     ) -> list[models.Finding]:
@@ -293,42 +263,6 @@ class Repository(Coordination):
             disabled = models.Finding.state == State.DISABLED
             shown = shown | (disabled & (models.Finding.closed_at >= disabled_since))
         return self._all(select(models.Finding).where(shown, _owned_by(owner_keys)))
-
-    def open_by_account(self, now: datetime) -> dict[str, OpenCount]:
-        """Each account's open findings, counted by how long they have been open."""
-        first_seen = models.Finding.first_seen
-        query = (
-            select(
-                models.Finding.account_id,
-                func.count(),
-                func.count().filter(first_seen > now - NEW_WITHIN),
-                func.count().filter(first_seen <= now - OLD_AFTER),
-            )
-            .where(models.Finding.closed_at.is_(None))
-            .group_by(models.Finding.account_id)
-        )
-        with self._sessions() as session:
-            rows = session.execute(query).all()
-        return {account: OpenCount(total, new, old) for account, total, new, old in rows}
-
-    def last_scans(self) -> dict[str, LastScan]:
-        """How each account's most recent scan went."""
-        latest = (
-            select(func.max(models.ScanAccount.id))
-            .group_by(models.ScanAccount.account_id)
-            .scalar_subquery()
-        )
-        query = (
-            select(models.ScanAccount, models.Scan.started_at)
-            .join(models.ScanAccount.scan)
-            .where(models.ScanAccount.id.in_(latest))
-        )
-        with self._sessions() as session:
-            rows = session.execute(query).all()
-        return {
-            account.account_id: LastScan(at, account.status, account.account_name, account.error)
-            for account, at in rows
-        }
 
     def history(self, finding_id: str) -> list[models.AuditEvent]:
         query = (

@@ -175,9 +175,10 @@ class Announcer:
     def post_digest(self) -> str | None:
         """The digest message, then the trend chart in its thread when the token may upload."""
         now = self._clock()
+        since = digest.week_start(now, self.settings.timezone)
         trend_start = now - timedelta(weeks=digest.WEEKS_OF_TREND)
-        findings, actions, failures = self.repository.digest_inputs(now - digest.WEEK, trend_start)
-        facts = digest.summarize(now, findings, actions, failures)
+        findings, actions, failures = self.repository.digest_inputs(since, trend_start)
+        facts = digest.summarize(now, findings, actions, failures, since)
         channel = self.settings.slack_channel
         ts = self._slack.post(channel, digest_message(facts, self.settings.timezone, self.dry_run))
         if ts:

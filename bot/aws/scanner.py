@@ -22,7 +22,7 @@ from bot.aws.fast import aws_session
 from bot.domain.assessment import AccountKeys, assess, has_idle_key
 from bot.domain.clock import Clock
 from bot.domain.rule import USER_DELETED, Candidate, Cleared, UserCredentials, evaluate
-from bot.domain.scan import NOT_SCANNED, AccountScan, AccountTarget, ScanResult
+from bot.domain.scan import DISCOVERY, NOT_SCANNED, AccountScan, AccountTarget, ScanResult
 from bot.domain.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def scan_accounts(
         targets = resolve_targets(settings, base)
     except Exception as error:  # discovery failed: nothing to scan, say why
         log.warning("account discovery failed: %s", aws.describe_error(error))
-        return finished([AccountScan(AccountTarget("unknown"), error=aws.describe_error(error))])
+        return finished([AccountScan(AccountTarget(DISCOVERY), error=aws.describe_error(error))])
     if only_account is not None:
         targets = [target for target in targets if target.account_id == only_account]
         if not targets:

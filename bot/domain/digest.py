@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TypeVar
 
 from bot.domain.access_keys import riding_keys
@@ -18,7 +18,9 @@ from bot.domain.records import FindingView
 from bot.domain.risk import by_risk
 from bot.domain.workflow import CARRIED_OUT, AuditAction, State
 
-WEEK = timedelta(days=7)  # the digest's period
+WEEK = timedelta(days=7)  # the digest's period, as a calendar week in its time zone
+# Removals made in a dry run, counted apart from those carried out (the audit action is the same).
+DISABLED_IN_DRY_RUN = "disabled in a dry run"
 WEEKS_OF_TREND = 8
 KEEPS_EXPIRING_WITHIN = timedelta(days=14)
 F = TypeVar("F", bound=FindingView)
@@ -55,9 +57,16 @@ class KeyWeek:
     deleted: int = 0
 
 
+def week_start(now: datetime, zone: tzinfo) -> datetime:
+    """The start of the digest's week: the same time of day a calendar week before `now`, in the
+    digest's time zone. Digests on a weekly cron so cover each moment once, across a clock
+    change (7 x 24 hours would leave out, or count twice, the hour the clocks move)."""
+    return (now.astimezone(zone) - WEEK).astimezone(UTC)
+
+
 @dataclass(frozen=True)
 class DigestFacts:
-    week_actions: dict[str, int]  # decisions of the last 7 days, by audit action
+    week_actions: dict[str, int]  # the week's decisions, by audit action (`disabled`: carried out)
     open_total: int
     open_by_age: dict[str, int]
     open_by_account: dict[str, int]
@@ -67,6 +76,7 @@ class DigestFacts:
     failed_scans: list[tuple[datetime, str, str | None]]  # when, account, error
     trend: list[WeekPoint]  # oldest first, the current week last
     week_keys: KeyWeek
+    disabled_in_dry_run: int = 0  # removals made in a dry run this week (not in `disabled`)
 
 
 def summarize(
@@ -74,8 +84,10 @@ def summarize(
     findings: Sequence[FindingView],
     week_actions: dict[str, int],
     failed_scans: Sequence[tuple[datetime, str, str | None]],
+    since: datetime | None = None,
 ) -> DigestFacts:
-    """`findings`: every finding open now or closed within the trend window."""
+    """`findings`: every finding open now or closed within the trend window; `since`: the
+    week's start (`week_start`; 7 days before `now` if not given)."""
     open_now = [row for row in findings if row.closed_at is None]
     ages = Counter(_age_bucket(row.days_idle) for row in open_now)
     waiting = [
@@ -85,6 +97,7 @@ def summarize(
     ]
     return DigestFacts(
         week_actions={action: week_actions.get(action, 0) for action in WEEK_ACTIONS},
+        disabled_in_dry_run=week_actions.get(DISABLED_IN_DRY_RUN, 0),
         open_total=len(open_now),
         open_by_age={label: ages[label] for _days, label in AGE_BUCKETS if ages[label]},
         open_by_account=dict(sorted(Counter(row.account_id for row in open_now).items())),
@@ -93,15 +106,14 @@ def summarize(
         keeps_expiring=keeps_ending(open_now, now),
         failed_scans=list(failed_scans),
         trend=open_per_week(findings, now),
-        week_keys=keys_of_week(findings, now),
+        week_keys=keys_of_week(findings, since or now - WEEK),
     )
 
 
-def keys_of_week(findings: Iterable[FindingView], now: datetime) -> KeyWeek:
-    """What became of idle access keys in the WEEK up to `now`, from the findings' records: a
+def keys_of_week(findings: Iterable[FindingView], since: datetime) -> KeyWeek:
+    """What became of idle access keys in the week from `since`, from the findings' records: a
     removal's keys count as deactivated when it was carried out this week (whatever came of them
     since), as reactivated or deleted when that was its last step, this week."""
-    since = now - WEEK
     found = deactivated = reactivated = deleted = 0
     for row in findings:
         if row.first_seen >= since:

@@ -18,6 +18,9 @@ ACCOUNT_ID = re.compile(r"[0-9]{12}")
 # The error recorded for a scan of one account that is not among those scans cover (a typo, or an
 # account that left the Organization): nothing of it was read.
 NOT_SCANNED = "this account is not among the scanned accounts"
+# What a scan whose account discovery failed records in place of accounts (one "account" that
+# carries the error): it concerns no account, and a later scan that covered accounts supersedes it.
+DISCOVERY = "unknown"
 
 
 @dataclass(frozen=True)

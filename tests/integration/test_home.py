@@ -332,3 +332,24 @@ def test_a_malformed_event_is_refused_before_bolt_reads_it(bot, standin):
     body = json.dumps({"type": "event_callback", "event": "app_home_opened"})
     assert bot.post(body, content_type="application/json").status_code == 400
     assert not standin.named("views.publish")
+
+
+def test_home_stops_warning_of_a_failed_account_discovery_once_accounts_are_scanned(
+    bot, standin, now
+):
+    """An Organization listing that fails is recorded in place of the accounts; once accounts
+    are found and scanned again, the approvers' Home no longer warns of it."""
+    yesterday = now - timedelta(days=1)
+    discovery = AccountScan(AccountTarget("unknown"), error="AccessDeniedException: ListAccounts")
+    bot.repository.record_scan(
+        ScanResult(yesterday, yesterday, "report", [discovery]), "schedule", dry_run=False
+    )
+    assert bot.command("scan").status_code == 200  # discovery and the scan work again
+    with session_of(bot.repository) as session:
+        latest = session.scalars(select(models.Scan).order_by(models.Scan.id.desc())).first()
+        assert latest.status == "ok"
+
+    bot.open_home(APPROVER)
+    text = text_of(bot.home_of(APPROVER))
+    assert f"`{DEMO_ACCOUNT_ID}`" in text and ", ok" in text
+    assert ":warning:" not in text, text

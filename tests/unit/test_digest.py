@@ -123,3 +123,26 @@ def test_the_digest_names_the_top_risks_first():
         "• `admin-mfa` (`111122223333`): `IAMFullAccess`, MFA on, idle 300 days",
     ]
     assert "reader" not in text and "gone" not in text
+
+
+def section(message, title: str) -> str:
+    (text,) = [
+        block["text"]["text"]
+        for block in message.blocks
+        if block["type"] == "section" and block.get("text", {}).get("text", "").startswith(title)
+    ]
+    return text
+
+
+def test_the_digest_points_to_the_home_tab_for_scan_failures_not_to_list():
+    """40 accounts whose role was removed: 25 failures are shown, and `list` (open findings
+    only) would not show the others."""
+    failures = [
+        (NOW - timedelta(days=1), f"{number:012d}", "AccessDenied: sts:AssumeRole")
+        for number in range(40)
+    ]
+    facts = digest.summarize(NOW, [], {}, failures)
+    message = digest_message(facts, UTC, dry_run=False)
+    failed = section(message, "*Scan failures this week*")
+    assert "…and 15 more" in failed, json.dumps(message.blocks, ensure_ascii=False)
+    assert "/iam-inactive list" not in failed and "Home tab" in failed, failed

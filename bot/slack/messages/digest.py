@@ -21,11 +21,17 @@ from bot.slack.messages.finding import MFA_LABELS, named
 from bot.slack.messages.text import literal
 
 MORE_IN_LIST = " (`/iam-inactive list` shows them all)"
+MORE_ON_HOME = " (the Home tab shows each account's last scan)"
 
 
 def digest_message(facts: DigestFacts, zone: tzinfo, dry_run: bool) -> Message:
     week = facts.week_actions
-    week_line = " · ".join(f"{action} {count}" for action, count in week.items())
+    in_dry_run = facts.disabled_in_dry_run
+    week_line = " · ".join(
+        f"{action} {count}"
+        + (f" (+{in_dry_run} in dry run)" if action == "disabled" and in_dry_run else "")
+        for action, count in week.items()
+    )
     keys = facts.week_keys
     keys_line = (
         f"found {keys.found} · deactivated {keys.deactivated} · reactivated {keys.reactivated}"
@@ -60,6 +66,7 @@ def digest_message(facts: DigestFacts, zone: tzinfo, dry_run: bool) -> Message:
                 f"{MFA_LABELS[row.mfa_active]}, idle {row.days_idle} days"
                 for row in facts.top_risks
             ],
+            MORE_IN_LIST,
         ),
         (
             "*Waiting for owners*",
@@ -67,6 +74,7 @@ def digest_message(facts: DigestFacts, zone: tzinfo, dry_run: bool) -> Message:
                 f"• {named(row, zone)} ({literal(row.account_id)}): {owner_label(row)}, {days} days"
                 for row, days in facts.waiting_on_owners
             ],
+            MORE_IN_LIST,
         ),
         (
             "*Keeps expiring within 14 days*",
@@ -74,6 +82,7 @@ def digest_message(facts: DigestFacts, zone: tzinfo, dry_run: bool) -> Message:
                 f"• {named(row, zone)} ({literal(row.account_id)}) on {day(row.kept_until, zone)}"
                 for row in facts.keeps_expiring
             ],
+            MORE_IN_LIST,
         ),
         (
             "*Scan failures this week*",
@@ -81,11 +90,12 @@ def digest_message(facts: DigestFacts, zone: tzinfo, dry_run: bool) -> Message:
                 f"• {day(when, zone)} {literal(account)}: {literal(error or 'failed', 200)}"
                 for when, account, error in facts.failed_scans
             ],
+            MORE_ON_HOME,
         ),
     ]
-    for title, lines in sections:
+    for title, lines, hint in sections:
         if lines:
-            shown = listed(lines, MAX_SECTION_TEXT - len(title) - 1, most=25, hint=MORE_IN_LIST)
+            shown = listed(lines, MAX_SECTION_TEXT - len(title) - 1, most=25, hint=hint)
             blocks.append(SectionBlock(text=mrkdwn(f"{title}\n{shown}")))
     blocks += dry_run_note(dry_run)
     summary = (
