@@ -109,21 +109,24 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             else None
         ),
     )
-    auto = settings.auto_disable_days
-    if auto is not None and auto <= settings.escalate_days:
-        raise SettingsError(
-            f"AUTO_DISABLE_AFTER_DAYS ({auto}) must exceed ESCALATE_DAYS "
-            f"({settings.escalate_days}): the approvers are told of an owner's silence before "
-            "anything is removed on it"
-        )
-    deleting = settings.key_delete_after_days
-    if deleting is not None and deleting <= settings.key_reactivate_days:
-        raise SettingsError(
-            f"KEY_DELETE_AFTER_DAYS ({deleting}) must exceed KEY_REACTIVATE_DAYS "
-            f"({settings.key_reactivate_days}): a key is deleted only after it can no longer be "
-            "reactivated"
-        )
+    _must_exceed(
+        ("AUTO_DISABLE_AFTER_DAYS", settings.auto_disable_days),
+        ("ESCALATE_DAYS", settings.escalate_days),
+        "the approvers are told of an owner's silence before anything is removed on it",
+    )
+    _must_exceed(
+        ("KEY_DELETE_AFTER_DAYS", settings.key_delete_after_days),
+        ("KEY_REACTIVATE_DAYS", settings.key_reactivate_days),
+        "a key is deleted only after it can no longer be reactivated",
+    )
     return settings
+
+
+def _must_exceed(later: tuple[str, int | None], earlier: tuple[str, int], why: str) -> None:
+    """A step that comes after another (when it is set at all) must be set later than it."""
+    (name, days), (other, other_days) = later, earlier
+    if days is not None and days <= other_days:
+        raise SettingsError(f"{name} ({days}) must exceed {other} ({other_days}): {why}")
 
 
 class _Reader:

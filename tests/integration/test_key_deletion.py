@@ -75,17 +75,7 @@ def test_a_key_a_later_finding_deactivated_again_keeps_that_findings_window(
     """Deactivated (finding 1), turned back on in IAM by an administrator 50 days later, found
     idle again and deactivated with a new consent (finding 2): on finding 1's deletion date,
     11 days into finding 2's Reactivate window, the key is finding 2's and is left."""
-    fresh_reports(aws_session)
-    bot, first = key_deletion_bot(standin, database_file, aws_session, now)
-    (key,) = keys_of("idle-key")
-    deactivated_days_ago(bot, first.id, 50)
-    aws_session.client("iam").update_access_key(
-        UserName="idle-key", AccessKeyId=key.access_key_id, Status="Active"
-    )
-    bot.command("scan")
-    second = key_finding(bot, "idle-key")
-    assert second.id != first.id
-    disable_and_confirm(bot, second.id)
+    bot, first, second = key_held_by_a_later_finding(standin, database_file, aws_session, now, 50)
     deactivated_days_ago(bot, first.id, 61)
     deactivated_days_ago(bot, second.id, 11)
     key_deletion_job(bot.services)
@@ -117,13 +107,13 @@ def test_a_key_turned_back_on_in_iam_is_left_and_not_recorded_as_deleted(
     assert key_deletion_job(bot.services) == "keys of 0 findings deleted or tried"
 
 
-def _key_held_by_a_later_finding(standin, database_file, aws_session, now):
-    """Finding 1 deactivated the key; an administrator turned it back on in IAM; a scan found it
-    idle and finding 2 deactivated it again with a new consent."""
+def key_held_by_a_later_finding(standin, database_file, aws_session, now, days_later: int):
+    """Finding 1 deactivated the key; `days_later` an administrator turned it back on in IAM; a
+    scan found it idle and finding 2 deactivated it again with a new consent."""
     fresh_reports(aws_session)
     bot, first = key_deletion_bot(standin, database_file, aws_session, now)
     (key,) = keys_of("idle-key")
-    deactivated_days_ago(bot, first.id, 5)  # well within KEY_REACTIVATE_DAYS (30)
+    deactivated_days_ago(bot, first.id, days_later)
     aws_session.client("iam").update_access_key(
         UserName="idle-key", AccessKeyId=key.access_key_id, Status="Active"
     )
@@ -140,7 +130,13 @@ def test_reactivate_on_the_earlier_finding_does_not_undo_the_later_findings_deac
 ):
     """As for deletion, a key a later finding deactivated again is that finding's to reactivate:
     the earlier finding's Reactivate is refused, saying where to look."""
-    bot, first, second = _key_held_by_a_later_finding(standin, database_file, aws_session, now)
+    bot, first, second = key_held_by_a_later_finding(
+        standin,
+        database_file,
+        aws_session,
+        now,
+        5,  # well within KEY_REACTIVATE_DAYS (30)
+    )
     bot.click(ActionId.REACTIVATE, first.id, **IN_DM)
     assert "reactivate them from that one" in standin.said_to(OWNER)
     held = bot.repository.finding(second.id)
