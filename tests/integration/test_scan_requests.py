@@ -1,5 +1,6 @@
-"""Review of the scan queue (hostile): scans asked for from Slack, and the scanner that runs
-them. Each test states what the person who asked must get; SQLite and PostgreSQL."""
+"""Scans asked for from Slack and the scanner that runs them: a scan that ran is neither run nor
+told twice when the database blips as it is marked done, and a scanner that is stopping takes no
+more requests and says so to whoever asks (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -44,13 +45,12 @@ def serving(scanner: Scanner) -> threading.Thread:
     return thread
 
 
-def test_a_database_blip_as_the_request_is_marked_done_reruns_it_and_misreports_it(
+def test_a_database_blip_as_the_request_is_marked_done_neither_reruns_nor_misreports_it(
     web, standin, monkeypatch
 ):
-    """The scan ran, was recorded and its 2 findings posted; then the database failed for the
-    one statement that marks the request finished (finish_scan_requests sits outside _run's
-    try). The person is never told the failure nor what their scan found: the request is given
-    back, scanned a second time, and its answer says "0 new findings"."""
+    """The scan ran, was recorded and its 2 findings posted; then the database failed once as
+    the request was marked finished: the mark is tried again, the scan runs once, and the
+    person hears what it found."""
     repository = web.repository
     real_finish, failures = repository.finish_scan_requests, []
 
@@ -77,13 +77,12 @@ def test_a_database_blip_as_the_request_is_marked_done_reruns_it_and_misreports_
     )
 
 
-def test_a_scan_asked_for_while_the_only_scanner_is_stopping_is_promised_a_start_it_never_gets(
+def test_a_scan_asked_for_while_the_only_scanner_is_stopping_is_told_none_will_start_it(
     web, standin
 ):
-    """SIGTERM reaches the only scanner mid-scan: it finishes that scan and exits without
-    claiming anything else (by design). Its heartbeat lease is left to expire for 30 s, so a
-    scan asked for meanwhile is told "Yours starts when it ends", which no process will do, and
-    the person is never told otherwise."""
+    """SIGTERM reaches the only scanner mid-scan: it finishes that scan and exits, claiming
+    nothing more. A scan asked for meanwhile is told that no scanner will start it, as when none
+    runs, not "yours starts when it ends"."""
     scanner = Scanner(web.services, poll=0.05)
     aws_held = threading.Event()
     web.services.aws_session.events.register_first(
