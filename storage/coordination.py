@@ -16,6 +16,8 @@ from storage import models
 
 # A scanner process holds a lease named so while it runs, renewed as its heartbeat.
 SCANNER_LEASE_PREFIX = "scanner:"
+# Its holder ends so once it stops taking requests (it finishes the scan under way).
+STOPPING = " (stopping)"
 
 
 def _upsert(engine: Engine) -> Any:
@@ -220,6 +222,25 @@ class Coordination:
         """How many scanner processes have a heartbeat now."""
         with self.engine.connect() as connection:
             return len(connection.execute(self._live(at)).all())
+
+    def scanners_accepting(self, at: datetime) -> int:
+        """scanners_alive, less those stopping (they finish what they claimed, take nothing)."""
+        lease = models.Lease.__table__
+        accepting = self._live(at).where(lease.c.holder.not_like(f"%{STOPPING}"))
+        with self.engine.connect() as connection:
+            return len(connection.execute(accepting).all())
+
+    def mark_stopping(self, name: str, holder: str) -> str:
+        """Mark a scanner's heartbeat as stopping; the holder it now goes by."""
+        stopping = holder if holder.endswith(STOPPING) else f"{holder}{STOPPING}"
+        lease = models.Lease.__table__
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(lease)
+                .where(lease.c.name == name, lease.c.holder == holder)
+                .values(holder=stopping)
+            )
+        return stopping
 
     def scanners_alive_and_writable(self, at: datetime) -> int:
         """scanners_alive, asked in a transaction that first takes the write lock of a write

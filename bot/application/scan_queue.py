@@ -42,6 +42,8 @@ DATABASE_DOWN = "the bot's database became unavailable; it runs again once the d
 HEARTBEAT_TTL = timedelta(seconds=30)  # a scanner not heard from this long is gone
 HEARTBEAT_EVERY = 5.0  # seconds
 POLL_SECONDS = 1.0  # how soon a request queued by another process starts
+# Marking a scan's requests done after it ran: tries, and the pause between them.
+FINISH_ATTEMPTS, FINISH_RETRY_SECONDS = 5, 2.0
 
 
 def ask_for_scan(
@@ -60,7 +62,7 @@ def ask_for_scan(
     # Read before the request is in: a scanner could otherwise start it meanwhile, and its
     # asker be told that their own scan is someone else's.
     running = repository.lease_holder(SCAN_LEASE, now)
-    scanners = repository.scanners_alive(now)
+    scanners = repository.scanners_accepting(now)
     request_id = repository.request_scan(requested_by, surface.value, account, response_url, now)
     where = f"account {literal(account)}" if account else "all accounts"
     if not scanners:
@@ -218,6 +220,14 @@ class Scanner:
                 repository.drop_lease(self.name, self.holder)
 
     def stop(self) -> None:
+        """Stop taking requests, and say so at once: the heartbeat lives on while the scan under
+        way finishes (its claims stay this scanner's), but whoever asks for a scan now hears
+        that no scanner will start it (`scanners_accepting`). Marked before `serve` is let go,
+        which then drops the heartbeat by the holder it is marked with."""
+        try:
+            self.holder = self.services.repository.mark_stopping(self.name, self.holder)
+        except RecordsUnavailable as error:  # its heartbeat lapses within HEARTBEAT_TTL
+            log.warning("could not say this scanner is stopping: %s", error)
         self.stopping.set()
         self.woken.set()
 
@@ -274,9 +284,20 @@ class Scanner:
             line = f"The scan of {where} stopped: {literal(f'{type(error).__name__}: {error}')}"
         else:
             line = scan_summary_line(*outcome, services.settings.slack_channel)
-        services.repository.finish_scan_requests(ids, services.clock(), line)
+        self._finish(ids, line)
         self._tell(asked, line)
         return True
+
+    def _finish(self, ids: list[int], line: str) -> None:
+        """Mark the requests done. A database blip is waited out: given back, a scan already
+        recorded and posted would run again, and its asker hear "0 new findings" of it."""
+        for attempt in range(1, FINISH_ATTEMPTS + 1):
+            try:
+                self.services.repository.finish_scan_requests(ids, self.services.clock(), line)
+                return
+            except RecordsUnavailable:
+                if attempt == FINISH_ATTEMPTS or self.stopping.wait(FINISH_RETRY_SECONDS):
+                    raise
 
     def _tell(self, asked: list[QueuedScan], line: str) -> None:
         """Each person who asked hears it where they asked (the schedule hears nothing)."""
