@@ -215,6 +215,26 @@ class Repository(Coordination, Summaries):
         )
         return self._all(query)
 
+    def findings_by_id(self, finding_ids: Sequence[str]) -> list[models.Finding]:
+        """These findings as they are now (a thousand ids a query)."""
+        found: list[models.Finding] = []
+        for start in range(0, len(finding_ids), 1000):
+            chunk = finding_ids[start : start + 1000]
+            found += self._all(select(models.Finding).where(models.Finding.id.in_(chunk)))
+        return found
+
+    def changed_since_previous_scan(self, scan_id: int) -> list[models.Finding]:
+        """The findings a step moved since the scan before `scan_id` began (none before the
+        first scan): what this scan's publication catches up on."""
+        previous = (
+            select(models.Scan.started_at)
+            .where(models.Scan.id < scan_id)
+            .order_by(models.Scan.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        return self._all(select(models.Finding).where(models.Finding.state_changed_at >= previous))
+
     def findings_in_state(self, *states: State) -> list[models.Finding]:
         query = (
             select(models.Finding)

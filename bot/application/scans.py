@@ -128,10 +128,16 @@ def record_scan(
     trigger: str,
 ) -> tuple[ScanRecord, Publication]:
     """Record a scan under `lease`, then publish every finding it touched (found, still found,
-    kept, reopened, resolved) to Security Hub: whatever runs a scan records it here, so none is
-    left out."""
+    kept, reopened, resolved) to Security Hub, and every finding a step moved since the scan
+    before began: a decision's own publication that failed, or that an earlier scan's view
+    overtook from another process, is set right. Whatever runs a scan records it here, so none
+    is left out."""
     record = record_held(repository, lease, result, trigger, dry_run=settings.dry_run)
-    return record, hub.publish(record.touched)
+    if not settings.security_hub:
+        return record, Publication()
+    moved = repository.changed_since_previous_scan(record.scan_id)
+    touched = {finding.id: finding for finding in [*record.touched, *moved]}
+    return record, hub.publish(list(touched.values()))
 
 
 def replica_name() -> str:

@@ -10,7 +10,7 @@ earlier one from the same process; a decision never waits on Security Hub.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -44,10 +44,17 @@ class FindingsHub:
     """The findings' mirror in Security Hub; does nothing when SECURITY_HUB is off (`queue`
     None)."""
 
-    def __init__(self, aws_session: boto3.Session, clock: Clock, queue: Executor | None) -> None:
+    def __init__(
+        self,
+        aws_session: boto3.Session,
+        clock: Clock,
+        queue: Executor | None,
+        as_now: Callable[[Sequence[str]], Sequence[FindingView]],
+    ) -> None:
         self._security_hub = SecurityHub(aws_session)
         self._clock = clock
         self._queue = queue
+        self._as_now = as_now  # the findings, read again by id
 
     def publish(self, findings: Sequence[FindingView]) -> Publication:
         """Publish `findings` as they are now, after whatever this process queued before, and
@@ -76,6 +83,10 @@ class FindingsHub:
     def _publish(self, findings: list[FindingView]) -> Publication:
         sent = len(findings)
         try:
+            # As they are when sent, not as they were when queued: a step taken meanwhile, in
+            # this process or another, is never overtaken by the view of it queued before.
+            now_by_id = {row.id: row for row in self._as_now([row.id for row in findings])}
+            findings = [now_by_id.get(finding.id, finding) for finding in findings]
             hub = self._security_hub.hub()
             now = self._clock()
             unpublished = self._security_hub.publish(

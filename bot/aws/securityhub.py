@@ -63,8 +63,8 @@ class SecurityHub:
         securityhub = self._client
         failed: dict[str, str] = {}
         imports = [(_ids(batch), _import(securityhub, batch)) for batch in _batches(documents)]
-        if not _send(imports, failed):
-            return _unpublished(failed)
+        # Those imported before a call failed part way still need their Workflow.Status.
+        _send(imports, failed)
         by_status: dict[str, list[Document]] = {}
         for document in documents:
             if document["Id"] not in failed:
@@ -92,11 +92,11 @@ def _set_workflow(securityhub: Any, batch: list[Document], status: str) -> Calla
     )
 
 
-def _send(calls: list[Call], failed: dict[str, str]) -> bool:
+def _send(calls: list[Call], failed: dict[str, str]) -> None:
     """Make the calls in turn, noting in `failed` each finding Security Hub refused, and why.
     A call that fails (access denied, Security Hub not enabled, throttled beyond botocore's
     retries) fails its findings and those of the calls after it, which are not made: they
-    would fail alike. Whether every call was made."""
+    would fail alike."""
     for number, (_for, call) in enumerate(calls):
         try:
             answer = call()
@@ -104,12 +104,11 @@ def _send(calls: list[Call], failed: dict[str, str]) -> bool:
             why = describe_error(error)
             for later, _call in calls[number:]:
                 failed.update(dict.fromkeys(later, why))
-            return False
+            return
         for refused in answer.get("FailedFindings", []):  # BatchImportFindings
             failed[refused["Id"]] = _refusal(refused)
         for refused in answer.get("UnprocessedFindings", []):  # BatchUpdateFindings
             failed[refused["FindingIdentifier"]["Id"]] = _refusal(refused)
-    return True
 
 
 def _refusal(refused: dict[str, Any]) -> str:

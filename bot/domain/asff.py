@@ -14,7 +14,7 @@ from bot.domain.access_keys import finding_key, key_name, riding_keys
 from bot.domain.clock import as_utc
 from bot.domain.records import FindingView
 from bot.domain.risk import Risk, finding_risk, finding_risk_label, user_path
-from bot.domain.workflow import CLOSED_STATES, KEYS_HELD, State
+from bot.domain.workflow import CARRIED_OUT, CLOSED_STATES, KEYS_HELD, State
 
 SCHEMA_VERSION = "2018-10-08"
 PRODUCT_NAME = "iam-inactive"
@@ -102,7 +102,10 @@ def workflow_status(state: str) -> str:
 def document(finding: FindingView, hub: Hub, now: datetime) -> dict[str, Any]:
     """The ASFF document of `finding` as it is `now`."""
     state = State(finding.state)
-    closed = state in CLOSED_STATES
+    # A removal made in a dry run removed nothing: the idle credential is still there, and no
+    # new finding opens for it while DRY_RUN stays on.
+    in_dry_run = state in CARRIED_OUT and bool(finding.requested_dry_run)
+    closed = state in CLOSED_STATES and not in_dry_run
     key = finding_key(finding)
     severity = {
         "Label": SEVERITY[finding_risk(finding)],
@@ -145,7 +148,7 @@ def document(finding: FindingView, hub: Hub, now: datetime) -> dict[str, Any]:
             "Status": "PASSED" if closed else "FAILED",
             "RelatedRequirements": list(RELATED_REQUIREMENTS),
         },
-        "Workflow": {"Status": workflow_status(state)},
+        "Workflow": {"Status": "NOTIFIED" if in_dry_run else workflow_status(state)},
         "RecordState": "ARCHIVED" if closed else "ACTIVE",
     }
 

@@ -146,7 +146,7 @@ def build_services(
     def iam_for_account(account_id: str) -> AccountIam:
         return account_iam(settings, aws_session, account_id)
 
-    hub = build_security_hub(settings, aws_session, clock)
+    hub = build_security_hub(settings, aws_session, clock, repository)
     return Services(
         settings=settings,
         repository=repository,
@@ -173,9 +173,11 @@ def build_services(
     )
 
 
-def build_security_hub(settings: Settings, aws_session: boto3.Session, clock: Clock) -> FindingsHub:
+def build_security_hub(
+    settings: Settings, aws_session: boto3.Session, clock: Clock, repository: Repository
+) -> FindingsHub:
     """The findings' mirror in Security Hub, with one thread of its own when SECURITY_HUB is on
-    (a decision never waits on it; what it was given is sent in order)."""
+    (a decision never waits on it; what it was given is sent in order, as it is when sent)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from bot.application.security_hub import FindingsHub
@@ -183,7 +185,7 @@ def build_security_hub(settings: Settings, aws_session: boto3.Session, clock: Cl
     queue = (
         ThreadPoolExecutor(1, thread_name_prefix="security-hub") if settings.security_hub else None
     )
-    return FindingsHub(aws_session, clock, queue)
+    return FindingsHub(aws_session, clock, queue, repository.findings_by_id)
 
 
 def build_app(services: Services, *, socket_mode: bool = False) -> App:

@@ -77,7 +77,7 @@ def scan(
             from bot.application.scans import ScanRunning, record_scan, scan_lease
             from bot.entry.bootstrap import build_security_hub
 
-            hub = build_security_hub(settings, base, utc_now)
+            hub = build_security_hub(settings, base, utc_now, repository)
             loaded()
             tune_for_scanning()
             try:

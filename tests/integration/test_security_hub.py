@@ -140,7 +140,7 @@ def test_off_by_default_nothing_is_sent(standin, database_file, aws_session, sec
 
 def _scan_and_publish(aws_session, repository, **settings: Any):
     configured = Settings(security_hub=True, database_url="unused", **settings)
-    hub = build_security_hub(configured, aws_session, utc_now)
+    hub = build_security_hub(configured, aws_session, utc_now, repository)
     result = scan_accounts(configured, aws_session, clock=utc_now)
     with scan_lease(repository, utc_now, "cli") as lease:
         return record_scan(configured, repository, hub, lease, result, "cli")

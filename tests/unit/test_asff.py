@@ -9,6 +9,7 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
+from bot.application.decisions import DRY_RUN_REASON
 from bot.domain import asff
 from bot.domain.asff import Hub, document
 from bot.domain.risk import by_risk
@@ -254,3 +255,18 @@ def test_security_hub_words_a_password_set_again_as_set_not_last_used():
     )
     sent = document(finding, Hub("111122223333", "us-east-1"), NOW)
     assert "was set again 100 days ago and not used since" in sent["Description"]
+
+
+def test_a_dry_run_removal_is_not_published_as_compliant_and_archived():
+    """A dry run's "removal" called nothing: the idle password is still there."""
+    finding = row(
+        "ann",
+        state=State.DISABLED,
+        requested_dry_run=True,
+        decision_note=DRY_RUN_REASON,
+        closed_at=NOW,
+    )
+    sent = document(finding, HUB, NOW)
+    imports(sent)
+    assert (sent["Compliance"]["Status"], sent["RecordState"]) == ("FAILED", "ACTIVE")
+    assert sent["Workflow"]["Status"] == "NOTIFIED"
