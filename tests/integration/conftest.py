@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from unittest.mock import patch
 
 import boto3
@@ -26,6 +27,7 @@ from moto.iam.responses import IamResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.application.services import nobody_to_wake
 from bot.aws import fast
 from bot.aws.accounts import client
 from bot.aws.demo import DEMO_ACCOUNT_ID, DEMO_REGION, DemoKey, DemoUser, seed_users
@@ -33,6 +35,7 @@ from storage import models
 from storage.db import make_engine, migrate
 from storage.repository import Repository
 from tests.support.bot_harness import APPROVER, CHANNEL, STRANGER, BotHarness, bot_settings
+from tests.support.security_hub import keep_aws_rules
 from tests.support.slack_standin import SlackStandIn
 
 POSTGRES_URL = os.environ.get(
@@ -350,3 +353,31 @@ def bot(standin, database_file, aws_session, now):
 
 def has_password(user_name):
     return bool(iam_backends[DEMO_ACCOUNT_ID]["global"].users[user_name].password)
+
+
+@pytest.fixture
+def web(standin, database_file, aws_session, now):
+    """The bot as a web worker: it queues scans and never runs one (no scanner of its own)."""
+    seed_users(aws_session, (IDLE_DORMANT, OWNED), now)
+    harness = start_bot(standin, database_file, aws_session)
+    harness.repository.release_lease(harness.scanner.name, harness.scanner.holder)
+    harness.services.scan_queued = nobody_to_wake
+    return harness
+
+
+@pytest.fixture
+def security_hub(aws_session, monkeypatch) -> Any:
+    """Security Hub enabled in the bot's own account, keeping AWS's rules."""
+    keep_aws_rules(monkeypatch)
+    securityhub = client(aws_session, "securityhub")
+    securityhub.enable_security_hub()
+    return securityhub
+
+
+@pytest.fixture
+def hub_bot(standin, database_file, aws_session, security_hub, now):
+    seed_users(aws_session, (IDLE_DORMANT, KEYS_ONLY, RECENT_LOGIN, OWNED), now)
+    harness = start_bot(standin, database_file, aws_session, security_hub=True)
+    reply = harness.replies("scan")
+    assert "Scan done" in reply and "Security Hub" not in reply
+    return harness

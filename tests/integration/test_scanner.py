@@ -8,30 +8,22 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from bot.application.scan_queue import Scanner
-from bot.application.services import nobody_to_wake
-from bot.aws.demo import DEMO_ACCOUNT_ID, seed_users
+from bot.aws.demo import DEMO_ACCOUNT_ID
 from bot.domain.clock import utc_now
 from bot.domain.records import RecordsUnavailable
 from storage import models
-from tests.integration.conftest import IDLE_DORMANT, OWNED, scans, session_of, start_bot
+from tests.integration.conftest import scans, session_of
 from tests.support.bot_harness import APPROVER, STRANGER, idle_scan
 from tests.support.processes import wait_for
-
-
-@pytest.fixture
-def web(standin, database_file, aws_session, now):
-    """The bot as a web worker: it queues scans and never runs one (no scanner of its own)."""
-    seed_users(aws_session, (IDLE_DORMANT, OWNED), now)
-    harness = start_bot(standin, database_file, aws_session)
-    harness.repository.release_lease(harness.scanner.name, harness.scanner.holder)
-    harness.services.scan_queued = nobody_to_wake
-    return harness
 
 
 def requests_of(repository) -> list[models.ScanRequest]:
@@ -87,26 +79,48 @@ def test_a_scan_of_an_account_the_bot_does_not_scan_is_refused_before_anything_i
     assert [request.account_id for request in requests_of(web.repository)] == [DEMO_ACCOUNT_ID]
 
 
-def test_the_web_answers_at_once_while_the_scanner_scans(web, standin):
+def database_down_for(real: Callable[..., Any], calls: int, made: list[int]) -> Callable[..., Any]:
+    """`real`, failing as in a database outage for its first `calls` calls (each noted in
+    `made`)."""
+
+    def down_then_up(*args: Any) -> Any:
+        made.append(1)
+        if len(made) <= calls:
+            raise RecordsUnavailable("connection refused (injected)")
+        return real(*args)
+
+    return down_then_up
+
+
+@contextmanager
+def scanning_held(web, standin) -> Iterator[tuple[Scanner, threading.Event]]:
+    """A scanner serving a scan asked for from Slack, held at its credential report until the
+    event is set (it is on the way out); the scanner is stopped and joined after."""
     scanner = Scanner(web.services, poll=0.05)
-    aws_held = threading.Event()
+    release = threading.Event()
     web.services.aws_session.events.register_first(
-        "before-send.iam.GenerateCredentialReport", lambda **_: aws_held.wait(30) and None
+        "before-send.iam.GenerateCredentialReport", lambda **_: release.wait(30) and None
     )
     thread = serving(scanner)
     try:
         web.command("scan")
         wait_for(lambda: any("Scanning all accounts" in a for a in answers(standin)))
+        yield scanner, release
+    finally:
+        release.set()
+        scanner.stop()
+        thread.join(30)
+    assert not thread.is_alive()
+
+
+def test_the_web_answers_at_once_while_the_scanner_scans(web, standin):
+    with scanning_held(web, standin) as (_scanner, release):
         started = time.monotonic()
         assert "Yours starts when it ends" in web.reply("scan")["text"]  # queued behind it
         assert "Only approvers" in web.reply("scan", user=STRANGER)["text"]
         assert time.monotonic() - started < 3
-        aws_held.set()
+        release.set()
         wait_for(lambda: all(r.finished_at for r in requests_of(web.repository)))
-    finally:
-        aws_held.set()
-        scanner.stop()
-        thread.join(30)
     assert len(requests_of(web.repository)) == 2
     assert len([a for a in answers(standin) if a.startswith("Scan done")]) == 2
 
@@ -216,15 +230,9 @@ def test_a_scanner_is_seen_from_its_start_before_its_loop_runs(web, standin, now
 def test_a_database_outage_is_logged_once_not_at_every_poll(web, monkeypatch, caplog):
     caplog.set_level(logging.INFO, logger="bot.application.scan_queue")
     repository = web.repository
-    real_claim, polls = repository.claim_scan_requests, []
-
-    def down_for_five_polls(*args):
-        polls.append(1)
-        if len(polls) <= 5:
-            raise RecordsUnavailable("connection refused (injected)")
-        return real_claim(*args)
-
-    monkeypatch.setattr(repository, "claim_scan_requests", down_for_five_polls)
+    polls: list[int] = []
+    down = database_down_for(repository.claim_scan_requests, 5, polls)
+    monkeypatch.setattr(repository, "claim_scan_requests", down)
     scanner = Scanner(web.services, poll=0.02)
     thread = serving(scanner)
     try:

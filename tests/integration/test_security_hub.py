@@ -8,7 +8,6 @@ import io
 import json
 from typing import Any
 
-import pytest
 from botocore.awsrequest import AWSResponse
 
 from bot.application.scans import record_scan, scan_lease
@@ -24,35 +23,15 @@ from bot.entry import cli
 from bot.entry.bootstrap import build_security_hub
 from tests.integration.conftest import (
     IDLE_DORMANT,
-    KEYS_ONLY,
     OWNED,
-    RECENT_LOGIN,
     has_password,
     start_bot,
 )
 from tests.support.bot_harness import APPROVER
-from tests.support.security_hub import findings_of, keep_aws_rules
+from tests.support.security_hub import findings_of
 
 APPROVING = Actor(APPROVER, Role.APPROVER, Surface.CHANNEL)
 PRODUCT = f"arn:aws:securityhub:{DEMO_REGION}:{DEMO_ACCOUNT_ID}:product/{DEMO_ACCOUNT_ID}/default"
-
-
-@pytest.fixture
-def security_hub(aws_session, monkeypatch) -> Any:
-    """Security Hub enabled in the bot's own account, keeping AWS's rules."""
-    keep_aws_rules(monkeypatch)
-    securityhub = client(aws_session, "securityhub")
-    securityhub.enable_security_hub()
-    return securityhub
-
-
-@pytest.fixture
-def hub_bot(standin, database_file, aws_session, security_hub, now):
-    seed_users(aws_session, (IDLE_DORMANT, KEYS_ONLY, RECENT_LOGIN, OWNED), now)
-    harness = start_bot(standin, database_file, aws_session, security_hub=True)
-    reply = harness.replies("scan")
-    assert "Scan done" in reply and "Security Hub" not in reply
-    return harness
 
 
 def state_in(security_hub: Any, user_name: str) -> tuple[str, str, str]:

@@ -7,41 +7,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 from moto.securityhub.exceptions import SecurityHubClientError
 from moto.securityhub.responses import SecurityHubResponse
 
-from bot.aws.accounts import client
-from bot.aws.demo import seed_users
 from bot.aws.securityhub import SecurityHub
 from bot.domain.asff import document
 from bot.domain.clock import utc_now
 from bot.domain.settings import Settings
 from bot.domain.workflow import Intent, State
 from bot.entry.bootstrap import build_security_hub
-from tests.integration.conftest import IDLE_DORMANT, KEYS_ONLY, OWNED, RECENT_LOGIN, start_bot
 from tests.integration.test_security_hub import APPROVING, state_in
-from tests.support.security_hub import findings_of, keep_aws_rules
+from tests.support.security_hub import findings_of
 from tests.unit.test_messages import row
-
-
-@pytest.fixture
-def security_hub(aws_session, monkeypatch) -> Any:
-    keep_aws_rules(monkeypatch)
-    securityhub = client(aws_session, "securityhub")
-    securityhub.enable_security_hub()
-    return securityhub
-
-
-@pytest.fixture
-def hub_bot(standin, database_file, aws_session, security_hub, now):
-    seed_users(aws_session, (IDLE_DORMANT, KEYS_ONLY, RECENT_LOGIN, OWNED), now)
-    harness = start_bot(standin, database_file, aws_session, security_hub=True)
-    reply = harness.replies("scan")
-    assert "Scan done" in reply and "Security Hub" not in reply
-    return harness
 
 
 class Refused:
