@@ -18,7 +18,7 @@ def trend_chart(trend: Sequence[WeekPoint]) -> bytes:
     figure, axes = pyplot.subplots(figsize=(6, 2.4), dpi=100)
     labels = [point.week_end.strftime("%b %d") for point in trend]
     axes.bar(labels, [point.open_findings for point in trend], color="#e01e5a")
-    axes.set_title("Open idle console passwords, week by week", fontsize=10)
+    axes.set_title("Open findings (idle passwords and access keys), week by week", fontsize=10)
     axes.tick_params(labelsize=8)
     axes.spines[["top", "right"]].set_visible(False)
     figure.tight_layout()
