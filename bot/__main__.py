@@ -115,4 +115,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C: what was under way has been stopped (and joined)
+        print("iam-inactive: stopped (Ctrl-C)", file=sys.stderr)
+        sys.exit(130)

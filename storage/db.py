@@ -125,14 +125,25 @@ def _sqlite_read_only(dbapi_connection, _record) -> None:  # noqa: ANN001 (DB-AP
     dbapi_connection.execute("PRAGMA query_only=ON")
 
 
+class SchemaNewer(RuntimeError):
+    """The database was migrated by a later version of iam-inactive: this one must not use it."""
+
+
+def _newer(revision: str) -> str:
+    return f"its schema (revision {revision}) is newer than this version of iam-inactive"
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (safe to run on every start, by several
     processes at once: they take turns).
 
     A schema already at HEAD_REVISION, every start but the first after an upgrade, costs one
     query: no lock is taken, nothing is reflected and alembic is not loaded."""
-    if schema_revision(engine) == HEAD_REVISION:
+    revision = schema_revision(engine)
+    if revision == HEAD_REVISION:
         return
+    if revision is not None and revision > HEAD_REVISION:  # revisions are numbered 0001, ...
+        raise SchemaNewer(_newer(revision))
     with _sqlite_file_locked(engine), engine.begin() as connection, _unhurried(connection):
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
@@ -197,7 +208,7 @@ def unreadable(engine: Engine) -> str | None:
     if revision is None:
         return "it holds no iam-inactive records (no schema)"
     if revision > HEAD_REVISION:  # revisions are numbered 0001, 0002, ...
-        return f"its schema (revision {revision}) is newer than this version of iam-inactive"
+        return _newer(revision)
     if revision != HEAD_REVISION:
         return f"its schema is at revision {revision}; run `python -m bot migrate` first"
     return None

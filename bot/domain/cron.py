@@ -9,6 +9,9 @@ if TYPE_CHECKING:  # apscheduler loads when a schedule is parsed: a terminal sca
     from apscheduler.triggers.cron import CronTrigger
 
 LOOKBACK = timedelta(hours=2)
+# crontab's days of the week, Sunday first (0, and 7 too); APScheduler's own numbers start on
+# Monday, so the day-of-week field reaches it as names.
+CRONTAB_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 
 class CronError(ValueError):
@@ -22,7 +25,15 @@ def parse_cron(expression: str, zone: tzinfo) -> CronTrigger:
     fields = expression.split()
     try:
         if len(fields) == 5:
-            return CronTrigger.from_crontab(expression, timezone=zone)
+            minute, hour, day, month, day_of_week = fields
+            return CronTrigger(
+                minute=minute,
+                hour=hour,
+                day=day,
+                month=month,
+                day_of_week=crontab_days(day_of_week),
+                timezone=zone,
+            )
         if len(fields) == 6:
             second, minute, hour, day, month, day_of_week = fields
             return CronTrigger(
@@ -31,12 +42,40 @@ def parse_cron(expression: str, zone: tzinfo) -> CronTrigger:
                 hour=hour,
                 day=day,
                 month=month,
-                day_of_week=day_of_week,
+                day_of_week=crontab_days(day_of_week),
                 timezone=zone,
             )
     except ValueError as error:
         raise CronError(f"not a valid crontab line: {error}") from None
     raise CronError(f"expected 5 crontab fields, got {len(fields)}")
+
+
+def crontab_days(field: str) -> str:
+    """A crontab day-of-week field (numbers with Sunday as 0 or 7, names, ranges, steps, lists)
+    as the names of the days it means, for APScheduler."""
+    if field == "*":
+        return field
+    days: set[int] = set()
+    for part in field.lower().split(","):
+        span, _, step = part.partition("/")
+        if span == "*":
+            first, last = 0, 6
+        else:
+            start, _, end = span.partition("-")
+            first = _day(start)
+            last = _day(end) if end else (6 if step else first)
+        if not step.isdigit() and step or first > last:
+            raise ValueError(f"not a day-of-week field: {field!r}")
+        days.update(day % 7 for day in range(first, last + 1, int(step or 1)))
+    return ",".join(CRONTAB_DAYS[day] for day in sorted(days))
+
+
+def _day(value: str) -> int:
+    if value.isdigit() and int(value) <= 7:
+        return int(value)
+    if value[:3] in CRONTAB_DAYS and len(value) == 3:
+        return CRONTAB_DAYS.index(value)
+    raise ValueError(f"not a day of the week: {value!r}")
 
 
 def latest_fire_time(trigger: CronTrigger, now: datetime) -> datetime | None:

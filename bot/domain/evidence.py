@@ -130,7 +130,10 @@ def period_of(since: str | None, until: str | None, now: datetime) -> Period:
     (or a moment, when a time is given). Without `until`: up to now; without `since`: the
     DEFAULT_DAYS before `until`."""
     end = _moment("--until", until, next_day=True) if until else now
-    start = _moment("--since", since) if since else end - timedelta(days=DEFAULT_DAYS)
+    try:
+        start = _moment("--since", since) if since else end - timedelta(days=DEFAULT_DAYS)
+    except OverflowError:  # DEFAULT_DAYS before year 1's first days
+        raise EvidenceError(f"--until ({until}) leaves no {DEFAULT_DAYS} days before it.") from None
     if end <= start:
         raise EvidenceError(f"--until ({until or 'now'}) must be after --since ({since}).")
     return Period(start, end)
@@ -161,6 +164,8 @@ def _moment(option: str, text: str, *, next_day: bool = False) -> datetime:
     try:  # a day, in any of ISO 8601's forms (2026-03-31, 20260331): the whole day
         day = date.fromisoformat(text) + timedelta(days=1 if next_day else 0)
         return datetime.combine(day, time(), UTC)
+    except OverflowError:  # the day after 9999-12-31
+        raise EvidenceError(f"{option} takes a day before 9999-12-31, not {text!r}.") from None
     except ValueError:
         pass
     try:

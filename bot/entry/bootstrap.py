@@ -75,12 +75,10 @@ def open_database(
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.domain.records import RecordsUnavailable
-    from storage.db import SERVING, WORKING, make_engine, migrate, unreadable
+    from storage.db import SERVING, WORKING, SchemaNewer, make_engine, migrate, unreadable
     from storage.repository import Repository
 
-    problem = database_url_problem(settings.database_url)
-    if problem:
-        raise SetupError(f"configuration error: {problem}")
+    check_database_url(settings)
     patience = SERVING if web_worker else WORKING
     engine = make_engine(settings.database_url, read_only=read_only, patience=patience)
     logs.redact(engine.url.password)
@@ -91,12 +89,21 @@ def open_database(
                 raise SetupError(f"cannot read the records (DATABASE_URL): {problem}")
         else:
             migrate(engine)
+    except SchemaNewer as error:  # not an outage that passes: no process may serve from it
+        raise SetupError(f"cannot open the database (DATABASE_URL): {error}") from None
     except (SQLAlchemyError, RecordsUnavailable, OSError) as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         if not web_worker:
             raise SetupError(f"cannot open the database (DATABASE_URL): {reason}") from None
         log.error("the database is unavailable at start-up, serving anyway: %s", reason)
     return Repository(engine)
+
+
+def check_database_url(settings: Settings) -> None:
+    """DATABASE_URL's form, checked without opening (or creating) anything."""
+    problem = database_url_problem(settings.database_url)
+    if problem:
+        raise SetupError(f"configuration error: {problem}")
 
 
 def bootstrap(
@@ -112,9 +119,12 @@ def bootstrap(
     SLACK_APP_TOKEN asks for Socket Mode."""
     from bot.aws.fast import aws_session
 
-    settings, repository = prepare(env, verbose=True, web_worker=web_worker)
+    settings = configure(env, verbose=True)
     serves_http = settings.slack_app_token is None if http is None else http
+    # Before the database is opened (created, migrated): a bad setting changes nothing.
+    check_database_url(settings)
     require_slack_settings(settings, socket_mode=not serves_http)
+    repository = open_database(settings, web_worker=web_worker)
     session = aws_session(settings.aws_fast_parsing)
     return build_services(settings, repository, session, utc_now, answer_first=answer_first)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.cron import CronError, parse_cron
@@ -109,6 +110,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             else None
         ),
     )
+    if settings.organization and settings.role_arns:
+        raise SettingsError(
+            "AWS_ROLE_ARNS and AWS_ORGANIZATION each name the accounts to scan: set one (an "
+            "Organization's scans would leave AWS_ROLE_ARNS out, its removals would use it)"
+        )
     _must_exceed(
         ("AUTO_DISABLE_AFTER_DAYS", settings.auto_disable_days),
         ("ESCALATE_DAYS", settings.escalate_days),
@@ -244,12 +250,15 @@ class _Reader:
         raw = self.text(name)
         if raw is None:
             return default  # known good (tests/unit/test_cron_defaults.py), and not parsed here
+        zone = self.timezone("TZ")
         try:
-            parse_cron(raw, self.timezone("TZ"))
+            trigger = parse_cron(raw, zone)
         except CronError as error:
             raise SettingsError(
                 f"{name} must be a crontab line such as '0 6 * * *' ({error}; got {raw!r})"
             ) from None
+        if trigger.get_next_fire_time(None, datetime.now(zone)) is None:
+            raise SettingsError(f"{name} never fires (got {raw!r}): no such day comes")
         return raw
 
     def timezone(self, name: str) -> ZoneInfo:
