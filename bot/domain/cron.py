@@ -23,31 +23,21 @@ def parse_cron(expression: str, zone: tzinfo) -> CronTrigger:
     from apscheduler.triggers.cron import CronTrigger
 
     fields = expression.split()
+    if len(fields) not in (5, 6):
+        raise CronError(f"expected 5 crontab fields, got {len(fields)}")
+    *second, minute, hour, day, month, day_of_week = fields
     try:
-        if len(fields) == 5:
-            minute, hour, day, month, day_of_week = fields
-            return CronTrigger(
-                minute=minute,
-                hour=hour,
-                day=day,
-                month=month,
-                day_of_week=crontab_days(day_of_week),
-                timezone=zone,
-            )
-        if len(fields) == 6:
-            second, minute, hour, day, month, day_of_week = fields
-            return CronTrigger(
-                second=second,
-                minute=minute,
-                hour=hour,
-                day=day,
-                month=month,
-                day_of_week=crontab_days(day_of_week),
-                timezone=zone,
-            )
+        return CronTrigger(
+            second=second[0] if second else 0,
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=crontab_days(day_of_week),
+            timezone=zone,
+        )
     except ValueError as error:
         raise CronError(f"not a valid crontab line: {error}") from None
-    raise CronError(f"expected 5 crontab fields, got {len(fields)}")
 
 
 def crontab_days(field: str) -> str:
