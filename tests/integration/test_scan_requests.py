@@ -27,14 +27,10 @@ def test_a_database_blip_as_the_request_is_marked_done_neither_reruns_nor_misrep
     down_once = database_down_for(repository.finish_scan_requests, 1, failures)
     monkeypatch.setattr(repository, "finish_scan_requests", down_once)
     scanner = Scanner(web.services, poll=0.05)
-    thread = serving(scanner)
-    try:
+    with serving(scanner):
         web.command("scan")
         wait_for(lambda: all(r.finished_at for r in requests_of(repository)) and failures)
         wait_for(lambda: any(a.startswith("Scan done") for a in answers(standin)))
-    finally:
-        scanner.stop()
-        thread.join(30)
     done = [a for a in answers(standin) if a.startswith("Scan done")]
     # Expected: one scan, and the person told what it found (2 new findings, posted).
     assert (len(scans(repository)), done) == (1, [done[0]]) and "2 new findings" in done[0], (

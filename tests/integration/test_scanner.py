@@ -35,12 +35,19 @@ def answers(standin) -> list[str]:
     return [call.params["text"] for call in standin.named("response/respond")]
 
 
-def serving(scanner: Scanner) -> threading.Thread:
+@contextmanager
+def serving(scanner: Scanner) -> Iterator[Scanner]:
+    """The scanner serving in a thread of its own, seen alive; stopped and joined after."""
     scanner.start()
     thread = threading.Thread(target=scanner.serve, daemon=True)
     thread.start()
-    wait_for(lambda: scanner.services.repository.scanners_alive(scanner.services.clock()))
-    return thread
+    try:
+        wait_for(lambda: scanner.services.repository.scanners_alive(scanner.services.clock()))
+        yield scanner
+    finally:
+        scanner.stop()
+        thread.join(30)
+    assert not thread.is_alive()
 
 
 def test_a_scan_asked_for_with_no_scanner_running_is_told_so_and_runs_when_one_starts(web, standin):
@@ -51,12 +58,8 @@ def test_a_scan_asked_for_with_no_scanner_running_is_told_so_and_runs_when_one_s
     assert scans(web.repository) == [] and len(requests_of(web.repository)) == 1
 
     scanner = Scanner(web.services, poll=0.05)
-    thread = serving(scanner)
-    try:
+    with serving(scanner):
         wait_for(lambda: any("Scan done: 2 new findings" in a for a in answers(standin)))
-    finally:
-        scanner.stop()
-        thread.join(30)
     (request,) = requests_of(web.repository)
     assert request.outcome.startswith("Scan done") and request.response_url is None
     assert [scan.trigger for scan in scans(web.repository)] == [f"slack:{APPROVER}"]
@@ -101,16 +104,13 @@ def scanning_held(web, standin) -> Iterator[tuple[Scanner, threading.Event]]:
     web.services.aws_session.events.register_first(
         "before-send.iam.GenerateCredentialReport", lambda **_: release.wait(30) and None
     )
-    thread = serving(scanner)
-    try:
-        web.command("scan")
-        wait_for(lambda: any("Scanning all accounts" in a for a in answers(standin)))
-        yield scanner, release
-    finally:
-        release.set()
-        scanner.stop()
-        thread.join(30)
-    assert not thread.is_alive()
+    with serving(scanner):
+        try:
+            web.command("scan")
+            wait_for(lambda: any("Scanning all accounts" in a for a in answers(standin)))
+            yield scanner, release
+        finally:
+            release.set()
 
 
 def test_the_web_answers_at_once_while_the_scanner_scans(web, standin):
@@ -202,12 +202,8 @@ def test_a_request_the_database_failed_is_given_back_at_the_loops_next_turn(web,
     assert held.claimed_by == scanner.name  # held by a live scanner: nobody else may take it
     monkeypatch.setattr(repository, "unclaim_scan_requests", real_unclaim)
     repository.release_lease("scan", "cli (other:1:abc)")
-    thread = serving(scanner)
-    try:
+    with serving(scanner):
         wait_for(lambda: requests_of(repository)[0].finished_at, what="the request to run")
-    finally:
-        scanner.stop()
-        thread.join(30)
 
 
 def test_a_scanner_is_seen_from_its_start_before_its_loop_runs(web, standin, now):
@@ -234,12 +230,8 @@ def test_a_database_outage_is_logged_once_not_at_every_poll(web, monkeypatch, ca
     down = database_down_for(repository.claim_scan_requests, 5, polls)
     monkeypatch.setattr(repository, "claim_scan_requests", down)
     scanner = Scanner(web.services, poll=0.02)
-    thread = serving(scanner)
-    try:
+    with serving(scanner):
         wait_for(lambda: len(polls) > 7, what="the database to come back")
-    finally:
-        scanner.stop()
-        thread.join(30)
     said = [r.getMessage() for r in caplog.records if r.name == "bot.application.scan_queue"]
     assert [line for line in said if "database is unavailable" in line] == [
         "scan requests wait: the database is unavailable (connection refused (injected))"
