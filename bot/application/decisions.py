@@ -49,6 +49,7 @@ from bot.domain.workflow import (
     disable_refusal,
     keep_refusal,
     may,
+    may_have_acted,
 )
 from bot.slack.messages.text import literal
 from storage.models import Finding
@@ -227,8 +228,8 @@ class Decisions:
             return self.keys.delete_keys(finding, system)
         iam = self._iam_for_account(finding.account_id)
         # A removal asked for real that AWS already carried out is recorded as such, whatever
-        # the mode is now; what a dry run's request finds done, someone else did.
-        if finding.state == State.DISABLING and finding.requested_dry_run is False:
+        # the mode is now.
+        if may_have_acted(finding):
             if finding.key_created is not None:
                 recovered = self.keys.recover(finding, iam, system)
                 if recovered is not None:

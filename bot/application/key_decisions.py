@@ -28,7 +28,7 @@ from bot.domain.records import (
 )
 from bot.domain.rule import Cleared
 from bot.domain.settings import Settings
-from bot.domain.workflow import KEYS_HELD, Intent, State, TransitionError, may
+from bot.domain.workflow import KEYS_HELD, Intent, State, TransitionError, may, may_have_acted
 from bot.slack.messages.text import literal
 from storage.models import Finding
 from storage.repository import Repository
@@ -83,7 +83,8 @@ class KeyDecisions:
         if refusal:
             raise TransitionError(refusal)
         held = {key["key_id"] for key in finding.deactivated_keys or ()}
-        if held <= self._deactivated_again(finding):
+        taken_over = self._deactivated_again(finding)
+        if held <= taken_over:
             raise TransitionError(
                 "A later finding deactivated these keys again: reactivate them from that one."
             )
@@ -93,7 +94,7 @@ class KeyDecisions:
         spared = now + timedelta(days=self.settings.thresholds.key_idle_days)
         changes = FindingChanges(decided_by=by.id, kept_until=spared)
         moved = self._step(finding_id, Intent.REACTIVATE, by, why, changes)
-        return self.turn_back_on(moved, Actor(by.id, Role.SYSTEM, by.surface))
+        return self.turn_back_on(moved, Actor(by.id, Role.SYSTEM, by.surface), taken_over)
 
     def delete_expired_keys(self, by: Actor) -> list[Removal]:
         """KEY_DELETE_AFTER_DAYS after a deactivation nobody undid, its keys are deleted (each
@@ -118,8 +119,13 @@ class KeyDecisions:
             done.append(self.delete_keys(claimed, Actor(by.id, Role.SYSTEM, by.surface)))
         return done
 
-    def turn_back_on(self, finding: Finding, by: Actor) -> Removal:
-        taken_over = self._deactivated_again(finding)
+    def turn_back_on(
+        self, finding: Finding, by: Actor, taken_over: set[str] | None = None
+    ) -> Removal:
+        """Reactivate's AWS calls and their record (the sweep's too, for one a crash cut short);
+        `taken_over`: the keys a later finding holds, when the caller has just read them."""
+        if taken_over is None:
+            taken_over = self._deactivated_again(finding)
         keys, failure = _attempt(
             lambda: key_actions.reactivate(
                 self._iam_for_account(finding.account_id), finding, taken_over
@@ -195,8 +201,7 @@ class KeyDecisions:
         # Only the keys the request covered (what the people were shown), still riding on it.
         riding = {key["created"] for key in riding_keys(finding)}
         created = [parse_iso(key) for key in finding.requested_keys or () if key in riding]
-        # A removal asked for real and recorded before a crash may have deactivated some.
-        recovering = finding.state == State.DISABLING and finding.requested_dry_run is False
+        recovering = may_have_acted(finding)  # a crash may have come after some were deactivated
         try:
             return key_actions.deactivate(
                 iam, finding, created, self.settings, self._clock(), recovering=recovering

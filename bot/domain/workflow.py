@@ -268,6 +268,12 @@ TRANSIENT_STATES = (
 )
 
 
+def may_have_acted(finding: FindingView) -> bool:
+    """A removal recorded as under way and asked with DRY_RUN off: it may have been carried out
+    in AWS before a crash. What a dry run's request finds done there, someone else did."""
+    return finding.state == State.DISABLING and finding.requested_dry_run is False
+
+
 class TransitionError(ValueError):
     """A step the workflow does not allow from the finding's current state."""
 

@@ -27,6 +27,7 @@ from bot.domain.workflow import (
     check,
     keep_refusal,
     may,
+    may_have_acted,
     roles_for,
 )
 
@@ -219,3 +220,17 @@ def test_old_data_does_not_reopen_a_removed_finding():
     again = opening(in_dry_run, after, dry_run=False)
     assert again.allowed and again.note == "decided in a dry run on 2026-11-28"
     assert opening(resolved_since, after, dry_run=False) == Opening(True)  # once, not again
+
+
+@pytest.mark.parametrize(
+    ("state", "dry_run", "acted"),
+    [
+        (S.DISABLING, False, True),
+        (S.DISABLING, True, False),  # a dry run never calls AWS: what is done, someone else did
+        (S.DISABLING, None, False),  # asked before the mode was recorded: not known to be real
+        (S.OWNER_CONFIRMED, False, False),  # not yet recorded as under way
+    ],
+)
+def test_only_a_removal_under_way_and_asked_for_real_may_have_acted(state, dry_run, acted):
+    finding = SimpleNamespace(state=state, requested_dry_run=dry_run)
+    assert may_have_acted(finding) is acted
