@@ -133,7 +133,7 @@ def record_scan(
     overtook from another process, is set right. Whatever runs a scan records it here, so none
     is left out."""
     record = record_held(repository, lease, result, trigger, dry_run=settings.dry_run)
-    if not settings.security_hub:
+    if not hub.publishes:  # SECURITY_HUB off: nothing to read for it
         return record, Publication()
     moved = repository.changed_since_previous_scan(record.scan_id)
     touched = {finding.id: finding for finding in [*record.touched, *moved]}

@@ -56,6 +56,11 @@ class FindingsHub:
         self._queue = queue
         self._as_now = as_now  # the findings, read again by id
 
+    @property
+    def publishes(self) -> bool:
+        """Whether SECURITY_HUB is on."""
+        return self._queue is not None
+
     def publish(self, findings: Sequence[FindingView]) -> Publication:
         """Publish `findings` as they are now, after whatever this process queued before, and
         wait for the outcome."""
