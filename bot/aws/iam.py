@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
@@ -48,6 +48,9 @@ class AccountTimeout(RuntimeError):
 class CredentialReport:
     users: list[UserCredentials]
     generated_at: datetime | None
+
+
+Answer = TypeVar("Answer")  # of an IAM call that may answer NoSuchEntity (`_unless_gone`)
 
 
 def describe_error(error: BaseException) -> str:
@@ -154,11 +157,23 @@ def identities_of_all_users(
 def identity_of_user(iam: Any, user_name: str) -> IamIdentity | None:
     """One user's UserId and tags (GetUser), for teams that do not grant the bulk call; None if
     the user is gone."""
+    user = _user(iam, user_name)
+    return _identity(user) if user is not None else None
+
+
+def _user(iam: Any, user_name: str) -> dict[str, Any] | None:
+    """GetUser's answer; None if the user is gone."""
+    return _unless_gone(lambda: iam.get_user(UserName=user_name)["User"], None)
+
+
+def _unless_gone(call: Callable[[], Answer], gone: Answer) -> Answer:
+    """`call`'s answer, or `gone` when IAM answers NoSuchEntity (the user, or what was asked of
+    it, is not there)."""
     try:
-        return _identity(iam.get_user(UserName=user_name)["User"])
+        return call()
     except ClientError as error:
         if error_code(error) == "NoSuchEntity":
-            return None
+            return gone
         raise
 
 
@@ -203,25 +218,17 @@ def credentials_from_api(
 
 
 def login_profile(iam: Any, user_name: str) -> dict[str, Any] | None:
-    try:
-        return iam.get_login_profile(UserName=user_name)["LoginProfile"]
-    except ClientError as error:
-        if error_code(error) == "NoSuchEntity":
-            return None
-        raise
+    return _unless_gone(lambda: iam.get_login_profile(UserName=user_name)["LoginProfile"], None)
 
 
 def access_keys(iam: Any, user_name: str) -> tuple[AccessKeyUse, ...]:
     """The user's access keys with their last use; none when the user is gone (with it its
     keys: a key recorded by id is then "already deleted", and a finding is not retried for
     ever on NoSuchEntity)."""
-    try:
-        pages = iam.get_paginator("list_access_keys").paginate(UserName=user_name)
-        listed = [key for page in pages for key in page.get("AccessKeyMetadata", [])]
-    except ClientError as error:
-        if error_code(error) == "NoSuchEntity":
-            return ()
-        raise
+    pages = iam.get_paginator("list_access_keys").paginate(UserName=user_name)
+    listed: list[dict[str, Any]] = _unless_gone(
+        lambda: [key for page in pages for key in page.get("AccessKeyMetadata", [])], []
+    )
     return tuple(_key_use(iam, key) for key in listed)
 
 
@@ -240,12 +247,9 @@ def _key_use(iam: Any, key: dict[str, Any]) -> AccessKeyUse:
 
 def live_user(iam: Any, account_id: str, user_name: str) -> LiveUser | None:
     """The user right now: GetUser (UserId, tags), GetLoginProfile, keys; None if it is gone."""
-    try:
-        user = iam.get_user(UserName=user_name)["User"]
-    except ClientError as error:
-        if error_code(error) == "NoSuchEntity":
-            return None
-        raise
+    user = _user(iam, user_name)
+    if user is None:
+        return None
     return LiveUser(credentials_from_api(iam, account_id, user), _identity(user))
 
 
@@ -295,12 +299,9 @@ def set_access_key_status(iam: Any, user_name: str, key_id: str, *, active: bool
 def delete_access_key(iam: Any, user_name: str, key_id: str) -> str | None:
     """Delete one access key (KEY_DELETE_AFTER_DAYS only); the request id AWS gave the call.
     A key already gone counts as deleted."""
-    try:
-        return _request_id(iam.delete_access_key(UserName=user_name, AccessKeyId=key_id))
-    except ClientError as error:
-        if error_code(error) == "NoSuchEntity":
-            return None
-        raise
+    return _unless_gone(
+        lambda: _request_id(iam.delete_access_key(UserName=user_name, AccessKeyId=key_id)), None
+    )
 
 
 def _request_id(answer: dict[str, Any]) -> str | None:
