@@ -17,24 +17,23 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, text, update
+from sqlalchemy import Connection, Table, bindparam, insert, text, update
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session
 
 Processor = Callable[[Any], Any]
 
 
-def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """INSERT every row (each with the same keys; a column left out is NULL or the database's
     default, as on PostgreSQL, not the model's Python-side default)."""
     if not rows:
         return
-    dialect = session.get_bind().dialect
+    dialect = connection.dialect
     if dialect.name != "postgresql":
-        _executemany(session, _prepared(table, tuple(rows[0]), None, dialect), rows)
+        _executemany(connection, _prepared(table, tuple(rows[0]), None, dialect), rows)
         return
     names = ", ".join(rows[0])
-    session.execute(
+    connection.execute(
         text(
             f"INSERT INTO {table.name} ({names}) SELECT {names} "
             f"FROM json_populate_recordset(NULL::{table.name}, :rows)"
@@ -43,17 +42,19 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     )
 
 
-def update_rows(session: Session, table: Table, key: str, rows: Sequence[dict[str, Any]]) -> None:
+def update_rows(
+    connection: Connection, table: Table, key: str, rows: Sequence[dict[str, Any]]
+) -> None:
     """UPDATE the row whose `key` column equals each row's `key`, to that row's other values."""
     if not rows:
         return
     names = [name for name in rows[0] if name != key]
-    dialect = session.get_bind().dialect
+    dialect = connection.dialect
     if dialect.name != "postgresql":
-        _executemany(session, _prepared(table, tuple(names), key, dialect), rows)
+        _executemany(connection, _prepared(table, tuple(names), key, dialect), rows)
         return
     assignments = ", ".join(f"{name} = given.{name}" for name in names)
-    session.execute(
+    connection.execute(
         text(
             f"UPDATE {table.name} SET {assignments} "
             f"FROM json_populate_recordset(NULL::{table.name}, :rows) AS given "
@@ -89,14 +90,16 @@ def _prepared(table: Table, names: tuple[str, ...], key: str | None, dialect: Di
     return _Prepared(compiled.string, binds)
 
 
-def _executemany(session: Session, prepared: _Prepared, rows: Sequence[dict[str, Any]]) -> None:
+def _executemany(
+    connection: Connection, prepared: _Prepared, rows: Sequence[dict[str, Any]]
+) -> None:
     """The statement once for each row, column by column: a column's values are bound as its
     type binds them, each distinct value converted once."""
     columns = []
     for name, process in prepared.binds:
         values = [row[name] for row in rows]
         columns.append(values if process is None else list(map(_remembering(process), values)))
-    session.connection().exec_driver_sql(prepared.sql, list(zip(*columns, strict=True)))
+    connection.exec_driver_sql(prepared.sql, list(zip(*columns, strict=True)))
 
 
 def _remembering(process: Processor) -> Processor:

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, Row, Select, and_, delete, false, insert, or_, se
 
 from bot.domain.clock import as_utc
 from bot.domain.records import Holder, QueuedScan
-from storage import models
+from storage import tables
 
 # A scanner process holds a lease named so while it runs, renewed as its heartbeat.
 SCANNER_LEASE_PREFIX = "scanner:"
@@ -32,10 +32,10 @@ class Coordination:
     def claim_job(self, job: str, fire_time: datetime, claimed_by: str, at: datetime) -> bool:
         """Insert the claim for this fire time; True only for the one caller whose insert landed."""
         statement = (
-            _upsert(self.engine)(models.JobRun.__table__)
+            _upsert(self.engine)(tables.job_runs)
             .values(job=job, fire_time=fire_time, claimed_by=claimed_by, started_at=at)
             .on_conflict_do_nothing(index_elements=["job", "fire_time"])
-            .returning(models.JobRun.__table__.c.id)
+            .returning(tables.job_runs.c.id)
         )
         with self.engine.begin() as connection:
             return connection.execute(statement).first() is not None
@@ -52,7 +52,7 @@ class Coordination:
     def _try_lease(
         self, name: str, holder: str, at: datetime, expires_at: datetime
     ) -> Holder | None:
-        lease = models.Lease.__table__
+        lease = tables.leases
         with self.engine.begin() as connection:
             connection.execute(
                 _upsert(self.engine)(lease)
@@ -73,13 +73,13 @@ class Coordination:
 
     def drop_lease(self, name: str, holder: str) -> None:
         """Remove a lease no one will take again (a scanner's heartbeat, as it stops)."""
-        lease = models.Lease.__table__
+        lease = tables.leases
         with self.engine.begin() as connection:
             connection.execute(delete(lease).where(lease.c.name == name, lease.c.holder == holder))
 
     def lease_holder(self, name: str, at: datetime) -> Holder | None:
         """Who holds the named lease now (None: nobody, or it expired)."""
-        lease = models.Lease.__table__
+        lease = tables.leases
         with self.engine.connect() as connection:
             current = connection.execute(
                 _holder_of(name).where(lease.c.holder.is_not(None), lease.c.expires_at > at)
@@ -88,7 +88,7 @@ class Coordination:
 
     def renew_lease(self, name: str, holder: str, at: datetime, expires_at: datetime) -> bool:
         """Extend a lease still held by `holder`; False when it is no longer theirs."""
-        lease = models.Lease.__table__
+        lease = tables.leases
         with self.engine.begin() as connection:
             renewed = connection.execute(
                 update(lease)
@@ -99,7 +99,7 @@ class Coordination:
 
     def release_lease(self, name: str, holder: str) -> bool:
         """False when `holder` no longer held it."""
-        lease = models.Lease.__table__
+        lease = tables.leases
         with self.engine.begin() as connection:
             released = connection.execute(
                 update(lease)
@@ -111,8 +111,8 @@ class Coordination:
     def finish_job(self, job: str, fire_time: datetime, at: datetime, outcome: str) -> None:
         with self.engine.begin() as connection:
             connection.execute(
-                update(models.JobRun)
-                .where(models.JobRun.job == job, models.JobRun.fire_time == fire_time)
+                update(tables.job_runs)
+                .where(tables.job_runs.c.job == job, tables.job_runs.c.fire_time == fire_time)
                 .values(finished_at=at, outcome=outcome[:2000])
             )
 
@@ -129,7 +129,7 @@ class Coordination:
         """Queue a scan for the scanner process; its id."""
         with self.engine.begin() as connection:
             return connection.execute(
-                insert(models.ScanRequest)
+                insert(tables.scan_requests)
                 .values(
                     requested_by=requested_by,
                     surface=surface,
@@ -137,14 +137,14 @@ class Coordination:
                     response_url=response_url,
                     requested_at=at,
                 )
-                .returning(models.ScanRequest.id)
+                .returning(tables.scan_requests.c.id)
             ).scalar_one()
 
     def claim_scan_requests(self, scanner: str, at: datetime) -> list[QueuedScan]:
         """Claim for `scanner` the open requests one scan serves: every open request when one of
         them is for every account, else those for the account asked for first. A request claimed
         by a scanner whose heartbeat stopped is open again."""
-        requests = models.ScanRequest.__table__
+        requests = tables.scan_requests
         claimable = and_(
             requests.c.finished_at.is_(None),
             or_(requests.c.claimed_by.is_(None), requests.c.claimed_by.not_in(self._live(at))),
@@ -190,7 +190,7 @@ class Coordination:
 
     def unclaim_scan_requests(self, ids: Sequence[int], scanner: str) -> None:
         """Give requests back to the queue (the scan could not start yet)."""
-        requests = models.ScanRequest.__table__
+        requests = tables.scan_requests
         with self.engine.begin() as connection:
             connection.execute(
                 update(requests)
@@ -200,7 +200,7 @@ class Coordination:
 
     def unclaim_scan_requests_of(self, scanner: str) -> None:
         """Give back every unfinished request `scanner` holds (it has none under way)."""
-        requests = models.ScanRequest.__table__
+        requests = tables.scan_requests
         with self.engine.begin() as connection:
             connection.execute(
                 update(requests)
@@ -210,7 +210,7 @@ class Coordination:
 
     def finish_scan_requests(self, ids: Sequence[int], at: datetime, outcome: str) -> None:
         """What came of the requests; a response URL is kept no longer than it is needed."""
-        requests = models.ScanRequest.__table__
+        requests = tables.scan_requests
         with self.engine.begin() as connection:
             connection.execute(
                 update(requests)
@@ -225,7 +225,7 @@ class Coordination:
 
     def scanners_accepting(self, at: datetime) -> int:
         """scanners_alive, less those stopping (they finish what they claimed, take nothing)."""
-        lease = models.Lease.__table__
+        lease = tables.leases
         accepting = self._live(at).where(lease.c.holder.not_like(f"%{STOPPING}"))
         with self.engine.connect() as connection:
             return len(connection.execute(accepting).all())
@@ -233,7 +233,7 @@ class Coordination:
     def mark_stopping(self, name: str, holder: str) -> str:
         """Mark a scanner's heartbeat as stopping; the holder it now goes by."""
         stopping = holder if holder.endswith(STOPPING) else f"{holder}{STOPPING}"
-        lease = models.Lease.__table__
+        lease = tables.leases
         with self.engine.begin() as connection:
             connection.execute(
                 update(lease)
@@ -246,14 +246,14 @@ class Coordination:
         """scanners_alive, asked in a transaction that first takes the write lock of a write
         matching no row: on SQLite, a write lock another process holds keeps every decision
         waiting though reads go on; on PostgreSQL, a read-only server (a failover under way)."""
-        lease = models.Lease.__table__
+        lease = tables.leases
         with self.engine.begin() as connection:
             connection.execute(update(lease).where(false()).values(holder=lease.c.holder))
             return len(connection.execute(self._live(at)).all())
 
     @staticmethod
     def _live(at: datetime) -> Select[tuple[str]]:
-        lease = models.Lease.__table__
+        lease = tables.leases
         return select(lease.c.name).where(
             lease.c.name.startswith(SCANNER_LEASE_PREFIX, autoescape=True),
             lease.c.holder.is_not(None),
@@ -262,7 +262,7 @@ class Coordination:
 
 
 def _holder_of(name: str) -> Select[tuple[str | None, datetime, datetime | None, datetime]]:
-    lease = models.Lease.__table__
+    lease = tables.leases
     return select(lease.c.holder, lease.c.started_at, lease.c.renewed_at, lease.c.expires_at).where(
         lease.c.name == name
     )

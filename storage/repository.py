@@ -7,23 +7,19 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, Engine, Select, func, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.domain.population import population_rows
 from bot.domain.records import (
     NO_CHANGES,
     Actor,
     FindingChanges,
     FindingNotes,
-    LeaseLost,
     RecordsUnavailable,
     StepUnsettled,
     UnknownFinding,
 )
 from bot.domain.risk import by_risk
-from bot.domain.scan import ScanResult
 from bot.domain.workflow import (
     AWAITING_DECISION,
     AuditAction,
@@ -31,67 +27,27 @@ from bot.domain.workflow import (
     State,
     TransitionError,
 )
-from storage import assessments, models, scans
-from storage.coordination import Coordination
-from storage.scans import ScanRecord
-from storage.steps import audit, step
+from storage import models
+from storage.evidence import EvidenceReads
+from storage.recording import ScanRecorder
+from storage.steps import audit_values, step
 from storage.summaries import Summaries
 
-RECORD_ATTEMPTS = 3
 CHANGED_SINCE = "This finding has changed since then, so nothing was done."
 
 
-class Repository(Coordination, Summaries):
-    """Findings, their audit log and scans (and, from Coordination, what processes share; from
-    Summaries, the counts people are shown)."""
+class Repository(ScanRecorder, Summaries, EvidenceReads):
+    """Findings, their audit log and scans, through the ORM (and, from ScanRecorder, what
+    processes share and the scans' recording; from Summaries, the counts people are shown;
+    from EvidenceReads, what the evidence export reads)."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        super().__init__(engine)
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     def _all(self, query: Select[Any]) -> list[Any]:
         with self._sessions() as session:
             return list(session.scalars(query))
-
-    def record_scan(
-        self,
-        result: ScanResult,
-        trigger: str,
-        *,
-        dry_run: bool,
-        lease: tuple[str, str] | None = None,
-    ) -> ScanRecord:
-        """Store the scan and bring findings up to date, in one transaction. `dry_run`: whether
-        removals made in a dry run stay decided (see bot.domain.deadlines.opening). `lease`
-        (name, holder): recorded only if the holder still holds it, else LeaseLost.
-
-        A decision that changes a finding while the scan is being recorded makes the recording
-        start again from the rows as they are now, so neither loses the other's write."""
-        attempts = 1
-        while True:
-            try:
-                with self._sessions.begin() as session:
-                    if lease is not None:
-                        self._hold_for_transaction(session, *lease)
-                    return scans.record(session, result, trigger, dry_run)
-            except (StaleDataError, IntegrityError):
-                if attempts == RECORD_ATTEMPTS:
-                    raise
-                attempts += 1
-
-    @staticmethod
-    def _hold_for_transaction(session: Session, name: str, holder: str) -> None:
-        """Lock the lease row as this transaction's first write, if `holder` has it: whoever
-        takes the lease over then waits for this transaction's end (a row lock on PostgreSQL,
-        the write lock on SQLite), so nothing is recorded after they take it."""
-        lease = models.Lease.__table__
-        held = session.execute(
-            update(lease)
-            .where(lease.c.name == name, lease.c.holder == holder)
-            .values(holder=lease.c.holder)
-        )
-        if cast(CursorResult[Any], held).rowcount != 1:
-            raise LeaseLost(f"{holder} no longer holds the {name} lease: nothing was recorded")
 
     def finding(self, finding_id: str) -> models.Finding | None:
         with self._sessions() as session:
@@ -125,7 +81,8 @@ class Repository(Coordination, Summaries):
                     raise UnknownFinding(finding_id)
                 if expected_step is not None and row.state_changed_at != expected_step:
                     raise TransitionError(CHANGED_SINCE)
-                step(session, row, intent, at, reason, by, details, changes)
+                stepped = step(row, intent, at, reason, by, details, changes)
+                session.add(models.AuditEvent(**stepped.event))
                 session.flush()  # a concurrent step shows here (StaleDataError), not at COMMIT
                 try:
                     session.commit()
@@ -150,7 +107,8 @@ class Repository(Coordination, Summaries):
             if finding_id is not None and session.get(models.Finding, finding_id) is None:
                 details = {**(details or {}), "unknown_finding_id": finding_id[:64]}
                 finding_id = None
-            audit(session, finding_id, at, action, reason, by, details=details)
+            event = audit_values(finding_id, at, action, reason, by, details=details)
+            session.add(models.AuditEvent(**event))
 
     def place_in_channel(
         self, finding_ids: Sequence[str], channel: str, ts: str, thread_ts: str | None = None
@@ -215,26 +173,6 @@ class Repository(Coordination, Summaries):
         )
         return self._all(query)
 
-    def findings_by_id(self, finding_ids: Sequence[str]) -> list[models.Finding]:
-        """These findings as they are now (a thousand ids a query)."""
-        found: list[models.Finding] = []
-        for start in range(0, len(finding_ids), 1000):
-            chunk = finding_ids[start : start + 1000]
-            found += self._all(select(models.Finding).where(models.Finding.id.in_(chunk)))
-        return found
-
-    def changed_since_previous_scan(self, scan_id: int) -> list[models.Finding]:
-        """The findings a step moved since the scan before `scan_id` began (none before the
-        first scan): what this scan's publication catches up on."""
-        previous = (
-            select(models.Scan.started_at)
-            .where(models.Scan.id < scan_id)
-            .order_by(models.Scan.id.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-        return self._all(select(models.Finding).where(models.Finding.state_changed_at >= previous))
-
     def findings_in_state(self, *states: State) -> list[models.Finding]:
         query = (
             select(models.Finding)
@@ -291,56 +229,6 @@ class Repository(Coordination, Summaries):
             .order_by(models.AuditEvent.at, models.AuditEvent.id)
         )
         return self._all(query)
-
-    def accounts_scanned(
-        self, since: datetime, until: datetime, account_id: str | None = None
-    ) -> list[str]:
-        """The accounts (or only `account_id`) a scan started in [since, until) covered, whether
-        or not it could read them (a failed account is in the scan's record, and in the
-        evidence's scope)."""
-        query = (
-            select(models.ScanAccount.account_id)
-            .join(models.ScanAccount.scan)
-            .where(models.Scan.started_at >= since, models.Scan.started_at < until)
-        )
-        if account_id:
-            query = query.where(models.ScanAccount.account_id == account_id)
-        with self._sessions() as session:
-            return list(session.scalars(query.distinct().order_by(models.ScanAccount.account_id)))
-
-    def population(
-        self, since: datetime, until: datetime, account_id: str | None = None
-    ) -> list[dict[str, Any]]:
-        """Every user of every account scanned in [since, until), at its account's latest scan
-        (bot.domain.population), by account and user name."""
-        with self._sessions() as session:
-            return population_rows(*assessments.population(session, since, until, account_id))
-
-    def evidence(
-        self, since: datetime, until: datetime, account_id: str | None = None
-    ) -> list[tuple[models.Finding, list[models.AuditEvent]]]:
-        """Findings first seen in [since, until) or with an audit event in it, by account and
-        user name, each with its whole history, oldest first (bot.domain.evidence)."""
-        finding, event = models.Finding, models.AuditEvent
-        touched = select(event.finding_id).where(event.at >= since, event.at < until)
-        chosen = select(finding.id).where(
-            ((finding.first_seen >= since) & (finding.first_seen < until)) | finding.id.in_(touched)
-        )
-        if account_id:
-            chosen = chosen.where(finding.account_id == account_id)
-        with self._sessions() as session:
-            findings = session.scalars(
-                select(finding)
-                .where(finding.id.in_(chosen))
-                .order_by(finding.account_id, finding.user_name, finding.first_seen, finding.id)
-            ).all()
-            history: dict[str, list[models.AuditEvent]] = {row.id: [] for row in findings}
-            for row in session.scalars(
-                select(event).where(event.finding_id.in_(chosen)).order_by(event.at, event.id)
-            ):
-                if row.finding_id in history:  # not a finding that appeared meanwhile
-                    history[row.finding_id].append(row)
-        return [(row, history[row.id]) for row in findings]
 
 
 def _owned_by(owner_keys: Sequence[str]) -> ColumnElement[bool]:

@@ -3,7 +3,7 @@ date (opened, updated, reopened after a keep, resolved) through the checked work
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,9 +11,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 from uuid import uuid4
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import Connection, Select, insert, select, update
 
 from bot.domain.clock import iso, parse_iso
 from bot.domain.deadlines import keep_expired, opening
@@ -29,9 +27,15 @@ from bot.domain.rule import (
 )
 from bot.domain.scan import AccountScan, ScanResult
 from bot.domain.workflow import CARRIED_OUT, AuditAction, Intent, State, may
-from storage import assessments, models
+from storage import assessments
 from storage.bulk import insert_rows, update_rows
 from storage.steps import audit_values, step
+from storage.tables import audit_events, findings, scan_accounts, scans
+
+
+class FindingChanged(RuntimeError):
+    """A step the scan took found the finding stepped since it was read (a decision taken
+    meanwhile): the recording starts again from the rows as they are now."""
 
 
 @dataclass
@@ -40,9 +44,9 @@ class ScanRecord:
 
     scan_id: int
     new: list[FindingView] = field(default_factory=list)
-    reopened: list[models.Finding] = field(default_factory=list)
-    updated: list[models.Finding] = field(default_factory=list)
-    resolved: list[models.Finding] = field(default_factory=list)
+    reopened: list[FindingView] = field(default_factory=list)
+    updated: list[FindingView] = field(default_factory=list)
+    resolved: list[FindingView] = field(default_factory=list)
 
     @property
     def to_announce(self) -> list[FindingView]:
@@ -54,45 +58,52 @@ class ScanRecord:
         return [*self.new, *self.reopened, *self.updated, *self.resolved]
 
 
-def record(session: Session, result: ScanResult, trigger: str, dry_run: bool) -> ScanRecord:
+def record(connection: Connection, result: ScanResult, trigger: str, dry_run: bool) -> ScanRecord:
     """Store the scan and bring findings up to date, in the caller's transaction."""
-    scan = models.Scan(
-        started_at=result.started_at,
-        finished_at=result.finished_at,
-        source=result.source,
-        trigger=trigger,
-        status=result.status,
-        accounts=[_scan_account_row(account) for account in result.accounts],
+    scan_id: int = connection.execute(
+        insert(scans)
+        .values(
+            started_at=result.started_at,
+            finished_at=result.finished_at,
+            source=result.source,
+            trigger=trigger,
+            status=result.status,
+        )
+        .returning(scans.c.id)
+    ).scalar_one()
+    insert_rows(
+        connection,
+        scan_accounts,
+        [_scan_account_row(scan_id, account) for account in result.accounts],
     )
-    session.add(scan)
-    session.flush()
-    record = ScanRecord(scan_id=scan.id)
-    spared = _spared_keys(session, result.started_at)
+    record = ScanRecord(scan_id=scan_id)
+    spared = _spared_keys(connection, result.started_at)
     for account in result.accounts:
         if account.ok:  # a failed account's findings and verdicts stay as they were
             account_spared = spared.get(account.target.account_id, set())
-            _sync_account(session, account, result.started_at, record, dry_run, account_spared)
-            assessments.record(session, account, result.started_at)
+            _sync_account(connection, account, result.started_at, record, dry_run, account_spared)
+            assessments.record(connection, account, result.started_at)
     return record
 
 
 REOPENED = FindingChanges(kept_until=None)
 
 
-def _scan_account_row(account: AccountScan) -> models.ScanAccount:
-    return models.ScanAccount(
-        account_id=account.target.account_id,
-        account_name=account.target.name,
-        status="ok" if account.ok else "failed",
-        error=account.error,
-        users_seen=account.users_seen,
-        findings=len(account.candidates),
-        report_generated_at=account.report_generated_at,
-    )
+def _scan_account_row(scan_id: int, account: AccountScan) -> dict[str, Any]:
+    return {
+        "scan_id": scan_id,
+        "account_id": account.target.account_id,
+        "account_name": account.target.name,
+        "status": "ok" if account.ok else "failed",
+        "error": account.error,
+        "users_seen": account.users_seen,
+        "findings": len(account.candidates),
+        "report_generated_at": account.report_generated_at,
+    }
 
 
 def _sync_account(
-    session: Session,
+    connection: Connection,
     account: AccountScan,
     now: datetime,
     record: ScanRecord,
@@ -105,10 +116,11 @@ def _sync_account(
     account_id = account.target.account_id
     open_rows = {
         row_identity(row): row
-        for row in session.scalars(
-            select(models.Finding).where(
-                models.Finding.account_id == account_id, models.Finding.closed_at.is_(None)
-            )
+        for row in read_findings(
+            connection,
+            select(findings).where(
+                findings.c.account_id == account_id, findings.c.closed_at.is_(None)
+            ),
         )
     }
     kept_keys = {
@@ -123,35 +135,34 @@ def _sync_account(
         kept_keys,
         spared,
     )
-    seen: list[tuple[models.Finding, Candidate]] = []
+    seen: list[tuple[FindingView, Candidate]] = []
     unseen: list[Candidate] = []
     for candidate in candidates:
         row = open_rows.pop(identity(candidate), None)
         if row is not None and _another_user(row, candidate):
             if not may(Intent.RESOLVE, row.state):
                 continue  # a removal is under way: it re-checks the identity itself
-            _resolve(session, row, DIFFERENT_USER, now, record)
+            _resolve(connection, row, DIFFERENT_USER, now, record)
             row = None
         if row is None:
             unseen.append(candidate)
             continue
         seen.append((row, candidate))
         if keep_expired(row.kept_until, now) and may(Intent.REOPEN, row.state):
-            _scan_step(session, row, Intent.REOPEN, now, "keep expired", REOPENED)
+            _scan_step(connection, row, Intent.REOPEN, now, "keep expired", REOPENED)
             record.reopened.append(row)
         else:
             record.updated.append(row)
     users_seen = account.cleared.keys() | {candidate.user_name for candidate in candidates}
     for row in open_rows.values():
         if may(Intent.RESOLVE, row.state):
-            _resolve(session, row, _why_not_seen(row, account, users_seen), now, record)
-    session.flush()  # the steps, before rows for the same users are inserted
-    _update_facts(session, seen, now)
-    _open(session, unseen, now, record, account, dry_run)
+            _resolve(connection, row, _why_not_seen(row, account, users_seen), now, record)
+    _update_facts(connection, seen, now)
+    _open(connection, unseen, now, record, account, dry_run)
 
 
 def _update_facts(
-    session: Session, seen: list[tuple[models.Finding, Candidate]], now: datetime
+    connection: Connection, seen: list[tuple[FindingView, Candidate]], now: datetime
 ) -> None:
     """What the scan says now about users already found, in one statement. Facts decide
     nothing, so the row's version stays: a decision taken meanwhile is not undone, nor undoes
@@ -162,13 +173,13 @@ def _update_facts(
     for row, candidate in seen:
         facts = _facts(candidate, now, row.user_id)
         for name, value in facts.items():
-            set_committed_value(row, name, value)  # the row as written, not a change to flush
+            setattr(row, name, value)  # the row as written
         values.append({"id": row.id, **facts})
-    update_rows(session, models.Finding.__table__, "id", values)
+    update_rows(connection, findings, "id", values)
 
 
 def _open(
-    session: Session,
+    connection: Connection,
     candidates: list[Candidate],
     now: datetime,
     record: ScanRecord,
@@ -176,7 +187,7 @@ def _open(
     dry_run: bool,
 ) -> None:
     """New findings and their `opened` audit rows, one insert each."""
-    last_closed = _last_closed(session, account.target.account_id, candidates)
+    last_closed = _last_closed(connection, account.target.account_id, candidates)
     # The API's answers are as old as the scan: read from its start on.
     facts_from = account.report_generated_at or now
     rows, events = [], []
@@ -200,46 +211,58 @@ def _open(
         rows.append(values)
         why = "; ".join(filter(None, [f"idle {candidate.days_idle} days", verdict.note]))
         events.append(audit_values(values["id"], now, AuditAction.OPENED, why, to_state=State.OPEN))
-    insert_rows(session, models.Finding.__table__, rows)
-    insert_rows(session, models.AuditEvent.__table__, events)
+    insert_rows(connection, findings, rows)
+    insert_rows(connection, audit_events, events)
     record.new.extend(_as_inserted(values) for values in rows)
 
 
 # The columns a new finding's insert leaves to their default, NULL.
-_NOT_WRITTEN = dict.fromkeys(models.Finding.__table__.columns.keys())
+_NOT_WRITTEN = dict.fromkeys(findings.columns.keys())
 
 
 def _as_inserted(values: dict[str, Any]) -> FindingView:
-    """A new finding as it now reads in the database. Not a models.Finding: building 20,000 of
-    those cost more than inserting them, and what reads a new finding only reads it."""
-    return cast(FindingView, SimpleNamespace(**{**_NOT_WRITTEN, **values}))
+    """A new finding as it now reads in the database."""
+    return _as_read({**_NOT_WRITTEN, **values})
+
+
+def _as_read(columns: Mapping[Any, Any]) -> FindingView:
+    """A finding's row as the recording reads and steps it (a plain object: building 20,000
+    of the ORM's cost more than inserting them), and as whoever it hands it to reads it."""
+    return cast(FindingView, SimpleNamespace(**columns))
+
+
+def read_findings(connection: Connection, query: Select[Any]) -> list[FindingView]:
+    """The findings `query` selects, each as `_as_read` makes it."""
+    return [_as_read(row._mapping) for row in connection.execute(query)]
 
 
 def _last_closed(
-    session: Session, account_id: str, candidates: list[Candidate]
-) -> dict[FindingKey, models.Finding]:
+    connection: Connection, account_id: str, candidates: list[Candidate]
+) -> dict[FindingKey, FindingView]:
     """The last closed finding of each of these users, if any."""
+    if not candidates:
+        return {}
     query = (
-        select(models.Finding)
+        select(findings)
         .where(
-            models.Finding.account_id == account_id,
-            models.Finding.user_name.in_([candidate.user_name for candidate in candidates]),
-            models.Finding.closed_at.is_not(None),
+            findings.c.account_id == account_id,
+            findings.c.user_name.in_([candidate.user_name for candidate in candidates]),
+            findings.c.closed_at.is_not(None),
         )
-        .order_by(models.Finding.closed_at)
+        .order_by(findings.c.closed_at)
     )
-    return {row_identity(row): row for row in session.scalars(query)} if candidates else {}
+    return {row_identity(row): row for row in read_findings(connection, query)}
 
 
-def _spared_keys(session: Session, now: datetime) -> dict[str, set[FindingKey]]:
+def _spared_keys(connection: Connection, now: datetime) -> dict[str, set[FindingKey]]:
     """By account, the keys their owners turned back on lately (a reactivation recorded,
     settled or not, spares its keys until `kept_until`, KEY_IDLE_DAYS on): few, read in one
     query for the whole scan."""
-    query = select(
-        models.Finding.account_id, models.Finding.user_name, models.Finding.deactivated_keys
-    ).where(models.Finding.state.in_(CARRIED_OUT), models.Finding.kept_until > now)
+    query = select(findings.c.account_id, findings.c.user_name, findings.c.deactivated_keys).where(
+        findings.c.state.in_(CARRIED_OUT), findings.c.kept_until > now
+    )
     spared: dict[str, set[FindingKey]] = {}
-    for account_id, user_name, keys in session.execute(query):
+    for account_id, user_name, keys in connection.execute(query):
         spared.setdefault(account_id, set()).update(
             (user_name, parse_iso(key["created"])) for key in keys or ()
         )
@@ -250,12 +273,12 @@ def _no_finding(_user_name: str, _created: datetime) -> None:
     return None
 
 
-def row_identity(row: models.Finding) -> FindingKey:
+def row_identity(row: FindingView) -> FindingKey:
     """What a finding is about: a user's password (no key), or one of its keys."""
     return row.user_name, row.key_created
 
 
-def _why_not_seen(row: models.Finding, account: AccountScan, users_seen: AbstractSet[str]) -> str:
+def _why_not_seen(row: FindingView, account: AccountScan, users_seen: AbstractSet[str]) -> str:
     """Why a scan that saw the account no longer finds this: its user's or its key's reason,
     else the user or the key is gone."""
     if row.key_created is None:
@@ -267,20 +290,20 @@ def _why_not_seen(row: models.Finding, account: AccountScan, users_seen: Abstrac
     return KEY_GONE if row.user_name in users_seen else USER_DELETED
 
 
-def _another_user(row: models.Finding, candidate: Candidate) -> bool:
+def _another_user(row: FindingView, candidate: Candidate) -> bool:
     return bool(row.user_id and candidate.user_id and row.user_id != candidate.user_id)
 
 
 def _resolve(
-    session: Session, row: models.Finding, reason: str, now: datetime, record: ScanRecord
+    connection: Connection, row: FindingView, reason: str, now: datetime, record: ScanRecord
 ) -> None:
-    _scan_step(session, row, Intent.RESOLVE, now, reason, FindingChanges(resolution=reason))
+    _scan_step(connection, row, Intent.RESOLVE, now, reason, FindingChanges(resolution=reason))
     record.resolved.append(row)
 
 
 def _scan_step(
-    session: Session,
-    row: models.Finding,
+    connection: Connection,
+    row: FindingView,
     intent: Intent,
     now: datetime,
     reason: str,
@@ -288,9 +311,20 @@ def _scan_step(
 ) -> None:
     """A step the scan takes, dated when the scan began (what it read is from then), but never
     before the row's last step: a decision taken while the scan ran came first, in the audit
-    log and the evidence as in fact."""
+    log and the evidence as in fact. Checked against the row's version, as the ORM's steps are
+    (storage.tables.findings): a decision taken since the row was read fails it."""
     at = max(now, row.state_changed_at) if row.state_changed_at else now
-    step(session, row, intent, at, reason, changes=changes)
+    version = row.version
+    stepped = step(row, intent, at, reason, changes=changes)
+    landed = connection.execute(
+        update(findings)
+        .where(findings.c.id == row.id, findings.c.version == version)
+        .values(**stepped.values, version=version + 1)
+    )
+    if landed.rowcount != 1:
+        raise FindingChanged(row.id)
+    row.version = version + 1
+    connection.execute(insert(audit_events).values(stepped.event))
 
 
 def _facts(candidate: Candidate, now: datetime, known_user_id: str | None = None) -> dict[str, Any]:

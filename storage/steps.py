@@ -1,13 +1,13 @@
-"""The one checked state change and the audit log it writes, inside a caller's transaction."""
+"""The one checked state change and the audit event it writes: what the ORM's step
+(storage.repository) and a scan's step on Core (storage.recording) write, each in its caller's
+transaction."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy.orm import Session
-
-from bot.domain.records import NO_CHANGES, SCANNER, Actor, FindingChanges
+from bot.domain.records import NO_CHANGES, SCANNER, Actor, FindingChanges, FindingView
 from bot.domain.workflow import (
     CLOSED_STATES,
     AuditAction,
@@ -17,36 +17,35 @@ from bot.domain.workflow import (
     audit_action,
     check,
 )
-from storage import models
+
+
+class Stepped(NamedTuple):
+    values: dict[str, Any]  # the columns the step set on the row
+    event: dict[str, Any]  # its audit event's columns
 
 
 def step(
-    session: Session,
-    row: models.Finding,
+    row: FindingView,
     intent: Intent,
     at: datetime,
     reason: str | None,
     by: Actor = SCANNER,
     details: dict[str, Any] | None = None,
     changes: FindingChanges = NO_CHANGES,
-) -> None:
-    """The policy's verdict on `intent` for this row and actor, the audit event, the new fields."""
+) -> Stepped:
+    """The policy's verdict on `intent` for this row and actor, its new fields set on `row`."""
     current = State(row.state)
     to = check(intent, current, role=by.role, standing=Standing.of(row))
-    audit(session, row.id, at, audit_action(intent, to), reason, by, current, to, details)
-    row.state, row.state_changed_at = to, at
-    for name, value in changes.values().items():
-        setattr(row, name, value)
+    values: dict[str, Any] = {"state": to, "state_changed_at": at, **changes.values()}
     if to in CLOSED_STATES:
         # When it first closed: a deactivation's keys may be turned back on, or deleted, for
         # a time counted from then.
-        row.closed_at = row.closed_at or at
-        row.resolution = row.resolution or reason
-
-
-def audit(session: Session, *event: Any, **fields: Any) -> None:
-    """Append one audit event (`audit_values`' arguments) to the session."""
-    session.add(models.AuditEvent(**audit_values(*event, **fields)))
+        values["closed_at"] = row.closed_at or at
+        values["resolution"] = values.get("resolution", row.resolution) or reason
+    for name, value in values.items():
+        setattr(row, name, value)
+    event = audit_values(row.id, at, audit_action(intent, to), reason, by, current, to, details)
+    return Stepped(values, event)
 
 
 def audit_values(
@@ -59,7 +58,7 @@ def audit_values(
     to_state: State | None = None,
     details: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """An audit event's columns (for `audit`, and for inserting many at once)."""
+    """An audit event's columns."""
     return {
         "finding_id": finding_id,
         "at": at,

@@ -44,7 +44,8 @@ from bot.slack.messages.digest import digest_message
 from bot.slack.messages.finding import KeyRules
 from bot.slack.messages.owner import owner_dm, owner_reminder
 from storage.models import Finding
-from storage.repository import Repository, ScanRecord
+from storage.repository import Repository
+from storage.scans import ScanRecord
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +202,7 @@ class Announcer:
         if dm and finding.dm_channel and finding.dm_ts:
             self._redraw_dm(finding)
 
-    def refresh_later(self, findings: Iterable[Finding]) -> None:
+    def refresh_later(self, findings: Iterable[FindingView]) -> None:
         """Re-render these findings' messages and DMs in the background (`self.edits`): each
         message once, however many of its findings changed."""
         edits: dict[tuple[str, str], Callable[[], bool]] = {}

@@ -25,7 +25,8 @@ from bot.domain.records import RENEWALS_PER_LEASE, Holder, LeaseLost
 from bot.domain.scan import ScanResult
 from bot.domain.settings import Settings
 from bot.slack.messages.text import literal, mention
-from storage.repository import Repository, ScanRecord
+from storage.recording import ScanRecorder
+from storage.scans import ScanRecord
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ class HeldLease:
 
 def scan_and_record(
     settings: Settings,
-    repository: Repository,
+    repository: ScanRecorder,
     hub: FindingsHub,
     base_session: boto3.Session | None,
     *,
@@ -109,7 +110,7 @@ def scan_and_record(
 
 
 def record_held(
-    repository: Repository, lease: HeldLease, result: ScanResult, trigger: str, *, dry_run: bool
+    repository: ScanRecorder, lease: HeldLease, result: ScanResult, trigger: str, *, dry_run: bool
 ) -> ScanRecord:
     """Record the scan if this process still holds the lease, else LeaseLost. Checked in the
     recording's transaction too: the lease may lapse after the check."""
@@ -121,7 +122,7 @@ def record_held(
 
 def record_scan(
     settings: Settings,
-    repository: Repository,
+    repository: ScanRecorder,
     hub: FindingsHub,
     lease: HeldLease,
     result: ScanResult,
@@ -147,7 +148,7 @@ def replica_name() -> str:
 
 @contextmanager
 def scan_lease(
-    repository: Repository,
+    repository: ScanRecorder,
     clock: Clock,
     trigger: str,
     *,
@@ -182,7 +183,7 @@ def scan_lease(
 
 
 def _take(
-    repository: Repository,
+    repository: ScanRecorder,
     clock: Clock,
     trigger: str,
     holder: str,
@@ -233,7 +234,7 @@ def _take(
 
 def _keep_renewed(
     lease: HeldLease,
-    repository: Repository,
+    repository: ScanRecorder,
     clock: Clock,
     lease_time: timedelta,
     done: threading.Event,

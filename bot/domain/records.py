@@ -222,6 +222,7 @@ class FindingView(Protocol):
     key_id: str | None
     deactivated_keys: list[dict[str, Any]] | None
     requested_keys: list[str] | None
+    version: int  # counts its steps: a step checks it (storage.tables.findings)
 
 
 class EventView(Protocol):

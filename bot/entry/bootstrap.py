@@ -20,11 +20,13 @@ from bot.entry.config import SettingsError, database_url_problem, load_settings
 if TYPE_CHECKING:
     import boto3
     from slack_bolt import App
+    from sqlalchemy import Engine
 
     from bot.application.scan_queue import Scanner
     from bot.application.security_hub import FindingsHub
     from bot.application.services import Services
     from bot.aws.iam import AccountIam
+    from storage.recording import ScanRecorder
     from storage.repository import Repository
 
 
@@ -64,6 +66,23 @@ def configure(env: Mapping[str, str], *, verbose: bool, **overrides: Any) -> Set
 def open_database(
     settings: Settings, *, web_worker: bool = False, read_only: bool = False
 ) -> Repository:
+    """The database (`opened_engine`), the bot's whole API on it."""
+    from storage.repository import Repository
+
+    return Repository(opened_engine(settings, web_worker=web_worker, read_only=read_only))
+
+
+def open_scan_recorder(settings: Settings) -> ScanRecorder:
+    """The database (`opened_engine`), as a scan records in it: the lease and the recording,
+    on SQLAlchemy Core alone (the ORM would be a tenth of a small account's terminal scan)."""
+    from storage.recording import ScanRecorder
+
+    return ScanRecorder(opened_engine(settings))
+
+
+def opened_engine(
+    settings: Settings, *, web_worker: bool = False, read_only: bool = False
+) -> Engine:
     """The database, its schema brought up to date.
 
     `web_worker`: a gunicorn worker, answering Slack, waits on its database only as long as a
@@ -76,7 +95,6 @@ def open_database(
 
     from bot.domain.records import RecordsUnavailable
     from storage.db import SERVING, WORKING, SchemaNewer, make_engine, migrate, unreadable
-    from storage.repository import Repository
 
     check_database_url(settings)
     patience = SERVING if web_worker else WORKING
@@ -96,7 +114,7 @@ def open_database(
         if not web_worker:
             raise SetupError(f"cannot open the database (DATABASE_URL): {reason}") from None
         log.error("the database is unavailable at start-up, serving anyway: %s", reason)
-    return Repository(engine)
+    return engine
 
 
 def check_database_url(settings: Settings) -> None:
@@ -184,7 +202,7 @@ def build_services(
 
 
 def build_security_hub(
-    settings: Settings, aws_session: boto3.Session, clock: Clock, repository: Repository
+    settings: Settings, aws_session: boto3.Session, clock: Clock, repository: ScanRecorder
 ) -> FindingsHub:
     """The findings' mirror in Security Hub, with one thread of its own when SECURITY_HUB is on
     (a decision never waits on it; what it was given is sent in order, as it is when sent)."""

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, TextIO
 from bot.domain.clock import utc_now
 from bot.domain.records import LeaseLost, RecordsUnavailable
 from bot.domain.risk import by_risk
-from bot.entry.bootstrap import SetupError, bootstrap, configure, open_database, prepare
+from bot.entry.bootstrap import (
+    SetupError,
+    bootstrap,
+    configure,
+    open_database,
+    open_scan_recorder,
+    prepare,
+)
 from bot.entry.terminal import render_table, write_csv, write_json
 from bot.entry.tuning import loading, tune_for_scanning
 
@@ -26,7 +33,7 @@ if TYPE_CHECKING:
     from bot.application.services import Services
     from bot.domain.scan import ScanResult
     from bot.domain.settings import Settings
-    from storage.repository import Repository
+    from storage.recording import ScanRecorder
 
 DEMO_DATABASE_URL = "sqlite:///iam-inactive-demo.db"
 # Seconds a stopping scanner gives the messages still to be redrawn (a container's stop grace
@@ -72,25 +79,23 @@ def scan(
             loading() as loaded,
             _demo_aws(settings.aws_fast_parsing) if demo else nullcontext() as session,
             _scan_first(settings, session, progress.say, stop) as (scanning, base),
-            _database(settings) as repository,
+            _database(settings) as recorder,
         ):
             from bot.application.scans import ScanRunning, record_scan, scan_lease
             from bot.entry.bootstrap import build_security_hub
 
-            hub = build_security_hub(settings, base, utc_now, repository)
+            hub = build_security_hub(settings, base, utc_now, recorder)
             loaded()
             tune_for_scanning()
             try:
                 # Patient: a rerun right after a scan was killed is not told that it runs.
                 lease_time = settings.scan_lease_time
                 with scan_lease(
-                    repository, utc_now, trigger, lease_time=lease_time, patient=True, lost=stop
+                    recorder, utc_now, trigger, lease_time=lease_time, patient=True, lost=stop
                 ) as lease:
                     progress.release()
                     result = scanning.result()
-                    record, published = record_scan(
-                        settings, repository, hub, lease, result, trigger
-                    )
+                    record, published = record_scan(settings, recorder, hub, lease, result, trigger)
             except (ScanRunning, LeaseLost) as running:
                 print(f"iam-inactive: {running}", file=stderr)
                 return EXIT_SCAN_RUNNING
@@ -116,15 +121,15 @@ def scan(
 
 
 @contextmanager
-def _database(settings: Settings) -> Iterator[Repository]:
+def _database(settings: Settings) -> Iterator[ScanRecorder]:
     """The database, closed when the command is done: its connections are among what `loading`
     froze, so the interpreter's last collection would not close them (SQLite would keep its
     write-ahead log beside the file)."""
-    repository = open_database(settings)
+    recorder = open_scan_recorder(settings)
     try:
-        yield repository
+        yield recorder
     finally:
-        repository.engine.dispose()
+        recorder.engine.dispose()
 
 
 class _HeldLines:

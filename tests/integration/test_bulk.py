@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, insert, select, update
 
-from storage import models
+from storage import tables
 from storage.bulk import insert_rows, update_rows
 from storage.db import make_engine, migrate
 
 AT = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-EVENTS = models.AuditEvent.__table__
+EVENTS = tables.audit_events
 COLUMNS = [column for column in EVENTS.c if column.key != "id"]
 
 
@@ -33,9 +32,9 @@ def _event(number: int, **values: object) -> dict[str, object]:
     }
 
 
-def _stored(session: Session, since: int) -> list[tuple]:
+def _stored(connection: Connection, since: int) -> list[tuple]:
     query = select(*COLUMNS).where(EVENTS.c.id > since).order_by(EVENTS.c.id)
-    return [tuple(row) for row in session.execute(query)]
+    return [tuple(row) for row in connection.execute(query)]
 
 
 def test_bulk_writes_store_what_sqlalchemy_stores(tmp_path):
@@ -43,18 +42,18 @@ def test_bulk_writes_store_what_sqlalchemy_stores(tmp_path):
     migrate(engine)
     rows = [_event(number) for number in range(6)]
     changed = {"reason": "\x00kept", "at": AT + timedelta(days=1), "details": {"by": "U1"}}
-    with Session(engine) as session:
-        session.execute(insert(EVENTS), rows)
-        given = session.execute(select(EVENTS.c.id).order_by(EVENTS.c.id)).scalars().all()
+    with engine.connect() as connection:
+        connection.execute(insert(EVENTS), rows)
+        given = connection.execute(select(EVENTS.c.id).order_by(EVENTS.c.id)).scalars().all()
         for event_id in given:
-            session.execute(update(EVENTS).where(EVENTS.c.id == event_id).values(changed))
-        expected = _stored(session, 0)
-        insert_rows(session, EVENTS, rows)
+            connection.execute(update(EVENTS).where(EVENTS.c.id == event_id).values(changed))
+        expected = _stored(connection, 0)
+        insert_rows(connection, EVENTS, rows)
         update_rows(
-            session,
+            connection,
             EVENTS,
             "id",
             [{"id": event_id + len(rows), **changed} for event_id in given],
         )
-        assert _stored(session, len(rows)) == expected
+        assert _stored(connection, len(rows)) == expected
     engine.dispose()

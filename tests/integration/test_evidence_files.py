@@ -64,7 +64,7 @@ def test_hostile_cells_are_marked_in_csv_and_read_back_exactly(hostile):
     assert sorted(r["reason"] for r in kept) == marked
     assert {r["account_id"] for r in raw_rows_of(hostile)} == {"'012345678901"}
     # Lossless: exactly what was recorded, which is what was typed but for NUL characters
-    # (PostgreSQL's text cannot hold them; storage.models.PlainText drops them on both).
+    # (PostgreSQL's text cannot hold them; storage.tables.PlainText drops them on both).
     recorded = sorted(reason.replace("\x00", "") for reason in HOSTILE)
     assert sorted(r["reason"] for r in rows_of(hostile) if r["action"] == "kept") == recorded
     findings = json.loads(hostile.json())["findings"]

@@ -47,7 +47,7 @@ PARTIAL_INDEX_PREDICATE = {
 
 def test_the_migrations_make_each_partial_index_with_the_models_predicate(database_url):
     """The models declare a partial index's predicate with SQLite's keyword only
-    (models.partial_unique_index): each database must hold it as written there."""
+    (tables.partial_unique_index): each database must hold it as written there."""
 
     def words(predicate: str) -> str:  # PostgreSQL adds parentheses; SQLite keeps the DDL
         return " ".join(predicate.replace("(", " ").replace(")", " ").split()).lower()

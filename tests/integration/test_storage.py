@@ -231,26 +231,31 @@ def test_only_one_open_finding_per_account_and_user(repository):
         session.add_all([models.Finding(**row), models.Finding(**row)])
 
 
-def test_recording_a_scan_starts_again_when_a_decision_changed_a_row_meanwhile(
+def test_a_row_stepped_since_the_scan_read_it_makes_the_recording_start_again(
     repository, monkeypatch
 ):
-    from sqlalchemy.orm.exc import StaleDataError
+    from sqlalchemy import update
 
     from storage import scans as recording
+    from storage.tables import findings
 
-    real, calls = recording.record, []
+    repository.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli", dry_run=False)
+    (ann,) = repository.open_findings()
+    real, calls = recording._scan_step, []
 
-    def raced(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
-            raise StaleDataError("a confirm changed the finding meanwhile")
-        return real(*args, **kwargs)
+    def decided_meanwhile(connection, row, *args, **kwargs):
+        calls.append(row.version)
+        if len(calls) == 1:  # a decision steps the row after the scan read it
+            bump = update(findings).where(findings.c.id == row.id)
+            connection.execute(bump.values(version=findings.c.version + 1))
+        return real(connection, row, *args, **kwargs)
 
-    monkeypatch.setattr(recording, "record", raced)
-    record = repository.record_scan(
-        scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli", dry_run=False
-    )
-    assert len(calls) == 2 and [row.user_name for row in record.new] == ["ann"]
+    monkeypatch.setattr(recording, "_scan_step", decided_meanwhile)
+    record = repository.record_scan(scan(account_scan(ACCOUNT, [], T0)), "cli", dry_run=False)
+    assert calls == [ann.version, ann.version]  # read again, as it then was
+    assert [row.id for row in record.resolved] == [ann.id]
+    assert [event.action for event in repository.history(ann.id)] == ["opened", "resolved"]
+    assert repository.finding(ann.id).version == ann.version + 1
 
 
 def test_text_of_any_kind_is_recorded_as_written_in_bulk(repository):

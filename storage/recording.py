@@ -1,0 +1,89 @@
+"""What a scan needs of the database, on SQLAlchemy Core alone: what processes share (the scan
+lease, storage.coordination), the recording, and the findings its publication reads. A terminal
+scan opens only this; storage.repository builds the bot's whole API on it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+from sqlalchemy import Connection, CursorResult, Engine, Select, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.domain.records import FindingView, LeaseLost
+from bot.domain.scan import ScanResult
+from storage import scans
+from storage.coordination import Coordination
+from storage.scans import FindingChanged, ScanRecord
+from storage.tables import findings, leases
+from storage.tables import scans as scans_table
+
+RECORD_ATTEMPTS = 3
+
+
+class ScanRecorder(Coordination):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def record_scan(
+        self,
+        result: ScanResult,
+        trigger: str,
+        *,
+        dry_run: bool,
+        lease: tuple[str, str] | None = None,
+    ) -> ScanRecord:
+        """Store the scan and bring findings up to date, in one transaction. `dry_run`: whether
+        removals made in a dry run stay decided (see bot.domain.deadlines.opening). `lease`
+        (name, holder): recorded only if the holder still holds it, else LeaseLost.
+
+        A decision that changes a finding while the scan is being recorded makes the recording
+        start again from the rows as they are now, so neither loses the other's write."""
+        attempts = 1
+        while True:
+            try:
+                with self.engine.begin() as connection:
+                    if lease is not None:
+                        _hold_for_transaction(connection, *lease)
+                    return scans.record(connection, result, trigger, dry_run)
+            except (FindingChanged, IntegrityError):
+                if attempts == RECORD_ATTEMPTS:
+                    raise
+                attempts += 1
+
+    def findings_by_id(self, finding_ids: Sequence[str]) -> list[FindingView]:
+        """These findings as they are now (a thousand ids a query)."""
+        found: list[FindingView] = []
+        for start in range(0, len(finding_ids), 1000):
+            chunk = finding_ids[start : start + 1000]
+            found += self._findings(select(findings).where(findings.c.id.in_(chunk)))
+        return found
+
+    def changed_since_previous_scan(self, scan_id: int) -> list[FindingView]:
+        """The findings a step moved since the scan before `scan_id` began (none before the
+        first scan): what this scan's publication catches up on."""
+        previous = (
+            select(scans_table.c.started_at)
+            .where(scans_table.c.id < scan_id)
+            .order_by(scans_table.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        return self._findings(select(findings).where(findings.c.state_changed_at >= previous))
+
+    def _findings(self, query: Select[Any]) -> list[FindingView]:
+        with self.engine.connect() as connection:
+            return scans.read_findings(connection, query)
+
+
+def _hold_for_transaction(connection: Connection, name: str, holder: str) -> None:
+    """Lock the lease row as this transaction's first write, if `holder` has it: whoever takes
+    the lease over then waits for this transaction's end (a row lock on PostgreSQL, the write
+    lock on SQLite), so nothing is recorded after they take it."""
+    held = connection.execute(
+        update(leases)
+        .where(leases.c.name == name, leases.c.holder == holder)
+        .values(holder=leases.c.holder)
+    )
+    if cast(CursorResult[Any], held).rowcount != 1:
+        raise LeaseLost(f"{holder} no longer holds the {name} lease: nothing was recorded")
