@@ -130,3 +130,22 @@ def test_the_terminal_scan_tunes_its_process_once_loaded_and_the_web_app_not_at_
     web = "import gc, bot.entry.web; print(gc.get_threshold()[0], sys.getswitchinterval())"
     threshold, interval = printed_by(web)
     assert int(threshold) == 700 and float(interval) == pytest.approx(0.005)
+
+
+SCANNED = """
+from bot.__main__ import main
+try:
+    main(["scan", "--demo", "--json"])
+except SystemExit:
+    pass
+print("loaded", *(name in sys.modules for name in ("sqlalchemy.orm", "storage.models", "alembic")))"""
+
+
+def test_the_terminal_scan_of_a_database_already_there_records_without_the_orm(tmp_path):
+    """The ORM would be a tenth of a small account's scan: the scan's lease and recording are
+    on SQLAlchemy Core (storage.recording), and alembic loads only to create or migrate."""
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"}
+    first = printed_by(SCANNED, env)
+    assert first[first.index("loaded") + 3] == "True"  # the schema created
+    again = printed_by(SCANNED, env)
+    assert again[again.index("loaded") + 1 :] == ["False", "False", "False"]
