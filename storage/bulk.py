@@ -5,7 +5,9 @@ and columns, and each value converted by its column's own bind processor, once p
 value (a scan's rows share their times and verdicts), since SQLAlchemy's executemany,
 converting every value of every row in turn, cost more than SQLite's writing them. PostgreSQL
 answers each row of an executemany in turn, so there the rows travel as one JSON document and
-the server spreads them with json_populate_recordset, typed by the table's own row type.
+the server spreads them with json_populate_recordset, typed by the table's own row type; each
+value is first made what its column's type makes it (storage.tables: UTC times, text without
+NUL, which PostgreSQL's text cannot hold).
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, text, update
+from sqlalchemy import Connection, Table, TypeDecorator, bindparam, insert, text, update
 from sqlalchemy.engine import Dialect
 
 Processor = Callable[[Any], Any]
@@ -38,7 +40,7 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
             f"INSERT INTO {table.name} ({names}) SELECT {names} "
             f"FROM json_populate_recordset(NULL::{table.name}, :rows)"
         ),
-        {"rows": _document(rows)},
+        {"rows": _document(table, rows, dialect)},
     )
 
 
@@ -60,7 +62,7 @@ def update_rows(
             f"FROM json_populate_recordset(NULL::{table.name}, :rows) AS given "
             f"WHERE {table.name}.{key} = given.{key}"
         ),
-        {"rows": _document(rows)},
+        {"rows": _document(table, rows, dialect)},
     )
 
 
@@ -119,7 +121,18 @@ def _remembering(process: Processor) -> Processor:
     return convert
 
 
-def _document(rows: Sequence[dict[str, Any]]) -> str:
+def _document(table: Table, rows: Sequence[dict[str, Any]], dialect: Dialect) -> str:
+    made = {
+        name: _remembering(partial(column_type.process_bind_param, dialect=dialect))
+        for name in rows[0]
+        if isinstance(column_type := table.c[name].type, TypeDecorator)
+    }
+    if made:
+        rows = [
+            {name: made[name](value) if name in made else value for name, value in row.items()}
+            for row in rows
+        ]
+
     def encode(value: Any) -> Any:
         if isinstance(value, datetime) and value.tzinfo is not None:
             return value.astimezone(UTC).isoformat()

@@ -1,5 +1,5 @@
-"""Writing many rows at once on SQLite (storage.bulk converts the values itself there) stores what
-SQLAlchemy's own statements store."""
+"""Writing many rows at once (storage.bulk converts the values itself on SQLite, and sends them as
+one JSON document to PostgreSQL) stores what SQLAlchemy's own statements store."""
 
 from __future__ import annotations
 
@@ -37,8 +37,8 @@ def _stored(connection: Connection, since: int) -> list[tuple]:
     return [tuple(row) for row in connection.execute(query)]
 
 
-def test_bulk_writes_store_what_sqlalchemy_stores(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path}/bulk.db")
+def test_bulk_writes_store_what_sqlalchemy_stores(database_url):
+    engine = make_engine(database_url)
     migrate(engine)
     rows = [_event(number) for number in range(6)]
     changed = {"reason": "\x00kept", "at": AT + timedelta(days=1), "details": {"by": "U1"}}

@@ -138,7 +138,8 @@ try:
     main(["scan", "--demo", "--json"])
 except SystemExit:
     pass
-print("loaded", *(name in sys.modules for name in ("sqlalchemy.orm", "storage.models", "alembic")))"""
+modules = ("sqlalchemy.orm", "storage.models", "alembic")
+print("loaded", *(name in sys.modules for name in modules))"""
 
 
 def test_the_terminal_scan_of_a_database_already_there_records_without_the_orm(tmp_path):

@@ -149,6 +149,19 @@ def test_failed_account_leaves_its_findings_alone(repository):
     }
 
 
+def test_text_from_aws_is_recorded_without_nul_characters_on_every_database(repository):
+    """PostgreSQL's text cannot hold NUL: an account's error and a finding's privilege lose
+    theirs (storage.tables.PlainText), rather than the whole scan failing to record."""
+    failed = AccountScan(OTHER, error="Access\x00Denied")
+    result = scan(failed, account_scan(ACCOUNT, [facts("ann")], T0))
+    candidate = result.accounts[1].candidates[0]
+    result.accounts[1].candidates[0] = replace(candidate, privilege="admin\x00via")
+    repository.record_scan(result, "cli", dry_run=False)
+    assert [row.privilege for row in repository.open_findings()] == ["adminvia"]
+    (latest,) = scans(repository)
+    assert {a.error for a in latest.accounts} == {"AccessDenied", None}
+
+
 def test_expired_keep_reopens_and_is_announced_again(repository):
     record = repository.record_scan(
         scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli", dry_run=False
