@@ -52,7 +52,6 @@ class Finding(Base):
     """One idle console password (carrying the user's idle keys), or one idle access key."""
 
     __table__ = tables.findings
-    __mapper_args__ = {"version_id_col": tables.findings.c.version}
 
     id: Mapped[str]
     account_id: Mapped[str]
@@ -98,11 +97,6 @@ class Finding(Base):
     deactivated_keys: Mapped[list[dict[str, Any]] | None]
     requested_keys: Mapped[list[str] | None]
     version: Mapped[int]
-
-    @property
-    def slack_thread(self) -> str | None:
-        """The channel thread where this finding is talked about."""
-        return self.slack_thread_ts or self.slack_ts
 
 
 class Assessment(Base):

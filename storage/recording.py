@@ -5,18 +5,19 @@ scan opens only this; storage.repository builds the bot's whole API on it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, Engine, Select, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain.records import FindingView, LeaseLost
 from bot.domain.scan import ScanResult
 from storage import scans
 from storage.coordination import Coordination
-from storage.scans import FindingChanged, ScanRecord
+from storage.scans import ScanRecord
+from storage.steps import StepConflict
 from storage.tables import findings, leases
 from storage.tables import scans as scans_table
+from storage.views import finding_views
 
 RECORD_ATTEMPTS = 3
 
@@ -46,7 +47,7 @@ class ScanRecorder(Coordination):
                     if lease is not None:
                         _hold_for_transaction(connection, *lease)
                     return scans.record(connection, result, trigger, dry_run)
-            except (FindingChanged, IntegrityError):
+            except (StepConflict, IntegrityError):
                 if attempts == RECORD_ATTEMPTS:
                     raise
                 attempts += 1
@@ -56,7 +57,7 @@ class ScanRecorder(Coordination):
         found: list[FindingView] = []
         for start in range(0, len(finding_ids), 1000):
             chunk = finding_ids[start : start + 1000]
-            found += self._findings(select(findings).where(findings.c.id.in_(chunk)))
+            found += self._findings(findings.c.id.in_(chunk))
         return found
 
     def changed_since_previous_scan(self, scan_id: int) -> list[FindingView]:
@@ -69,11 +70,11 @@ class ScanRecorder(Coordination):
             .limit(1)
             .scalar_subquery()
         )
-        return self._findings(select(findings).where(findings.c.state_changed_at >= previous))
+        return self._findings(findings.c.state_changed_at >= previous)
 
-    def _findings(self, query: Select[Any]) -> list[FindingView]:
+    def _findings(self, where: ColumnElement[bool]) -> list[FindingView]:
         with self.engine.connect() as connection:
-            return scans.read_findings(connection, query)
+            return finding_views(connection, where)
 
 
 def _hold_for_transaction(connection: Connection, name: str, holder: str) -> None:
@@ -85,5 +86,5 @@ def _hold_for_transaction(connection: Connection, name: str, holder: str) -> Non
         .where(leases.c.name == name, leases.c.holder == holder)
         .values(holder=leases.c.holder)
     )
-    if cast(CursorResult[Any], held).rowcount != 1:
+    if held.rowcount != 1:
         raise LeaseLost(f"{holder} no longer holds the {name} lease: nothing was recorded")

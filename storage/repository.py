@@ -6,15 +6,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Engine, Select, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, Engine, Select, func, insert, select, update
 from sqlalchemy.orm import sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
 
 from bot.domain.records import (
     NO_CHANGES,
     Actor,
     FindingChanges,
     FindingNotes,
+    FindingView,
     RecordsUnavailable,
     StepUnsettled,
     UnknownFinding,
@@ -30,8 +30,10 @@ from bot.domain.workflow import (
 from storage import models
 from storage.evidence import EvidenceReads
 from storage.recording import ScanRecorder
-from storage.steps import audit_values, step
+from storage.steps import StepConflict, audit_values, take_step
 from storage.summaries import Summaries
+from storage.tables import audit_events, findings
+from storage.views import finding_views
 
 CHANGED_SINCE = "This finding has changed since then, so nothing was done."
 
@@ -49,7 +51,7 @@ class Repository(ScanRecorder, Summaries, EvidenceReads):
         with self._sessions() as session:
             return list(session.scalars(query))
 
-    def finding(self, finding_id: str) -> models.Finding | None:
+    def finding(self, finding_id: str) -> FindingView | None:
         with self._sessions() as session:
             return session.get(models.Finding, finding_id)
 
@@ -64,31 +66,30 @@ class Repository(ScanRecorder, Summaries, EvidenceReads):
         details: dict[str, Any] | None = None,
         changes: FindingChanges = NO_CHANGES,
         expected_step: datetime | None = None,
-    ) -> models.Finding:
+    ) -> FindingView:
         """Take one step of the workflow and append its audit event, in one transaction.
 
         The policy decides whether `by` may take the step in the row's current state. Compare-
-        and-set: the row's version column makes a concurrent step (a second click, a second
-        replica) fail with TransitionError instead of both succeeding. `expected_step`: the
+        and-set (storage.steps): a concurrent step (a second click, a second replica) makes
+        this one fail with TransitionError instead of both succeeding. `expected_step`: the
         step is for the finding as someone saw it (a form, a job's list); any step since refuses
         it.
         """
         try:
-            with self._sessions() as session:
-                session.begin()
-                row = session.get(models.Finding, finding_id)
-                if row is None:
+            with self.engine.connect() as connection:
+                transaction = connection.begin()
+                found = finding_views(connection, findings.c.id == finding_id)
+                if not found:
                     raise UnknownFinding(finding_id)
+                (row,) = found
                 if expected_step is not None and row.state_changed_at != expected_step:
                     raise TransitionError(CHANGED_SINCE)
-                stepped = step(row, intent, at, reason, by, details, changes)
-                session.add(models.AuditEvent(**stepped.event))
-                session.flush()  # a concurrent step shows here (StaleDataError), not at COMMIT
+                take_step(connection, row, intent, at, reason, by, details, changes)
                 try:
-                    session.commit()
+                    transaction.commit()
                 except RecordsUnavailable as lost:  # the COMMIT may have landed or not
                     raise StepUnsettled(str(lost)) from lost
-        except StaleDataError:
+        except StepConflict:
             raise TransitionError("This finding was changed by someone else just now.") from None
         return row
 
@@ -103,12 +104,13 @@ class Repository(ScanRecorder, Summaries, EvidenceReads):
         details: dict[str, Any] | None = None,
     ) -> None:
         """An audit entry that changes no state (a refused click, a failed message)."""
-        with self._sessions.begin() as session:
-            if finding_id is not None and session.get(models.Finding, finding_id) is None:
+        with self.engine.begin() as connection:
+            known = select(findings.c.id).where(findings.c.id == finding_id)
+            if finding_id is not None and connection.execute(known).first() is None:
                 details = {**(details or {}), "unknown_finding_id": finding_id[:64]}
                 finding_id = None
             event = audit_values(finding_id, at, action, reason, by, details=details)
-            session.add(models.AuditEvent(**event))
+            connection.execute(insert(audit_events).values(event))
 
     def place_in_channel(
         self, finding_ids: Sequence[str], channel: str, ts: str, thread_ts: str | None = None
@@ -145,7 +147,7 @@ class Repository(ScanRecorder, Summaries, EvidenceReads):
             )
             return result.rowcount == 1
 
-    def stuck_findings(self, states: Sequence[State], since: datetime) -> list[models.Finding]:
+    def stuck_findings(self, states: Sequence[State], since: datetime) -> list[FindingView]:
         """Findings in one of `states` whose state has not changed since `since`."""
         query = (
             select(models.Finding)
@@ -158,7 +160,7 @@ class Repository(ScanRecorder, Summaries, EvidenceReads):
         )
         return self._all(query)
 
-    def unposted_findings(self) -> list[models.Finding]:
+    def unposted_findings(self) -> list[FindingView]:
         """Findings waiting for a decision that have no channel message (posting failed), but
         not those Slack refused for what their message holds: posted again, it would be refused
         again (their audit says so)."""
@@ -173,7 +175,7 @@ class Repository(ScanRecorder, Summaries, EvidenceReads):
         )
         return self._all(query)
 
-    def findings_in_state(self, *states: State) -> list[models.Finding]:
+    def findings_in_state(self, *states: State) -> list[FindingView]:
         query = (
             select(models.Finding)
             .where(models.Finding.state.in_(states))
@@ -181,7 +183,7 @@ class Repository(ScanRecorder, Summaries, EvidenceReads):
         )
         return self._all(query)
 
-    def findings_in_message(self, channel: str, ts: str) -> list[models.Finding]:
+    def findings_in_message(self, channel: str, ts: str) -> list[FindingView]:
         """The findings of one channel message, riskiest first, as it is posted and redrawn."""
         query = select(models.Finding).where(
             models.Finding.slack_channel == channel, models.Finding.slack_ts == ts
@@ -190,7 +192,7 @@ class Repository(ScanRecorder, Summaries, EvidenceReads):
 
     def open_findings(
         self, *, category: str | None = None, account_id: str | None = None
-    ) -> list[models.Finding]:
+    ) -> list[FindingView]:
         query = select(models.Finding).where(models.Finding.closed_at.is_(None))
         if category:
             query = query.where(models.Finding.category == category)
@@ -200,7 +202,7 @@ class Repository(ScanRecorder, Summaries, EvidenceReads):
 
     def findings_for_user(
         self, user_name: str, owned_by: Sequence[str] | None = None
-    ) -> list[models.Finding]:
+    ) -> list[FindingView]:
         """Every finding, open or closed, of IAM users with this name, in any case (IAM names
         are unique without regard to case), newest first; `owned_by`: only those owned by one
         of these keys (see `_owned_by`)."""
@@ -213,7 +215,7 @@ class Repository(ScanRecorder, Summaries, EvidenceReads):
 
     def findings_owned_by(
         self, owner_keys: Sequence[str], disabled_since: datetime | None = None
-    ) -> list[models.Finding]:
+    ) -> list[FindingView]:
         """Open findings (and, `disabled_since`, those disabled since then: their keys may be
         reactivated) owned by one of `owner_keys` (see `_owned_by`)."""
         shown: ColumnElement[bool] = models.Finding.closed_at.is_(None)

@@ -3,15 +3,14 @@ date (opened, updated, reopened after a keep, resolved) through the checked work
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Connection, Select, insert, select, update
+from sqlalchemy import Connection, insert, select
 
 from bot.domain.clock import iso, parse_iso
 from bot.domain.deadlines import keep_expired, opening
@@ -29,13 +28,9 @@ from bot.domain.scan import AccountScan, ScanResult
 from bot.domain.workflow import CARRIED_OUT, AuditAction, Intent, State, may
 from storage import assessments
 from storage.bulk import insert_rows, update_rows
-from storage.steps import audit_values, step
+from storage.steps import audit_values, take_step
 from storage.tables import audit_events, findings, scan_accounts, scans
-
-
-class FindingChanged(RuntimeError):
-    """A step the scan took found the finding stepped since it was read (a decision taken
-    meanwhile): the recording starts again from the rows as they are now."""
+from storage.views import finding_views, inserted_view
 
 
 @dataclass
@@ -116,11 +111,8 @@ def _sync_account(
     account_id = account.target.account_id
     open_rows = {
         row_identity(row): row
-        for row in read_findings(
-            connection,
-            select(findings).where(
-                findings.c.account_id == account_id, findings.c.closed_at.is_(None)
-            ),
+        for row in finding_views(
+            connection, findings.c.account_id == account_id, findings.c.closed_at.is_(None)
         )
     }
     kept_keys = {
@@ -213,27 +205,7 @@ def _open(
         events.append(audit_values(values["id"], now, AuditAction.OPENED, why, to_state=State.OPEN))
     insert_rows(connection, findings, rows)
     insert_rows(connection, audit_events, events)
-    record.new.extend(_as_inserted(values) for values in rows)
-
-
-# The columns a new finding's insert leaves to their default, NULL.
-_NOT_WRITTEN = dict.fromkeys(findings.columns.keys())
-
-
-def _as_inserted(values: dict[str, Any]) -> FindingView:
-    """A new finding as it now reads in the database."""
-    return _as_read({**_NOT_WRITTEN, **values})
-
-
-def _as_read(columns: Mapping[Any, Any]) -> FindingView:
-    """A finding's row as the recording reads and steps it (a plain object: building 20,000
-    of the ORM's cost more than inserting them), and as whoever it hands it to reads it."""
-    return cast(FindingView, SimpleNamespace(**columns))
-
-
-def read_findings(connection: Connection, query: Select[Any]) -> list[FindingView]:
-    """The findings `query` selects, each as `_as_read` makes it."""
-    return [_as_read(row._mapping) for row in connection.execute(query)]
+    record.new.extend(inserted_view(values) for values in rows)
 
 
 def _last_closed(
@@ -242,16 +214,14 @@ def _last_closed(
     """The last closed finding of each of these users, if any."""
     if not candidates:
         return {}
-    query = (
-        select(findings)
-        .where(
-            findings.c.account_id == account_id,
-            findings.c.user_name.in_([candidate.user_name for candidate in candidates]),
-            findings.c.closed_at.is_not(None),
-        )
-        .order_by(findings.c.closed_at)
+    closed = finding_views(
+        connection,
+        findings.c.account_id == account_id,
+        findings.c.user_name.in_([candidate.user_name for candidate in candidates]),
+        findings.c.closed_at.is_not(None),
+        order_by=findings.c.closed_at,
     )
-    return {row_identity(row): row for row in read_findings(connection, query)}
+    return {row_identity(row): row for row in closed}
 
 
 def _spared_keys(connection: Connection, now: datetime) -> dict[str, set[FindingKey]]:
@@ -311,20 +281,9 @@ def _scan_step(
 ) -> None:
     """A step the scan takes, dated when the scan began (what it read is from then), but never
     before the row's last step: a decision taken while the scan ran came first, in the audit
-    log and the evidence as in fact. Checked against the row's version, as the ORM's steps are
-    (storage.tables.findings): a decision taken since the row was read fails it."""
+    log and the evidence as in fact."""
     at = max(now, row.state_changed_at) if row.state_changed_at else now
-    version = row.version
-    stepped = step(row, intent, at, reason, changes=changes)
-    landed = connection.execute(
-        update(findings)
-        .where(findings.c.id == row.id, findings.c.version == version)
-        .values(**stepped.values, version=version + 1)
-    )
-    if landed.rowcount != 1:
-        raise FindingChanged(row.id)
-    row.version = version + 1
-    connection.execute(insert(audit_events).values(stepped.event))
+    take_step(connection, row, intent, at, reason, changes=changes)
 
 
 def _facts(candidate: Candidate, now: datetime, known_user_id: str | None = None) -> dict[str, Any]:

@@ -1,11 +1,14 @@
-"""The one checked state change and the audit event it writes: what the ORM's step
-(storage.repository) and a scan's step on Core (storage.recording) write, each in its caller's
-transaction."""
+"""The one checked state change: the policy's verdict on a step (bot.domain.workflow), then the
+finding's new fields and its audit event, written in the caller's transaction only if nobody
+stepped the finding since it was read. Every step is taken here: a decision's
+(storage.repository) and a scan's (storage.scans)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
+
+from sqlalchemy import Connection, insert, update
 
 from bot.domain.records import NO_CHANGES, SCANNER, Actor, FindingChanges, FindingView
 from bot.domain.workflow import (
@@ -17,14 +20,16 @@ from bot.domain.workflow import (
     audit_action,
     check,
 )
+from storage.tables import audit_events, findings
 
 
-class Stepped(NamedTuple):
-    values: dict[str, Any]  # the columns the step set on the row
-    event: dict[str, Any]  # its audit event's columns
+class StepConflict(RuntimeError):
+    """The finding was stepped since it was read (a second click, a second replica, a decision
+    during a scan's recording): this step wrote nothing."""
 
 
-def step(
+def take_step(
+    connection: Connection,
     row: FindingView,
     intent: Intent,
     at: datetime,
@@ -32,8 +37,10 @@ def step(
     by: Actor = SCANNER,
     details: dict[str, Any] | None = None,
     changes: FindingChanges = NO_CHANGES,
-) -> Stepped:
-    """The policy's verdict on `intent` for this row and actor, its new fields set on `row`."""
+) -> None:
+    """The policy's verdict on `intent` for this row and actor, then the step written (compare-
+    and-set on the row's version: StepConflict if it moved since `row` was read) with its audit
+    event; `row` left as the step wrote it."""
     current = State(row.state)
     to = check(intent, current, role=by.role, standing=Standing.of(row))
     values: dict[str, Any] = {"state": to, "state_changed_at": at, **changes.values()}
@@ -42,10 +49,19 @@ def step(
         # a time counted from then.
         values["closed_at"] = row.closed_at or at
         values["resolution"] = values.get("resolution", row.resolution) or reason
+    values["version"] = row.version + 1
+    landed = connection.execute(
+        update(findings)
+        .where(findings.c.id == row.id, findings.c.version == row.version)
+        .values(values)
+    )
+    if landed.rowcount != 1:
+        raise StepConflict(f"finding {row.id} was stepped since it was read")
+    action = audit_action(intent, to)
+    event = audit_values(row.id, at, action, reason, by, current, to, details)
+    connection.execute(insert(audit_events).values(event))
     for name, value in values.items():
         setattr(row, name, value)
-    event = audit_values(row.id, at, audit_action(intent, to), reason, by, current, to, details)
-    return Stepped(values, event)
 
 
 def audit_values(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.digest import DISABLED_IN_DRY_RUN
 from bot.domain.home import NEW_WITHIN, OLD_AFTER, LastScan, OpenCount
+from bot.domain.records import FindingView
 from bot.domain.scan import DISCOVERY
 from bot.domain.workflow import State
 from storage import models
@@ -20,12 +21,12 @@ class Summaries:
 
     def digest_inputs(
         self, since: datetime, trend_start: datetime
-    ) -> tuple[list[models.Finding], dict[str, int], list[tuple[datetime, str, str | None]]]:
+    ) -> tuple[list[FindingView], dict[str, int], list[tuple[datetime, str, str | None]]]:
         """For the digest: findings open now, closed since `trend_start` or moved since `since`
         (keys deleted long after their removal), the audit actions since `since` by name, and
         the accounts whose scans failed since `since`."""
         with self._sessions() as session:
-            findings = list(
+            findings: list[FindingView] = list(
                 session.scalars(
                     select(models.Finding).where(
                         (models.Finding.closed_at.is_(None))

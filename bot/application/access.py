@@ -14,10 +14,9 @@ from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from bot.domain.clock import Clock
-from bot.domain.records import FINDING_ID, Actor, Role, Surface
+from bot.domain.records import FINDING_ID, Actor, FindingView, Role, Surface
 from bot.domain.workflow import AuditAction, Intent, Standing, person, require, roles_for
 from bot.slack.client import Approvers, ApproversUnknown, Members
-from storage.models import Finding
 from storage.repository import Repository
 
 NOT_MINE = "That button or form is not one of mine, so nothing was done."
@@ -75,7 +74,7 @@ class Access:
 
     def acting_on(
         self, value: object, user_id: str, surface: Surface, intent: Intent
-    ) -> tuple[Finding, Actor]:
+    ) -> tuple[FindingView, Actor]:
         """The finding a button or form names and who acts on it, once this person may take
         `intent` on it from this surface and the finding's state allows it now."""
         actor = self._person(user_id, surface)
@@ -91,7 +90,7 @@ class Access:
         return finding, actor
 
     def require_approver(
-        self, user_id: str, surface: Surface, finding: Finding | None = None
+        self, user_id: str, surface: Surface, finding: FindingView | None = None
     ) -> Actor:
         actor = self._person(user_id, surface)
         if not self.approvers.allows(user_id):
@@ -129,7 +128,7 @@ class Access:
     def _person(self, user_id: str, surface: Surface) -> Actor:
         return replace(person(user_id, surface), name=self._names(user_id))
 
-    def _finding_for(self, value: object, actor: Actor) -> Finding:
+    def _finding_for(self, value: object, actor: Actor) -> FindingView:
         if not isinstance(value, str) or not FINDING_ID.fullmatch(value):
             self._refuse(None, actor, "tampered value", NOT_MINE, value)
         finding = self.repository.finding(value)
@@ -139,7 +138,7 @@ class Access:
 
     def _refuse(
         self,
-        finding: Finding | None,
+        finding: FindingView | None,
         actor: Actor,
         why: str,
         answer: str,

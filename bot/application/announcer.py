@@ -23,7 +23,7 @@ from bot.application.presence import NOT_IN_CHANNEL, Presence
 from bot.application.replies import ResponseUrls
 from bot.domain import digest
 from bot.domain.clock import Clock
-from bot.domain.records import FindingNotes, FindingView
+from bot.domain.records import FindingNotes, FindingView, thread_of
 from bot.domain.risk import by_risk
 from bot.domain.rule import SLACK_USER_ID_PATTERN
 from bot.domain.scan import ScanResult
@@ -43,7 +43,6 @@ from bot.slack.messages.channel import (
 from bot.slack.messages.digest import digest_message
 from bot.slack.messages.finding import KeyRules
 from bot.slack.messages.owner import owner_dm, owner_reminder
-from storage.models import Finding
 from storage.repository import Repository
 from storage.scans import ScanRecord
 
@@ -195,7 +194,7 @@ class Announcer:
                 log.info("digest chart not uploaded: %s", slack_error(error))
         return ts
 
-    def refresh(self, finding: Finding, *, dm: bool = True) -> None:
+    def refresh(self, finding: FindingView, *, dm: bool = True) -> None:
         """Re-render the channel message holding this finding, and (`dm`) the owner's DM."""
         if finding.slack_channel and finding.slack_ts:
             self._redraw(finding.slack_channel, finding.slack_ts)
@@ -219,7 +218,7 @@ class Announcer:
         message = findings_message(rows, self.settings.timezone, self.dry_run, keys=self._keys())
         return self._slack.update(channel, ts, message)
 
-    def _redraw_dm(self, finding: Finding) -> bool:
+    def _redraw_dm(self, finding: FindingView) -> bool:
         message = owner_dm(finding, self.settings.timezone, self.dry_run, self._keys())
         return self._slack.update(finding.dm_channel or "", finding.dm_ts or "", message)
 
@@ -227,7 +226,7 @@ class Announcer:
         finding = self.repository.finding(finding_id)
         return finding is None or self._redraw_dm(finding)
 
-    def dm_owner(self, finding: Finding) -> bool:
+    def dm_owner(self, finding: FindingView) -> bool:
         """Open a DM with the owner and ask; False when Slack would not let us."""
         try:
             channel = self.client.conversations_open(users=finding.owner_slack_id)["channel"]["id"]
@@ -243,7 +242,7 @@ class Announcer:
             self.repository.note([finding.id], arrived)
         return ts is not None
 
-    def remind_owner(self, finding: Finding) -> None:
+    def remind_owner(self, finding: FindingView) -> None:
         """A reminder in the DM's thread; or, if the first DM never arrived, the DM itself."""
         if not finding.dm_channel:
             self.dm_owner(finding)
@@ -251,22 +250,22 @@ class Announcer:
         reminder = owner_reminder(finding, self.settings.timezone)
         self._slack.post(finding.dm_channel, reminder, thread_ts=finding.dm_ts)
 
-    def escalate(self, finding: Finding) -> None:
+    def escalate(self, finding: FindingView) -> None:
         waited = (self._clock() - finding.asked_at).days if finding.asked_at else 0
         message = escalation(finding, waited, self.settings.timezone)
         # In a large scan's thread, the channel sees it too: the approvers must.
         threaded = finding.slack_thread_ts is not None
         self._slack.post(
-            self.settings.slack_channel, message, finding.slack_thread, broadcast=threaded
+            self.settings.slack_channel, message, thread_of(finding), broadcast=threaded
         )
         self.refresh(finding)
 
-    def settled(self, finding: Finding, summary: str, *, prefix: str = "") -> None:
+    def settled(self, finding: FindingView, summary: str, *, prefix: str = "") -> None:
         """A decision reached its end: the finding's line and DM show it, and its thread says so."""
         self.refresh(finding)
-        self.announce(f"{prefix}{summary}", thread_ts=finding.slack_thread)
+        self.announce(f"{prefix}{summary}", thread_ts=thread_of(finding))
 
-    def tell_outcome(self, finding: Finding, text: str) -> None:
+    def tell_outcome(self, finding: FindingView, text: str) -> None:
         """The outcome, where each person is: the approvers who asked and decided, privately in
         the findings channel; the owner in their DM (its message is updated by `refresh`), as a
         reply under the question they were asked."""
@@ -274,7 +273,7 @@ class Announcer:
         approvers = {finding.requested_by, finding.decided_by} - {None, owner}
         people = sorted(p for p in approvers if p and SLACK_USER_ID_PATTERN.fullmatch(p))
         for person in people:  # not the bot's own actors ("scheduler", ...)
-            self.tell(finding.slack_channel, person, text, thread_ts=finding.slack_thread)
+            self.tell(finding.slack_channel, person, text, thread_ts=thread_of(finding))
         if not owner:
             return
         if finding.dm_channel and finding.dm_ts:

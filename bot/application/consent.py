@@ -11,10 +11,17 @@ from slack_sdk.errors import SlackClientError
 from bot.application.access import Refused
 from bot.application.removal import Removal
 from bot.application.services import Services
-from bot.domain.records import Actor, FindingNotes, Role, Surface, SystemActor
+from bot.domain.records import (
+    Actor,
+    FindingNotes,
+    FindingView,
+    Role,
+    Surface,
+    SystemActor,
+    thread_of,
+)
 from bot.slack.client import OwnerContact, slack_error
 from bot.slack.messages.text import literal, mention
-from storage.models import Finding
 
 
 def look_up_owner(services: Services, owner: str | None) -> OwnerContact:
@@ -30,7 +37,7 @@ def look_up_owner(services: Services, owner: str | None) -> OwnerContact:
         ) from None
 
 
-def ask_owner(services: Services, finding: Finding, owner: OwnerContact, by: Actor) -> str:
+def ask_owner(services: Services, finding: FindingView, owner: OwnerContact, by: Actor) -> str:
     """Record that the owner is asked, DM them, and say so (a line for whoever asked)."""
     assert owner.slack_id is not None  # only a reachable owner is asked, and one has an id
     finding = services.decisions.await_owner(finding.id, owner.slack_id, by)
@@ -43,7 +50,7 @@ def ask_owner(services: Services, finding: Finding, owner: OwnerContact, by: Act
     return f"Recorded, but I could not DM {mention(owner.slack_id)}; the reminder will try again."
 
 
-def ask_new_owner(services: Services, finding: Finding) -> str:
+def ask_new_owner(services: Services, finding: FindingView) -> str:
     """The re-check found another owner: ask them, or, when they cannot be asked, withdraw the
     request so that an approver decides again. Returns what happened, in one line."""
     try:
@@ -59,7 +66,7 @@ def ask_new_owner(services: Services, finding: Finding) -> str:
         )
         services.announcer.refresh(withdrawn)
         line = f"{owner.why_not}, so the request was withdrawn; an approver can decide again."
-    services.announcer.announce(line, thread_ts=finding.slack_thread)
+    services.announcer.announce(line, thread_ts=thread_of(finding))
     return line
 
 

@@ -52,7 +52,6 @@ from bot.domain.workflow import (
     may_have_acted,
 )
 from bot.slack.messages.text import literal
-from storage.models import Finding
 from storage.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -98,7 +97,7 @@ class Decisions:
         *,
         owner_unreachable: bool,
         at: datetime | None = None,
-    ) -> Finding:
+    ) -> FindingView:
         """Record the request, with what it is for: this owner (and whether Slack said for
         certain that they cannot be asked), in this dry-run mode. `at`: when, as a form opened
         for it already says."""
@@ -124,7 +123,7 @@ class Decisions:
         }
         return self._step(finding_id, Intent.REQUEST_DISABLE, by, None, changes, details, at=at)
 
-    def await_owner(self, finding_id: str, owner_slack_id: str, by: Actor) -> Finding:
+    def await_owner(self, finding_id: str, owner_slack_id: str, by: Actor) -> FindingView:
         changes = FindingChanges(
             owner_slack_id=owner_slack_id,
             asked_at=self._clock(),
@@ -134,7 +133,7 @@ class Decisions:
         why = f"asked owner <@{owner_slack_id}> to confirm"
         return self._step(finding_id, Intent.ASK_OWNER, by, why, changes)
 
-    def escalate(self, finding_id: str, by: Actor, *, seen_step: datetime | None) -> Finding:
+    def escalate(self, finding_id: str, by: Actor, *, seen_step: datetime | None) -> FindingView:
         """The owner has not answered: the approvers may now decide alone. `seen_step`: the
         finding's last step as the follow-up job read it (a new request since restarts the wait)."""
         changes = FindingChanges(escalated_at=self._clock())
@@ -170,17 +169,17 @@ class Decisions:
         confirmed = self._step(finding_id, intent, by, why, changes, details, seen_step=seen_step)
         return self._remove(confirmed, system)
 
-    def unkeep(self, finding_id: str, by: Actor, reason: str) -> Finding:
+    def unkeep(self, finding_id: str, by: Actor, reason: str) -> FindingView:
         """An approver ends a keep: the finding is open again at once."""
         changes = FindingChanges(kept_until=None, decided_by=by.id, decision_note=reason)
         return self._step(finding_id, Intent.UNKEEP, by, reason, changes)
 
-    def withdraw(self, finding_id: str, why: str, by: Actor = SLACK_SYSTEM) -> Finding:
+    def withdraw(self, finding_id: str, why: str, by: Actor = SLACK_SYSTEM) -> FindingView:
         """The request cannot go on as it was made (its new owner cannot be asked, its form
         could not be opened, its consent was for another mode): the finding is open again."""
         return self._step(finding_id, Intent.WITHDRAW, by, why, FindingChanges(decision_note=why))
 
-    def keep(self, finding_id: str, by: Actor, reason: str, days: int | None) -> Finding:
+    def keep(self, finding_id: str, by: Actor, reason: str, days: int | None) -> FindingView:
         """Keep the password (or key) for `days` (None: until revoked), within what `by` may
         choose. A password's keep covers the idle keys shown on it then, not keys found idle
         after (they become findings of their own: bot.domain.riding)."""
@@ -217,7 +216,7 @@ class Decisions:
                 log.exception("sweep could not move %s on; the next sweep tries again", finding.id)
         return moved
 
-    def _move_on(self, finding: Finding) -> Removal:
+    def _move_on(self, finding: FindingView) -> Removal:
         system = Actor(SystemActor.SYSTEM, Role.SYSTEM, Surface.RECOVERY)
         if finding.state == State.DISABLE_REQUESTED:
             why = "the request was never completed (its form was not submitted): decide again"
@@ -241,16 +240,16 @@ class Decisions:
             return self._withdraw(finding, system)
         return self._remove(finding, system)
 
-    def cancel_request(self, finding_id: str, by: Actor) -> Finding:
+    def cancel_request(self, finding_id: str, by: Actor) -> FindingView:
         """The approver closed the final confirmation without submitting it."""
         why = "the final confirmation was closed without removing anything"
         changes = FindingChanges(decision_note=why)
         return self._step(finding_id, Intent.CANCEL_REQUEST, by, why, changes)
 
-    def _remove(self, finding: Finding, by: Actor) -> Removal:
+    def _remove(self, finding: FindingView, by: Actor) -> Removal:
         def move(
             intent: Intent, reason: str, details: dict[str, Any] | None = None, **changes: Any
-        ) -> Finding:
+        ) -> FindingView:
             noted = FindingChanges(decision_note=reason, **changes)
             return self._step(finding.id, intent, by, reason, noted, details)
 
@@ -297,7 +296,7 @@ class Decisions:
 
     def _finish_removal(
         self,
-        finding: Finding,
+        finding: FindingView,
         iam: AccountIam,
         by: Actor,
         outcome: str,
@@ -325,17 +324,17 @@ class Decisions:
         log.info("removed console password of %s in %s", done.user_name, done.account_id)
         return Removal(done, key_actions.after(_removed(done), keys))
 
-    def _other_mode(self, finding: Finding) -> bool:
+    def _other_mode(self, finding: FindingView) -> bool:
         """Asked in a dry run and now for real, or the other way round (a request whose mode
         was not recorded, from before the bot recorded it, counts as another mode)."""
         return finding.requested_dry_run is not self.settings.dry_run
 
-    def _withdraw(self, finding: Finding, by: Actor) -> Removal:
+    def _withdraw(self, finding: FindingView, by: Actor) -> Removal:
         asked = "in a dry run" if finding.requested_dry_run else "with DRY_RUN off"
         why = f"the request was made {asked}, so this consent removes nothing: decide again"
         return Removal(self.withdraw(finding.id, why, by), f"Not removed: {why}.")
 
-    def _owner_changed(self, finding: Finding, owner: str | None, by: Actor) -> Removal:
+    def _owner_changed(self, finding: FindingView, owner: str | None, by: Actor) -> Removal:
         was = finding.requested_owner
         why = OWNER_CHANGED.format(owner=owner or "unknown", was=was or "nobody")
         shown = OWNER_CHANGED.format(
@@ -362,7 +361,7 @@ class Decisions:
         *,
         seen_step: datetime | None = None,
         at: datetime | None = None,
-    ) -> Finding:
+    ) -> FindingView:
         """The one way a decision changes a finding: the checked step, then whoever mirrors
         findings elsewhere (Security Hub) is told, so that no step can be left out."""
         moved = self.repository.transition(
@@ -379,5 +378,5 @@ class Decisions:
         return moved
 
 
-def _removed(finding: Finding) -> str:
+def _removed(finding: FindingView) -> str:
     return f"Console password of {literal(finding.user_name)} removed."

@@ -17,7 +17,7 @@ from bot.application.consent import ask_new_owner, ask_owner, look_up_owner
 from bot.application.home import owner_keys, publish_home
 from bot.application.scan_queue import ask_for_scan
 from bot.application.services import Services
-from bot.domain.records import Actor, Surface
+from bot.domain.records import Actor, FindingView, Surface, thread_of
 from bot.domain.rule import CATEGORIES
 from bot.domain.scan import ACCOUNT_ID, scannable_accounts
 from bot.domain.workflow import (
@@ -34,7 +34,6 @@ from bot.slack.messages.command import history_message, list_page
 from bot.slack.messages.finding import KeyRules, credential, named
 from bot.slack.messages.modals import confirm_modal, keep_modal, unkeep_modal
 from bot.slack.messages.text import literal, mention
-from storage.models import Finding
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class DisablePlan:
     user, and, when the owner cannot be asked, the final confirmation to open first (Slack's
     trigger lasts 3 s), made for the request as it will be recorded `at`."""
 
-    finding: Finding
+    finding: FindingView
     approver: Actor
     owner: OwnerContact
     at: datetime
@@ -67,7 +66,7 @@ def plan_disable(services: Services, finding_id: str | None, user_id: str) -> Di
     return DisablePlan(finding, approver, owner, at, form)
 
 
-def record_request(services: Services, plan: DisablePlan) -> Finding:
+def record_request(services: Services, plan: DisablePlan) -> FindingView:
     """Record the request planned (a form opened for it says `plan.at`)."""
     return services.decisions.request_disable(
         plan.finding.id,
@@ -212,7 +211,7 @@ def _unkeep(services: Services, finding_id: str | None, user_id: str, reason: st
     services.announcer.refresh(reopened)
     name = named(reopened, services.settings.timezone)
     line = f"Ended the keep of {name} ({literal(reopened.account_id)}): {literal(reason)}"
-    services.announcer.announce(f"{mention(user_id)} {line}", thread_ts=reopened.slack_thread)
+    services.announcer.announce(f"{mention(user_id)} {line}", thread_ts=thread_of(reopened))
     return line
 
 
@@ -336,7 +335,7 @@ def _keep(surface: Surface) -> Intent:
 
 
 def _final_confirmation(
-    services: Services, finding: Finding, why: str, step: datetime | None = None
+    services: Services, finding: FindingView, why: str, step: datetime | None = None
 ) -> dict[str, Any]:
     settings = services.settings
     keys = KeyRules.of(settings, services.clock())

@@ -16,11 +16,11 @@ from bot.application.presence import pause_line
 from bot.application.services import Services
 from bot.domain import home
 from bot.domain.digest import keeps_ending
+from bot.domain.records import FindingView
 from bot.domain.workflow import State
 from bot.slack.client import ApproversUnknown, email_of, slack_error
 from bot.slack.messages.finding import KeyRules
 from bot.slack.messages.home import About, ApproverPart, OwnerPart, home_view
-from storage.models import Finding
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def owner_keys(services: Services, user_id: str) -> tuple[list[str], str | None]
 
 def _owned(
     services: Services, user_id: str, disabled_since: datetime
-) -> tuple[list[Finding], str | None]:
+) -> tuple[list[FindingView], str | None]:
     """The person's open findings, and those disabled since `disabled_since` (their keys may be
     reactivated); and, when Slack cannot say their email, why others may be missing."""
     keys, unread = owner_keys(services, user_id)

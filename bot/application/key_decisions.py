@@ -22,6 +22,7 @@ from bot.domain.records import (
     NO_CHANGES,
     Actor,
     FindingChanges,
+    FindingView,
     RecordsUnavailable,
     Role,
     UnknownFinding,
@@ -30,13 +31,12 @@ from bot.domain.rule import Cleared
 from bot.domain.settings import Settings
 from bot.domain.workflow import KEYS_HELD, Intent, State, TransitionError, may, may_have_acted
 from bot.slack.messages.text import literal
-from storage.models import Finding
 from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
 IamForAccount = Callable[[str], AccountIam]
-OwnerChanged = Callable[[Finding, "str | None", Actor], Removal]
+OwnerChanged = Callable[[FindingView, "str | None", Actor], Removal]
 
 
 class Step(Protocol):
@@ -50,7 +50,7 @@ class Step(Protocol):
         reason: str | None,
         changes: FindingChanges,
         details: dict[str, Any] | None = None,
-    ) -> Finding: ...
+    ) -> FindingView: ...
 
 
 class KeyDecisions:
@@ -120,7 +120,7 @@ class KeyDecisions:
         return done
 
     def turn_back_on(
-        self, finding: Finding, by: Actor, taken_over: set[str] | None = None
+        self, finding: FindingView, by: Actor, taken_over: set[str] | None = None
     ) -> Removal:
         """Reactivate's AWS calls and their record (the sweep's too, for one a crash cut short);
         `taken_over`: the keys a later finding holds, when the caller has just read them."""
@@ -146,7 +146,7 @@ class KeyDecisions:
             done, f"Reactivated for {literal(done.user_name)}: {key_actions.summary(keys)}"
         )
 
-    def delete_keys(self, finding: Finding, by: Actor) -> Removal:
+    def delete_keys(self, finding: FindingView, by: Actor) -> Removal:
         """A finding's deletion, claimed (`deleting_keys`), carried out; the sweep's too, for
         one a crash cut short, which is finished only while the bot still deletes keys."""
         named = literal(finding.user_name)
@@ -181,7 +181,7 @@ class KeyDecisions:
             return "key deletion is off (KEY_DELETE_AFTER_DAYS is not set)"
         return None
 
-    def _deactivated_again(self, finding: Finding) -> set[str]:
+    def _deactivated_again(self, finding: FindingView) -> set[str]:
         """The ids of this finding's keys that a later finding deactivated again (someone
         turned one back on in IAM, a scan found it idle, and it was deactivated with a new
         consent): that finding holds them now."""
@@ -194,7 +194,7 @@ class KeyDecisions:
             if key["key_id"] in mine
         }
 
-    def riding(self, iam: AccountIam, finding: Finding) -> list[key_actions.KeyOutcome]:
+    def riding(self, iam: AccountIam, finding: FindingView) -> list[key_actions.KeyOutcome]:
         """A password finding's idle keys, deactivated with it (KEY_ACTIONS=deactivate)."""
         if not self.settings.deactivates_keys:
             return []
@@ -211,11 +211,11 @@ class KeyDecisions:
             return [key_actions.KeyOutcome(moment, None, False, note) for moment in created]
 
     def deactivate(
-        self, finding: Finding, iam: AccountIam, live: LiveUser | None, by: Actor
+        self, finding: FindingView, iam: AccountIam, live: LiveUser | None, by: Actor
     ) -> Removal:
         """An idle key's own finding: re-checked live, recorded, then deactivated (once)."""
 
-        def move(intent: Intent, reason: str, details: Any = None, **changes: Any) -> Finding:
+        def move(intent: Intent, reason: str, details: Any = None, **changes: Any) -> FindingView:
             noted = FindingChanges(decision_note=reason, **changes)
             return self._step(finding.id, intent, by, reason, noted, details)
 
@@ -260,14 +260,14 @@ class KeyDecisions:
             ) from None
         return Removal(done, self._deactivated(done, outcome))
 
-    def _deactivated(self, finding: Finding, outcome: key_actions.KeyOutcome) -> str:
+    def _deactivated(self, finding: FindingView, outcome: key_actions.KeyOutcome) -> str:
         days = self.settings.key_reactivate_days
         return (
             f"Access key {outcome.named} of {literal(finding.user_name)} deactivated; its owner "
             f"or an approver can reactivate it for {days} days."
         )
 
-    def recover(self, finding: Finding, iam: AccountIam, by: Actor) -> Removal | None:
+    def recover(self, finding: FindingView, iam: AccountIam, by: Actor) -> Removal | None:
         """An idle key's finding left in `disabling` whose key AWS already shows inactive: a
         deactivation that was carried out, recorded as such (None: not that case)."""
         if finding.key_id is None:  # recorded before the key was known: not acted on
@@ -291,7 +291,7 @@ class KeyDecisions:
         return Removal(done, self._deactivated(done, outcome))
 
 
-def _later(other: Finding, finding: Finding) -> bool:
+def _later(other: FindingView, finding: FindingView) -> bool:
     return (
         other.closed_at is not None
         and finding.closed_at is not None

@@ -7,9 +7,8 @@ import logging
 from dataclasses import dataclass
 
 from bot.aws.iam import AccountIam, describe_error, refused
-from bot.domain.records import RecordsUnavailable
+from bot.domain.records import FindingView, RecordsUnavailable
 from bot.slack.messages.text import literal
-from storage.models import Finding
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +36,7 @@ class RemovedUnrecorded(RecordsUnavailable):
 
 @dataclass(frozen=True)
 class Removal:
-    finding: Finding
+    finding: FindingView
     summary: str  # one line for people, in mrkdwn: what came from AWS is in code spans
     ask_new_owner: bool = False  # the re-check found another owner, whose consent is needed
 

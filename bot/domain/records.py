@@ -225,6 +225,12 @@ class FindingView(Protocol):
     version: int  # counts its steps: a step checks it (storage.tables.findings)
 
 
+def thread_of(finding: FindingView) -> str | None:
+    """The channel thread where this finding is talked about: its message's, or the thread its
+    message is a reply in (a large scan is posted in a thread)."""
+    return finding.slack_thread_ts or finding.slack_ts
+
+
 class EventView(Protocol):
     """An audit event as the history message reads it."""
 
