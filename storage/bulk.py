@@ -27,7 +27,7 @@ Processor = Callable[[Any], Any]
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """INSERT every row (each with the same keys; a column left out is NULL or the database's
-    default, as on PostgreSQL, not the model's Python-side default)."""
+    default, as on PostgreSQL, not the Column's Python-side default)."""
     if not rows:
         return
     dialect = connection.dialect

@@ -1,5 +1,7 @@
-"""The ORM's classes, mapped onto storage.tables: what the bot's workflow reads and steps. The
-annotations type the columns for readers and mypy; the columns themselves are the tables'."""
+"""The ORM's classes, mapped onto storage.tables, for reading: every write is a statement on the
+tables (storage.steps, storage.bulk, storage.coordination, storage.repository's notes). The
+annotations type the columns for readers and mypy; the columns themselves are the tables' (a
+test keeps the two alike: tests/integration/test_schema.py)."""
 
 from __future__ import annotations
 
@@ -28,9 +30,7 @@ class Scan(Base):
     source: Mapped[str]
     trigger: Mapped[str]
     status: Mapped[str]
-    accounts: Mapped[list[ScanAccount]] = relationship(
-        back_populates="scan", cascade="all, delete-orphan", lazy="selectin"
-    )
+    accounts: Mapped[list[ScanAccount]] = relationship(back_populates="scan", lazy="selectin")
 
 
 class ScanAccount(Base):

@@ -29,7 +29,7 @@ from bot.domain.workflow import (
 )
 from storage import models
 from storage.evidence import EvidenceReads
-from storage.recording import ScanRecorder
+from storage.scan_store import ScanStore
 from storage.steps import StepConflict, audit_values, take_step
 from storage.summaries import Summaries
 from storage.tables import audit_events, findings
@@ -38,8 +38,8 @@ from storage.views import finding_views
 CHANGED_SINCE = "This finding has changed since then, so nothing was done."
 
 
-class Repository(ScanRecorder, Summaries, EvidenceReads):
-    """Findings, their audit log and scans, through the ORM (and, from ScanRecorder, what
+class Repository(ScanStore, Summaries, EvidenceReads):
+    """Findings, their audit log and scans, through the ORM (and, from ScanStore, what
     processes share and the scans' recording; from Summaries, the counts people are shown;
     from EvidenceReads, what the evidence export reads)."""
 

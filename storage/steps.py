@@ -1,7 +1,7 @@
 """The one checked state change: the policy's verdict on a step (bot.domain.workflow), then the
 finding's new fields and its audit event, written in the caller's transaction only if nobody
 stepped the finding since it was read. Every step is taken here: a decision's
-(storage.repository) and a scan's (storage.scans)."""
+(storage.repository) and a scan's (storage.recording)."""
 
 from __future__ import annotations
 

@@ -167,7 +167,7 @@ findings = Table(
     # consent is for what the people were shown, not for a key found idle since.
     Column("requested_keys", JSON),
     # Counts the finding's steps: a step checks it, so a concurrent one fails instead of both
-    # landing (the ORM's version_id_col, and storage.recording's steps by hand).
+    # landing (storage.steps).
     _required("version", Integer),
     partial_unique_index(
         "uq_findings_open_user",

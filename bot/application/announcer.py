@@ -43,8 +43,8 @@ from bot.slack.messages.channel import (
 from bot.slack.messages.digest import digest_message
 from bot.slack.messages.finding import KeyRules
 from bot.slack.messages.owner import owner_dm, owner_reminder
+from storage.recording import ScanRecord
 from storage.repository import Repository
-from storage.scans import ScanRecord
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from bot.domain.records import LeaseLost, QueuedScan, RecordsUnavailable, Surfac
 from bot.domain.scan import ScanResult
 from bot.slack.messages.text import literal
 from storage.coordination import SCANNER_LEASE_PREFIX
-from storage.scans import ScanRecord
+from storage.recording import ScanRecord
 
 log = logging.getLogger(__name__)
 

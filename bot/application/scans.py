@@ -25,8 +25,8 @@ from bot.domain.records import RENEWALS_PER_LEASE, Holder, LeaseLost
 from bot.domain.scan import ScanResult
 from bot.domain.settings import Settings
 from bot.slack.messages.text import literal, mention
-from storage.recording import ScanRecorder
-from storage.scans import ScanRecord
+from storage.recording import ScanRecord
+from storage.scan_store import ScanStore
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class HeldLease:
 
 def scan_and_record(
     settings: Settings,
-    repository: ScanRecorder,
+    store: ScanStore,
     hub: FindingsHub,
     base_session: boto3.Session | None,
     *,
@@ -106,23 +106,21 @@ def scan_and_record(
         only_account=only_account,
         stop=lease.lost,
     )
-    return result, *record_scan(settings, repository, hub, lease, result, trigger)
+    return result, *record_and_publish(settings, store, hub, lease, result, trigger)
 
 
 def record_held(
-    repository: ScanRecorder, lease: HeldLease, result: ScanResult, trigger: str, *, dry_run: bool
+    store: ScanStore, lease: HeldLease, result: ScanResult, trigger: str, *, dry_run: bool
 ) -> ScanRecord:
     """Record the scan if this process still holds the lease, else LeaseLost. Checked in the
     recording's transaction too: the lease may lapse after the check."""
     lease.check()
-    return repository.record_scan(
-        result, trigger, dry_run=dry_run, lease=(SCAN_LEASE, lease.holder)
-    )
+    return store.record_scan(result, trigger, dry_run=dry_run, lease=(SCAN_LEASE, lease.holder))
 
 
-def record_scan(
+def record_and_publish(
     settings: Settings,
-    repository: ScanRecorder,
+    store: ScanStore,
     hub: FindingsHub,
     lease: HeldLease,
     result: ScanResult,
@@ -133,10 +131,10 @@ def record_scan(
     before began: a decision's own publication that failed, or that an earlier scan's view
     overtook from another process, is set right. Whatever runs a scan records it here, so none
     is left out."""
-    record = record_held(repository, lease, result, trigger, dry_run=settings.dry_run)
+    record = record_held(store, lease, result, trigger, dry_run=settings.dry_run)
     if not hub.publishes:  # SECURITY_HUB off: nothing to read for it
         return record, Publication()
-    moved = repository.changed_since_previous_scan(record.scan_id)
+    moved = store.changed_since_previous_scan(record.scan_id)
     touched = {finding.id: finding for finding in [*record.touched, *moved]}
     return record, hub.publish(list(touched.values()))
 
@@ -148,7 +146,7 @@ def replica_name() -> str:
 
 @contextmanager
 def scan_lease(
-    repository: ScanRecorder,
+    store: ScanStore,
     clock: Clock,
     trigger: str,
     *,
@@ -165,11 +163,11 @@ def scan_lease(
     # this process's next scan must not take for its own.
     holder = f"{trigger} ({replica_name()}:{uuid4().hex[:6]})"
     lease = HeldLease(holder, lease_time, lost or threading.Event())
-    lease.renewed(_take(repository, clock, trigger, holder, lease_time, patient, stop))
+    lease.renewed(_take(store, clock, trigger, holder, lease_time, patient, stop))
     done = threading.Event()
     renewer = threading.Thread(
         target=_keep_renewed,
-        args=(lease, repository, clock, lease_time, done),
+        args=(lease, store, clock, lease_time, done),
         name="scan-lease",
         daemon=True,
     )
@@ -179,11 +177,11 @@ def scan_lease(
     finally:
         done.set()
         renewer.join()
-        repository.release_lease(SCAN_LEASE, holder)
+        store.release_lease(SCAN_LEASE, holder)
 
 
 def _take(
-    repository: ScanRecorder,
+    store: ScanStore,
     clock: Clock,
     trigger: str,
     holder: str,
@@ -202,7 +200,7 @@ def _take(
     give_up, warned = math.inf, False
     while True:
         sent, now = time.monotonic(), clock()
-        running = repository.take_lease(SCAN_LEASE, holder, now, now + lease_time)
+        running = store.take_lease(SCAN_LEASE, holder, now, now + lease_time)
         if running is None:
             return sent
         if trigger != SWEEP and running.holder.startswith(f"{SWEEP} "):
@@ -234,7 +232,7 @@ def _take(
 
 def _keep_renewed(
     lease: HeldLease,
-    repository: ScanRecorder,
+    store: ScanStore,
     clock: Clock,
     lease_time: timedelta,
     done: threading.Event,
@@ -246,7 +244,7 @@ def _keep_renewed(
             break
         try:
             sent, now = time.monotonic(), clock()
-            if not repository.renew_lease(SCAN_LEASE, lease.holder, now, now + lease_time):
+            if not store.renew_lease(SCAN_LEASE, lease.holder, now, now + lease_time):
                 lease.lose("another process took it over")
                 break
             lease.renewed(sent)

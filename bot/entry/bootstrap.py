@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from bot.application.security_hub import FindingsHub
     from bot.application.services import Services
     from bot.aws.iam import AccountIam
-    from storage.recording import ScanRecorder
     from storage.repository import Repository
+    from storage.scan_store import ScanStore
 
 
 log = logging.getLogger(__name__)
@@ -72,12 +72,12 @@ def open_database(
     return Repository(opened_engine(settings, web_worker=web_worker, read_only=read_only))
 
 
-def open_scan_recorder(settings: Settings) -> ScanRecorder:
+def open_scan_store(settings: Settings) -> ScanStore:
     """The database (`opened_engine`), as a scan records in it: the lease and the recording,
     on SQLAlchemy Core alone (the ORM would be a tenth of a small account's terminal scan)."""
-    from storage.recording import ScanRecorder
+    from storage.scan_store import ScanStore
 
-    return ScanRecorder(opened_engine(settings))
+    return ScanStore(opened_engine(settings))
 
 
 def opened_engine(
@@ -202,7 +202,7 @@ def build_services(
 
 
 def build_security_hub(
-    settings: Settings, aws_session: boto3.Session, clock: Clock, repository: ScanRecorder
+    settings: Settings, aws_session: boto3.Session, clock: Clock, repository: ScanStore
 ) -> FindingsHub:
     """The findings' mirror in Security Hub, with one thread of its own when SECURITY_HUB is on
     (a decision never waits on it; what it was given is sent in order, as it is when sent)."""

@@ -21,7 +21,7 @@ from bot.entry.bootstrap import (
     bootstrap,
     configure,
     open_database,
-    open_scan_recorder,
+    open_scan_store,
     prepare,
 )
 from bot.entry.terminal import render_table, write_csv, write_json
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from bot.application.services import Services
     from bot.domain.scan import ScanResult
     from bot.domain.settings import Settings
-    from storage.recording import ScanRecorder
+    from storage.scan_store import ScanStore
 
 DEMO_DATABASE_URL = "sqlite:///iam-inactive-demo.db"
 # Seconds a stopping scanner gives the messages still to be redrawn (a container's stop grace
@@ -79,23 +79,25 @@ def scan(
             loading() as loaded,
             _demo_aws(settings.aws_fast_parsing) if demo else nullcontext() as session,
             _scan_first(settings, session, progress.say, stop) as (scanning, base),
-            _database(settings) as recorder,
+            _database(settings) as store,
         ):
-            from bot.application.scans import ScanRunning, record_scan, scan_lease
+            from bot.application.scans import ScanRunning, record_and_publish, scan_lease
             from bot.entry.bootstrap import build_security_hub
 
-            hub = build_security_hub(settings, base, utc_now, recorder)
+            hub = build_security_hub(settings, base, utc_now, store)
             loaded()
             tune_for_scanning()
             try:
                 # Patient: a rerun right after a scan was killed is not told that it runs.
                 lease_time = settings.scan_lease_time
                 with scan_lease(
-                    recorder, utc_now, trigger, lease_time=lease_time, patient=True, lost=stop
+                    store, utc_now, trigger, lease_time=lease_time, patient=True, lost=stop
                 ) as lease:
                     progress.release()
                     result = scanning.result()
-                    record, published = record_scan(settings, recorder, hub, lease, result, trigger)
+                    record, published = record_and_publish(
+                        settings, store, hub, lease, result, trigger
+                    )
             except (ScanRunning, LeaseLost) as running:
                 print(f"iam-inactive: {running}", file=stderr)
                 return EXIT_SCAN_RUNNING
@@ -121,15 +123,15 @@ def scan(
 
 
 @contextmanager
-def _database(settings: Settings) -> Iterator[ScanRecorder]:
+def _database(settings: Settings) -> Iterator[ScanStore]:
     """The database, closed when the command is done: its connections are among what `loading`
     froze, so the interpreter's last collection would not close them (SQLite would keep its
     write-ahead log beside the file)."""
-    recorder = open_scan_recorder(settings)
+    store = open_scan_store(settings)
     try:
-        yield recorder
+        yield store
     finally:
-        recorder.engine.dispose()
+        store.engine.dispose()
 
 
 class _HeldLines:

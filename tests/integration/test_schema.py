@@ -1,10 +1,14 @@
-"""The schema: the migrations make what the models describe, on SQLite and PostgreSQL."""
+"""The schema: the migrations make what storage.tables describes, on SQLite and PostgreSQL; the
+ORM's classes and FindingView name its columns as they are."""
 
 from __future__ import annotations
 
+from typing import get_type_hints
+
 from sqlalchemy import inspect, select, text
 
-from storage import models
+from bot.domain.records import FindingView
+from storage import models, tables
 from storage.db import (
     HEAD_REVISION,
     MIGRATIONS,
@@ -15,7 +19,7 @@ from storage.db import (
 )
 
 
-def test_migrations_create_the_schema_the_models_describe(database_url):
+def test_migrations_create_the_schema_the_tables_describe(database_url):
     engine = make_engine(database_url)
     migrate(engine)
     migrate(engine)  # running again is harmless
@@ -26,14 +30,14 @@ def test_migrations_create_the_schema_the_models_describe(database_url):
     engine.dispose()
 
 
-def test_migrations_match_the_models(database_url):
+def test_migrations_match_the_tables(database_url):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
     engine = make_engine(database_url)
     migrate(engine)
     with engine.connect() as connection:
-        assert compare_metadata(MigrationContext.configure(connection), models.Base.metadata) == []
+        assert compare_metadata(MigrationContext.configure(connection), tables.metadata) == []
     engine.dispose()
 
 
@@ -56,7 +60,7 @@ def test_the_migrations_make_each_partial_index_with_the_models_predicate(databa
     migrate(engine)
     partial = [
         index
-        for table in models.Base.metadata.tables.values()
+        for table in tables.metadata.tables.values()
         for index in table.indexes
         if index.dialect_options["sqlite"]["where"] is not None
     ]
@@ -97,3 +101,30 @@ def test_a_current_schema_is_not_migrated_again(repository):
     migrate(repository.engine)  # a no-op: the revision is current
     with repository.engine.connect() as connection:
         assert current_revision(connection) == HEAD_REVISION
+
+
+def test_the_orm_classes_type_each_column_of_their_table_as_it_is():
+    """SQLAlchemy maps a class onto its `__table__` whatever the class's annotations say; they
+    type the columns for readers and mypy, so a column added, dropped, renamed or made
+    nullable in storage.tables must be so in storage.models too."""
+    for mapper in models.Base.registry.mappers:
+        columns = mapper.local_table.columns
+        annotated = {
+            name: hint
+            for name, hint in mapper.class_.__annotations__.items()
+            if name not in mapper.relationships
+        }
+        assert set(annotated) == set(columns.keys()), mapper.class_.__name__
+        for name, hint in annotated.items():
+            column = columns[name]
+            nullable = column.nullable and not column.primary_key
+            assert ("None" in hint) == nullable, f"{mapper.class_.__name__}.{name}: {hint}"
+
+
+def test_findingview_names_every_column_of_a_finding_as_it_is():
+    """What the code above storage reads of a finding is its row, whole (storage.views)."""
+    hints = get_type_hints(FindingView)
+    assert set(hints) == set(tables.findings.columns.keys())
+    for column in tables.findings.columns:
+        nullable = column.nullable and not column.primary_key
+        assert (type(None) in getattr(hints[column.key], "__args__", ())) == nullable, column.key

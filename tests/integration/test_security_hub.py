@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.awsrequest import AWSResponse
 
-from bot.application.scans import record_scan, scan_lease
+from bot.application.scans import record_and_publish, scan_lease
 from bot.aws.accounts import client
 from bot.aws.demo import DEMO_ACCOUNT_ID, DEMO_REGION, DemoUser, seed_users
 from bot.aws.scanner import scan_accounts
@@ -122,7 +122,7 @@ def _scan_and_publish(aws_session, repository, **settings: Any):
     hub = build_security_hub(configured, aws_session, utc_now, repository)
     result = scan_accounts(configured, aws_session, clock=utc_now)
     with scan_lease(repository, utc_now, "cli") as lease:
-        return record_scan(configured, repository, hub, lease, result, "cli")
+        return record_and_publish(configured, repository, hub, lease, result, "cli")
 
 
 def test_findings_go_in_batches_of_100(aws_session, repository, security_hub, now):

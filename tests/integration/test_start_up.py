@@ -144,7 +144,7 @@ print("loaded", *(name in sys.modules for name in modules))"""
 
 def test_the_terminal_scan_of_a_database_already_there_records_without_the_orm(tmp_path):
     """The ORM would be a tenth of a small account's scan: the scan's lease and recording are
-    on SQLAlchemy Core (storage.recording), and alembic loads only to create or migrate."""
+    on SQLAlchemy Core (storage.scan_store), and alembic loads only to create or migrate."""
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"}
     first = printed_by(SCANNED, env)
     assert first[first.index("loaded") + 3] == "True"  # the schema created

@@ -249,7 +249,7 @@ def test_a_row_stepped_since_the_scan_read_it_makes_the_recording_start_again(
 ):
     from sqlalchemy import update
 
-    from storage import scans as recording
+    from storage import recording
     from storage.tables import findings
 
     repository.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli", dry_run=False)
@@ -287,7 +287,7 @@ def test_text_of_any_kind_is_recorded_as_written_in_bulk(repository):
 def test_a_decision_taken_while_a_scan_is_recorded_stays_and_so_do_the_new_facts(
     postgres_url, monkeypatch
 ):
-    from storage import scans as recording
+    from storage import recording
 
     repository = Repository(make_engine(postgres_url))
     migrate(repository.engine)
