@@ -152,14 +152,14 @@ def test_disable_on_a_password_says_its_idle_keys_are_deactivated_too_unless_key
 
 
 def test_no_disable_on_a_key_finding_while_key_actions_are_off():
-    blocks = [b.to_dict() for b in finding_blocks(key_row(), UTC, False, OFF)]
+    blocks = [b.to_dict() for b in finding_blocks(key_row(), UTC, OFF)]
     assert [b["action_id"] for b in buttons(blocks)] == [ActionId.KEEP]
     assert KEY_ACTIONS_OFF in texts(blocks)
     escalated = key_row(state=State.AWAITING_OWNER, escalated_at=NOW, requested_by="U0A")
-    blocks = [b.to_dict() for b in finding_blocks(escalated, UTC, False, OFF)]
+    blocks = [b.to_dict() for b in finding_blocks(escalated, UTC, OFF)]
     assert [b["action_id"] for b in buttons(blocks)] == [ActionId.KEEP]
     # A password finding still offers Disable: it removes the password alone.
-    assert ActionId.DISABLE in texts(finding_blocks(password_row(), UTC, False, OFF))
+    assert ActionId.DISABLE in texts(finding_blocks(password_row(), UTC, OFF))
 
 
 @pytest.mark.parametrize(
@@ -196,7 +196,7 @@ def test_no_disable_on_a_key_finding_while_key_actions_are_off():
     ],
 )
 def test_key_outcomes_and_steps_read_as_keys(finding, expected):
-    assert expected in status_line(finding, UTC, dry_run=False, keys=KEYS)
+    assert expected in status_line(finding, UTC, keys=KEYS)
 
 
 @pytest.mark.parametrize(
@@ -215,17 +215,17 @@ def test_key_outcomes_and_steps_read_as_keys(finding, expected):
 def test_the_steps_after_a_deactivation_read_right(state, expected):
     finding = disabled(password_row(), keys=2)
     finding.state = state
-    assert status_line(finding, UTC, dry_run=False, keys=KEYS) == expected
+    assert status_line(finding, UTC, keys=KEYS) == expected
     one = disabled(key_row())
     one.state = state
-    assert "the access key" in (status_line(one, UTC, dry_run=False, keys=KEYS) or "")
+    assert "the access key" in (status_line(one, UTC, keys=KEYS) or "")
 
 
 def test_every_state_but_open_says_where_a_key_finding_stands():
     for state in State:
         finding = disabled(key_row())
         finding.state = state
-        line = status_line(finding, UTC, dry_run=False, keys=KEYS)
+        line = status_line(finding, UTC, keys=KEYS)
         assert (line is None) == (state == State.OPEN), state
         assert "password" not in (line or ""), (state, line)
 
@@ -330,3 +330,23 @@ def test_a_hostile_user_name_and_key_stay_literal_on_every_key_surface():
         assert message_problem({"text": message.text, "blocks": message.blocks}) is None
     confirm = reactivate_buttons(owner_dm(disabled(finding), UTC, False, KEYS).blocks)[0]
     assert "of &lt;!channel&gt;*x* (111122223333) back on?" in confirm["confirm"]["text"]["text"]
+
+
+def test_an_outcome_is_told_in_the_mode_it_was_asked_in_whatever_dry_run_is_now():
+    """DRY_RUN switched since the removal: a message redrawn later (another finding of the
+    same message moved) still tells what was done, not what the setting says now."""
+    in_dry_run = disabled(password_row(requested_dry_run=True), keys=0)
+    line = status_line(in_dry_run, UTC, keys=KEYS) or ""
+    assert ":white_check_mark: Console password would be removed (dry run)" in line
+    for_real = disabled(key_row(requested_dry_run=False))
+    assert ":white_check_mark: Access key deactivated;" in (
+        status_line(for_real, UTC, keys=KEYS) or ""
+    )
+
+
+def test_a_key_finding_left_no_key_of_its_own_does_not_say_its_key_is_deactivated():
+    """`keys_left`: the key was turned back on in IAM, or a later finding deactivated it again
+    and holds it now; this finding holds none (storage: deactivated_keys empty)."""
+    left = disabled(key_row(requested_dry_run=False), keys=0)
+    line = status_line(left, UTC, keys=KEYS) or ""
+    assert "deactivated;" not in line and "no longer this finding's" in line

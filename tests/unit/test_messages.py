@@ -147,12 +147,12 @@ def test_an_unprivileged_finding_says_why_an_allow_of_everything_does_not_count(
     ],
 )
 def test_status_lines(state, changes, expected):
-    line = status_line(row(state=state, **changes), UTC, dry_run=False, keys=KEYS)
+    line = status_line(row(state=state, **changes), UTC, keys=KEYS)
     assert expected in line
 
 
 def test_decided_findings_lose_their_buttons():
-    blocks = finding_blocks(row(state=State.KEPT, decided_by="U1"), UTC, dry_run=False, keys=KEYS)
+    blocks = finding_blocks(row(state=State.KEPT, decided_by="U1"), UTC, keys=KEYS)
     assert [b.type for b in blocks] == ["section", "context"]
 
 
@@ -222,7 +222,7 @@ def test_text_from_people_and_aws_is_shown_as_written_never_as_markup():
     kept = row(state=State.KEPT, decided_by="U1", decision_note=HOSTILE, owner="_it_ :x: a@b.io")
     account = AccountScan(AccountTarget("111122223333", name=HOSTILE), error=HOSTILE)
     payloads = [
-        status_line(kept, UTC, False, keys=KEYS),
+        status_line(kept, UTC, keys=KEYS),
         finding_facts(kept, UTC),
         json.dumps(scan_summary(account, [], dry_run=False).blocks, ensure_ascii=False),
         json.dumps(owner_dm(kept, UTC, False, KEYS).blocks, ensure_ascii=False),
@@ -235,9 +235,7 @@ def test_text_from_people_and_aws_is_shown_as_written_never_as_markup():
 
 
 def test_the_bots_own_actors_are_named_not_mentioned():
-    line = status_line(
-        row(state=State.DISABLED, decided_by="scheduler"), UTC, dry_run=False, keys=KEYS
-    )
+    line = status_line(row(state=State.DISABLED, decided_by="scheduler"), UTC, keys=KEYS)
     assert "<@scheduler>" not in line and "the scheduler" in line
 
 

@@ -79,7 +79,7 @@ class ThreadProgress:
         return f":speech_balloon: All {self.total} findings are in this thread, with their buttons."
 
 
-def finding_blocks(row: FindingView, zone: tzinfo, dry_run: bool, keys: KeyRules) -> list[Block]:
+def finding_blocks(row: FindingView, zone: tzinfo, keys: KeyRules) -> list[Block]:
     """One finding's line: its facts, then buttons while it is open, else where it stands (and
     Reactivate while its deactivated keys may be turned back on)."""
     blocks: list[Block] = [
@@ -87,7 +87,7 @@ def finding_blocks(row: FindingView, zone: tzinfo, dry_run: bool, keys: KeyRules
     ]
     refused = keys.disable_refused(row)
     awaiting = may(Intent.REQUEST_DISABLE, row.state)
-    said = [status_line(row, zone, dry_run, keys), refused if awaiting else None]
+    said = [status_line(row, zone, keys), refused if awaiting else None]
     if any(said):
         blocks.append(context("\n".join(line for line in said if line)))
     if awaiting:
@@ -197,7 +197,7 @@ def findings_message(
         raise MessageTooLarge(f"{len(rows)} findings, at most {FINDINGS_PER_MESSAGE} a message")
     blocks: list[Block] = []
     for row in rows:
-        blocks.extend(finding_blocks(row, zone, dry_run, keys))
+        blocks.extend(finding_blocks(row, zone, keys))
     blocks += dry_run_note(dry_run)
     names = ", ".join(literal(row.user_name) for row in rows)
     message = checked(f"{_kinds(rows)}: {names}", blocks)

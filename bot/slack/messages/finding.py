@@ -258,7 +258,7 @@ def after_disable(row: FindingView, keys: KeyRules) -> str:
     return "Access keys keep working."
 
 
-def status_line(row: FindingView, zone: tzinfo, dry_run: bool, keys: KeyRules) -> str | None:
+def status_line(row: FindingView, zone: tzinfo, keys: KeyRules) -> str | None:
     """Where the decision on this finding stands, for its line in the channel and the DM."""
     note = f": {literal(row.decision_note, 500)}" if row.decision_note else ""
     key = is_key_finding(row)
@@ -277,7 +277,7 @@ def status_line(row: FindingView, zone: tzinfo, dry_run: bool, keys: KeyRules) -
             doing = disable_words(row, keys, zone, whose=False)
             return f":gear: Confirmed by {mention(row.decided_by)}; {doing}"
         case State.DISABLED:
-            return _disabled(row, zone, dry_run, keys)
+            return _disabled(row, zone, keys)
         case State.KEPT:
             return f":shield: Kept {kept_until(row, zone)} by {mention(row.decided_by)}{note}"
         case State.ABORTED:
@@ -299,10 +299,18 @@ def status_line(row: FindingView, zone: tzinfo, dry_run: bool, keys: KeyRules) -
     return None
 
 
-def _disabled(row: FindingView, zone: tzinfo, dry_run: bool, keys: KeyRules) -> str:
-    """The outcome: what was done (or, in a dry run, would be), and until when it is undone."""
+def _disabled(row: FindingView, zone: tzinfo, keys: KeyRules) -> str:
+    """The outcome: what was done (or, in a dry run, would be), and until when it is undone.
+    A removal is carried out only in the mode it was asked in (bot.application.decisions), so
+    that mode says which, whatever DRY_RUN says now."""
+    dry_run = bool(row.requested_dry_run)
     by = f"confirmed by {mention(row.decided_by)}"
     if is_key_finding(row):
+        if not dry_run and not row.deactivated_keys:  # `keys_left`: it holds none now
+            return (
+                ":heavy_minus_sign: Access key not deleted: no longer this finding's (turned "
+                f"back on in IAM, or deactivated again by a later finding); {by}"
+            )
         done = "would be deactivated (dry run)" if dry_run else "deactivated"
         line = f":white_check_mark: Access key {done}; {by}"
     else:

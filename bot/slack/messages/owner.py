@@ -40,7 +40,7 @@ def owner_dm(row: FindingView, zone: tzinfo, dry_run: bool, keys: KeyRules) -> M
         SectionBlock(text=mrkdwn(_question(row, zone, keys))),
         SectionBlock(text=mrkdwn(finding_facts(row, zone))),
     ]
-    status = status_line(row, zone, dry_run, keys)
+    status = status_line(row, zone, keys)
     if may(Intent.OWNER_CONFIRM, row.state):
         blocks.append(owner_answers("owner", row))
     elif status:
