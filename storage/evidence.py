@@ -4,6 +4,8 @@ with their history."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -14,8 +16,13 @@ from bot.domain.population import AccountAssessed, UserAssessed, population_rows
 from storage import models
 
 
-class EvidenceReads:
-    _sessions: sessionmaker[Session]
+class EvidenceSnapshot:
+    """The evidence export's reads, all of one moment of the database: an export read while a
+    decision commits shows the finding as it was before that step or as it is after, never its
+    columns from before beside the step's event from after."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
 
     def accounts_scanned(
         self, since: datetime, until: datetime, account_id: str | None = None
@@ -30,42 +37,60 @@ class EvidenceReads:
         )
         if account_id:
             query = query.where(models.ScanAccount.account_id == account_id)
-        with self._sessions() as session:
-            return list(session.scalars(query.distinct().order_by(models.ScanAccount.account_id)))
+        ordered = query.distinct().order_by(models.ScanAccount.account_id)
+        return list(self._session.scalars(ordered))
 
     def population(
         self, since: datetime, until: datetime, account_id: str | None = None
     ) -> list[dict[str, Any]]:
         """Every user of every account scanned in [since, until), at its account's latest scan
         (bot.domain.population), by account and user name."""
-        with self._sessions() as session:
-            return population_rows(*_population(session, since, until, account_id))
+        return population_rows(*_population(self._session, since, until, account_id))
 
     def evidence(
         self, since: datetime, until: datetime, account_id: str | None = None
     ) -> list[tuple[models.Finding, list[models.AuditEvent]]]:
-        """Findings first seen in [since, until) or with an audit event in it, by account and
-        user name, each with its whole history, oldest first (bot.domain.evidence)."""
+        """Findings open at any time in [since, until) (first seen before its end and not
+        closed before its start: an exception to the control is evidence while it lasts, even
+        when nothing happened to it), or with an audit event in it, by account and user name,
+        each with its whole history, oldest first (bot.domain.evidence)."""
         finding, event = models.Finding, models.AuditEvent
         touched = select(event.finding_id).where(event.at >= since, event.at < until)
-        chosen = select(finding.id).where(
-            ((finding.first_seen >= since) & (finding.first_seen < until)) | finding.id.in_(touched)
+        open_in_period = (finding.first_seen < until) & (
+            finding.closed_at.is_(None) | (finding.closed_at >= since)
         )
+        chosen = select(finding.id).where(open_in_period | finding.id.in_(touched))
         if account_id:
             chosen = chosen.where(finding.account_id == account_id)
-        with self._sessions() as session:
-            findings = session.scalars(
-                select(finding)
-                .where(finding.id.in_(chosen))
-                .order_by(finding.account_id, finding.user_name, finding.first_seen, finding.id)
-            ).all()
-            history: dict[str, list[models.AuditEvent]] = {row.id: [] for row in findings}
-            for row in session.scalars(
-                select(event).where(event.finding_id.in_(chosen)).order_by(event.at, event.id)
-            ):
-                if row.finding_id in history:  # not a finding that appeared meanwhile
-                    history[row.finding_id].append(row)
+        findings = self._session.scalars(
+            select(finding)
+            .where(finding.id.in_(chosen))
+            .order_by(finding.account_id, finding.user_name, finding.first_seen, finding.id)
+        ).all()
+        history: dict[str, list[models.AuditEvent]] = {row.id: [] for row in findings}
+        for row in self._session.scalars(
+            select(event).where(event.finding_id.in_(chosen)).order_by(event.at, event.id)
+        ):
+            if row.finding_id in history:
+                history[row.finding_id].append(row)
         return [(row, history[row.id]) for row in findings]
+
+
+class EvidenceReads:
+    _sessions: sessionmaker[Session]
+
+    @contextmanager
+    def evidence_snapshot(self) -> Iterator[EvidenceSnapshot]:
+        """The evidence export's reads, in one read-only transaction that sees the database as
+        its first read did: PostgreSQL's REPEATABLE READ; on SQLite a transaction begun before
+        the first read (its driver begins one only before a write)."""
+        with self._sessions() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                snapshot = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+                session.connection(execution_options=snapshot)
+            else:
+                session.connection().exec_driver_sql("BEGIN")
+            yield EvidenceSnapshot(session)
 
 
 def _population(

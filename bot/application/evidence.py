@@ -33,6 +33,7 @@ from bot.domain.population import (
 )
 from bot.domain.records import Surface
 from bot.domain.settings import Settings
+from storage.evidence import EvidenceSnapshot
 from storage.repository import Repository
 
 NO_FILE_SCOPE = (
@@ -87,8 +88,9 @@ def export(
     account_id: str | None = None,
     clock: Clock = utc_now,
 ) -> Export:
-    records = repository.evidence(period.since, period.until, account_id)
-    about = _about(repository, settings, period, account_id, clock(), "evidence")
+    with repository.evidence_snapshot() as snapshot:
+        records = snapshot.evidence(period.since, period.until, account_id)
+        about = _about(snapshot, settings, period, account_id, clock(), "evidence")
     return Export(records, summarize(records, period, account_id), about)
 
 
@@ -99,13 +101,14 @@ def population(
     account_id: str | None = None,
     clock: Clock = utc_now,
 ) -> PopulationExport:
-    rows = repository.population(period.since, period.until, account_id)
-    about = _about(repository, settings, period, account_id, clock(), "population")
+    with repository.evidence_snapshot() as snapshot:
+        rows = snapshot.population(period.since, period.until, account_id)
+        about = _about(snapshot, settings, period, account_id, clock(), "population")
     return PopulationExport(rows, summarize_population(rows, period, account_id), about)
 
 
 def _about(
-    repository: Repository,
+    snapshot: EvidenceSnapshot,
     settings: Settings,
     period: Period,
     account_id: str | None,
@@ -115,7 +118,7 @@ def _about(
     return About(
         generated_at=now,
         tool=f"iam-inactive {__version__}",
-        accounts=tuple(repository.accounts_scanned(period.since, period.until, account_id)),
+        accounts=tuple(snapshot.accounts_scanned(period.since, period.until, account_id)),
         idle_days=settings.thresholds.idle_days,
         key_recent_days=settings.thresholds.key_recent_days,
         dry_run=settings.dry_run,

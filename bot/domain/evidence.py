@@ -122,7 +122,11 @@ class Period:
         return (self.until - timedelta(microseconds=1)).date()
 
     def describe(self) -> str:
-        return f"{self.since:%Y-%m-%d} to {self.last_day:%Y-%m-%d} (UTC)"
+        """Whole days when the period is whole days, else its bounds to the second (a period
+        of the last N days from now must not seem to cover its first day's early hours)."""
+        if self.since.time() == self.until.time() == time():
+            return f"{self.since:%Y-%m-%d} to {self.last_day:%Y-%m-%d} (UTC)"
+        return f"{self.since:%Y-%m-%d %H:%M:%S} to {self.until:%Y-%m-%d %H:%M:%S} (UTC)"
 
 
 def period_of(since: str | None, until: str | None, now: datetime) -> Period:

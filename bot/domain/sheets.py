@@ -3,9 +3,10 @@ text or number it is, never as a formula, and so that what was typed can be got 
 
 The rule (docs/evidence.md): a text cell gets MARK (') before it when a spreadsheet would read
 it as a formula (OWASP's CSV injection starts, also after spaces or invisible characters, and
-their full-width forms), as a number (an account id's leading zeros would be lost), or when it
-begins with MARK itself. Taking exactly one MARK off a cell that begins with one (`restore`)
-gives back what was typed. Numbers and true/false are written as they are.
+their full-width forms), as a number (an account id's leading zeros would be lost) or another
+value (a date, a time, money, a fraction, true or false), or when it begins with MARK itself.
+Taking exactly one MARK off a cell that begins with one (`restore`) gives back what was typed.
+Numbers and true/false are written as they are.
 """
 
 from __future__ import annotations
@@ -22,8 +23,20 @@ from typing import Any
 # after leading spaces or control characters, and some fold the full-width forms to them.
 FORMULA_STARTS = frozenset("=+-@\t\r\n\x00\uff1d\uff0b\uff0d\uff20")
 MARK = "'"
-# What spreadsheets read as a number: 012345678901 (an account id) would lose its zero.
-_NUMBER = re.compile(r"\s*[-+]?(\d[\d,]*(\.\d*)?|\.\d+)([eE][-+]?\d+)?%?\s*")
+# What spreadsheets read as a value rather than text: a number (012345678901, an account id,
+# would lose its zero), and forms Excel or LibreOffice turn into a date, a time, money, a
+# fraction or a truth value (an IAM user named 1-2 or 2026-01-01, an owner tag 12:30, a reason
+# (100) or $100). Wider than either reads: marking text they would leave alone costs one MARK.
+_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_READ_AS_VALUE = re.compile(
+    r"\s*("
+    r"true|false"
+    r"|[-+($€£¥]*(\d|\.\d)[\d\s,./:$€£¥%()+-]*([eE][-+]?\d+)?(\s*[ap]\.?m?\.?)?"
+    rf"|\d{{1,4}}[-/ ]+{_MONTH}([-/ ,]+\d{{1,4}})*"
+    rf"|{_MONTH}[-/ ]+\d{{1,4}}([-/ ,]+\d{{1,4}})*"
+    r")\s*",
+    re.IGNORECASE,
+)
 # Excel and LibreOffice take a UTF-8 file for what it is only when it begins with this.
 BYTE_ORDER_MARK = "\ufeff"
 
@@ -60,8 +73,9 @@ def sheet(
 
 def text_cell(text: str) -> str:
     """`text` as a spreadsheet must show it: with MARK before it when it would be read as a
-    formula or a number, or begins with MARK (reversible with `restore`)."""
-    risky = _first_significant(text) in FORMULA_STARTS or _NUMBER.fullmatch(text)
+    formula or a value (a number, a date, a time, money, a truth value), or begins with MARK
+    (reversible with `restore`)."""
+    risky = _first_significant(text) in FORMULA_STARTS or _READ_AS_VALUE.fullmatch(text)
     return MARK + text if risky or text.startswith(MARK) else text
 
 

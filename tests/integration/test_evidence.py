@@ -210,10 +210,12 @@ def test_the_summary_counts_the_period_and_heads_the_json(month):
     )
 
 
-def test_a_later_period_holds_the_findings_with_events_in_it_and_their_whole_history(month):
+def test_a_later_period_holds_the_findings_open_or_moved_in_it_with_their_whole_history(month):
+    """ann (removed) and fay (removed in a dry run) closed before June 11; ben's keep and eve's
+    failed removal still stand in it; dan is resolved and cat aborted in it."""
     made = export(month.repository, SETTINGS, period_of("2026-06-11", "2026-06-30", T0))
     rows = rows_of(made)
-    assert sorted({r["user_name"] for r in rows}) == ["cat", "dan"]
+    assert sorted({r["user_name"] for r in rows}) == ["ben", "cat", "dan", "eve"]
     assert [r["action"] for r in rows if r["user_name"] == "cat"][0] == "opened"  # on June 1
     summary = made.summary
     assert (summary.found, summary.aborted, summary.resolved, summary.removed) == (0, 1, 1, 0)
