@@ -32,9 +32,29 @@ BULK_PAGES = {"PageSize": 1000}
 NO_ATTACHMENTS = Attachments()
 
 
+class CutShortListing(RuntimeError):
+    """IAM said more pages follow (IsTruncated) and gave no Marker to read them by: what was
+    read is not the whole listing, and must not be taken for it (a user missing from it would
+    seem deleted, and its findings resolved)."""
+
+
+def iam_pages(iam: Any, operation: str, **parameters: Any) -> Iterator[dict[str, Any]]:
+    """Every page of a paginated IAM listing, or CutShortListing: botocore's paginator stops
+    without a word at a page that says more follow but gives no Marker."""
+    for page in iam.get_paginator(operation).paginate(**parameters):
+        if page.get("IsTruncated") and not page.get("Marker"):
+            name = iam.meta.method_to_api_mapping.get(operation, operation)
+            raise CutShortListing(
+                f"{name}: IAM said more pages follow but gave no marker to read them by, "
+                "so the account's listing could not be read whole"
+            )
+        yield page
+
+
 def bulk_pages(iam: Any, entities: list[str]) -> Iterator[dict[str, Any]]:
-    paginator = iam.get_paginator("get_account_authorization_details")
-    yield from paginator.paginate(Filter=entities, PaginationConfig=BULK_PAGES)
+    yield from iam_pages(
+        iam, "get_account_authorization_details", Filter=entities, PaginationConfig=BULK_PAGES
+    )
 
 
 class AwsManagedPolicies:

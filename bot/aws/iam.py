@@ -14,8 +14,15 @@ from typing import Any, TypeVar
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.parsers import ResponseParserError
 
-from bot.aws.details import BULK_PAGES, AwsManagedPolicies, account_details
+from bot.aws.details import (
+    BULK_PAGES,
+    AwsManagedPolicies,
+    CutShortListing,
+    account_details,
+    iam_pages,
+)
 from bot.domain.assessment import IamIdentity, LiveUser
 from bot.domain.clock import as_utc
 from bot.domain.paths import judge
@@ -53,6 +60,11 @@ class CredentialReport:
 Answer = TypeVar("Answer")  # of an IAM call that may answer NoSuchEntity (`_unless_gone`)
 
 
+# An error's line is at most this long: some carry AWS's whole answer (a parser's error quotes
+# the page it could not read: users, tags, policy documents).
+MAX_ERROR_LINE = 300
+
+
 def describe_error(error: BaseException) -> str:
     """One readable line for an AWS failure, for people and for the scan record."""
     if isinstance(error, NoCredentialsError):
@@ -60,13 +72,18 @@ def describe_error(error: BaseException) -> str:
             "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
             "(or run `python -m bot scan --demo` to try it without AWS)"
         )
+    if isinstance(error, ResponseParserError):
+        return "AWS's answer could not be read (cut short, or not what the call answers)"
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
         operation = error.operation_name or "AWS call"
-        return f"{operation} failed: {details.get('Code', 'Error')}: {details.get('Message', '')}"
-    if isinstance(error, BotoCoreError | ReportTimeout | AccountTimeout):
-        return str(error)
-    return f"{type(error).__name__}: {error}"
+        said = f"{operation} failed: {details.get('Code', 'Error')}: {details.get('Message', '')}"
+    elif isinstance(error, BotoCoreError | ReportTimeout | AccountTimeout | CutShortListing):
+        said = str(error)
+    else:
+        said = f"{type(error).__name__}: {error}"
+    line = " ".join(said.split())
+    return line if len(line) <= MAX_ERROR_LINE else line[: MAX_ERROR_LINE - 1] + "…"
 
 
 def error_code(error: BaseException) -> str | None:
@@ -178,7 +195,7 @@ def _unless_gone(call: Callable[[], Answer], gone: Answer) -> Answer:
 
 
 def list_users(iam: Any) -> Iterator[dict[str, Any]]:
-    for page in iam.get_paginator("list_users").paginate(PaginationConfig=BULK_PAGES):
+    for page in iam_pages(iam, "list_users", PaginationConfig=BULK_PAGES):
         yield from page.get("Users", [])
 
 
@@ -225,7 +242,7 @@ def access_keys(iam: Any, user_name: str) -> tuple[AccessKeyUse, ...]:
     """The user's access keys with their last use; none when the user is gone (with it its
     keys: a key recorded by id is then "already deleted", and a finding is not retried for
     ever on NoSuchEntity)."""
-    pages = iam.get_paginator("list_access_keys").paginate(UserName=user_name)
+    pages = iam_pages(iam, "list_access_keys", UserName=user_name)
     listed: list[dict[str, Any]] = _unless_gone(
         lambda: [key for page in pages for key in page.get("AccessKeyMetadata", [])], []
     )
@@ -313,7 +330,8 @@ def _identity(
 ) -> IamIdentity:
     """Privilege is known (`privileged` not None) only from the bulk call's details."""
     tags = {tag["Key"]: tag["Value"] for tag in user.get("Tags", [])}
-    return IamIdentity(user.get("UserId"), tags, privileged, why)
+    created = _to_the_second(user.get("CreateDate"))
+    return IamIdentity(user.get("UserId"), tags, privileged, why, created)
 
 
 def _service(name: str | None) -> str | None:

@@ -113,9 +113,13 @@ def _scan_account(
             }
 
     cleared = {name: v.reason for name, v in passwords.items() if isinstance(v, Cleared)}
-    # In the report but not among IAM's users now: deleted since (AWS serves a report for up to
-    # 4 hours), with nothing left to act on.
-    gone = {user.user_name for user in idle if user.user_name not in identities}
+    # In the report but not among IAM's users now, or made again under its name since: deleted
+    # since (AWS serves a report for up to 4 hours); what the report says is of nobody there now.
+    gone = {
+        user.user_name
+        for user in idle
+        if user.user_name not in identities or identities[user.user_name].made_after(user)
+    }
     cleared.update(dict.fromkeys(gone, USER_DELETED))
     verdicts = {}
     candidates: list[Candidate] = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.clock import iso
@@ -45,6 +45,13 @@ class IamIdentity:
     tags: Mapping[str, str] = field(default_factory=dict)
     privileged: bool | None = None
     privilege: str | None = None  # why
+    created: datetime | None = None  # when IAM made the user
+
+    def made_after(self, user: UserCredentials) -> bool:
+        """Made after the user `user`'s facts are of (a credential report's row of the same
+        name, which AWS serves for up to 4 hours): that user was deleted since. Both times are
+        to the second; a second apart at least, so that a fraction dropped is no difference."""
+        return self.created is not None and self.created - user.created >= timedelta(seconds=1)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,9 @@ def actions_called_by_the_code() -> set[str]:
             found.add(f"{service}:{camel(method)}")
         for method in re.findall(rf'\b{client}\.get_paginator\("(\w+)"\)', source):
             found.add(f"{service}:{camel(method)}")
+        # bot.aws.details.iam_pages reads a listing page by page, named by its operation
+        for method in re.findall(rf'\biam_pages\(\s*{client},\s*"(\w+)"', source):
+            found.add(f"{service}:{camel(method)}")
     return found - NEEDS_NO_PERMISSION - OPT_IN
 
 
