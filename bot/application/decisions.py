@@ -233,9 +233,11 @@ class Decisions:
                 recovered = self.keys.recover(finding, iam, system)
                 if recovered is not None:
                     return recovered
-            elif gone_already(iam, finding.user_name):
+            elif gone_already(iam, finding):
                 why = "recovered after a restart: the password is gone"
-                return self._finish_removal(finding, iam, system, PASSWORD_REMOVED, {}, why)
+                return self._finish_removal(
+                    finding, iam, system, PASSWORD_REMOVED, {}, why, recovering=True
+                )
         if self._other_mode(finding):
             return self._withdraw(finding, system)
         return self._remove(finding, system)
@@ -302,10 +304,13 @@ class Decisions:
         outcome: str,
         proof: dict[str, Any],
         why: str | None = None,
+        *,
+        recovering: bool = False,
     ) -> Removal:
         """The password is gone: its idle keys are deactivated (each re-checked), and the
-        removal recorded (`why`, else `outcome`) with what became of each."""
-        keys = self.keys.riding(iam, finding)
+        removal recorded (`why`, else `outcome`) with what became of each. `recovering`: found
+        gone by the sweep after a crash (KeyDecisions.riding)."""
+        keys = self.keys.riding(iam, finding, recovering=recovering)
         details = {**proof, **keys_record(keys)}
         changes = FindingChanges(
             decision_note=outcome, deactivated_keys=key_actions.deactivated(keys) or None

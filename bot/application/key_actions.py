@@ -29,8 +29,10 @@ DELETED = "deleted"
 DRY_RUN = "dry run: UpdateAccessKey was not called"
 ACTIVE_AGAIN = "left: active again in IAM"
 DEACTIVATED_AGAIN = "left: deactivated again by a later finding"
+USED_SINCE = "left: used since the bot deactivated it"
 # A deletion's outcomes for keys that are no longer the finding's to delete.
-NOT_ITS_OWN = frozenset({ACTIVE_AGAIN, DEACTIVATED_AGAIN})
+NOT_ITS_OWN = frozenset({ACTIVE_AGAIN, DEACTIVATED_AGAIN, USED_SINCE})
+KEY_ACTIONS_OFF = "left: key actions are off (KEY_ACTIONS=off)"
 
 
 @dataclass(frozen=True)
@@ -66,9 +68,10 @@ def deactivate(
     recovering: bool = False,
 ) -> list[KeyOutcome]:
     """Each of these keys (by creation) re-checked live (the same user, the key still there,
-    Active, idle, not exempt), then deactivated; DRY_RUN: not. `recovering`: a removal a crash
-    cut short, which may have deactivated some already: a key found Inactive counts as done
-    (as for an idle key's own finding, the bot cannot tell it from one switched off in IAM)."""
+    Active, idle, not exempt), then deactivated; DRY_RUN or KEY_ACTIONS=off: not. `recovering`:
+    a removal a crash cut short after the password was removed, which may have deactivated some
+    already: a key found Inactive counts as done, whatever KEY_ACTIONS says now (as for an idle
+    key's own finding, the bot cannot tell it from one switched off in IAM)."""
     if not keys:
         return []
     live = iam.live_user(finding.user_name)
@@ -77,6 +80,9 @@ def deactivate(
         done_before = _inactive(live, finding.user_id, created) if recovering else None
         if done_before is not None:
             outcomes.append(KeyOutcome(created, done_before, True, f"{DEACTIVATED} (recovered)"))
+            continue
+        if not settings.deactivates_keys:
+            outcomes.append(KeyOutcome(created, None, False, KEY_ACTIONS_OFF))
             continue
         verdict = recheck_key(live, finding.user_id, created, now, settings)
         if isinstance(verdict, Cleared):
@@ -126,9 +132,10 @@ def delete(
     iam: AccountIam, finding: FindingView, taken_over: AbstractSet[str] = frozenset()
 ) -> list[KeyOutcome]:
     """The keys this finding deactivated, deleted: each only while still Inactive and still
-    this finding's. One turned back on in IAM meanwhile is left alone, and so is one a later
-    finding deactivated again (`taken_over`, by id): its Reactivate window and deletion date
-    are that finding's."""
+    this finding's. One turned back on in IAM meanwhile is left alone, and so is one used since
+    the bot deactivated it (turned on, used and switched off again: the consent was for a key
+    idle then), and one a later finding deactivated again (`taken_over`, by id): its Reactivate
+    window and deletion date are that finding's."""
     outcomes = []
     for key_id, created, key in _as_recorded(iam, finding):
         if key is None:
@@ -137,6 +144,8 @@ def delete(
             outcomes.append(KeyOutcome(created, key_id, True, DEACTIVATED_AGAIN))
         elif key.active:
             outcomes.append(KeyOutcome(created, key_id, True, ACTIVE_AGAIN))
+        elif _used_since(key, finding.closed_at):
+            outcomes.append(KeyOutcome(created, key_id, True, USED_SINCE))
         else:
             try:
                 request_id = iam.delete_access_key(finding.user_name, key_id)
@@ -144,6 +153,10 @@ def delete(
             except Exception as error:
                 outcomes.append(KeyOutcome(created, key_id, False, describe_error(error)))
     return outcomes
+
+
+def _used_since(key: AccessKeyUse, deactivated_at: datetime | None) -> bool:
+    return bool(key.last_used and deactivated_at and key.last_used > deactivated_at)
 
 
 def _as_recorded(

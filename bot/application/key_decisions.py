@@ -29,7 +29,7 @@ from bot.domain.records import (
 )
 from bot.domain.rule import Cleared
 from bot.domain.settings import Settings
-from bot.domain.workflow import KEYS_HELD, Intent, State, TransitionError, may, may_have_acted
+from bot.domain.workflow import KEYS_HELD, Intent, State, TransitionError, may
 from bot.slack.messages.text import literal
 from storage.repository import Repository
 
@@ -194,14 +194,18 @@ class KeyDecisions:
             if key["key_id"] in mine
         }
 
-    def riding(self, iam: AccountIam, finding: FindingView) -> list[key_actions.KeyOutcome]:
-        """A password finding's idle keys, deactivated with it (KEY_ACTIONS=deactivate)."""
-        if not self.settings.deactivates_keys:
+    def riding(
+        self, iam: AccountIam, finding: FindingView, *, recovering: bool = False
+    ) -> list[key_actions.KeyOutcome]:
+        """A password finding's idle keys, deactivated with it (KEY_ACTIONS=deactivate).
+        `recovering`: the password was found gone after a crash, which may have come after
+        some keys were deactivated (those are recorded, whatever KEY_ACTIONS says now). Not
+        when it was still there: the bot deactivates keys only once the password is gone."""
+        if not self.settings.deactivates_keys and not recovering:
             return []
         # Only the keys the request covered (what the people were shown), still riding on it.
         riding = {key["created"] for key in riding_keys(finding)}
         created = [parse_iso(key) for key in finding.requested_keys or () if key in riding]
-        recovering = may_have_acted(finding)  # a crash may have come after some were deactivated
         try:
             return key_actions.deactivate(
                 iam, finding, created, self.settings, self._clock(), recovering=recovering

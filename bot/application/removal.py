@@ -68,13 +68,18 @@ def gone_after_all(iam: AccountIam, user_name: str) -> bool:
         return False
 
 
-def gone_already(iam: AccountIam, user_name: str) -> bool:
-    """Whether a removal a crash cut short took place before it: AWS says the password is gone.
-    AWS refusing to say (AccessDenied) is not gone: the removal's own re-check then fails, is
-    recorded and told. AWS not answering, or throttling, raises: the next sweep asks again."""
+def gone_already(iam: AccountIam, finding: FindingView) -> bool:
+    """Whether a removal a crash cut short took place before it: the same user is there, its
+    password gone. The user itself gone, or made again, is not: the removal's re-check then
+    aborts it as deleted (nothing says the bot removed anything). AWS refusing to say
+    (AccessDenied) is not gone: the re-check then fails, is recorded and told. AWS not
+    answering, or throttling, raises: the next sweep asks again."""
     try:
-        return not iam.has_password(user_name)
+        live = iam.live_user(finding.user_name)
     except Exception as error:
         if refused(error):
             return False
         raise
+    if live is None or (finding.user_id and live.identity.user_id != finding.user_id):
+        return False
+    return not live.credentials.has_password

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from moto.iam.models import AccessKeyLastUsed
+
 from bot.application.jobs import key_deletion_job, sweep_job
 from bot.domain.asff import Hub, document
 from bot.domain.evidence import outcome
@@ -164,3 +166,25 @@ def test_keys_left_is_not_published_to_security_hub_as_an_inactive_key(
     published = document(settled, Hub("111111111111", "us-east-1"), now)
     key_resource = next(r for r in published["Resources"] if r["Type"] == "AwsIamAccessKey")
     assert key_resource["Details"]["AwsIamAccessKey"]["Status"] == "Active"
+
+
+def test_a_key_a_person_turned_back_on_and_used_is_not_deleted_once_switched_off_again(
+    standin, database_file, aws_session, now, key_calls
+):
+    """The bot deactivated the key on consent. Someone turned it back on in IAM and used it (so
+    it was needed after all), then switched it off again (paused, not retired). On the deletion
+    date the bot sees it Inactive and deletes it, irreversibly, on a consent about a key idle
+    for months: the key's last use, after the bot's deactivation, shows the consent no longer
+    covers it (as an Active key is "left: active again in IAM")."""
+    bot, finding = key_deletion_bot(standin, database_file, aws_session, now)
+    (key,) = keys_of("idle-key")
+    iam = aws_session.client("iam")
+    iam.update_access_key(UserName="idle-key", AccessKeyId=key.access_key_id, Status="Active")
+    key.last_used = AccessKeyLastUsed(
+        timestamp=datetime.now(UTC) - timedelta(days=20), service="s3", region="us-east-1"
+    )  # used 40 days after the bot's deactivation
+    iam.update_access_key(UserName="idle-key", AccessKeyId=key.access_key_id, Status="Inactive")
+    deactivated_days_ago(bot, finding.id, 61)
+    key_calls.clear()
+    key_deletion_job(bot.services)
+    assert keys_of("idle-key"), f"deleted a key used after the consent: {key_calls}"
