@@ -18,11 +18,15 @@ from bot.application.key_decisions import KeyDecisions, keys_record
 from bot.application.removal import (
     GONE,
     MAX_ERROR,
+    IamForAccount,
     Removal,
     RemovedUnrecorded,
+    StillUnderWay,
     checked_after,
     gone_after_all,
     gone_already,
+    iam_in_time,
+    left_to_the_sweep,
 )
 from bot.aws.iam import AccountIam, describe_error
 from bot.domain.access_keys import riding_key_dates
@@ -63,7 +67,6 @@ OWNER_CHANGED = "the owner is now {owner} (was {was}), whose consent is needed"
 CONFIRMATIONS = frozenset({Intent.OWNER_CONFIRM, Intent.APPROVER_CONFIRM, Intent.AUTO_CONFIRM})
 
 SLACK_SYSTEM = Actor(SystemActor.SYSTEM, Role.SYSTEM, Surface.SLACK)
-IamForAccount = Callable[[str], AccountIam]
 Published = Callable[[FindingView], None]  # told of each finding a step moved, once committed
 
 
@@ -86,8 +89,13 @@ class Decisions:
         self._clock = clock
         self._published = published
         self.keys = KeyDecisions(
-            self._step, repository, settings, iam_for_account, clock, self._owner_changed
+            self._step, repository, settings, self._iam, clock, self._owner_changed
         )
+
+    def _iam(self, account_id: str) -> AccountIam:
+        """IAM for a removal beginning now, out of time before the sweep may take it over."""
+        stuck_after = self.settings.stuck_after_seconds
+        return iam_in_time(self._iam_for_account, account_id, self._clock, stuck_after)
 
     def request_disable(
         self,
@@ -167,7 +175,12 @@ class Decisions:
         details = {"owner": finding.requested_owner, "dry_run": finding.requested_dry_run}
         changes = FindingChanges(decided_by=by.id)
         confirmed = self._step(finding_id, intent, by, why, changes, details, seen_step=seen_step)
-        return self._remove(confirmed, system)
+        try:
+            return self._remove(confirmed, system)
+        except StillUnderWay:
+            return left_to_the_sweep(
+                self.repository.finding(finding_id) or confirmed, self.settings
+            )
 
     def unkeep(self, finding_id: str, by: Actor, reason: str) -> FindingView:
         """An approver ends a keep: the finding is open again at once."""
@@ -212,6 +225,8 @@ class Decisions:
                 moved.append(self._move_on(finding))
             except TransitionError as error:  # someone else moved it after the claim
                 log.info("sweep passed %s by: %s", finding.id, error)
+            except StillUnderWay:
+                log.warning("AWS answers slowly: %s is left to the next sweep", finding.id)
             except Exception:
                 log.exception("sweep could not move %s on; the next sweep tries again", finding.id)
         return moved
@@ -225,7 +240,7 @@ class Decisions:
             return self.keys.turn_back_on(finding, system)
         if finding.state == State.DELETING_KEYS:
             return self.keys.delete_keys(finding, system)
-        iam = self._iam_for_account(finding.account_id)
+        iam = self._iam(finding.account_id)
         # A removal asked for real that AWS already carried out is recorded as such, whatever
         # the mode is now.
         if may_have_acted(finding):
@@ -235,9 +250,8 @@ class Decisions:
                     return recovered
             elif gone_already(iam, finding):
                 why = "recovered after a restart: the password is gone"
-                return self._finish_removal(
-                    finding, iam, system, PASSWORD_REMOVED, {}, why, recovering=True
-                )
+                done = PASSWORD_REMOVED
+                return self._finish_removal(finding, iam, system, done, {}, why, recovering=True)
         if self._other_mode(finding):
             return self._withdraw(finding, system)
         return self._remove(finding, system)
@@ -256,7 +270,7 @@ class Decisions:
             return self._step(finding.id, intent, by, reason, noted, details)
 
         try:
-            iam = self._iam_for_account(finding.account_id)
+            iam = self._iam(finding.account_id)
             live = iam.live_user(finding.user_name)
         except Exception as error:  # AccessDenied, throttling beyond retries, no credentials
             error_text = describe_error(error)
@@ -307,9 +321,8 @@ class Decisions:
         *,
         recovering: bool = False,
     ) -> Removal:
-        """The password is gone: its idle keys are deactivated (each re-checked), and the
-        removal recorded (`why`, else `outcome`) with what became of each. `recovering`: found
-        gone by the sweep after a crash (KeyDecisions.riding)."""
+        """The password is gone: its idle keys are deactivated (each re-checked; `recovering`:
+        see KeyDecisions.riding), and the removal recorded (`why`, else `outcome`) with them."""
         keys = self.keys.riding(iam, finding, recovering=recovering)
         details = {**proof, **keys_record(keys)}
         changes = FindingChanges(

@@ -12,7 +12,13 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from bot.application import key_actions
-from bot.application.removal import MAX_ERROR, Removal, RemovedUnrecorded
+from bot.application.removal import (
+    MAX_ERROR,
+    Removal,
+    RemovedUnrecorded,
+    StillUnderWay,
+    left_to_the_sweep,
+)
 from bot.aws.iam import AccountIam, describe_error, refused
 from bot.domain.access_keys import riding_keys
 from bot.domain.assessment import LiveUser, recheck_facts, recheck_key, same_owner
@@ -35,7 +41,7 @@ from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
-IamForAccount = Callable[[str], AccountIam]
+IamInTime = Callable[[str], AccountIam]  # Decisions._iam
 OwnerChanged = Callable[[FindingView, "str | None", Actor], Removal]
 
 
@@ -59,14 +65,14 @@ class KeyDecisions:
         step: Step,
         repository: Repository,
         settings: Settings,
-        iam_for_account: IamForAccount,
+        iam: IamInTime,
         clock: Clock,
         owner_changed: OwnerChanged,
     ) -> None:
         self._step = step
         self.repository = repository
         self.settings = settings
-        self._iam_for_account = iam_for_account
+        self._iam = iam
         self._clock = clock
         self._owner_changed = owner_changed
 
@@ -94,7 +100,10 @@ class KeyDecisions:
         spared = now + timedelta(days=self.settings.thresholds.key_idle_days)
         changes = FindingChanges(decided_by=by.id, kept_until=spared)
         moved = self._step(finding_id, Intent.REACTIVATE, by, why, changes)
-        return self.turn_back_on(moved, Actor(by.id, Role.SYSTEM, by.surface), taken_over)
+        try:
+            return self.turn_back_on(moved, Actor(by.id, Role.SYSTEM, by.surface), taken_over)
+        except StillUnderWay:
+            return left_to_the_sweep(self.repository.finding(finding_id) or moved, self.settings)
 
     def delete_expired_keys(self, by: Actor) -> list[Removal]:
         """KEY_DELETE_AFTER_DAYS after a deactivation nobody undid, its keys are deleted (each
@@ -116,7 +125,10 @@ class KeyDecisions:
             except TransitionError as error:
                 log.info("key deletion passed %s by: %s", finding.id, error)
                 continue
-            done.append(self.delete_keys(claimed, Actor(by.id, Role.SYSTEM, by.surface)))
+            try:
+                done.append(self.delete_keys(claimed, Actor(by.id, Role.SYSTEM, by.surface)))
+            except StillUnderWay:
+                log.warning("AWS answers slowly: %s is left to the sweep", finding.id)
         return done
 
     def turn_back_on(
@@ -127,9 +139,7 @@ class KeyDecisions:
         if taken_over is None:
             taken_over = self._deactivated_again(finding)
         keys, failure = _attempt(
-            lambda: key_actions.reactivate(
-                self._iam_for_account(finding.account_id), finding, taken_over
-            )
+            lambda: key_actions.reactivate(self._iam(finding.account_id), finding, taken_over)
         )
         if failure is not None:
             why = f"not all reactivated: {failure}"
@@ -157,9 +167,7 @@ class KeyDecisions:
             return Removal(moved, f"Access keys of {named} not deleted: {held_back}.")
         taken_over = self._deactivated_again(finding)
         keys, failure = _attempt(
-            lambda: key_actions.delete(
-                self._iam_for_account(finding.account_id), finding, taken_over
-            )
+            lambda: key_actions.delete(self._iam(finding.account_id), finding, taken_over)
         )
         left = {outcome.key_id for outcome in keys if outcome.note in key_actions.NOT_ITS_OWN}
         if failure:

@@ -4,10 +4,14 @@ password around its removal."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
-from bot.aws.iam import AccountIam, describe_error, refused
+from bot.aws.iam import LONGEST_REQUEST_SECONDS, AccountIam, describe_error, refused
+from bot.domain.clock import Clock
 from bot.domain.records import FindingView, RecordsUnavailable
+from bot.domain.settings import Settings
 from bot.slack.messages.text import literal
 
 log = logging.getLogger(__name__)
@@ -26,7 +30,7 @@ class RemovedUnrecorded(RecordsUnavailable):
         credential: str = "console password",  # mrkdwn: what came from AWS in code spans
         done: str = "removed",
     ) -> None:
-        minutes = -(-stuck_after_seconds // 60) + 5  # the stuck time, then the next sweep
+        minutes = sweep_minutes(stuck_after_seconds)
         super().__init__(
             f"The {credential} of {literal(user_name)} was {done} in AWS, but the bot's database "
             f"became unavailable before it was recorded; the bot records it within about "
@@ -34,11 +38,52 @@ class RemovedUnrecorded(RecordsUnavailable):
         )
 
 
+# IAM in an account, sending no request once `before_each_request` raises (bot.aws.accounts).
+IamForAccount = Callable[[str, Callable[[], None]], AccountIam]
+
+
+class StillUnderWay(BaseException):
+    """A removal (a reactivation, a deletion) out of time to act: it sends AWS nothing more and
+    leaves the finding in its transient state, which the sweep settles from what AWS shows. A
+    BaseException, so that no `except Exception` on the way records it as a failure."""
+
+
+def sweep_minutes(stuck_after_seconds: int) -> int:
+    return -(-stuck_after_seconds // 60) + 5  # the stuck time, then the next sweep
+
+
+def iam_in_time(
+    iam_for_account: IamForAccount, account_id: str, clock: Clock, stuck_after_seconds: int
+) -> AccountIam:
+    """IAM for one removal (a reactivation, a deletion) beginning now, right after its step:
+    it sends AWS no request once the sweep may take the finding over (STUCK_AFTER_SECONDS after
+    that step, less one request's longest wait), so that the two never act at once:
+    StillUnderWay instead."""
+    deadline = clock() + timedelta(seconds=stuck_after_seconds - LONGEST_REQUEST_SECONDS)
+
+    def in_time() -> None:
+        if clock() >= deadline:
+            raise StillUnderWay()
+
+    return iam_for_account(account_id, in_time)
+
+
 @dataclass(frozen=True)
 class Removal:
     finding: FindingView
     summary: str  # one line for people, in mrkdwn: what came from AWS is in code spans
     ask_new_owner: bool = False  # the re-check found another owner, whose consent is needed
+
+
+def left_to_the_sweep(finding: FindingView, settings: Settings) -> Removal:
+    """A removal out of time (StillUnderWay), as the people are told of it: `finding` as it
+    now stands."""
+    return Removal(
+        finding,
+        f"AWS is answering slowly, so the step on {literal(finding.user_name)} is not finished "
+        f"yet. Nothing is lost: the bot finishes it from what AWS shows within about "
+        f"{sweep_minutes(settings.stuck_after_seconds)} minutes, and says so here.",
+    )
 
 
 # What AWS says of a password, asked around a removal (GetLoginProfile).

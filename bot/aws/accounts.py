@@ -54,14 +54,20 @@ def target_for(settings: Settings, base: boto3.Session, account_id: str) -> Acco
     return AccountTarget(account_id)
 
 
-def account_iam(settings: Settings, base: boto3.Session, account_id: str) -> AccountIam:
-    """IAM in the account a finding belongs to, for the live re-check and the removal."""
-    target = target_for(settings, base, account_id)
-    return AccountIam(iam_in(target, base, settings.external_id), account_id)
-
-
 def _send_anything() -> None:
     pass
+
+
+def account_iam(
+    settings: Settings,
+    base: boto3.Session,
+    account_id: str,
+    before_each_request: Callable[[], None] = _send_anything,
+) -> AccountIam:
+    """IAM in the account a finding belongs to, for the live re-check and the removal
+    (`before_each_request`: as for `iam_in`)."""
+    target = target_for(settings, base, account_id)
+    return AccountIam(iam_in(target, base, settings.external_id, before_each_request), account_id)
 
 
 # The STS client is shared by every account, and each AssumeRole is made (and retried) in the

@@ -39,6 +39,9 @@ CLIENT_CONFIG = Config(
     read_timeout=30,
     max_pool_connections=32,
 )
+# One request to AWS waits at most this long before botocore gives it up (each retry is a
+# request of its own, checked before it is sent: `before_each_request`).
+LONGEST_REQUEST_SECONDS = int(CLIENT_CONFIG.connect_timeout + CLIENT_CONFIG.read_timeout)
 REPORT_NOT_READY = frozenset({"ReportInProgress", "ReportNotPresent", "ReportExpired"})
 GLOBAL_REGION = "us-east-1"
 

@@ -8,7 +8,7 @@ starts AWS before it opens the database and never loads Slack."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -171,8 +171,8 @@ def build_services(
     approvers = Approvers(settings, client)
     viewers = channel_members(client, settings.slack_channel)
 
-    def iam_for_account(account_id: str) -> AccountIam:
-        return account_iam(settings, aws_session, account_id)
+    def iam_for_account(account_id: str, before_each_request: Callable[[], None]) -> AccountIam:
+        return account_iam(settings, aws_session, account_id, before_each_request)
 
     hub = build_security_hub(settings, aws_session, clock, repository)
     return Services(

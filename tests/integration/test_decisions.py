@@ -82,7 +82,7 @@ def iam():
 def decisions_for(
     repository: Repository, iam: FakeIam, at: datetime = T0, **settings: object
 ) -> Decisions:
-    def iam_for_account(account_id: str) -> FakeIam:
+    def iam_for_account(account_id: str, _before_each_request: object) -> FakeIam:
         assert account_id == ACCOUNT.account_id
         return iam
 

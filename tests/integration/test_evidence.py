@@ -57,7 +57,9 @@ class Month:
 
 
 def decide(repository: Repository, at: datetime, iam: FakeIam, **settings: object) -> Decisions:
-    return Decisions(repository, Settings(**settings), lambda _account: iam, clock=lambda: at)
+    return Decisions(
+        repository, Settings(**settings), lambda _account, _in_time: iam, clock=lambda: at
+    )
 
 
 def removal_confirmed(decisions: Decisions, finding_id: str) -> str:
