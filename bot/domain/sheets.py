@@ -31,7 +31,7 @@ _MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _READ_AS_VALUE = re.compile(
     r"\s*("
     r"true|false"
-    r"|[-+($€£¥]*(\d|\.\d)[\d\s,./:$€£¥%()+-]*([eE][-+]?\d+)?(\s*[ap]\.?m?\.?)?"
+    r"|[-+($€£¥]*(\d|\.\d)[\d\s,./:$€£¥%()+-]*+([eE][-+]?\d+)?(\s*[ap]\.?m?\.?)?"
     rf"|\d{{1,4}}[-/ ]+{_MONTH}([-/ ,]+\d{{1,4}})*"
     rf"|{_MONTH}[-/ ]+\d{{1,4}}([-/ ,]+\d{{1,4}})*"
     r")\s*",
