@@ -254,7 +254,7 @@ class Decisions:
                 return self._finish_removal(finding, iam, system, done, {}, why, recovering=True)
         if self._other_mode(finding):
             return self._withdraw(finding, system)
-        return self._remove(finding, system)
+        return self._remove(finding, system, iam)
 
     def cancel_request(self, finding_id: str, by: Actor) -> FindingView:
         """The approver closed the final confirmation without submitting it."""
@@ -262,7 +262,7 @@ class Decisions:
         changes = FindingChanges(decision_note=why)
         return self._step(finding_id, Intent.CANCEL_REQUEST, by, why, changes)
 
-    def _remove(self, finding: FindingView, by: Actor) -> Removal:
+    def _remove(self, finding: FindingView, by: Actor, iam: AccountIam | None = None) -> Removal:
         def move(
             intent: Intent, reason: str, details: dict[str, Any] | None = None, **changes: Any
         ) -> FindingView:
@@ -270,7 +270,7 @@ class Decisions:
             return self._step(finding.id, intent, by, reason, noted, details)
 
         try:
-            iam = self._iam(finding.account_id)
+            iam = iam or self._iam(finding.account_id)  # the sweep's: its claim's deadline
             live = iam.live_user(finding.user_name)
         except Exception as error:  # AccessDenied, throttling beyond retries, no credentials
             error_text = describe_error(error)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.application.removal import StillUnderWay
 from bot.aws.iam import AccountIam, describe_error
 from bot.domain.assessment import LiveUser, recheck_key
 from bot.domain.clock import iso, parse_iso
@@ -33,6 +34,9 @@ USED_SINCE = "left: used since the bot deactivated it"
 # A deletion's outcomes for keys that are no longer the finding's to delete.
 NOT_ITS_OWN = frozenset({ACTIVE_AGAIN, DEACTIVATED_AGAIN, USED_SINCE})
 KEY_ACTIONS_OFF = "left: key actions are off (KEY_ACTIONS=off)"
+# The removal ran out of time (StillUnderWay) before this key: it is left as it is, and a later
+# scan finds it idle again, a finding of its own.
+OUT_OF_TIME = "left: AWS answered too slowly to reach it in time"
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,10 @@ def deactivate(
     key's own finding, the bot cannot tell it from one switched off in IAM)."""
     if not keys:
         return []
-    live = iam.live_user(finding.user_name)
+    try:
+        live = iam.live_user(finding.user_name)
+    except StillUnderWay:
+        return [KeyOutcome(created, None, False, OUT_OF_TIME) for created in keys]
     outcomes = []
     for created in keys:
         done_before = _inactive(live, finding.user_id, created) if recovering else None
@@ -90,7 +97,10 @@ def deactivate(
         elif settings.dry_run:
             outcomes.append(KeyOutcome(created, verdict[0].key_id, False, DRY_RUN))
         else:
-            outcomes.append(_set(iam, finding.user_name, verdict[0], active=False))
+            try:
+                outcomes.append(_set(iam, finding.user_name, verdict[0], active=False))
+            except StillUnderWay:
+                outcomes.append(KeyOutcome(created, verdict[0].key_id, False, OUT_OF_TIME))
     return outcomes
 
 

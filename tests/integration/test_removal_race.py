@@ -8,11 +8,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.application.jobs import sweep_job
-from bot.aws.iam import AccountIam
+from bot.aws.iam import LONGEST_REQUEST_SECONDS, AccountIam
 from bot.domain.clock import utc_now
 from bot.domain.workflow import State
 from bot.slack.ids import ActionId
 from tests.integration.conftest import fail_first, has_password, left_stuck
+from tests.integration.test_key_decisions import keys_of, scanned_bot, statuses
+from tests.integration.test_removal_recovery import WHOLE
 from tests.support.bot_harness import OWNER
 
 DM = "D0OWNER"
@@ -87,3 +89,104 @@ def test_a_sweep_throttled_beside_a_live_removal_leaves_it_for_later_and_records
     settled = bot.repository.finding(finding.id)
     assert not has_password("owned")
     assert settled.state == State.DISABLED, (settled.state, standin.said_to(OWNER))
+
+
+def test_the_sweeps_removal_sends_nothing_past_the_deadline_of_its_claim(
+    bot, monkeypatch, aws_session
+):
+    """A sweep claims a `disabling` finding (a crash left it; the password is still there);
+    AWS answers its look and its removal's re-check slowly, past its claim's deadline: it sends
+    no DeleteLoginProfile (another replica's sweep may take the finding over by then), and the
+    next sweep removes the password, once."""
+    later = [timedelta(0)]
+    for decisions in (bot.services.decisions, bot.services.decisions.keys):
+        monkeypatch.setattr(decisions, "_clock", lambda: utc_now() + later[0])
+    stuck = bot.services.settings.stuck_after_seconds
+    finding = bot.finding("owned")
+    bot.click(ActionId.DISABLE, finding.id)
+    left_stuck(bot.repository, finding.id, state=State.DISABLING)
+    sent = answered_by_aws(aws_session, "DeleteLoginProfile")
+    original_live, looks = AccountIam.live_user, []
+
+    def slow_live_user(self, user_name):
+        looks.append(user_name)
+        if len(looks) <= 2:  # the sweep's look, then its removal's re-check
+            later[0] += timedelta(seconds=stuck // 2 - 10)
+        return original_live(self, user_name)
+
+    monkeypatch.setattr(AccountIam, "live_user", slow_live_user)
+    sweep_job(bot.services)
+    assert has_password("owned") and sent == []
+    later[0] += timedelta(seconds=stuck + 1)
+    sweep_job(bot.services)  # the next sweep
+    assert not has_password("owned") and len(sent) == 1
+    history = [e.action for e in bot.repository.history(finding.id)]
+    assert history.count(State.DISABLED) == 1
+
+
+def test_a_removal_out_of_time_after_aws_answered_is_recorded_with_its_request_id(
+    bot, standin, monkeypatch, aws_session
+):
+    """The live removal's DeleteLoginProfile is answered (AWS gave its request id) so late that
+    the removal is out of time for its follow-up GetLoginProfile: the removal is recorded all
+    the same, with its request id, by the removal itself (not as a sweep's recovery)."""
+    later = [timedelta(0)]
+    for decisions in (bot.services.decisions, bot.services.decisions.keys):
+        monkeypatch.setattr(decisions, "_clock", lambda: utc_now() + later[0])
+    stuck = timedelta(seconds=bot.services.settings.stuck_after_seconds)
+    finding = bot.finding("owned")
+    bot.click(ActionId.DISABLE, finding.id)
+    original, answers = AccountIam.delete_login_profile, []
+
+    def answered_slowly(self, user_name):
+        answers.append(original(self, user_name))  # AWS removed it, and said so...
+        later[0] = stuck - timedelta(seconds=LONGEST_REQUEST_SECONDS - 1)  # ...late
+        return answers[-1]
+
+    monkeypatch.setattr(AccountIam, "delete_login_profile", answered_slowly)
+    bot.click(ActionId.OWNER_CONFIRM, finding.id, user=OWNER, channel=DM)
+    assert not has_password("owned") and answers and answers[0].request_id
+    later[0] = stuck * 3  # the next sweeps
+    sweep_job(bot.services)
+    settled = bot.repository.finding(finding.id)
+    assert settled.state == State.DISABLED
+    (done,) = [e for e in bot.repository.history(finding.id) if e.action == State.DISABLED]
+    assert (done.details or {}).get("aws_request_id") == answers[0].request_id, (
+        f"the removal's own request id is lost: {done.reason!r} {done.details!r}"
+    )
+    assert "restart" not in (done.reason or ""), done.reason
+
+
+def test_a_key_a_removal_out_of_time_never_reached_is_not_claimed_as_the_bots(
+    standin, database_file, aws_session, now, monkeypatch
+):
+    """The live removal's DeleteLoginProfile lands, then it is out of time before it touches the
+    riding key: the removal is recorded with the key left as it is. An administrator switching
+    the key off afterwards does not make it the bot's (nor the bot's to Reactivate)."""
+    bot = scanned_bot(standin, database_file, aws_session, now, WHOLE)
+    later = [timedelta(0)]
+    for decisions in (bot.services.decisions, bot.services.decisions.keys):
+        monkeypatch.setattr(decisions, "_clock", lambda: utc_now() + later[0])
+    stuck = timedelta(seconds=bot.services.settings.stuck_after_seconds)
+    (finding,) = bot.repository.findings_for_user("whole")
+    bot.click(ActionId.DISABLE, finding.id)
+    assert bot.repository.finding(finding.id).requested_keys
+    original = AccountIam.delete_login_profile
+
+    def answered_slowly(self, user_name):
+        answer = original(self, user_name)
+        later[0] = stuck  # out of time: nothing more is sent
+        return answer
+
+    monkeypatch.setattr(AccountIam, "delete_login_profile", answered_slowly)
+    bot.click(ActionId.OWNER_CONFIRM, finding.id, user=OWNER, channel=DM)
+    assert not has_password("whole") and statuses("whole") == ["Active"]  # key untouched
+    (key,) = keys_of("whole")
+    aws_session.client("iam").update_access_key(
+        UserName="whole", AccessKeyId=key.access_key_id, Status="Inactive"
+    )  # an administrator, by hand
+    later[0] = stuck * 3
+    sweep_job(bot.services)
+    done = bot.repository.finding(finding.id)
+    assert done.state == State.DISABLED
+    assert not done.deactivated_keys, f"claimed as the bot's: {done.deactivated_keys}"
