@@ -249,7 +249,7 @@ class Decisions:
                 if recovered is not None:
                     return recovered
             elif gone_already(iam, finding):
-                why = "recovered after a restart: the password is gone"
+                why = "recovered: the password is gone (its removal was cut short)"
                 done = PASSWORD_REMOVED
                 return self._finish_removal(finding, iam, system, done, {}, why, recovering=True)
         if self._other_mode(finding):

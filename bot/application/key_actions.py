@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.application.removal import StillUnderWay
 from bot.aws.iam import AccountIam, describe_error
 from bot.domain.assessment import LiveUser, recheck_key
 from bot.domain.clock import iso, parse_iso
@@ -34,9 +33,6 @@ USED_SINCE = "left: used since the bot deactivated it"
 # A deletion's outcomes for keys that are no longer the finding's to delete.
 NOT_ITS_OWN = frozenset({ACTIVE_AGAIN, DEACTIVATED_AGAIN, USED_SINCE})
 KEY_ACTIONS_OFF = "left: key actions are off (KEY_ACTIONS=off)"
-# The removal ran out of time (StillUnderWay) before this key: it is left as it is, and a later
-# scan finds it idle again, a finding of its own.
-OUT_OF_TIME = "left: AWS answered too slowly to reach it in time"
 
 
 @dataclass(frozen=True)
@@ -78,10 +74,7 @@ def deactivate(
     key's own finding, the bot cannot tell it from one switched off in IAM)."""
     if not keys:
         return []
-    try:
-        live = iam.live_user(finding.user_name)
-    except StillUnderWay:
-        return [KeyOutcome(created, None, False, OUT_OF_TIME) for created in keys]
+    live = iam.live_user(finding.user_name)
     outcomes = []
     for created in keys:
         done_before = _inactive(live, finding.user_id, created) if recovering else None
@@ -97,10 +90,7 @@ def deactivate(
         elif settings.dry_run:
             outcomes.append(KeyOutcome(created, verdict[0].key_id, False, DRY_RUN))
         else:
-            try:
-                outcomes.append(_set(iam, finding.user_name, verdict[0], active=False))
-            except StillUnderWay:
-                outcomes.append(KeyOutcome(created, verdict[0].key_id, False, OUT_OF_TIME))
+            outcomes.append(_set(iam, finding.user_name, verdict[0], active=False))
     return outcomes
 
 

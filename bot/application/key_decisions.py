@@ -219,6 +219,8 @@ class KeyDecisions:
                 iam, finding, created, self.settings, self._clock(), recovering=recovering
             )
         except Exception as error:  # the live re-check of the keys failed: none is touched
+            if recovering:  # but the crashed removal may have: the next sweep looks again
+                raise
             note = f"left: the re-check failed: {describe_error(error)}"
             return [key_actions.KeyOutcome(moment, None, False, note) for moment in created]
 
@@ -295,7 +297,7 @@ class KeyDecisions:
         outcome = key_actions.KeyOutcome(
             key_now.created, key_now.key_id, True, key_actions.DEACTIVATED
         )
-        why = "recovered after a restart: the key is inactive"
+        why = "recovered: the key is inactive (its deactivation was cut short)"
         changes = FindingChanges(
             decision_note=why, deactivated_keys=key_actions.deactivated([outcome])
         )

@@ -245,7 +245,7 @@ def test_an_interrupted_removal_whose_password_is_gone_is_recorded(repository, i
     (settled,) = decisions_for(repository, iam, at=STUCK).sweep()
     assert settled.finding.state == State.DISABLED and iam.deleted == []
     assert repository.history(finding_id)[-1].reason == (
-        "recovered after a restart: the password is gone"
+        "recovered: the password is gone (its removal was cut short)"
     )
 
 

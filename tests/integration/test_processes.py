@@ -274,7 +274,7 @@ def test_postgresql_cut_mid_removal_every_person_hears_it_and_nothing_is_lost(
     assert proxy.forwarded_held == 1
     assert (
         repository.history(finding.id)[-1].reason
-        == "recovered after a restart: the password is gone"
+        == "recovered: the password is gone (its removal was cut short)"
     )
     assert "Traceback" not in log.read_text() + scanner_log.read_text()
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from botocore.exceptions import ReadTimeoutError
+
 from bot.application.jobs import sweep_job
 from bot.aws.iam import LONGEST_REQUEST_SECONDS, AccountIam
 from bot.domain.clock import utc_now
@@ -157,36 +159,84 @@ def test_a_removal_out_of_time_after_aws_answered_is_recorded_with_its_request_i
     assert "restart" not in (done.reason or ""), done.reason
 
 
-def test_a_key_a_removal_out_of_time_never_reached_is_not_claimed_as_the_bots(
-    standin, database_file, aws_session, now, monkeypatch
-):
-    """The live removal's DeleteLoginProfile lands, then it is out of time before it touches the
-    riding key: the removal is recorded with the key left as it is. An administrator switching
-    the key off afterwards does not make it the bot's (nor the bot's to Reactivate)."""
-    bot = scanned_bot(standin, database_file, aws_session, now, WHOLE)
+def _shifted(bot, monkeypatch):
     later = [timedelta(0)]
     for decisions in (bot.services.decisions, bot.services.decisions.keys):
         monkeypatch.setattr(decisions, "_clock", lambda: utc_now() + later[0])
+    return later
+
+
+def test_a_riding_key_aws_deactivated_but_whose_answer_came_too_late_is_recorded_as_the_bots(
+    standin, database_file, aws_session, now, monkeypatch
+):
+    """DeleteLoginProfile is answered; the riding key's UpdateAccessKey reaches AWS (the key is
+    now Inactive) but its answer is lost, by which time the removal is out of time to ask how
+    the key is now: it records nothing it does not know, and the sweep, settling the removal
+    from what AWS shows, records the key as the bot's (Reactivate may turn it back on)."""
+    bot = scanned_bot(standin, database_file, aws_session, now, WHOLE)
+    later = _shifted(bot, monkeypatch)
     stuck = timedelta(seconds=bot.services.settings.stuck_after_seconds)
     (finding,) = bot.repository.findings_for_user("whole")
     bot.click(ActionId.DISABLE, finding.id)
     assert bot.repository.finding(finding.id).requested_keys
-    original = AccountIam.delete_login_profile
+    original = AccountIam.set_access_key_status
 
-    def answered_slowly(self, user_name):
-        answer = original(self, user_name)
-        later[0] = stuck  # out of time: nothing more is sent
-        return answer
+    def answer_lost(self, user_name, key_id, *, active):
+        original(self, user_name, key_id, active=active)  # AWS carried it out...
+        later[0] = stuck - timedelta(seconds=30)  # ...and its answer never came back in time
+        raise ReadTimeoutError(endpoint_url="https://iam.amazonaws.com/")
 
-    monkeypatch.setattr(AccountIam, "delete_login_profile", answered_slowly)
+    monkeypatch.setattr(AccountIam, "set_access_key_status", answer_lost)
     bot.click(ActionId.OWNER_CONFIRM, finding.id, user=OWNER, channel=DM)
-    assert not has_password("whole") and statuses("whole") == ["Active"]  # key untouched
-    (key,) = keys_of("whole")
-    aws_session.client("iam").update_access_key(
-        UserName="whole", AccessKeyId=key.access_key_id, Status="Inactive"
-    )  # an administrator, by hand
+    assert not has_password("whole") and statuses("whole") == ["Inactive"]  # the bot did it
     later[0] = stuck * 3
     sweep_job(bot.services)
     done = bot.repository.finding(finding.id)
     assert done.state == State.DISABLED
-    assert not done.deactivated_keys, f"claimed as the bot's: {done.deactivated_keys}"
+    (key,) = keys_of("whole")
+    told = standin.said_to(OWNER)
+    assert [k["key_id"] for k in done.deactivated_keys or ()] == [key.access_key_id], (
+        f"the key the bot switched off is not recorded as the bot's (no Reactivate): "
+        f"deactivated_keys={done.deactivated_keys!r}; told: {told!r}"
+    )
+    assert "too slowly to reach it" not in told, told
+
+
+def test_a_sweep_out_of_time_leaves_a_crashed_removals_riding_key_to_the_next_sweep(
+    standin, database_file, aws_session, now, monkeypatch
+):
+    """A removal removed the password and deactivated the riding key, then its process died
+    before recording `disabled`. AWS answers the sweep's look slowly, so its recovery's look at
+    the keys is out of time: the finding is left to the next sweep (not closed with the key
+    unrecorded), which records the key as the bot's."""
+    bot = scanned_bot(standin, database_file, aws_session, now, WHOLE)
+    later = _shifted(bot, monkeypatch)
+    stuck = bot.services.settings.stuck_after_seconds
+    (finding,) = bot.repository.findings_for_user("whole")
+    bot.click(ActionId.DISABLE, finding.id)
+    assert bot.repository.finding(finding.id).requested_keys
+    left_stuck(bot.repository, finding.id, state=State.DISABLING)
+    iam = aws_session.client("iam")
+    (key,) = keys_of("whole")
+    iam.delete_login_profile(UserName="whole")  # what the crashed removal did...
+    iam.update_access_key(UserName="whole", AccessKeyId=key.access_key_id, Status="Inactive")
+    original_live, looks = AccountIam.live_user, []
+
+    def slow_live_user(self, user_name):
+        looks.append(user_name)
+        answer = original_live(self, user_name)
+        if len(looks) == 1:  # the sweep's gone_already look: answered slowly
+            later[0] += timedelta(seconds=stuck)
+        return answer
+
+    monkeypatch.setattr(AccountIam, "live_user", slow_live_user)
+    sweep_job(bot.services)
+    later[0] += timedelta(seconds=stuck * 3)
+    sweep_job(bot.services)  # the next sweep, if anything were left to it
+    done = bot.repository.finding(finding.id)
+    assert statuses("whole") == ["Inactive"]
+    history = [(e.action, e.reason, e.details) for e in bot.repository.history(finding.id)]
+    assert done.deactivated_keys, (
+        f"state {done.state}: the key the crashed removal deactivated is not recorded as the "
+        f"bot's: {history[-1]!r}"
+    )
