@@ -21,6 +21,13 @@ MAY = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 JUNE = Period(datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC))
 
 
+def found_idle_again_in_june(repository, name: str) -> None:
+    """A June scan finds `name`'s password idle still (nobody decided anything)."""
+    june = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+    user = facts(name, at=june, used_days_before=245)
+    repository.record_scan(scan(account_scan(ACCOUNT, [user], june), at=june), "cli", dry_run=False)
+
+
 def test_a_finding_opened_before_the_period_and_open_all_through_it_is_exported(repository):
     """ann's password was found idle in May; June's scans find it idle again and nobody decides.
     The June evidence must show it (an unremediated exception to the control); the population
@@ -28,12 +35,7 @@ def test_a_finding_opened_before_the_period_and_open_all_through_it_is_exported(
     repository.record_scan(
         scan(account_scan(ACCOUNT, [facts("ann", at=MAY)], MAY), at=MAY), "cli", dry_run=False
     )
-    june = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
-    repository.record_scan(
-        scan(account_scan(ACCOUNT, [facts("ann", at=june, used_days_before=245)], june), at=june),
-        "cli",
-        dry_run=False,
-    )
+    found_idle_again_in_june(repository, "ann")
     people = population(repository, Settings(), JUNE)
     (ann,) = [row for row in people.rows if row.get("user_name") == "ann"]
     assert ann["finding_outcome"] == "open"  # the population export sees the open finding
@@ -72,12 +74,7 @@ def test_a_keep_granted_before_the_period_and_in_force_all_through_it_is_exporte
     decide(repository, MAY + timedelta(days=1), FakeIam(ann)).keep(
         row.id, APPROVER, "service account", 90
     )
-    june = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
-    repository.record_scan(
-        scan(account_scan(ACCOUNT, [facts("cat", at=june, used_days_before=245)], june), at=june),
-        "cli",
-        dry_run=False,
-    )
+    found_idle_again_in_june(repository, "cat")
     made = export(repository, Settings(), JUNE)
     assert [finding.user_name for finding, _ in made.records] == ["cat"]
 
