@@ -3,7 +3,7 @@
 Every step is committed before the next begins, and each is a compare-and-set the workflow
 policy checks, so however many clicks race, one confirmation wins and calls DeleteLoginProfile.
 (The sweep moves on findings left in a transient state only once they are untouched for
-STUCK_AFTER_SECONDS, and claims each by its version, so it does not race a live removal.)
+STUCK_AFTER_SECONDS; a removal sends AWS nothing once the sweep may: removal.iam_in_time.)
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from bot.application.removal import (
     iam_in_time,
     left_to_the_sweep,
 )
-from bot.aws.iam import AccountIam, describe_error
+from bot.aws.iam import AccountIam, describe_error, refused
 from bot.domain.access_keys import riding_key_dates
 from bot.domain.assessment import recheck, recheck_facts, same_owner
 from bot.domain.clock import Clock
@@ -209,13 +209,9 @@ class Decisions:
         return self._step(finding_id, KEEP_BY[by.role], by, reason, changes, details)
 
     def sweep(self) -> list[Removal]:
-        """Move on every finding left in a transient state for STUCK_AFTER_SECONDS (a crash,
-        a database outage, a form never submitted): a request back to open, a recorded consent
-        through the re-checked removal (a password already gone is recorded as removed).
-
-        Each finding is claimed by its version first, so replicas sweeping at once, or a live
-        removal that moves it meanwhile, make the others pass it by; a failure on one finding
-        is logged and leaves it for the next sweep."""
+        """Move on every finding left in a transient state for STUCK_AFTER_SECONDS (a crash, a
+        database outage, AWS too slow, a form never submitted), each claimed by its version
+        first (replicas sweeping at once pass it by); a failure is left to the next sweep."""
         since = self._clock() - timedelta(seconds=self.settings.stuck_after_seconds)
         moved = []
         for finding in self.repository.stuck_findings(TRANSIENT_STATES, since):
@@ -240,10 +236,13 @@ class Decisions:
             return self.keys.turn_back_on(finding, system)
         if finding.state == State.DELETING_KEYS:
             return self.keys.delete_keys(finding, system)
-        iam = self._iam(finding.account_id)
-        # A removal asked for real that AWS already carried out is recorded as such, whatever
-        # the mode is now.
-        if may_have_acted(finding):
+        try:
+            iam = self._iam(finding.account_id)
+        except Exception as error:  # AssumeRole refused for good: the re-check records it
+            if not refused(error):
+                raise  # AWS not answering: the next sweep asks again
+            return self._remove(finding, system)
+        if may_have_acted(finding):  # recorded as carried out if it was, whatever the mode now
             if finding.key_created is not None:
                 recovered = self.keys.recover(finding, iam, system)
                 if recovered is not None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.application.removal import StillUnderWay
 from bot.aws.iam import AccountIam, describe_error
 from bot.domain.assessment import LiveUser, recheck_key
 from bot.domain.clock import iso, parse_iso
@@ -30,9 +31,13 @@ DRY_RUN = "dry run: UpdateAccessKey was not called"
 ACTIVE_AGAIN = "left: active again in IAM"
 DEACTIVATED_AGAIN = "left: deactivated again by a later finding"
 USED_SINCE = "left: used since the bot deactivated it"
+ALREADY_DELETED = "already deleted"
 # A deletion's outcomes for keys that are no longer the finding's to delete.
 NOT_ITS_OWN = frozenset({ACTIVE_AGAIN, DEACTIVATED_AGAIN, USED_SINCE})
 KEY_ACTIONS_OFF = "left: key actions are off (KEY_ACTIONS=off)"
+# The removal was out of time before it sent anything for this key (StillUnderWay): left as it
+# is, and a later scan finds it idle again, a finding of its own.
+NOT_REACHED = "left: AWS answered too slowly to reach it in time"
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,12 @@ def deactivate(
     key's own finding, the bot cannot tell it from one switched off in IAM)."""
     if not keys:
         return []
-    live = iam.live_user(finding.user_name)
+    try:
+        live = iam.live_user(finding.user_name)
+    except StillUnderWay:
+        if recovering:  # a crashed removal may have deactivated some: the sweep looks again
+            raise
+        return [KeyOutcome(created, None, False, NOT_REACHED) for created in keys]
     outcomes = []
     for created in keys:
         done_before = _inactive(live, finding.user_id, created) if recovering else None
@@ -89,9 +99,19 @@ def deactivate(
             outcomes.append(KeyOutcome(created, None, False, f"left: {verdict.reason}"))
         elif settings.dry_run:
             outcomes.append(KeyOutcome(created, verdict[0].key_id, False, DRY_RUN))
+        elif _out_of_time(iam):  # nothing sent for it (once sent, its outcome is AWS's to say)
+            outcomes.append(KeyOutcome(created, verdict[0].key_id, False, NOT_REACHED))
         else:
             outcomes.append(_set(iam, finding.user_name, verdict[0], active=False))
     return outcomes
+
+
+def _out_of_time(iam: AccountIam) -> bool:
+    try:
+        iam.before_each_request()
+    except StillUnderWay:
+        return True
+    return False
 
 
 def _inactive(live: LiveUser | None, user_id: str | None, created: datetime) -> str | None:
@@ -139,7 +159,7 @@ def delete(
     outcomes = []
     for key_id, created, key in _as_recorded(iam, finding):
         if key is None:
-            outcomes.append(KeyOutcome(created, key_id, True, "already deleted"))
+            outcomes.append(KeyOutcome(created, key_id, True, ALREADY_DELETED))
         elif key_id in taken_over:
             outcomes.append(KeyOutcome(created, key_id, True, DEACTIVATED_AGAIN))
         elif key.active:
@@ -153,6 +173,15 @@ def delete(
             except Exception as error:
                 outcomes.append(KeyOutcome(created, key_id, False, describe_error(error)))
     return outcomes
+
+
+def already_deleted(iam: AccountIam, finding: FindingView) -> list[KeyOutcome]:
+    """The keys this finding deactivated that AWS no longer has (a deletion cut short)."""
+    return [
+        KeyOutcome(created, key_id, True, ALREADY_DELETED)
+        for key_id, created, key in _as_recorded(iam, finding)
+        if key is None
+    ]
 
 
 def _used_since(key: AccessKeyUse, deactivated_at: datetime | None) -> bool:

@@ -161,9 +161,18 @@ class KeyDecisions:
         one a crash cut short, which is finished only while the bot still deletes keys."""
         named = literal(finding.user_name)
         held_back = self._not_deleting()
-        if held_back:
-            changes = FindingChanges(decision_note=held_back)
-            moved = self._step(finding.id, Intent.FAIL_DELETION, by, held_back, changes)
+        if held_back:  # what a deletion cut short did is recorded all the same
+            gone, _failure = _attempt(
+                lambda: key_actions.already_deleted(self._iam(finding.account_id), finding)
+            )
+            deleted = {outcome.key_id for outcome in gone}
+            still_off = [k for k in finding.deactivated_keys or () if k["key_id"] not in deleted]
+            changes = FindingChanges(decision_note=held_back, deactivated_keys=still_off)
+            details = keys_record(gone) or None
+            moved = self._step(finding.id, Intent.FAIL_DELETION, by, held_back, changes, details)
+            if gone:
+                said = f"{key_actions.summary(gone)}; no other is deleted: {held_back}"
+                return Removal(moved, f"Access keys of {named}: {said}.")
             return Removal(moved, f"Access keys of {named} not deleted: {held_back}.")
         taken_over = self._deactivated_again(finding)
         keys, failure = _attempt(
@@ -219,9 +228,10 @@ class KeyDecisions:
                 iam, finding, created, self.settings, self._clock(), recovering=recovering
             )
         except Exception as error:  # the live re-check of the keys failed: none is touched
-            if recovering:  # but the crashed removal may have: the next sweep looks again
+            if recovering and not refused(error):  # a crashed removal may have: ask again
                 raise
-            note = f"left: the re-check failed: {describe_error(error)}"
+            done = "not known" if recovering else "left"  # AWS refuses to say, for good
+            note = f"{done}: the re-check failed: {describe_error(error)}"
             return [key_actions.KeyOutcome(moment, None, False, note) for moment in created]
 
     def deactivate(

@@ -124,11 +124,11 @@ def gone_already(iam: AccountIam, finding: FindingView) -> bool:
     (AccessDenied) is not gone: the re-check then fails, is recorded and told. AWS not
     answering, or throttling, raises: the next sweep asks again."""
     try:
-        live = iam.live_user(finding.user_name)
+        user_id = iam.user_id(finding.user_name)
+        if user_id is None or (finding.user_id and user_id != finding.user_id):
+            return False
+        return not iam.has_password(finding.user_name)
     except Exception as error:
         if refused(error):
             return False
         raise
-    if live is None or (finding.user_id and live.identity.user_id != finding.user_id):
-        return False
-    return not live.credentials.has_password

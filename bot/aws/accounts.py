@@ -67,7 +67,8 @@ def account_iam(
     """IAM in the account a finding belongs to, for the live re-check and the removal
     (`before_each_request`: as for `iam_in`)."""
     target = target_for(settings, base, account_id)
-    return AccountIam(iam_in(target, base, settings.external_id, before_each_request), account_id)
+    client = iam_in(target, base, settings.external_id, before_each_request)
+    return AccountIam(client, account_id, before_each_request)
 
 
 # The STS client is shared by every account, and each AssumeRole is made (and retried) in the

@@ -358,9 +358,17 @@ class AccountIam:
 
     client: Any
     account_id: str
+    # What stops this client's requests (bot.aws.accounts.iam_in): asked before a step that
+    # must not begin once it would stop them.
+    before_each_request: Callable[[], None] = lambda: None
 
     def live_user(self, user_name: str) -> LiveUser | None:
         return live_user(self.client, self.account_id, user_name)
+
+    def user_id(self, user_name: str) -> str | None:
+        """The user's UserId (GetUser alone); None if it is gone."""
+        user = _user(self.client, user_name)
+        return None if user is None else user.get("UserId")
 
     def has_password(self, user_name: str) -> bool:
         return login_profile(self.client, user_name) is not None

@@ -10,60 +10,24 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import EndpointConnectionError
 
 from bot.application.decisions import DRY_RUN_REASON, Decisions
 from bot.application.removal import RemovedUnrecorded
 from bot.aws.iam import Deletion
-from bot.domain.assessment import IamIdentity, LiveUser
+from bot.domain.assessment import IamIdentity
 from bot.domain.records import Actor, RecordsUnavailable, Role, Surface, SystemActor
-from bot.domain.rule import UserCredentials
 from bot.domain.settings import Settings
 from bot.domain.workflow import Intent, State, TransitionError
 from handlers.answering import explain
 from storage.db import make_engine, migrate
 from storage.repository import Repository
 from tests.integration.test_storage import ACCOUNT, T0, account_scan, facts, scan
+from tests.support.fake_iam import FakeIam, access_denied
 
 APPROVER = Actor("U0APPROVER", Role.APPROVER, Surface.CHANNEL)
 OWNER = Actor("U0OWNER", Role.OWNER, Surface.DM)
 SCHEDULER = Actor(SystemActor.SCHEDULER, Role.SCHEDULER, Surface.SCHEDULE)
-
-
-class FakeIam:
-    """One account's IAM as the decision service sees it (the methods of bot.aws.iam.AccountIam)."""
-
-    def __init__(self, *users: UserCredentials) -> None:
-        self.users = {user.user_name: user for user in users}
-        self.identities = {u.user_name: IamIdentity(f"AIDA{u.user_name.upper()}") for u in users}
-        self.deleted: list[str] = []
-        self.error: Exception | None = None  # raised by the next call, as AWS would
-
-    def _answer(self) -> None:
-        if self.error is not None:
-            raise self.error
-
-    def live_user(self, user_name: str) -> LiveUser | None:
-        self._answer()
-        user = self.users.get(user_name)
-        return LiveUser(user, self.identities[user_name]) if user else None
-
-    def has_password(self, user_name: str) -> bool:
-        self._answer()
-        user = self.users.get(user_name)
-        return bool(user and user.has_password)
-
-    def delete_login_profile(self, user_name: str) -> Deletion:
-        self._answer()
-        existed = self.has_password(user_name)
-        if existed:
-            self.users[user_name] = replace(self.users[user_name], has_password=False)
-            self.deleted.append(user_name)
-        return Deletion(existed, f"request-{len(self.deleted)}")
-
-
-def access_denied(operation: str) -> ClientError:
-    return ClientError({"Error": {"Code": "AccessDenied", "Message": "not allowed"}}, operation)
 
 
 @pytest.fixture

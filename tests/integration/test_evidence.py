@@ -35,8 +35,9 @@ from bot.domain.workflow import Intent
 from storage.db import MIGRATIONS, current_revision, make_engine
 from storage.repository import Repository
 from tests.integration.test_cli import run_bot
-from tests.integration.test_decisions import APPROVER, OWNER, FakeIam, access_denied
+from tests.integration.test_decisions import APPROVER, OWNER
 from tests.integration.test_storage import ACCOUNT, OTHER, T0, account_scan, facts, scan
+from tests.support.fake_iam import FakeIam, access_denied
 
 FORMULA = '=HYPERLINK("http://evil.example","click")'
 SETTINGS = Settings()

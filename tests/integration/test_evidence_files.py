@@ -18,9 +18,10 @@ from bot.application.evidence import Export, export
 from bot.domain.about import CONTROLS
 from bot.domain.settings import Settings
 from bot.domain.sheets import read_csv
-from tests.integration.test_decisions import APPROVER, FakeIam
+from tests.integration.test_decisions import APPROVER
 from tests.integration.test_evidence import JUNE, day, decide, raw_rows_of, rows_of
 from tests.integration.test_storage import ACCOUNT, T0, account_scan, facts, scan
+from tests.support.fake_iam import FakeIam
 
 # Cells a spreadsheet would run as a formula, read as a number, or show other than typed.
 HOSTILE = (

@@ -13,9 +13,10 @@ from bot.domain.evidence import Period
 from bot.domain.scan import AccountScan
 from bot.domain.settings import Settings
 from bot.domain.workflow import State
-from tests.integration.test_decisions import APPROVER, FakeIam
+from tests.integration.test_decisions import APPROVER
 from tests.integration.test_evidence import decide
 from tests.integration.test_storage import ACCOUNT, T0, account_scan, facts, scan
+from tests.support.fake_iam import FakeIam
 
 MAY = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 JUNE = Period(datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC))

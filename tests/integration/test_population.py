@@ -24,9 +24,10 @@ from storage import models
 from storage.repository import Repository
 from tests.integration.conftest import session_of
 from tests.integration.test_cli import run_bot
-from tests.integration.test_decisions import APPROVER, FakeIam
+from tests.integration.test_decisions import APPROVER
 from tests.integration.test_evidence import JUNE, day, decide, removal_confirmed
 from tests.integration.test_storage import ACCOUNT, OTHER, T0, account_scan, facts, scan
+from tests.support.fake_iam import FakeIam
 
 FAILING = replace(ACCOUNT, account_id="012345678901")  # a leading zero a spreadsheet would drop
 DENIED = "AccessDenied: not authorized to perform sts:AssumeRole"

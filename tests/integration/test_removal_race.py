@@ -108,17 +108,23 @@ def test_the_sweeps_removal_sends_nothing_past_the_deadline_of_its_claim(
     bot.click(ActionId.DISABLE, finding.id)
     left_stuck(bot.repository, finding.id, state=State.DISABLING)
     sent = answered_by_aws(aws_session, "DeleteLoginProfile")
-    original_live, looks = AccountIam.live_user, []
+    original_look, original_live = AccountIam.has_password, AccountIam.live_user
+    half_the_wait = timedelta(seconds=stuck // 2 - 10)
 
-    def slow_live_user(self, user_name):
-        looks.append(user_name)
-        if len(looks) <= 2:  # the sweep's look, then its removal's re-check
-            later[0] += timedelta(seconds=stuck // 2 - 10)
+    def slow_look(self, user_name):  # the sweep's look: is the password gone already?
+        later[0] += half_the_wait
+        return original_look(self, user_name)
+
+    def slow_live_user(self, user_name):  # its removal's re-check
+        later[0] += half_the_wait
         return original_live(self, user_name)
 
+    monkeypatch.setattr(AccountIam, "has_password", slow_look)
     monkeypatch.setattr(AccountIam, "live_user", slow_live_user)
     sweep_job(bot.services)
     assert has_password("owned") and sent == []
+    monkeypatch.setattr(AccountIam, "has_password", original_look)
+    monkeypatch.setattr(AccountIam, "live_user", original_live)
     later[0] += timedelta(seconds=stuck + 1)
     sweep_job(bot.services)  # the next sweep
     assert not has_password("owned") and len(sent) == 1

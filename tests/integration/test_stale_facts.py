@@ -23,9 +23,10 @@ from bot.domain.rule import Cleared
 from bot.domain.settings import Settings
 from bot.domain.workflow import State
 from tests.integration.conftest import IDLE_DORMANT, OWNED
-from tests.integration.test_decisions import APPROVER, FakeIam
+from tests.integration.test_decisions import APPROVER
 from tests.integration.test_evidence import JUNE, day, decide, removal_confirmed
 from tests.integration.test_storage import ACCOUNT, T0, account_scan, facts, scan
+from tests.support.fake_iam import FakeIam
 
 # --- scanning -----------------------------------------------------------------------------------
 
