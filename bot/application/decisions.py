@@ -27,6 +27,8 @@ from bot.application.removal import (
     gone_already,
     iam_in_time,
     left_to_the_sweep,
+    removed_line,
+    unreachable,
 )
 from bot.aws.iam import AccountIam, describe_error, refused
 from bot.domain.access_keys import riding_key_dates
@@ -94,8 +96,7 @@ class Decisions:
 
     def _iam(self, account_id: str) -> AccountIam:
         """IAM for a removal beginning now, out of time before the sweep may take it over."""
-        stuck_after = self.settings.stuck_after_seconds
-        return iam_in_time(self._iam_for_account, account_id, self._clock, stuck_after)
+        return iam_in_time(self._iam_for_account, account_id, self._clock, self.settings)
 
     def request_disable(
         self,
@@ -158,12 +159,9 @@ class Decisions:
         seen_step: datetime | None = None,
     ) -> Removal:
         """Record the confirmation, re-check the user live, then remove the password (once).
-
-        `intent` says whose word this is: the owner's, the approver's final one, or the
-        scheduler's after AUTO_DISABLE_AFTER_DAYS; the policy says when each may count.
-        `seen_step`: the finding's last step as the confirming form or job saw it; any step since
-        (a new owner asked, a request withdrawn) refuses the confirmation.
-        """
+        `intent`: whose word this is (the owner's, the approver's final one, or the scheduler's
+        after AUTO_DISABLE_AFTER_DAYS; the policy says when each may count). `seen_step`: the
+        finding's last step as the confirming form or job saw it; any step since refuses it."""
         if intent not in CONFIRMATIONS:
             raise ValueError(f"{intent} is not a confirmation")
         system = Actor(by.id, Role.SYSTEM, by.surface)
@@ -238,10 +236,16 @@ class Decisions:
             return self.keys.delete_keys(finding, system)
         try:
             iam = self._iam(finding.account_id)
-        except Exception as error:  # AssumeRole refused for good: the re-check records it
+        except Exception as error:  # AssumeRole refused for good: AWS can be asked nothing
             if not refused(error):
                 raise  # AWS not answering: the next sweep asks again
-            return self._remove(finding, system)
+            if self._other_mode(finding) and not may_have_acted(finding):
+                return self._withdraw(finding, system)
+            why = unreachable(finding, describe_error(error))
+            failed = self._step(
+                finding.id, Intent.FAIL, system, why, FindingChanges(decision_note=why)
+            )
+            return Removal(failed, literal(why, MAX_ERROR))
         if may_have_acted(finding):  # recorded as carried out if it was, whatever the mode now
             if finding.key_created is not None:
                 recovered = self.keys.recover(finding, iam, system)
@@ -339,7 +343,7 @@ class Decisions:
                 finding.user_name, self.settings.stuck_after_seconds, what
             ) from None
         log.info("removed console password of %s in %s", done.user_name, done.account_id)
-        return Removal(done, key_actions.after(_removed(done), keys))
+        return Removal(done, key_actions.after(removed_line(done), keys))
 
     def _other_mode(self, finding: FindingView) -> bool:
         """Asked in a dry run and now for real, or the other way round (a request whose mode
@@ -393,7 +397,3 @@ class Decisions:
         )
         self._published(moved)
         return moved
-
-
-def _removed(finding: FindingView) -> str:
-    return f"Console password of {literal(finding.user_name)} removed."

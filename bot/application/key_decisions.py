@@ -161,19 +161,8 @@ class KeyDecisions:
         one a crash cut short, which is finished only while the bot still deletes keys."""
         named = literal(finding.user_name)
         held_back = self._not_deleting()
-        if held_back:  # what a deletion cut short did is recorded all the same
-            gone, _failure = _attempt(
-                lambda: key_actions.already_deleted(self._iam(finding.account_id), finding)
-            )
-            deleted = {outcome.key_id for outcome in gone}
-            still_off = [k for k in finding.deactivated_keys or () if k["key_id"] not in deleted]
-            changes = FindingChanges(decision_note=held_back, deactivated_keys=still_off)
-            details = keys_record(gone) or None
-            moved = self._step(finding.id, Intent.FAIL_DELETION, by, held_back, changes, details)
-            if gone:
-                said = f"{key_actions.summary(gone)}; no other is deleted: {held_back}"
-                return Removal(moved, f"Access keys of {named}: {said}.")
-            return Removal(moved, f"Access keys of {named} not deleted: {held_back}.")
+        if held_back:
+            return self._held_back(finding, by, held_back)
         taken_over = self._deactivated_again(finding)
         keys, failure = _attempt(
             lambda: key_actions.delete(self._iam(finding.account_id), finding, taken_over)
@@ -189,6 +178,30 @@ class KeyDecisions:
         changes = FindingChanges(decision_note=why, deactivated_keys=still_off)
         moved = self._step(finding.id, intent, by, why, changes, keys_record(keys))
         return Removal(moved, f"Access keys of {named}: {_said(keys, failure)}")
+
+    def _held_back(self, finding: FindingView, by: Actor, held_back: str) -> Removal:
+        """A deletion a crash (or AWS's slowness) cut short, settled while the bot deletes no
+        key: the keys it did delete are recorded, and nothing more is deleted."""
+        named = literal(finding.user_name)
+        try:
+            gone = key_actions.already_deleted(self._iam(finding.account_id), finding)
+        except Exception as error:
+            if not refused(error):
+                raise  # AWS not answering: the next sweep asks again
+            unread = f"which keys the deletion deleted is not known: {describe_error(error)}"
+            changes = FindingChanges(decision_note=f"{held_back}; {unread}")
+            moved = self._step(finding.id, Intent.FAIL_DELETION, by, held_back, changes)
+            said = f"no more are deleted ({held_back}); {literal(unread, MAX_ERROR)}"
+            return Removal(moved, f"Access keys of {named}: {said}.")
+        deleted = {outcome.key_id for outcome in gone}
+        still_off = [k for k in finding.deactivated_keys or () if k["key_id"] not in deleted]
+        changes = FindingChanges(decision_note=held_back, deactivated_keys=still_off)
+        details = keys_record(gone) or None
+        moved = self._step(finding.id, Intent.FAIL_DELETION, by, held_back, changes, details)
+        if gone:
+            said = f"{key_actions.summary(gone)}; no other is deleted: {held_back}"
+            return Removal(moved, f"Access keys of {named}: {said}.")
+        return Removal(moved, f"Access keys of {named} not deleted: {held_back}.")
 
     def _not_deleting(self) -> str | None:
         """Why the bot deletes no key now (None: it does)."""

@@ -12,6 +12,7 @@ from bot.aws.iam import LONGEST_REQUEST_SECONDS, AccountIam, describe_error, ref
 from bot.domain.clock import Clock
 from bot.domain.records import FindingView, RecordsUnavailable
 from bot.domain.settings import Settings
+from bot.domain.workflow import may_have_acted
 from bot.slack.messages.text import literal
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ def sweep_minutes(stuck_after_seconds: int) -> int:
 
 
 def iam_in_time(
-    iam_for_account: IamForAccount, account_id: str, clock: Clock, stuck_after_seconds: int
+    iam_for_account: IamForAccount, account_id: str, clock: Clock, settings: Settings
 ) -> AccountIam:
     """IAM for one removal (a reactivation, a deletion) beginning now, right after its step:
     it sends AWS no request once the sweep may take the finding over (STUCK_AFTER_SECONDS after
@@ -61,7 +62,9 @@ def iam_in_time(
     StillUnderWay instead."""
     # One request may be under way at the deadline, and what it did must be recorded before the
     # sweep may act: two requests' longest wait.
-    deadline = clock() + timedelta(seconds=stuck_after_seconds - 2 * LONGEST_REQUEST_SECONDS)
+    deadline = clock() + timedelta(
+        seconds=settings.stuck_after_seconds - 2 * LONGEST_REQUEST_SECONDS
+    )
 
     def in_time() -> None:
         if clock() >= deadline:
@@ -115,6 +118,18 @@ def gone_after_all(iam: AccountIam, user_name: str) -> bool:
     except Exception as error:  # the question fails too: the removal stays failed
         log.warning("could not ask whether %s's password is gone: %s", user_name, error)
         return False
+
+
+def removed_line(finding: FindingView) -> str:
+    return f"Console password of {literal(finding.user_name)} removed."
+
+
+def unreachable(finding: FindingView, error: str) -> str:
+    """Why a removal the sweep took over ends `failed` when AWS refuses the bot's role: one a
+    crash cut short may have been carried out, which nobody can say now."""
+    if may_have_acted(finding):
+        return f"not known whether it was carried out: AWS refuses the bot's role ({error})"
+    return f"not removed: AWS refuses the bot's role ({error})"
 
 
 def gone_already(iam: AccountIam, finding: FindingView) -> bool:
