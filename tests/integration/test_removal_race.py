@@ -10,7 +10,7 @@ from datetime import timedelta
 from botocore.exceptions import ReadTimeoutError
 
 from bot.application.jobs import sweep_job
-from bot.aws.iam import LONGEST_REQUEST_SECONDS, AccountIam
+from bot.aws.iam import AccountIam
 from bot.domain.clock import utc_now
 from bot.domain.workflow import State
 from bot.slack.ids import ActionId
@@ -130,39 +130,6 @@ def test_the_sweeps_removal_sends_nothing_past_the_deadline_of_its_claim(
     assert not has_password("owned") and len(sent) == 1
     history = [e.action for e in bot.repository.history(finding.id)]
     assert history.count(State.DISABLED) == 1
-
-
-def test_a_removal_out_of_time_after_aws_answered_is_recorded_with_its_request_id(
-    bot, standin, monkeypatch, aws_session
-):
-    """The live removal's DeleteLoginProfile is answered (AWS gave its request id) so late that
-    the removal is out of time for its follow-up GetLoginProfile: the removal is recorded all
-    the same, with its request id, by the removal itself (not as a sweep's recovery)."""
-    later = [timedelta(0)]
-    for decisions in (bot.services.decisions, bot.services.decisions.keys):
-        monkeypatch.setattr(decisions, "_clock", lambda: utc_now() + later[0])
-    stuck = timedelta(seconds=bot.services.settings.stuck_after_seconds)
-    finding = bot.finding("owned")
-    bot.click(ActionId.DISABLE, finding.id)
-    original, answers = AccountIam.delete_login_profile, []
-
-    def answered_slowly(self, user_name):
-        answers.append(original(self, user_name))  # AWS removed it, and said so...
-        later[0] = stuck - timedelta(seconds=LONGEST_REQUEST_SECONDS - 1)  # ...late
-        return answers[-1]
-
-    monkeypatch.setattr(AccountIam, "delete_login_profile", answered_slowly)
-    bot.click(ActionId.OWNER_CONFIRM, finding.id, user=OWNER, channel=DM)
-    assert not has_password("owned") and answers and answers[0].request_id
-    later[0] = stuck * 3  # the next sweeps
-    sweep_job(bot.services)
-    settled = bot.repository.finding(finding.id)
-    assert settled.state == State.DISABLED
-    (done,) = [e for e in bot.repository.history(finding.id) if e.action == State.DISABLED]
-    assert (done.details or {}).get("aws_request_id") == answers[0].request_id, (
-        f"the removal's own request id is lost: {done.reason!r} {done.details!r}"
-    )
-    assert "restart" not in (done.reason or ""), done.reason
 
 
 def _shifted(bot, monkeypatch):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.application.jobs import sweep_job
 from bot.aws.demo import seed_users
 from bot.domain.workflow import State
@@ -54,13 +56,12 @@ def _has_password(iam, user_name):
     return True
 
 
-def test_a_dry_run_consent_is_carried_out_for_real_when_the_first_assume_role_is_refused(
+def test_a_dry_run_consent_is_never_carried_out_for_real_when_the_sweeps_role_is_refused(
     standin, database_file, aws_session, now, monkeypatch
 ):
     """Consent was given in a dry run; the process died at `owner_confirmed`; the bot restarts
-    with DRY_RUN off. The sweep must withdraw the consent (decisions._withdraw: "this consent
-    removes nothing"). If the sweep's first AssumeRole is refused and the second answered, the
-    refused branch's `_remove` skips `_other_mode` and sends a real DeleteLoginProfile."""
+    with DRY_RUN off. The sweep's AssumeRole is refused once (a second would be answered): it
+    withdraws the consent ("this consent removes nothing"), and sends no DeleteLoginProfile."""
     bot, finding, member_iam, refusals = _member_bot(
         standin, database_file, aws_session, now, dry_run=True
     )
@@ -88,51 +89,24 @@ def test_a_dry_run_consent_is_carried_out_for_real_when_the_first_assume_role_is
     )
 
 
-def test_a_removal_carried_out_before_a_crash_is_never_recorded_not_removed_when_the_role_flickers(
-    standin, database_file, aws_session, now, monkeypatch
+@pytest.mark.parametrize("refusals", [1, 10**6], ids=["once", "for-good"])
+def test_a_removal_a_crash_may_have_carried_out_is_recorded_not_known_when_the_role_is_refused(
+    standin, database_file, aws_session, now, monkeypatch, refusals
 ):
-    """The crashed removal sent DeleteLoginProfile (the finding is left in `disabling`). The
-    sweep's AssumeRole is refused once: it may not ask AWS again behind its own checks (the
-    recovery, the mode) and record the password it removed as "not removed"; what it records
-    is that nobody can say."""
-    bot, finding, member_iam, refusals = _member_bot(standin, database_file, aws_session, now)
+    """The crashed removal sent DeleteLoginProfile (the finding is left in `disabling`); the
+    sweep's role is refused, once or for good: it asks AWS nothing more behind its own checks
+    (the recovery, the mode), and records that nobody can say whether the password was
+    removed, never that it was not."""
+    bot, finding, member_iam, refused = _member_bot(standin, database_file, aws_session, now)
     bot.click(ActionId.DISABLE, finding.id)
     left_stuck(bot.repository, finding.id, state=State.DISABLING)
     member_iam.delete_login_profile(UserName="owned")  # the crashed removal's request
     later = _shifted(bot, monkeypatch)
     later[0] = timedelta(seconds=bot.services.settings.stuck_after_seconds * 2)
-    refusals["left"] = 1
+    refused["left"] = refusals
     standin.clear()
     sweep_job(bot.services)
     settled = bot.repository.finding(finding.id)
     told = standin.said_to(OWNER)
     assert settled.state != State.ABORTED and "Not removed" not in told, (settled.state, told)
     assert "not known" in (settled.decision_note or ""), settled.decision_note
-
-
-def test_a_removal_carried_out_before_a_crash_is_recorded_failed_when_the_role_is_refused(
-    standin, database_file, aws_session, now, monkeypatch
-):
-    """The crashed removal sent DeleteLoginProfile; the role is then refused for good. The
-    sweep records `failed` ("Removal failed": evidence outcome "failed", Security Hub FAILED)
-    for a password the bot did remove, and says nothing of that possibility."""
-    bot, finding, member_iam, refusals = _member_bot(standin, database_file, aws_session, now)
-    bot.click(ActionId.DISABLE, finding.id)
-    left_stuck(bot.repository, finding.id, state=State.DISABLING)
-    member_iam.delete_login_profile(UserName="owned")  # the crashed removal's request
-    later = _shifted(bot, monkeypatch)
-    later[0] = timedelta(seconds=bot.services.settings.stuck_after_seconds * 2)
-    refusals["left"] = 10**6
-    standin.clear()
-    sweep_job(bot.services)
-    settled = bot.repository.finding(finding.id)
-    told = (
-        " ".join(standin.said_to(OWNER))
-        if isinstance(standin.said_to(OWNER), list)
-        else str(standin.said_to(OWNER))
-    )
-    note = settled.decision_note or ""
-    assert settled.state != State.FAILED or "may" in note or "not known" in note, (
-        f"recorded {settled.state} ({note!r}) though the bot removed the password before the "
-        f"crash; the owner was told {told!r}"
-    )
