@@ -242,6 +242,8 @@ def export(
         print(f"iam-inactive: cannot write {output}: {error.strerror or error}", file=stderr)
         return EXIT_BAD_SETUP
     print(made.summary.line(), file=stderr)
+    if account_id and not made.about.accounts:  # a mistyped id, or an account never scanned
+        print(f"iam-inactive: no scan in {period.describe()} covered {account_id}", file=stderr)
     return EXIT_OK
 
 

@@ -13,6 +13,7 @@ from bot.domain.evidence import Period
 from bot.domain.scan import AccountScan
 from bot.domain.settings import Settings
 from bot.domain.workflow import State
+from tests.integration.test_cli import run_bot
 from tests.integration.test_decisions import APPROVER
 from tests.integration.test_evidence import decide
 from tests.integration.test_storage import ACCOUNT, T0, account_scan, facts, scan
@@ -107,3 +108,16 @@ def test_an_export_read_while_a_keep_commits_shows_the_finding_as_of_one_moment(
     ((finding, events),) = made.records
     assert (finding.state, [e.action for e in events]) == (State.OPEN, ["opened"])
     assert made.summary.kept == 0 and made.summary.still_open == 1
+
+
+def test_an_account_no_scan_of_the_period_covered_is_said_so(repository, database_url, tmp_path):
+    """An export for an account the period's scans never covered (a mistyped id, an account
+    never scanned) is well-formed and empty, and the person is told why it is empty."""
+    repository.record_scan(scan(account_scan(ACCOUNT, [facts("ann")], T0)), "cli", dry_run=False)
+    period = ("--since", "2026-06-01", "--until", "2026-06-30")
+    for account, said in ((ACCOUNT.account_id, False), ("999999999999", True)):
+        done = run_bot(
+            "export", *period, "--account", account, cwd=tmp_path, DATABASE_URL=database_url
+        )
+        assert done.returncode == 0, done.stderr
+        assert ("no scan in 2026-06-01 to 2026-06-30 (UTC) covered" in done.stderr) is said
