@@ -174,8 +174,7 @@ class KeyDecisions:
             intent, why = Intent.LEAVE_KEYS, "none deleted: no key was this finding's any more"
         else:
             intent, why = Intent.FINISH_DELETION, "deleted"
-        still_off = [key for key in finding.deactivated_keys or () if key["key_id"] not in left]
-        changes = FindingChanges(decision_note=why, deactivated_keys=still_off)
+        changes = FindingChanges(decision_note=why, deactivated_keys=_held_but(finding, left))
         moved = self._step(finding.id, intent, by, why, changes, keys_record(keys))
         return Removal(moved, f"Access keys of {named}: {_said(keys, failure)}")
 
@@ -194,8 +193,9 @@ class KeyDecisions:
             said = f"no more are deleted ({held_back}); {literal(unread, MAX_ERROR)}"
             return Removal(moved, f"Access keys of {named}: {said}.")
         deleted = {outcome.key_id for outcome in gone}
-        still_off = [k for k in finding.deactivated_keys or () if k["key_id"] not in deleted]
-        changes = FindingChanges(decision_note=held_back, deactivated_keys=still_off)
+        changes = FindingChanges(
+            decision_note=held_back, deactivated_keys=_held_but(finding, deleted)
+        )
         details = keys_record(gone) or None
         moved = self._step(finding.id, Intent.FAIL_DELETION, by, held_back, changes, details)
         if gone:
@@ -326,6 +326,11 @@ class KeyDecisions:
         )
         done = self._step(finding.id, Intent.FINISH_REMOVAL, by, why, changes)
         return Removal(done, self._deactivated(done, outcome))
+
+
+def _held_but(finding: FindingView, key_ids: set[str | None]) -> list[dict[str, Any]]:
+    """The keys this finding deactivated and still holds, but for these (by id)."""
+    return [key for key in finding.deactivated_keys or () if key["key_id"] not in key_ids]
 
 
 def _later(other: FindingView, finding: FindingView) -> bool:

@@ -58,7 +58,7 @@ def iam_in_time(
 ) -> AccountIam:
     """IAM for one removal (a reactivation, a deletion) beginning now, right after its step:
     it sends AWS no request once the sweep may take the finding over (STUCK_AFTER_SECONDS after
-    that step, less one request's longest wait), so that the two never act at once:
+    that step, less two requests' longest wait), so that the two never act at once:
     StillUnderWay instead."""
     # One request may be under way at the deadline, and what it did must be recorded before the
     # sweep may act: two requests' longest wait.
